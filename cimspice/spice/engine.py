@@ -1,0 +1,415 @@
+"""One ngspice per process, driven through libngspice: load once, change in place, run.
+
+PySpice's high-level simulator re-serialises the circuit on every call, never removes old
+circuits (memory grows by megabytes per run on a crossbar) and treats ngspice's
+informational stderr lines as errors. This engine keeps PySpice's binding to the shared
+library (``NgSpiceShared``: ctypes/cffi plumbing, vector access) and replaces the rest:
+
+* a netlist is loaded once; parameters change in place (``alterparam`` + ``reset``) or
+  device values do (``alter``, no re-parse), and analyses are run as ngspice commands;
+* result vectors are copied out of the shared library and their plot destroyed at once,
+  and a replaced circuit is removed, so resident memory stays flat over many runs;
+* the console output of every command is classified (:mod:`cimspice.spice.log`) into
+  success, success after convergence aids, or a typed :class:`SpiceError`.
+
+ngspice is a C library with global state: one engine per process. Parallel work uses
+processes (started with ``spawn`` or ``forkserver``, never a ``fork`` of a process that has
+already loaded ngspice).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import (
+    EngineUnavailableError,
+    NetlistError,
+    ParameterError,
+    SimulationTimeout,
+    SpiceError,
+)
+from .log import classify
+from .netlist import declared_params, prepare_netlist
+
+_log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+# libngspice keeps every command in its control structures; clearing them now and then
+# keeps memory flat over hundreds of thousands of runs (measured in benchmarks/engine.py).
+_COMMANDS_BETWEEN_RESETS = 2000
+
+
+@dataclass
+class Result:
+    """The vectors of one analysis, copied out of ngspice.
+
+    ``vectors`` maps each requested name (as given) to a float64 or complex128 array:
+    shape (1,) for ``op``, (n_points,) for ``dc``/``tran``/``ac``. ``status`` is ``"ok"``
+    or ``"aided"`` (converged only after ``aids`` such as gmin or source stepping).
+    """
+
+    analysis: str
+    vectors: dict[str, np.ndarray]
+    status: str = "ok"
+    aids: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    log: str = field(default="", repr=False)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.vectors[name]
+
+
+def vector_key(name: str) -> str:
+    """ngspice's own name of a vector: ``v(out)`` -> ``out``, ``i(vdd)`` -> ``vdd#branch``."""
+    key = name.strip().lower()
+    match = re.fullmatch(r"([vi])\((.+)\)", key)
+    if match:
+        kind, inner = match.groups()
+        return inner if kind == "v" else f"{inner}#branch"
+    return key
+
+
+def _check_value(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"parameter {name!r}: value {value!r} is not a real number")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ParameterError(f"parameter {name!r}: value {value!r} is not finite")
+    return value
+
+
+def _check_name(name: str, what: str = "parameter") -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ParameterError(f"{what} name {name!r} is not a valid ngspice identifier")
+    return name.lower()
+
+
+class Engine:
+    """The process's ngspice, running one circuit at a time.
+
+    Use :func:`get_engine` rather than this constructor: libngspice can be initialised only
+    once per process.
+
+    Examples
+    --------
+    >>> eng = get_engine()
+    >>> eng.load("divider\\nV1 a 0 1\\nR1 a b 1k\\nR2 b 0 {r2}\\n.param r2=1k\\n.end")
+    >>> eng.set_params(r2=3e3)
+    >>> eng.op(["v(b)"])["v(b)"]
+    array([0.75])
+    """
+
+    _created = False
+
+    def __init__(self):
+        if Engine._created:
+            raise EngineUnavailableError("one ngspice engine per process: use cimspice.spice.get_engine()")
+        self._shared = _make_shared()
+        Engine._created = True
+        self._lib = self._shared._ngspice_shared
+        self._ffi = _ffi()
+        self._commands = 0
+        self.source = ""
+        self.netlist = ""
+        self._params: dict[str, float] = {}
+        self._alters: dict[tuple[str, str], float] = {}
+        self._options: dict[str, float] = {}
+        self.version = self._read_version()
+
+    # ------------------------------------------------------------------ low level
+    def command(self, command: str) -> list[str]:
+        """Run one ngspice command; return the console lines it printed (unclassified)."""
+        if len(command) > 1023:
+            raise SpiceError(f"ngspice command longer than 1023 characters: {command[:60]}...")
+        self._commands += 1
+        if self._commands % _COMMANDS_BETWEEN_RESETS == 0:
+            self._lib.ngSpice_Command(self._ffi.NULL)
+        self._shared._lines = lines = []
+        self._lib.ngSpice_Command(command.encode("ascii"))
+        return lines
+
+    def _checked(self, command: str, analysis: str = "") -> list[str]:
+        lines = self.command(command)
+        outcome = classify(lines, analysis=analysis, source=self.source)
+        if outcome.error is not None:
+            raise outcome.error
+        return lines
+
+    def _read_version(self) -> str:
+        for line in self.command("version -f"):
+            match = re.search(r"\*\* ngspice-(\S+)", line)
+            if match:
+                return match.group(1)
+        return "unknown"
+
+    # ------------------------------------------------------------------ circuits
+    def load(self, netlist: str | Path, *, source: str | None = None, allow_control: bool = False) -> None:
+        """Load a circuit, replacing (and freeing) the previous one.
+
+        Parameters
+        ----------
+        netlist : str or Path
+            Netlist text (first line is the title, as in any SPICE deck) or a path to a file.
+            ``.include``/``.lib`` paths relative to the file are resolved against its folder.
+        source : str, optional
+            Name used in error messages; defaults to the file path or ``"<netlist>"``.
+        allow_control : bool
+            Netlists are data: ``.control`` blocks are refused unless this is set.
+        """
+        text, origin = prepare_netlist(netlist, allow_control=allow_control)
+        self.remove()
+        self.source = source or origin
+        lines = [ln for ln in text.splitlines() if ln.strip()] + [""]
+        keep = [self._ffi.new("char[]", ln.encode("utf-8")) for ln in lines] + [self._ffi.NULL]
+        self._shared._lines = log = []
+        self._lib.ngSpice_Circ(self._ffi.new("char *[]", keep))
+        outcome = classify(log, source=self.source)
+        if outcome.error is not None or not any("circuit:" in ln.lower() for ln in log):
+            self.command("remcirc")
+            error = outcome.error or NetlistError("ngspice did not accept the circuit", log="\n".join(log))
+            raise NetlistError(str(error).removeprefix(f"{self.source}: "), log=error.log, source=self.source)
+        self.netlist = text
+        self._params.clear()
+        self._alters.clear()
+        self._options.clear()
+
+    def remove(self) -> None:
+        """Free the loaded circuit and every plot (no-op when nothing is loaded)."""
+        if self.netlist:
+            self.command("destroy all")
+            self.command("remcirc")
+            self.netlist = ""
+
+    def _require_circuit(self) -> None:
+        if not self.netlist:
+            raise NetlistError("no circuit loaded: call Engine.load() first")
+
+    def set_params(self, **params: float) -> None:
+        """Set ``.param`` values (``alterparam``) and re-elaborate the circuit (``reset``).
+
+        ``agauss``/``gauss`` parameters are re-drawn by the reset, which is how Monte Carlo
+        runs work. Earlier :meth:`alter` and :meth:`set_options` calls are re-applied.
+        """
+        self._require_circuit()
+        values = {_check_name(k): _check_value(k, v) for k, v in params.items()}
+        for name, value in values.items():
+            try:
+                self._checked(f"alterparam {name}={value!r}")
+            except ParameterError:
+                declared = ", ".join(declared_params(self.netlist)) or "none"
+                raise ParameterError(f"unknown parameter {name!r} (the netlist declares: {declared})",
+                                     source=self.source) from None
+        self._params.update(values)
+        self._checked("reset")
+        for (device, param), value in self._alters.items():
+            self._alter(device, param, value)
+        for name, value in self._options.items():
+            self._checked(f"option {name}={value!r}")
+
+    def alter(self, device: str, value: float | None = None, **instance_params: float) -> None:
+        """Change a device in place without re-parsing: ``alter("R1", 2e3)`` or
+        ``alter("M1", w=1e-6)``. Cheapest way to move one value between runs."""
+        self._require_circuit()
+        device = _check_name(device, "device")
+        changes = {"": value} if value is not None else {}
+        changes.update({_check_name(k): v for k, v in instance_params.items()})
+        if not changes:
+            raise ParameterError(f"alter {device}: no value given")
+        for param, v in changes.items():
+            v = _check_value(f"{device} {param}".strip(), v)
+            self._alter(device, param, v)
+            self._alters[(device, param)] = v
+
+    def _alter(self, device: str, param: str, value: float) -> None:
+        self._checked(f"alter {device} {param} = {value!r}" if param else f"alter {device} = {value!r}")
+
+    def set_options(self, **options: float) -> None:
+        """Simulator options (``temp``, ``reltol``, ``gmin``...), kept across resets."""
+        self._require_circuit()
+        for name, value in options.items():
+            name, value = _check_name(name, "option"), _check_value(name, value)
+            self._checked(f"option {name}={value!r}")
+            self._options[name] = value
+
+    def set_temperature(self, celsius: float) -> None:
+        """Circuit temperature in degrees Celsius (SPICE's convention)."""
+        self.set_options(temp=celsius)
+
+    # ------------------------------------------------------------------ analyses
+    def op(self, vectors=None, *, timeout: float | None = None) -> Result:
+        """DC operating point. ``vectors``: names such as ``"v(out)"``, ``"i(vdd)"``;
+        ``None`` reads every vector."""
+        return self.run("op", vectors, timeout=timeout)
+
+    def dc(self, source: str, start: float, stop: float, step: float, vectors=None, *,
+           timeout: float | None = None) -> Result:
+        """DC sweep of one independent source (V or A); the sweep axis is vector ``"v-sweep"``
+        (or ``"i-sweep"``)."""
+        source = _check_name(source, "source")
+        a, b, c = (_check_value(n, v) for n, v in (("start", start), ("stop", stop), ("step", step)))
+        return self.run(f"dc {source} {a!r} {b!r} {c!r}", vectors, timeout=timeout)
+
+    def tran(self, step: float, stop: float, start: float = 0.0, max_step: float | None = None,
+             vectors=None, *, uic: bool = False, timeout: float | None = None) -> Result:
+        """Transient analysis (seconds); the time axis is vector ``"time"``."""
+        args = [_check_value(n, v) for n, v in (("step", step), ("stop", stop), ("start", start))]
+        if max_step is not None:
+            args.append(_check_value("max_step", max_step))
+        words = " ".join(repr(a) for a in args) + (" uic" if uic else "")
+        return self.run(f"tran {words}", vectors, timeout=timeout)
+
+    def ac(self, points: int, fstart: float, fstop: float, vectors=None, *, variation: str = "dec",
+           timeout: float | None = None) -> Result:
+        """Small-signal AC analysis (hertz); the axis is vector ``"frequency"``, values complex."""
+        if variation not in ("dec", "oct", "lin"):
+            raise ParameterError(f"ac variation {variation!r}: expected dec, oct or lin")
+        f1, f2 = _check_value("fstart", fstart), _check_value("fstop", fstop)
+        return self.run(f"ac {variation} {int(points)} {f1!r} {f2!r}", vectors, timeout=timeout)
+
+    def run(self, command: str, vectors=None, *, timeout: float | None = None) -> Result:
+        """Run one analysis command and return its vectors; the plot is freed afterwards.
+
+        Raises a :class:`~cimspice.spice.errors.ConvergenceError` subclass when the
+        analysis aborts, :class:`SimulationTimeout` past ``timeout`` seconds.
+        """
+        self._require_circuit()
+        analysis = command.split()[0].lower()
+        before = self._current_plot()
+        lines = self.command(command) if timeout is None else self._run_with_timeout(command, timeout)
+        outcome = classify(lines, analysis=analysis, source=self.source)
+        plot = self._current_plot()
+        if outcome.error is not None:
+            if plot != before:
+                self.command(f"destroy {plot}")
+            raise outcome.error
+        if plot == before:
+            raise SpiceError(f"{analysis} produced no results", log="\n".join(lines), source=self.source)
+        try:
+            data = self._read_vectors(plot, vectors)
+        finally:
+            self.command(f"destroy {plot}")
+        return Result(analysis, data, outcome.status, outcome.aids, outcome.warnings, "\n".join(lines))
+
+    def _run_with_timeout(self, command: str, timeout: float) -> list[str]:
+        done = self._shared._bg_done
+        done.clear()
+        lines = self.command(f"bg_{command}")
+        if not done.wait(timeout):
+            self.command("bg_halt")
+            done.wait(5.0)
+            plot = self._current_plot()
+            if plot.startswith(command.split()[0].lower()):
+                self.command(f"destroy {plot}")
+            raise SimulationTimeout(f"{command.split()[0]} exceeded its time limit of {timeout:g} s",
+                                    log="\n".join(lines), source=self.source)
+        return lines
+
+    def plot_names(self) -> list[str]:
+        """Result sets ngspice holds now (``const`` is its built-in one)."""
+        array = self._lib.ngSpice_AllPlots()
+        names, i = [], 0
+        while array[i] != self._ffi.NULL:
+            names.append(self._ffi.string(array[i]).decode())
+            i += 1
+        return names
+
+    def _current_plot(self) -> str:
+        return self._ffi.string(self._lib.ngSpice_CurPlot()).decode()
+
+    def _read_vectors(self, plot: str, vectors) -> dict[str, np.ndarray]:
+        if vectors is None:
+            names = self._all_vectors(plot)
+            keys = names
+        else:
+            names = [vectors] if isinstance(vectors, str) else list(vectors)
+            keys = [vector_key(n) for n in names]
+        out = {}
+        for name, key in zip(names, keys):
+            info = self._lib.ngGet_Vec_Info(f"{plot}.{key}".encode())
+            if info == self._ffi.NULL:
+                known = ", ".join(sorted(self._all_vectors(plot))[:12])
+                raise ParameterError(f"no vector {name!r} in the {plot} results (have: {known} ...)",
+                                     source=self.source)
+            n = info.v_length
+            if info.v_compdata != self._ffi.NULL:
+                raw = np.frombuffer(self._ffi.buffer(info.v_compdata, 16 * n), dtype=np.complex128)
+            else:
+                raw = np.frombuffer(self._ffi.buffer(info.v_realdata, 8 * n), dtype=np.float64)
+            out[name] = raw.copy()
+        return out
+
+    def _all_vectors(self, plot: str) -> list[str]:
+        array = self._lib.ngSpice_AllVecs(plot.encode())
+        names, i = [], 0
+        while array[i] != self._ffi.NULL:
+            names.append(self._ffi.string(array[i]).decode())
+            i += 1
+        return names
+
+
+def _ffi():
+    from PySpice.Spice.NgSpice.Shared import ffi
+
+    return ffi
+
+
+def _make_shared():
+    """PySpice's NgSpiceShared with the console and thread callbacks replaced."""
+    try:
+        from PySpice.Spice.NgSpice.Shared import NgSpiceShared
+    except Exception as error:  # noqa: BLE001 - any import failure means no engine
+        raise EngineUnavailableError(f"PySpice cannot be imported: {error}") from None
+    ffi = _ffi()
+
+    class _Shared(NgSpiceShared):
+        # Called by libngspice for every console line. PySpice's version flags any stderr
+        # line as an error; here lines are only collected, and log.classify() judges them.
+        @staticmethod
+        def _send_char(message_c, ngspice_id, user_data):
+            self = ffi.from_handle(user_data)
+            self._lines.append(ffi.string(message_c).decode("utf-8", "replace"))
+            return 0
+
+        @staticmethod
+        def _background_thread_running(not_running, ngspice_id, user_data):
+            if not_running:  # libngspice passes true when the background thread ends
+                ffi.from_handle(user_data)._bg_done.set()
+            return 0
+
+        def _get_version(self):
+            self._ngspice_version = 39  # the real version is read by Engine; PySpice only needs a key
+
+        def __init__(self):
+            self._lines = []
+            self._bg_done = threading.Event()
+            super().__init__(ngspice_id=0, send_data=False)
+
+    logging.getLogger("PySpice").setLevel(logging.ERROR)
+    try:
+        return _Shared()
+    except OSError as error:
+        raise EngineUnavailableError(
+            f"libngspice could not be loaded ({error}); install Debian's ngspice libngspice0 libngspice0-dev"
+        ) from None
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process's ngspice engine, created on first use."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = Engine()
+        return _engine

@@ -1,0 +1,227 @@
+"""The ngspice engine against analytic answers, against `ngspice -b`, and on purpose failures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cimspice.spice import (
+    ConvergenceError,
+    NetlistError,
+    ParameterError,
+    SimulationTimeout,
+    SingularMatrixError,
+    TimestepTooSmallError,
+)
+
+DIVIDER = """divider
+.param r2=1k
+V1 a 0 dc 2
+R1 a b 1k
+R2 b 0 {r2}
+.end
+"""
+
+RC = """rc step
+.param r=1k c=1n
+V1 in 0 pwl(0 0 1p 1)
+R1 in out {r}
+C1 out 0 {c}
+.end
+"""
+
+
+def test_divider_matches_analytic(engine):
+    engine.load(DIVIDER)
+    for r2 in (1e3, 3e3, 47.5, 1e6):
+        engine.set_params(r2=r2)
+        result = engine.op(["v(b)", "i(v1)"])
+        assert result.status == "ok"
+        assert result["v(b)"][0] == pytest.approx(2 * r2 / (1e3 + r2), rel=1e-9)
+        # SPICE convention: a source delivering power carries negative branch current.
+        assert result["i(v1)"][0] == pytest.approx(-2 / (1e3 + r2), rel=1e-9)
+
+
+def test_alter_changes_device_without_reparse_and_survives_reset(engine):
+    engine.load(DIVIDER)
+    engine.alter("R1", 3e3)
+    assert engine.op("v(b)")["v(b)"][0] == pytest.approx(0.5, rel=1e-9)
+    engine.set_params(r2=3e3)  # reset re-parses; the alter must be re-applied
+    assert engine.op("v(b)")["v(b)"][0] == pytest.approx(1.0, rel=1e-9)
+
+
+def test_dc_sweep_is_linear(engine):
+    engine.load(DIVIDER)
+    result = engine.dc("V1", 0, 1, 0.1, ["v-sweep", "v(b)"])
+    np.testing.assert_allclose(result["v(b)"], result["v-sweep"] / 2, rtol=1e-9, atol=1e-15)
+    assert len(result["v-sweep"]) == 11
+
+
+def test_rc_step_matches_exponential(engine):
+    engine.load(RC)
+    engine.set_params(r=2e3, c=0.5e-9)  # tau = 1 us
+    result = engine.tran(1e-8, 5e-6, max_step=1e-8, vectors=["time", "v(out)"])
+    t, v = result["time"], result["v(out)"]
+    late = t > 1e-8
+    np.testing.assert_allclose(v[late], 1 - np.exp(-(t[late] - 1e-12) / 1e-6), atol=2e-3)
+
+
+def test_ac_corner_is_minus_3db(engine):
+    engine.load("rc ac\nV1 in 0 dc 0 ac 1\nR1 in out 1k\nC1 out 0 1n\n.end")
+    fc = 1 / (2 * np.pi * 1e3 * 1e-9)
+    result = engine.ac(1, fc, fc, ["frequency", "v(out)"], variation="lin")
+    assert np.iscomplexobj(result["v(out)"])
+    assert abs(result["v(out)"][0]) == pytest.approx(1 / np.sqrt(2), rel=1e-6)
+    assert np.angle(result["v(out)"][0], deg=True) == pytest.approx(-45, abs=1e-4)
+
+
+def test_temperature_option_applies_and_survives_reset(engine):
+    engine.load(".title tc\n.param r2=1k\nV1 a 0 1\nR1 a b 1k tc1=0.01\nR2 b 0 {r2}\n.end")
+    engine.set_temperature(127.0)  # R1 = 1k * (1 + 0.01 * 100) = 2k
+    assert engine.op("v(b)")["v(b)"][0] == pytest.approx(1 / 3, rel=1e-9)
+    engine.set_params(r2=2e3)
+    assert engine.op("v(b)")["v(b)"][0] == pytest.approx(0.5, rel=1e-9)
+
+
+NONLINEAR = """diode and bsim-free nonlinearity
+.param vs=0.9
+V1 a 0 dc {vs}
+R1 a b 220
+D1 b c dmod
+B1 c 0 I=1e-4*sinh(V(c)/0.1)
+.model dmod d is=1e-14 n=1.2 rs=5
+.end
+"""
+
+
+def test_engine_agrees_with_ngspice_batch(engine, batch):
+    engine.load(NONLINEAR)
+    for vs in (0.4, 0.9, 1.7):
+        engine.set_params(vs=vs)
+        ours = engine.op(["v(b)", "v(c)", "i(v1)"])
+        text = NONLINEAR.replace(".param vs=0.9", f".param vs={vs!r}")
+        theirs = batch(text, ["v(b)", "v(c)", "i(v1)"])
+        for name in ("v(b)", "v(c)", "i(v1)"):
+            assert ours[name][0] == pytest.approx(theirs[name], rel=1e-5, abs=1e-12)
+
+
+def test_file_netlist_resolves_relative_includes(engine, tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "r.lib").write_text(".subckt half a b\nR1 a b 2k\n.ends\n")
+    deck = tmp_path / "top.cir"
+    deck.write_text("top\n.include models/r.lib\nV1 a 0 1\nX1 a 0 half\n.end\n")
+    engine.load(deck)
+    assert engine.op("i(v1)")["i(v1)"][0] == pytest.approx(-0.5e-3, rel=1e-9)
+
+
+def test_plots_do_not_accumulate(engine):
+    engine.load(DIVIDER)
+    for k in range(200):
+        engine.alter("R2", 1e3 + k)
+        engine.op("v(b)")
+    assert engine.plot_names() == ["const"]
+    engine.command("op")  # a raw command keeps its plot: the check above can fail
+    assert len(engine.plot_names()) == 2
+
+
+# ----------------------------------------------------------------------------- failures
+def test_parse_error_is_netlist_error(engine):
+    with pytest.raises(NetlistError, match="could not parse"):
+        engine.load("bad\nV1 a 0 1\nQ1 a b c nosuchmodel\n.end")
+
+
+def test_singular_matrix_is_recognised(engine):
+    engine.load("loop\nV1 a 0 1\nV2 a 0 2\nR1 a 0 1k\n.end")
+    with pytest.raises(SingularMatrixError, match="v1#branch|v2#branch") as info:
+        engine.op()
+    assert "singular matrix" in info.value.log.lower()
+
+
+def test_timestep_too_small_is_recognised(engine):
+    engine.load(
+        "stiff\nV1 a 0 pwl(0 0 1n 0 1.000000001n 5)\nB1 a b I=1e-3*(exp(V(a,b)/0.001)-1)\n"
+        "C1 b 0 1p\nL1 b 0 1n\n.options reltol=1e-9 abstol=1e-20 vntol=1e-15 chgtol=1e-25\n.end"
+    )
+    with pytest.raises(TimestepTooSmallError) as info:
+        engine.tran(1e-12, 1e-8)
+    assert isinstance(info.value, ConvergenceError)
+
+
+def test_convergence_aids_are_reported_not_raised(engine):
+    # A floating resistor pair: plain Newton meets a singular matrix, gmin stepping and the
+    # transient op get ngspice through, and the result says so.
+    engine.load("float\nV1 a 0 1\nR1 a b 1k\nR2 c d 1k\n.end")
+    result = engine.op(["v(b)"])
+    assert result.status == "aided"
+    assert "gmin stepping" in result.aids
+    assert result["v(b)"][0] == pytest.approx(1.0, rel=1e-6)
+
+
+def test_plain_convergence_has_no_aids(engine):
+    engine.load(NONLINEAR)
+    result = engine.op("v(c)")
+    assert result.status == "ok" and result.aids == ()
+
+
+def test_timeout_halts_a_long_transient(engine):
+    engine.load("long\nV1 a 0 pulse(0 1 0 1n 1n 1u 2u)\nR1 a b 1k\nC1 b 0 1n\n.end")
+    with pytest.raises(SimulationTimeout, match="time limit"):
+        engine.tran(1e-9, 1.0, timeout=0.2)
+    # the engine is usable afterwards, with the same circuit
+    result = engine.tran(1e-9, 1e-6, max_step=1e-9, vectors=["time", "v(b)"], timeout=30)
+    t, v = result["time"], result["v(b)"]
+    assert t[0] == 0 and v[0] == 0  # a fresh run, not the halted one continued
+    assert v[-1] == pytest.approx(1 - np.exp(-(1e-6 - 0.5e-9) / 1e-6), abs=2e-3)
+
+
+def test_unknown_parameter_names_the_declared_ones(engine):
+    engine.load(DIVIDER)
+    with pytest.raises(ParameterError, match=r"unknown parameter 'r3'.*declares: r2"):
+        engine.set_params(r3=1.0)
+
+
+@pytest.mark.parametrize("value", ["1k", None, float("nan"), float("inf"), True, [1.0]])
+def test_non_numeric_values_are_refused_before_ngspice(engine, value):
+    engine.load(DIVIDER)
+    with pytest.raises(ParameterError, match="r2"):
+        engine.set_params(r2=value)
+
+
+def test_unknown_device_and_vector(engine):
+    engine.load(DIVIDER)
+    with pytest.raises(ParameterError, match="no such device"):
+        engine.alter("R9", 1.0)
+    with pytest.raises(ParameterError, match="no vector 'v\\(zz\\)'"):
+        engine.op(["v(zz)"])
+
+
+def test_netlist_file_problems(engine, tmp_path):
+    with pytest.raises(NetlistError, match="no such netlist file"):
+        engine.load(tmp_path / "missing.cir")
+    (tmp_path / "ctl.cir").write_text("t\nV1 a 0 1\nR1 a 0 1k\n.control\nshell rm -rf /\n.endc\n.end\n")
+    with pytest.raises(NetlistError, match=r"ctl.cir: line 4: .control blocks are not allowed"):
+        engine.load(tmp_path / "ctl.cir")
+    (tmp_path / "inc.cir").write_text("t\n.include nothere.lib\nV1 a 0 1\nR1 a 0 1k\n.end\n")
+    with pytest.raises(NetlistError, match="nothere.lib not found"):
+        engine.load(tmp_path / "inc.cir")
+    (tmp_path / "bin.cir").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(NetlistError, match="bin.cir"):
+        engine.load(tmp_path / "bin.cir")
+
+
+def test_second_engine_in_one_process_is_refused(engine):
+    from cimspice.spice import Engine, EngineUnavailableError
+
+    with pytest.raises(EngineUnavailableError, match="one ngspice engine per process"):
+        Engine()
+
+
+def test_monte_carlo_agauss_redrawn_on_reset(engine):
+    engine.load("mc\n.param seedless=0\n.param rv=agauss(1k, 100, 1)\nV1 a 0 1\nR1 a 0 {rv}\n.end")
+    draws = []
+    for k in range(30):
+        engine.set_params(seedless=k)
+        draws.append(-1 / engine.op("i(v1)")["i(v1)"][0])
+    draws = np.array(draws)
+    assert len(np.unique(np.round(draws, 6))) > 25
+    assert 850 < draws.mean() < 1150 and 50 < draws.std() < 160
