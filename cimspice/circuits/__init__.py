@@ -1,1 +1,28 @@
-"""cimspice.circuits."""
+"""Circuits as Python objects: sized instances with declared parameters and measurements.
+
+``get_circuit(name, **sizes)`` builds any registered circuit by name, which is how sweep
+specifications refer to them.
+"""
+
+from .base import Circuit, CircuitError, Measured, Measurement, Parameter
+from .cell import Cell1T1R
+
+CIRCUITS: dict[str, type[Circuit]] = {
+    Cell1T1R.name: Cell1T1R,
+}
+
+
+def get_circuit(name: str, **sizes) -> Circuit:
+    """An instance of the registered circuit ``name`` built with ``sizes``."""
+    try:
+        cls = CIRCUITS[name]
+    except (KeyError, TypeError):
+        raise CircuitError(f"unknown circuit {name!r} (known: {', '.join(sorted(CIRCUITS))})") from None
+    try:
+        return cls(**sizes)
+    except TypeError as error:
+        raise CircuitError(f"circuit {name}: {error}") from None
+
+
+__all__ = ["CIRCUITS", "Cell1T1R", "Circuit", "CircuitError", "Measured", "Measurement", "Parameter",
+           "get_circuit"]

@@ -1,0 +1,173 @@
+"""``cimspice demo``: the whole flow, at small scale, on real parts.
+
+1. sweep a 1T1R cell (ReRAM state g, bit-line voltage, word-line voltage) in ngspice on a
+   grid, plus an off-grid Latin-hypercube set for validation;
+2. write both sweeps to HDF5 sweep files;
+3. fit a surrogate of the cell current, validate it on the off-grid points, store it as
+   arrays in an HDF5 surrogate library;
+4. load the library in :mod:`cimspice.sim` and run an MLP trained on scikit-learn's digits
+   with every matrix-vector product through crossbars of that cell;
+5. print a summary and save plots.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import CimspiceError
+from .circuits.devices import RERAM, VDD
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Sizes of the demo. Voltages in V; the network's hidden width in neurons."""
+
+    n_g: int = 21
+    n_v_bl: int = 25
+    n_v_wl: int = 13
+    n_validation: int = 300
+    v_bl_max: float = 0.3
+    v_wl_min: float = 0.5
+    v_read: float = 0.2       # read voltage of the largest input (below the SET threshold)
+    v_wl: float = VDD         # word lines of the arrays are driven at the supply
+    hidden: int = 32
+    adc_bits: int | None = 8
+    workers: int = 1
+
+    @classmethod
+    def quick(cls) -> "DemoConfig":
+        return cls(n_g=9, n_v_bl=13, n_v_wl=7, n_validation=80, hidden=16)
+
+
+def _spec(config: DemoConfig, design: str) -> dict:
+    g = {"start": RERAM.g_off, "stop": RERAM.g_on, "scale": "log"}
+    v_bl = {"start": 0.0, "stop": config.v_bl_max}
+    v_wl = {"start": config.v_wl_min, "stop": 1.2}
+    if design == "grid":
+        g["num"], v_bl["num"], v_wl["num"] = config.n_g, config.n_v_bl, config.n_v_wl
+        return {"circuit": "cell_1t1r", "design": "grid",
+                "parameters": {"g": g, "v_bl": v_bl, "v_wl": v_wl}, "outputs": ["i_cell"]}
+    # Validation points inside the grid's hull but off its nodes: the fit never sees them.
+    return {"circuit": "cell_1t1r", "design": "lhs", "samples": config.n_validation, "seed": 7,
+            "parameters": {"g": g, "v_bl": v_bl, "v_wl": v_wl}, "outputs": ["i_cell"]}
+
+
+def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool = True) -> str:
+    """Run the demo into ``out_dir`` (created) and return the printed summary."""
+    from .characterize import parse_spec, run_sweep
+    from .surrogate import fit_surrogates, load_library, save_library, write_report
+
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CimspiceError(f"{out_dir}: cannot create the output folder: {error.strerror}") from None
+
+    sweep_path, validation_path = out_dir / "cell_sweep.h5", out_dir / "cell_validation.h5"
+    library_path = out_dir / "surrogates.h5"
+    counts = {}
+    for path, design in ((sweep_path, "grid"), (validation_path, "lhs")):
+        spec = parse_spec(_spec(config, design), source=f"demo {design} spec")
+        counts[design] = run_sweep(spec, path, workers=config.workers, overwrite=True, progress=progress)
+        if counts[design]["failed"]:
+            _log.warning("%s: %d points failed", path, counts[design]["failed"])
+
+    surrogates = fit_surrogates(sweep_path, outputs=["i_cell"], validation_sweep_path=validation_path)
+    save_library(library_path, surrogates)
+    write_report(library_path, out_dir, validation_sweep_path=validation_path)
+
+    library = load_library(library_path)
+    cell_surrogate = next(iter(library.values()))
+    network = run_network(cell_surrogate, config)
+    plot_iv_family(sweep_path, out_dir / "cell_iv.png")
+
+    fit = cell_surrogate.metrics
+    lines = [
+        "cimspice demo",
+        f"  sweep       {sweep_path}: {counts['grid']['ok'] + counts['grid']['aided']} points "
+        f"({counts['grid']['failed']} failed), validation {validation_path}: "
+        f"{counts['lhs']['ok'] + counts['lhs']['aided']} off-grid points",
+        f"  surrogate   {library_path}: {cell_surrogate.kind}, held-out error RMS "
+        f"{fit['rms_pct_fs']:.3f} % / max {fit['max_pct_fs']:.3f} % of full scale",
+        f"  network     MLP 64-{config.hidden}-10 on digits ({network['n_test']} test images), "
+        f"cells at v_read={config.v_read} V, v_wl={config.v_wl} V, {config.adc_bits}-bit ADC",
+        f"  accuracy    float {network['float']:.2%}   ideal-cell crossbar {network['ideal']:.2%}   "
+        f"1T1R crossbar (SPICE surrogate) {network['analog']:.2%}",
+        f"  plots       {out_dir / 'cell_iv.png'}, parity and error plots in {out_dir}",
+    ]
+    summary = "\n".join(lines)
+    (out_dir / "summary.txt").write_text(summary + "\n")
+    return summary
+
+
+def train_digits_mlp(hidden: int, seed: int = 0):
+    """An MLP trained on scikit-learn's bundled digits (no download); returns
+    ``(mlp, x_train, x_test, y_test)`` with pixel values in [0, 16]."""
+    import warnings
+
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+
+    from .sim.network import MLP
+
+    X, y = load_digits(return_X_y=True)
+    x_train, x_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=seed, stratify=y)
+    clf = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=400, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(x_train / 16.0, y_train)
+    # Fold the 1/16 input scaling into the first layer so the network takes raw pixels.
+    weights = [clf.coefs_[0] / 16.0] + list(clf.coefs_[1:])
+    return MLP(weights, list(clf.intercepts_)), x_train, x_test, y_test
+
+
+def run_network(cell_surrogate, config: DemoConfig) -> dict:
+    """Float, ideal-crossbar and 1T1R-crossbar accuracy of the digits MLP."""
+    from .sim import AnalogMLP, LinearCell, SurrogateCell, accuracy
+
+    mlp, x_train, x_test, y_test = train_digits_mlp(config.hidden)
+    common = dict(g_on=RERAM.g_on, g_off=RERAM.g_off, v_read=config.v_read, adc_bits=config.adc_bits,
+                  x_calibration=x_train)
+    cell = SurrogateCell(cell_surrogate, fixed={"v_wl": config.v_wl})
+    return {
+        "n_test": len(y_test),
+        "float": accuracy(mlp.forward(x_test), y_test),
+        "ideal": accuracy(AnalogMLP(mlp, LinearCell(), **common).forward(x_test), y_test),
+        "analog": accuracy(AnalogMLP(mlp, cell, **common).forward(x_test), y_test),
+    }
+
+
+def plot_iv_family(sweep_path: Path, png: Path) -> None:
+    """Cell current against bit-line voltage, one curve per programmed state, at the
+    highest and a middle word-line voltage."""
+    import h5py
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with h5py.File(sweep_path, "r") as f:
+        order = list(f.attrs["grid_order"])
+        axes = {name: f["grid"][name][...] for name in order}
+        current = f["outputs"]["i_cell"][...].reshape([len(axes[n]) for n in order])
+    g, v_bl, v_wl = axes["g"], axes["v_bl"], axes["v_wl"]
+    fig, panels = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for panel, k in zip(panels, (len(v_wl) // 2, len(v_wl) - 1)):
+        for j in np.linspace(0, len(g) - 1, 5).round().astype(int):
+            panel.plot(v_bl, current[j, :, k] * 1e6, label=f"g = {g[j] * 1e6:.3g} µS")
+            panel.plot(v_bl, g[j] * RERAM.v0 * np.sinh(v_bl / RERAM.v0) * 1e6, "k:", lw=0.8)
+        panel.set_title(f"1T1R cell, v_wl = {v_wl[k]:.2f} V (dotted: ReRAM alone)")
+        panel.set_xlabel("bit-line voltage v_bl (V)")
+    panels[0].set_ylabel("cell current (µA)")
+    panels[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
