@@ -1,0 +1,156 @@
+"""Engine speed and memory against ngspice's own batch loop, measured in one run.
+
+    python benchmarks/engine.py [--points N] [--crossbar-points M] [--memory-runs R]
+
+Prints, per circuit, the time per operating point through :mod:`cimspice.spice` and
+through one ``ngspice -b`` process running a ``.control`` ``foreach``/``alterparam``/``reset``
+loop over the same values (process start-up subtracted by a zero-point run), their ratio
+against the targets of the foundation issue, and the resident-memory growth per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cimspice.paths import netlist_path
+from cimspice.spice import get_engine
+
+SMALL = """small circuit
+.param r2=1k
+V1 a 0 dc 1
+R1 a b 1k
+R2 b 0 {r2}
+R3 b c 2k
+R4 c 0 3k
+.end
+"""
+
+
+def crossbar_1t1r(n: int, seed: int = 0) -> str:
+    """An n x n 1T1R crossbar (rows driven through r_wire segments, columns sensed at the
+    bottom by 0 V sources) with random states, row 0 driven by ``.param vin``."""
+    rng = np.random.default_rng(seed)
+    g = np.exp(rng.uniform(np.log(1e-6), np.log(1e-4), (n, n)))
+    r_wire = 1.0
+    lines = [f"{n}x{n} 1T1R crossbar", f'.lib "{netlist_path("ptm45.lib")}" tt',
+             f'.include "{netlist_path("reram.lib")}"', ".param vin=0.2", "vwl wl 0 dc 1.1"]
+    for i in range(n):
+        lines.append(f"v{i} in{i} 0 dc {'{vin}' if i == 0 else 0.1 + 0.1 * (i % 2)}")
+        lines.append(f"rr{i}_0 in{i} r{i}_0 {r_wire}")
+        for j in range(n):
+            if j:
+                lines.append(f"rr{i}_{j} r{i}_{j - 1} r{i}_{j} {r_wire}")
+            lines.append(f"xr{i}_{j} r{i}_{j} x{i}_{j} reram g={g[i, j]:.6e}")
+            lines.append(f"m{i}_{j} x{i}_{j} wl c{i}_{j} 0 nmos_vtg w=180n l=50n")
+            below = f"c{i + 1}_{j}" if i < n - 1 else f"s{j}"
+            lines.append(f"rc{i}_{j} c{i}_{j} {below} {r_wire}")
+    lines += [f"vs{j} s{j} 0 dc 0" for j in range(n)]
+    lines.append(".end")
+    return "\n".join(lines)
+
+
+def ngspice_loop_seconds(netlist: str, param: str, values: np.ndarray, workdir: Path) -> float:
+    """Wall time per point of one ``ngspice -b`` process looping over ``values``."""
+
+    def run(vals) -> float:
+        body = netlist.rstrip().removesuffix(".end")
+        words = " ".join(f"{v:.6g}" for v in vals)
+        deck = workdir / f"loop{len(vals)}.cir"
+        deck.write_text(f"{body}\n.control\nforeach val {words}\nalterparam {param}=$val\nreset\nop\n"
+                        f"destroy all\nend\n.endc\n.end\n")
+        start = time.perf_counter()
+        # ngspice -b exits 1 when the deck has no .print lines; count the runs instead.
+        out = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        runs = out.stdout.count("No. of Data Rows")
+        if runs != len(vals):
+            raise RuntimeError(f"ngspice loop ran {runs} of {len(vals)} points:\n{out.stdout[-2000:]}")
+        return elapsed
+
+    # Process start-up and parsing measured by a zero-point run and subtracted.
+    base = min(run(values[:1]) for _ in range(2))
+    total = run(values)
+    return (total - base) / (len(values) - 1)
+
+
+def engine_seconds(netlist: str, param: str, values: np.ndarray, device: str | None, scale: float) -> tuple[float, float]:
+    """(alter path, alterparam+reset path) seconds per point through the engine."""
+    engine = get_engine()
+    engine.load(netlist)
+    start = time.perf_counter()
+    if device:
+        for v in values:
+            engine.alter(device, v * scale)
+            engine.op(["v(b)"] if device == "r2" else ["i(vs0)"])
+    alter = (time.perf_counter() - start) / len(values)
+    start = time.perf_counter()
+    for v in values:
+        engine.set_params(**{param: v})
+        engine.op(["v(b)"] if device == "r2" else ["i(vs0)"])
+    reparse = (time.perf_counter() - start) / len(values)
+    return alter, reparse
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def memory_growth(runs: int) -> float:
+    """Resident bytes gained per alter+op+read run, after a warm-up."""
+    engine = get_engine()
+    engine.load(SMALL)
+    for k in range(2000):
+        engine.alter("r2", 1e3 + k)
+        engine.op(["v(b)"])
+    before = rss_bytes()
+    for k in range(runs):
+        engine.alter("r2", 1e3 + (k % 997))
+        engine.op(["v(b)"])
+    return (rss_bytes() - before) / runs
+
+
+def report(name: str, ours: float, ours_reparse: float, theirs: float, target: float) -> None:
+    ratio = ours / theirs
+    verdict = "PASS" if ratio <= target else "FAIL"
+    print(f"{name:22s} engine alter {ours * 1e3:8.3f} ms/pt | engine alterparam+reset {ours_reparse * 1e3:8.3f} ms/pt"
+          f" | ngspice -b loop {theirs * 1e3:8.3f} ms/pt | ratio {ratio:5.2f} (target <= {target}) {verdict}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=5000)
+    parser.add_argument("--crossbar-points", type=int, default=12)
+    parser.add_argument("--crossbar-size", type=int, default=32)
+    parser.add_argument("--memory-runs", type=int, default=20000)
+    args = parser.parse_args(argv)
+    print(f"ngspice {get_engine().version}, python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        values = np.linspace(500, 5000, args.points)
+        ours, reparse = engine_seconds(SMALL, "r2", values, "r2", 1.0)
+        report("small (4 resistors)", ours, reparse, ngspice_loop_seconds(SMALL, "r2", values, tmp), 1.0)
+
+        n = args.crossbar_size
+        xbar = crossbar_1t1r(n)
+        values = np.linspace(0.05, 0.3, args.crossbar_points)
+        ours, reparse = engine_seconds(xbar, "vin", values, "v0", 1.0)
+        report(f"{n}x{n} 1T1R crossbar", ours, reparse, ngspice_loop_seconds(xbar, "vin", values, tmp), 1.1)
+
+    growth = memory_growth(args.memory_runs)
+    verdict = "PASS" if growth <= 1024 else "FAIL"
+    print(f"memory: {growth:.1f} bytes resident growth per run over {args.memory_runs} runs "
+          f"(target <= 1024) {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
