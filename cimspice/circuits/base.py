@@ -50,7 +50,8 @@ class Parameter:
         if not np.all(np.isfinite(array)):
             raise CircuitError(f"{prefix}parameter {self.name}: values must be finite")
         lo, hi = self.bounds
-        bad = (array < lo) | (array > hi)
+        slack = 1e-12 * max(abs(lo), abs(hi))  # rounding in unit conversions is not an error
+        bad = (array < lo - slack) | (array > hi + slack)
         if np.any(bad):
             value = array[bad].flat[0]
             raise CircuitError(f"{prefix}parameter {self.name}: {value:g} {self.unit} outside the "

@@ -16,7 +16,7 @@ from .base import CircuitError
 # FreePDK45 / PTM 45 nm nominal supply (see the header of netlists/ptm45.lib).
 VDD = 1.1
 
-_SUFFIX = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15}
+_SUFFIX = {"t": 12, "g": 9, "meg": 6, "k": 3, "m": -3, "u": -6, "n": -9, "p": -12, "f": -15}  # powers of ten
 _NUMBER = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)(meg|[tgkmunpf])?[a-z]*$", re.IGNORECASE)
 
 
@@ -26,7 +26,9 @@ def spice_number(text: str) -> float:
     if not match:
         raise CircuitError(f"not a SPICE number: {text!r}")
     value, suffix = match.groups()
-    return float(value) * (_SUFFIX[suffix.lower()] if suffix else 1.0)
+    # Shift the decimal exponent rather than multiply, so "100u" is exactly float("1e-4").
+    mantissa, _, exponent = value.lower().partition("e")
+    return float(f"{mantissa}e{int(exponent or 0) + (_SUFFIX[suffix.lower()] if suffix else 0)}")
 
 
 @dataclass(frozen=True)
