@@ -99,6 +99,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, workers: int = 1, chunk_size:
     """
     points = sweep_points(spec)
     circuit = spec.circuit
+    # Load once here first: a netlist ngspice cannot parse fails before any file is written.
+    _init_worker(circuit)
     with SweepWriter(out, spec, points, overwrite=overwrite) as writer:
         n = writer.n_points
         bar = tqdm(total=n, unit="pt", desc=f"sweep {circuit.name}", disable=None if progress is None else not progress)

@@ -23,6 +23,8 @@ import yaml
 from .. import CimspiceError
 from ..circuits import get_circuit
 from ..circuits.base import Circuit, CircuitError
+from ..circuits.user import NetlistCircuit
+from ..spice.errors import SpiceError
 
 DESIGNS = ("grid", "lhs", "random", "list")
 
@@ -74,7 +76,7 @@ def _axis(name: str, entry, design: str, source: str, circuit: Circuit) -> Axis:
     unknown = set(entry) - {"values", "start", "stop", "num", "scale", "unit"}
     if unknown:
         raise SpecError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    if "unit" in entry and entry["unit"] != declared.unit:
+    if "unit" in entry and declared.unit and entry["unit"] != declared.unit:
         raise SpecError(f"{where}.unit: {entry['unit']!r} but {circuit.name}.{name} is in {declared.unit!r}")
     if "values" in entry:
         values = entry["values"]
@@ -108,15 +110,27 @@ def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSp
     """Validate a spec given as a mapping (e.g. from YAML)."""
     if not isinstance(data, dict):
         raise SpecError(f"{source}: expected a mapping with 'circuit', 'parameters', ... at the top")
-    unknown = set(data) - {"circuit", "circuit_args", "design", "parameters", "outputs", "samples", "seed"}
+    unknown = set(data) - {"circuit", "circuit_args", "netlist", "design", "parameters", "outputs",
+                           "samples", "seed"}
     if unknown:
         raise SpecError(f"{source}: unknown field(s) {', '.join(sorted(unknown))}")
-    if "circuit" not in data:
-        raise SpecError(f"{source}: missing field 'circuit'")
+    original = data
+    if ("circuit" in data) == ("netlist" in data):
+        raise SpecError(f"{source}: give exactly one of 'circuit' (a cimspice circuit) or 'netlist' (a file)")
     try:
-        circuit = get_circuit(data["circuit"], **(data.get("circuit_args") or {}))
+        if "netlist" in data:
+            # A user netlist: relative to the spec file, its outputs name result vectors.
+            path = Path(str(data["netlist"]))
+            if not path.is_absolute() and source != "<spec>":
+                path = Path(source).parent / path
+            circuit = NetlistCircuit(path, data.get("outputs") or {})
+            data = {**data, "outputs": list((data.get("outputs") or {}).keys())}
+        else:
+            circuit = get_circuit(data["circuit"], **(data.get("circuit_args") or {}))
     except CircuitError as error:
         raise SpecError(f"{source}: circuit: {error}") from None
+    except SpiceError as error:
+        raise SpecError(f"{source}: netlist: {error}") from None
     design = data.get("design", "grid")
     if design not in DESIGNS:
         raise SpecError(f"{source}: design: {design!r} is not one of {', '.join(DESIGNS)}")
@@ -154,7 +168,7 @@ def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSp
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise SpecError(f"{source}: seed: expected a non-negative integer")
     if not text:
-        text = yaml.safe_dump(data, sort_keys=False)
+        text = yaml.safe_dump(original, sort_keys=False)
     return SweepSpec(circuit, design, tuple(axes), fixed, tuple(outputs), samples, seed, text, source)
 
 
