@@ -41,7 +41,7 @@ class SurrogateCell:
     def __init__(self, surrogate, *, g_input: str = "g", v_input: str = "v_bl", fixed: dict | None = None,
                  out_of_domain: str = "error"):
         self.surrogate = surrogate
-        names = list(surrogate.input_names)
+        names = list(surrogate.inputs)
         fixed = dict(fixed or {})
         missing = [n for n in names if n not in (g_input, v_input) and n not in fixed]
         if missing or g_input not in names or v_input not in names:

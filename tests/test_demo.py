@@ -1,0 +1,89 @@
+"""The demo's pipeline end to end at reduced size: ngspice -> sweep file -> surrogate
+library -> network simulator, and the simulator's independence from PySpice."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from cimspice.demo import DemoConfig, run_demo
+
+TINY = DemoConfig(n_g=7, n_v_bl=9, n_v_wl=5, n_validation=40, hidden=16)
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    summary = run_demo(out, TINY, progress=False)
+    return out, summary
+
+
+def test_demo_writes_every_artefact(demo_dir):
+    out, summary = demo_dir
+    for name in ("cell_sweep.h5", "cell_validation.h5", "surrogates.h5", "cell_iv.png", "summary.txt", "report.md"):
+        assert (out / name).is_file(), name
+    assert list(out.glob("*parity*.png")), "no parity plot"
+    assert "accuracy" in summary and (out / "summary.txt").read_text().strip() == summary.strip()
+    with h5py.File(out / "cell_sweep.h5", "r") as f:
+        assert bool(f.attrs["complete"]) and np.all(f["status"][...] == 0)
+        assert f.attrs["n_points"] == 7 * 9 * 5
+
+
+def test_surrogate_error_on_unseen_spice_points(demo_dir):
+    out, _ = demo_dir
+    from cimspice.surrogate import load_library
+
+    (surrogate,) = load_library(out / "surrogates.h5").values()
+    with h5py.File(out / "cell_validation.h5", "r") as f:
+        X = np.column_stack([f["inputs"][n][...] for n in surrogate.inputs])
+        truth = f["outputs/i_cell"][...]
+    error = np.abs(surrogate.predict(X) - truth) / np.ptp(truth)
+    # A coarse 7x9x5 grid: looser than the full demo's, still well inside 1 % of full scale.
+    assert np.sqrt(np.mean(error ** 2)) < 0.005 and error.max() < 0.03
+
+
+def test_simulator_runs_without_pyspice(demo_dir):
+    out, _ = demo_dir
+    code = f"""
+import sys, numpy as np
+sys.modules["PySpice"] = None  # any import of PySpice now fails
+from cimspice.surrogate import load_library
+from cimspice.sim import AnalogMLP, SurrogateCell, accuracy
+from cimspice.demo import train_digits_mlp
+(s,) = load_library({str(out / "surrogates.h5")!r}).values()
+mlp, xt, xs, ys = train_digits_mlp(16)
+net = AnalogMLP(mlp, SurrogateCell(s, fixed={{"v_wl": 1.1}}), g_on=1e-4, g_off=1e-6, v_read=0.2,
+                adc_bits=8, x_calibration=xt)
+print(accuracy(net.forward(xs), ys))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert float(run.stdout) > 0.85
+
+
+def test_ideal_cells_reproduce_float_network():
+    from cimspice.demo import train_digits_mlp
+    from cimspice.sim import AnalogMLP, LinearCell
+
+    mlp, x_train, x_test, _ = train_digits_mlp(16)
+    net = AnalogMLP(mlp, LinearCell(), g_on=1e-4, g_off=1e-6, v_read=0.2, adc_bits=None, x_calibration=x_train)
+    np.testing.assert_allclose(net.forward(x_test), mlp.forward(x_test), rtol=1e-10, atol=1e-10)
+
+
+def test_cell_nonlinearity_is_visible_in_the_network(demo_dir):
+    """The 1T1R crossbar must not secretly be linear: its layer outputs differ from float."""
+    out, _ = demo_dir
+    from cimspice.demo import train_digits_mlp
+    from cimspice.sim import AnalogMLP, SurrogateCell
+    from cimspice.surrogate import load_library
+
+    (s,) = load_library(out / "surrogates.h5").values()
+    mlp, x_train, x_test, _ = train_digits_mlp(16)
+    net = AnalogMLP(mlp, SurrogateCell(s, fixed={"v_wl": 1.1}), g_on=1e-4, g_off=1e-6, v_read=0.2,
+                    adc_bits=None, x_calibration=x_train)
+    deviation = np.abs(net.forward(x_test) - mlp.forward(x_test)).max() / np.abs(mlp.forward(x_test)).max()
+    assert 1e-3 < deviation < 0.5
