@@ -1,1 +1,62 @@
-"""cimspice.surrogate."""
+"""cimspice.surrogate: sweep files -> fitted, validated models -> HDF5 surrogate library.
+
+Typical use::
+
+    from cimspice.surrogate import fit_surrogates, save_library, load_library
+
+    surrogates = fit_surrogates("cell.h5", outputs=["I_cell"], output_scales={"I_cell": "linear"})
+    save_library("library.h5", surrogates, append=True)
+    lib = load_library("library.h5")
+    I = lib["cell_1t1r.I_cell"].predict({"R": r, "V_WL": vwl, "V_BL": vbl})  # (n,) A
+
+Model families (:mod:`.models`): :class:`GridInterpolator` (linear / cubic on a full
+grid), :class:`PolynomialRidge`, :class:`GaussianProcess`, :class:`MLP`. Fitting uses
+scikit-learn; evaluation (``predict``) and loading need only NumPy and h5py, and nothing
+in a library file is ever unpickled or executed. The file format is documented in
+docs/surrogate_schema.md.
+"""
+
+from .core import OUT_OF_DOMAIN_POLICIES, SCALES, Surrogate
+from .errors import SurrogateDomainError, SurrogateDomainWarning, SurrogateError
+from .fit import DEFAULT_MODELS, fit_surrogates, holdout_split, make_model, score_pct
+from .library import (
+    LIBRARY_SCHEMA,
+    LIBRARY_SCHEMA_VERSION,
+    format_surrogates,
+    inspect_library,
+    load_library,
+    save_library,
+)
+from .models import MLP, MODEL_KINDS, GaussianProcess, GridInterpolator, PolynomialRidge, SurrogateModel
+from .report import write_report
+from .sweep import SweepData, file_sha256, read_sweep
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "LIBRARY_SCHEMA",
+    "LIBRARY_SCHEMA_VERSION",
+    "MLP",
+    "MODEL_KINDS",
+    "OUT_OF_DOMAIN_POLICIES",
+    "SCALES",
+    "GaussianProcess",
+    "GridInterpolator",
+    "PolynomialRidge",
+    "Surrogate",
+    "SurrogateDomainError",
+    "SurrogateDomainWarning",
+    "SurrogateError",
+    "SurrogateModel",
+    "SweepData",
+    "file_sha256",
+    "fit_surrogates",
+    "format_surrogates",
+    "holdout_split",
+    "inspect_library",
+    "load_library",
+    "make_model",
+    "read_sweep",
+    "save_library",
+    "score_pct",
+    "write_report",
+]

@@ -29,7 +29,7 @@ def _where(obj: h5py.HLObject, key: str | None = None) -> str:
     return f"{name}/{key}".replace("//", "/") if key else name
 
 
-def _plain_attr(value: Any, where: str) -> Any:
+def plain_attr(value: Any, where: str) -> Any:
     """Return ``value`` as str / int / float / bool / ndarray, or raise if not plain."""
     if isinstance(value, str):
         return value
@@ -50,9 +50,9 @@ def _plain_attr(value: Any, where: str) -> Any:
         if value.dtype.kind in NUMERIC_KINDS and value.dtype.names is None:
             return value
         if value.dtype.kind == "S":
-            return np.array([_plain_attr(v, where) for v in value.ravel()], dtype=object).reshape(value.shape)
+            return np.array([plain_attr(v, where) for v in value.ravel()], dtype=object).reshape(value.shape)
         if value.dtype.kind == "O" and all(isinstance(v, (str, bytes)) for v in value.ravel()):
-            return np.array([_plain_attr(v, where) for v in value.ravel()], dtype=object).reshape(value.shape)
+            return np.array([plain_attr(v, where) for v in value.ravel()], dtype=object).reshape(value.shape)
     raise SurrogateError(f"attribute {where}: value of type {type(value).__name__} refused (only text and numbers are allowed)")
 
 
@@ -65,7 +65,7 @@ def check_plain_tree(group: h5py.Group) -> None:
     object, string, compound or reference dtype, opaque or reference attributes.
     """
     for key, value in group.attrs.items():
-        _plain_attr(value, _where(group, key))
+        plain_attr(value, _where(group, key))
     for key in group:
         link = group.get(key, getlink=True)
         where = _where(group, key)
@@ -82,7 +82,7 @@ def check_plain_tree(group: h5py.Group) -> None:
                     "opaque, object and string datasets are never read)"
                 )
             for akey, avalue in item.attrs.items():
-                _plain_attr(avalue, _where(item, akey))
+                plain_attr(avalue, _where(item, akey))
         else:  # committed datatypes and anything else
             raise SurrogateError(f"{where}: {type(item).__name__} refused")
 
@@ -95,7 +95,7 @@ def read_attr(obj: h5py.HLObject, key: str, kind: str, default: Any = ...) -> An
         if default is ...:
             raise SurrogateError(f"attribute {where} is missing")
         return default
-    value = _plain_attr(obj.attrs[key], where)
+    value = plain_attr(obj.attrs[key], where)
     if kind == "str":
         if isinstance(value, str):
             return value

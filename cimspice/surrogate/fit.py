@@ -1,0 +1,434 @@
+"""Sweep file -> fitted, validated surrogates, with automatic model selection.
+
+For every output, each candidate model family is fitted on a training subset and scored
+on held-out points that are *off* the training points' grid:
+
+* a grid sweep (``holdout="auto"`` or ``"planes"``): along every axis with >= 3 values,
+  every other grid plane is held out (the first and last planes are always kept, so the
+  held-out points lie inside the training domain). Candidates are fitted on the coarser
+  grid that remains and scored on all other points, which lie between its planes. This
+  is conservative for the final model, refitted on the full (twice finer) grid;
+* any other design (``holdout="auto"`` or a fraction such as ``0.2``): a random fraction
+  of the points not at an input's minimum or maximum is held out;
+* ``validation_sweep_path``: a separate sweep (e.g. ``design="lhs"`` points run for
+  validation) scores models fitted on all points of the main sweep; validation points
+  outside the training domain are left out (and counted).
+
+Scores are the RMS and maximum absolute error as a percentage of the output's full scale
+(max - min of the output over the training sweep's usable points). The best candidate
+(lowest RMS; or, with ``tolerance_pct``, the cheapest to evaluate whose max error is
+within it) is refitted on all points; every candidate's score is kept in the surrogate.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import re
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .. import __version__
+from .core import SCALES, Surrogate
+from .errors import SurrogateError, one_line
+from .models import MLP, GaussianProcess, GridInterpolator, PolynomialRidge, SurrogateModel
+from .sweep import SweepData, read_sweep
+
+__all__ = ["DEFAULT_MODELS", "fit_surrogates", "holdout_split", "make_model", "score_pct"]
+
+log = logging.getLogger(__name__)
+
+#: candidate families tried by default (see :func:`make_model` for the labels)
+DEFAULT_MODELS = ("grid-linear", "grid-cubic", "poly-4", "poly-6", "gp", "mlp")
+#: fraction of points held out for non-grid sweeps with ``holdout="auto"``
+DEFAULT_HOLDOUT_FRACTION = 0.2
+
+
+def make_model(spec: str | SurrogateModel) -> SurrogateModel:
+    """An unfitted model from a label, or a fresh clone of a model instance.
+
+    Labels: ``"grid-linear"``, ``"grid-cubic"``, ``"poly-<degree>"`` (ridge alpha 1e-8),
+    ``"gp"`` / ``"gp-matern"`` (Matern 5/2, <= 800 points), ``"gp-rbf"``, ``"mlp"``
+    (64x64 tanh, L-BFGS) or ``"mlp-<n1>x<n2>..."``.
+    """
+    if isinstance(spec, SurrogateModel):
+        return spec.clone()
+    if not isinstance(spec, str):
+        raise SurrogateError(f"model spec must be a label or a model instance, got {type(spec).__name__}")
+    label = spec.strip().lower()
+    if label in ("grid-linear", "grid-cubic"):
+        return GridInterpolator(method=label.split("-")[1])
+    if m := re.fullmatch(r"poly-(\d+)", label):
+        return PolynomialRidge(degree=int(m.group(1)))
+    if label in ("gp", "gp-matern", "gp-matern2.5"):
+        return GaussianProcess()
+    if label == "gp-rbf":
+        return GaussianProcess(kernel="rbf")
+    if label == "mlp":
+        return MLP()
+    if m := re.fullmatch(r"mlp-(\d+(?:x\d+)*)", label):
+        return MLP(hidden_layer_sizes=tuple(int(s) for s in m.group(1).split("x")))
+    raise SurrogateError(
+        f"unknown model {spec!r}: use grid-linear, grid-cubic, poly-<degree>, gp, gp-rbf, mlp or mlp-<n>x<n>"
+    )
+
+
+def _cost_rank(model: SurrogateModel) -> tuple:
+    """Evaluation cost order used with ``tolerance_pct`` (cheapest first)."""
+    if isinstance(model, GridInterpolator):
+        return (0, 0) if model.method == "linear" else (2, 0)
+    if isinstance(model, PolynomialRidge):
+        return (1, model.degree)
+    if isinstance(model, MLP):
+        return (3, sum(model.hidden_layer_sizes))
+    return (4, 0)
+
+
+def score_pct(pred: np.ndarray, truth: np.ndarray, full_scale: float) -> tuple[float, float]:
+    """(RMS, max) of ``|pred - truth|`` as % of ``full_scale``."""
+    err = np.abs(np.asarray(pred, dtype=np.float64) - np.asarray(truth, dtype=np.float64))
+    return float(100 * np.sqrt(np.mean(err**2)) / full_scale), float(100 * np.max(err) / full_scale)
+
+
+def _full_scale(y: np.ndarray) -> float:
+    span = float(np.max(y) - np.min(y))
+    if span > 0:
+        return span
+    peak = float(np.max(np.abs(y)))
+    return peak if peak > 0 else 1.0
+
+
+def holdout_split(
+    X: np.ndarray,
+    holdout: str | float = "auto",
+    *,
+    grid: Sequence[np.ndarray] | None = None,
+    random_state: int = 0,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Boolean masks ``(train, validate)`` over the rows of ``X: (n, n_inputs)`` and a
+    one-line description of the split (see the module docstring)."""
+    n, d = X.shape
+    if holdout == "auto":
+        holdout = "planes" if grid is not None else DEFAULT_HOLDOUT_FRACTION
+    if holdout == "planes":
+        if grid is None:
+            raise SurrogateError("holdout='planes' needs a grid sweep")
+        keep_axes = []
+        train = np.ones(n, dtype=bool)
+        shape = []
+        for j, axis in enumerate(grid):
+            axis = np.asarray(axis, dtype=np.float64)
+            idx = np.clip(np.searchsorted(axis, X[:, j]), 0, axis.size - 1)
+            if not np.allclose(axis[idx], X[:, j], rtol=1e-12, atol=0):
+                raise SurrogateError(f"input {j}: points lie off the grid axis; cannot hold out grid planes")
+            keep = np.zeros(axis.size, dtype=bool)
+            if axis.size >= 3:
+                keep[::2] = True
+                keep[-1] = True
+            else:
+                keep[:] = True
+            keep_axes.append(keep)
+            shape.append(f"{int(keep.sum())}/{axis.size}")
+            train &= keep[idx]
+        validate = ~train
+        if not validate.any():
+            raise SurrogateError("holdout='planes': no axis has 3 or more values, nothing to hold out")
+        text = (
+            f"held-out grid planes: candidates fitted on the coarse grid ({' x '.join(shape)} planes kept, "
+            f"{int(train.sum())} points) and scored on the {int(validate.sum())} points between its planes; "
+            "the chosen model is then refitted on all points (its error on a twice finer grid is lower)"
+        )
+        return train, validate, text
+    try:
+        frac = float(holdout)
+    except (TypeError, ValueError):
+        raise SurrogateError(f"holdout must be 'auto', 'planes' or a fraction in (0, 1), got {holdout!r}") from None
+    if not 0 < frac < 1:
+        raise SurrogateError(f"holdout fraction must be in (0, 1), got {frac}")
+    extreme = np.any((X == X.min(axis=0)) | (X == X.max(axis=0)), axis=1)
+    pool = np.flatnonzero(~extreme)
+    n_val = min(int(round(frac * n)), pool.size)
+    if n_val < 1:
+        raise SurrogateError(f"holdout {frac}: too few interior points ({pool.size}) to hold any out")
+    rng = np.random.default_rng(random_state)
+    validate = np.zeros(n, dtype=bool)
+    validate[rng.choice(pool, size=n_val, replace=False)] = True
+    text = (
+        f"random hold-out: {n_val} interior points ({frac:.0%}) scored, candidates fitted on the other "
+        f"{n - n_val}; the chosen model is then refitted on all points"
+    )
+    return ~validate, validate, text
+
+
+def _resolve_scales(sweep: SweepData, names: list[str], override, what: str, from_file: bool) -> dict[str, str]:
+    override = dict(override or {})
+    unknown = set(override) - set(names)
+    if unknown and what == "input_scales":
+        raise SurrogateError(f"{what}: unknown name(s) {sorted(unknown)} (known: {names})")
+    scales = {}
+    for n in names:
+        scale = override.get(n, sweep.input_scales.get(n, "linear") if from_file else "linear")
+        if scale not in SCALES:
+            raise SurrogateError(f"{what}[{n!r}]: scale must be one of {SCALES}, got {scale!r}")
+        scales[n] = scale
+    return scales
+
+
+def fit_surrogates(
+    sweep_path: str | Path | SweepData,
+    outputs: str | Sequence[str] | None = None,
+    models: Iterable[str | SurrogateModel] | None = None,
+    holdout: str | float = "auto",
+    *,
+    validation_sweep_path: str | Path | SweepData | None = None,
+    input_scales: dict[str, str] | None = None,
+    output_scales: dict[str, str] | None = None,
+    tolerance_pct: float | None = None,
+    random_state: int = 0,
+    name_template: str = "{circuit}.{output}",
+) -> dict[str, Surrogate]:
+    """Fit, score and select one surrogate per output of a sweep.
+
+    Parameters
+    ----------
+    sweep_path : path of a ``cimspice.sweep`` file (or a :class:`SweepData`)
+    outputs : output name(s); all outputs of the sweep by default
+    models : candidate labels (see :func:`make_model`) or model instances;
+        :data:`DEFAULT_MODELS` by default
+    holdout : "auto", "planes" or a fraction in (0, 1); see the module docstring.
+        Ignored when ``validation_sweep_path`` is given.
+    validation_sweep_path : optional separate sweep whose points score the candidates
+    input_scales : name -> "linear" | "log"; defaults to each input's ``scale`` attribute
+    output_scales : name -> "linear" | "log"; default "linear" ("log" needs values > 0)
+    tolerance_pct : if given, choose the cheapest-to-evaluate candidate (grid-linear,
+        polynomial, grid-cubic, MLP, GP, in that order) whose held-out max error is
+        <= this % of full scale; if none is, the lowest-RMS one (with a log warning)
+    random_state : seed for hold-out sampling and the stochastic models
+    name_template : surrogate name, formatted with ``circuit`` and ``output``
+
+    Returns
+    -------
+    dict name -> Surrogate, each with ``validation``, ``candidates`` and ``provenance``.
+    Inputs that take a single value in the sweep are left out of the surrogates (and
+    listed in ``provenance["fixed_inputs"]``).
+    """
+    sweep = sweep_path if isinstance(sweep_path, SweepData) else read_sweep(sweep_path)
+    vsweep = None
+    if validation_sweep_path is not None:
+        vsweep = validation_sweep_path if isinstance(validation_sweep_path, SweepData) else read_sweep(validation_sweep_path)
+    specs = list(models) if models is not None else list(DEFAULT_MODELS)
+    if not specs:
+        raise SurrogateError("fit_surrogates: no candidate models")
+    for spec in specs:
+        make_model(spec)  # fail early on a bad label
+    if outputs is None:
+        outputs = sweep.output_names
+    elif isinstance(outputs, str):
+        outputs = [outputs]
+    missing = [o for o in outputs if o not in sweep.outputs]
+    if missing:
+        raise SurrogateError(f"{sweep.label}: no output(s) {missing} (has {sweep.output_names})")
+    if tolerance_pct is not None and not tolerance_pct > 0:
+        raise SurrogateError(f"tolerance_pct must be > 0, got {tolerance_pct!r}")
+
+    # Inputs that never vary are constants of this sweep, not inputs of a surrogate.
+    all_inputs = sweep.input_names
+    fixed = {n: float(sweep.inputs[n][0]) for n in all_inputs if np.unique(sweep.inputs[n]).size == 1}
+    inputs = [n for n in all_inputs if n not in fixed]
+    if not inputs:
+        raise SurrogateError(f"{sweep.label}: every input is constant; nothing to model")
+    if fixed:
+        log.info("inputs constant in the sweep, left out of the surrogates: %s", fixed)
+    in_scales = _resolve_scales(sweep, inputs, {k: v for k, v in (input_scales or {}).items() if k not in fixed}, "input_scales", True)
+    out_scales = _resolve_scales(sweep, list(outputs), output_scales, "output_scales", False)
+    if vsweep is not None:
+        vmissing = [n for n in inputs if n not in vsweep.inputs]
+        if vmissing:
+            raise SurrogateError(f"{vsweep.label}: validation sweep lacks input(s) {vmissing}")
+        for n in inputs:
+            if vsweep.input_units.get(n, "") != sweep.input_units.get(n, ""):
+                raise SurrogateError(
+                    f"{vsweep.label}: input {n!r} in {vsweep.input_units.get(n)!r}, training sweep in {sweep.input_units.get(n)!r}"
+                )
+        for n, value in fixed.items():
+            if n in vsweep.inputs and not np.allclose(vsweep.inputs[n], value):
+                raise SurrogateError(f"{vsweep.label}: input {n!r} varies, but is fixed at {value} in the training sweep")
+
+    X_all = sweep.X(inputs)
+    grid = None
+    if sweep.design == "grid" and sweep.grid is not None:
+        grid = [sweep.grid[n] for n in inputs]
+    circuit = str(sweep.attrs.get("circuit", "") or "")
+    result: dict[str, Surrogate] = {}
+    for output in outputs:
+        y_all = sweep.outputs[output]
+        ok = np.isfinite(y_all)
+        if ok.sum() < 4:
+            raise SurrogateError(f"{sweep.label}: output {output!r} has only {int(ok.sum())} finite values")
+        X, y = X_all[ok], y_all[ok]
+        if out_scales[output] == "log" and np.any(y <= 0):
+            raise SurrogateError(f"{sweep.label}: output {output!r} has values <= 0 and cannot be log-scaled")
+        full_scale = _full_scale(y)
+        name = name_template.format(circuit=circuit or sweep.attrs.get("circuit", "") or "sweep", output=output).replace("/", "_")
+        if name.startswith("."):
+            name = name.lstrip(".") or output
+        kwargs = dict(
+            input_units=[sweep.input_units.get(n, "") for n in inputs],
+            output_units=[sweep.output_units.get(output, "")],
+            input_scales=[in_scales[n] for n in inputs],
+            output_scales=[out_scales[output]],
+            name=name,
+            description=sweep.output_descriptions.get(output, ""),
+        )
+
+        # --- the split
+        if vsweep is not None:
+            if output not in vsweep.outputs:
+                raise SurrogateError(f"{vsweep.label}: validation sweep lacks output {output!r}")
+            X_train, y_train = X, y
+            Xv_all, yv_all = vsweep.X(inputs), vsweep.outputs[output]
+            keep = np.isfinite(yv_all)
+            lo, hi = X.min(axis=0), X.max(axis=0)
+            inside = np.all((Xv_all >= lo) & (Xv_all <= hi), axis=1)
+            n_outside = int((keep & ~inside).sum())
+            X_val, y_val = Xv_all[keep & inside], yv_all[keep & inside]
+            if y_val.size == 0:
+                raise SurrogateError(f"{vsweep.label}: no validation point of {output!r} inside the training domain")
+            method = (
+                f"validation sweep {vsweep.path.name if vsweep.path else '<in-memory>'}: candidates fitted on all "
+                f"{y.size} training points, scored on {y_val.size} validation points"
+                + (f" ({n_outside} outside the training domain left out)" if n_outside else "")
+            )
+            refit = False
+        else:
+            train, validate, method = holdout_split(X, holdout, grid=grid, random_state=random_state)
+            X_train, y_train, X_val, y_val = X[train], y[train], X[validate], y[validate]
+            refit = True
+        log.info("%s: %s", name, method)
+
+        # --- candidates
+        candidates: list[dict[str, Any]] = []
+        fitted: list[Surrogate | None] = []
+        for spec in specs:
+            model = make_model(spec)
+            if hasattr(model, "random_state") and not isinstance(spec, SurrogateModel):
+                model.set_params(random_state=random_state)
+            record: dict[str, Any] = {
+                "label": model.label,
+                "kind": model.kind,
+                "params": json.dumps(model.get_params()),
+                "n_train": int(y_train.size),
+                "n_validation": int(y_val.size),
+            }
+            surrogate = Surrogate(model, inputs, output, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                t0 = time.perf_counter()
+                try:
+                    surrogate.fit(X_train, y_train)
+                    record["fit_time_s"] = time.perf_counter() - t0
+                    t1 = time.perf_counter()
+                    pred = surrogate.predict(X_val, out_of_domain="error")
+                    elapsed = time.perf_counter() - t1
+                except (SurrogateError, ValueError, ArithmeticError, np.linalg.LinAlgError, MemoryError) as exc:
+                    record.update(status="failed", reason=f"{type(exc).__name__}: {one_line(exc)}"[:300])
+                    record.setdefault("fit_time_s", time.perf_counter() - t0)
+                    log.info("%s: %-12s failed: %s", name, model.label, record["reason"])
+                    candidates.append(record)
+                    fitted.append(None)
+                    continue
+            if caught:
+                record["warnings"] = f"{len(caught)} warning(s), first: {one_line(caught[0].message)}"[:300]
+            rms, mx = score_pct(pred, y_val, full_scale)
+            if not (np.isfinite(rms) and np.isfinite(mx)):
+                record.update(status="failed", reason="non-finite predictions on the held-out points")
+                candidates.append(record)
+                fitted.append(None)
+                continue
+            record.update(status="ok", rms_pct=rms, max_pct=mx, predict_rate_per_s=y_val.size / max(elapsed, 1e-9))
+            log.info(
+                "%s: %-12s RMS %.4g %%FS, max %.4g %%FS, fit %.3g s",
+                name, model.label, rms, mx, record["fit_time_s"],
+            )
+            candidates.append(record)
+            fitted.append(surrogate)
+
+        # --- selection
+        ok_idx = [i for i, c in enumerate(candidates) if c["status"] == "ok"]
+        if not ok_idx:
+            reasons = "; ".join(f"{c['label']}: {c.get('reason', '')}" for c in candidates)
+            raise SurrogateError(f"{sweep.label}: no candidate model could be fitted for {output!r} ({reasons})")
+        by_rms = sorted(ok_idx, key=lambda i: (candidates[i]["rms_pct"], candidates[i]["max_pct"]))
+        selection = "lowest held-out RMS error"
+        best = by_rms[0]
+        if tolerance_pct is not None:
+            within = [i for i in ok_idx if candidates[i]["max_pct"] <= tolerance_pct]
+            if within:
+                best = min(within, key=lambda i: (_cost_rank(fitted[i].model), candidates[i]["rms_pct"]))
+                selection = f"cheapest to evaluate with held-out max error <= {tolerance_pct:g} %FS"
+            else:
+                selection = f"lowest held-out RMS error (no candidate within max {tolerance_pct:g} %FS)"
+                log.warning("%s: no candidate has max error <= %g %%FS; choosing the lowest RMS", name, tolerance_pct)
+        for i, c in enumerate(candidates):
+            c["selected"] = i == best
+        chosen = fitted[best]
+        log.info("%s: chose %s (%s)", name, candidates[best]["label"], selection)
+
+        if refit:
+            model = make_model(specs[best])
+            if hasattr(model, "random_state") and not isinstance(specs[best], SurrogateModel):
+                model.set_params(random_state=random_state)
+            final = Surrogate(model, inputs, output, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    final.fit(X, y)
+                except (SurrogateError, ValueError, ArithmeticError, np.linalg.LinAlgError, MemoryError) as exc:
+                    raise SurrogateError(
+                        f"{sweep.label}: refitting {candidates[best]['label']} for {output!r} on all points failed: {one_line(exc)}"
+                    ) from None
+        else:
+            final = chosen
+        final.validation = {
+            "rms_pct": np.array([candidates[best]["rms_pct"]]),
+            "max_pct": np.array([candidates[best]["max_pct"]]),
+            "full_scale": np.array([full_scale]),
+            "n_points": int(y_val.size),
+            "method": method,
+        }
+        final.candidates = candidates
+        final.provenance = _provenance(sweep, vsweep, fixed, selection, int(y.size))
+        result[name] = final
+    return result
+
+
+def _provenance(sweep: SweepData, vsweep: SweepData | None, fixed: dict, selection: str, n_used: int) -> dict[str, Any]:
+    import sklearn
+
+    p: dict[str, Any] = {
+        "source_sweep": sweep.path.name if sweep.path else "<in-memory>",
+        "source_sweep_path": str(sweep.path) if sweep.path else "",
+        "source_sweep_sha256": sweep.sha256,
+        "source_design": sweep.design,
+        "source_points_used": n_used,
+        "source_points_planned": int(sweep.n_planned),
+        "source_complete": bool(sweep.complete),
+        "selection": selection,
+        "cimspice_version": __version__,
+        "sklearn_version": sklearn.__version__,
+        "numpy_version": np.__version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "fixed_inputs": json.dumps({n: [v, sweep.input_units.get(n, "")] for n, v in fixed.items()}),
+    }
+    for key in ("circuit", "netlist_sha256", "cimspice_version", "ngspice_version", "pyspice_version", "created"):
+        if key in sweep.attrs:
+            p[f"source_{key}"] = str(sweep.attrs[key])
+    if vsweep is not None:
+        p["validation_sweep"] = vsweep.path.name if vsweep.path else "<in-memory>"
+        p["validation_sweep_sha256"] = vsweep.sha256
+    return p

@@ -1,0 +1,250 @@
+"""Surrogate library files: HDF5, schema ``cimspice.surrogates`` (docs/surrogate_schema.md).
+
+Writing goes to a temporary file in the same folder that replaces the target only once
+complete, so an existing library is never left half-overwritten. Reading checks the
+schema and version, refuses any opaque/object/string dataset and any link anywhere in
+the file before interpreting it, and never unpickles or executes anything.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import h5py
+import numpy as np
+
+from .. import __version__
+from ._hdf5 import check_plain_tree, plain_attr
+from .core import Surrogate
+from .errors import SurrogateError, one_line
+
+__all__ = ["LIBRARY_SCHEMA", "LIBRARY_SCHEMA_VERSION", "inspect_library", "load_library", "save_library"]
+
+log = logging.getLogger(__name__)
+
+LIBRARY_SCHEMA = "cimspice.surrogates"
+#: version written, and the newest one this reader understands
+LIBRARY_SCHEMA_VERSION = 1
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _as_named(surrogates) -> dict[str, Surrogate]:
+    if isinstance(surrogates, Surrogate):
+        surrogates = [surrogates]
+    if isinstance(surrogates, Mapping):
+        items = list(surrogates.items())
+    else:
+        items = [(s.name, s) for s in surrogates]
+    out: dict[str, Surrogate] = {}
+    for name, s in items:
+        if not isinstance(s, Surrogate):
+            raise SurrogateError(f"save_library: {name!r} is a {type(s).__name__}, not a Surrogate")
+        if not name or "/" in name or name in (".", ".."):
+            raise SurrogateError(f"save_library: bad surrogate name {name!r}")
+        if name in out:
+            raise SurrogateError(f"save_library: surrogate name {name!r} given twice")
+        out[name] = s
+    return out
+
+
+def save_library(
+    path: str | Path,
+    surrogates: Mapping[str, Surrogate] | Iterable[Surrogate] | Surrogate,
+    *,
+    append: bool = False,
+    replace: bool = False,
+) -> Path:
+    """Write surrogates to a library file, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+    surrogates : mapping name -> Surrogate, iterable of Surrogate (keyed by ``.name``),
+        or one Surrogate.
+    append : bool
+        Keep the surrogates already in ``path`` (the file is validated first, as
+        :func:`load_library` does) and add these, e.g. from another sweep. Without it the
+        library holds exactly ``surrogates``.
+    replace : bool
+        With ``append``, let a new surrogate replace an existing one of the same name;
+        otherwise a name clash is an error.
+
+    Returns the path written. The new file is assembled in a temporary file next to
+    ``path`` and renamed over it, so a crash leaves the old library intact.
+    """
+    path = Path(path)
+    named = _as_named(surrogates)
+    for name, s in named.items():
+        if not s.is_fitted():
+            raise SurrogateError(f"save_library: surrogate {name!r} is not fitted")
+    existing: list[str] = []
+    created = _now()
+    if append and path.exists():
+        existing_lib = load_library(path)  # validates the file we are about to copy from
+        clash = sorted(set(existing_lib) & set(named))
+        if clash and not replace:
+            raise SurrogateError(f"{path}: already holds surrogate(s) {clash}; pass replace=True to overwrite them")
+        existing = [n for n in existing_lib if n not in named]
+        with h5py.File(path, "r") as old:
+            created = str(plain_attr(old.attrs.get("created", created), "/created"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with h5py.File(tmp, "w") as fh:
+            fh.attrs["schema"] = LIBRARY_SCHEMA
+            fh.attrs["schema_version"] = np.int64(LIBRARY_SCHEMA_VERSION)
+            fh.attrs["cimspice_version"] = __version__
+            fh.attrs["created"] = created
+            fh.attrs["modified"] = _now()
+            group = fh.create_group("surrogates")
+            if existing:
+                with h5py.File(path, "r") as old:
+                    for name in existing:
+                        old.copy(old["surrogates"][name], group, name=name)
+            for name, s in named.items():
+                s.to_hdf5(group.create_group(name))
+            fh.attrs["n_surrogates"] = np.int64(len(group))
+        with open(tmp, "rb+") as fh_raw:
+            os.fsync(fh_raw.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    log.info("wrote %d surrogate(s) to %s (%d kept from before)", len(named), path, len(existing))
+    return path
+
+
+def load_library(path: str | Path) -> dict[str, Surrogate]:
+    """Read a library file into ``{name: Surrogate}``.
+
+    Every problem raises :class:`SurrogateError` with one line naming the file: missing,
+    truncated or not HDF5; wrong ``schema``; ``schema_version`` newer than
+    :data:`LIBRARY_SCHEMA_VERSION`; any dataset with an opaque (``np.void``), object,
+    string or compound dtype, or any soft/external link, anywhere in the file (refused
+    before reading: nothing is unpickled or executed); an unknown model kind; missing or
+    mis-shaped datasets and attributes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SurrogateError(f"{path}: no such surrogate library")
+    try:
+        fh = h5py.File(path, "r")
+    except OSError as exc:
+        raise SurrogateError(f"{path}: cannot open as HDF5 (truncated or corrupt file?): {one_line(exc)}") from None
+    try:
+        with fh:
+            return _load_open(fh)
+    except SurrogateError as exc:
+        raise SurrogateError(f"{path}: {one_line(exc)}") from None
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
+        raise SurrogateError(f"{path}: corrupt or unreadable library: {one_line(exc)}") from None
+
+
+def _load_open(fh: h5py.File) -> dict[str, Surrogate]:
+    schema = plain_attr(fh.attrs["schema"], "/schema") if "schema" in fh.attrs else None
+    if schema != LIBRARY_SCHEMA:
+        raise SurrogateError(f"not a surrogate library (schema {schema!r}, expected {LIBRARY_SCHEMA!r})")
+    version = plain_attr(fh.attrs["schema_version"], "/schema_version") if "schema_version" in fh.attrs else None
+    if isinstance(version, np.ndarray) and version.size == 1 and version.dtype.kind in "iu":
+        version = int(version.ravel()[0])
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SurrogateError(f"schema_version {version!r} is missing or not an integer")
+    if version > LIBRARY_SCHEMA_VERSION:
+        raise SurrogateError(
+            f"schema_version {version} is newer than this cimspice ({__version__}) reads "
+            f"({LIBRARY_SCHEMA_VERSION}); upgrade cimspice"
+        )
+    if version < 1:
+        raise SurrogateError(f"invalid schema_version {version}")
+    check_plain_tree(fh)
+    if "surrogates" not in fh or not isinstance(fh["surrogates"], h5py.Group):
+        raise SurrogateError("group /surrogates is missing")
+    out = {}
+    for name in fh["surrogates"]:
+        s = Surrogate.from_hdf5(fh["surrogates"][name])
+        if s.name != name:
+            raise SurrogateError(f"/surrogates/{name}: name attribute {s.name!r} differs from the group name")
+        out[name] = s
+    return out
+
+
+def _pct(value) -> str:
+    try:
+        v = float(np.max(value))
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if not np.isfinite(v) else f"{v:.3g}"
+
+
+def format_surrogates(surrogates: Mapping[str, Surrogate], title: str = "") -> str:
+    """The text table :func:`inspect_library` prints, for surrogates in memory."""
+    lines = [title] if title else []
+    for name, s in surrogates.items():
+        lines.append("")
+        lines.append(f"{name}    model: {s.model_label} (kind {s.model_kind})")
+        if s.description:
+            lines.append(f"  {s.description}")
+        lines.append("  inputs:")
+        for j, n in enumerate(s.inputs):
+            unit = s.input_units[j] or "-"
+            lines.append(f"    {n:<16} [{unit}] {s.input_scales[j]:<6} domain {s.domain_min[j]:.6g} .. {s.domain_max[j]:.6g}")
+        lines.append("  outputs:")
+        for j, n in enumerate(s.outputs):
+            unit = s.output_units[j] or "-"
+            val = "not validated"
+            if s.validation is not None:
+                val = (
+                    f"validation RMS {_pct(s.validation['rms_pct'][j])} %FS, max {_pct(s.validation['max_pct'][j])} %FS "
+                    f"(full scale {s.validation['full_scale'][j]:.6g} {s.output_units[j]}, {s.validation['n_points']} points)"
+                )
+            lines.append(f"    {n:<16} [{unit}] {s.output_scales[j]:<6} {val}")
+        if s.validation is not None and s.validation.get("method"):
+            lines.append(f"  validation method: {s.validation['method']}")
+        if s.candidates:
+            lines.append("  candidates (scored on the same held-out points):")
+            lines.append(f"      {'label':<14} {'status':<8} {'RMS %FS':>9} {'max %FS':>9} {'fit s':>8}  note")
+            for c in s.candidates:
+                mark = "*" if c.get("selected") else " "
+                fit_s = c.get("fit_time_s")
+                fit_txt = f"{fit_s:.3g}" if isinstance(fit_s, (int, float)) else "-"
+                note = c.get("reason", "") or c.get("warnings", "")
+                lines.append(
+                    f"    {mark} {str(c.get('label', '?')):<14} {str(c.get('status', '?')):<8} "
+                    f"{_pct(c.get('rms_pct')):>9} {_pct(c.get('max_pct')):>9} {fit_txt:>8}  {note}"
+                )
+        p = s.provenance
+        if p:
+            src = p.get("source_sweep", "")
+            sha = str(p.get("source_sweep_sha256", ""))[:12]
+            lines.append(
+                f"  provenance: sweep {src or '-'} (sha256 {sha or '-'}...), circuit {p.get('source_circuit', '-') or '-'}, "
+                f"fitted by cimspice {p.get('cimspice_version', '-')} on {p.get('created', '-')}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def inspect_library(path: str | Path) -> str:
+    """Human-readable description of every surrogate in a library file: inputs with
+    units and training domain, outputs and units, chosen model, validation RMS/max
+    error (% of full scale) and every candidate's score. Validates the file first."""
+    path = Path(path)
+    surrogates = load_library(path)
+    with h5py.File(path, "r") as fh:
+        version = plain_attr(fh.attrs["schema_version"], "/schema_version")
+        made_by = plain_attr(fh.attrs.get("cimspice_version", "?"), "/cimspice_version")
+        modified = plain_attr(fh.attrs.get("modified", "?"), "/modified")
+    title = (
+        f"Surrogate library {path} (schema {LIBRARY_SCHEMA} v{version}, written by cimspice {made_by}, "
+        f"{modified}): {len(surrogates)} surrogate(s)"
+    )
+    return format_surrogates(surrogates, title)

@@ -1,0 +1,215 @@
+"""Validation report: a Markdown table of errors plus parity plots and error histograms."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import re
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from .. import __version__
+from .core import Surrogate
+from .errors import SurrogateError
+from .fit import score_pct
+from .library import load_library
+from .sweep import SweepData, read_sweep
+
+__all__ = ["write_report"]
+
+log = logging.getLogger(__name__)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("._") or "surrogate"
+
+
+def _num(value: Any) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    return f"{v:.3g}" if np.isfinite(v) else "-"
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _evaluate(s: Surrogate, data: SweepData, output: str) -> dict[str, Any] | None:
+    """Predictions of ``s`` for ``output`` at the usable, in-domain points of ``data``."""
+    missing = [n for n in s.inputs if n not in data.inputs]
+    if missing or output not in data.outputs:
+        return None
+    X = data.X(s.inputs)
+    y = data.outputs[output]
+    ok = np.isfinite(y)
+    inside = s.in_domain(X)
+    use = ok & inside
+    if not use.any():
+        return {"n": 0, "n_outside": int((ok & ~inside).sum())}
+    pred = s.predict(X[use], out_of_domain="error")
+    if not s.single_output:
+        pred = pred[:, s.outputs.index(output)]
+    j = s.outputs.index(output)
+    if s.validation is not None and np.isfinite(s.validation["full_scale"][j]):
+        fs = float(s.validation["full_scale"][j])
+    else:
+        span = float(np.ptp(y[ok]))
+        fs = span if span > 0 else 1.0
+    rms, mx = score_pct(pred, y[use], fs)
+    return {
+        "n": int(use.sum()),
+        "n_outside": int((ok & ~inside).sum()),
+        "truth": y[use],
+        "pred": pred,
+        "err_pct": 100 * (pred - y[use]) / fs,
+        "full_scale": fs,
+        "rms_pct": rms,
+        "max_pct": mx,
+    }
+
+
+def _plots(name: str, output: str, unit: str, ev: dict[str, Any], out_dir: Path) -> tuple[str, str]:
+    from matplotlib.figure import Figure  # Agg canvas; no pyplot, no global backend change
+
+    stem = _safe(f"{name}__{output}")
+    parity, hist = f"{stem}_parity.png", f"{stem}_error_hist.png"
+    fig = Figure(figsize=(4.5, 4.5), dpi=100)
+    ax = fig.add_subplot()
+    t, p = ev["truth"], ev["pred"]
+    lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+    ax.plot([lo, hi], [lo, hi], color="0.6", lw=1, label="y = x")
+    ax.scatter(t, p, s=6, alpha=0.7, label=f"{ev['n']} points")
+    ax.set_xlabel(f"{output} reference [{unit or '-'}]")
+    ax.set_ylabel(f"{output} surrogate [{unit or '-'}]")
+    ax.set_title(f"{name}: RMS {ev['rms_pct']:.3g} %FS, max {ev['max_pct']:.3g} %FS", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(out_dir / parity)
+    fig = Figure(figsize=(5, 3.5), dpi=100)
+    ax = fig.add_subplot()
+    ax.hist(ev["err_pct"], bins=min(50, max(5, ev["n"] // 5)), color="tab:blue", alpha=0.8)
+    ax.set_xlabel("surrogate - reference [% of full scale]")
+    ax.set_ylabel("points")
+    ax.set_title(f"{name}: error distribution ({ev['n']} points)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out_dir / hist)
+    return parity, hist
+
+
+def write_report(
+    library: str | Path | Mapping[str, Surrogate] | Iterable[Surrogate],
+    validation: str | Path | SweepData | None,
+    out_dir: str | Path,
+) -> Path:
+    """Write ``report.md`` and, per surrogate output, a parity plot and an error histogram.
+
+    Parameters
+    ----------
+    library : library file path, mapping name -> Surrogate, or iterable of Surrogate
+    validation : sweep file (or :class:`SweepData`) to evaluate the surrogates on, e.g. an
+        ``lhs`` sweep of off-grid points; ``None`` writes the table of stored scores only.
+        Points outside a surrogate's training domain are left out and counted. If it is
+        the very sweep a surrogate was fitted on, the report says the errors are in-sample.
+    out_dir : folder created if needed
+
+    Returns the path of ``report.md``. Errors are % of the output's full scale as stored
+    in the surrogate (max - min of the training data).
+    """
+    if isinstance(library, (str, Path)):
+        lib_label = f"`{library}`"
+        surrogates = load_library(library)
+    elif isinstance(library, Mapping):
+        lib_label, surrogates = "surrogates in memory", dict(library)
+    else:
+        lib_label, surrogates = "surrogates in memory", {s.name: s for s in library}
+    if not surrogates:
+        raise SurrogateError("write_report: no surrogates")
+    data = None
+    if validation is not None:
+        data = validation if isinstance(validation, SweepData) else read_sweep(validation)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    lines = ["# Surrogate validation report", ""]
+    lines.append(f"Library: {lib_label}. Generated {now} by cimspice {__version__}.")
+    if data is not None:
+        sha = data.sha256[:12] + "..." if data.sha256 else "-"
+        lines.append(
+            f"Evaluation data: `{data.label}` (design {data.design or '-'}, sha256 {sha}, {data.n_points} usable points)."
+        )
+    else:
+        lines.append("No evaluation data given: the table lists the scores stored in the library; no plots.")
+    lines += ["", "Errors are in % of each output's full scale (max - min over the training sweep).", ""]
+    header = "| surrogate | output | model | stored RMS %FS | stored max %FS | stored points |"
+    sep = "|---|---|---|---:|---:|---:|"
+    if data is not None:
+        header += " report RMS %FS | report max %FS | report points | outside domain |"
+        sep += "---:|---:|---:|---:|"
+    lines += ["## Summary", "", header, sep]
+
+    sections: list[str] = []
+    for name, s in surrogates.items():
+        sec = [f"## {name}", ""]
+        if s.description:
+            sec += [s.description, ""]
+        sec += ["| input | unit | scale | min | max |", "|---|---|---|---:|---:|"]
+        for j, n in enumerate(s.inputs):
+            sec.append(f"| {_cell(n)} | {_cell(s.input_units[j] or '-')} | {s.input_scales[j]} | {s.domain_min[j]:.6g} | {s.domain_max[j]:.6g} |")
+        sec.append("")
+        if s.validation is not None and s.validation.get("method"):
+            sec += [f"Stored scores: {s.validation['method']}.", ""]
+        in_sample = data is not None and data.sha256 and data.sha256 == s.provenance.get("source_sweep_sha256")
+        if in_sample:
+            sec += ["**The evaluation data is the sweep this surrogate was fitted on: its errors are in-sample.**", ""]
+        if s.candidates:
+            sec += ["| candidate | status | RMS %FS | max %FS | fit s | note |", "|---|---|---:|---:|---:|---|"]
+            for c in s.candidates:
+                mark = " (chosen)" if c.get("selected") else ""
+                note = c.get("reason", "") or c.get("warnings", "")
+                sec.append(
+                    f"| {_cell(c.get('label', '?'))}{mark} | {_cell(c.get('status', '?'))} | {_num(c.get('rms_pct'))} | "
+                    f"{_num(c.get('max_pct'))} | {_num(c.get('fit_time_s'))} | {_cell(note)} |"
+                )
+            sec.append("")
+        for j, output in enumerate(s.outputs):
+            row = (
+                f"| {_cell(name)} | {_cell(output)} [{_cell(s.output_units[j] or '-')}] | {s.model_label} | "
+                + (
+                    f"{_num(s.validation['rms_pct'][j])} | {_num(s.validation['max_pct'][j])} | {s.validation['n_points']} |"
+                    if s.validation is not None
+                    else "- | - | - |"
+                )
+            )
+            if data is not None:
+                ev = _evaluate(s, data, output)
+                if ev is None:
+                    row += " - | - | 0 | - |"
+                    sec += [f"`{output}`: the evaluation data lacks this output or some input; not evaluated.", ""]
+                elif ev["n"] == 0:
+                    row += f" - | - | 0 | {ev['n_outside']} |"
+                    sec += [f"`{output}`: no evaluation point inside the training domain.", ""]
+                else:
+                    row += f" {_num(ev['rms_pct'])} | {_num(ev['max_pct'])} | {ev['n']} | {ev['n_outside']} |"
+                    parity, hist = _plots(name, output, s.output_units[j], ev, out_dir)
+                    sec += [
+                        f"`{output}` on the evaluation data: RMS {_num(ev['rms_pct'])} %FS, max {_num(ev['max_pct'])} %FS "
+                        f"over {ev['n']} points"
+                        + (f" ({ev['n_outside']} outside the training domain left out)" if ev["n_outside"] else "")
+                        + ".",
+                        "",
+                        f"![parity plot]({parity}) ![error histogram]({hist})",
+                        "",
+                    ]
+            lines.append(row)
+        sections += sec
+    lines.append("")
+    lines += sections
+    report = out_dir / "report.md"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    log.info("wrote %s", report)
+    return report

@@ -1,0 +1,291 @@
+"""Reading sweep files (``cimspice.sweep`` schema, see docs/sweep_schema.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import h5py
+import numpy as np
+
+from ._hdf5 import plain_attr
+from .errors import SurrogateError, one_line
+
+__all__ = ["SWEEP_SCHEMA", "SWEEP_SCHEMA_VERSION", "SweepData", "file_sha256", "read_sweep"]
+
+log = logging.getLogger(__name__)
+
+SWEEP_SCHEMA = "cimspice.sweep"
+#: newest sweep schema version this reader understands
+SWEEP_SCHEMA_VERSION = 1
+#: status codes of usable points (0 ok, 1 ok after convergence aids)
+OK_STATUS = (0, 1)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class SweepData:
+    """The usable points of a sweep (status 0 or 1), as NumPy arrays.
+
+    Attributes
+    ----------
+    inputs : dict name -> ndarray (n,)
+        Input values, units in ``input_units``; ordered as ``grid_order`` for a grid.
+    outputs : dict name -> ndarray (n,)
+        Output values; NaN where a measurement is missing at an otherwise usable point.
+    input_units, output_units, input_scales : dict name -> str
+        ``input_scales`` is the file's ``scale`` attribute ("linear" or "log").
+    design : str
+        "grid", "lhs", "random", "list", "montecarlo", "corners" (or "" if unknown).
+    grid : dict name -> ndarray or None
+        The grid axes when ``design == "grid"``.
+    point_index : ndarray (n,) of int
+        Index of each kept point in the file.
+    n_planned, n_failed, n_pending : int
+    complete : bool
+        The file's ``complete`` attribute (False for an interrupted sweep).
+    attrs : dict
+        Other root attributes (circuit, netlist_sha256, cimspice_version, ...).
+    path : Path or None, sha256 : str
+    """
+
+    inputs: dict[str, np.ndarray]
+    outputs: dict[str, np.ndarray]
+    input_units: dict[str, str] = field(default_factory=dict)
+    output_units: dict[str, str] = field(default_factory=dict)
+    input_scales: dict[str, str] = field(default_factory=dict)
+    input_descriptions: dict[str, str] = field(default_factory=dict)
+    output_descriptions: dict[str, str] = field(default_factory=dict)
+    design: str = ""
+    grid: dict[str, np.ndarray] | None = None
+    point_index: np.ndarray | None = None
+    n_planned: int = 0
+    n_failed: int = 0
+    n_pending: int = 0
+    complete: bool = True
+    attrs: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    sha256: str = ""
+
+    @property
+    def input_names(self) -> list[str]:
+        return list(self.inputs)
+
+    @property
+    def output_names(self) -> list[str]:
+        return list(self.outputs)
+
+    @property
+    def n_points(self) -> int:
+        """Number of usable points held."""
+        return int(next(iter(self.inputs.values())).size) if self.inputs else 0
+
+    def X(self, names=None) -> np.ndarray:
+        """Inputs as ``(n, len(names))`` (all inputs, in order, by default)."""
+        names = self.input_names if names is None else list(names)
+        return np.stack([self.inputs[n] for n in names], axis=1)
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path is not None else "<in-memory sweep>"
+
+    @classmethod
+    def from_arrays(
+        cls,
+        inputs: Mapping[str, Any],
+        outputs: Mapping[str, Any],
+        *,
+        input_units: Mapping[str, str] | None = None,
+        output_units: Mapping[str, str] | None = None,
+        input_scales: Mapping[str, str] | None = None,
+        design: str = "list",
+        grid: Mapping[str, Any] | None = None,
+        circuit: str = "",
+    ) -> "SweepData":
+        """Build from in-memory arrays (all of the same length ``n``)."""
+        ins = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in inputs.items()}
+        outs = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in outputs.items()}
+        sizes = {a.size for a in (*ins.values(), *outs.values())}
+        if len(sizes) != 1:
+            raise SurrogateError(f"SweepData.from_arrays: arrays of different lengths {sorted(sizes)}")
+        n = sizes.pop()
+        return cls(
+            inputs=ins,
+            outputs=outs,
+            input_units={k: (input_units or {}).get(k, "") for k in ins},
+            output_units={k: (output_units or {}).get(k, "") for k in outs},
+            input_scales={k: (input_scales or {}).get(k, "linear") for k in ins},
+            design=design,
+            grid=None if grid is None else {k: np.asarray(v, dtype=np.float64) for k, v in grid.items()},
+            point_index=np.arange(n),
+            n_planned=n,
+            attrs={"circuit": circuit} if circuit else {},
+        )
+
+
+def _attr(obj: h5py.HLObject, key: str, default: Any = None) -> Any:
+    if key not in obj.attrs:
+        return default
+    return plain_attr(obj.attrs[key], f"{obj.name}/{key}".replace("//", "/"))
+
+
+def _str_list(value: Any) -> list[str]:
+    """A list of names stored as a string array, a JSON list or a comma/space-separated str."""
+    if isinstance(value, np.ndarray):
+        return [str(v) for v in value.ravel()]
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise SurrogateError(f"grid_order: not a JSON list: {exc}") from None
+            return [str(v) for v in parsed]
+        return [v for v in text.replace(",", " ").split()]
+    raise SurrogateError(f"grid_order: unreadable value {value!r:.60}")
+
+
+def _read_column(group: h5py.Group, name: str, n: int) -> np.ndarray:
+    ds = group[name]
+    where = f"{group.name}/{name}"
+    if not isinstance(ds, h5py.Dataset):
+        raise SurrogateError(f"{where} is not a dataset")
+    if ds.dtype.kind not in "fiu" or ds.dtype.names is not None:
+        raise SurrogateError(f"{where}: dtype {ds.dtype.str!r}, expected numeric")
+    if ds.shape != (n,):
+        raise SurrogateError(f"{where}: shape {ds.shape}, expected ({n},) like /status")
+    return np.asarray(ds[()], dtype=np.float64)
+
+
+def read_sweep(path: str | Path) -> SweepData:
+    """Read the usable points (status 0 or 1) of a sweep file.
+
+    Raises :class:`SurrogateError` naming the file for: a missing or unreadable file, a
+    wrong ``schema``, a ``schema_version`` newer than :data:`SWEEP_SCHEMA_VERSION`,
+    missing ``/inputs``, ``/outputs``, ``/status`` or grid datasets, inconsistent lengths,
+    or no usable point. An incomplete sweep (``complete`` false) is read with a log warning.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SurrogateError(f"{path}: no such sweep file")
+    try:
+        fh = h5py.File(path, "r")
+    except OSError as exc:
+        raise SurrogateError(f"{path}: cannot open as HDF5 (truncated or corrupt?): {one_line(exc)}") from None
+    try:
+        with fh:
+            data = _read_open_sweep(fh)
+    except SurrogateError as exc:
+        raise SurrogateError(f"{path}: {exc}") from None
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise SurrogateError(f"{path}: corrupt or unreadable sweep file: {one_line(exc)}") from None
+    data.path = path
+    data.sha256 = file_sha256(path)
+    return data
+
+
+def _read_open_sweep(fh: h5py.File) -> SweepData:
+    schema = _attr(fh, "schema")
+    if schema != SWEEP_SCHEMA:
+        raise SurrogateError(f"not a cimspice sweep file (schema {schema!r}, expected {SWEEP_SCHEMA!r})")
+    version = _attr(fh, "schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SurrogateError(f"schema_version {version!r} is not an integer")
+    if version > SWEEP_SCHEMA_VERSION:
+        raise SurrogateError(
+            f"sweep schema_version {version} is newer than this cimspice reads ({SWEEP_SCHEMA_VERSION}); upgrade cimspice"
+        )
+    if version < 1:
+        raise SurrogateError(f"invalid sweep schema_version {version}")
+    for name in ("inputs", "outputs"):
+        if name not in fh or not isinstance(fh[name], h5py.Group):
+            raise SurrogateError(f"group /{name} is missing")
+    if "status" not in fh:
+        raise SurrogateError("dataset /status is missing")
+    status_ds = fh["status"]
+    if not isinstance(status_ds, h5py.Dataset) or status_ds.ndim != 1 or status_ds.dtype.kind not in "iu":
+        raise SurrogateError("/status must be a 1-D integer dataset")
+    status = np.asarray(status_ds[()], dtype=np.int64)
+    n = status.size
+    design = str(_attr(fh, "design", ""))
+    names = list(fh["inputs"])
+    if not names:
+        raise SurrogateError("/inputs holds no dataset")
+    grid = None
+    if design == "grid":
+        order = _str_list(_attr(fh, "grid_order", "")) if "grid_order" in fh.attrs else names
+        if sorted(order) != sorted(names):
+            raise SurrogateError(f"grid_order {order} does not list the inputs {names}")
+        if "grid" not in fh:
+            raise SurrogateError("design is 'grid' but group /grid is missing")
+        grid = {}
+        for name in order:
+            if name not in fh["grid"]:
+                raise SurrogateError(f"dataset /grid/{name} is missing")
+            axis = np.asarray(fh["grid"][name][()], dtype=np.float64).reshape(-1)
+            grid[name] = axis
+        names = order
+        if int(np.prod([a.size for a in grid.values()])) != n:
+            raise SurrogateError(
+                f"grid axes {'x'.join(str(a.size) for a in grid.values())} do not match the {n} points of /status"
+            )
+    keep = np.isin(status, OK_STATUS)
+    if not keep.any():
+        raise SurrogateError(f"no usable point (status 0 or 1) among {n}")
+    inputs, input_units, input_scales, input_desc = {}, {}, {}, {}
+    for name in names:
+        inputs[name] = _read_column(fh["inputs"], name, n)[keep]
+        ds = fh["inputs"][name]
+        input_units[name] = str(_attr(ds, "units", ""))
+        input_desc[name] = str(_attr(ds, "description", ""))
+        scale = str(_attr(ds, "scale", "linear"))
+        if scale not in ("linear", "log"):
+            raise SurrogateError(f"/inputs/{name}: scale {scale!r} is neither 'linear' nor 'log'")
+        input_scales[name] = scale
+        if not np.all(np.isfinite(inputs[name])):
+            raise SurrogateError(f"/inputs/{name}: NaN or infinite values at usable points")
+    outputs, output_units, output_desc = {}, {}, {}
+    for name in fh["outputs"]:
+        outputs[name] = _read_column(fh["outputs"], name, n)[keep]
+        ds = fh["outputs"][name]
+        output_units[name] = str(_attr(ds, "units", ""))
+        output_desc[name] = str(_attr(ds, "description", ""))
+    if not outputs:
+        raise SurrogateError("/outputs holds no dataset")
+    complete = bool(_attr(fh, "complete", False))
+    n_pending = int(np.sum(status == -1))
+    if not complete or n_pending:
+        log.warning("sweep is incomplete: %d of %d points pending; using the %d usable ones", n_pending, n, int(keep.sum()))
+    attrs = {}
+    for key in ("circuit", "netlist_sha256", "cimspice_version", "pyspice_version", "ngspice_version", "created"):
+        if key in fh.attrs:
+            attrs[key] = _attr(fh, key)
+    return SweepData(
+        inputs=inputs,
+        outputs=outputs,
+        input_units=input_units,
+        output_units=output_units,
+        input_scales=input_scales,
+        input_descriptions=input_desc,
+        output_descriptions=output_desc,
+        design=design,
+        grid=grid,
+        point_index=np.flatnonzero(keep),
+        n_planned=n,
+        n_failed=int(np.sum(status == 2)),
+        n_pending=n_pending,
+        complete=complete,
+        attrs=attrs,
+    )
