@@ -33,13 +33,16 @@ class ChunkResult:
     ngspice_version: str
 
 
-_loaded: tuple[str, str] | None = None  # (circuit name, netlist hash) loaded in this process
+# The circuit object loaded in this process's engine, by (name, netlist hash). Tasks carry a
+# pickled copy of the circuit; its cached state (values already applied to the engine)
+# would not describe this engine, so the loaded instance is the one used.
+_loaded: tuple[tuple[str, str], object] | None = None
 
 
 def _init_worker(circuit) -> None:
     global _loaded
     circuit.load(get_engine())
-    _loaded = (circuit.name, circuit.netlist_sha256())
+    _loaded = ((circuit.name, circuit.netlist_sha256()), circuit)
 
 
 def run_chunk(circuit, outputs: tuple[str, ...], index: np.ndarray, points: dict[str, np.ndarray]) -> ChunkResult:
@@ -49,8 +52,9 @@ def run_chunk(circuit, outputs: tuple[str, ...], index: np.ndarray, points: dict
     recorded as failed with ngspice's reason; the chunk goes on.
     """
     engine = get_engine()
-    if _loaded != (circuit.name, circuit.netlist_sha256()):
+    if _loaded is None or _loaded[0] != (circuit.name, circuit.netlist_sha256()):
         _init_worker(circuit)
+    circuit = _loaded[1]
     n = len(index)
     values = {name: np.full(n, np.nan) for name in outputs}
     status = np.full(n, OK, dtype=np.int8)

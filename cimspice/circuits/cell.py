@@ -67,6 +67,10 @@ class Cell1T1R(Circuit):
             ".end",
         ])
 
+    def __getstate__(self):
+        # What was applied to one process's engine means nothing in another process.
+        return {**self.__dict__, "_applied": {}}
+
     def load(self, engine) -> None:
         super().load(engine)
         self._applied = {"g": RERAM.g_ref}
