@@ -1,0 +1,267 @@
+"""Benchmark of cimspice.sim.crossbar_solver: speed against ngspice, scaling, batching.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/crossbar_solver.py [--plot DIR] [--quick]
+
+Everything printed is measured in this one run; the targets sit beside the measurements
+with PASS/FAIL. Wall-clock times on a shared 2-core machine are noisy, so the fast solver's
+times are the best of a few repeats and the machine's load average is printed. ngspice is
+timed by its own ``rusage time`` ("Total analysis time": the ``op`` alone, no start-up or
+parsing) and, for reference, by the wall time of the ``ngspice -b`` process minus that of a
+trivial deck.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source tree
+
+from cimspice.sim.crossbar_solver import CrossbarSolver, SinhCell  # noqa: E402
+
+V0 = 0.25  # sinh voltage scale (V) of the benchmark cells
+R_WIRE = 1.0  # ohm per segment
+RNG = np.random.default_rng(7)
+
+
+def array(rows, cols, scale=1.0):
+    """G (rows, cols) uniform in [1e-6, 1e-4] S times scale."""
+    return RNG.uniform(1e-6, 1e-4, (rows, cols)) * scale
+
+
+def best_time(fn, repeats=3):
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def fmt(seconds):
+    return f"{seconds * 1e3:9.2f} ms" if seconds < 1 else f"{seconds:9.3f} s "
+
+
+# ------------------------------------------------------------------------------- ngspice
+def netlist(G, V, r_wire, v0=None):
+    R, C = G.shape
+    out = ["* crossbar benchmark deck"]
+    for i in range(R):
+        out.append(f"Vin{i} in{i} 0 {V[i]:.15g}")
+        out.append(f"Rr{i}_0 in{i} r{i}_0 {r_wire:.15g}")
+        out += [f"Rr{i}_{j} r{i}_{j - 1} r{i}_{j} {r_wire:.15g}" for j in range(1, C)]
+    for j in range(C):
+        out += [f"Rc{i}_{j} c{i - 1}_{j} c{i}_{j} {r_wire:.15g}" for i in range(1, R)]
+        out.append(f"Rcs{j} c{R - 1}_{j} s{j} {r_wire:.15g}")
+        out.append(f"Vs{j} s{j} 0 0")
+    for i in range(R):
+        for j in range(C):
+            if v0 is None:
+                out.append(f"Rx{i}_{j} r{i}_{j} c{i}_{j} {1.0 / G[i, j]:.15g}")
+            else:
+                out.append(f"Bx{i}_{j} r{i}_{j} c{i}_{j} "
+                           f"I={G[i, j] * v0:.15g}*sinh(V(r{i}_{j},c{i}_{j})/{v0:.15g})")
+    out += [".control", "op", "rusage time", "set numdgt=12",
+            *(f"print i(vs{j})" for j in range(C)), ".endc", ".end"]
+    return "\n".join(out) + "\n"
+
+
+def run_ngspice(deck_text, workdir):
+    """(analysis time s, process wall time s, column currents or None)."""
+    deck = Path(workdir) / "deck.cir"
+    deck.write_text(deck_text)
+    t = time.perf_counter()
+    proc = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True,
+                          timeout=3600)
+    wall = time.perf_counter() - t
+    m = re.search(r"Total analysis time \(seconds\) = ([\d.eE+-]+)", proc.stdout)
+    analysis = float(m.group(1)) if m else float("nan")
+    values = dict(re.findall(r"^i\(vs(\d+)\)\s*=\s*(\S+)", proc.stdout, flags=re.M))
+    currents = (np.array([float(values[str(j)]) for j in range(len(values))])
+                if values else None)
+    return analysis, wall, currents
+
+
+def ngspice_startup(workdir):
+    deck = "* trivial\nV1 a 0 1\nR1 a 0 1k\n.control\nop\n.endc\n.end\n"
+    return min(run_ngspice(deck, workdir)[1] for _ in range(5))
+
+
+def section(title):
+    print(f"\n== {title}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plot", metavar="DIR", help="write crossbar_ir_drop.png there")
+    parser.add_argument("--quick", action="store_true",
+                        help="skip the 64x64 ngspice runs and the 1024x1024 solve")
+    args = parser.parse_args(argv)
+    results = []  # (target, measured text, pass)
+
+    print(f"cimspice crossbar solver benchmark  python {platform.python_version()}  "
+          f"numpy {np.__version__}  scipy {scipy.__version__}  cpus {os.cpu_count()}")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"(a shared machine: other processes slow every number below)")
+
+    # ------------------------------------------------------------------ vs ngspice
+    if shutil.which("ngspice"):
+        section(f"fast solver vs ngspice -b (one op, r_wire = {R_WIRE} ohm, 1 input vector)")
+        with tempfile.TemporaryDirectory() as workdir:
+            startup = ngspice_startup(workdir)
+            print(f"ngspice start-up (trivial deck): {fmt(startup)}")
+            print(f"{'array':>8} {'cell':>6} {'ngspice op':>12} {'ngspice wall-start':>19} "
+                  f"{'ours':>12} {'speed-up':>9} {'max dev':>9}")
+            sizes = [32] if args.quick else [32, 64]
+            for n in sizes:
+                for cellname in ("linear", "sinh"):
+                    G = array(n, n, 1.0 if cellname == "linear" else 10.0)
+                    V = RNG.uniform(0.1, 0.5, n)
+                    v0 = V0 if cellname == "sinh" else None
+                    analysis, wall, ref = run_ngspice(netlist(G, V, R_WIRE, v0), workdir)
+                    cell = SinhCell(V0) if v0 else None
+
+                    def ours():
+                        return CrossbarSolver(n, n, r_wire=R_WIRE, cell=cell
+                                              ).column_currents(G, V)
+
+                    ours_t = best_time(ours, 5)
+                    dev = np.abs(ours() - ref).max() / np.abs(ref).max()
+                    ratio = analysis / ours_t
+                    print(f"{n:>5}x{n:<3} {cellname:>6} {fmt(analysis)} {fmt(wall - startup):>19}"
+                          f" {fmt(ours_t)} {ratio:8.0f}x {dev:9.1e}")
+                    if n == 64:
+                        results.append((f">= 100x faster than ngspice op, 64x64 {cellname}",
+                                        f"{ratio:.0f}x", ratio >= 100))
+        print("(max dev: largest column-current difference / largest column current; ngspice "
+              "runs at its default reltol=1e-3 here, the tests tighten it and agree to 1e-11)")
+    else:
+        print("\nngspice not on PATH: skipping the ngspice comparison")
+
+    # ------------------------------------------------------------------- method choice
+    section("direct (sparse LU) vs iterative (line-preconditioned Schur CG), linear, 1 vector")
+    print(f"{'array':>10} {'direct':>12} {'iterative':>12} {'iters':>6}")
+    for n in (4, 16, 64, 128, 256):
+        G, V = array(n, n), RNG.uniform(0.1, 0.5, n)
+        t = {}
+        for method in ("direct", "iterative"):
+            t[method] = best_time(lambda: CrossbarSolver(n, n, r_wire=R_WIRE, method=method
+                                                         ).solve(G, V), 3 if n < 256 else 1)
+        iters = CrossbarSolver(n, n, r_wire=R_WIRE, method="iterative").solve(G, V
+                                                                             ).linear_iterations
+        print(f"{n:>6}x{n:<4}{fmt(t['direct'])} {fmt(t['iterative'])} {iters:>6}")
+
+    # ------------------------------------------------------------------------ scaling
+    section("scaling, linear cells, 1 input vector, method='auto' (fresh G each run)")
+    sizes = (128, 256, 512) if args.quick else (128, 256, 512, 1024)
+    for n in sizes:
+        G, V = array(n, n), RNG.uniform(0.1, 0.5, n)
+        solver = CrossbarSolver(n, n, r_wire=R_WIRE)
+        t = best_time(lambda: CrossbarSolver(n, n, r_wire=R_WIRE).column_currents(G, V),
+                      3 if n <= 256 else 1)
+        op = solver.solve(G, V)
+        print(f"{n:>6}x{n:<5} {fmt(t)}   ({op.linear_iterations} CG iterations)")
+        if n == 1024:
+            results.append(("1024x1024 linear, 1 vector < 10 s", f"{t:.2f} s", t < 10))
+    n = 128
+    G, V = array(n, n), RNG.uniform(0.1, 0.5, (64, n))
+    t = best_time(lambda: CrossbarSolver(n, n, r_wire=R_WIRE).column_currents(G, V))
+    print(f"   128x128 linear, 64 input vectors: {fmt(t)}")
+    results.append(("128x128 linear, 64 vectors < 1 s", f"{t:.3f} s", t < 1))
+    G1 = array(64, 64, 10.0)
+    V1 = RNG.uniform(0.1, 0.5, 64)
+    t = best_time(lambda: CrossbarSolver(64, 64, r_wire=R_WIRE, cell=SinhCell(V0)
+                                         ).column_currents(G1, V1), 5)
+    print(f"   64x64 sinh, 1 input vector: {fmt(t)}")
+
+    # ------------------------------------------------------------------------ batching
+    section("batch of 100 input vectors in one call vs 100 calls of one vector")
+    print("(calls of one vector on one solver reuse the cached line factorisations; 'fresh' "
+          "builds a new solver each call)")
+    print(f"{'case':>22} {'batch':>12} {'100 calls':>12} {'fresh':>12} {'ratio':>7}")
+    for n, cellname in ((64, "linear"), (128, "linear"), (64, "sinh")):
+        cell = SinhCell(V0) if cellname == "sinh" else None
+        G = array(n, n, 10.0 if cell else 1.0)
+        V = RNG.uniform(0.1, 0.5, (100, n))
+        solver = CrossbarSolver(n, n, r_wire=R_WIRE, cell=cell)
+        t_batch = best_time(lambda: CrossbarSolver(n, n, r_wire=R_WIRE, cell=cell
+                                                   ).column_currents(G, V), 2)
+        t_calls = best_time(lambda: [solver.column_currents(G, v) for v in V], 2)
+        t_fresh = best_time(lambda: [CrossbarSolver(n, n, r_wire=R_WIRE, cell=cell
+                                                    ).column_currents(G, v) for v in V], 1)
+        ratio = t_fresh / t_batch
+        via = "V @ W" if cell is None and 100 >= n else "batched Krylov"
+        print(f"{n:>6}x{n:<4}{cellname:>6} {via:>6} {fmt(t_batch)} {fmt(t_calls)} "
+              f"{fmt(t_fresh)} {ratio:6.1f}x")
+        results.append((f"batch-100 far cheaper than 100 single solves, {n}x{n} {cellname}",
+                        f"{ratio:.2f}x (>= 3x counted as far)", ratio >= 3))
+    n = 128
+    G, V = array(n, n), RNG.uniform(0.1, 0.5, (1000, n))
+    t_w = best_time(lambda: CrossbarSolver(n, n, r_wire=R_WIRE).column_currents(G, V), 1)
+    solver = CrossbarSolver(n, n, r_wire=R_WIRE)
+    t_100 = best_time(lambda: [solver.column_currents(G, v) for v in V[:100]], 1)
+    print(f"   128x128 linear, 1000 vectors in one call (transfer matrix W: 128 solves + "
+          f"V @ W): {fmt(t_w)}; 1000 single calls (extrapolated from 100): {fmt(10 * t_100)}"
+          f"  -> {10 * t_100 / t_w:.1f}x")
+
+    # ------------------------------------------------------------------------- plot
+    if args.plot:
+        plot_ir_drop(Path(args.plot))
+
+    section("targets")
+    for target, measured, ok in results:
+        print(f"  {verdict(ok)}  {target}: {measured}")
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+def plot_ir_drop(outdir):
+    """Column-current loss against the ideal V.G product vs array size and wire resistance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    sizes = [8, 16, 32, 64, 128, 256]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for r in (0.1, 0.5, 1.0, 2.0, 5.0):
+        loss = []
+        for n in sizes:
+            G = np.random.default_rng(n).uniform(1e-6, 1e-4, (n, n))
+            V = np.full(n, 0.3)
+            I = CrossbarSolver(n, n, r_wire=r).column_currents(G, V)
+            loss.append(100.0 * (1.0 - I.sum() / (V @ G).sum()))
+        ax.plot(sizes, loss, "o-", label=f"{r:g} ohm/segment")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("array size n (n x n)")
+    ax.set_ylabel("column-current loss vs ideal V.G (%)")
+    ax.set_title("IR drop, linear cells G ~ U[1e-6, 1e-4] S, all rows at 0.3 V")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(title="r_wire")
+    fig.tight_layout()
+    path = outdir / "crossbar_ir_drop.png"
+    fig.savefig(path, dpi=120)
+    print(f"\nplot written: {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
