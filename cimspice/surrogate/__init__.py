@@ -18,7 +18,7 @@ docs/surrogate_schema.md.
 
 from .core import OUT_OF_DOMAIN_POLICIES, SCALES, Surrogate
 from .errors import SurrogateDomainError, SurrogateDomainWarning, SurrogateError
-from .fit import DEFAULT_MODELS, fit_surrogates, holdout_split, make_model, score_pct
+from .fit import DEFAULT_MODELS, fit_library, fit_surrogates, holdout_split, make_model, score_pct
 from .library import (
     LIBRARY_SCHEMA,
     LIBRARY_SCHEMA_VERSION,
@@ -49,6 +49,7 @@ __all__ = [
     "SurrogateModel",
     "SweepData",
     "file_sha256",
+    "fit_library",
     "fit_surrogates",
     "format_surrogates",
     "holdout_split",

@@ -39,7 +39,7 @@ from .errors import SurrogateError, one_line
 from .models import MLP, GaussianProcess, GridInterpolator, PolynomialRidge, SurrogateModel
 from .sweep import SweepData, read_sweep
 
-__all__ = ["DEFAULT_MODELS", "fit_surrogates", "holdout_split", "make_model", "score_pct"]
+__all__ = ["DEFAULT_MODELS", "fit_library", "fit_surrogates", "holdout_split", "make_model", "score_pct"]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def make_model(spec: str | SurrogateModel) -> SurrogateModel:
 
     Labels: ``"grid-linear"``, ``"grid-cubic"``, ``"poly-<degree>"`` (ridge alpha 1e-8),
     ``"gp"`` / ``"gp-matern"`` (Matern 5/2, <= 800 points), ``"gp-rbf"``, ``"mlp"``
-    (64x64 tanh, L-BFGS) or ``"mlp-<n1>x<n2>..."``.
+    (32x32 tanh, L-BFGS, <= 2000 points) or ``"mlp-<n1>x<n2>..."``.
     """
     if isinstance(spec, SurrogateModel):
         return spec.clone()
@@ -432,3 +432,52 @@ def _provenance(sweep: SweepData, vsweep: SweepData | None, fixed: dict, selecti
         p["validation_sweep"] = vsweep.path.name if vsweep.path else "<in-memory>"
         p["validation_sweep_sha256"] = vsweep.sha256
     return p
+
+
+def fit_library(
+    sweeps: str | Path | Sequence[str | Path],
+    library: str | Path,
+    outputs: Sequence[str] | None = None,
+    models: Iterable[str | SurrogateModel] | None = None,
+    *,
+    validation_sweep_path: str | Path | None = None,
+    holdout: str | float = "auto",
+    tolerance_pct: float | None = None,
+    replace: bool = True,
+) -> str:
+    """Fit every sweep file into one library (created or extended) and describe it.
+
+    For each sweep, :func:`fit_surrogates` fits the requested ``outputs`` it has (all of
+    its outputs by default) and :func:`~cimspice.surrogate.library.save_library` adds them
+    to ``library`` (``append=True``; with ``replace`` a surrogate of the same name, e.g.
+    from an earlier run on the same sweep, is replaced). Each sweep is saved as soon as it
+    is fitted. Returns :func:`~cimspice.surrogate.library.inspect_library` of the result.
+    """
+    from .library import inspect_library, save_library
+
+    paths = [sweeps] if isinstance(sweeps, (str, Path)) else list(sweeps)
+    if not paths:
+        raise SurrogateError("fit_library: no sweep files")
+    wanted = list(outputs) if outputs else None
+    found: set[str] = set()
+    for path in paths:
+        sweep = read_sweep(path)
+        these = [o for o in wanted if o in sweep.outputs] if wanted else None
+        if wanted and not these:
+            log.warning("%s: none of the outputs %s; skipped", path, wanted)
+            continue
+        found.update(these or sweep.output_names)
+        surrogates = fit_surrogates(
+            sweep,
+            outputs=these,
+            models=list(models) if models is not None else None,
+            holdout=holdout,
+            validation_sweep_path=validation_sweep_path,
+            tolerance_pct=tolerance_pct,
+        )
+        save_library(library, surrogates, append=True, replace=replace)
+    if wanted:
+        absent = [o for o in wanted if o not in found]
+        if absent:
+            raise SurrogateError(f"output(s) {absent} are in none of the sweeps {[str(p) for p in paths]}")
+    return inspect_library(library)

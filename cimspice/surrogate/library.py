@@ -197,7 +197,7 @@ def format_surrogates(surrogates: Mapping[str, Surrogate], title: str = "") -> s
         lines.append("  inputs:")
         for j, n in enumerate(s.inputs):
             unit = s.input_units[j] or "-"
-            lines.append(f"    {n:<16} [{unit}] {s.input_scales[j]:<6} domain {s.domain_min[j]:.6g} .. {s.domain_max[j]:.6g}")
+            lines.append(f"    {n:<16} {'[' + unit + ']':<8} {s.input_scales[j]:<6} domain {s.domain_min[j]:.6g} .. {s.domain_max[j]:.6g}")
         lines.append("  outputs:")
         for j, n in enumerate(s.outputs):
             unit = s.output_units[j] or "-"
@@ -207,7 +207,7 @@ def format_surrogates(surrogates: Mapping[str, Surrogate], title: str = "") -> s
                     f"validation RMS {_pct(s.validation['rms_pct'][j])} %FS, max {_pct(s.validation['max_pct'][j])} %FS "
                     f"(full scale {s.validation['full_scale'][j]:.6g} {s.output_units[j]}, {s.validation['n_points']} points)"
                 )
-            lines.append(f"    {n:<16} [{unit}] {s.output_scales[j]:<6} {val}")
+            lines.append(f"    {n:<16} {'[' + unit + ']':<8} {s.output_scales[j]:<6} {val}")
         if s.validation is not None and s.validation.get("method"):
             lines.append(f"  validation method: {s.validation['method']}")
         if s.candidates:

@@ -686,7 +686,7 @@ class GaussianProcess(SurrogateModel):
             base = RBF(length_scale=np.full(d, 0.5), length_scale_bounds=(1e-3, 1e3))
         else:
             base = Matern(length_scale=np.full(d, 0.5), length_scale_bounds=(1e-3, 1e3), nu=self.nu)
-        kernel = ConstantKernel(1.0, (1e-4, 1e4)) * base + WhiteKernel(1e-6, (1e-12, 1e-1))
+        kernel = ConstantKernel(1.0, (1e-4, 1e6)) * base + WhiteKernel(1e-6, (1e-12, 1e-1))
         gpr = GaussianProcessRegressor(
             kernel=kernel,
             normalize_y=True,
@@ -832,21 +832,27 @@ class MLP(SurrogateModel):
         L2 penalty.
     max_iter : int
     tol : float >= 0
+    max_points : int
+        Largest training set used: a random subset (seeded by ``random_state``) of that
+        size is drawn from larger ones. Full-batch L-BFGS costs time linear in it: on the
+        reference 2-core machine 32x32 tanh, 2000 points, 1000 iterations took ~8 s
+        (64x64: ~30 s) and reached 0.07 % FS RMS on a smooth 3-input cell current.
     random_state : int
     """
 
     kind = "mlp"
-    _param_names = ("hidden_layer_sizes", "activation", "solver", "alpha", "max_iter", "tol", "random_state")
+    _param_names = ("hidden_layer_sizes", "activation", "solver", "alpha", "max_iter", "tol", "max_points", "random_state")
     chunk_size = 4096
 
     def __init__(
         self,
-        hidden_layer_sizes: Sequence[int] = (64, 64),
+        hidden_layer_sizes: Sequence[int] = (32, 32),
         activation: str = "tanh",
         solver: str = "lbfgs",
         alpha: float = 1e-6,
-        max_iter: int = 3000,
+        max_iter: int = 1000,
         tol: float = 1e-9,
+        max_points: int = 2000,
         random_state: int = 0,
     ):
         sizes = tuple(hidden_layer_sizes) if not isinstance(hidden_layer_sizes, (int, np.integer)) else (hidden_layer_sizes,)
@@ -862,6 +868,7 @@ class MLP(SurrogateModel):
         self.alpha = _check_nonneg_float(alpha, "MLP: alpha")
         self.max_iter = _check_positive_int(max_iter, "MLP: max_iter")
         self.tol = _check_nonneg_float(tol, "MLP: tol")
+        self.max_points = _check_positive_int(max_points, "MLP: max_points", 2)
         self.random_state = _check_positive_int(random_state, "MLP: random_state", 0)
 
     @property
@@ -871,6 +878,9 @@ class MLP(SurrogateModel):
     def _fit(self, X: np.ndarray, Y: np.ndarray) -> None:
         from sklearn.neural_network import MLPRegressor
 
+        if X.shape[0] > self.max_points:
+            keep = np.sort(np.random.default_rng(self.random_state).choice(X.shape[0], self.max_points, replace=False))
+            X, Y = X[keep], Y[keep]
         self.x_offset_, self.x_scale_ = _std_scaler(X)
         self.y_offset_, self.y_scale_ = _std_scaler(Y)
         Z = (X - self.x_offset_) / self.x_scale_
@@ -916,6 +926,7 @@ class MLP(SurrogateModel):
         group.attrs["alpha"] = self.alpha
         group.attrs["max_iter"] = self.max_iter
         group.attrs["tol"] = self.tol
+        group.attrs["max_points"] = self.max_points
         group.attrs["random_state"] = self.random_state
         group.attrs["n_layers"] = len(self.weights_)
         write_dataset(group, "x_offset", self.x_offset_)
@@ -939,6 +950,7 @@ class MLP(SurrogateModel):
                 alpha=read_attr(group, "alpha", "float"),
                 max_iter=read_attr(group, "max_iter", "int"),
                 tol=read_attr(group, "tol", "float"),
+                max_points=read_attr(group, "max_points", "int"),
                 random_state=read_attr(group, "random_state", "int"),
             )
         except SurrogateError as exc:

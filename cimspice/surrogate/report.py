@@ -74,6 +74,7 @@ def _evaluate(s: Surrogate, data: SweepData, output: str) -> dict[str, Any] | No
 
 def _plots(name: str, output: str, unit: str, ev: dict[str, Any], out_dir: Path) -> tuple[str, str]:
     from matplotlib.figure import Figure  # Agg canvas; no pyplot, no global backend change
+    from matplotlib.ticker import EngFormatter, MaxNLocator
 
     stem = _safe(f"{name}__{output}")
     parity, hist = f"{stem}_parity.png", f"{stem}_error_hist.png"
@@ -83,8 +84,11 @@ def _plots(name: str, output: str, unit: str, ev: dict[str, Any], out_dir: Path)
     lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
     ax.plot([lo, hi], [lo, hi], color="0.6", lw=1, label="y = x")
     ax.scatter(t, p, s=6, alpha=0.7, label=f"{ev['n']} points")
-    ax.set_xlabel(f"{output} reference [{unit or '-'}]")
-    ax.set_ylabel(f"{output} surrogate [{unit or '-'}]")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(EngFormatter(unit=unit or ""))
+        axis.set_major_locator(MaxNLocator(5))
+    ax.set_xlabel(f"{output} reference")
+    ax.set_ylabel(f"{output} surrogate")
     ax.set_title(f"{name}: RMS {ev['rms_pct']:.3g} %FS, max {ev['max_pct']:.3g} %FS", fontsize=9)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
@@ -94,6 +98,7 @@ def _plots(name: str, output: str, unit: str, ev: dict[str, Any], out_dir: Path)
     ax.hist(ev["err_pct"], bins=min(50, max(5, ev["n"] // 5)), color="tab:blue", alpha=0.8)
     ax.set_xlabel("surrogate - reference [% of full scale]")
     ax.set_ylabel("points")
+    ax.set_yscale("log")
     ax.set_title(f"{name}: error distribution ({ev['n']} points)", fontsize=9)
     fig.tight_layout()
     fig.savefig(out_dir / hist)
