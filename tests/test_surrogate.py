@@ -478,6 +478,24 @@ def test_fit_surrogates_random_design_failed_points_and_tolerance(tmp_path):
         fit_surrogates(path, outputs=["nope"])
 
 
+def test_fit_library_collects_several_sweeps_and_refits_in_place(tmp_path):
+    from cimspice.surrogate import fit_library
+
+    grid = cell_grid_sweep(tmp_path / "grid.h5")
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 1, (60, 2))
+    other = write_sweep(tmp_path / "other.h5", {"a": x[:, 0], "b": x[:, 1]}, {"q": 1 + x[:, 0] * x[:, 1]}, "random", circuit="sense_amp")
+    lib = tmp_path / "lib.h5"
+    text = fit_library([grid, other], lib, models=["grid-linear", "poly-2"])
+    assert sorted(load_library(lib)) == ["cell_1t1r.I_cell", "sense_amp.q"]
+    assert "sense_amp.q" in text and "cell_1t1r.I_cell" in text
+    fit_library([other], lib, models=["poly-3"])  # same sweep again: replaced, the other kept
+    loaded = load_library(lib)
+    assert sorted(loaded) == ["cell_1t1r.I_cell", "sense_amp.q"] and loaded["sense_amp.q"].model_label == "poly-3"
+    with pytest.raises(SurrogateError, match="in none of the sweeps"):
+        fit_library([other], lib, outputs=["I_cell", "nope"])
+
+
 # ------------------------------------------------------------------------------ library
 def test_library_roundtrip_append_and_inspect(grid_fit, tmp_path):
     path, surrogates = grid_fit
@@ -506,6 +524,21 @@ def test_library_roundtrip_append_and_inspect(grid_fit, tmp_path):
     for needle in ("cell_1t1r.I_cell", "other.I", "ohm", "log", "grid-cubic", "poly-4", "mlp-16x16", "%FS", "1000 .. 1e+06"):
         assert needle in text, needle
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_multi_output_surrogate_roundtrip(tmp_path):
+    axes = [np.linspace(0.0, 1.0, 5), np.logspace(-6, -4, 6)]
+    G = np.meshgrid(*axes, indexing="ij")
+    X = np.column_stack([g.ravel() for g in G])
+    Y = {"i": X[:, 0] * X[:, 1], "p": X[:, 0] ** 2 * X[:, 1]}  # compared at the grid nodes
+    s = Surrogate(GridInterpolator("linear"), ["v", "g"], ["i", "p"], input_units=["V", "S"], output_units=["A", "W"], input_scales=["linear", "log"]).fit(X, Y)
+    lib = save_library(tmp_path / "multi.h5", [s])
+    t = load_library(lib)["i+p"]
+    assert t.outputs == ["i", "p"] and t.output_units == ["A", "W"] and not t.single_output
+    out = t.predict(X)
+    assert out.shape == (len(X), 2)
+    np.testing.assert_allclose(out, np.column_stack([Y["i"], Y["p"]]), rtol=1e-12)
+    np.testing.assert_array_equal(out, s.predict(X))
 
 
 def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):

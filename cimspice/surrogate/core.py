@@ -304,7 +304,7 @@ class Surrogate:
         X = self._as_matrix(X)
         self._check_finite(X, self.inputs, "X")
         lo, hi = self.domain_min, self.domain_max
-        margin = DOMAIN_RTOL * np.maximum(hi - lo, np.maximum(np.abs(lo), np.abs(hi)) * DOMAIN_RTOL)
+        margin = self._margin()
         below, above = X < lo - margin, X > hi + margin
         outside = below | above
         if outside.any():
@@ -347,8 +347,14 @@ class Surrogate:
         self._check_fitted()
         X = self._as_matrix(X)
         lo, hi = self.domain_min, self.domain_max
-        margin = DOMAIN_RTOL * np.maximum(hi - lo, np.maximum(np.abs(lo), np.abs(hi)) * DOMAIN_RTOL)
+        margin = self._margin()
         return np.all((X >= lo - margin) & (X <= hi + margin), axis=1)
+
+    def _margin(self) -> np.ndarray:
+        """Round-off allowance per input: DOMAIN_RTOL of the domain width (of the value
+        itself for an input that was constant in training)."""
+        span = self.domain_max - self.domain_min
+        return DOMAIN_RTOL * np.where(span > 0, span, np.abs(self.domain_max))
 
     # ---------------------------------------------------------------------- HDF5
     def to_hdf5(self, group: h5py.Group) -> None:

@@ -114,7 +114,8 @@ def holdout_split(
     one-line description of the split (see the module docstring)."""
     n, d = X.shape
     if holdout == "auto":
-        holdout = "planes" if grid is not None else DEFAULT_HOLDOUT_FRACTION
+        planes_possible = grid is not None and any(np.asarray(a).size >= 3 for a in grid)
+        holdout = "planes" if planes_possible else DEFAULT_HOLDOUT_FRACTION
     if holdout == "planes":
         if grid is None:
             raise SurrogateError("holdout='planes' needs a grid sweep")
@@ -122,9 +123,12 @@ def holdout_split(
         train = np.ones(n, dtype=bool)
         shape = []
         for j, axis in enumerate(grid):
-            axis = np.asarray(axis, dtype=np.float64)
-            idx = np.clip(np.searchsorted(axis, X[:, j]), 0, axis.size - 1)
-            if not np.allclose(axis[idx], X[:, j], rtol=1e-12, atol=0):
+            axis = np.sort(np.asarray(axis, dtype=np.float64))
+            hi = np.clip(np.searchsorted(axis, X[:, j]), 1, axis.size - 1) if axis.size > 1 else np.zeros(n, int)
+            lo = np.maximum(hi - 1, 0)
+            idx = np.where(np.abs(axis[lo] - X[:, j]) <= np.abs(axis[hi] - X[:, j]), lo, hi)  # nearest node
+            tol = 1e-9 * (float(np.min(np.diff(axis))) if axis.size > 1 else max(abs(float(axis[0])), 1.0))
+            if np.any(np.abs(axis[idx] - X[:, j]) > tol):
                 raise SurrogateError(f"input {j}: points lie off the grid axis; cannot hold out grid planes")
             keep = np.zeros(axis.size, dtype=bool)
             if axis.size >= 3:
@@ -274,7 +278,10 @@ def fit_surrogates(
         if out_scales[output] == "log" and np.any(y <= 0):
             raise SurrogateError(f"{sweep.label}: output {output!r} has values <= 0 and cannot be log-scaled")
         full_scale = _full_scale(y)
-        name = name_template.format(circuit=circuit or sweep.attrs.get("circuit", "") or "sweep", output=output).replace("/", "_")
+        try:
+            name = name_template.format(circuit=circuit or "sweep", output=output).replace("/", "_")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise SurrogateError(f"name_template {name_template!r}: use only {{circuit}} and {{output}} ({exc})") from None
         if name.startswith("."):
             name = name.lstrip(".") or output
         kwargs = dict(

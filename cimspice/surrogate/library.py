@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -96,11 +96,11 @@ def save_library(
         with h5py.File(path, "r") as old:
             created = str(plain_attr(old.attrs.get("created", created), "/created"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    # Beside the target (same file system, so the rename is atomic), with the usual
+    # permissions; "w-" refuses to reuse a name that somehow exists.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with h5py.File(tmp, "w") as fh:
+        with h5py.File(tmp, "w-") as fh:
             fh.attrs["schema"] = LIBRARY_SCHEMA
             fh.attrs["schema_version"] = np.int64(LIBRARY_SCHEMA_VERSION)
             fh.attrs["cimspice_version"] = __version__

@@ -323,6 +323,7 @@ class GridInterpolator(SurrogateModel):
 
     kind = "grid"
     _param_names = ("method",)
+    chunk_size = 8192
     #: refuse cubic coefficient tables larger than this many float64 numbers (~400 MB)
     max_cubic_coefficients: ClassVar[int] = 50_000_000
 
@@ -397,9 +398,10 @@ class GridInterpolator(SurrogateModel):
             T = values
             for a in self.axes_:  # contract the leading raw axis each time
                 T = np.tensordot(T, _cubic_cell_matrix(a), axes=([0], [2]))
-            # T axes: (k, c0, p0, c1, p1, ...) -> (c0, c1, ..., p0, p1, ..., k)
-            order = [1 + 2 * j for j in range(d)] + [2 + 2 * j for j in range(d)] + [0]
-            C = np.ascontiguousarray(np.transpose(T, order)).reshape(math.prod(cells), 4**d, k)
+            # T axes: (k, c0, p0, c1, p1, ...) -> (c0, c1, ..., k, p0, p1, ...): one
+            # contiguous row of k * 4**d coefficients per cell
+            order = [1 + 2 * j for j in range(d)] + [0] + [2 + 2 * j for j in range(d)]
+            C = np.ascontiguousarray(np.transpose(T, order)).reshape(math.prod(cells), k * 4**d)
             self._coef = C
             self._cell_strides = np.array([math.prod(cells[j + 1 :]) for j in range(d)], dtype=np.int64)
 
@@ -433,11 +435,18 @@ class GridInterpolator(SurrogateModel):
         cell = idx[0] * self._cell_strides[0]
         for j in range(1, d):
             cell = cell + idx[j] * self._cell_strides[j]
-        W = np.stack([np.ones_like(t[0]), t[0], t[0] ** 2, t[0] ** 3], axis=1)
-        for j in range(1, d):
-            Tj = np.stack([np.ones_like(t[j]), t[j], t[j] ** 2, t[j] ** 3], axis=1)
-            W = (W[:, :, None] * Tj[:, None, :]).reshape(X.shape[0], -1)
-        return np.einsum("mc,mck->mk", W, self._coef[cell])
+        m = X.shape[0]
+        R = self._coef[cell].reshape(m, -1, 4)  # (m, k * 4**(d-1), 4): last axis = power of t[d-1]
+        for j in reversed(range(d)):  # Horner along one axis at a time
+            a = t[j][:, None]
+            r = R[:, :, 3] * a
+            r += R[:, :, 2]
+            r *= a
+            r += R[:, :, 1]
+            r *= a
+            r += R[:, :, 0]
+            R = r.reshape(m, -1, 4) if j > 0 else r
+        return R  # (m, k)
 
     # -- HDF5
     def _write(self, group: h5py.Group) -> None:

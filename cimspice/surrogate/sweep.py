@@ -42,7 +42,8 @@ class SweepData:
     Attributes
     ----------
     inputs : dict name -> ndarray (n,)
-        Input values, units in ``input_units``; ordered as ``grid_order`` for a grid.
+        Input values, units in ``input_units``; ordered as ``grid_order`` for a grid,
+        else alphabetically (HDF5's order): select columns by name, e.g. ``X(names)``.
     outputs : dict name -> ndarray (n,)
         Output values; NaN where a measurement is missing at an otherwise usable point.
     input_units, output_units, input_scales : dict name -> str
