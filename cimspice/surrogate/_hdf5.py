@@ -13,7 +13,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .errors import SurrogateError
+from .errors import SurrogateError, one_line
 
 #: dtype kinds a dataset may have: float, signed/unsigned integer, bool.
 NUMERIC_KINDS = "fiub"
@@ -153,3 +153,13 @@ def write_dataset(group: h5py.Group, name: str, data, dtype=np.float64) -> h5py.
     """Write a numeric array (float64 by default) as dataset ``name``."""
     array = np.ascontiguousarray(data, dtype=dtype)
     return group.create_dataset(name, data=array)
+
+
+def open_hdf5(path, what: str) -> h5py.File:
+    """Open ``path`` read-only, or raise one line naming the file: missing, or not HDF5."""
+    if not path.is_file():
+        raise SurrogateError(f"{path}: no such {what}")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise SurrogateError(f"{path}: cannot open as HDF5 (truncated or corrupt file?): {one_line(exc)}") from None

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ._hdf5 import check_plain_tree, plain_attr
+from ._hdf5 import check_plain_tree, open_hdf5, plain_attr
 from .core import Surrogate
 from .errors import SurrogateError, one_line
 
@@ -135,12 +135,7 @@ def load_library(path: str | Path) -> dict[str, Surrogate]:
     mis-shaped datasets and attributes.
     """
     path = Path(path)
-    if not path.is_file():
-        raise SurrogateError(f"{path}: no such surrogate library")
-    try:
-        fh = h5py.File(path, "r")
-    except OSError as exc:
-        raise SurrogateError(f"{path}: cannot open as HDF5 (truncated or corrupt file?): {one_line(exc)}") from None
+    fh = open_hdf5(path, "surrogate library")
     try:
         with fh:
             return _load_open(fh)

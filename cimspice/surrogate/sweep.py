@@ -12,7 +12,7 @@ from typing import Any, Mapping
 import h5py
 import numpy as np
 
-from ._hdf5 import plain_attr
+from ._hdf5 import open_hdf5, plain_attr
 from .errors import SurrogateError, one_line
 
 __all__ = ["SWEEP_SCHEMA", "SWEEP_SCHEMA_VERSION", "SweepData", "file_sha256", "read_sweep"]
@@ -179,12 +179,7 @@ def read_sweep(path: str | Path) -> SweepData:
     or no usable point. An incomplete sweep (``complete`` false) is read with a log warning.
     """
     path = Path(path)
-    if not path.is_file():
-        raise SurrogateError(f"{path}: no such sweep file")
-    try:
-        fh = h5py.File(path, "r")
-    except OSError as exc:
-        raise SurrogateError(f"{path}: cannot open as HDF5 (truncated or corrupt?): {one_line(exc)}") from None
+    fh = open_hdf5(path, "sweep file")
     try:
         with fh:
             data = _read_open_sweep(fh)
