@@ -19,6 +19,8 @@ from cimspice import CimspiceError
 from cimspice.sim.cells import Cell, LinearCell, SinhCell
 from cimspice.sim.crossbar_solver import ConvergenceError, CrossbarSolver, SolverError
 
+from oracles import mna_column_currents
+
 RNG = np.random.default_rng(20240611)
 V0 = 0.25  # sinh voltage scale (V) used throughout; a strongly nonlinear read law at 0.5 V
 
@@ -43,114 +45,6 @@ class Nonsymmetric3T:
         s = 1.0 + self.k * v_bottom
         i = G * (v_top - v_bottom) * s
         return i, G * s, G * (self.k * (v_top - v_bottom) - s)
-
-
-# --------------------------------------------------------------------------- MNA oracle
-def mna_column_currents(G, V, r_row, r_col, r_sense=0.0, cell_current=None):
-    """Column currents (A) of the crossbar by textbook MNA with dense matrices.
-
-    Elements: one source per row (node in_i), wire resistors (0 ohm -> 0 V source), cells
-    (resistors 1/G, or a nonlinear current cell_current(v_top, v_bottom, G) scalar function),
-    and per column a 0 V source from the sense node (through r_sense if > 0) to ground whose
-    branch current is the column current.
-    """
-    R, C = G.shape
-    names = {}
-
-    def node(name):
-        return names.setdefault(name, len(names))
-
-    res, vsrc = [], []  # (a, b, ohm); (a, b, volts) with -1 = ground
-    for i in range(R):
-        vsrc.append((node(f"in{i}"), -1, V[i]))
-        res.append((node(f"in{i}"), node(f"r{i}_0"), r_row))
-        for j in range(C - 1):
-            res.append((node(f"r{i}_{j}"), node(f"r{i}_{j + 1}"), r_row))
-    for j in range(C):
-        for i in range(R - 1):
-            res.append((node(f"c{i}_{j}"), node(f"c{i + 1}_{j}"), r_col))
-        res.append((node(f"c{R - 1}_{j}"), node(f"s{j}"), r_col))
-        if r_sense > 0:
-            res.append((node(f"s{j}"), node(f"m{j}"), r_sense))
-            sense_src = (node(f"m{j}"), -1, 0.0)
-        else:
-            sense_src = (node(f"s{j}"), -1, 0.0)
-        vsrc.append(sense_src)
-    cells = [(node(f"r{i}_{j}"), node(f"c{i}_{j}"), G[i, j]) for i in range(R) for j in range(C)]
-    if cell_current is None:
-        res += [(a, b, 1.0 / g) for a, b, g in cells]
-    for a, b, r in list(res):
-        if r == 0.0:
-            res.remove((a, b, r))
-            vsrc.append((a, b, 0.0))
-    nn, ns = len(names), len(vsrc)
-    A = np.zeros((nn + ns, nn + ns))
-    z = np.zeros(nn + ns)
-    for a, b, r in res:
-        g = 1.0 / r
-        for p, q in ((a, b), (b, a)):
-            if p >= 0:
-                A[p, p] += g
-                if q >= 0:
-                    A[p, q] -= g
-    for k, (a, b, v) in enumerate(vsrc):
-        row = nn + k
-        if a >= 0:
-            A[a, row] += 1.0
-            A[row, a] += 1.0
-        if b >= 0:
-            A[b, row] -= 1.0
-            A[row, b] -= 1.0
-        z[row] = v
-    sense_rows = [nn + R + j for j in range(C)]  # sources: R row drivers, then C sense
-    if cell_current is None:
-        x = np.linalg.solve(A, z)
-    else:
-        ia = np.array([a for a, _, _ in cells])
-        ib = np.array([b for _, b, _ in cells])
-        g = np.array([g for _, _, g in cells])
-
-        def F(x):
-            out = A @ x - z
-            i = cell_current(x[ia], x[ib], g)
-            np.add.at(out, ia, i)
-            np.add.at(out, ib, -i)
-            return out
-
-        # Newton with a finite-difference Jacobian of the law (independent of the solver)
-        x = np.linalg.solve(A + _cell_stamp(ia, ib, g, len(z)), z)  # linear start
-        for _ in range(100):
-            f = F(x)
-            h = 1e-7
-            va, vb = x[ia], x[ib]
-            da = (cell_current(va + h, vb, g) - cell_current(va - h, vb, g)) / (2 * h)
-            db = (cell_current(va, vb + h, g) - cell_current(va, vb - h, g)) / (2 * h)
-            J = A.copy()
-            np.add.at(J, (ia, ia), da)
-            np.add.at(J, (ia, ib), db)
-            np.add.at(J, (ib, ia), -da)
-            np.add.at(J, (ib, ib), -db)
-            dx = np.linalg.solve(J, -f)
-            t = 1.0
-            while np.linalg.norm(F(x + t * dx)) > np.linalg.norm(f) and t > 1e-6:
-                t /= 2
-            x = x + t * dx
-            if np.abs(dx).max() <= 1e-13 * np.abs(x).max():
-                break
-        else:
-            raise AssertionError("oracle Newton did not converge")
-    # MNA branch current flows from the + node through the source: into the sense source.
-    return x[sense_rows]
-
-
-def _cell_stamp(ia, ib, g, n):
-    M = np.zeros((n, n))
-    for a, b, gg in zip(ia, ib, g):
-        M[a, a] += gg
-        M[b, b] += gg
-        M[a, b] -= gg
-        M[b, a] -= gg
-    return M
 
 
 # ------------------------------------------------------------------------ 1. vs dense MNA
