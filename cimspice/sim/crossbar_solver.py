@@ -42,7 +42,7 @@ Methods (``method=``)
 ``"auto"`` (default)
     ``"iterative"``, which was faster than ``"direct"`` at every size measured on the
     project's 2-core machine (4x4: 0.4 vs 0.6 ms; 64x64: 1.2 vs 20 ms; 256x256: 23 ms vs
-    1.0 s; ``benchmarks/crossbar_solver.py``), falling back to ``"direct"`` if the
+    1.0 s; ``benchmarks/crossbar.py``), falling back to ``"direct"`` if the
     iterative method fails on an array of at most ``AUTO_DIRECT_MAX_CELLS`` cells.
 
 Nonlinear cells are solved by damped Newton iteration (backtracking on the KCL residual
