@@ -14,6 +14,7 @@ from pathlib import Path
 from . import CimspiceError, __version__
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_POINTS_FAILED = 3  # sweep finished, some points failed (reasons in the file)
 
 
 def _demo(args) -> int:
@@ -28,12 +29,25 @@ def _demo(args) -> int:
 def _sweep(args) -> int:
     from .characterize import load_spec, run_sweep
 
+    if args.resume and args.force:
+        raise CimspiceError("sweep: --resume and --force exclude each other")
+    executor = args.executor or ("dask" if args.scheduler else "local")
+    if args.scheduler and executor != "dask":
+        raise CimspiceError("sweep: --scheduler needs --executor dask")
     spec = load_spec(args.spec)
-    counts = run_sweep(spec, args.output, workers=args.workers, overwrite=args.force,
-                       progress=not args.no_progress)
-    print(f"{args.output}: {counts['ok']} ok, {counts['aided']} converged with aids, "
-          f"{counts['failed']} failed, {counts['pending']} pending")
-    return 0 if counts["failed"] == 0 and counts["pending"] == 0 else 3
+    try:
+        summary = run_sweep(spec, args.output, workers=args.workers, executor=executor, scheduler=args.scheduler,
+                            chunk_size=args.chunk_size, resume=args.resume, overwrite=args.force,
+                            timeout=args.timeout, recycle_after=args.recycle_after, checkpoint=args.checkpoint,
+                            progress=False if args.no_progress else None)
+    except KeyboardInterrupt:
+        print(f"cimspice: interrupted; {args.output} keeps every finished point: continue with --resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(summary)
+    if summary.counts["pending"]:
+        return EXIT_INTERRUPTED
+    return 0 if summary.counts["failed"] == 0 else EXIT_POINTS_FAILED
 
 
 def _fit(args) -> int:
@@ -50,6 +64,14 @@ def _inspect(args) -> int:
     return 0
 
 
+def _simulate(args) -> int:
+    from .sim.simulate import run
+
+    print(run(args.system, args.network, args.output, n_samples=args.samples, seeds=args.seeds,
+              adc_bits=tuple(args.adc_bits)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cimspice", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"cimspice {__version__}")
@@ -62,11 +84,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_demo)
 
-    p = sub.add_parser("sweep", help="run a sweep spec through ngspice into an HDF5 sweep file")
+    p = sub.add_parser("sweep", help="run a sweep spec through ngspice into an HDF5 sweep file",
+                       description="Run a sweep spec through ngspice into an HDF5 sweep file. Exit status: "
+                                   "0 all points done, 3 some points failed, 130 interrupted (resumable), "
+                                   "1 an error.")
     p.add_argument("spec", help="YAML sweep specification")
     p.add_argument("-o", "--output", required=True, help="sweep file to write (.h5)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
+    p.add_argument("--executor", choices=("local", "dask"), help="local process pool (default) or Dask")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                   "(without it, --executor dask starts a LocalCluster of --workers processes)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted sweep file (same spec only)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.add_argument("--timeout", type=float, metavar="S", help="time limit per point in seconds "
+                   "(default: the spec's timeout, else 60)")
+    p.add_argument("--chunk-size", type=int, metavar="N", help="points per task (default: automatic, <= 256)")
+    p.add_argument("--recycle-after", type=int, default=50_000, metavar="N",
+                   help="points per worker before the local pool is replaced (default: %(default)s)")
+    p.add_argument("--checkpoint", type=float, default=30.0, metavar="S",
+                   help="seconds between updates of the output file (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_sweep)
 
@@ -76,6 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outputs", nargs="+", help="outputs to fit (default: all)")
     p.add_argument("--models", nargs="+", help="candidate model families (default: all that apply)")
     p.set_defaults(func=_fit)
+
+    p = sub.add_parser("simulate", help="a trained network on a described accelerator: accuracy, energy, "
+                       "latency, area")
+    p.add_argument("system", help="system spec (YAML), or a shipped one: baseline, ideal")
+    p.add_argument("--network", required=True, help="shipped network: mlp, cnn, lstm, gpt")
+    p.add_argument("-o", "--output", default="cimspice-simulate", help="output folder (default: %(default)s)")
+    p.add_argument("--samples", type=int, metavar="N", help="test samples (default: the whole held-out set)")
+    p.add_argument("--seeds", type=int, default=1, help="noise seeds averaged (default: %(default)s)")
+    p.add_argument("--adc-bits", type=int, nargs="*", default=[3, 4, 5, 6, 8], metavar="B",
+                   help="ADC resolutions of the accuracy sweep (default: 3 4 5 6 8; none: no sweep)")
+    p.set_defaults(func=_simulate)
 
     p = sub.add_parser("inspect", help="list the surrogates of a library with domains and errors")
     p.add_argument("library")

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from cimspice.characterize import SpecError, SweepFileError, load_spec, parse_spec, run_sweep, sweep_points
+from cimspice.paths import netlist_path
+from cimspice.surrogate.sweep import read_sweep
 from cimspice.circuits import get_circuit
 from cimspice.circuits.devices import RERAM
 
@@ -74,14 +76,15 @@ def test_malformed_yaml_names_the_file_and_line(tmp_path):
 def test_cell_sweep_file_schema_and_values(tmp_path, batch):
     spec = parse_spec(GRID)
     out = tmp_path / "cell.h5"
-    counts = run_sweep(spec, out, progress=False)
+    counts = run_sweep(spec, out, executor="inline", progress=False).counts
     assert counts == {"pending": 0, "ok": 24, "aided": 0, "failed": 0}
     with h5py.File(out, "r") as f:
         assert f.attrs["schema"] == "cimspice.sweep" and f.attrs["schema_version"] == 1
         assert bool(f.attrs["complete"]) and f.attrs["ngspice_version"] == "39"
         assert f["inputs/g"].attrs["units"] == "S" and f["inputs/g"].attrs["scale"] == "log"
         assert f["outputs/i_cell"].attrs["units"] == "A"
-        assert list(f.attrs["grid_order"]) == ["g", "v_bl", "v_wl"]
+        assert list(f.attrs["grid_order"]) == ["g", "v_bl", "v_wl", "temp"]  # fixed: one-value axis
+        assert list(f["grid/temp"][...]) == [27.0]
         g, v_bl, v_wl = (f["inputs"][n][...] for n in ("g", "v_bl", "v_wl"))
         current = f["outputs/i_cell"][...]
     # An independent ngspice -b process on the same netlist, at three of the points.
@@ -113,10 +116,80 @@ def test_existing_sweep_file_is_not_touched(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_workers_give_the_same_file_as_one(tmp_path):
+def test_two_recycled_workers_give_the_same_file_as_one(tmp_path):
     spec = parse_spec(GRID)
     run_sweep(spec, tmp_path / "one.h5", progress=False)
-    run_sweep(spec, tmp_path / "two.h5", workers=2, chunk_size=5, progress=False)
+    two = run_sweep(spec, tmp_path / "two.h5", workers=2, chunk_size=2, recycle_after=2, progress=False)
+    assert two.recycles >= 2 and two.restarts == 0  # a fresh pool after every 2 points per worker
     with h5py.File(tmp_path / "one.h5", "r") as a, h5py.File(tmp_path / "two.h5", "r") as b:
         np.testing.assert_array_equal(a["outputs/i_cell"][...], b["outputs/i_cell"][...])
         np.testing.assert_array_equal(a["status"][...], b["status"][...])
+
+
+def test_montecarlo_sweep_of_a_reram_follows_its_read_law(tmp_path):
+    """Monte Carlo over the ReRAM's log-conductance offset d_lng (the shipped model inside a
+    user netlist): every sample obeys I = g exp(d_lng) v0 sinh(V/v0) (docs/devices.md)."""
+    (tmp_path / "cell.cir").write_text(
+        f"reram read\n.include \"{netlist_path('reram.lib')}\"\n.param g=1e-5 d_lng=0 v=0.1\n"
+        "V1 a 0 dc {v}\nxr a 0 reram g={g*exp(d_lng)}\n.end\n")
+    spec = parse_spec({"netlist": "cell.cir", "design": "montecarlo", "samples": 12, "seed": 3,
+                       "parameters": {"d_lng": {"sigma": 0.2}, "v": {"values": [0.1, 0.3]}},
+                       "outputs": {"i": {"vector": "i(v1)", "unit": "A"}}}, source=str(tmp_path / "spec.yaml"))
+    summary = run_sweep(spec, tmp_path / "mc.h5", executor="inline", progress=False)
+    assert summary.counts == {"pending": 0, "ok": 24, "aided": 0, "failed": 0}
+    with h5py.File(tmp_path / "mc.h5", "r") as f:
+        d, v, i = f["inputs/d_lng"][...], f["inputs/v"][...], -f["outputs/i"][...]
+        assert f.attrs["design"] == "montecarlo" and f.attrs["samples"] == 12 and f.attrs["seed"] == 3
+        np.testing.assert_array_equal(f["mc_sample"][...], np.tile(np.arange(12), 2))
+    np.testing.assert_allclose(i, 1e-5 * np.exp(d) * RERAM.v0 * np.sinh(v / RERAM.v0), rtol=1e-6)
+    np.testing.assert_array_equal(d[:12], d[12:])  # the same 12 devices at both read voltages
+    assert read_sweep(tmp_path / "mc.h5").design == "montecarlo"
+
+
+def test_corners_and_temperatures_of_the_cell_against_ngspice_batch(tmp_path, batch):
+    spec = parse_spec({"circuit": "cell_1t1r", "corners": ["ss", "ff"], "temperatures": [-40, 125],
+                       "parameters": {"g": 1e-4, "v_bl": 0.3, "v_wl": 0.6}})
+    summary = run_sweep(spec, tmp_path / "pvt.h5", executor="inline", progress=False)
+    assert summary.counts["ok"] == 4
+    with h5py.File(tmp_path / "pvt.h5", "r") as f:
+        corner = f["inputs/corner"]
+        assert h5py.check_enum_dtype(corner.dtype) == {"ss": 0, "ff": 1}
+        assert list(corner[...]) == [0, 0, 1, 1] and list(f["inputs/temp"][...]) == [-40, 125, -40, 125]
+        assert list(f.attrs["corners"]) == ["ss", "ff"] and list(f.attrs["grid_order"])[:2] == ["corner", "temp"]
+        current = f["outputs/i_cell"][...]
+    # An independent ngspice -b run of each corner's netlist at each temperature.
+    for k, (c, temp) in enumerate([("ss", -40), ("ss", 125), ("ff", -40), ("ff", 125)]):
+        deck = (get_circuit("cell_1t1r", corner=c).netlist().replace(f".param g={RERAM.g_ref!r}", ".param g=1e-4")
+                .replace("vbl bl 0 dc 0.2", "vbl bl 0 dc 0.3").replace("vwl wl 0 dc 1.1", "vwl wl 0 dc 0.6")
+                .replace(".end", f".options temp={temp}\n.end"))
+        assert f".lib" in deck and f" {c}\n" in deck
+        assert current[k] == pytest.approx(batch(deck, ["i(vsl)"])["i(vsl)"], rel=1e-6)
+    # A weak gate (0.6 V) makes the transistor limit the current: the fast corner passes more.
+    assert current[2] > current[0] and current[3] > current[1]
+    data = read_sweep(tmp_path / "pvt.h5")  # the surrogate layer's reader takes the file
+    assert data.n_points == 4 and list(data.grid) == ["corner", "temp", "g", "v_bl", "v_wl"]
+
+
+def test_user_netlist_transient_and_temperature(tmp_path):
+    """A tran analysis (final value of an RC step: 1 - exp(-t/RC)) and a temperature sweep
+    of a resistor with tc1 (R = r (1 + tc1 (T - 27)))."""
+    (tmp_path / "rc.cir").write_text("rc step\n.param vin=1 r=1k\nV1 in 0 dc 0 pulse(0 {vin} 0 1p 1p 1 2)\n"
+                                     "R1 in out {r}\nC1 out 0 1n\n.end\n")
+    spec = parse_spec({"netlist": "rc.cir", "analysis": {"tran": {"step": 2e-8, "stop": 2e-6, "max_step": 1e-8}},
+                       "parameters": {"vin": {"values": [0.5, 1.0]}, "r": {"values": [500.0, 1000.0]}},
+                       "outputs": {"v_out": {"vector": "v(out)", "unit": "V"}}}, source=str(tmp_path / "s.yaml"))
+    assert spec.circuit._device_of == {"r": "r1"}  # r changes in place, vin through alterparam
+    run_sweep(spec, tmp_path / "rc.h5", executor="inline", progress=False)
+    with h5py.File(tmp_path / "rc.h5", "r") as f:
+        vin, r, v = f["inputs/vin"][...], f["inputs/r"][...], f["outputs/v_out"][...]
+        assert f["outputs/v_out"].attrs["description"] == "final value of tran vector v(out)"
+    np.testing.assert_allclose(v, vin * (1 - np.exp(-2e-6 / (r * 1e-9))), rtol=2e-3)
+
+    (tmp_path / "tc.cir").write_text("tc\n.param r=1k\nV1 a 0 dc 1\nR1 a 0 {r} tc1=4m\n.end\n")
+    spec = parse_spec({"netlist": "tc.cir", "temperatures": [-40, 27, 125], "parameters": {"r": {"values": [1e3, 2e3]}},
+                       "outputs": {"i": {"vector": "i(v1)", "unit": "A"}}}, source=str(tmp_path / "s.yaml"))
+    run_sweep(spec, tmp_path / "tc.h5", executor="inline", progress=False)
+    with h5py.File(tmp_path / "tc.h5", "r") as f:
+        temp, r, i = f["inputs/temp"][...], f["inputs/r"][...], -f["outputs/i"][...]
+        assert f["inputs/temp"].attrs["units"] == "degC"
+    np.testing.assert_allclose(i, 1 / (r * (1 + 4e-3 * (temp - 27))), rtol=1e-9)

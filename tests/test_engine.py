@@ -225,3 +225,28 @@ def test_monte_carlo_agauss_redrawn_on_reset(engine):
     draws = np.array(draws)
     assert len(np.unique(np.round(draws, 6))) > 25
     assert 850 < draws.mean() < 1150 and 50 < draws.std() < 160
+
+
+def test_a_spiceinit_in_the_working_directory_or_home_is_not_run(tmp_path):
+    """ngspice executes .spiceinit (shell commands included) at start-up; the engine must not."""
+    import os
+    import subprocess
+    import sys
+
+    marker_cwd, marker_home = tmp_path / "ran_cwd", tmp_path / "ran_home"
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    (work / ".spiceinit").write_text(f"shell touch {marker_cwd}\n")
+    (home / ".spiceinit").write_text(f"shell touch {marker_home}\n")
+    code = ("from cimspice.spice import get_engine; e = get_engine(); "
+            "e.load('t\\nV1 a 0 1\\nR1 a 0 1k\\n.end'); print(e.op(['i(v1)'])['i(v1)'][0])")
+    run = subprocess.run([sys.executable, "-c", code], cwd=work, env={**os.environ, "HOME": str(home)},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert float(run.stdout.split()[-1]) == -1e-3
+    assert not marker_cwd.exists() and not marker_home.exists()
+    # and the same .spiceinit does run in a plain ngspice started there: the test can fail
+    subprocess.run(["ngspice", "-b", "/dev/null"], cwd=work, env={**os.environ, "HOME": str(home)},
+                   capture_output=True, timeout=60)
+    assert marker_cwd.exists() or marker_home.exists()

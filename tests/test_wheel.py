@@ -38,3 +38,8 @@ def test_wheel_in_clean_venv_runs_demo(tmp_path):
     located = subprocess.run([venv / "bin" / "python", "-c", "import cimspice.paths as p; print(p.netlist_dir())"],
                              cwd=work, capture_output=True, text=True, check=True).stdout.strip()
     assert located.startswith(str(venv)), located
+    # the trained networks and shipped system specs are package data of the wheel
+    sim = subprocess.run([venv / "bin" / "cimspice", "simulate", "ideal", "--network", "cnn", "--samples", "60",
+                          "--adc-bits", "-o", "sim"], cwd=work, capture_output=True, text=True, timeout=600)
+    assert sim.returncode == 0, sim.stderr[-3000:]
+    assert "accuracy" in sim.stdout and (work / "sim" / "energy_breakdown.png").is_file()

@@ -1,9 +1,25 @@
-"""Sweeps of circuits through ngspice into HDF5 sweep files (docs/sweep_schema.md)."""
+"""Sweeps of circuits through ngspice into HDF5 sweep files (docs/sweep_schema.md).
 
-from .points import sweep_points
-from .runner import run_sweep
-from .spec import SpecError, SweepSpec, load_spec, parse_spec
-from .store import SweepFileError, SweepWriter
+Imports are lazy: worker processes import :mod:`cimspice.characterize.worker` alone, and
+should not pay for h5py, YAML and SciPy they never use.
+"""
 
-__all__ = ["SpecError", "SweepFileError", "SweepSpec", "SweepWriter", "load_spec", "parse_spec",
-           "run_sweep", "sweep_points"]
+from importlib import import_module
+
+_EXPORTS = {
+    "SpecError": "errors", "SweepError": "errors", "SweepFileError": "errors",
+    "SweepSpec": "spec", "load_spec": "spec", "parse_spec": "spec",
+    "sweep_points": "points", "SweepStore": "store", "run_sweep": "runner", "SweepSummary": "runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

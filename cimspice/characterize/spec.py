@@ -1,42 +1,57 @@
 """Sweep specifications: YAML text validated into typed objects against a circuit's declaration.
 
-A spec is data. Example::
+A spec is data (docs/sweep_schema.md lists every field). Example::
 
     circuit: cell_1t1r
-    design: grid            # grid | lhs | random | list
+    design: grid            # grid | lhs | random | list | montecarlo
     parameters:
       g:    {start: 1.0e-6, stop: 1.0e-4, num: 12, scale: log}   # S
       v_bl: {start: 0.0, stop: 0.3, num: 13}                      # V
-      v_wl: {values: [0.6, 0.8, 1.0]}                             # V
-      temp: 27                                                    # fixed, degC
+      v_wl: {values: [0.6, 0.8, 1.0]}                             # V (or just [0.6, 0.8, 1.0])
+    corners: [tt, ff, ss]    # one circuit instance per process corner
+    temperatures: [-40, 27, 125]                                  # degC
     outputs: [i_cell]
+
+Monte Carlo: ``design: montecarlo`` with ``samples`` and ``seed``; a parameter given as
+``{sigma: s}`` (and optionally ``mean``, default the parameter's default) is drawn from a
+normal distribution, once per sample, in Python with the recorded seed (ngspice's own
+``agauss`` repeats its draws after every reset). Other swept parameters form a grid that
+every sample is evaluated on: sample ``s`` is the same device instance at every grid point.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from .. import CimspiceError
+from ..yamlio import load_yaml
+
 from ..circuits import get_circuit
 from ..circuits.base import Circuit, CircuitError
 from ..circuits.user import NetlistCircuit
 from ..spice.errors import SpiceError
+from .errors import SpecError
+from .safety import check_netlist, netlist_fingerprint
 
-DESIGNS = ("grid", "lhs", "random", "list")
-
-
-class SpecError(CimspiceError):
-    """A sweep specification that cannot be run."""
+DESIGNS = ("grid", "lhs", "random", "list", "montecarlo")
+FIELDS = ("circuit", "circuit_args", "netlist", "analysis", "design", "parameters", "outputs", "samples",
+          "seed", "corners", "temperatures", "timeout")
+#: Parameter names with a meaning of their own in a sweep file (see docs/sweep_schema.md).
+RESERVED = ("corner",)
 
 
 @dataclass(frozen=True)
 class Axis:
-    """One swept parameter: explicit ``values`` (grid/list) or a ``[lo, hi]`` range
-    (lhs/random); ``scale`` says whether sampling is uniform in value or in log(value)."""
+    """One swept parameter: explicit ``values`` (grid/list/montecarlo conditions) or a
+    ``[lo, hi]`` range (lhs/random); ``scale`` says whether sampling is uniform in value or
+    in log(value)."""
 
     name: str
     values: tuple[float, ...] = ()
@@ -45,114 +60,260 @@ class Axis:
 
 
 @dataclass(frozen=True)
-class SweepSpec:
-    """A validated sweep: which circuit, which points, which outputs."""
+class Variation:
+    """A Monte Carlo parameter: normal with ``mean`` and standard deviation ``sigma``, in the
+    parameter's unit."""
 
-    circuit: Circuit
+    name: str
+    mean: float
+    sigma: float
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep: which circuit instances, which points, which outputs.
+
+    ``circuits`` holds one instance per entry of ``corners`` (a single instance when no
+    corners are swept); ``temperatures`` (degC) are crossed with every other point.
+    """
+
+    circuits: tuple[Circuit, ...]
     design: str
     axes: tuple[Axis, ...]
     fixed: dict[str, float]
     outputs: tuple[str, ...]
     samples: int = 0
     seed: int = 0
+    corners: tuple[str, ...] = ()
+    temperatures: tuple[float, ...] = ()
+    variations: tuple[Variation, ...] = ()
+    circuit_args: dict = field(default_factory=dict)
+    analysis: object = None
+    timeout: float | None = None
     text: str = field(default="", repr=False)
     source: str = "<spec>"
 
+    @property
+    def circuit(self) -> Circuit:
+        """The first (for corners: the first corner's) circuit instance."""
+        return self.circuits[0]
 
-def _number(value, where: str) -> float:
+    def normalized(self) -> dict:
+        """What determines the sweep's points and results, independent of how the YAML was
+        written (comments, order of keys, '1e-6' vs '0.000001'). The per-point ``timeout``
+        is left out: it decides how long to wait, not what is computed."""
+        c = self.circuit
+        return {
+            "circuit": c.name, "kind": "netlist" if isinstance(c, NetlistCircuit) else "registered",
+            "circuit_args": self.circuit_args, "analysis": self.analysis, "corners": list(self.corners),
+            # netlist texts hold absolute include paths (resolved when they were read)
+            "netlists": [netlist_fingerprint(x.netlist()) for x in self.circuits],
+            "design": self.design, "samples": self.samples, "seed": self.seed,
+            "axes": [{"name": a.name, "values": list(a.values), "bounds": a.bounds, "scale": a.scale}
+                     for a in self.axes],
+            "fixed": self.fixed, "temperatures": list(self.temperatures),
+            "variations": [[v.name, v.mean, v.sigma] for v in self.variations],
+            "outputs": [[m, c.measurement(m).unit, c.measurement(m).description] for m in self.outputs],
+        }
+
+    @cached_property
+    def sha256(self) -> str:
+        """Hash of :meth:`normalized`: two specs with the same hash give the same sweep file."""
+        text = json.dumps(self.normalized(), sort_keys=True, allow_nan=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _number(value, where: str, unit: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"{where}: {value!r} is not a number (write SI values, e.g. 1.0e-6, not '1u')")
-    if not np.isfinite(value):
+        hint = f" in {unit}" if unit else ""
+        raise SpecError(f"{where}: {value!r} is not a number (write a plain SI number{hint}, e.g. 1.0e-6 "
+                        f"not '1u', 27 not '300K')")
+    if not math.isfinite(value):
         raise SpecError(f"{where}: {value!r} is not finite")
     return float(value)
 
 
-def _axis(name: str, entry, design: str, source: str, circuit: Circuit) -> Axis:
+def _check(circuit: Circuit, name: str, values, where: str) -> None:
+    try:
+        circuit.parameter(name).check(np.asarray(values, dtype=float), where=where)
+    except CircuitError as error:
+        raise SpecError(str(error)) from None
+
+
+def _axis(name: str, entry: dict, design: str, source: str, circuit: Circuit) -> Axis | Variation:
     where = f"{source}: parameters.{name}"
     declared = circuit.parameter(name)
+    unknown = set(entry) - {"values", "start", "stop", "num", "scale", "unit", "sigma", "mean"}
+    if unknown:
+        raise SpecError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    if "unit" in entry and declared.unit and entry["unit"] != declared.unit:
+        raise SpecError(f"{where}.unit: {entry['unit']!r} but {circuit.name}.{name} is in {declared.unit!r}")
+    if "sigma" in entry:
+        if design != "montecarlo":
+            raise SpecError(f"{where}.sigma: a drawn parameter needs design 'montecarlo'")
+        if set(entry) & {"values", "start", "stop", "num", "scale"}:
+            raise SpecError(f"{where}: give either 'sigma' (Monte Carlo) or values/start/stop, not both")
+        sigma = _number(entry["sigma"], f"{where}.sigma", declared.unit)
+        if sigma <= 0:
+            raise SpecError(f"{where}.sigma: {sigma:g} must be positive")
+        mean = _number(entry.get("mean", declared.default), f"{where}.mean", declared.unit)
+        _check(circuit, name, mean, where=f"{source}: parameters.{name}.mean")
+        return Variation(name, mean, sigma)
     scale = entry.get("scale", declared.scale)
     if scale not in ("linear", "log"):
         raise SpecError(f"{where}.scale: {scale!r} is neither 'linear' nor 'log'")
-    unknown = set(entry) - {"values", "start", "stop", "num", "scale", "unit"}
-    if unknown:
-        raise SpecError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    if "unit" in entry and declared.unit and entry["unit"] != declared.unit:
-        raise SpecError(f"{where}.unit: {entry['unit']!r} but {circuit.name}.{name} is in {declared.unit!r}")
     if "values" in entry:
         values = entry["values"]
         if not isinstance(values, list) or not values:
             raise SpecError(f"{where}.values: expected a non-empty list of numbers")
-        values = tuple(_number(v, f"{where}.values") for v in values)
+        values = tuple(_number(v, f"{where}.values", declared.unit) for v in values)
     elif {"start", "stop"} <= set(entry):
-        lo, hi = _number(entry["start"], f"{where}.start"), _number(entry["stop"], f"{where}.stop")
+        lo = _number(entry["start"], f"{where}.start", declared.unit)
+        hi = _number(entry["stop"], f"{where}.stop", declared.unit)
+        if scale == "log" and min(lo, hi) <= 0:
+            raise SpecError(f"{where}: a log scale needs positive start and stop")
         if design in ("lhs", "random"):
             values = (lo, hi)
         else:
             num = entry.get("num")
             if isinstance(num, bool) or not isinstance(num, int) or num < 1:
                 raise SpecError(f"{where}.num: expected a positive integer, got {num!r}")
-            if scale == "log" and min(lo, hi) <= 0:
-                raise SpecError(f"{where}: a log scale needs positive start and stop")
             space = np.geomspace if scale == "log" else np.linspace
             values = tuple(float(v) for v in space(lo, hi, num))
     else:
-        raise SpecError(f"{where}: give 'values' or 'start' and 'stop'")
-    try:
-        declared.check(np.array(values), where=f"{source}")
-    except CircuitError as error:
-        raise SpecError(str(error)) from None
+        raise SpecError(f"{where}: give 'values' or 'start' and 'stop'" +
+                        (" (or 'sigma' to draw it)" if design == "montecarlo" else ""))
+    _check(circuit, name, values, where=source)
     if design in ("lhs", "random"):
         return Axis(name, bounds=(min(values), max(values)), scale=scale)
     return Axis(name, values=values, scale=scale)
+
+
+def _circuits(data: dict, source: str) -> tuple[tuple[Circuit, ...], tuple[str, ...], dict]:
+    corners = data.get("corners")
+    if corners is not None:
+        if (not isinstance(corners, list) or not corners or not all(isinstance(c, str) for c in corners)
+                or len(set(corners)) != len(corners)):
+            raise SpecError(f"{source}: corners: expected a list of distinct corner names, e.g. [tt, ff, ss]")
+    try:
+        if "netlist" in data:
+            if corners is not None:
+                raise SpecError(f"{source}: corners: a user netlist has no corner sizes; sweep a "
+                                f"registered circuit, or one netlist per corner")
+            # A user netlist: relative to the spec file, its outputs name result vectors.
+            path = Path(str(data["netlist"]))
+            if not path.is_absolute() and source != "<spec>":
+                path = Path(source).parent / path
+            check_netlist(path)
+            outputs = data.get("outputs") or {}
+            if not isinstance(outputs, dict):
+                raise SpecError(f"{source}: outputs: a netlist sweep needs name: {{vector: 'v(out)', unit: 'V'}}")
+            circuit = NetlistCircuit(path, outputs, data.get("analysis"))
+            return (circuit,), (), {}
+        if "analysis" in data:
+            raise SpecError(f"{source}: analysis: only a user netlist takes one (a circuit runs its own)")
+        args = data.get("circuit_args") or {}
+        if not isinstance(args, dict):
+            raise SpecError(f"{source}: circuit_args: expected a mapping of sizes, e.g. {{w: 1.8e-7}}")
+        if corners is None:
+            return (get_circuit(data["circuit"], **args),), (), args
+        if "corner" in args:
+            raise SpecError(f"{source}: corners: give the corner in circuit_args or in corners, not both")
+        return tuple(get_circuit(data["circuit"], **args, corner=c) for c in corners), tuple(corners), args
+    except CircuitError as error:
+        field_ = "corners" if corners is not None and "corner" in str(error) else "circuit"
+        raise SpecError(f"{source}: {field_}: {error}") from None
+    except SpiceError as error:
+        raise SpecError(f"{source}: netlist: {error}") from None
 
 
 def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSpec:
     """Validate a spec given as a mapping (e.g. from YAML)."""
     if not isinstance(data, dict):
         raise SpecError(f"{source}: expected a mapping with 'circuit', 'parameters', ... at the top")
-    unknown = set(data) - {"circuit", "circuit_args", "netlist", "design", "parameters", "outputs",
-                           "samples", "seed"}
+    unknown = set(data) - set(FIELDS)
     if unknown:
-        raise SpecError(f"{source}: unknown field(s) {', '.join(sorted(unknown))}")
-    original = data
+        raise SpecError(f"{source}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
     if ("circuit" in data) == ("netlist" in data):
         raise SpecError(f"{source}: give exactly one of 'circuit' (a cimspice circuit) or 'netlist' (a file)")
-    try:
-        if "netlist" in data:
-            # A user netlist: relative to the spec file, its outputs name result vectors.
-            path = Path(str(data["netlist"]))
-            if not path.is_absolute() and source != "<spec>":
-                path = Path(source).parent / path
-            circuit = NetlistCircuit(path, data.get("outputs") or {})
-            data = {**data, "outputs": list((data.get("outputs") or {}).keys())}
-        else:
-            circuit = get_circuit(data["circuit"], **(data.get("circuit_args") or {}))
-    except CircuitError as error:
-        raise SpecError(f"{source}: circuit: {error}") from None
-    except SpiceError as error:
-        raise SpecError(f"{source}: netlist: {error}") from None
+    circuits, corners, circuit_args = _circuits(data, source)
+    circuit = circuits[0]
     design = data.get("design", "grid")
     if design not in DESIGNS:
         raise SpecError(f"{source}: design: {design!r} is not one of {', '.join(DESIGNS)}")
     params = data.get("parameters")
     if not isinstance(params, dict) or not params:
         raise SpecError(f"{source}: parameters: expected a mapping of parameter names")
-    axes, fixed = [], {}
+    axes, fixed, variations = [], {}, []
     for name, entry in params.items():
+        name = str(name)
         try:
-            circuit.parameter(str(name))
-            if isinstance(entry, dict):
-                axes.append(_axis(str(name), entry, design, source, circuit))
-            else:
-                value = _number(entry, f"{source}: parameters.{name}")
-                circuit.parameter(str(name)).check(value, where=source)
-                fixed[str(name)] = value
+            declared = circuit.parameter(name)
         except CircuitError as error:
             raise SpecError(f"{source}: parameters: {error}") from None
-    if not axes:
+        if name in RESERVED:
+            raise SpecError(f"{source}: parameters.{name}: the name is reserved for the sweep file")
+        if isinstance(entry, list):  # "v: [0.1, 0.2]" is shorthand for "v: {values: [0.1, 0.2]}"
+            entry = {"values": entry}
+        if isinstance(entry, dict):
+            item = _axis(name, entry, design, source, circuit)
+            (variations if isinstance(item, Variation) else axes).append(item)
+        else:
+            fixed[name] = _number(entry, f"{source}: parameters.{name}", declared.unit)
+            _check(circuit, name, fixed[name], where=source)
+    temperatures = _temperatures(data, params, circuit, source)
+    if design == "montecarlo" and not variations:
+        raise SpecError(f"{source}: parameters: design 'montecarlo' needs at least one parameter with a sigma")
+    if not axes and not variations and not temperatures and not corners:
         raise SpecError(f"{source}: parameters: nothing is swept")
+    if design in ("grid", "list", "lhs", "random") and not axes and (temperatures or corners):
+        design = "grid"  # only corners/temperatures vary: their product is the grid
     if design == "list" and len({len(a.values) for a in axes}) != 1:
         raise SpecError(f"{source}: design 'list' needs every parameter's values to have the same length")
+    outputs = _outputs(data, circuit, source)
+    samples = data.get("samples", 0)
+    if design in ("lhs", "random", "montecarlo") and (isinstance(samples, bool) or not isinstance(samples, int)
+                                                       or samples < 1):
+        raise SpecError(f"{source}: samples: design {design!r} needs a positive integer number of samples")
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SpecError(f"{source}: seed: expected a non-negative integer")
+    timeout = data.get("timeout")
+    if timeout is not None and _number(timeout, f"{source}: timeout", "s") <= 0:
+        raise SpecError(f"{source}: timeout: {timeout!r} must be a positive number of seconds per point")
+    if not text:
+        text = yaml.safe_dump(data, sort_keys=False)
+    spec = SweepSpec(circuits, design, tuple(axes), fixed, tuple(outputs), samples, seed, corners,
+                     temperatures, tuple(variations), circuit_args, data.get("analysis"),
+                     None if timeout is None else float(timeout), text, source)
+    if variations:
+        _check_draws(spec)
+    return spec
+
+
+def _temperatures(data: dict, params: dict, circuit: Circuit, source: str) -> tuple[float, ...]:
+    temps = data.get("temperatures")
+    if temps is None:
+        return ()
+    where = f"{source}: temperatures"
+    if not isinstance(temps, list) or not temps:
+        raise SpecError(f"{where}: expected a list of temperatures in degC, e.g. [-40, 27, 125]")
+    try:
+        declared = circuit.parameter("temp")
+    except CircuitError:
+        raise SpecError(f"{where}: circuit {circuit.name} declares no 'temp' parameter") from None
+    if "temp" in params:
+        raise SpecError(f"{where}: give temperatures either here or as parameters.temp, not both")
+    values = tuple(_number(t, where, declared.unit) for t in temps)
+    if len(set(values)) != len(values):
+        raise SpecError(f"{where}: temperatures repeat")
+    _check(circuit, "temp", values, where=source)
+    return values
+
+
+def _outputs(data: dict, circuit: Circuit, source: str) -> list[str]:
+    if isinstance(circuit, NetlistCircuit):
+        return [m.name for m in circuit.measurements]
     outputs = data.get("outputs") or [m.name for m in circuit.measurements]
     if isinstance(outputs, str) or not isinstance(outputs, list):
         raise SpecError(f"{source}: outputs: expected a list of measurement names")
@@ -161,15 +322,31 @@ def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSp
             circuit.measurement(name)
         except CircuitError as error:
             raise SpecError(f"{source}: outputs: {error}") from None
-    samples = data.get("samples", 0)
-    if design in ("lhs", "random") and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
-        raise SpecError(f"{source}: samples: design {design!r} needs a positive integer number of samples")
-    seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise SpecError(f"{source}: seed: expected a non-negative integer")
-    if not text:
-        text = yaml.safe_dump(original, sort_keys=False)
-    return SweepSpec(circuit, design, tuple(axes), fixed, tuple(outputs), samples, seed, text, source)
+    return list(outputs)
+
+
+def montecarlo_draws(spec: SweepSpec) -> dict[str, np.ndarray]:
+    """The ``(samples,)`` values of every Monte Carlo parameter, from ``spec.seed``.
+
+    One standard-normal matrix ``(samples, len(variations))`` in the order the parameters
+    are listed; the same seed always gives the same draws.
+    """
+    z = np.random.default_rng(spec.seed).standard_normal((spec.samples, len(spec.variations)))
+    return {v.name: v.mean + v.sigma * z[:, k] for k, v in enumerate(spec.variations)}
+
+
+def _check_draws(spec: SweepSpec) -> None:
+    draws = montecarlo_draws(spec)
+    for v in spec.variations:
+        values = draws[v.name]
+        lo, hi = spec.circuit.parameter(v.name).bounds
+        bad = (values < lo) | (values > hi)
+        if np.any(bad):
+            worst = values[bad][np.argmax(np.abs(values[bad] - v.mean))]
+            unit = spec.circuit.parameter(v.name).unit
+            raise SpecError(f"{spec.source}: parameters.{v.name}: draw {worst:g} {unit} "
+                            f"({(worst - v.mean) / v.sigma:+.1f} sigma) outside the circuit's bounds "
+                            f"[{lo:g}, {hi:g}] {unit}; reduce sigma or samples")
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -178,11 +355,11 @@ def load_spec(path: str | Path) -> SweepSpec:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(f"{path}: cannot read spec: {error.strerror or error}") from None
+        raise SpecError(f"{path}: cannot read spec: {getattr(error, 'strerror', None) or error}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise SpecError(f"{path}: malformed YAML{where}: {getattr(error, 'problem', error)}") from None
+        raise SpecError(f"{path}: malformed YAML{where}: {getattr(error, 'problem', None) or error}") from None
     return parse_spec(data, source=str(path), text=text)

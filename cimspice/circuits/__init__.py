@@ -6,9 +6,18 @@ specifications refer to them.
 
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
 from .cell import Cell1T1R
+from .crossbar import Crossbar
+from .integrator import Integrator
+from .opamp import OpAmp
+from .sense_amp import CurrentSenseAmplifier
+from .tia import TransimpedanceAmplifier
 
 CIRCUITS: dict[str, type[Circuit]] = {
     Cell1T1R.name: Cell1T1R,
+    OpAmp.name: OpAmp,
+    TransimpedanceAmplifier.name: TransimpedanceAmplifier,
+    CurrentSenseAmplifier.name: CurrentSenseAmplifier,
+    Integrator.name: Integrator,
 }
 
 
@@ -24,5 +33,6 @@ def get_circuit(name: str, **sizes) -> Circuit:
         raise CircuitError(f"circuit {name}: {error}") from None
 
 
-__all__ = ["CIRCUITS", "Cell1T1R", "Circuit", "CircuitError", "Measured", "Measurement", "Parameter",
+__all__ = ["CIRCUITS", "Cell1T1R", "Circuit", "CircuitError", "Crossbar", "CurrentSenseAmplifier", "Integrator",
+           "OpAmp", "TransimpedanceAmplifier", "Measured", "Measurement", "Parameter",
            "get_circuit"]

@@ -1,12 +1,29 @@
 """System-level simulation in NumPy/SciPy: networks on crossbars of characterized cells.
 
-Never imports PySpice: everything circuit-level arrives through surrogate libraries.
+Never imports PySpice (nor ngspice, nor PyTorch): everything circuit-level arrives through
+surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.sim.zoo`).
+
+- :mod:`.engine` / :mod:`.layers` / :mod:`.network`: NumPy layers whose matrix products and
+  nonlinearities go through one backend interface (float reference or analog);
+- :mod:`.spec`: the accelerator description (YAML -> typed dataclasses);
+- :mod:`.mapping`, :mod:`.tile`, :mod:`.peripherals`, :mod:`.cells`, :mod:`.backend`: weights
+  on crossbar arrays, ADCs, sense, cells, and the analog backend;
+- :mod:`.costs`, :mod:`.accounting`: per-event figures and energy/latency/area roll-up;
+- :mod:`.simulate`, :mod:`.plots`: the ``cimspice simulate`` flow.
 """
 
-from .analog import ADC, AnalogDense, CellModel, LinearCell, SurrogateCell
+from .analog import AnalogMLP
+from .backend import AnalogBackend
+from .cells import LinearCell, SinhCell, SurrogateCell
+from .engine import Backend, FloatBackend, MatVec, Nonlinearity
 from .errors import SimError
-from .mapping import DifferentialMapping
-from .network import MLP, AnalogMLP, accuracy
+from .network import GPT, MLP, Network, Sequential, accuracy, perplexity
+from .peripherals import AdcModel, IdealAdc, SenseModel
+from .spec import SystemSpec, load_spec
+from .zoo import list_networks, load_dataset, load_network
 
-__all__ = ["ADC", "AnalogDense", "AnalogMLP", "CellModel", "DifferentialMapping", "LinearCell", "MLP",
-           "SimError", "SurrogateCell", "accuracy"]
+__all__ = ["AdcModel", "AnalogBackend", "AnalogMLP", "Backend", "FloatBackend", "GPT", "IdealAdc", "LinearCell",
+           "MLP", "MatVec", "Network", "Nonlinearity", "SenseModel", "Sequential", "SimError", "SinhCell",
+           "SurrogateCell", "SystemSpec", "accuracy", "list_networks", "load_dataset", "load_network", "load_spec",
+           "perplexity"]
+

@@ -1,4 +1,4 @@
-"""Cell models for :mod:`cimspice.sim.crossbar_solver`.
+"""Cell models for :mod:`cimspice.sim.crossbar_solver` and the analog tiles.
 
 A crossbar cell sits between a row (word-line) node and a column (bit-line) node. The solver
 asks a cell for its current and both partial derivatives at arrays of terminal voltages and
@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Cell", "LinearCell", "SinhCell"]
+__all__ = ["Cell", "LinearCell", "SinhCell", "SurrogateCell", "cell_factors"]
 
 
 @runtime_checkable
@@ -67,6 +67,10 @@ class LinearCell:
         g = np.broadcast_to(G, i.shape)
         return i, g, -g
 
+    def read(self, G, v):
+        """Current (A) at read voltage ``v`` (V) against a virtual ground."""
+        return np.asarray(G, dtype=float) * np.asarray(v, dtype=float)
+
     def __repr__(self) -> str:
         return "LinearCell()"
 
@@ -108,5 +112,131 @@ class SinhCell:
             g = G * np.cosh(x)
         return i, g, -g
 
+    def read(self, G, v):
+        """Current (A) at read voltage ``v`` (V) against a virtual ground."""
+        return np.asarray(G, dtype=float) * self.v0 * np.sinh(np.asarray(v, dtype=float) / self.v0)
+
     def __repr__(self) -> str:
         return f"SinhCell(v0={self.v0!r})"
+
+
+class SurrogateCell:
+    """A cell whose current comes from a surrogate fitted to SPICE sweeps (e.g. 1T1R).
+
+    The surrogate predicts the cell current (A) from named inputs: the programmed state
+    ``g_input`` (S), the driven (top, bit-line) voltage ``v_input`` (V), optionally the
+    bottom (source-line) voltage ``v_bottom_input``, and others held at ``fixed[name]``
+    (e.g. the word-line voltage ``v_wl``). In a crossbar the bottom terminal (the access
+    transistor's source) sits at the column node. If the surrogate has a ``v_bottom_input``
+    input, the column voltage goes there; otherwise ``v_input`` gets the top-to-bottom
+    voltage and every fixed input named ``v_*`` (gate voltages) is shifted by the column
+    voltage too, so the transistor sees the terminal differences of its sweep (body effect
+    aside). The partial derivatives for the solver's Newton steps are central finite
+    differences of the surrogate.
+
+    Parameters
+    ----------
+    surrogate : fitted :class:`cimspice.surrogate.Surrogate` with one output
+    g_input, v_input, v_bottom_input : str
+    fixed : dict name -> value for the remaining inputs
+    out_of_domain : {"error", "clip", "warn"}, passed to ``surrogate.predict``
+    """
+
+    linear = False
+
+    def __init__(self, surrogate, *, g_input: str = "g", v_input: str = "v_bl", v_bottom_input: str = "v_sl",
+                 fixed: dict | None = None, out_of_domain: str = "error"):
+        from .errors import SimError
+
+        names = list(getattr(surrogate, "inputs", []))
+        fixed = {k: float(v) for k, v in dict(fixed or {}).items()}
+        bottom = v_bottom_input if v_bottom_input in names and v_bottom_input not in fixed else None
+        missing = [n for n in names if n not in (g_input, v_input, bottom) and n not in fixed]
+        if missing or g_input not in names or v_input not in names:
+            raise SimError(f"cell surrogate inputs {names}: need {g_input!r}, {v_input!r} and fixed values "
+                           f"for {missing}")
+        unknown = sorted(set(fixed) - set(names))
+        if unknown:
+            raise SimError(f"cell surrogate inputs {names}: fixed value given for unknown input {unknown[0]!r}")
+        self.surrogate, self.names, self.g_input, self.v_input = surrogate, names, g_input, v_input
+        self.bottom, self.fixed, self.out_of_domain = bottom, fixed, out_of_domain
+        self._shifted = [] if bottom else [n for n in fixed if n.startswith("v_")]
+        self.two_terminal = not (self._shifted or bottom)
+
+    def _predict(self, G, v_top, v_bottom):
+        G, v_top, v_bottom = np.broadcast_arrays(np.asarray(G, float), np.asarray(v_top, float),
+                                                 np.asarray(v_bottom, float))
+        columns = []
+        for name in self.names:
+            if name == self.g_input:
+                columns.append(G.ravel())
+            elif name == self.v_input:
+                columns.append((v_top if self.bottom else v_top - v_bottom).ravel())
+            elif name == self.bottom:
+                columns.append(v_bottom.ravel())
+            elif name in self._shifted:
+                columns.append(self.fixed[name] - v_bottom.ravel())
+            else:
+                columns.append(np.full(G.size, self.fixed[name]))
+        out = self.surrogate.predict(np.column_stack(columns), out_of_domain=self.out_of_domain)
+        return np.asarray(out, float).reshape(G.shape)
+
+    def read(self, G, v):
+        """Current (A) at read voltage ``v`` (V) against a virtual ground."""
+        return self._predict(G, v, 0.0)
+
+    def current(self, v_top, v_bottom, G):
+        """Current (A) and its partials (S); see :class:`Cell`."""
+        v_top, v_bottom = np.asarray(v_top, float), np.asarray(v_bottom, float)
+        h = 1e-5  # V: well above round-off, well below the I-V curvature scale
+        i = self._predict(G, v_top, v_bottom)
+        d_top = (self._predict(G, v_top + h, v_bottom) - self._predict(G, v_top - h, v_bottom)) / (2 * h)
+        if self.two_terminal:
+            return i, d_top, -d_top
+        d_bottom = (self._predict(G, v_top, v_bottom + h) - self._predict(G, v_top, v_bottom - h)) / (2 * h)
+        return i, d_top, d_bottom
+
+    def __repr__(self) -> str:
+        return f"SurrogateCell({getattr(self.surrogate, 'name', '?')!r}, fixed={self.fixed})"
+
+
+def cell_read(cell, G, v) -> np.ndarray:
+    """Read current (A) of ``cell`` at conductance ``G`` and voltage ``v`` against 0 V."""
+    read = getattr(cell, "read", None)
+    if read is not None:
+        return read(G, v)
+    return cell.current(v, np.zeros_like(np.asarray(v, float)), G)[0]
+
+
+def cell_factors(cell, G: np.ndarray, v_levels: np.ndarray, power: int = 1, rtol: float = 1e-9):
+    """Separable form of a cell's read current: ``I(G, v)**power ~= sum_r A_r * f_r(v)``.
+
+    ``G`` (rows, cols) in S; ``v_levels`` the voltages (V) the inputs can take. Returns a
+    list of ``(A_r, f_r)`` with ``A_r`` (rows, cols) and ``f_r`` a function of a voltage
+    array, so a column current is ``sum_r f_r(V) @ A_r``: as cheap as a matrix product.
+
+    Linear and sinh cells are separable exactly (one term). Any other cell is tabulated on
+    every cell's own ``G`` and on the voltage levels (at most 65, linearly interpolated in
+    between) and factored by SVD, keeping singular values above ``rtol`` of the largest:
+    exact on the levels up to that tolerance.
+    """
+    G = np.asarray(G, dtype=float)
+    if isinstance(cell, LinearCell):
+        return [(G ** power, lambda v: np.asarray(v, float) ** power)]
+    if isinstance(cell, SinhCell):
+        v0 = cell.v0
+        return [(G ** power, lambda v: (v0 * np.sinh(np.asarray(v, float) / v0)) ** power)]
+    levels = np.unique(np.asarray(v_levels, dtype=float))
+    grid = levels if len(levels) <= 65 else np.linspace(levels[0], levels[-1], 65)
+    table = cell_read(cell, G.reshape(-1, 1), grid[None, :]) ** power      # (cells, n_v)
+    U, s, Vt = np.linalg.svd(table, full_matrices=False)
+    rank = max(1, int(np.sum(s > rtol * s[0]))) if s[0] > 0 else 1
+    factors = []
+    for r in range(rank):
+        A = (U[:, r] * s[r]).reshape(G.shape)
+        row = Vt[r].copy()
+        if len(grid) == 1:
+            factors.append((A, lambda v, c=row[0]: np.full_like(np.asarray(v, float), c)))
+        else:
+            factors.append((A, lambda v, x=grid, y=row: np.interp(v, x, y)))
+    return factors

@@ -1,4 +1,10 @@
-"""A multilayer perceptron run in float and on analog crossbars, side by side."""
+"""Networks made of :mod:`.layers`: a sequential stack (MLP, CNN, LSTM classifier) and a
+character-level GPT, each run on any backend, plus the metric that scores them.
+
+``Sequential.from_config`` / ``GPT.from_config`` build a network from plain data (a layer
+list or hyper-parameters, and a name -> array weight mapping), which is how the zoo's HDF5
+files are loaded.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,152 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analog import AnalogDense, CellModel
+from .engine import Backend
 from .errors import SimError
-from .mapping import DifferentialMapping
+from .layers import (FLOAT, LSTM, Activation, AvgPool2d, CausalSelfAttention, Conv2d, Dense, Embedding,
+                     Flatten, GPTBlock, Layer, LayerNorm, MaxPool2d, MLPBlock)
+
+__all__ = ["GPT", "MLP", "Network", "Sequential", "accuracy", "perplexity"]
 
 
-def relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0.0)
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of rows whose largest logit is the label."""
+    return float(np.mean(np.argmax(logits, axis=-1) == np.asarray(labels)))
+
+
+def perplexity(logits: np.ndarray, targets: np.ndarray) -> float:
+    """``exp`` of the mean cross-entropy (nats) of ``logits`` (..., vocab) on integer ``targets`` (...)."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    nll = -np.take_along_axis(log_p, np.asarray(targets)[..., None], axis=-1)
+    return float(np.exp(nll.mean()))
+
+
+class Network:
+    """A trained network: ``forward(x, backend)`` and the metric that scores it.
+
+    Attributes
+    ----------
+    name : str
+    metric : {"accuracy", "perplexity"}
+        Higher accuracy is better; lower perplexity is better.
+    info : dict
+        Plain attributes from the zoo file (float metric, data set, training provenance).
+    """
+
+    metric = "accuracy"
+
+    def __init__(self, name: str, layers: list[Layer], info: dict | None = None):
+        self.name, self.layers, self.info = name, list(layers), dict(info or {})
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise SimError(f"network {name!r}: layer names repeat: {names}")
+
+    def forward(self, x, backend: Backend = FLOAT) -> np.ndarray:
+        backend.begin(len(x))
+        for layer in self.layers:
+            x = layer(x, backend)
+        return x
+
+    def score(self, x, y, backend: Backend = FLOAT) -> float:
+        logits = self.forward(x, backend)
+        return accuracy(logits, y) if self.metric == "accuracy" else perplexity(logits, y)
+
+    def matrices(self) -> dict[str, np.ndarray]:
+        """Every weight matrix that goes on arrays, name -> (n_in, n_out), in execution order."""
+        out: dict[str, np.ndarray] = {}
+        for layer in self.layers:
+            out.update(layer.matrices())
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {len(self.layers)} layers)"
+
+
+def _weight(weights: dict, key: str, network: str) -> np.ndarray:
+    if key not in weights:
+        raise SimError(f"network {network!r}: weight {key!r} is missing")
+    return np.asarray(weights[key], dtype=float)
+
+
+class Sequential(Network):
+    """Layers applied in order. Built from a list of layer descriptions:
+
+    ``{"type": "dense", "name": n}`` (weights ``n.W``, ``n.b``), ``{"type": "conv2d", "name": n,
+    "stride": s, "padding": p}`` (``n.kernel``, ``n.b``), ``{"type": "lstm", "name": n}``
+    (``n.W_ih``, ``n.W_hh``, ``n.b``), ``{"type": "activation", "kind": k}``,
+    ``{"type": "maxpool" | "avgpool", "k": k}``, ``{"type": "flatten"}``.
+    """
+
+    @classmethod
+    def from_config(cls, name: str, layers: list[dict], weights: dict, info: dict | None = None) -> "Sequential":
+        built: list[Layer] = []
+        for i, spec in enumerate(layers):
+            kind = spec.get("type")
+            lname = spec.get("name", f"{kind}{i}")
+            w = lambda key: _weight(weights, f"{lname}.{key}", name)  # noqa: E731
+            if kind == "dense":
+                built.append(Dense(lname, w("W"), w("b")))
+            elif kind == "conv2d":
+                built.append(Conv2d(lname, w("kernel"), w("b"), stride=spec.get("stride", 1),
+                                    padding=spec.get("padding", 0)))
+            elif kind == "lstm":
+                built.append(LSTM(lname, w("W_ih"), w("W_hh"), w("b")))
+            elif kind == "activation":
+                built.append(Activation(lname, spec["kind"]))
+            elif kind in ("maxpool", "avgpool"):
+                built.append((MaxPool2d if kind == "maxpool" else AvgPool2d)(lname, spec["k"]))
+            elif kind == "flatten":
+                built.append(Flatten(lname))
+            else:
+                raise SimError(f"network {name!r}: layer {i} has unknown type {kind!r}")
+        return cls(name, built, info)
+
+
+class GPT(Network):
+    """Character-level decoder-only transformer: token + position embeddings, pre-norm
+    blocks, final layer norm, linear head. ``forward(ids (N, T))`` -> logits (N, T, vocab)."""
+
+    metric = "perplexity"
+
+    def __init__(self, name, tok: Embedding, pos: np.ndarray, blocks: list[GPTBlock], ln_f: LayerNorm,
+                 head: Dense, info=None):
+        super().__init__(name, [tok, *blocks, ln_f, head], info)
+        self.tok, self.pos, self.blocks, self.ln_f, self.head = tok, np.asarray(pos, float), blocks, ln_f, head
+        self.context = len(self.pos)
+
+    def forward(self, ids, backend: Backend = FLOAT) -> np.ndarray:
+        ids = np.asarray(ids)
+        if ids.ndim != 2 or ids.shape[1] > self.context:
+            raise SimError(f"{self.name}: expected token ids (N, T <= {self.context}), got shape {ids.shape}")
+        backend.begin(len(ids))
+        x = self.tok(ids, backend) + self.pos[: ids.shape[1]]
+        backend.digital(self.tok.name, "add", x.size)
+        for block in self.blocks:
+            x = block(x, backend)
+        return self.head(self.ln_f(x, backend), backend)
+
+    @classmethod
+    def from_config(cls, name: str, config: dict, weights: dict, info: dict | None = None) -> "GPT":
+        w = lambda key: _weight(weights, key, name)  # noqa: E731
+        blocks = []
+        for i in range(int(config["n_layers"])):
+            p = f"block{i}"
+            attn = CausalSelfAttention(f"{p}.attn", w(f"{p}.attn.qkv.W"), w(f"{p}.attn.qkv.b"),
+                                       w(f"{p}.attn.proj.W"), w(f"{p}.attn.proj.b"), int(config["n_heads"]))
+            mlp = MLPBlock(f"{p}.mlp", w(f"{p}.mlp.fc.W"), w(f"{p}.mlp.fc.b"), w(f"{p}.mlp.out.W"),
+                           w(f"{p}.mlp.out.b"))
+            blocks.append(GPTBlock(p, LayerNorm(f"{p}.ln1", w(f"{p}.ln1.gamma"), w(f"{p}.ln1.beta")), attn,
+                                   LayerNorm(f"{p}.ln2", w(f"{p}.ln2.gamma"), w(f"{p}.ln2.beta")), mlp))
+        return cls(name, Embedding("tok", w("tok.table")), w("pos.table"), blocks,
+                   LayerNorm("ln_f", w("ln_f.gamma"), w("ln_f.beta")), Dense("head", w("head.W"), w("head.b")), info)
 
 
 @dataclass
 class MLP:
     """Weights of a ReLU multilayer perceptron: ``weights[k]`` (n_k, n_{k+1}), ``biases[k]``
-    (n_{k+1},). The last layer's outputs are logits."""
+    (n_{k+1},). The last layer's outputs are logits. (The demo's network; :meth:`network`
+    gives the same thing as a :class:`Sequential`.)"""
 
     weights: list[np.ndarray]
     biases: list[np.ndarray]
@@ -32,54 +171,18 @@ class MLP:
             if k and W.shape[0] != self.weights[k - 1].shape[1]:
                 raise SimError(f"MLP layer {k}: {W.shape[0]} inputs after {self.weights[k - 1].shape[1]} outputs")
 
+    def network(self, name: str = "mlp") -> Sequential:
+        layers: list[Layer] = []
+        for k, (W, b) in enumerate(zip(self.weights, self.biases)):
+            layers.append(Dense(f"fc{k}", W, b))
+            if k < len(self.weights) - 1:
+                layers.append(Activation(f"relu{k}", "relu"))
+        return Sequential(name, layers)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Float reference: logits (batch, classes)."""
         for k, (W, b) in enumerate(zip(self.weights, self.biases)):
             x = x @ W + b
             if k < len(self.weights) - 1:
-                x = relu(x)
+                x = np.maximum(x, 0.0)
         return x
-
-    def activations(self, x: np.ndarray) -> list[np.ndarray]:
-        """Inputs of every layer (float), used to set analog input ranges."""
-        inputs = []
-        for k, (W, b) in enumerate(zip(self.weights, self.biases)):
-            inputs.append(x)
-            x = x @ W + b
-            if k < len(self.weights) - 1:
-                x = relu(x)
-        return inputs
-
-
-class AnalogMLP:
-    """The same MLP with every matrix-vector product on crossbars of ``cell``.
-
-    Input ranges and ADC full scales are calibrated on ``x_calibration`` (training data),
-    as a deployed accelerator would be; ReLU and biases are digital.
-    """
-
-    def __init__(self, mlp: MLP, cell: CellModel, *, g_on: float, g_off: float, v_read: float,
-                 adc_bits: int | None, x_calibration: np.ndarray, levels: int | None = None):
-        self.mlp = mlp
-        self.layers: list[AnalogDense] = []
-        x = np.asarray(x_calibration, float)
-        for k, (W, b) in enumerate(zip(mlp.weights, mlp.biases)):
-            mapping = DifferentialMapping(g_on, g_off, float(np.max(np.abs(W))), levels)
-            x_max = float(np.max(x)) or 1.0
-            layer = AnalogDense(W, b, cell=cell, mapping=mapping, v_read=v_read, x_max=x_max, adc_bits=adc_bits)
-            layer.calibrate(x)
-            self.layers.append(layer)
-            x = layer(x)
-            if k < len(mlp.weights) - 1:
-                x = relu(x)
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        for k, layer in enumerate(self.layers):
-            x = layer(x)
-            if k < len(self.layers) - 1:
-                x = relu(x)
-        return x
-
-
-def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(np.argmax(logits, axis=1) == labels))

@@ -124,6 +124,10 @@ class Engine:
         self._alters: dict[tuple[str, str], float] = {}
         self._options: dict[str, float] = {}
         self.version = self._read_version()
+        # Debian's libngspice evaluates devices in OpenMP threads (2 by default): on a shared
+        # 2-core machine that made a small transient 3-8 s instead of 40 ms, and parallel
+        # sweeps use processes anyway.
+        self.command("set num_threads=1")
 
     # ------------------------------------------------------------------ low level
     def command(self, command: str) -> list[str]:
@@ -394,8 +398,25 @@ def _make_shared():
             super().__init__(ngspice_id=0, send_data=False)
 
     logging.getLogger("PySpice").setLevel(logging.ERROR)
+    # ngspice runs ".spiceinit" from the working directory and from HOME when it starts,
+    # shell commands included: a netlist folder must not be able to run code that way.
+    # Start it in an empty folder with HOME pointing there.
+    import os
+    import tempfile
+
+    cwd, home = os.getcwd(), os.environ.get("HOME")
     try:
-        return _Shared()
+        with tempfile.TemporaryDirectory(prefix="cimspice-ngspice-") as empty:
+            os.chdir(empty)
+            os.environ["HOME"] = empty
+            try:
+                return _Shared()
+            finally:
+                os.chdir(cwd)
+                if home is None:
+                    os.environ.pop("HOME", None)
+                else:
+                    os.environ["HOME"] = home
     except OSError as error:
         raise EngineUnavailableError(
             f"libngspice could not be loaded ({error}); install Debian's ngspice libngspice0 libngspice0-dev"

@@ -1,0 +1,215 @@
+"""Sweep engine against ngspice's own loop, its parallel speed-up, and its memory, in one run.
+
+    .venv/bin/python benchmarks/sweep.py [--quick]
+
+Prints:
+
+1. per-point cost of ``run_sweep`` (local pool, 1 worker: what ``cimspice sweep`` does) on a
+   small circuit against one ``ngspice -b`` process running a ``.control``
+   ``foreach``/``alterparam``/``reset``/``op`` loop over the same points; both marginal (the
+   difference of two sweep sizes, so process start-up cancels) and end to end.
+   Target: marginal ratio <= 1.2. Also shown: an ngspice loop with ``alter`` (what the sweep
+   does for a parameter that is one device's value), and the sweep when the parameter sits
+   in an expression (then it too needs ``alterparam`` + ``reset``).
+2. speed-up of the sweep from 1 to 2 workers against the speed-up of a pure-CPU Python task
+   from 1 to 2 processes, measured alternately in the same run (the machine's cores may be
+   shared). Target: sweep speed-up >= 90 % of the calibration's.
+3. resident memory (RSS, main process + workers, sampled every 0.2 s with psutil) of a
+   100,000-point sweep with 2 workers: peak, and growth over the last 60 % of the run (after
+   start-up). Target: peak < 300 MB, flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+SMALL = """small circuit
+.param r2=1k
+V1 a 0 dc 1
+R1 a b 1k
+R2 b 0 {r2}
+R3 b c 2k
+R4 c 0 3k
+.end
+"""
+
+
+def _values(n: int) -> list[float]:
+    # Distinct values, so neither side can skip a point.
+    return [1000.0 + 0.5 * k for k in range(n)]
+
+
+def _spec(netlist: Path, n: int):
+    from cimspice.characterize import parse_spec
+
+    return parse_spec({"netlist": str(netlist), "design": "list", "parameters": {"r2": {"values": _values(n)}},
+                       "outputs": {"v_b": {"vector": "v(b)", "unit": "V"}}})
+
+
+def sweep_seconds(netlist: Path, n: int, workers: int, out: Path, chunk_size: int | None = None) -> float:
+    from cimspice.characterize import run_sweep
+
+    spec = _spec(netlist, n)
+    start = time.perf_counter()
+    summary = run_sweep(spec, out, workers=workers, overwrite=True, progress=False, chunk_size=chunk_size)
+    elapsed = time.perf_counter() - start
+    if summary.counts["ok"] != n:
+        raise RuntimeError(f"sweep: {summary}")
+    return elapsed
+
+
+def ngspice_loop_seconds(netlist: Path, n: int, workdir: Path, change: str = "alterparam") -> float:
+    """Wall time of one ``ngspice -b`` process looping over ``n`` values of r2, changed by
+    ``alterparam r2=...`` + ``reset`` (the .param way) or ``alter r2 = ...`` (the device)."""
+    words = " ".join(f"{v!r}" for v in _values(n))
+    deck = workdir / f"loop{n}.cir"
+    body = SMALL.rstrip().removesuffix(".end")
+    step = "alterparam r2=$val\nreset" if change == "alterparam" else "alter r2 = $val"
+    deck.write_text(f"{body}\n.control\nforeach val {words}\n{step}\nop\ndestroy all\nend\n.endc\n.end\n")
+    start = time.perf_counter()
+    out = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    runs = out.stdout.count("No. of Data Rows")
+    if runs != n:
+        raise RuntimeError(f"ngspice loop ran {runs} of {n} points:\n{out.stdout[-2000:]}")
+    return elapsed
+
+
+def _burn(n: int) -> int:
+    total = 0
+    for k in range(n):
+        total += k * k % 7
+    return total
+
+
+def cpu_seconds(workers: int, work: int, pool) -> float:
+    start = time.perf_counter()
+    list(pool.map(_burn, [work // workers] * workers))
+    return time.perf_counter() - start
+
+
+class RssSampler:
+    """Total resident memory of this process and its children, sampled in a thread."""
+
+    def __init__(self, period: float = 0.2):
+        import psutil
+
+        self._me, self.period = psutil.Process(), period
+        self.samples: list[tuple[float, float, int]] = []  # (time, bytes, processes)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        start = time.perf_counter()
+        while not self._stop.wait(self.period):
+            total, procs = 0, [self._me]
+            try:
+                procs += self._me.children(recursive=True)
+            except psutil.Error:
+                pass
+            count = 0
+            for p in procs:
+                try:
+                    total += p.memory_info().rss
+                    count += 1
+                except psutil.Error:
+                    pass
+            self.samples.append((time.perf_counter() - start, total, count))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="reduced sizes (about a minute)")
+    args = parser.parse_args()
+    q = args.quick
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        netlist = tmp / "small.cir"
+        netlist.write_text(SMALL)
+        # The same circuit with r2 inside an expression: no single device to alter, so the
+        # sweep changes it as ngspice's loop does (alterparam + reset).
+        expression = tmp / "expr.cir"
+        expression.write_text(SMALL.replace("{r2}", "{r2*1}"))
+
+        # 1. Per-point cost against ngspice's own loop, measured alternately (shared cores).
+        n1, n2 = (500, 3000) if q else (2000, 20000)
+        runs = {key: {n1: [], n2: []} for key in ("alterparam", "alter", "sweep", "sweep_expr")}
+        for _ in range(2 if q else 3):
+            for n in (n1, n2):
+                runs["alterparam"][n].append(ngspice_loop_seconds(netlist, n, tmp, "alterparam"))
+                runs["alter"][n].append(ngspice_loop_seconds(netlist, n, tmp, "alter"))
+                runs["sweep"][n].append(sweep_seconds(netlist, n, 1, tmp / "o.h5"))
+                runs["sweep_expr"][n].append(sweep_seconds(expression, n, 1, tmp / "o.h5"))
+        best = {key: {n: min(v) for n, v in r.items()} for key, r in runs.items()}
+        per = {key: (b[n2] - b[n1]) / (n2 - n1) for key, b in best.items()}
+        print("1. per point, small circuit (4 resistors, .param r2 = one resistor's value, changed at every point)")
+        print(f"   ngspice -b, .control foreach + alterparam/reset/op: {per['alterparam'] * 1e3:.3f} ms/point marginal, "
+              f"{best['alterparam'][n2]:.2f} s for {n2} points end to end")
+        print(f"   ngspice -b, .control foreach + alter/op:            {per['alter'] * 1e3:.3f} ms/point marginal")
+        print(f"   cimspice sweep, 1 local worker (alter in place):   {per['sweep'] * 1e3:.3f} ms/point marginal, "
+              f"{best['sweep'][n2]:.2f} s for {n2} points end to end (start-up included)")
+        print(f"   cimspice sweep, r2 in an expression (alterparam):  {per['sweep_expr'] * 1e3:.3f} ms/point marginal")
+        print(f"   ratio to the alterparam loop: marginal {per['sweep'] / per['alterparam']:.2f} (target <= 1.2), "
+              f"end to end {best['sweep'][n2] / best['alterparam'][n2]:.2f}; "
+              f"to the alter loop: {per['sweep'] / per['alter']:.2f}; "
+              f"r2 in an expression: {per['sweep_expr'] / per['alterparam']:.2f}")
+
+        # 2. Speed-up 1 -> 2 workers against a pure-CPU calibration, alternated.
+        m1, m2 = (2000, 8000) if q else (5000, 40000)
+        work = 3_000_000 if q else 12_000_000
+        ctx = multiprocessing.get_context("spawn")
+        t_sweep = {1: [], 2: []}
+        t_cpu = {1: [], 2: []}
+        with ctx.Pool(1) as pool1, ctx.Pool(2) as pool2:
+            pool2.map(_burn, [1, 1])
+            pool1.map(_burn, [1])
+            for _ in range(1 if q else 2):
+                for w in (1, 2):
+                    t_cpu[w].append(cpu_seconds(w, work, pool1 if w == 1 else pool2))
+                    small = sweep_seconds(netlist, m1, w, tmp / "s.h5")
+                    large = sweep_seconds(netlist, m2, w, tmp / "s.h5")
+                    t_sweep[w].append((m2 - m1) / (large - small))  # marginal points/s
+        cpu_speedup = min(t_cpu[1]) / min(t_cpu[2])
+        sweep_speedup = max(t_sweep[2]) / max(t_sweep[1])
+        print("2. speed-up from 1 to 2 workers (marginal throughput, small circuit)")
+        print(f"   sweep: {max(t_sweep[1]):.0f} -> {max(t_sweep[2]):.0f} points/s, speed-up {sweep_speedup:.2f}")
+        print(f"   pure-CPU calibration (Python loop, 1 vs 2 processes): speed-up {cpu_speedup:.2f}")
+        print(f"   efficiency {sweep_speedup / cpu_speedup:.0%} of the calibration (target >= 90 %)")
+
+        # 3. Memory of a long sweep.
+        n = 20_000 if q else 100_000
+        with RssSampler() as rss:
+            elapsed = sweep_seconds(netlist, n, 2, tmp / "m.h5")
+        t = np.array([s[0] for s in rss.samples])
+        mb = np.array([s[1] for s in rss.samples]) / 2**20
+        count = np.array([s[2] for s in rss.samples])
+        # While every process is up, well after the workers' start-up (imports, first chunk).
+        steady = mb[(count == count.max()) & (t > 0.4 * t[-1])]
+        third = max(1, len(steady) // 3)
+        first, last = np.median(steady[:third]), np.median(steady[-third:])
+        print(f"3. memory, {n}-point sweep with 2 workers ({elapsed:.1f} s, {len(t)} samples, RSS of main + "
+              f"workers + multiprocessing's resource tracker)")
+        print(f"   peak {mb.max():.0f} MB (target < 300 MB); over the last 60 % of the run: median {first:.1f} MB "
+              f"in its first third, {last:.1f} MB in its last ({last - first:+.1f} MB), "
+              f"range {steady.min():.1f}-{steady.max():.1f} MB")
+
+if __name__ == "__main__":
+    main()

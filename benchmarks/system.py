@@ -1,0 +1,82 @@
+"""System simulator speed: the CNN on 1,000 digits with every non-ideality on, against the
+same network's plain NumPy float inference, measured in one run.
+
+    python benchmarks/system.py [--samples 1000] [--exact-samples 100] [--repeats 3]
+
+Systems (both with IR drop, sinh cell nonlinearity, 5 % programming error, 1 % read
+noise, 6-bit ADCs, 10-bit partial-sum ADCs, 64x64 arrays of 2-bit cells, 2 slices):
+
+- ``baseline``  cimspice/sim/systems/baseline.yaml: 8-bit bit-serial inputs (8 reads per
+  input vector and sign phase: 8x the conversions);
+- ``dac``       the same with 8-bit DAC inputs (one read per input vector).
+
+For each, the surrogate mode (IR drop folded into the cells' separable read law through
+the linear crossbar's transfer matrix) and the exact mode (every read solved by the fast
+crossbar solver's Newton iteration) are timed. The exact mode runs on ``--exact-samples``
+digits and its time is scaled to ``--samples`` (inference time is linear in the batch).
+Times are the best of ``--repeats`` runs; the machine may be shared, so float and analog
+runs alternate. Target (issue #8): surrogate mode at most 5x the float time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cimspice.sim.backend import AnalogBackend
+from cimspice.sim.spec import load_spec
+from cimspice.sim.zoo import load_dataset, load_network
+
+SYSTEMS = Path(__file__).resolve().parents[1] / "cimspice" / "sim" / "systems"
+
+
+def _best(f, repeats):
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = f()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--exact-samples", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    net = load_network("cnn")
+    x_train, y_train = load_dataset("cnn", "train")
+    x_test, y_test = load_dataset("cnn", "test")
+    x = np.concatenate([x_test, x_train])[: args.samples]
+    y = np.concatenate([y_test, y_train])[: args.samples]
+    x_cal = x_train[:256]
+
+    base = load_spec(SYSTEMS / "baseline.yaml")
+    systems = {"baseline": base, "dac": base.updated({"name": "dac", "inputs": {"encoding": "dac", "bits": 8}})}
+    print(f"CNN on {len(x)} digits, all non-idealities on; times best of {args.repeats}")
+    print(f"{'system':<10}{'mode':<11}{'float (s)':>11}{'analog (s)':>12}{'ratio':>8}{'accuracy':>10}  note")
+    for name, spec in systems.items():
+        for mode in ("surrogate", "exact"):
+            backend = AnalogBackend(spec.updated({"nonidealities": {"solver": mode}}))
+            backend.calibrate(net, x_cal)
+            n = len(x) if mode == "surrogate" else min(args.exact_samples, len(x))
+            repeats = args.repeats if mode == "surrogate" else 1
+            t_float = t_analog = np.inf
+            for _ in range(repeats):  # alternate, so both see the same machine load
+                t_float = min(t_float, _best(lambda: net.forward(x), 1)[0])
+                t, logits = _best(lambda: net.forward(x[:n], backend), 1)
+                t_analog = min(t_analog, t * len(x) / n)
+            acc = float(np.mean(logits.argmax(1) == y[:n]))
+            note = f"timed on {n} digits, scaled" if n < len(x) else ""
+            print(f"{name:<10}{mode:<11}{t_float:>11.4f}{t_analog:>12.3f}{t_analog / t_float:>8.1f}"
+                  f"{acc:>10.2%}  {note}")
+    print(f"float accuracy {np.mean(net.forward(x).argmax(1) == y):.2%}; target: surrogate ratio <= 5")
+
+
+if __name__ == "__main__":
+    main()

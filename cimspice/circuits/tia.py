@@ -1,0 +1,166 @@
+"""Transimpedance amplifier: a crossbar bit line held at a virtual ground ``v_ref`` by the
+op-amp of ``netlists/opamp.lib`` with a feedback resistor (``netlists/tia.lib``).
+
+Bench::
+
+    iin (DC i_in) ---+                       +--[ r_f || c_f ]--+
+    gstep (step) ----+--- bl ---- c_bl       |                  |
+                          +------------------+-- inn |\\         |
+                                                     |  >-------+--- out --- c_load
+                              vref --------------- inp |/
+
+The column current enters ``bl``; ``out = v_ref - i_in * r_f`` for an ideal op-amp.
+For DC measurements ``iin`` carries ``i_in``; for the transient, ``iin`` is 0 and the
+voltage-controlled source ``gstep`` steps from 0 to ``i_in`` at :data:`T_STEP` with a
+:data:`T_RISE` edge (its control is a fixed 0 -> 1 V pulse; only its gain is altered, so
+no analysis re-parses the netlist).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from ..paths import netlist_path
+from .analog import AnalogCircuit, check_positive, dvth_parameters
+from .base import CircuitError, Measured, Measurement, Parameter
+from .area import capacitor_area, resistor_area
+from .opamp import OPAMP_SIZES, PRECISION, opamp_area, opamp_nodeset, opamp_transistors
+from .waveforms import settling_time, supply_energy
+
+T_STEP = 1e-9    # s: the current step starts after the bench has sat at its DC point
+T_RISE = 100e-12  # s: edge of the column current, a row driver's switching time at 45 nm
+
+
+class TransimpedanceAmplifier(AnalogCircuit):
+    """A bit-line TIA on the shipped 45 nm BSIM4 cards.
+
+    Parameters
+    ----------
+    r_f : float
+        Feedback resistance (ohm). Default 5 kOhm: 100 uA full scale -> 0.5 V swing.
+    c_f : float
+        Feedback capacitance (F) across ``r_f``; default 100 fF (see netlists/tia.lib).
+    c_load : float
+        Capacitance at the output (F): the ADC or sample-and-hold input. Default 100 fF.
+    i_full_scale : float
+        Full-scale column current (A), which with ``adc_bits`` defines the LSB that the
+        settling time is measured against: LSB = i_full_scale * r_f / 2**adc_bits (V).
+    adc_bits : int
+        Resolution of the ADC that reads the output (settling to 0.5 LSB of it).
+    t_read : float
+        Read window (s) after the current step over which ``energy_read`` is integrated.
+    corner : {"tt", "ff", "ss"}
+    """
+
+    name = "tia"
+    measurements = (
+        Measurement("v_out", "V", "DC output at i_in"),
+        Measurement("transimpedance", "ohm", "-dv_out/di_in at i_in (small-signal, 1 Hz)"),
+        Measurement("v_in_error", "V", "bit-line voltage minus v_ref at i_in (virtual-ground error)"),
+        Measurement("v_in_peak", "V", "largest |bit-line voltage - v_ref| during the read window "
+                    "after the step (dynamic virtual-ground error)"),
+        Measurement("offset_v", "V", "output minus v_ref at zero input current (input-referred offset)"),
+        Measurement("offset_i", "A", "input-referred offset current, offset_v / r_f"),
+        Measurement("settling_time", "s", "from the start of a 0 -> i_in step until the output "
+                    "stays within 0.5 LSB of its DC value"),
+        Measurement("energy_read", "J", "supply energy over the read window t_read after the step"),
+        Measurement("power", "W", "static supply power at i_in"),
+    )
+
+    def __init__(self, r_f: float = 5e3, c_f: float = 100e-15, c_load: float = 100e-15,
+                 i_full_scale: float = 100e-6, adc_bits: int = 6, t_read: float = 10e-9,
+                 corner: str = "tt"):
+        super().__init__(corner)
+        check_positive(self.name, r_f=r_f, c_f=c_f, c_load=c_load, i_full_scale=i_full_scale, t_read=t_read)
+        if isinstance(adc_bits, bool) or not isinstance(adc_bits, int) or not 1 <= adc_bits <= 16:
+            raise CircuitError(f"{self.name}: adc_bits={adc_bits!r} must be an integer in 1..16")
+        self.r_f, self.c_f, self.c_load = float(r_f), float(c_f), float(c_load)
+        self.i_full_scale, self.adc_bits, self.t_read = float(i_full_scale), adc_bits, float(t_read)
+        self.transistors = opamp_transistors("xtia.xop", OPAMP_SIZES)
+        self.parameters = (
+            Parameter("i_in", "A", 0.5 * i_full_scale, (-2 * i_full_scale, 2 * i_full_scale),
+                      "column current flowing into the bit line"),
+            Parameter("v_ref", "V", 0.75, (0.55, 0.95), "virtual-ground (bit-line) reference voltage"),
+            Parameter("vdd", "V", 1.1, (0.95, 1.32), "supply voltage (below 0.95 V the op-amp's pair "
+                      "and load leave its tail no headroom)"),
+            Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),
+            Parameter("c_bl", "F", 50e-15, (1e-15, 2e-12), "bit-line capacitance at the input", scale="log"),
+        ) + dvth_parameters(self.transistors)
+
+    @property
+    def lsb(self) -> float:
+        """Output LSB (V) of the reading ADC: full-scale swing / 2**adc_bits."""
+        return self.i_full_scale * self.r_f / 2 ** self.adc_bits
+
+    def area(self) -> float:
+        """Layout estimate (m^2): the op-amp, r_f and c_f (cimspice.circuits.area)."""
+        return opamp_area(OPAMP_SIZES) + resistor_area(self.r_f) + capacitor_area(self.c_f)
+
+    def netlist(self) -> str:
+        return "\n".join(self.netlist_header(f"TIA r_f={self.r_f:g} c_f={self.c_f:g} corner={self.corner}") + [
+            f'.include "{netlist_path("tia.lib")}"',
+            "vdd vdd 0 dc 1.1",
+            "vref ref 0 dc 0.75",
+            f"xtia bl out ref vdd 0 tia r_f={self.r_f!r} c_f={self.c_f!r}",
+            "cbl bl 0 50f",
+            f"cload out 0 {self.c_load!r}",
+            "iin 0 bl dc 0 ac 1",
+            f"vstep step 0 dc 0 pulse(0 1 {T_STEP!r} {T_RISE!r} {T_RISE!r} 1 2)",
+            "gstep 0 bl step 0 0",
+            ".nodeset v(bl)=0.75 v(out)=0.75",
+            opamp_nodeset("xtia.xop"),
+            PRECISION,
+            ".end",
+        ])
+
+    def simulate(self, engine, point: Mapping[str, float]) -> Measured:
+        p = self.point(point)
+        self.apply_common(engine, p)
+        self.set(engine, "vref", p["v_ref"])
+        self.set(engine, "cbl", p["c_bl"])
+        aids: list[str] = []
+
+        def op(current: float):
+            self.set(engine, "iin", current)
+            result = engine.op(["v(out)", "v(bl)", "i(vdd)"])
+            aids.extend(result.aids)
+            return float(result["v(out)"][0]), float(result["v(bl)"][0]), -float(result["i(vdd)"][0])
+
+        i_in = p["i_in"]
+        v_out, v_bl, i_dd = op(i_in)
+        # small signal: a difference of two operating points would carry ngspice's Newton
+        # tolerance (~uV) into an ohm-level number; the ac analysis linearises exactly
+        ac = engine.ac(1, 1.0, 1.0, ["v(out)"], variation="lin")
+        aids.extend(ac.aids)
+        v_zero = v_out if i_in == 0 else op(0.0)[0]
+
+        # transient: iin off, gstep steps 0 -> i_in
+        self.set(engine, "iin", 0.0)
+        self.set(engine, "gstep", gain=i_in)
+        stop = T_STEP + 2 * self.t_read
+        tran = engine.tran(self.t_read / 200, stop, vectors=["time", "v(out)", "v(bl)", "i(vdd)"])
+        aids.extend(tran.aids)
+        self.set(engine, "gstep", gain=0.0)
+        t = tran["time"]
+        settle = settling_time(t, tran["v(out)"], final=v_out, tolerance=0.5 * self.lsb, start=T_STEP)
+        energy = supply_energy(t, p["vdd"], -tran["i(vdd)"], start=T_STEP, stop=T_STEP + self.t_read)
+        window = (t >= T_STEP) & (t <= T_STEP + self.t_read)
+
+        values = {
+            "v_out": v_out,
+            "transimpedance": -float(ac["v(out)"][0].real),
+            "v_in_error": v_bl - p["v_ref"],
+            "v_in_peak": float(np.max(np.abs(tran["v(bl)"][window] - p["v_ref"]))),
+            "offset_v": v_zero - p["v_ref"],
+            "offset_i": (v_zero - p["v_ref"]) / self.r_f,
+            "settling_time": settle,
+            "energy_read": energy,
+            "power": i_dd * p["vdd"],
+        }
+        aids = tuple(dict.fromkeys(aids))
+        return Measured(values, "aided" if aids else "ok", aids)
+
+
+__all__ = ["T_RISE", "T_STEP", "TransimpedanceAmplifier"]

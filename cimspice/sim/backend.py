@@ -1,0 +1,261 @@
+"""The analog backend: layers' matrix products on crossbar tiles, everything counted.
+
+``AnalogBackend(spec)`` answers the calls of :class:`cimspice.sim.engine.Backend` with
+:class:`cimspice.sim.tile.AnalogMatrix` tiles, nonlinearities computed digitally (or by a
+ReRAM-array surrogate when the spec says ``reram_array``), activation products digitally,
+and a :class:`Ledger` of every event for :mod:`.accounting`::
+
+    backend = AnalogBackend(spec)
+    backend.prepare(network)          # tiling plan and library checks: errors before any work
+    backend.calibrate(network, x_cal) # input and ADC ranges
+    logits = network.forward(x, backend)
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from .cells import LinearCell, SinhCell, SurrogateCell
+from .crossbar_solver import CrossbarSolver
+from .engine import Backend, FloatNonlinearity
+from .errors import SimError
+from .layers import Layer
+from .mapping import plan_matrix
+from .peripherals import adc_from_spec, sense_from_spec
+from .spec import SystemSpec, load_spec
+from .tile import AnalogMatrix
+
+__all__ = ["AnalogBackend", "Ledger", "nonlinear_kinds"]
+
+
+class Ledger:
+    """Events per layer: ``counts[layer][event]``. Energies are in J, times in s, the rest
+    are numbers of events (see docs/system.md for the event names)."""
+
+    def __init__(self):
+        self.counts: dict[str, Counter] = defaultdict(Counter)
+
+    def add(self, layer: str, event: str, amount) -> None:
+        self.counts[layer][event] += amount
+
+    def clear(self) -> None:
+        self.counts.clear()
+
+    def total(self, event: str) -> float:
+        return sum(c[event] for c in self.counts.values())
+
+
+def nonlinear_kinds(network) -> set[str]:
+    """Nonlinearity kinds a network evaluates (activations, sigmoid/tanh of LSTMs, softmax, gelu)."""
+    kinds: set[str] = set()
+
+    def walk(obj):
+        if isinstance(obj, Layer):
+            kinds.update(getattr(obj, "kinds", lambda: set())())
+            for value in vars(obj).values():
+                for item in (value if isinstance(value, list) else [value]):
+                    if isinstance(item, Layer):
+                        walk(item)
+
+    for layer in network.layers:
+        walk(layer)
+    return kinds
+
+
+class _CountedNonlinearity:
+    """A digital nonlinear unit: the exact function, each evaluation counted."""
+
+    def __init__(self, name: str, kind: str, backend: "AnalogBackend"):
+        self.name, self.kind, self.backend = name, kind, backend
+        self._f = FloatNonlinearity(kind)
+
+    def __call__(self, x):
+        y = self._f(x)
+        if not self.backend.calibrating:
+            led = self.backend.ledger
+            if self.kind == "relu":
+                led.add(self.name, "digital:max", np.size(x))
+            elif self.kind == "softmax":
+                led.add(self.name, "nonlinear:exp", np.size(x))
+                led.add(self.name, "digital:add", np.size(x))
+                led.add(self.name, "digital:mul", np.size(x))
+            else:
+                led.add(self.name, f"nonlinear:{self.kind}", np.size(x))
+        return y
+
+
+class _SurrogateNonlinearity(_CountedNonlinearity):
+    """A nonlinearity on a reprogrammable ReRAM array, from its characterized surrogate.
+
+    Contract with the surrogate: one input (the pre-activation) and one output (the
+    activation), both in the network's units; inputs outside its characterized range are
+    clipped onto it. ``softmax`` uses the ``exp`` surrogate, then a digital normalisation.
+    """
+
+    def __init__(self, name, kind, backend, surrogate):
+        super().__init__(name, kind, backend)
+        self.surrogate = surrogate
+
+    def _eval(self, x):
+        y = self.surrogate.predict(np.asarray(x, float).reshape(-1, 1), out_of_domain="clip")
+        return np.asarray(y, float).reshape(np.shape(x))
+
+    def __call__(self, x):
+        if self.backend.calibrating:
+            return self._f(x)
+        x = np.asarray(x, float)
+        led = self.backend.ledger
+        if self.kind == "softmax":
+            finite = np.isfinite(x)
+            z = np.where(finite, x - np.max(x, axis=-1, keepdims=True), 0.0)
+            e = np.where(finite, self._eval(z), 0.0)
+            led.add(self.name, "array_nonlinear:exp", int(finite.sum()))
+            led.add(self.name, "digital:add", np.size(x))
+            led.add(self.name, "digital:mul", np.size(x))
+            return e / e.sum(axis=-1, keepdims=True)
+        led.add(self.name, f"array_nonlinear:{self.kind}", np.size(x))
+        return self._eval(x)
+
+
+class AnalogBackend(Backend):
+    """Runs layers on the accelerator described by ``spec`` (path, dict or :class:`SystemSpec`).
+
+    Parameters
+    ----------
+    spec : SystemSpec or YAML path or mapping
+    library : mapping name -> surrogate, optional
+        An already loaded surrogate library; by default ``spec.library`` is loaded.
+    seed : int, optional
+        Overrides ``spec.seed`` (device variation and read-noise draws).
+    """
+
+    def __init__(self, spec, library: dict | None = None, seed: int | None = None, cell=None):
+        super().__init__()
+        spec = load_spec(spec)
+        if seed is not None:
+            spec = spec.updated({"seed": int(seed)})
+        self.spec: SystemSpec = spec
+        self.library = library if library is not None else self._load_library()
+        self._check_library()
+        self.cell = cell if cell is not None else self._cell()
+        self.sense = sense_from_spec(spec.sense)
+        self.ledger = Ledger()
+        self.rng = np.random.default_rng([spec.seed, 1])
+        self.calibrating = False
+        self._solvers: dict = {}
+        self._adcs: dict = {}
+
+    # ------------------------------------------------------------------ construction
+    def _load_library(self) -> dict:
+        if not self.spec.library:
+            return {}
+        from ..surrogate import SurrogateError, load_library
+
+        try:
+            return load_library(self.spec.library)
+        except SurrogateError as error:
+            raise SimError(f"{self.spec.source}: library: {error}") from None
+
+    def _require(self, field: str, key: str | None) -> None:
+        if key not in self.library:
+            known = ", ".join(sorted(self.library)) or "none"
+            raise SimError(f"{self.spec.source}: {field}: surrogate {key!r} is not in the library "
+                           f"{self.spec.library} (it has: {known})")
+
+    def _check_library(self) -> None:
+        s = self.spec
+        if s.array.cell == "surrogate":
+            self._require("array.surrogate", s.array.surrogate)
+        if s.adc.type == "surrogate":
+            self._require("adc.surrogate", s.adc.surrogate)
+
+    def _cell(self):
+        a, n = self.spec.array, self.spec.nonidealities
+        if not n.cell_nonlinearity or a.cell == "linear":
+            return LinearCell()
+        if a.cell == "sinh":
+            return SinhCell(a.v0)
+        surrogate = self.library[a.surrogate]
+        try:
+            cell = SurrogateCell(surrogate, fixed=a.fixed, out_of_domain="error")
+        except SimError as error:
+            raise SimError(f"{self.spec.source}: array.fixed: {error}") from None
+        lo, hi = surrogate.domain.get(cell.v_input, (-np.inf, np.inf))
+        if a.v_read > hi or lo > 0:
+            raise SimError(f"{self.spec.source}: array.v_read: {a.v_read:g} V is outside the cell surrogate's "
+                           f"characterized {cell.v_input} range [{lo:g}, {hi:g}] V")
+        return cell
+
+    def solver(self, rows: int, cols: int, exact: bool = False) -> CrossbarSolver:
+        """The crossbar solver for an array of this size (cached)."""
+        n = self.spec.nonidealities
+        key = (rows, cols, exact)
+        if key not in self._solvers:
+            r = n.r_wire if n.ir_drop else 0.0
+            self._solvers[key] = CrossbarSolver(rows, cols, r_wire=r, cell=self.cell if exact else None)
+        return self._solvers[key]
+
+    def adc(self, bits):
+        if bits not in self._adcs:
+            self._adcs[bits] = adc_from_spec(self.spec.adc, bits, self.library)
+        return self._adcs[bits]
+
+    # ---------------------------------------------------------------- network level
+    def prepare(self, network) -> list:
+        """Check that ``network`` fits this accelerator (tiling, library); returns the plans.
+        Raises :class:`SimError` before any work."""
+        plans = [plan_matrix(name, *W.shape, self.spec) for name, W in network.matrices().items()]
+        if self.spec.nonlinear.where == "reram_array":
+            for kind in sorted(nonlinear_kinds(network) - {"relu"}):
+                key = self.spec.nonlinear.surrogates.get("exp" if kind == "softmax" else kind)
+                if key is None:
+                    raise SimError(f"{self.spec.source}: nonlinear.surrogates: network {network.name!r} needs a "
+                                   f"ReRAM-array surrogate for {kind!r}; none named")
+                self._require(f"nonlinear.surrogates.{kind}", key)
+        return plans
+
+    def calibrate(self, network, x) -> None:
+        """Program every matrix and set input and ADC ranges from inputs ``x`` (a forward pass
+        in float records what each matrix sees)."""
+        self.prepare(network)
+        self.calibrating = True
+        try:
+            network.forward(x, self)
+        finally:
+            self.calibrating = False
+        for m in self._matvecs.values():
+            m.calibrate()
+        self.ledger.clear()
+
+    # ------------------------------------------------------------- backend interface
+    def make_matvec(self, name, W):
+        return AnalogMatrix(name, W, self)
+
+    def make_nonlinearity(self, name, kind):
+        nl = self.spec.nonlinear
+        if nl.where == "reram_array" and kind != "relu":
+            return _SurrogateNonlinearity(name, kind, self, self.library[nl.surrogates["exp" if kind == "softmax"
+                                                                                         else kind]])
+        return _CountedNonlinearity(name, kind, self)
+
+    def act_matmul(self, name, A, B):
+        if not self.calibrating:
+            self.ledger.add(name, "digital:mac", int(np.prod(A.shape[:-1])) * B.shape[-1] * A.shape[-1])
+        return np.matmul(A, B)
+
+    def digital(self, name, op, count):
+        if not self.calibrating:
+            self.ledger.add(name, f"digital:{op}", int(count))
+
+    def pool(self, name, kind, x, k):
+        y = super().pool(name, kind, x, k)
+        if not self.calibrating:
+            self.ledger.add(name, "pool_compare" if kind == "max" else "digital:add", x.size)
+        return y
+
+    @property
+    def matrices(self) -> dict:
+        """Programmed matrices by name (after :meth:`calibrate`)."""
+        return dict(self._matvecs)

@@ -1,0 +1,382 @@
+"""One weight matrix on crossbar arrays: the analog :class:`MatVec`.
+
+``y = x @ W`` becomes, for every array of the matrix's tiling plan:
+
+1. weights -> digit planes -> conductances (:mod:`.mapping`), with programming error;
+2. inputs -> read voltages: bit-serial pulses (one per input bit, ``v_read`` or 0) or DAC
+   levels, in two phases (positive and negative parts) for signed inputs, or bipolar;
+3. column currents: the cell's separable read law ``sum_r f_r(V) @ A_r`` (ideal ``G V``,
+   sinh, or a SPICE surrogate), with IR drop folded in through the linear crossbar's
+   transfer matrix (``solver: surrogate``), or the exact nonlinear crossbar solve
+   (``solver: exact``); read noise as a Gaussian on each column with the variance of its
+   cells' currents;
+4. sense (pair / reference difference) and ADC codes, one ADC range per array;
+5. digital shift-and-add over slices and input bits, then partial sums of the row tiles
+   (``partial_sums``, at ``adc.partial_sum_bits``) or low-resolution per-array outputs
+   summed digitally (``input_splitting``, Kim et al. ISLPED 2018, at ``adc.bits``).
+
+Every step is counted in the backend's ledger (array energy from ``V * I * t_read``,
+pulses, conversions, shift-adds, buffer bits, cycles).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from .cells import LinearCell, cell_factors, cell_read
+from .costs import ACTIVATION_BITS, adc_time
+from .errors import SimError
+from .mapping import array_layout, plan_matrix, quantise_weights
+
+__all__ = ["AnalogMatrix"]
+
+_CHUNK = 1 << 21   # elements of one (pulses, vectors, columns) block, bounds memory
+
+
+class _Separable:
+    """``sum_r f_r(V) @ A_r`` for row inputs given as level indices or as voltages.
+
+    With indexed inputs the ``f_r`` are tabulated on the levels once; two levels (bit-serial
+    pulses) collapse to a single product ``bits @ M + c``.
+    """
+
+    def __init__(self, factors, level_v, dtype=np.float64):
+        self.level_v, self.dtype = level_v, dtype
+        if level_v is None:
+            self.factors, self.mode = factors, "voltage"
+        elif len(level_v) == 2:
+            tables = [f(level_v) for _, f in factors]
+            self.M = sum((t[1] - t[0]) * A for (A, _), t in zip(factors, tables)).astype(dtype)
+            c = sum(t[0] * A.sum(axis=0) for (A, _), t in zip(factors, tables))
+            self.c = c.astype(dtype) if np.any(c) else None
+            self.mode = "two"
+        else:
+            self.tables = [f(level_v) for _, f in factors]
+            self.As = [A for A, _ in factors]
+            self.mode = "table"
+
+    def apply(self, codes):
+        """(m, rows) codes -> (m, cols)."""
+        if self.mode == "two":
+            out = codes.astype(self.dtype) @ self.M
+            return out if self.c is None else out + self.c
+        if self.mode == "table":
+            return sum(np.take(t, codes) @ A for t, A in zip(self.tables, self.As))
+        return sum(f(codes) @ A for A, f in self.factors)
+
+
+class _RowTile:
+    """The arrays sharing one range of inputs: their factors side by side over all outputs."""
+
+    def __init__(self, rows: tuple[int, int]):
+        self.rows = rows
+        self.diff: _Separable | None = None   # plus minus minus column currents
+        self.sq: _Separable | None = None     # variance: squared currents of plus + minus
+        self.arrays: list = []      # [(outs, G, plus_idx, minus_idx)] for the exact solver
+        self.lsb = None             # (n_out*k,) ADC step per column, one value per array
+        self.adc_bits = None
+        self.conv_per_array = 0     # conversions per array per read (the busiest array)
+        self.level_v = None
+        self._rowsum = None         # [(rowsum_r (rows,), f_r)]: current drawn per unit f_r
+        self._ew = None             # (levels, rows): power per row at each level / t_read
+
+    def set_rowsum(self, rowsum, level_v):
+        self.level_v, self._rowsum = level_v, rowsum
+        if level_v is not None:
+            self._ew = sum(level_v[:, None] * f(level_v)[:, None] * r[None, :] for r, f in rowsum)
+            self._zero = int(np.argmin(np.abs(level_v)))
+
+    def energy(self, codes) -> float:
+        """``sum V * I`` (W * s / t_read) over every row of every read in ``codes`` (P, m, rows)."""
+        if self.level_v is None:
+            flat = codes.reshape(-1, codes.shape[-1])
+            return float(sum(np.sum((flat * f(flat)) @ r) for r, f in self._rowsum))
+        L, rows = self._ew.shape
+        if L == 2:
+            ones = np.count_nonzero(codes.reshape(-1, rows), axis=0)
+            total = codes.shape[0] * codes.shape[1]
+            return float(ones @ self._ew[1] + (total - ones) @ self._ew[0])
+        keys = codes.reshape(-1, rows).astype(np.int64) * rows + np.arange(rows)
+        counts = np.bincount(keys.ravel(), minlength=L * rows).reshape(L, rows)
+        return float(np.sum(counts * self._ew))
+
+    def driven(self, codes) -> int:
+        """Row drives (pulses or DAC levels at a nonzero voltage) in ``codes``."""
+        if self.level_v is None:
+            return int(np.count_nonzero(codes))
+        return int(codes.size - np.count_nonzero(codes == self._zero))
+
+
+class AnalogMatrix:
+    """``W`` (n_in, n_out) programmed on the arrays of ``backend.spec``.
+
+    Built by :class:`cimspice.sim.backend.AnalogBackend`; call :meth:`calibrate` with
+    representative inputs before use (sets the input range and the ADC ranges).
+    """
+
+    def __init__(self, name: str, W: np.ndarray, backend):
+        spec = backend.spec
+        self.name, self.backend, self.spec = name, backend, spec
+        self.n_in, self.n_out = W.shape
+        self.plan = plan_matrix(name, self.n_in, self.n_out, spec)
+        a, m, n = spec.array, spec.mapping, spec.nonidealities
+        self.planes = quantise_weights(W, m.weights, a.cell_bits, m.slices)
+        self.k = self.planes.slices
+        self.step = (a.g_on - a.g_off) / self.planes.levels          # S per digit
+        self.x_max, self.signed = None, False
+        self._calibration: list[np.ndarray] = []
+        self._W_q = None
+        # Voltages a row can take, indexed by the input codes (None: continuous DAC voltages)
+        self.level_v = self._levels() if spec.inputs.bits is not None else None
+        rng = np.random.default_rng([spec.seed, zlib.crc32(name.encode())])
+        self.tiles = [self._program(rows, rng) for rows in self.plan.row_tiles]
+        split = spec.tiling.split
+        bits = spec.adc.partial_sum_bits if (len(self.tiles) > 1 and split == "partial_sums") else spec.adc.bits
+        for t in self.tiles:
+            t.adc_bits = bits
+        self.adc = backend.adc(bits)
+
+    # ------------------------------------------------------------------ programming
+    def _levels(self) -> np.ndarray:
+        """Voltages (V) a row can be driven at."""
+        inp, v = self.spec.inputs, self.spec.array.v_read
+        if inp.encoding == "bit_serial":
+            lv = np.array([0.0, v])
+        elif inp.bits is None:
+            lv = np.linspace(0.0, v, 257)
+        else:
+            lv = np.linspace(0.0, v, 2 ** inp.bits)
+        # bipolar: -v .. 0 .. v, so the code of a signed level q is len(lv) - 1 + q
+        return np.concatenate([-lv[:0:-1], lv]) if inp.signed == "bipolar" else lv
+
+    def _program(self, rows, rng) -> _RowTile:
+        spec, cell = self.spec, self.backend.cell
+        a, n = spec.array, spec.nonidealities
+        tile = _RowTile(rows)
+        Gs, plus_all, minus_all, offset = [], [], [], 0
+        for outs in self.plan.out_groups:
+            G, plus_idx, minus_idx = array_layout(self.planes, rows, outs, a.g_on, a.g_off)
+            if n.programming_sigma > 0:
+                noise = rng.standard_normal(G.shape)
+                if n.programming_error == "relative":
+                    G = G * np.exp(n.programming_sigma * noise)
+                else:
+                    G = np.maximum(G + n.programming_sigma * (a.g_on - a.g_off) * noise, 1e-3 * a.g_off)
+            tile.arrays.append((outs, G, plus_idx, minus_idx))
+            tile.conv_per_array = max(tile.conv_per_array, plus_idx.size)
+            Gs.append(G)
+            plus_all.append((plus_idx + offset).ravel())
+            minus_all.append((minus_idx + offset).ravel())
+            offset += G.shape[1]
+        # All arrays of the row tile side by side: one factorisation, one product per factor.
+        G = np.hstack(Gs)
+        plus, minus = np.concatenate(plus_all), np.concatenate(minus_all)
+        levels = self._levels()
+        factors = cell_factors(cell, G, levels)
+        attenuation = None
+        if n.ir_drop and n.r_wire > 0:
+            # IR drop from the linear crossbar at the cells' chord conductance at v_read: the
+            # fraction a = T / Gc of the row voltage left across each cell. A cell's current
+            # then falls by kappa * (1 - a), kappa = d ln I / d ln V at v_read (1 for a
+            # linear cell, where this is exact by superposition; first order otherwise).
+            v, h = a.v_read, 1e-3 * a.v_read
+            parts = []
+            for Gj in Gs:
+                if isinstance(cell, LinearCell):
+                    parts.append(self.backend.solver(*Gj.shape).transfer_matrix(Gj) / Gj)
+                    continue
+                i_v = cell_read(cell, Gj, v)
+                kappa = v * (cell_read(cell, Gj, v + h) - cell_read(cell, Gj, v - h)) / (2 * h) / i_v
+                frac = self.backend.solver(*Gj.shape).transfer_matrix(i_v / v) / (i_v / v)
+                parts.append(1.0 - kappa * (1.0 - frac))
+            attenuation = np.hstack(parts)
+            factors = [(A * attenuation, f) for A, f in factors]
+        # Bit-serial products in float32 when the ADC is at most 16 bits: the rounding
+        # (~1e-7 of full scale) is far below one LSB and below every modelled non-ideality.
+        fast = np.float32 if (spec.adc.bits is not None and spec.adc.partial_sum_bits is not None
+                              and max(spec.adc.bits, spec.adc.partial_sum_bits) <= 16) else np.float64
+        tile.diff = _Separable([(A[:, plus] - A[:, minus], f) for A, f in factors], self.level_v, fast)
+        tile.set_rowsum([(A.sum(axis=1), f) for A, f in factors], self.level_v)
+        if n.read_noise_sigma > 0:
+            sq = cell_factors(cell, G, levels, power=2)
+            if attenuation is not None:
+                sq = [(A * attenuation ** 2, f) for A, f in sq]
+            # noise std needs no more than float32
+            tile.sq = _Separable([(A[:, plus] + A[:, minus], f) for A, f in sq], self.level_v, np.float32)
+        return tile
+
+    # ----------------------------------------------------------------- calibration
+    def record(self, x: np.ndarray) -> np.ndarray:
+        """Calibration pass: keep (a sample of) the inputs, answer in float with the
+        quantised weights (what the arrays hold, before any analog error)."""
+        self._calibration.append(x[:: max(1, len(x) // 4096)])
+        if self._W_q is None:
+            self._W_q = self.planes.weights()
+        return x @ self._W_q
+
+    def calibrate(self, x: np.ndarray | None = None) -> None:
+        """Set the input range (largest |x|) and each array's ADC range from inputs ``x``
+        (n, n_in); without ``x``, from what :meth:`record` kept."""
+        if x is None:
+            if not self._calibration:
+                raise SimError(f"{self.name}: no calibration inputs seen")
+            x = np.concatenate(self._calibration)
+            x = x[:: max(1, len(x) // 8192)]
+        self._calibration = []
+        x = np.asarray(x, dtype=float)
+        self.x_max = float(np.max(np.abs(x))) or 1.0
+        self.signed = bool(np.min(x) < 0)
+        adc = self.spec.adc
+        codes, _ = self._encode(x)
+        for tile in self.tiles:
+            if adc.range == "full":
+                tile.lsb = np.full(self.n_out * self.k, self._full_scale_lsb(tile))
+                continue
+            peaks = np.zeros(len(tile.arrays))
+            per_col = np.zeros(self.n_out * self.k)                             # largest |current|
+            chunk = max(1, _CHUNK // (len(codes) * self.n_out * self.k))
+            for s in range(0, len(x), chunk):
+                D = self._currents(tile, codes[:, s:s + chunk, tile.rows[0]:tile.rows[1]], noise=False)
+                per_col = np.maximum(per_col, np.max(np.abs(D), axis=0))
+            lsb = np.empty(self.n_out * self.k)
+            for j, (outs, *_rest) in enumerate(tile.arrays):
+                cols = slice(outs[0] * self.k, outs[1] * self.k)
+                peaks[j] = per_col[cols].max()
+                lsb[cols] = (peaks[j] or 1.0) / self.adc.code_max if self.adc.bits else 1.0
+            tile.lsb = lsb
+
+    def _full_scale_lsb(self, tile) -> float:
+        """ADC step covering every current the array can produce. With discrete levels and
+        inputs, currents are integer multiples of ``unit`` and the step is ``unit`` times
+        the smallest power of two that fits, so enough ADC bits convert without loss."""
+        a, inp = self.spec.array, self.spec.inputs
+        rows = tile.rows[1] - tile.rows[0]
+        dac_levels = 1 if inp.encoding == "bit_serial" else (2 ** inp.bits - 1 if inp.bits else None)
+        if self.adc.bits is None:
+            return 1.0
+        if a.cell_bits is None or dac_levels is None:
+            return rows * (a.g_on - a.g_off) * a.v_read / self.adc.code_max
+        unit = self.step * a.v_read / dac_levels
+        worst = rows * self.planes.levels * dac_levels
+        return unit * 2.0 ** max(0, int(np.ceil(np.log2(worst / self.adc.code_max))))
+
+    # ---------------------------------------------------------------------- running
+    def _encode(self, x):
+        """Inputs (n, n_in) -> ``(codes, weights)``: ``codes`` (pulses, n, n_in) are indices
+        into :attr:`level_v` (or voltages when the DAC is continuous), ``weights`` (pulses,)
+        the digital significance of each pulse (input bit, sign phase)."""
+        inp = self.spec.inputs
+        u = np.asarray(x, dtype=float) / self.x_max
+        if inp.bits is not None:  # a real DAC saturates at its range; the ideal one (bits: null) does not
+            u = np.clip(u, -1.0, 1.0)
+        if self.signed and inp.signed == "two_phase":
+            parts, signs = [np.maximum(u, 0.0), np.maximum(-u, 0.0)], [1.0, -1.0]
+        elif self.signed:
+            parts, signs = [u], [1.0]
+        else:
+            parts, signs = [np.maximum(u, 0.0)], [1.0]
+        codes, weights = [], []
+        bipolar = inp.signed == "bipolar"
+        for part, sign in zip(parts, signs):
+            if inp.bits is None:                                   # continuous DAC: voltages
+                codes.append(part[None] * self.spec.array.v_read)
+                weights.append(sign)
+                continue
+            top = 2 ** inp.bits - 1
+            q = np.rint(np.abs(part) * top).astype(np.uint16)
+            if inp.encoding == "dac":
+                codes.append((np.where(part < 0, top - q, top + q) if bipolar else q)[None])
+                weights.append(sign)
+                continue
+            if inp.bits <= 8:
+                bits = np.unpackbits(q.astype(np.uint8)[..., None], axis=-1, count=inp.bits, bitorder="little")
+                bits = np.moveaxis(bits, -1, 0)
+            else:
+                bits = np.stack([(q >> b) & 1 for b in range(inp.bits)]).astype(np.uint8)
+            if bipolar:
+                bits = np.where(part < 0, 1 - bits, 1 + bits).astype(np.uint8)
+            codes.append(bits)
+            weights.extend(sign * 2.0 ** b / top for b in range(inp.bits))
+        return np.concatenate(codes), np.array(weights)
+
+    def _voltages(self, codes):
+        return codes if self.level_v is None else self.level_v[codes]
+
+    def _currents(self, tile, codes, noise: bool):
+        """Sensed differences (P*n, n_out*k) (A) for ``codes`` (P, n, rows) of this row tile."""
+        P, n, r = codes.shape
+        flat = codes.reshape(P * n, r)
+        if self.spec.nonidealities.solver == "exact":
+            # Solve each distinct input vector once: bit-serial pulses and zero padding repeat
+            # a lot (9 rows of bits have at most 512 patterns), and the solve is deterministic.
+            if self.level_v is not None:
+                flat, inverse = np.unique(flat, axis=0, return_inverse=True)
+                inverse = inverse.ravel()
+            V = self._voltages(flat)
+            D = np.empty((len(flat), self.n_out * self.k))
+            for outs, G, plus_idx, minus_idx in tile.arrays:
+                I = self.backend.solver(*G.shape, exact=True).column_currents(G, V)
+                D[:, outs[0] * self.k:outs[1] * self.k] = (I[:, plus_idx] - I[:, minus_idx]).reshape(len(flat), -1)
+            if self.level_v is not None:
+                D = D[inverse]
+                flat = codes.reshape(P * n, r)
+        else:
+            D = tile.diff.apply(flat)
+        if noise and tile.sq is not None:
+            sigma = tile.sq.apply(flat)                       # variance of the pair's current (A^2)
+            np.maximum(sigma, 0.0, out=sigma)
+            np.sqrt(sigma, out=sigma)
+            sigma *= self.spec.nonidealities.read_noise_sigma
+            # float32 draws: half the time of float64, and far finer than any ADC step
+            sigma *= self.backend.rng.standard_normal(sigma.shape, dtype=np.float32)
+            D += sigma.astype(D.dtype, copy=False)
+        return D
+
+    def _energy(self, tile, codes) -> float:
+        """Energy (J) the arrays of ``tile`` draw for ``codes``: sum of V * I * t_read."""
+        return tile.energy(codes) * self.spec.array.t_read
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if self.backend.calibrating:
+            return self.record(x)
+        if self.x_max is None:
+            raise SimError(f"{self.name}: not calibrated; run the backend's calibrate() first")
+        n = len(x)
+        out = np.zeros((n, self.n_out))
+        codes_all, weights = self._encode(x)
+        P = len(codes_all)
+        C = self.n_out * self.k
+        chunk = max(1, _CHUNK // (P * C))
+        powers = self.planes.base ** np.arange(self.k)
+        sense = self.backend.sense
+        ledger, a = self.backend.ledger, self.spec.array
+        energy = pulses = 0.0
+        for tile in self.tiles:
+            r0, r1 = tile.rows
+            for s in range(0, n, chunk):
+                codes = codes_all[:, s:s + chunk, r0:r1]
+                m = codes.shape[1]
+                D = sense.sense(self._currents(tile, codes, noise=True))
+                adc_codes = self.adc.convert(D, tile.lsb.astype(D.dtype, copy=False)).reshape(P, m * C)
+                acc = (weights @ adc_codes).reshape(m, self.n_out, self.k) * tile.lsb.reshape(self.n_out, self.k)
+                out[s:s + chunk] += acc @ powers
+                energy += self._energy(tile, codes)
+                pulses += tile.driven(codes)
+            ledger.add(self.name, f"adc:{tile.adc_bits}", P * n * C)
+        ledger.add(self.name, "array_energy", energy)
+        ledger.add(self.name, "driver_pulses", int(pulses))
+        # Row tiles work in parallel; each read waits for the busiest array's ADCs.
+        busiest = max(t.conv_per_array for t in self.tiles)
+        t_cycle = max(a.t_read, adc_time(-(-busiest // self.spec.adc.per_array)))
+        ledger.add(self.name, "array_time", P * n * t_cycle / self.backend.batch)
+        conversions = P * n * C * len(self.tiles)
+        ledger.add(self.name, "sense_samples", conversions)
+        ledger.add(self.name, "shift_add", conversions)
+        ledger.add(self.name, "digital:add", n * self.n_out * (len(self.tiles) - 1))  # partial sums / splits
+        in_bits = self.spec.inputs.bits or ACTIVATION_BITS
+        ledger.add(self.name, "buffer_bits", n * (self.n_in * in_bits + self.n_out * ACTIVATION_BITS))
+        # unit conversion: a current of step * v_read per (digit x input) is one weight unit
+        return out * (self.planes.scale * self.x_max / (self.step * a.v_read))

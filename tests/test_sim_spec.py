@@ -1,0 +1,129 @@
+"""System specs: valid files load into typed objects; bad ones fail with one line naming the
+file, the field and the reason, before any simulation work."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from cimspice.sim.backend import AnalogBackend
+from cimspice.sim.errors import SimError
+from cimspice.sim.spec import RERAM_G_OFF, RERAM_G_ON, RERAM_V0, SystemSpec, load_spec, parse_spec
+
+SYSTEMS = __import__("cimspice.sim", fromlist=["x"]).__path__[0] + "/systems"
+
+
+def _write(tmp_path, data, name="sys.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data) if not isinstance(data, str) else data)
+    return path
+
+
+def test_shipped_systems_load():
+    base = load_spec(f"{SYSTEMS}/baseline.yaml")
+    assert isinstance(base, SystemSpec) and base.name == "baseline"
+    assert base.array.cell == "sinh" and base.mapping.slices == 2 and base.weight_bits == 4
+    assert base.nonideal and not load_spec(f"{SYSTEMS}/ideal.yaml").nonideal
+    assert load_spec(f"{SYSTEMS}/ideal.yaml").array.cell_bits is None
+
+
+def test_defaults_follow_the_shipped_reram_model():
+    from cimspice.circuits.devices import RERAM
+
+    assert (RERAM_G_ON, RERAM_G_OFF, RERAM_V0) == (RERAM.g_on, RERAM.g_off, RERAM.v0)
+
+
+def test_updated_revalidates():
+    spec = parse_spec({})
+    assert spec.updated({"adc": {"bits": 4}}).adc.bits == 4
+    assert spec.updated({"adc": {"bits": 4}}).adc.partial_sum_bits == spec.adc.partial_sum_bits
+    with pytest.raises(SimError, match=r"adc\.bits: must be >= 2, got 1"):
+        spec.updated({"adc": {"bits": 1}})
+
+
+@pytest.mark.parametrize("data, field, reason", [
+    ({"adc": {"type": "flash9000"}}, "adc.type", "unknown value 'flash9000'"),
+    ({"array": {"rows": 0}}, "array.rows", "must be >= 1, got 0"),
+    ({"array": {"rows": "many"}}, "array.rows", "expected an integer"),
+    ({"array": {"g_on": 1e-6, "g_off": 1e-5}}, "array.g_on", "must exceed g_off"),
+    ({"array": {"v_read": -0.2}}, "array.v_read", "must be > 0"),
+    ({"array": {"g_off": "tiny"}}, "array.g_off", "expected a finite number"),
+    ({"nonidealities": {"read_noise_sigma": -0.1}}, "nonidealities.read_noise_sigma", "must be >= 0"),
+    ({"nonidealities": {"ir_drop": "yes"}}, "nonidealities.ir_drop", "expected true or false"),
+    ({"tiling": {"split": "sometimes"}}, "tiling.split", "unknown value"),
+    ({"adc": {"bitz": 6}}, "adc.bitz", "unknown field"),
+    ({"arrays": {}}, "spec.arrays", "unknown field"),
+    ({"mapping": {"slices": 8}, "array": {"cols": 8}}, "mapping.slices", "one output needs 16 columns"),
+    ({"array": {"cell_bits": None}, "mapping": {"slices": 2}}, "mapping.slices", "bit slicing needs discrete"),
+    ({"inputs": {"encoding": "bit_serial", "bits": None}}, "inputs.bits", "need a number of bits"),
+    ({"array": {"cell": "surrogate"}}, "array.surrogate", "needs the library key"),
+    ({"array": {"cell": "surrogate", "surrogate": "i_cell"}}, "spec.library", "needs a surrogate library"),
+    ({"nonlinear": {"where": "reram_array"}}, "spec.library", "needs a surrogate library"),
+])
+def test_bad_fields_name_file_field_reason(tmp_path, data, field, reason):
+    path = _write(tmp_path, data)
+    with pytest.raises(SimError) as info:
+        load_spec(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {field}: "), message
+    assert reason in message and "\n" not in message
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(SimError, match="no such system spec file"):
+        load_spec(tmp_path / "missing.yaml")
+    with pytest.raises(SimError, match=r"sys\.yaml: not valid YAML \(line \d+\)"):
+        load_spec(_write(tmp_path, "array:\n  rows: [1, 2\n"))
+    with pytest.raises(SimError, match="spec: expected a mapping, got list"):
+        load_spec(_write(tmp_path, "- 1\n- 2\n"))
+
+
+def test_array_too_small_for_a_kernel_with_splitting_off(tmp_path):
+    """The CNN's second convolution has 3x3x8 = 72 inputs per output: 64 rows cannot hold it
+    unless rows are split; the error comes before any network evaluation."""
+    from cimspice.sim.simulate import simulate
+
+    path = _write(tmp_path, {"array": {"rows": 64}, "tiling": {"split": "none"}})
+    t0 = time.perf_counter()
+    with pytest.raises(SimError) as info:
+        simulate(path, "cnn")
+    assert time.perf_counter() - t0 < 5
+    assert str(info.value) == (f"{path}: array.rows: conv2 needs 72 rows (one output's whole input), the array has 64 "
+                               f"and tiling.split is 'none'; use partial_sums or input_splitting")
+    for split in ("partial_sums", "input_splitting"):  # both fit
+        AnalogBackend(load_spec(_write(tmp_path, {"tiling": {"split": split}}))).prepare(
+            __import__("cimspice.sim.zoo", fromlist=["x"]).load_network("cnn"))
+
+
+def test_library_problems_are_reported_before_work(tmp_path):
+    from cimspice.sim.zoo import load_network
+
+    missing = _write(tmp_path, {"array": {"cell": "surrogate", "surrogate": "i_cell"}, "library": "nope.h5"})
+    with pytest.raises(SimError, match=r"sys\.yaml: library: .*nope\.h5"):
+        AnalogBackend(load_spec(missing))
+    # a library that lacks the named surrogates
+    spec = parse_spec({"nonlinear": {"where": "reram_array", "surrogates": {"sigmoid": "sig"}}, "library": "lib.h5"},
+                      "sys.yaml")
+    backend = AnalogBackend(spec, library={"sig": object()})
+    with pytest.raises(SimError, match="nonlinear.surrogates: network 'lstm' needs a ReRAM-array surrogate for 'tanh'"):
+        backend.prepare(load_network("lstm"))
+    spec = parse_spec({"array": {"cell": "surrogate", "surrogate": "i_cell"}, "library": "lib.h5"}, "sys.yaml")
+    with pytest.raises(SimError, match=r"sys\.yaml: array\.surrogate: surrogate 'i_cell' is not in the library "
+                                       r"lib\.h5 \(it has: other\)"):
+        AnalogBackend(spec, library={"other": object()})
+    spec = parse_spec({"adc": {"type": "surrogate", "surrogate": "adc6"}, "library": "lib.h5"}, "sys.yaml")
+    with pytest.raises(SimError, match="adc.surrogate: surrogate 'adc6' is not in the library"):
+        AnalogBackend(spec, library={})
+
+
+def test_bipolar_inputs_refused_for_surrogate_cells():
+    with pytest.raises(SimError, match="inputs.signed: bipolar inputs drive cells at negative voltages"):
+        parse_spec({"array": {"cell": "surrogate", "surrogate": "x"}, "inputs": {"signed": "bipolar"},
+                    "library": "l.h5"})
+
+
+def test_offset_mapping_needs_two_weight_bits():
+    with pytest.raises(SimError, match="mapping.weights: offset mapping needs at least 2 bits"):
+        parse_spec({"array": {"cell_bits": 1}, "mapping": {"weights": "offset", "slices": 1}})
