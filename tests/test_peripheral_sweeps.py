@@ -18,14 +18,20 @@ CASES = {
     "sense_amp": ("i_bl", [8e-6, 12e-6], "decision"),
     "integrator": ("i_in", [5e-6, 40e-6], "v_out"),
     "opamp": ("v_cm", [0.6, 0.8], "a0"),
+    "strongarm": ("v_od", [0.01, -0.01], "decision"),
+    "adc_flash": ("temp", [27.0, 85.0], "inl_max"),
 }
+SIZES = {"adc_flash": {"adc_bits": 3}}
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n.startswith("adc") else n
+                                  for n in sorted(CASES)])
 def test_sweep_cli_characterizes_a_registered_peripheral(name, tmp_path):
     param, values, output = CASES[name]
     spec = tmp_path / "spec.yaml"
-    spec.write_text(f"circuit: {name}\ndesign: list\nparameters:\n  {param}: {values}\noutputs: [{output}]\n")
+    args = "".join(f"  {k}: {v}\n" for k, v in SIZES.get(name, {}).items())
+    spec.write_text(f"circuit: {name}\n" + (f"circuit_args:\n{args}" if args else "") +
+                    f"design: list\nparameters:\n  {param}: {values}\noutputs: [{output}]\n")
     out = tmp_path / "out.h5"
     run = subprocess.run([sys.executable, "-m", "cimspice.cli", "sweep", str(spec), "-o", str(out), "--workers", "1"],
                          capture_output=True, text=True, timeout=600)
@@ -34,7 +40,7 @@ def test_sweep_cli_characterizes_a_registered_peripheral(name, tmp_path):
         stored = f[f"outputs/{output}"][...]
         assert f.attrs["complete"]
         assert f[f"outputs/{output}"].attrs["units"] == get_circuit(name).measurement(output).unit
-    circuit = get_circuit(name)
+    circuit = get_circuit(name, **SIZES.get(name, {}))
     engine = get_engine()
     circuit.load(engine)
     direct = [circuit.simulate(engine, {param: v}).values[output] for v in values]

@@ -5,7 +5,11 @@ specifications refer to them.
 """
 
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
+from .adc_flash import FlashADC
+from .adc_ramp import RampADC
+from .adc_sar import SarADC
 from .cell import Cell1T1R
+from .comparator import StrongArmComparator
 from .crossbar import Crossbar
 from .integrator import Integrator
 from .opamp import OpAmp
@@ -18,6 +22,10 @@ CIRCUITS: dict[str, type[Circuit]] = {
     TransimpedanceAmplifier.name: TransimpedanceAmplifier,
     CurrentSenseAmplifier.name: CurrentSenseAmplifier,
     Integrator.name: Integrator,
+    StrongArmComparator.name: StrongArmComparator,
+    FlashADC.name: FlashADC,
+    SarADC.name: SarADC,
+    RampADC.name: RampADC,
 }
 
 
@@ -34,5 +42,5 @@ def get_circuit(name: str, **sizes) -> Circuit:
 
 
 __all__ = ["CIRCUITS", "Cell1T1R", "Circuit", "CircuitError", "Crossbar", "CurrentSenseAmplifier", "Integrator",
-           "OpAmp", "TransimpedanceAmplifier", "Measured", "Measurement", "Parameter",
+           "FlashADC", "OpAmp", "RampADC", "SarADC", "StrongArmComparator", "TransimpedanceAmplifier", "Measured", "Measurement", "Parameter",
            "get_circuit"]
