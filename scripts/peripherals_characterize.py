@@ -83,74 +83,108 @@ def comparator_block(engine, out: Path) -> dict:
     return res
 
 
-def adc_block(engine, out: Path, bits: int, plan: list, tag: str = "") -> dict:
-    res: dict = {}
-    fig, axes = plt.subplots(3, 3, figsize=(11, 8))
-    for row, (name, make, spc, m_sine) in enumerate(plan):
-        adc = make()
-        entry: dict = {"area": adc.area(), "t_conversion_cycles": adc.cycles_per_conversion()}
-        p = {k.name: k.default for k in adc.parameters}
-        lo, hi = p["v_ref_lo"], p["v_ref_hi"]
+def measure_adc(engine, bits: int, name: str, make, spc: int, m_sine: int) -> dict:
+    """One ADC: ramp test (``spc`` samples per code), coherent sine (``m_sine`` samples), or
+    if both are 0 a few random inputs. The codes are kept so figures can be redrawn."""
+    adc = make()
+    entry: dict = {"area": adc.area(), "t_conversion_cycles": adc.cycles_per_conversion()}
+    p = {k.name: k.default for k in adc.parameters}
+    lo, hi = p["v_ref_lo"], p["v_ref_hi"]
+    entry.update(v_ref_lo=lo, v_ref_hi=hi)
+    if spc:
         t0 = time.time()
-        if spc:
-            v = lo + (np.arange(spc * 2 ** bits) + 0.5) * (hi - lo) / (spc * 2 ** bits)
-            conv = adc.convert(engine, v)
-            metrics = adc.ramp_metrics(conv, p)
-            levels = am.transition_levels(v, conv.codes, bits)
-            dnl, inl = am.dnl_inl(levels, method="endpoint")
-            entry.update(ramp=metrics, energy_by_source={k: x / len(v) for k, x in conv.energy_by_source.items()},
-                         ramp_seconds=time.time() - t0, energy_per_conversion=conv.energy_per_conversion,
-                         t_conversion=conv.t_conversion)
-            ax = axes[row, 0]
-            ax.step(v, conv.codes, where="mid", label="ngspice")
-            ax.plot(v, am.ideal_quantiser(v, bits, lo, hi), "--", lw=0.8, label="ideal")
-            ax.set_title(f"{name} {bits}-bit transfer")
-            ax.set_xlabel("v_in (V)")
-            ax.legend(fontsize=7)
+        v = lo + (np.arange(spc * 2 ** bits) + 0.5) * (hi - lo) / (spc * 2 ** bits)
+        conv = adc.convert(engine, v)
+        entry.update(ramp=adc.ramp_metrics(conv, p), ramp_v=v.tolist(), ramp_codes=conv.codes.tolist(), spc=spc,
+                     energy_by_source={k: x / len(v) for k, x in conv.energy_by_source.items()},
+                     ramp_seconds=time.time() - t0, energy_per_conversion=conv.energy_per_conversion,
+                     t_conversion=conv.t_conversion)
+    if m_sine:
+        t0 = time.time()
+        j = am.coherent_cycles(m_sine, m_sine / 9)
+        vs = am.sine_input(m_sine, j, lo, hi, amplitude=0.98)
+        conv = adc.convert(engine, vs)
+        sine = am.sine_test(conv.codes, j)
+        ideal = am.sine_test(am.ideal_quantiser(vs, bits, lo, hi), j)
+        entry.update(enob=sine.enob, sinad=sine.sinad, sfdr=sine.sfdr, enob_ideal=ideal.enob, n_sine=m_sine,
+                     sine_cycles=j, sine_codes=conv.codes.tolist(), sine_seconds=time.time() - t0,
+                     energy_per_conversion_sine=conv.energy_per_conversion, t_conversion=conv.t_conversion)
+        entry.setdefault("energy_per_conversion", conv.energy_per_conversion)
+    if not spc and not m_sine:
+        t0 = time.time()
+        vs = np.random.default_rng(1).uniform(lo, hi, 8)
+        conv = adc.convert(engine, vs)
+        err = conv.codes - am.ideal_quantiser(vs, bits, lo, hi)
+        entry.update(energy_per_conversion=conv.energy_per_conversion, t_conversion=conv.t_conversion,
+                     random_code_error_max=float(np.max(np.abs(err))), random_code_error_mean=float(np.mean(err)),
+                     random_n=len(vs), random_seconds=time.time() - t0,
+                     energy_by_source={k: x / len(vs) for k, x in conv.energy_by_source.items()})
+    print(f"{bits}-bit {name}: energy {entry['energy_per_conversion']:.3g} J, ENOB {entry.get('enob', float('nan')):.2f}, "
+          f"INL {entry.get('ramp', {}).get('inl_max', float('nan')):.2f}", flush=True)
+    return entry
+
+
+def plot_adcs(block: dict, bits: int, path: Path) -> None:
+    """Transfer curve, DNL/INL and sine spectrum of each ADC of one resolution."""
+    fig, axes = plt.subplots(3, 3, figsize=(11, 8))
+    for row, name in enumerate(("flash", "sar", "ramp")):
+        e = block.get(name, {})
+        if "ramp_codes" not in e:
+            axes[row, 0].set_axis_off()
+            axes[row, 1].set_axis_off()
+        if "ramp_codes" in e:
+            v, codes = np.array(e["ramp_v"]), np.array(e["ramp_codes"])
+            lo, hi = e["v_ref_lo"], e["v_ref_hi"]
+            dnl, inl = am.dnl_inl(am.transition_levels(v, codes, bits), method="endpoint")
+            axes[row, 0].step(v, codes, where="mid", label="ngspice")
+            axes[row, 0].plot(v, am.ideal_quantiser(v, bits, lo, hi), "--", lw=0.8, label="ideal")
+            axes[row, 0].set_title(f"{name} {bits}-bit transfer")
+            axes[row, 0].set_xlabel("v_in (V)")
+            axes[row, 0].legend(fontsize=7)
             axes[row, 1].plot(np.arange(1, 2 ** bits - 1), dnl, ".-", label="DNL")
             axes[row, 1].plot(np.arange(1, 2 ** bits), inl, ".-", label="INL")
-            axes[row, 1].set_title(f"{name}: LSB (resolution 1/{spc})")
+            axes[row, 1].set_ylim(min(-0.3, dnl.min(), inl.min()) - 0.05, max(0.3, dnl.max(), inl.max()) + 0.05)
+            axes[row, 1].set_title(f"{name}: DNL, INL (LSB; resolution 1/{e['spc']})")
+            axes[row, 1].set_xlabel("code")
             axes[row, 1].legend(fontsize=7)
-        if m_sine:
-            t1 = time.time()
-            j = am.coherent_cycles(m_sine, m_sine / 9)
-            vs = am.sine_input(m_sine, j, lo, hi, amplitude=0.98)
-            conv = adc.convert(engine, vs)
-            sine = am.sine_test(conv.codes, j)
-            ideal = am.sine_test(am.ideal_quantiser(vs, bits, lo, hi), j)
-            entry.update(enob=sine.enob, sinad=sine.sinad, sfdr=sine.sfdr, enob_ideal=ideal.enob, n_sine=m_sine,
-                         sine_seconds=time.time() - t1, energy_per_conversion_sine=conv.energy_per_conversion,
-                         t_conversion=conv.t_conversion)
-            entry.setdefault("energy_per_conversion", conv.energy_per_conversion)
-            spectrum = np.abs(np.fft.rfft(conv.codes - conv.codes.mean())) ** 2
+        if "sine_codes" in e:
+            codes = np.array(e["sine_codes"], dtype=float)
+            spectrum = np.abs(np.fft.rfft(codes - codes.mean())) ** 2
             axes[row, 2].plot(10 * np.log10(spectrum / spectrum.max() + 1e-16), lw=0.8)
-            axes[row, 2].set_title(f"{name}: sine, ENOB {sine.enob:.2f} (ideal {ideal.enob:.2f})")
+            axes[row, 2].set_ylim(-100, 5)
+            axes[row, 2].set_title(f"{name}: sine, ENOB {e['enob']:.2f} (ideal {e['enob_ideal']:.2f})")
             axes[row, 2].set_xlabel("bin")
-        if not spc and not m_sine:
-            t1 = time.time()
-            vs = np.random.default_rng(1).uniform(lo, hi, plan_random(bits))
-            conv = adc.convert(engine, vs)
-            err = conv.codes - am.ideal_quantiser(vs, bits, lo, hi)
-            entry.update(energy_per_conversion=conv.energy_per_conversion, t_conversion=conv.t_conversion,
-                         random_code_error_max=float(np.max(np.abs(err))), random_code_error_mean=float(np.mean(err)),
-                         random_n=len(vs), random_seconds=time.time() - t1,
-                         energy_by_source={k: x / len(vs) for k, x in conv.energy_by_source.items()})
-        res[name] = entry
-        print(f"{bits}-bit {name}: {json.dumps(entry, default=float)[:400]}", flush=True)
+            axes[row, 2].set_ylabel("dB")
+        elif e:
+            axes[row, 2].text(0.05, 0.5, f"{name}: {e.get('random_n', 0)} random inputs,\n"
+                              f"max |code error| {e.get('random_code_error_max', float('nan')):.0f} LSB",
+                              transform=axes[row, 2].transAxes)
+            axes[row, 2].set_axis_off()
     fig.tight_layout()
-    fig.savefig(out / f"peripherals_adc{bits}{tag}.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    return res
 
 
-def plan_random(bits: int) -> int:
-    return 8 if bits >= 8 else 32
+PLANS = {  # name, constructor, ramp-test samples per code, sine samples
+    "adc4": [("flash", lambda: FlashADC(4), 4, 64), ("sar", lambda: SarADC(4), 4, 64),
+             ("ramp", lambda: RampADC(4, n_columns=4), 4, 64)],
+    "adc4_mismatch": [("flash", lambda: FlashADC(4, mismatch_seed=1), 4, 64),
+                      ("sar", lambda: SarADC(4, mismatch_seed=1), 4, 64),
+                      ("ramp", lambda: RampADC(4, n_columns=4, mismatch_seed=1), 4, 64)],
+    "adc6": [("flash", lambda: FlashADC(6), 2, 128), ("sar", lambda: SarADC(6), 2, 128),
+             ("ramp", lambda: RampADC(6, n_columns=8), 2, 128)],
+    "adc8": [("flash", lambda: FlashADC(8), 0, 0), ("sar", lambda: SarADC(8), 1, 256),
+             ("ramp", lambda: RampADC(8, n_columns=16), 1, 256)],
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/img")
-    parser.add_argument("--only", nargs="*", default=["comparator", "adc4", "adc6", "adc8"])
+    parser.add_argument("--only", nargs="*", default=["comparator", *PLANS])
+    parser.add_argument("--archs", nargs="*", default=["flash", "sar", "ramp"],
+                        help="ADC architectures to (re)measure; the others keep their stored results "
+                             "(give none to redraw the figures from the stored results)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -160,23 +194,16 @@ def main() -> None:
     if "comparator" in args.only:
         results["comparator"] = comparator_block(engine, out)
         save(results, path)
-    plans = {
-        4: [("flash", lambda: FlashADC(4), 4, 64), ("sar", lambda: SarADC(4), 4, 64),
-            ("ramp", lambda: RampADC(4, n_columns=4), 4, 64)],
-        6: [("flash", lambda: FlashADC(6), 2, 128), ("sar", lambda: SarADC(6), 2, 128),
-            ("ramp", lambda: RampADC(6, n_columns=8), 2, 128)],
-        8: [("flash", lambda: FlashADC(8), 0, 0), ("sar", lambda: SarADC(8), 1, 256),
-            ("ramp", lambda: RampADC(8, n_columns=16), 1, 256)],
-    }
-    for bits in (4, 6, 8):
-        if f"adc{bits}" in args.only:
-            results[f"adc{bits}"] = adc_block(engine, out, bits, plans[bits])
-            if bits == 4:  # one fabricated instance: Pelgrom mismatch in every comparator
-                results["adc4_mismatch"] = adc_block(engine, out, 4, [
-                    ("flash", lambda: FlashADC(4, mismatch_seed=1), 4, 64),
-                    ("sar", lambda: SarADC(4, mismatch_seed=1), 4, 64),
-                    ("ramp", lambda: RampADC(4, n_columns=4, mismatch_seed=1), 4, 64)], tag="_mismatch")
-            save(results, path)
+    for block, plan in PLANS.items():
+        if block not in args.only:
+            continue
+        bits = int(block[3])
+        stored = results.setdefault(block, {})
+        for name, make, spc, m_sine in plan:
+            if name in args.archs:
+                stored[name] = measure_adc(engine, bits, name, make, spc, m_sine)
+                save(results, path)
+        plot_adcs(stored, bits, out / f"peripherals_{block}.png")
     print(f"wrote {path}")
 
 

@@ -54,8 +54,12 @@ class SarADC(ADC):
     w_switch : float
         Width (m) of the LSB bottom-plate switches (NMOS; PMOS twice), doubled per bit so
         every capacitor settles with the same time constant.
-    w_top : float
-        Width (m) of the top-plate switch NMOS (PMOS twice).
+    w_top : float, optional
+        Width (m) of the top-plate switch NMOS (PMOS twice). Default 2**N / 16 um, at least
+        1 um: it must pull the top plate back to v_cm within 3/4 of a clock cycle after the
+        bottom plates jump from the last DAC state to the new input. With 1 um at 8 bits
+        (1.3 pF) the time constant was ~2 ns and codes carried 5-20 LSB of the previous
+        input (measured; the ramp test, whose inputs step by one LSB, did not show it).
     """
 
     name = "adc_sar"
@@ -63,13 +67,15 @@ class SarADC(ADC):
     max_bits = 10
 
     def __init__(self, adc_bits: int = 4, *, c_unit: float = 5e-15, w_switch: float = 0.3e-6,
-                 w_top: float = 1e-6, **kwargs):
+                 w_top: float | None = None, **kwargs):
         super().__init__(adc_bits, **kwargs)
+        if w_top is None:
+            w_top = max(1e-6, 2 ** self.adc_bits / 16 * 1e-6)
         if not 0.5e-15 <= c_unit <= 1e-12:
             raise CircuitError(f"{self.name}: c_unit={c_unit!r} F outside [0.5 fF, 1 pF]")
         for label, w in (("w_switch", w_switch), ("w_top", w_top)):
-            if not 90e-9 <= w <= 20e-6:
-                raise CircuitError(f"{self.name}: {label}={w!r} m outside [90 nm, 20 um]")
+            if not 90e-9 <= w <= 100e-6:
+                raise CircuitError(f"{self.name}: {label}={w!r} m outside [90 nm, 100 um]")
         self.c_unit, self.w_switch, self.w_top = float(c_unit), float(w_switch), float(w_top)
 
     def _extra_parameters(self) -> tuple[Parameter, ...]:
