@@ -327,7 +327,9 @@ def test_domain_policies_and_nan():
     with pytest.warns(SurrogateDomainWarning, match="extrapolating"):
         extrapolated = s.predict(outside, out_of_domain="warn")
     assert extrapolated[1] != clipped[1]
-    assert extrapolated[0] == clipped[0] == s.predict(inside)[0]
+    # the in-domain point is untouched by either policy (equal to round-off: BLAS may
+    # block a batch of 2 differently from a batch of 1)
+    np.testing.assert_allclose([extrapolated[0], clipped[0]], s.predict(inside)[0], rtol=1e-13)
     # exactly on the bounds, and within round-off of them, is inside
     s.predict(np.array([lo, hi]))
     s.predict(np.array([hi * (1 + 1e-13)]))

@@ -170,11 +170,19 @@ class DaskPool:
             self.client.wait_for_workers(1, timeout=60)
             threads = sum(self.client.nthreads().values())
         self.workers, self.capacity = threads, 2 * threads
-        # pure=False: a re-submitted chunk must run again, not return the cached failure.
-        self._executor = self.client.get_executor(pure=False)
 
     def submit(self, fn, *args) -> Future:
-        return self._executor.submit(fn, *args)
+        # Not client.get_executor(): its hand-over fetches the result and only then reads the
+        # Dask future's status; a worker dying in between (the failure tests kill them) makes
+        # a finished chunk fail with "TypeError: cannot unpack non-iterable Record object"
+        # (distributed 2026.8, seen about once in four runs on a loaded machine).
+        # pure=False: a re-submitted chunk must run again, not return the cached failure.
+        dask_future = self.client.submit(fn, *args, pure=False)
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+        future.dask_future = dask_future  # keeps the key on the cluster until the result is read
+        dask_future.add_done_callback(lambda done: _hand_over(done, future))
+        return future
 
     def close(self, *, kill: bool = False) -> None:
         client = getattr(self, "client", None)
@@ -184,6 +192,17 @@ class DaskPool:
             self.cluster.close()
         for name, level in self._levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+def _hand_over(dask_future, future: Future) -> None:
+    """Pass a finished Dask future's outcome on: ``result()`` either returns the value or
+    raises the task's error, KilledWorker or CancelledError, read in one consistent step."""
+    try:
+        value = dask_future.result()
+    except BaseException as error:  # noqa: BLE001 - every outcome is handed to the runner
+        future.set_exception(error)
+    else:
+        future.set_result(value)
 
 
 def is_killed_worker(error: BaseException) -> bool:

@@ -29,6 +29,7 @@ from .cells import LinearCell, cell_factors, cell_read
 from .costs import ACTIVATION_BITS, adc_time
 from .errors import SimError
 from .mapping import array_layout, plan_matrix, quantise_weights
+from .noise import standard_normal
 
 __all__ = ["AnalogMatrix"]
 
@@ -329,8 +330,9 @@ class AnalogMatrix:
             np.maximum(sigma, 0.0, out=sigma)
             np.sqrt(sigma, out=sigma)
             sigma *= self.spec.nonidealities.read_noise_sigma
-            # float32 draws: half the time of float64, and far finer than any ADC step
-            sigma *= self.backend.rng.standard_normal(sigma.shape, dtype=np.float32)
+            # tabulated-inversion draws (sim/noise.py): a fifth of the ziggurat's time, which
+            # dominated bit-serial inference, and far finer than any ADC step
+            sigma *= standard_normal(self.backend.rng, sigma.shape)
             D += sigma.astype(D.dtype, copy=False)
         return D
 
