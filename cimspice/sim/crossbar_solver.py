@@ -66,10 +66,12 @@ from scipy.linalg import lapack
 
 
 from .cells import Cell, LinearCell, SinhCell
+from .crossbar_transfer import condensed_transfer
 from .errors import SimError
 
 __all__ = [
     "AUTO_DIRECT_MAX_CELLS",
+    "CONDENSE_MAX_CELLS",
     "Cell",
     "ConvergenceError",
     "CrossbarSolution",
@@ -84,6 +86,9 @@ log = logging.getLogger(__name__)
 # Largest array (rows * cols) on which method="auto" falls back to sparse LU when the Krylov
 # solver fails (LU takes 0.15 s at 128x128 on the project's 2-core machine, FACTS.md).
 AUTO_DIRECT_MAX_CELLS = 128 * 128
+# Largest array whose transfer matrix is built by condensation (rows * cols): its cost grows
+# as rows^3 cols; at 512x512 (~25 s here) it still beats 512 unit-input solves (~150 s).
+CONDENSE_MAX_CELLS = 512 * 512
 # Input vectors per batch chunk: one work vector of the chunk holds about this many float64
 # (512 KiB), so the dozen live ones stay in cache. Measured on the 2-core machine: 64k beat
 # 16k, 256k, 1M and 4M by 5-40 % at 64x64..256x256 with 100 vectors.
@@ -249,7 +254,7 @@ class CrossbarSolver:
         G, V = self._check(G, V)
         if self._linear:
             W = self._cached_W(G)
-            if W is None and V.ndim == 2 and V.shape[0] >= self.rows:
+            if W is None and V.ndim == 2 and V.shape[0] >= self.transfer_batch:
                 W = self.transfer_matrix(G)
             if W is not None:
                 return V @ W
@@ -266,23 +271,44 @@ class CrossbarSolver:
         ``column_currents(G, V) == V @ W`` for every ``V`` (superposition), to the solver's
         accuracy.
 
-        Costs ``rows`` solves once (the rows of ``W`` are the responses to unit inputs); it
-        is cached with ``G``, and later :meth:`column_currents` calls with the same ``G``
-        are a matrix product.
+        With both wire resistances nonzero (and at most ``CONDENSE_MAX_CELLS`` cells) it is
+        built exactly by column-by-column condensation (:mod:`.crossbar_transfer`: 64x64
+        in the time of about 13 single solves, 128x128 of about 32); otherwise from the
+        responses to the ``rows`` unit inputs. It is cached with ``G``, and later
+        :meth:`column_currents` calls with the same ``G`` are a matrix product.
         """
         G, _ = self._check(G, np.zeros(self.rows))
         if not self._linear:
             raise SolverError(f"cell: {self.cell!r} is nonlinear; a transfer matrix exists "
                               f"only for linear cells")
         W = self._cached_W(G)
-        if W is None:
+        if W is None and self._condensable:
+            net = _Network(self, G)
+            W = condensed_transfer(G, net.gr, net.gc, net.dc, net.g_end)
+        elif W is None:
             W = self._run(G, np.eye(self.rows), full=False)
+        if self._cached_W(G) is None:
             c = self._cache
             if c is None or c["key"] != self._key() or not np.array_equal(c["G"], G):
                 c = self._cache = {"G": G, "key": self._key(), "method": None,
                                    "system": None}  # ideal wires: no system was built
             c["W"] = W
         return W.copy()
+
+    @property
+    def transfer_batch(self) -> int:
+        """Input vectors from which a linear array's batch is answered as ``V @ W``: where
+        building ``W`` costs less than solving the vectors one Krylov solve each (measured on
+        the project's 2-core machine: condensation of a 64x64 array costs about 13 solves,
+        128x128 about 32, 256x256 about 50; the unit-input route costs ``rows``)."""
+        if self._condensable:
+            return max(2, -(-max(self.rows, self.cols) // 4))
+        return self.rows
+
+    @property
+    def _condensable(self) -> bool:
+        return (self.r_row > 0.0 and self.r_col > 0.0
+                and self.rows * self.cols <= CONDENSE_MAX_CELLS)
 
     @property
     def resolved_method(self) -> str:

@@ -1,0 +1,66 @@
+"""The condensed transfer matrix of a linear crossbar against oracles sharing no code with it:
+a dense MNA solve per unit input (tests/oracles.py) and the solver's own Krylov route."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cimspice.sim.crossbar_solver import CrossbarSolver
+
+from oracles import mna_column_currents
+
+RNG = np.random.default_rng(77)
+
+
+def oracle_W(G, r_row, r_col, r_sense):
+    rows = G.shape[0]
+    return np.array([mna_column_currents(G, e, r_row, r_col, r_sense) for e in np.eye(rows)])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (5, 7), (12, 9)])
+@pytest.mark.parametrize("r_row, r_col, r_sense", [(1.0, 1.0, 0.0), (0.01, 10.0, 0.0), (10.0, 0.5, 200.0),
+                                                   (1e-4, 1e-4, 0.0)])
+def test_condensed_transfer_matches_dense_mna(shape, r_row, r_col, r_sense):
+    G = RNG.uniform(1e-6, 1e-4, shape)
+    solver = CrossbarSolver(*shape, r_row=r_row, r_col=r_col, r_sense=r_sense)
+    W = solver.transfer_matrix(G)
+    ref = oracle_W(G, r_row, r_col, r_sense)
+    assert np.abs(W - ref).max() <= 1e-9 * np.abs(ref).max()
+    # 'fresh' superposition check: any V gives V @ W
+    V = RNG.uniform(-0.3, 0.3, shape[0])
+    np.testing.assert_allclose(V @ W, mna_column_currents(G, V, r_row, r_col, r_sense),
+                               rtol=1e-9, atol=1e-12 * np.abs(ref).max())
+
+
+def test_condensed_transfer_with_heavy_ir_drop():
+    # up to 1 mS cells on 5 ohm wires: cells far from driver and sense lose ~half their current
+    G = RNG.uniform(1e-4, 1e-3, (16, 16))
+    W = CrossbarSolver(16, 16, r_wire=5.0).transfer_matrix(G)
+    ref = oracle_W(G, 5.0, 5.0, 0.0)
+    assert np.abs(W - ref).max() <= 1e-9 * np.abs(ref).max()
+    assert (W / G).min() < 0.6  # a real IR-drop case: some cells deliver under 60 %
+
+
+@pytest.mark.parametrize("n", [64, pytest.param(128, marks=pytest.mark.slow)])
+def test_condensed_transfer_matches_unit_input_solves(n):
+    G = RNG.uniform(1e-6, 1e-4, (n, n))
+    solver = CrossbarSolver(n, n, r_wire=1.0, r_sense=20.0)
+    W = solver.transfer_matrix(G)
+    units = CrossbarSolver(n, n, r_wire=1.0, r_sense=20.0, method="direct").column_currents(G, np.eye(n)[:9])
+    assert np.abs(W[:9] - units).max() <= 1e-10 * np.abs(units).max()
+
+
+def test_batches_above_the_threshold_go_through_the_transfer_matrix():
+    n = 32
+    G = RNG.uniform(1e-6, 1e-4, (n, n))
+    solver = CrossbarSolver(n, n, r_wire=2.0)
+    assert 2 <= solver.transfer_batch < n
+    V = RNG.uniform(0.0, 0.4, (solver.transfer_batch, n))
+    I = solver.column_currents(G, V)
+    assert solver._cache is not None and solver._cache["W"] is not None  # built once, kept
+    one = [CrossbarSolver(n, n, r_wire=2.0, method="direct").column_currents(G, v) for v in V[:3]]
+    np.testing.assert_allclose(I[:3], one, rtol=1e-10, atol=1e-12 * np.abs(one).max())
+    below = CrossbarSolver(n, n, r_wire=2.0)
+    below.column_currents(G, V[: below.transfer_batch - 1])
+    assert below._cache is None or below._cache["W"] is None  # a few vectors: Krylov, no W
