@@ -67,8 +67,13 @@ def _inspect(args) -> int:
 def _simulate(args) -> int:
     from .sim.simulate import run
 
+    data = None
+    if args.data:
+        from .sim.data_file import read_data_file
+
+        data = read_data_file(args.data, n=args.samples)
     print(run(args.system, args.network, args.output, n_samples=args.samples, seeds=args.seeds,
-              adc_bits=tuple(args.adc_bits)))
+              adc_bits=tuple(args.adc_bits), data=data))
     return 0
 
 
@@ -116,7 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="a trained network on a described accelerator: accuracy, energy, "
                        "latency, area")
     p.add_argument("system", help="system spec (YAML), or a shipped one: baseline, ideal")
-    p.add_argument("--network", required=True, help="shipped network: mlp, cnn, lstm, gpt")
+    p.add_argument("--network", required=True, help="shipped network (mlp, cnn, lstm, gpt), a network file, or "
+                   "an ONNX model (PATH.onnx, see docs/onnx.md)")
+    p.add_argument("--data", metavar="FILE.npz", help="evaluation data: arrays x, y (and x_calibration) "
+                   "instead of the held-out digits (needed by ONNX models not shaped like them)")
     p.add_argument("-o", "--output", default="cimspice-simulate", help="output folder (default: %(default)s)")
     p.add_argument("--samples", type=int, metavar="N", help="test samples (default: the whole held-out set)")
     p.add_argument("--seeds", type=int, default=1, help="noise seeds averaged (default: %(default)s)")

@@ -157,17 +157,18 @@ def simulate(system_spec, network_name, n_samples: int | None = None, *, seeds: 
 
 def sweep(system_spec, network_name, *, adc_bits=(None,), array_sizes=(None,), splits=(None,),
           n_samples: int | None = None, seeds: int = 1, calibration_samples: int = 256,
-          library: dict | None = None) -> list[dict]:
+          library: dict | None = None, data=None) -> list[dict]:
     """Accuracy (or perplexity) and energy over ADC resolution x array size x row split.
 
     ``adc_bits``: values for ``adc.bits`` (None keeps the spec's); ``array_sizes``: square
     sizes ``n`` (n x n arrays) or ``(rows, cols)``; ``splits``: ``tiling.split`` values.
     Returns one dict per combination: ``adc_bits``, ``rows``, ``cols``, ``split``,
     ``metric``, ``float``, ``analog``, ``ci``, ``energy``, ``arrays``, ``area``.
+    ``data``: ``(x, y, x_calibration)`` instead of the network's held-out set.
     """
     base = load_spec(system_spec)
     net = load_network(network_name)
-    data = _data(net, network_name, n_samples, calibration_samples)
+    data = data if data is not None else _data(net, network_name, n_samples, calibration_samples)
     rows = []
     for split in splits:
         for size in array_sizes:
@@ -207,24 +208,25 @@ def sweep_table(rows: list[dict]) -> str:
 
 
 def run(system_spec, network_name, out_dir, *, n_samples: int | None = None, seeds: int = 1,
-        adc_bits=(3, 4, 5, 6, 8), library: dict | None = None) -> str:
+        adc_bits=(3, 4, 5, 6, 8), library: dict | None = None, data=None) -> str:
     """What ``cimspice simulate SYSTEM --network NAME`` does: :func:`simulate`, an ADC
     resolution sweep around it (with and without input splitting), plots
     ``energy_breakdown.png`` and ``accuracy_vs_adc_bits.png`` in ``out_dir`` (created), and
-    the text of both tables (also written to ``out_dir/simulate.txt``)."""
+    the text of both tables (also written to ``out_dir/simulate.txt``). ``data``:
+    ``(x, y, x_calibration)`` instead of the network's held-out set (see :func:`simulate`)."""
     from pathlib import Path
 
     from .plots import plot_energy_breakdown, plot_sweep
 
     spec = load_spec(system_spec)
-    result = simulate(spec, network_name, n_samples, seeds=seeds, library=library)
+    result = simulate(spec, network_name, n_samples, seeds=seeds, library=library, data=data)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise SimError(f"{out}: cannot create the output folder: {error.strerror}") from None
     rows = sweep(spec, network_name, adc_bits=adc_bits, splits=("partial_sums", "input_splitting"),
-                 n_samples=n_samples, seeds=seeds, library=library) if adc_bits else []
+                 n_samples=n_samples, seeds=seeds, library=library, data=data) if adc_bits else []
     energy_png = plot_energy_breakdown(result, out / "energy_breakdown.png")
     text = result.to_table()
     if rows:

@@ -151,7 +151,12 @@ def _path(name) -> Path:
 
 
 def load_network(name) -> Network:
-    """A shipped network by name ("mlp", "cnn", "lstm", "gpt") or a network file path."""
+    """A shipped network by name ("mlp", "cnn", "lstm", "gpt") or a network file path
+    (cimspice HDF5, or ONNX when it ends in ``.onnx``: :func:`cimspice.sim.onnx_import.load_onnx`)."""
+    if str(name).lower().endswith(".onnx"):
+        from ..onnx_import import load_onnx
+
+        return load_onnx(name)
     path = _path(name)
     attrs, weights, _, _ = read_network_file(path)
     info = {k: v for k, v in attrs.items() if k != "config"}
@@ -174,6 +179,14 @@ def load_dataset(name, split: str = "test", n: int | None = None) -> tuple[np.nd
     """
     if split not in ("test", "train"):
         raise SimError(f"load_dataset: split must be 'test' or 'train', got {split!r}")
+    if str(name).lower().endswith(".onnx"):  # an imported network whose input is shaped like the digits
+        from ..onnx_import import DIGITS_FORMATS, load_onnx
+
+        info = load_onnx(name).info
+        if info["input_format"] is None:
+            raise SimError(f"{name}: input shape {info['input_shape']} is not one the shipped digits come in "
+                           f"({', '.join(map(str, DIGITS_FORMATS))}): give the data as FILE.npz (--data)")
+        return load_dataset({"flat": "mlp", "image": "cnn", "rows": "lstm"}[info["input_format"]], split, n)
     path = _path(name)
     attrs, _, data, _ = read_network_file(path)
     fmt = attrs.get("input_format")
