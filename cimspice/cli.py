@@ -57,6 +57,15 @@ def _fit(args) -> int:
     return 0
 
 
+def _study(args) -> int:
+    from .studies import run_study
+
+    path = run_study(args.name, args.output or f"cimspice-study-{args.name}", quick=args.quick,
+                     progress=False if args.no_progress else None)
+    print(f"wrote {path}")
+    return 0
+
+
 def _inspect(args) -> int:
     from .surrogate import inspect_library
 
@@ -131,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adc-bits", type=int, nargs="*", default=[3, 4, 5, 6, 8], metavar="B",
                    help="ADC resolutions of the accuracy sweep (default: 3 4 5 6 8; none: no sweep)")
     p.set_defaults(func=_simulate)
+
+    from .studies import STUDIES
+
+    p = sub.add_parser("study", help="rerun a paper's experiment on the characterized circuits: a report "
+                       "with tables, plots and the paper's claims beside ours")
+    p.add_argument("name", choices=sorted(STUDIES), help="; ".join(f"{k}: {v[1]}" for k, v in STUDIES.items()))
+    p.add_argument("-o", "--output", help="report folder (default: cimspice-study-NAME)")
+    p.add_argument("--quick", action="store_true", help="reduced sizes (a test's; minutes, not tens)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_study)
 
     p = sub.add_parser("inspect", help="list the surrogates of a library with domains and errors")
     p.add_argument("library")

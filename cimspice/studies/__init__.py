@@ -1,0 +1,33 @@
+"""Studies: the four papers' experiments, rerun on the characterized circuits.
+
+``cimspice study NAME [-o DIR] [--quick]`` runs one and writes ``DIR/report.md`` with its
+figures: setup, tables, plots, and each of the paper's headline claims beside the value
+measured in that run. Everything is recomputed from ngspice characterization through the
+system simulator; the papers' figures live in :mod:`.sources`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from .. import CimspiceError
+
+__all__ = ["STUDIES", "StudyError", "run_study"]
+
+# name -> (module, one-line description)
+STUDIES = {
+    "input-splitting": ("input_splitting", "Kim et al. ISLPED 2018: split layers, low-resolution ADCs, retraining"),
+}
+
+
+class StudyError(CimspiceError):
+    """An unknown study or a study that cannot run."""
+
+
+def run_study(name: str, out_dir, quick: bool = False, progress: bool | None = None) -> Path:
+    """Run study ``name`` into ``out_dir``; returns the report's path."""
+    if name not in STUDIES:
+        raise StudyError(f"unknown study {name!r} (known: {', '.join(sorted(STUDIES))})")
+    module = importlib.import_module(f".{STUDIES[name][0]}", __name__)
+    return module.run(Path(out_dir), quick=quick, progress=progress)

@@ -1,0 +1,85 @@
+"""Studies: the quick input-splitting study through the CLI, the NumPy trainer behind it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cimspice.sim.simulate import simulate
+from cimspice.sim.zoo import load_dataset
+from cimspice.studies.input_splitting import _system
+from cimspice.studies.training import split_bounds, train_mlp, train_split_aware
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_dataset("mlp", "train")
+    xt, yt = load_dataset("mlp", "test")
+    return x, y, xt, yt
+
+
+@pytest.fixture(scope="module")
+def float_mlp(digits):
+    x, y, _, _ = digits
+    return train_mlp(x, y, hidden=(64, 64), epochs=20)
+
+
+def test_split_bounds_match_the_simulators_tiling():
+    assert split_bounds(64, 64) == [(0, 64)]
+    assert split_bounds(128, 32) == [(0, 32), (32, 64), (64, 96), (96, 128)]
+    b = split_bounds(100, 32)
+    assert len(b) == 4 and b[0][0] == 0 and b[-1][1] == 100 and all(r1 - r0 <= 32 for r0, r1 in b)
+
+
+def test_float_training_learns_the_digits(digits, float_mlp):
+    _, _, xt, yt = digits
+    assert float_mlp.network("m").score(xt, yt) > 0.93
+
+
+def test_split_aware_retraining_recovers_coarse_adcs(digits, float_mlp):
+    # 2-bit ADCs on 16-row arrays wreck the network as trained; retraining for the split
+    # structure must recover much of it, judged by the system simulator on held-out digits
+    x, y, xt, yt = digits
+    data = (xt[:200], yt[:200], x[:256])
+    spec = _system(16, 2, 8, "input_splitting")
+    before = simulate(spec, "f", network=float_mlp.network("f"), data=data).analog_metric
+    retrained = train_split_aware(float_mlp, x, y, 16, 2, 8, epochs=8, x_calibration=x[:256])
+    after = simulate(spec, "r", network=retrained.network("r"), data=data).analog_metric
+    assert after > before + 0.05, (before, after)
+
+
+@pytest.mark.slow
+def test_quick_study_writes_a_consistent_report(tmp_path):
+    out = tmp_path / "study"
+    run = subprocess.run([sys.executable, "-m", "cimspice.cli", "study", "input-splitting", "--quick", "-o", str(out),
+                          "--no-progress"], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    text = (out / "report.md").read_text()
+    for png in re.findall(r"\]\(([^)]+\.png)\)", text):
+        assert (out / png).stat().st_size > 10_000
+    claims = [line for line in text.splitlines() if "[Kim]" in line]
+    assert len(claims) == 3
+    # the ADC-power claim is the ratio of the two ADC energies in the table of the same run
+    ratio = float(re.search(r"\| 32x \| ([0-9.]+)x \|", claims[0]).group(1))
+    m = re.search(r"At (\d+)x\d+ arrays and (\d+) bits", text)
+    rows, bits = m.group(1), m.group(2)
+    table = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 7 and cells[0] == f"{rows}x{rows}" and cells[1] == bits:
+            table[cells[2]] = float(cells[4])
+    ps = next(v for k, v in table.items() if k.startswith("partial sums"))
+    assert ratio == pytest.approx(ps / table["input splitting, retrained"], rel=0.01)
+    # ADC energies come from ngspice: the SAR's energy grows with resolution
+    adc = re.findall(r"^\| (\d+) \| ([0-9.]+) \| (\d+) \|", text, re.M)
+    energies = [float(e) for _, e, _ in adc]
+    assert len(energies) == 2 and energies[1] > 3 * energies[0] > 0
+
+
+def test_unknown_study_is_a_one_line_error():
+    run = subprocess.run([sys.executable, "-m", "cimspice.cli", "study", "nope"], capture_output=True, text=True)
+    assert run.returncode != 0 and "nope" in run.stderr
