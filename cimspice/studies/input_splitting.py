@@ -161,8 +161,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     conv_sp = h["retrained"]["conversions"]
     walden = (sum(c * 2.0 ** b for b, c in conv_ps.items()) / sum(c * 2.0 ** b for b, c in conv_sp.items()))
     e_lo, e_hi = adc[bits_h]["energy"], adc[ps_bits]["energy"]
-    # "agrees": within a factor of two of the paper's ratio, or within one point of accuracy
-    report.claim("kim.adc_power", adc_ratio, adc_ratio >= 0.5 * 32,
+    # "agrees": a ratio within 25 % of the paper's; accuracy within one point of the baseline
+    report.claim("kim.adc_power", adc_ratio, 0.75 <= adc_ratio / 32 <= 1.33,
                  f"{rows_h}x{rows_h} arrays, {bits_h}-bit ADCs against {ps_bits}-bit partial sums. Our SAR's "
                  f"energy grows {e_hi / e_lo:.1f}x from {bits_h} to {ps_bits} bits, not the "
                  f"{2 ** (ps_bits - bits_h):.0f}x of the 2^bits (Walden) scaling the paper assumes: its "
@@ -170,7 +170,7 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
                  f"scaling the same conversion counts give {walden:.0f}x.")
     e_split = dict(h["retrained"]["result"].costs.energy, adc=h["retrained"]["adc_energy"])
     top = max((c for c in e_split if c != "adc"), key=e_split.get)
-    report.claim("kim.chip_power", chip_ratio, chip_ratio >= 0.5 * 3,
+    report.claim("kim.chip_power", chip_ratio, 0.75 <= chip_ratio / 3 <= 1.33,
                  f"Energy per inference, all components (at equal throughput power scales the same). What "
                  f"the ADCs leave bounds the gain: here the {top} ({100 * e_split[top] / h['retrained']['energy']:.0f} % "
                  f"of the split design's energy, priced with the cited constants of cimspice/sim/costs.py).")
