@@ -18,6 +18,8 @@ __all__ = ["STUDIES", "StudyError", "run_study"]
 # name -> (module, one-line description)
 STUDIES = {
     "input-splitting": ("input_splitting", "Kim et al. ISLPED 2018: split layers, low-resolution ADCs, retraining"),
+    "training-block": ("training_block", "Marinella et al. JETCAS 2018: VMM, MVM^T and outer-product update on an "
+                                         "analog ReRAM block, analog training"),
 }
 
 
