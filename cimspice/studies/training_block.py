@@ -145,8 +145,9 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
                  f"{n}x{n} block, {bits}-bit ramp ADC and integrator per column, 45 nm cards. Per MAC the "
                  f"column circuits cost {(e_int + e_adc) / n * 1e15:.1f} fJ (integrator {e_int * 1e12:.2f} pJ "
                  f"and ADC {e_adc * 1e12:.2f} pJ per column read, shared by {n} rows) and the cells "
-                 f"{e_array * 1e15:.2f} fJ at {cfg['v_read']} V (mean duty {duty:.2f} of {t_int * 1e9:.0f} ns); the paper's 14/16 nm "
-                 f"circuits are smaller and its read voltages lower.")
+                 f"{e_array * 1e15:.2f} fJ at {cfg['v_read']} V (mean duty {duty:.2f} of {t_int * 1e9:.0f} ns). The largest "
+                 f"part is the ramp ADC's {2 ** bits} comparator decisions per conversion on 45 nm cards; the paper "
+                 f"sizes its periphery at 14/16 nm, where a comparator decision costs less.")
     setup = f"""
 - Block: {n}x{n} ReRAM cells (netlists/reram.lib, window {RERAM.g_off * 1e6:.0f}-{RERAM.g_on * 1e6:.0f} uS,
   read law I = G v0 sinh(V/v0)), weights against a reference at the window's middle; inputs
