@@ -65,6 +65,8 @@ def _event_energy(event: str, count: float, spec) -> tuple[str, float]:
         return "drivers", count * costs.dac_energy(bits)
     if event == "sense_samples":
         return "sense", count * costs.SH_ENERGY
+    if event == "sense_energy":  # J, from the characterized sense circuit (sense.energy surrogate)
+        return "sense", count
     if event.startswith("adc:"):
         bits = event.split(":", 1)[1]
         return "adc", count * costs.adc_energy(None if bits == "None" else int(bits))

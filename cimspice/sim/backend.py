@@ -140,7 +140,7 @@ class AnalogBackend(Backend):
         self.library = library if library is not None else self._load_library()
         self._check_library()
         self.cell = cell if cell is not None else self._cell()
-        self.sense = sense_from_spec(spec.sense)
+        self.sense = sense_from_spec(spec.sense, self.library)
         self.ledger = Ledger()
         self.rng = np.random.default_rng([spec.seed, 1])
         self.calibrating = False
@@ -170,6 +170,10 @@ class AnalogBackend(Backend):
             self._require("array.surrogate", s.array.surrogate)
         if s.adc.type == "surrogate":
             self._require("adc.surrogate", s.adc.surrogate)
+        if s.sense.type == "surrogate":
+            self._require("sense.surrogate", s.sense.surrogate)
+            if s.sense.energy is not None:
+                self._require("sense.energy", s.sense.energy)
 
     def _cell(self):
         a, n = self.spec.array, self.spec.nonidealities

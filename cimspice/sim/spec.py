@@ -10,7 +10,7 @@ sections and their fields are documented in docs/system.md; in short::
     mapping:    {weights: differential|offset, slices}
     inputs:     {encoding: bit_serial|dac, bits, signed: two_phase|bipolar}
     adc:        {type: ideal|surrogate, bits, partial_sum_bits, range: calibrated|full, per_array, surrogate}
-    sense:      {type: ideal}
+    sense:      {type: ideal|surrogate, surrogate, energy, v_ref, transimpedance}
     nonlinear:  {where: digital|reram_array, surrogates: {kind: name}}
     attention:  {products: digital}
     tiling:     {split: partial_sums|input_splitting|none}
@@ -157,9 +157,22 @@ class AdcSpec:
     surrogate: str | None = None
 
 
+# Nominal TIA design (cimspice.circuits.tia defaults: v_ref 0.75 V, r_f 5 kOhm)
+SENSE_V_REF, SENSE_TRANSIMPEDANCE = 0.75, 5e3
+
+
 @dataclass(frozen=True)
 class SenseSpec:
-    type: str = "ideal"
+    """Sense circuit between the columns and the ADC. ``surrogate``: library key of its
+    transfer (column current, A -> voltage to the ADC, V); ``energy``: optional key of its
+    energy per read (J); ``v_ref`` (V) and ``transimpedance`` (ohm): the nominal design the
+    output voltage is referred back to a current with (cimspice.sim.peripherals)."""
+
+    type: str = "ideal"               # ideal | surrogate
+    surrogate: str | None = None
+    energy: str | None = None
+    v_ref: float = SENSE_V_REF
+    transimpedance: float = SENSE_TRANSIMPEDANCE
 
 
 @dataclass(frozen=True)
@@ -298,7 +311,12 @@ def parse_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> S
     r.done()
 
     r = _Reader(source, "sense", top.get("sense", {}))
-    sense = SenseSpec(r.choice("type", "ideal", ("ideal",)))
+    sense = SenseSpec(r.choice("type", "ideal", ("ideal", "surrogate")), r.text("surrogate"), r.text("energy"),
+                      r.number("v_ref", SENSE_V_REF, positive=True, maximum=5.0),
+                      r.number("transimpedance", SENSE_TRANSIMPEDANCE, positive=True))
+    if sense.type == "surrogate" and not sense.surrogate:
+        r.fail("surrogate", "sense type 'surrogate' needs the library key of the sense-circuit surrogate "
+                            "(e.g. tia.v_out)")
     r.done()
 
     r = _Reader(source, "nonlinear", top.get("nonlinear", {}))
@@ -331,6 +349,7 @@ def parse_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> S
         library = str((base / library).resolve())
     needs = [what for what, needed in (("array.cell 'surrogate'", cell == "surrogate"),
                                        ("adc.type 'surrogate'", adc.type == "surrogate"),
+                                       ("sense.type 'surrogate'", sense.type == "surrogate"),
                                        ("nonlinear.where 'reram_array'", where == "reram_array")) if needed]
     if needs and not library:
         top.fail("library", f"{needs[0]} needs a surrogate library; none given")

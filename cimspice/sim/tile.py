@@ -354,14 +354,19 @@ class AnalogMatrix:
         chunk = max(1, _CHUNK // (P * C))
         powers = self.planes.base ** np.arange(self.k)
         sense = self.backend.sense
+        # a characterized sense circuit's energy per read, from the currents it senses
+        sense_energy = sense.energy if getattr(sense, "energy_surrogate", None) is not None else None
         ledger, a = self.backend.ledger, self.spec.array
-        energy = pulses = 0.0
+        energy = pulses = e_sense = 0.0
         for tile in self.tiles:
             r0, r1 = tile.rows
             for s in range(0, n, chunk):
                 codes = codes_all[:, s:s + chunk, r0:r1]
                 m = codes.shape[1]
-                D = sense.sense(self._currents(tile, codes, noise=True))
+                I = self._currents(tile, codes, noise=True)
+                D = sense.sense(I)
+                if sense_energy is not None:
+                    e_sense += sense_energy(I)
                 adc_codes = self.adc.convert(D, tile.lsb.astype(D.dtype, copy=False)).reshape(P, m * C)
                 acc = (weights @ adc_codes).reshape(m, self.n_out, self.k) * tile.lsb.reshape(self.n_out, self.k)
                 out[s:s + chunk] += acc @ powers
@@ -376,6 +381,8 @@ class AnalogMatrix:
         ledger.add(self.name, "array_time", P * n * t_cycle / self.backend.batch)
         conversions = P * n * C * len(self.tiles)
         ledger.add(self.name, "sense_samples", conversions)
+        if sense_energy is not None:
+            ledger.add(self.name, "sense_energy", e_sense)   # J; see docs/validation.md for its pricing
         ledger.add(self.name, "shift_add", conversions)
         ledger.add(self.name, "digital:add", n * self.n_out * (len(self.tiles) - 1))  # partial sums / splits
         in_bits = self.spec.inputs.bits or ACTIVATION_BITS
