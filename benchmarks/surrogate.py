@@ -14,6 +14,11 @@ the ratio to the same model's scikit-learn ``predict`` (or SciPy's
 Targets: >= 1e6 points/s for grid interpolation and polynomials, >= 2e5 for MLPs; the
 Gaussian process has none (its cost grows with its training set). Timings are the best
 of ``--repeat`` runs; on a shared machine they vary, the ratios less so.
+
+Last, column currents of a 32x32 and 64x64 1T1R crossbar: ngspice's operating point
+against the separable surrogate read the system simulator uses, on the same G and V
+(target: >= 1e4x faster, agreement within 0.1 % of the largest column current); see
+:func:`crossbar_section`.
 """
 
 from __future__ import annotations
@@ -63,8 +68,14 @@ def main(argv=None) -> int:
     parser.add_argument("--points", type=int, default=1_000_000, help="evaluation points (default %(default)s)")
     parser.add_argument("--gp-points", type=int, default=50_000, help="evaluation points for the GP (default %(default)s)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="smaller GP/MLP training for a fast run")
+    parser.add_argument("--quick", action="store_true", help="smaller GP/MLP training for a fast run (and no 64x64 crossbar)")
+    parser.add_argument("--no-crossbar", action="store_true", help="skip the crossbar column-current comparison with ngspice")
+    parser.add_argument("--crossbar-only", action="store_true", help="only the crossbar column-current comparison")
     args = parser.parse_args(argv)
+    if args.crossbar_only:
+        missed = crossbar_section([32] if args.quick else [32, 64], args.repeat)
+        print("result:", "PASS" if missed == 0 else f"FAIL ({missed} target(s) missed)")
+        return 0 if missed == 0 else 1
 
     axes = [np.logspace(3, 6, 31), np.linspace(0.4, 1.2, 25), np.linspace(0.0, 0.3, 25)]
     G = np.meshgrid(*axes, indexing="ij")
@@ -134,8 +145,82 @@ def main(argv=None) -> int:
         for k, _, _ in families if not k.startswith("grid")
     )
     print(f"\nmax |NumPy - scikit-learn| over 2000 points (poly, MLP, GP): {worst:.2e} A (full scale {np.ptp(y):.2e} A)")
-    print("result:", "PASS" if failures == 0 else f"FAIL ({failures} family(ies) below target)")
+    if not args.no_crossbar:
+        failures += crossbar_section([32] if args.quick else [32, 64], args.repeat)
+    print("result:", "PASS" if failures == 0 else f"FAIL ({failures} target(s) missed)")
     return 0 if failures == 0 else 1
+
+
+# ------------------------------------------------------------------ crossbar column currents
+def crossbar_section(sizes, repeat: int, v_read: float = 0.2, dac_bits: int = 4) -> int:
+    """Column currents of a 1T1R crossbar: ngspice operating points against the evaluation
+    the system simulator runs (``cimspice.sim``, ``nonidealities.ir_drop: false``): the
+    cell's read law in separable form ``I = sum_r f_r(V) @ A_r(G)`` (``cells.cell_factors``)
+    from a grid-cubic surrogate of a ngspice sweep of one ``cell_1t1r``. Same G, same V,
+    same quantity; the wires are ideal (``r_wire = 0``) on both sides, because this read law
+    has no IR drop (with wires, the simulator's exact mode is the crossbar solver:
+    benchmarks/crossbar.py). Inputs are ``dac_bits`` DAC levels up to ``v_read`` (V), the
+    levels the factorization is tabulated on. Returns the number of missed targets."""
+    from cimspice.characterize import parse_spec, run_sweep
+    from cimspice.circuits.crossbar import Crossbar
+    from cimspice.circuits.devices import RERAM, VDD
+    from cimspice.sim.cells import SurrogateCell, cell_factors
+    from cimspice.spice import get_engine
+    from cimspice.surrogate import fit_surrogates
+
+    print(f"\ncrossbar column currents, 1T1R cells (v_wl {VDD} V), ideal wires, {dac_bits}-bit DAC inputs "
+          f"up to {v_read} V, G log-uniform in [{RERAM.g_off:.0e}, {RERAM.g_on:.0e}] S")
+    spec = {"circuit": "cell_1t1r", "design": "grid", "outputs": ["i_cell"],
+            "parameters": {"g": {"start": RERAM.g_off, "stop": RERAM.g_on, "num": 21, "scale": "log"},
+                           "v_bl": {"start": 0.0, "stop": v_read, "num": 21}}}
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        run_sweep(parse_spec(spec, source="benchmark cell sweep"), Path(tmp) / "cell.h5", progress=False)
+        (cell_surrogate,) = fit_surrogates(Path(tmp) / "cell.h5", models=["grid-cubic"]).values()
+    print(f"  cell surrogate: 21 x 21 ngspice points swept and fitted in {time.perf_counter() - t0:.1f} s "
+          f"(held-out max error {float(cell_surrogate.validation['max_pct'][0]):.3g} %FS)")
+    cell = SurrogateCell(cell_surrogate)
+    rng = np.random.default_rng(1)
+    levels = np.arange(2**dac_bits) / (2**dac_bits - 1) * v_read
+    header = (f"  {'array':<7} {'vectors':>7} {'ngspice op':>12} {'factoring':>10} {'read':>10} {'speed-up':>10} "
+              f"{'reads to 1e4x':>14} {'max |dI|/max I':>15}  target >= 1e4x")
+    print(header)
+    missed = 0
+    for n in sizes:
+        batch = 4 if n <= 32 else 2
+        G = 10 ** rng.uniform(np.log10(RERAM.g_off), np.log10(RERAM.g_on), (n, n))
+        V = levels[rng.integers(0, levels.size, (batch, n))]
+        xb = Crossbar(n, n, cell="1T1R", r_wire=0.0)
+        t0 = time.perf_counter()
+        I_spice = xb.column_currents(G, V)  # builds and loads the deck once, then alter + op per vector
+        t_all = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        get_engine().load(xb.netlist(G), source="benchmark deck")  # what column_currents does before the ops
+        t_load = time.perf_counter() - t0
+        t_spice = max(t_all - t_load, 0.0) / batch
+        t_factor = best_time(lambda: cell_factors(cell, G, levels), repeat)
+        factors = cell_factors(cell, G, levels)
+
+        def read():
+            return sum(f(V) @ A for A, f in factors)
+
+        t_read = best_time(lambda: [read() for _ in range(100)], repeat) / 100 / batch
+        I_sur = read()
+        dev = float(np.max(np.abs(I_sur - I_spice)) / np.max(np.abs(I_spice)))
+        ratio = t_spice / t_read
+        # reads of the programmed array after which even factoring + reads is 1e4x faster
+        margin = t_spice / 1e4 - t_read
+        reads = f"{int(np.ceil(t_factor / margin)):d}" if margin > 0 else "never"
+        ok = ratio >= 1e4 and dev < 1e-3
+        missed += not ok
+        print(f"  {n}x{n:<4} {batch:>7} {t_spice * 1e3:9.1f} ms {t_factor * 1e3:7.2f} ms {t_read * 1e6:7.2f} us {ratio:9.3g}x "
+              f"{reads:>14} {dev:15.2e}  {'PASS' if ok else 'FAIL'}")
+    print(f"  (ngspice: wall time of Crossbar.column_currents per vector (alter + op), less the deck's build and load "
+          f"timed separately; "
+          f"surrogate: one read of a programmed array, best of {repeat} (what the simulator does per input vector); "
+          "factoring: the one-time tabulation and SVD of the array's read law when it is programmed; 'reads to 1e4x': "
+          f"reads after which factoring plus reads is still 1e4x faster than ngspice; rank {len(factors)})")
+    return missed
 
 
 if __name__ == "__main__":

@@ -167,7 +167,10 @@ def test_corners_and_temperatures_of_the_cell_against_ngspice_batch(tmp_path, ba
     # A weak gate (0.6 V) makes the transistor limit the current: the fast corner passes more.
     assert current[2] > current[0] and current[3] > current[1]
     data = read_sweep(tmp_path / "pvt.h5")  # the surrogate layer's reader takes the file
-    assert data.n_points == 4 and list(data.grid) == ["corner", "temp", "g", "v_bl", "v_wl"]
+    # the corner is categorical for the surrogate layer: not a grid axis, one table per corner
+    assert data.n_points == 4 and list(data.grid) == ["temp", "g", "v_bl", "v_wl"]
+    assert data.corner_labels == ["ss", "ff"] and list(data.corner) == [0, 0, 1, 1]
+    np.testing.assert_array_equal(data.select_corner("ff").outputs["i_cell"], current[2:])
 
 
 def test_user_netlist_transient_and_temperature(tmp_path):

@@ -39,12 +39,14 @@ from .errors import SurrogateError, one_line
 from .models import MLP, GaussianProcess, GridInterpolator, PolynomialRidge, SurrogateModel
 from .sweep import SweepData, read_sweep
 
-__all__ = ["DEFAULT_MODELS", "fit_library", "fit_surrogates", "holdout_split", "make_model", "score_pct"]
+__all__ = ["CORNER_SEPARATOR", "DEFAULT_MODELS", "fit_library", "fit_surrogates", "holdout_split", "make_model", "score_pct"]
 
 log = logging.getLogger(__name__)
 
 #: candidate families tried by default (see :func:`make_model` for the labels)
 DEFAULT_MODELS = ("grid-linear", "grid-cubic", "poly-4", "poly-6", "gp", "mlp")
+#: joins a surrogate's name and its process corner: ``strongarm.delay@ss``
+CORNER_SEPARATOR = "@"
 #: fraction of points held out for non-grid sweeps with ``holdout="auto"``
 DEFAULT_HOLDOUT_FRACTION = 0.2
 
@@ -213,7 +215,13 @@ def fit_surrogates(
         polynomial, grid-cubic, MLP, GP, in that order) whose held-out max error is
         <= this % of full scale; if none is, the lowest-RMS one (with a log warning)
     random_state : seed for hold-out sampling and the stochastic models
-    name_template : surrogate name, formatted with ``circuit`` and ``output``
+    name_template : surrogate name, formatted with ``circuit``, ``output`` and ``corner``;
+        without ``{corner}`` a corner sweep's names get ``@<corner>`` appended
+
+    A sweep over process corners (``/inputs/corner``) gives one surrogate per output and
+    corner, ``{circuit}.{output}@{corner}`` (e.g. ``strongarm.delay@ss``), each fitted,
+    scored and selected on that corner's points only; a validation sweep must then run the
+    same corners. The corner is recorded in ``provenance["corner"]``.
 
     Returns
     -------
@@ -225,6 +233,12 @@ def fit_surrogates(
     vsweep = None
     if validation_sweep_path is not None:
         vsweep = validation_sweep_path if isinstance(validation_sweep_path, SweepData) else read_sweep(validation_sweep_path)
+    if sweep.corner is not None or (vsweep is not None and vsweep.corner is not None):
+        return _fit_per_corner(
+            sweep, vsweep, outputs=outputs, models=models, holdout=holdout, input_scales=input_scales,
+            output_scales=output_scales, tolerance_pct=tolerance_pct, random_state=random_state,
+            name_template=name_template,
+        )
     specs = list(models) if models is not None else list(DEFAULT_MODELS)
     if not specs:
         raise SurrogateError("fit_surrogates: no candidate models")
@@ -278,12 +292,17 @@ def fit_surrogates(
         if out_scales[output] == "log" and np.any(y <= 0):
             raise SurrogateError(f"{sweep.label}: output {output!r} has values <= 0 and cannot be log-scaled")
         full_scale = _full_scale(y)
+        corner = str(sweep.attrs.get("corner", "") or "")
         try:
-            name = name_template.format(circuit=circuit or "sweep", output=output).replace("/", "_")
+            name = name_template.format(circuit=circuit or "sweep", output=output, corner=corner).replace("/", "_")
         except (KeyError, IndexError, ValueError) as exc:
-            raise SurrogateError(f"name_template {name_template!r}: use only {{circuit}} and {{output}} ({exc})") from None
+            raise SurrogateError(
+                f"name_template {name_template!r}: use only {{circuit}}, {{output}} and {{corner}} ({exc})"
+            ) from None
         if name.startswith("."):
             name = name.lstrip(".") or output
+        if corner and "{corner}" not in name_template:
+            name = f"{name}{CORNER_SEPARATOR}{corner}"
         kwargs = dict(
             input_units=[sweep.input_units.get(n, "") for n in inputs],
             output_units=[sweep.output_units.get(output, "")],
@@ -410,7 +429,40 @@ def fit_surrogates(
         }
         final.candidates = candidates
         final.provenance = _provenance(sweep, vsweep, fixed, selection, int(y.size))
+        if corner:
+            final.provenance["corner"] = corner
         result[name] = final
+    return result
+
+
+def _fit_per_corner(sweep: SweepData, vsweep: SweepData | None, **kwargs) -> dict[str, Surrogate]:
+    """One surrogate per output *and corner*: the NLDM-table convention (one table per
+    process corner; voltages and temperature are the table's axes). A corner is a
+    category, not a number between ``ff`` and ``ss``, so it is never an input."""
+    if sweep.corner is None:
+        raise SurrogateError(
+            f"{vsweep.label}: the validation sweep ran corners {vsweep.corner_labels} but the training sweep "
+            f"{sweep.label} did not; give both sweeps the same 'corners:'"
+        )
+    if vsweep is not None and vsweep.corner is None:
+        raise SurrogateError(
+            f"{vsweep.label}: the validation sweep has no corners but the training sweep {sweep.label} ran "
+            f"{sweep.corner_labels}; run the validation sweep with the same 'corners:' so each corner's "
+            "surrogate is scored on its own corner's points"
+        )
+    if kwargs.get("models") is not None:
+        kwargs["models"] = list(kwargs["models"])  # an iterator would be spent on the first corner
+    missing = [c for c in sweep.corner_labels if c not in sweep.corners]
+    if missing:
+        log.warning("%s: no usable point at corner(s) %s; no surrogate for them", sweep.label, missing)
+    result: dict[str, Surrogate] = {}
+    for corner in sweep.corners:
+        vsub = None if vsweep is None else vsweep.select_corner(corner)
+        log.info("%s: fitting corner %s", sweep.label, corner)
+        fitted = fit_surrogates(sweep.select_corner(corner), validation_sweep_path=vsub, **kwargs)
+        for name, s in fitted.items():
+            s.provenance["corners"] = json.dumps(sweep.corner_labels)
+            result[name] = s
     return result
 
 

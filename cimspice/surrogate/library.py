@@ -23,7 +23,10 @@ from ._hdf5 import check_plain_tree, open_hdf5, plain_attr
 from .core import Surrogate
 from .errors import SurrogateError, one_line
 
-__all__ = ["LIBRARY_SCHEMA", "LIBRARY_SCHEMA_VERSION", "inspect_library", "load_library", "save_library"]
+__all__ = [
+    "LIBRARY_SCHEMA", "LIBRARY_SCHEMA_VERSION", "inspect_library", "load_library", "save_library", "select_corner",
+    "surrogate_corner",
+]
 
 log = logging.getLogger(__name__)
 
@@ -243,3 +246,27 @@ def inspect_library(path: str | Path) -> str:
         f"{modified}): {len(surrogates)} surrogate(s)"
     )
     return format_surrogates(surrogates, title)
+
+
+def surrogate_corner(surrogate: Surrogate) -> str:
+    """The process corner a surrogate was fitted at (``""`` if its sweep swept no corners)."""
+    return str(surrogate.provenance.get("corner", "") or "")
+
+
+def select_corner(surrogates: Mapping[str, Surrogate], corner: str) -> dict[str, Surrogate]:
+    """The surrogates of one process corner, keyed by their name without ``@<corner>``.
+
+    ``select_corner(load_library(path), "ss")["strongarm.delay"]`` is the table of
+    ``strongarm.delay@ss``; surrogates fitted without corners are left out. Raises
+    :class:`SurrogateError` if no surrogate is at ``corner`` (naming the corners there are).
+    """
+    out: dict[str, Surrogate] = {}
+    for name, s in surrogates.items():
+        c = surrogate_corner(s)
+        if c and c == corner:
+            suffix = f"@{corner}"
+            out[name[: -len(suffix)] if name.endswith(suffix) else name] = s
+    if not out:
+        have = sorted({surrogate_corner(s) for s in surrogates.values()} - {""})
+        raise SurrogateError(f"no surrogate at corner {corner!r} (corners in the library: {have or 'none'})")
+    return out

@@ -14,7 +14,7 @@ from .. import __version__
 from .core import Surrogate
 from .errors import SurrogateError
 from .fit import score_pct
-from .library import load_library
+from .library import load_library, surrogate_corner
 from .sweep import SweepData, read_sweep
 
 __all__ = ["write_report"]
@@ -40,6 +40,12 @@ def _cell(text: Any) -> str:
 
 def _evaluate(s: Surrogate, data: SweepData, output: str) -> dict[str, Any] | None:
     """Predictions of ``s`` for ``output`` at the usable, in-domain points of ``data``."""
+    corner = surrogate_corner(s)
+    if data.corner is not None:
+        # One table per corner: score it on its own corner's points only, never on a mix.
+        if corner not in data.corners:
+            return None
+        data = data.select_corner(corner)
     missing = [n for n in s.inputs if n not in data.inputs]
     if missing or output not in data.outputs:
         return None
@@ -194,7 +200,7 @@ def write_report(
                 ev = _evaluate(s, data, output)
                 if ev is None:
                     row += " - | - | 0 | - |"
-                    sec += [f"`{output}`: the evaluation data lacks this output or some input; not evaluated.", ""]
+                    sec += [f"`{output}`: the evaluation data lacks this output, some input or this corner; not evaluated.", ""]
                 elif ev["n"] == 0:
                     row += f" - | - | 0 | {ev['n_outside']} |"
                     sec += [f"`{output}`: no evaluation point inside the training domain.", ""]

@@ -15,7 +15,7 @@ import numpy as np
 from ._hdf5 import open_hdf5, plain_attr
 from .errors import SurrogateError, one_line
 
-__all__ = ["SWEEP_SCHEMA", "SWEEP_SCHEMA_VERSION", "SweepData", "file_sha256", "read_sweep"]
+__all__ = ["CORNER_INPUT", "SWEEP_SCHEMA", "SWEEP_SCHEMA_VERSION", "SweepData", "file_sha256", "read_sweep"]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ SWEEP_SCHEMA = "cimspice.sweep"
 SWEEP_SCHEMA_VERSION = 1
 #: status codes of usable points (0 ok, 1 ok after convergence aids)
 OK_STATUS = (0, 1)
+#: the categorical input of a sweep over process corners (an HDF5 enum, docs/sweep_schema.md)
+CORNER_INPUT = "corner"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -60,6 +62,13 @@ class SweepData:
     attrs : dict
         Other root attributes (circuit, netlist_sha256, cimspice_version, ...).
     path : Path or None, sha256 : str
+    corner : ndarray (n,) of int or None
+        Process-corner code of each kept point when the sweep ran several corners
+        (``/inputs/corner``); code k is ``corner_labels[k]``. The corner is categorical: it
+        is not one of ``inputs`` (a surrogate interpolates between numbers, not between
+        ``ff`` and ``ss``); :meth:`select_corner` gives the points of one corner.
+    corner_labels : list of str
+        The corners of the sweep (``[]`` when it did not sweep corners).
     """
 
     inputs: dict[str, np.ndarray]
@@ -79,6 +88,51 @@ class SweepData:
     attrs: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     sha256: str = ""
+    corner: np.ndarray | None = None
+    corner_labels: list[str] = field(default_factory=list)
+
+    @property
+    def corners(self) -> list[str]:
+        """Corners that have usable points, in the sweep's order (``[]`` without corners)."""
+        if self.corner is None:
+            return []
+        present = set(np.unique(self.corner).tolist())
+        return [c for k, c in enumerate(self.corner_labels) if k in present]
+
+    def select_corner(self, corner: str) -> "SweepData":
+        """The usable points of one process corner, as a sweep without corners.
+
+        A grid sweep stays a grid (the corner axis is dropped). ``attrs["corner"]`` names
+        the corner; ``n_planned`` is per corner, ``n_failed`` and ``n_pending`` stay the
+        whole file's. Raises :class:`SurrogateError` for a corner the sweep did not run or
+        that has no usable point.
+        """
+        if self.corner is None:
+            raise SurrogateError(f"{self.label}: the sweep has no corners (asked for corner {corner!r})")
+        if corner not in self.corner_labels:
+            raise SurrogateError(f"{self.label}: no corner {corner!r} (the sweep ran {self.corner_labels})")
+        mask = self.corner == self.corner_labels.index(corner)
+        if not mask.any():
+            raise SurrogateError(f"{self.label}: no usable point at corner {corner!r}")
+        return SweepData(
+            inputs={k: v[mask] for k, v in self.inputs.items()},
+            outputs={k: v[mask] for k, v in self.outputs.items()},
+            input_units=dict(self.input_units),
+            output_units=dict(self.output_units),
+            input_scales=dict(self.input_scales),
+            input_descriptions=dict(self.input_descriptions),
+            output_descriptions=dict(self.output_descriptions),
+            design=self.design,
+            grid=None if self.grid is None else dict(self.grid),
+            point_index=None if self.point_index is None else self.point_index[mask],
+            n_planned=int(self.n_planned // max(len(self.corner_labels), 1)),
+            n_failed=self.n_failed,  # whole-file counts: failed points are not kept, so not split by corner
+            n_pending=self.n_pending,
+            complete=self.complete,
+            attrs={**self.attrs, "corner": corner},
+            path=self.path,
+            sha256=self.sha256,
+        )
 
     @property
     def input_names(self) -> list[str]:
@@ -219,24 +273,30 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
     names = list(fh["inputs"])
     if not names:
         raise SurrogateError("/inputs holds no dataset")
+    corner_codes, corner_labels = None, []
+    if CORNER_INPUT in names:
+        corner_codes, corner_labels = _read_corners(fh, n)
+        names = [x for x in names if x != CORNER_INPUT]
     grid = None
     if design == "grid":
-        order = _str_list(_attr(fh, "grid_order", "")) if "grid_order" in fh.attrs else names
-        if sorted(order) != sorted(names):
-            raise SurrogateError(f"grid_order {order} does not list the inputs {names}")
+        listed = names + ([CORNER_INPUT] if corner_codes is not None else [])
+        order = _str_list(_attr(fh, "grid_order", "")) if "grid_order" in fh.attrs else listed
+        if sorted(order) != sorted(listed):
+            raise SurrogateError(f"grid_order {order} does not list the inputs {listed}")
         if "grid" not in fh:
             raise SurrogateError("design is 'grid' but group /grid is missing")
         grid = {}
+        order = [x for x in order if x != CORNER_INPUT]  # categorical: not an axis to interpolate
         for name in order:
             if name not in fh["grid"]:
                 raise SurrogateError(f"dataset /grid/{name} is missing")
             axis = np.asarray(fh["grid"][name][()], dtype=np.float64).reshape(-1)
             grid[name] = axis
         names = order
-        if int(np.prod([a.size for a in grid.values()])) != n:
-            raise SurrogateError(
-                f"grid axes {'x'.join(str(a.size) for a in grid.values())} do not match the {n} points of /status"
-            )
+        n_corners = len(corner_labels) if corner_codes is not None else 1
+        if int(np.prod([a.size for a in grid.values()])) * n_corners != n:
+            sizes = [str(a.size) for a in grid.values()] + ([str(n_corners)] if corner_codes is not None else [])
+            raise SurrogateError(f"grid axes {'x'.join(sizes)} do not match the {n} points of /status")
     keep = np.isin(status, OK_STATUS)
     if not keep.any():
         raise SurrogateError(f"no usable point (status 0 or 1) among {n}")
@@ -284,4 +344,33 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
         n_pending=n_pending,
         complete=complete,
         attrs=attrs,
+        corner=None if corner_codes is None else corner_codes[keep],
+        corner_labels=corner_labels,
     )
+
+
+def _read_corners(fh: h5py.File, n: int) -> tuple[np.ndarray, list[str]]:
+    """Codes (n,) and labels of ``/inputs/corner``: an HDF5 enum {label: code}, else its
+    ``labels`` attribute (JSON list), else the root ``corners`` attribute."""
+    ds = fh["inputs"][CORNER_INPUT]
+    where = f"/inputs/{CORNER_INPUT}"
+    if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "iu" or ds.shape != (n,):
+        raise SurrogateError(f"{where}: expected an integer (enum) dataset of shape ({n},) like /status")
+    mapping = h5py.check_enum_dtype(ds.dtype)
+    if mapping:
+        by_code = {int(code): str(label) for label, code in mapping.items()}
+        if sorted(by_code) != list(range(len(by_code))):
+            raise SurrogateError(f"{where}: enum codes {sorted(by_code)} are not 0..{len(by_code) - 1}")
+        labels = [by_code[k] for k in range(len(by_code))]
+    elif "labels" in ds.attrs:
+        labels = _str_list(_attr(ds, "labels"))
+    elif "corners" in fh.attrs:
+        labels = _str_list(_attr(fh, "corners"))
+    else:
+        raise SurrogateError(f"{where}: no corner names (neither an enum type nor a 'labels' attribute)")
+    if len(set(labels)) != len(labels) or not all(labels):
+        raise SurrogateError(f"{where}: corner names {labels} are empty or repeated")
+    codes = np.asarray(ds[()]).astype(np.int64)
+    if codes.size and (codes.min() < 0 or codes.max() >= len(labels)):
+        raise SurrogateError(f"{where}: codes outside 0..{len(labels) - 1} ({labels})")
+    return codes, labels
