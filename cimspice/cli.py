@@ -53,7 +53,8 @@ def _sweep(args) -> int:
 def _fit(args) -> int:
     from .surrogate import fit_library
 
-    print(fit_library(args.sweeps, args.output, outputs=args.outputs, models=args.models))
+    print(fit_library(args.sweeps, args.output, outputs=args.outputs, models=args.models,
+                      validation_sweep_path=args.validation))
     return 0
 
 
@@ -125,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="surrogate library to write or extend (.h5)")
     p.add_argument("--outputs", nargs="+", help="outputs to fit (default: all)")
     p.add_argument("--models", nargs="+", help="candidate model families (default: all that apply)")
+    p.add_argument("--validation", metavar="SWEEP.h5", help="off-grid sweep of the same circuit that scores and "
+                   "selects the candidates (default: points held out of the training sweep)")
     p.set_defaults(func=_fit)
 
     p = sub.add_parser("simulate", help="a trained network on a described accelerator: accuracy, energy, "

@@ -83,3 +83,27 @@ def test_out_of_bounds_value_for_a_shipped_circuit(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     run = cli("--debug", "sweep", tmp_path / "nope.yaml", "-o", tmp_path / "o.h5")
     assert run.returncode != 0 and "Traceback" in run.stderr
+
+
+def test_fit_with_an_off_grid_validation_sweep(tmp_path):
+    """`cimspice fit --validation`: candidates scored on the off-grid sweep's points."""
+    import h5py
+
+    from cimspice.characterize import parse_spec, run_sweep
+
+    grid = parse_spec({"circuit": "cell_1t1r", "design": "grid", "outputs": ["i_cell"],
+                       "parameters": {"g": {"start": 1e-6, "stop": 1e-4, "num": 9, "scale": "log"},
+                                      "v_bl": {"start": 0.0, "stop": 0.3, "num": 7}}})
+    lhs = parse_spec({"circuit": "cell_1t1r", "design": "lhs", "samples": 12, "seed": 3, "outputs": ["i_cell"],
+                      "parameters": {"g": {"start": 1.2e-6, "stop": 9e-5, "scale": "log"},
+                                     "v_bl": {"start": 0.01, "stop": 0.29}}})
+    run_sweep(grid, tmp_path / "grid.h5", executor="inline", progress=False)
+    run_sweep(lhs, tmp_path / "lhs.h5", executor="inline", progress=False)
+    run = subprocess.run([sys.executable, "-m", "cimspice.cli", "fit", str(tmp_path / "grid.h5"), "--validation",
+                          str(tmp_path / "lhs.h5"), "--models", "grid-linear", "grid-cubic", "-o",
+                          str(tmp_path / "lib.h5")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    with h5py.File(tmp_path / "lib.h5", "r") as f:
+        s = f["surrogates"]["cell_1t1r.i_cell"]
+        assert s["provenance"].attrs["validation_sweep"] == "lhs.h5"   # recorded in the provenance
+        assert s["validation"].attrs["n_points"] == 12                 # and scored on its 12 points

@@ -26,12 +26,16 @@ from .library import (
     inspect_library,
     load_library,
     save_library,
+    select_corner,
+    surrogate_corner,
 )
 from .models import MLP, MODEL_KINDS, GaussianProcess, GridInterpolator, PolynomialRidge, SurrogateModel
 from .report import write_report
 from .sweep import SweepData, file_sha256, read_sweep
 
 __all__ = [
+    "select_corner",
+    "surrogate_corner",
     "DEFAULT_MODELS",
     "LIBRARY_SCHEMA",
     "LIBRARY_SCHEMA_VERSION",
