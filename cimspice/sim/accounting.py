@@ -56,8 +56,9 @@ class CostReport:
         return float(sum(self.area.values()))
 
 
-def _event_energy(event: str, count: float, spec) -> tuple[str, float]:
-    """(component, J) of ``count`` events named ``event``."""
+def _event_energy(event: str, count: float, spec, adc_energy: dict | None = None) -> tuple[str, float]:
+    """(component, J) of ``count`` events named ``event``; ``adc_energy`` {bits: J per
+    conversion} from characterized ADCs overrides the cited constant at those resolutions."""
     if event == "array_energy":
         return "arrays", count
     if event == "driver_pulses":
@@ -69,7 +70,10 @@ def _event_energy(event: str, count: float, spec) -> tuple[str, float]:
         return "sense", count
     if event.startswith("adc:"):
         bits = event.split(":", 1)[1]
-        return "adc", count * costs.adc_energy(None if bits == "None" else int(bits))
+        bits = None if bits == "None" else int(bits)
+        if adc_energy and bits in adc_energy:
+            return "adc", count * adc_energy[bits]
+        return "adc", count * costs.adc_energy(bits)
     if event.startswith("nonlinear:"):
         return "nonlinear", count * costs.NONLINEAR_ENERGY
     if event.startswith("array_nonlinear:"):
@@ -86,8 +90,10 @@ def _event_energy(event: str, count: float, spec) -> tuple[str, float]:
     return "", 0.0
 
 
-def summarise(ledger, spec, plans, batch: int, max_activation_bits: float = 0.0) -> CostReport:
-    """Per-inference :class:`CostReport` of a ledger that recorded ``batch`` inferences."""
+def summarise(ledger, spec, plans, batch: int, max_activation_bits: float = 0.0,
+              adc_energy: dict | None = None) -> CostReport:
+    """Per-inference :class:`CostReport` of a ledger that recorded ``batch`` inferences;
+    ``adc_energy``: {bits: J per conversion} of characterized ADCs (the backend's)."""
     report = CostReport()
     by_layer: dict = defaultdict(lambda: dict.fromkeys(COMPONENTS, 0.0))
     events: dict = defaultdict(float)
@@ -98,7 +104,7 @@ def summarise(ledger, spec, plans, batch: int, max_activation_bits: float = 0.0)
             if event == "array_time":
                 array_time += count  # already per inference
                 continue
-            component, joules = _event_energy(event, count, spec)
+            component, joules = _event_energy(event, count, spec, adc_energy)
             if component:
                 by_layer[layer][component] += joules / batch
             if event.startswith(("digital:", "pool")) or event == "shift_add":

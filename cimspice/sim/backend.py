@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from .. import CimspiceError
 from .cells import LinearCell, SinhCell, SurrogateCell
 from .crossbar_solver import CrossbarSolver
 from .engine import Backend, FloatNonlinearity
@@ -174,6 +175,28 @@ class AnalogBackend(Backend):
             self._require("sense.surrogate", s.sense.surrogate)
             if s.sense.energy is not None:
                 self._require("sense.energy", s.sense.energy)
+        self.adc_energy = {}
+        for bits, key in s.adc.energy.items():
+            self._require(f"adc.energy.{bits}", key)
+            self.adc_energy[bits] = self._energy_at(f"adc.energy.{bits}", self.library[key], s.adc.energy_at)
+
+    def _energy_at(self, field: str, surrogate, at: dict) -> float:
+        """A characterized energy (J) at the operating point ``at`` (every input given, inside
+        the characterized domain): checked here, before any work."""
+        missing = [n for n in surrogate.inputs if n not in at]
+        if missing:
+            raise SimError(f"{self.spec.source}: adc.energy_at: {field} ({surrogate.name}) needs "
+                           f"{', '.join(missing)} (its inputs: {', '.join(surrogate.inputs)})")
+        units = list(getattr(surrogate, "output_units", ["J"]))
+        if units and units[0] not in ("", "J"):
+            raise SimError(f"{self.spec.source}: {field}: {surrogate.name} gives {units[0]}, not an energy (J)")
+        try:
+            value = float(np.ravel(surrogate.predict({n: [at[n]] for n in surrogate.inputs}))[0])
+        except CimspiceError as error:  # outside the characterized domain
+            raise SimError(f"{self.spec.source}: adc.energy_at: {field}: {error}".splitlines()[0]) from None
+        if not value > 0:
+            raise SimError(f"{self.spec.source}: {field}: {surrogate.name} gives {value:g} J at {at}")
+        return value
 
     def _cell(self):
         a, n = self.spec.array, self.spec.nonidealities

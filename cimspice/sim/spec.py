@@ -9,7 +9,8 @@ sections and their fields are documented in docs/system.md; in short::
                  surrogate, fixed, cell_area}
     mapping:    {weights: differential|offset, slices}
     inputs:     {encoding: bit_serial|dac, bits, signed: two_phase|bipolar}
-    adc:        {type: ideal|surrogate, bits, partial_sum_bits, range: calibrated|full, per_array, surrogate}
+    adc:        {type: ideal|surrogate, bits, partial_sum_bits, range: calibrated|full, per_array, surrogate,
+                 energy: {bits: key}, energy_at: {input: value}}
     sense:      {type: ideal|surrogate, surrogate, energy, v_ref, transimpedance}
     nonlinear:  {where: digital|reram_array, surrogates: {kind: name}}
     attention:  {products: digital}
@@ -155,6 +156,11 @@ class AdcSpec:
     range: str = "calibrated"         # calibrated | full
     per_array: int = 1                # ADCs shared by an array's columns
     surrogate: str | None = None
+    # resolution (bits) -> library key of a characterized energy per conversion (J), evaluated
+    # at ``energy_at`` (its other inputs, e.g. {vdd: 1.1, t_clk: 2e-9}); resolutions without
+    # one are priced with the cited constant of costs.adc_energy
+    energy: dict = field(default_factory=dict)
+    energy_at: dict = field(default_factory=dict)
 
 
 # Nominal TIA design (cimspice.circuits.tia defaults: v_ref 0.75 V, r_f 5 kOhm)
@@ -245,6 +251,37 @@ class SystemSpec:
         return n.ir_drop or n.cell_nonlinearity or n.programming_sigma > 0 or n.read_noise_sigma > 0
 
 
+def _adc_energy(r: _Reader) -> tuple[dict, dict]:
+    energy = r.get("energy", {}) or {}
+    if not isinstance(energy, dict):
+        r.fail("energy", f"expected a mapping of ADC bits -> library key, got {energy!r}")
+    out = {}
+    for bits, key in energy.items():
+        try:
+            b = int(bits)
+        except (TypeError, ValueError):
+            b = None
+        if b is None or isinstance(bits, bool) or str(b) != str(bits).strip() or not 2 <= b <= 24:
+            r.fail("energy", f"keys are ADC resolutions in bits (2..24), got {bits!r}")
+        if not isinstance(key, str) or not key:
+            r.fail("energy", f"{b}: expected a library key (string), got {key!r}")
+        out[b] = key
+    at = r.get("energy_at", {}) or {}
+    if not isinstance(at, dict):
+        r.fail("energy_at", f"expected a mapping of surrogate input -> value, got {at!r}")
+    values = {}
+    for name, value in at.items():
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            r.fail("energy_at", f"{name}: expected a number, got {value!r}")
+        values[str(name)] = float(value)
+    return out, values
+
+
 def parse_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> SystemSpec:
     """Validate a spec mapping into a :class:`SystemSpec`."""
     top = _Reader(source, "spec", data)
@@ -303,7 +340,8 @@ def parse_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> S
                   r.integer("bits", 8, minimum=2, maximum=24, optional=True),
                   r.integer("partial_sum_bits", 12, minimum=2, maximum=24, optional=True),
                   r.choice("range", "calibrated", ("calibrated", "full")),
-                  r.integer("per_array", 1, maximum=4096), r.text("surrogate"))
+                  r.integer("per_array", 1, maximum=4096), r.text("surrogate"),
+                  *_adc_energy(r))
     if adc.type == "surrogate" and not adc.surrogate:
         r.fail("surrogate", "adc type 'surrogate' needs the library key of the ADC surrogate")
     if adc.type == "surrogate" and (adc.bits is None or adc.partial_sum_bits is None):
@@ -350,6 +388,7 @@ def parse_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> S
     needs = [what for what, needed in (("array.cell 'surrogate'", cell == "surrogate"),
                                        ("adc.type 'surrogate'", adc.type == "surrogate"),
                                        ("sense.type 'surrogate'", sense.type == "surrogate"),
+                                       ("adc.energy", bool(adc.energy)),
                                        ("nonlinear.where 'reram_array'", where == "reram_array")) if needed]
     if needs and not library:
         top.fail("library", f"{needs[0]} needs a surrogate library; none given")
