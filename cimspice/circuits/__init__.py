@@ -12,6 +12,9 @@ from .cell import Cell1T1R
 from .comparator import StrongArmComparator
 from .crossbar import Crossbar
 from .integrator import Integrator
+from .lut_baseline import LutActivation
+from .nonlinear import PwlUnit
+from .pooling import AveragePool, MaxPool
 from .opamp import OpAmp
 from .sense_amp import CurrentSenseAmplifier
 from .tia import TransimpedanceAmplifier
@@ -26,6 +29,10 @@ CIRCUITS: dict[str, type[Circuit]] = {
     FlashADC.name: FlashADC,
     SarADC.name: SarADC,
     RampADC.name: RampADC,
+    PwlUnit.name: PwlUnit,
+    LutActivation.name: LutActivation,
+    AveragePool.name: AveragePool,
+    MaxPool.name: MaxPool,
 }
 
 

@@ -1,0 +1,168 @@
+"""Pooling on the array and beside it: average pooling as one equal-conductance ReRAM column,
+max pooling as a source-follower winner-take-all.
+
+Average pooling (``avg_pool``): the ``k`` inputs of a pooling window drive ``k`` rows of one
+column whose cells all hold the same conductance ``g``; the column is a virtual ground, so
+``I = sum_i g v0 sinh(v_i / v0)`` and the pooled value is ``I / (k g)``: the mean of the
+inputs through the cell's read law: above the mean by the sinh's curvature, (v/v0)^2 / 6
+for equal inputs (0.7 % at 0.05 V, 11 % at 0.2 V), which a consumer of the current can
+invert or keep small with small row voltages.
+
+Max pooling (``max_pool``): ``k`` NMOS source followers share one source node and one tail
+current; the follower with the highest gate takes the tail current and sets the node at
+``max(v_i) - V_GS`` (a voltage-mode winner-take-all, cf. J. Lazzaro et al., "Winner-take-all
+networks of O(N) complexity", NIPS 1988, whose current-mode cell shares this principle).
+``V_GS`` depends on the source voltage through the body effect (bulk at ground: a fixed
+replica left a gain error of -0.17 V/V, measured), so a replica follower with the same tail
+current is servoed by an amplifier until its source equals the shared node; its gate is
+then the maximum: ``y = v(gate of replica)``. The amplifier is an ideal high-gain VCVS
+standing for an op-amp (its energy is not counted). Inputs closer than a few tens of mV
+share the tail current and the output reads high; the error is measured, not assumed away.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from ..paths import netlist_path
+from .area import transistor_area
+from .base import Circuit, CircuitError, Measured, Measurement, Parameter
+from .comparator import CORNERS, load_single_threaded, mos
+from .devices import RERAM, VDD
+
+MAX_WINDOW = 16
+T_EVAL = 1e-9  # s an evaluation lasts, for the energy of the static max circuit
+
+
+def _window(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= MAX_WINDOW:
+        raise CircuitError(f"pooling: window={k!r} must be an integer in [2, {MAX_WINDOW}]")
+    return int(k)
+
+
+class AveragePool(Circuit):
+    """Average pooling of ``window`` inputs on one ReRAM column of equal conductances ``g``.
+
+    Parameters: ``v_0`` ... ``v_{k-1}`` (V across each cell, [0, 0.3]) and ``g`` (S).
+    Measurements: ``i_out`` (A), ``y`` = I / (k g) (V), ``error`` = y - mean(v) (V), and
+    ``energy`` (J) the cells dissipate over ``t_read``.
+    """
+
+    name = "avg_pool"
+    measurements = (Measurement("i_out", "A", "column current"),
+                    Measurement("y", "V", "pooled value I / (k g)"),
+                    Measurement("error", "V", "y - mean of the inputs"),
+                    Measurement("energy", "J", "energy dissipated in the cells over t_read"))
+
+    def __init__(self, window: int = 4, t_read: float = 10e-9):
+        self.window = _window(window)
+        if not 1e-10 <= t_read <= 1e-5:
+            raise CircuitError(f"{self.name}: t_read={t_read!r} s outside [0.1 ns, 10 us]")
+        self.t_read = float(t_read)
+        self.parameters = tuple(Parameter(f"v_{i}", "V", 0.1, (0.0, 0.3), f"input {i} (row voltage)")
+                                for i in range(self.window)) + (
+            Parameter("g", "S", 50e-6, (RERAM.g_off, RERAM.g_on), "conductance of every cell", scale="log"),)
+
+    def netlist(self) -> str:
+        k = self.window
+        lines = [f"average pooling column window={k}", f'.include "{netlist_path("reram.lib")}"',
+                 ".param g=50u " + " ".join(f"v_{i}=0.1" for i in range(k))]
+        for i in range(k):
+            lines += [f"vr{i} r{i} 0 dc {{v_{i}}}", f"xr{i} r{i} col reram g={{g}}"]
+        lines += ["vcol col 0 dc 0", ".end"]
+        return "\n".join(lines)
+
+    def simulate(self, engine, point: Mapping[str, float]) -> Measured:
+        p = self.check_points({k: [v] for k, v in point.items()})
+        p = {k: float(v[0]) for k, v in p.items()}
+        for i in range(self.window):
+            engine.alter(f"vr{i}", p[f"v_{i}"])
+        engine.set_params(g=p["g"])
+        vec = ["i(vcol)"] + [f"i(vr{i})" for i in range(self.window)]
+        r = engine.op(vec)
+        i_out = float(r["i(vcol)"][0])
+        v = np.array([p[f"v_{i}"] for i in range(self.window)])
+        power = float(sum(-r[f"i(vr{i})"][0] * v[i] for i in range(self.window)))
+        y = i_out / (self.window * p["g"])
+        return Measured(dict(i_out=i_out, y=y, error=y - float(v.mean()), energy=power * self.t_read), r.status, r.aids)
+
+    def area(self) -> float:
+        """Cells only (m^2), 4F^2 crosspoints at F = 45 nm."""
+        return self.window * 4 * 45e-9 ** 2
+
+
+class MaxPool(Circuit):
+    """Max pooling of ``window`` input voltages by a source-follower winner-take-all.
+
+    Parameters: ``v_0`` ... (V, [0.5, 1.1]), ``temp`` (degC). Sizes: followers ``w`` x ``l``
+    (m), tail current ``i_bias`` (A, an ideal sink standing for a mirror); ``v_rep`` (V) the
+    servo's starting point. Measurements: ``y`` (V, the servoed replica's gate),
+    ``error`` = y - max(v), ``energy`` (J) from vdd
+    over :data:`T_EVAL` (main and replica tails).
+    """
+
+    name = "max_pool"
+    measurements = (Measurement("y", "V", "pooled maximum (servoed replica gate)"),
+                    Measurement("error", "V", "y - max of the inputs"),
+                    Measurement("energy", "J", "vdd energy over one 1 ns evaluation"))
+
+    def __init__(self, window: int = 4, corner: str = "tt", w: float = 4e-6, l: float = 100e-9,
+                 i_bias: float = 2e-6, v_rep: float = 0.8):
+        self.window = _window(window)
+        if corner not in CORNERS:
+            raise CircuitError(f"{self.name}: corner {corner!r} is not one of {', '.join(CORNERS)}")
+        if not (90e-9 <= w <= 100e-6 and 50e-9 <= l <= 10e-6):
+            raise CircuitError(f"{self.name}: w={w!r} or l={l!r} outside the FreePDK45 range")
+        if not 1e-7 <= i_bias <= 1e-3:
+            raise CircuitError(f"{self.name}: i_bias={i_bias!r} A outside [100 nA, 1 mA]")
+        if not 0.5 <= v_rep <= VDD:
+            raise CircuitError(f"{self.name}: v_rep={v_rep!r} V outside [0.5, {VDD}]")
+        self.corner, self.w, self.l, self.i_bias, self.v_rep = corner, float(w), float(l), float(i_bias), float(v_rep)
+        self.parameters = tuple(Parameter(f"v_{i}", "V", 0.8, (0.5, VDD), f"input {i}") for i in range(self.window)) + (
+            Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),)
+        self._temp = 27.0
+
+    def netlist(self) -> str:
+        k = self.window
+        lines = [f"source-follower max (winner-take-all) window={k}",
+                 f'.lib "{netlist_path("ptm45.lib")}" {self.corner}', f"vdd vdd 0 dc {VDD!r}"]
+        for i in range(k):
+            lines += [f"vin{i} in{i} 0 dc 0.8", mos(f"mf{i}", "vdd", f"in{i}", "out", "0", "nmos_vtg", self.w, self.l)]
+        # servo amplifier: gain 1e4, output clamped to the rails like a real op-amp's
+        lines += [f"ibias out 0 dc {self.i_bias!r}",
+                  f"bservo inr 0 v=min(max({self.v_rep!r}+1e4*(v(out)-v(rep)),0),{VDD!r})",
+                  mos("mrep", "vdd", "inr", "rep", "0", "nmos_vtg", self.w, self.l), f"ibrep rep 0 dc {self.i_bias!r}",
+                  f".nodeset v(inr)={self.v_rep!r}", ".end"]
+        return "\n".join(lines)
+
+    def load(self, engine) -> None:
+        load_single_threaded(engine, self.netlist(), self.name)
+        self._temp = 27.0
+
+    def simulate(self, engine, point: Mapping[str, float]) -> Measured:
+        p = self.check_points({k: [v] for k, v in point.items()})
+        p = {k: float(v[0]) for k, v in p.items()}
+        if p["temp"] != self._temp:
+            engine.set_temperature(p["temp"])
+            self._temp = p["temp"]
+        v = np.array([p[f"v_{i}"] for i in range(self.window)])
+        for i in range(self.window):
+            engine.alter(f"vin{i}", float(v[i]))
+        r = engine.op(["v(inr)", "i(vdd)"])
+        y = float(r["v(inr)"][0])
+        energy = float(-r["i(vdd)"][0] * VDD * T_EVAL)
+        return Measured(dict(y=y, error=y - float(v.max()), energy=energy), r.status, r.aids)
+
+    def area(self) -> float:
+        """Followers and replica (m^2); the tails' mirrors counted as one more device each."""
+        return (self.window + 3) * transistor_area(self.w, self.l)
+
+
+def mean_through_sinh(v, v0: float = RERAM.v0) -> float:
+    """What :class:`AveragePool` ideally reads: mean of v0 sinh(v/v0) (V)."""
+    return float(np.mean(v0 * np.sinh(np.asarray(v, float) / v0)))
+
+
+__all__ = ["AveragePool", "MaxPool", "mean_through_sinh"]
