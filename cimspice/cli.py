@@ -54,7 +54,7 @@ def _fit(args) -> int:
     from .surrogate import fit_library
 
     print(fit_library(args.sweeps, args.output, outputs=args.outputs, models=args.models,
-                      validation_sweep_path=args.validation))
+                      validation_sweep_path=args.validation, name_template=args.name))
     return 0
 
 
@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="surrogate library to write or extend (.h5)")
     p.add_argument("--outputs", nargs="+", help="outputs to fit (default: all)")
     p.add_argument("--models", nargs="+", help="candidate model families (default: all that apply)")
+    p.add_argument("--name", default="{circuit}.{output}", metavar="TEMPLATE",
+                   help="surrogate names, from {circuit}, {output} and {corner} (default: %(default)s; e.g. "
+                   "pwl_tanh.{output} for one function of the reprogrammable unit)")
     p.add_argument("--validation", metavar="SWEEP.h5", help="off-grid sweep of the same circuit that scores and "
                    "selects the candidates (default: points held out of the training sweep)")
     p.set_defaults(func=_fit)

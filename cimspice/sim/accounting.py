@@ -77,8 +77,11 @@ def _event_energy(event: str, count: float, spec, adc_energy: dict | None = None
     if event.startswith("nonlinear:"):
         return "nonlinear", count * costs.NONLINEAR_ENERGY
     if event.startswith("array_nonlinear:"):
-        # Reprogrammable-array nonlinearity: priced as a digital unit until characterized.
+        # Reprogrammable-array nonlinearity without a characterized energy (nonlinear.energy):
+        # priced as a digital unit
         return "nonlinear", count * costs.NONLINEAR_ENERGY
+    if event.startswith("nonlinear_energy:"):  # J, from the array's energy surrogate
+        return "nonlinear", count
     if event == "shift_add":
         return "digital", count * costs.SHIFT_ADD_ENERGY
     if event == "pool_compare":
@@ -105,6 +108,8 @@ def summarise(ledger, spec, plans, batch: int, max_activation_bits: float = 0.0,
                 array_time += count  # already per inference
                 continue
             component, joules = _event_energy(event, count, spec, adc_energy)
+            if event.startswith("array_nonlinear:") and f"nonlinear_energy:{event.split(':', 1)[1]}" in counts:
+                joules = 0.0  # its measured energy is the nonlinear_energy event
             if component:
                 by_layer[layer][component] += joules / batch
             if event.startswith(("digital:", "pool")) or event == "shift_add":

@@ -95,9 +95,17 @@ class _SurrogateNonlinearity(_CountedNonlinearity):
     clipped onto it. ``softmax`` uses the ``exp`` surrogate, then a digital normalisation.
     """
 
-    def __init__(self, name, kind, backend, surrogate):
+    def __init__(self, name, kind, backend, surrogate, energy=None):
         super().__init__(name, kind, backend)
-        self.surrogate = surrogate
+        self.surrogate, self.energy = surrogate, energy
+
+    def _count(self, kind, x):
+        """Count evaluations; with an energy surrogate, also the energy of these inputs (J)."""
+        led = self.backend.ledger
+        led.add(self.name, f"array_nonlinear:{kind}", int(np.size(x)))
+        if self.energy is not None and np.size(x):
+            e = self.energy.predict(np.asarray(x, float).reshape(-1, 1), out_of_domain="clip")
+            led.add(self.name, f"nonlinear_energy:{kind}", float(np.sum(e)))
 
     def _eval(self, x):
         y = self.surrogate.predict(np.asarray(x, float).reshape(-1, 1), out_of_domain="clip")
@@ -112,11 +120,11 @@ class _SurrogateNonlinearity(_CountedNonlinearity):
             finite = np.isfinite(x)
             z = np.where(finite, x - np.max(x, axis=-1, keepdims=True), 0.0)
             e = np.where(finite, self._eval(z), 0.0)
-            led.add(self.name, "array_nonlinear:exp", int(finite.sum()))
+            self._count("exp", z[finite])
             led.add(self.name, "digital:add", np.size(x))
             led.add(self.name, "digital:mul", np.size(x))
             return e / e.sum(axis=-1, keepdims=True)
-        led.add(self.name, f"array_nonlinear:{self.kind}", np.size(x))
+        self._count(self.kind, x)
         return self._eval(x)
 
 
@@ -241,6 +249,13 @@ class AnalogBackend(Backend):
                     raise SimError(f"{self.spec.source}: nonlinear.surrogates: network {network.name!r} needs a "
                                    f"ReRAM-array surrogate for {kind!r}; none named")
                 self._require(f"nonlinear.surrogates.{kind}", key)
+                e_key = self.spec.nonlinear.energy.get("exp" if kind == "softmax" else kind)
+                if e_key is not None:
+                    self._require(f"nonlinear.energy.{kind}", e_key)
+                    s = self.library[e_key]
+                    if len(s.inputs) != 1 or list(getattr(s, "output_units", ["J"]))[0] not in ("", "J"):
+                        raise SimError(f"{self.spec.source}: nonlinear.energy.{kind}: {e_key!r} must map the "
+                                       f"pre-activation to an energy (J); has inputs {list(s.inputs)}")
         return plans
 
     def calibrate(self, network, x) -> None:
@@ -263,8 +278,9 @@ class AnalogBackend(Backend):
     def make_nonlinearity(self, name, kind):
         nl = self.spec.nonlinear
         if nl.where == "reram_array" and kind != "relu":
-            return _SurrogateNonlinearity(name, kind, self, self.library[nl.surrogates["exp" if kind == "softmax"
-                                                                                         else kind]])
+            k = "exp" if kind == "softmax" else kind
+            energy = self.library[nl.energy[k]] if k in nl.energy else None
+            return _SurrogateNonlinearity(name, kind, self, self.library[nl.surrogates[k]], energy)
         return _CountedNonlinearity(name, kind, self)
 
     def act_matmul(self, name, A, B):

@@ -12,7 +12,7 @@ sections and their fields are documented in docs/system.md; in short::
     adc:        {type: ideal|surrogate, bits, partial_sum_bits, range: calibrated|full, per_array, surrogate,
                  energy: {bits: key}, energy_at: {input: value}}
     sense:      {type: ideal|surrogate, surrogate, energy, v_ref, transimpedance}
-    nonlinear:  {where: digital|reram_array, surrogates: {kind: name}}
+    nonlinear:  {where: digital|reram_array, surrogates: {kind: name}, energy: {kind: name}}
     attention:  {products: digital}
     tiling:     {split: partial_sums|input_splitting|none}
     nonidealities: {ir_drop, r_wire, solver: surrogate|exact, cell_nonlinearity,
@@ -185,6 +185,9 @@ class SenseSpec:
 class NonlinearSpec:
     where: str = "digital"            # digital | reram_array
     surrogates: dict = field(default_factory=dict)  # kind -> library key (reram_array)
+    # kind -> library key of the array's energy per evaluation (J) against the same input;
+    # kinds without one are priced as a digital unit (costs.NONLINEAR_ENERGY)
+    energy: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -362,7 +365,13 @@ def parse_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> S
     surrogates = r.get("surrogates", {}) or {}
     if not isinstance(surrogates, dict) or not all(isinstance(v, str) for v in surrogates.values()):
         r.fail("surrogates", f"expected a mapping of nonlinearity kind -> library key, got {surrogates!r}")
-    nonlinear = NonlinearSpec(where, dict(surrogates))
+    energy = r.get("energy", {}) or {}
+    if not isinstance(energy, dict) or not all(isinstance(v, str) for v in energy.values()):
+        r.fail("energy", f"expected a mapping of nonlinearity kind -> library key, got {energy!r}")
+    stray = sorted(set(energy) - set(surrogates))
+    if stray:
+        r.fail("energy", f"{stray[0]!r} has an energy surrogate but no surrogate in nonlinear.surrogates")
+    nonlinear = NonlinearSpec(where, dict(surrogates), dict(energy))
     r.done()
 
     r = _Reader(source, "attention", top.get("attention", {}))

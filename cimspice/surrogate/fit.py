@@ -503,13 +503,16 @@ def fit_library(
     holdout: str | float = "auto",
     tolerance_pct: float | None = None,
     replace: bool = True,
+    name_template: str = "{circuit}.{output}",
 ) -> str:
     """Fit every sweep file into one library (created or extended) and describe it.
 
     For each sweep, :func:`fit_surrogates` fits the requested ``outputs`` it has (all of
     its outputs by default) and :func:`~cimspice.surrogate.library.save_library` adds them
     to ``library`` (``append=True``; with ``replace`` a surrogate of the same name, e.g.
-    from an earlier run on the same sweep, is replaced). Each sweep is saved as soon as it
+    from an earlier run on the same sweep, is replaced). ``name_template`` names them
+    (``{circuit}``, ``{output}``, ``{corner}``; e.g. ``pwl_tanh.{output}`` to keep a
+    reprogrammed circuit's functions apart). Each sweep is saved as soon as it
     is fitted. Returns :func:`~cimspice.surrogate.library.inspect_library` of the result.
     """
     from .library import inspect_library, save_library
@@ -533,6 +536,7 @@ def fit_library(
             holdout=holdout,
             validation_sweep_path=validation_sweep_path,
             tolerance_pct=tolerance_pct,
+            name_template=name_template,
         )
         save_library(library, surrogates, append=True, replace=replace)
     if wanted:
