@@ -83,3 +83,27 @@ def test_quick_study_writes_a_consistent_report(tmp_path):
 def test_unknown_study_is_a_one_line_error():
     run = subprocess.run([sys.executable, "-m", "cimspice.cli", "study", "nope"], capture_output=True, text=True)
     assert run.returncode != 0 and "nope" in run.stderr
+
+
+@pytest.mark.slow
+def test_quick_reprogrammable_nonlinear_study(tmp_path):
+    out = tmp_path / "rn"
+    run = subprocess.run([sys.executable, "-m", "cimspice.cli", "study", "reprogrammable-nonlinear", "--quick", "-o",
+                          str(out), "--no-progress"], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    text = (out / "report.md").read_text()
+    assert "[deMoura]" in text
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 7 and cells[0] == "lstm":
+            rows[cells[1]] = cells
+    assert set(rows) == {"digital unit", "ReRAM PWL array", "lookup table"}
+    # the claimed ratio is the table's: lookup-table over array nonlinear energy
+    claimed = float(re.search(r"\| 8\.5x \| ([0-9.]+)x \|", text).group(1))
+    lut, arr = float(rows["lookup table"][3]), float(rows["ReRAM PWL array"][3])
+    assert claimed == pytest.approx(lut / arr, rel=0.02)
+    # an 8-segment array keeps the LSTM's float accuracy within two points
+    acc = lambda cells: float(re.search(r"accuracy ([0-9.]+) %", cells[2]).group(1))  # noqa: E731
+    fl = float(re.search(r"float ([0-9.]+) %", rows["ReRAM PWL array"][2]).group(1))
+    assert abs(acc(rows["ReRAM PWL array"]) - fl) <= 2.0

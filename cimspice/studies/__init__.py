@@ -20,6 +20,8 @@ STUDIES = {
     "input-splitting": ("input_splitting", "Kim et al. ISLPED 2018: split layers, low-resolution ADCs, retraining"),
     "training-block": ("training_block", "Marinella et al. JETCAS 2018: VMM, MVM^T and outer-product update on an "
                                          "analog ReRAM block, analog training"),
+    "reprogrammable-nonlinear": ("reprogrammable_nonlinear", "de Moura & Carro TRETS 2023: activations and softmax on "
+                                                             "reprogrammed ReRAM arrays against lookup tables"),
 }
 
 
