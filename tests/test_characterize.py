@@ -162,7 +162,7 @@ def test_corners_and_temperatures_of_the_cell_against_ngspice_batch(tmp_path, ba
         deck = (get_circuit("cell_1t1r", corner=c).netlist().replace(f".param g={RERAM.g_ref!r}", ".param g=1e-4")
                 .replace("vbl bl 0 dc 0.2", "vbl bl 0 dc 0.3").replace("vwl wl 0 dc 1.1", "vwl wl 0 dc 0.6")
                 .replace(".end", f".options temp={temp}\n.end"))
-        assert f".lib" in deck and f" {c}\n" in deck
+        assert ".lib" in deck and f" {c}\n" in deck
         assert current[k] == pytest.approx(batch(deck, ["i(vsl)"])["i(vsl)"], rel=1e-6)
     # A weak gate (0.6 V) makes the transistor limit the current: the fast corner passes more.
     assert current[2] > current[0] and current[3] > current[1]

@@ -2,7 +2,6 @@
 normal CDF) and deterministic given the generator."""
 
 import numpy as np
-import pytest
 from scipy import stats
 
 from cimspice.sim.noise import standard_normal

@@ -122,7 +122,7 @@ class AnalogMatrix:
         self.name, self.backend, self.spec = name, backend, spec
         self.n_in, self.n_out = W.shape
         self.plan = plan_matrix(name, self.n_in, self.n_out, spec)
-        a, m, n = spec.array, spec.mapping, spec.nonidealities
+        a, m = spec.array, spec.mapping
         self.planes = quantise_weights(W, m.weights, a.cell_bits, m.slices)
         self.k = self.planes.slices
         self.step = (a.g_on - a.g_off) / self.planes.levels          # S per digit

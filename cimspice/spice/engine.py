@@ -24,7 +24,6 @@ import math
 import numbers
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
