@@ -22,6 +22,8 @@ STUDIES = {
                                          "analog ReRAM block, analog training"),
     "reprogrammable-nonlinear": ("reprogrammable_nonlinear", "de Moura & Carro TRETS 2023: activations and softmax on "
                                                              "reprogrammed ReRAM arrays against lookup tables"),
+    "ternary-associative": ("ternary_associative", "de Lima et al. 2024: ternary weights on a CAM associative "
+                                                   "processor against crossbars"),
 }
 
 

@@ -86,10 +86,18 @@ def _softmax_xent_grad(z, y):
 
 
 def _weights(W, q):
-    """The weights the arrays hold: ``levels`` magnitudes of ``max|W|`` (straight-through)."""
+    """The weights the arrays hold: ``levels`` magnitudes of ``max|W|``, or with
+    ``levels="ternary"`` the ternary-weight-network rule (F. Li, B. Zhang, B. Liu, "Ternary
+    weight networks", 2016): ``+-alpha`` where ``|W| > 0.7 mean|W|``, else 0, ``alpha`` the
+    mean magnitude kept (straight-through)."""
     levels = q[3] if q is not None else None
     if not levels:
         return W
+    if levels == "ternary":
+        a = np.abs(W)
+        keep = a > 0.7 * a.mean()
+        alpha = a[keep].mean() if keep.any() else 0.0
+        return np.sign(W) * keep * alpha
     scale = np.abs(W).max() or 1.0
     return np.rint(W / scale * levels) / levels * scale
 
@@ -143,7 +151,8 @@ def _backward(w: MLPWeights, acts, masks, quant, y):
     return grads_W, grads_b
 
 
-def _fit(w: MLPWeights, x, y, epochs, lr, batch, seed, quant_fn=None, weight_decay=0.0, validation=None):
+def _fit(w: MLPWeights, x, y, epochs, lr, batch, seed, quant_fn=None, weight_decay=0.0, validation=None,
+         bias=True):
     """Adam on cross-entropy. With ``validation`` (x, y): the weights of the epoch (0 = the
     starting point) with the best accuracy there, under the same quantisation, are returned."""
     rng = np.random.default_rng(seed)
@@ -163,24 +172,29 @@ def _fit(w: MLPWeights, x, y, epochs, lr, batch, seed, quant_fn=None, weight_dec
             gW, gb = _backward(w, acts, masks, quant, y[idx])
             if weight_decay:
                 gW = [g + weight_decay * W for g, W in zip(gW, w.Ws)]
+            if not bias:  # biases held at zero
+                gb = [np.zeros_like(g) for g in gb]
             opt.step(gW + gb)
         if validation is not None and (acc := score()) > best[0]:
             best = (acc, w.copy())
     return w if best is None else best[1]
 
 
-def train_mlp(x, y, hidden=(128, 128), n_out=10, *, epochs=60, lr=2e-3, batch=64, seed=0) -> MLPWeights:
-    """Float MLP ``x (N, n_in) -> logits (N, n_out)`` with ReLU hidden layers (He init)."""
+def train_mlp(x, y, hidden=(128, 128), n_out=10, *, epochs=60, lr=2e-3, batch=64, seed=0,
+              bias=True) -> MLPWeights:
+    """Float MLP ``x (N, n_in) -> logits (N, n_out)`` with ReLU hidden layers (He init);
+    ``bias=False`` keeps every bias at zero."""
     rng = np.random.default_rng(seed)
     sizes = [x.shape[1], *hidden, n_out]
     Ws = [rng.standard_normal((a, b)) * np.sqrt(2.0 / a) for a, b in zip(sizes[:-1], sizes[1:])]
     bs = [np.zeros(b) for b in sizes[1:]]
     return _fit(MLPWeights(Ws, bs), np.asarray(x, float), np.asarray(y), epochs, lr, batch, seed,
-                weight_decay=1e-4)
+                weight_decay=1e-4, bias=bias)
 
 
 def train_split_aware(w0: MLPWeights, x, y, rows: int, adc_bits: int, outputs_per_array: int, *, epochs=30,
-                      lr=2e-3, batch=64, seed=1, x_calibration=None, weight_levels: int | None = None) -> MLPWeights:
+                      lr=2e-3, batch=64, seed=1, x_calibration=None, weight_levels: int | str | None = None,
+                      bias=True) -> MLPWeights:
     """Fine-tune ``w0`` for arrays of ``rows`` rows holding ``outputs_per_array`` outputs each,
     every array converting at ``adc_bits`` (input splitting): each layer's product is
     quantised per array (row group x output group), ranges calibrated as the simulator does;
@@ -211,4 +225,5 @@ def train_split_aware(w0: MLPWeights, x, y, rows: int, adc_bits: int, outputs_pe
     # than where it started: at 2-bit ADCs a step of 2e-3 can diverge)
     order = np.random.default_rng(seed).permutation(len(x))
     val, fit = order[: len(x) // 5], order[len(x) // 5:]
-    return _fit(w0.copy(), x[fit], y[fit], epochs, lr, batch, seed, quant_fn=quant_fn, validation=(x[val], y[val]))
+    return _fit(w0.copy(), x[fit], y[fit], epochs, lr, batch, seed, quant_fn=quant_fn, validation=(x[val], y[val]),
+                bias=bias)
