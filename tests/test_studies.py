@@ -92,6 +92,8 @@ def test_quick_reprogrammable_nonlinear_study(tmp_path):
     assert run.returncode == 0, run.stderr
     text = (out / "report.md").read_text()
     assert "[deMoura]" in text
+    pngs = re.findall(r"\]\(([^)]+\.png)\)", text)
+    assert pngs and all((out / png).stat().st_size > 10_000 for png in pngs)
     rows = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]

@@ -65,6 +65,8 @@ def test_quick_ternary_associative_report(tmp_path):
     assert run.returncode == 0, run.stderr
     text = (out / "report.md").read_text()
     assert "[deLima]" in text and "equal the integer reference exactly" in text
+    pngs = re.findall(r"\]\(([^)]+\.png)\)", text)
+    assert pngs and all((out / png).stat().st_size > 10_000 for png in pngs)
     claimed = float(re.search(r"\| 7\.5x \| ([0-9.]+)x \|", text).group(1))
     ap = float(re.search(r"^\| AP \(bit-exact integer arithmetic\) \| [0-9.]+ % \| ([0-9.]+) \|", text, re.M).group(1))
     xb = float(re.search(r"^\| crossbar \| [0-9.]+ % \| ([0-9.]+) ", text, re.M).group(1))

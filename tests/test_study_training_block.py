@@ -78,6 +78,8 @@ def test_quick_training_block_report(tmp_path):
     assert run.returncode == 0, run.stderr
     text = (out / "report.md").read_text()
     assert "[Marinella]" in text
+    pngs = re.findall(r"\]\(([^)]+\.png)\)", text)
+    assert pngs and all((out / png).stat().st_size > 10_000 for png in pngs)
     # the VMM energy per MAC is the sum of its components, both printed in the report
     total = float(re.search(r"^\| VMM \| ([0-9.]+) \|", text, re.M).group(1))
     parts = [float(v) for v in re.findall(r"^\| VMM \| \w+ \| ([0-9.]+) \|", text, re.M)]

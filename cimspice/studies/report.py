@@ -15,7 +15,17 @@ from pathlib import Path
 from .. import __version__
 from .sources import CLAIMS
 
-__all__ = ["Report"]
+__all__ = ["Report", "pyplot"]
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (reports never open windows)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _fmt(value, unit: str) -> str:

@@ -33,7 +33,7 @@ from ..sim.simulate import simulate
 from ..sim.spec import load_spec
 from ..spice import get_engine
 from ..surrogate import fit_surrogates, load_library, save_library
-from .report import Report
+from .report import Report, pyplot
 
 __all__ = ["run"]
 
@@ -133,6 +133,26 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
                                              and not k.startswith("nonlinear_energy"))}
         results[net] = (digital.metric, rows)
 
+    # transfer curves of the characterized arrays against the functions, before the files go
+    plt = pyplot()
+    from ..circuits.nonlinear import ideal
+    fig, axes = plt.subplots(1, len(functions), figsize=(3.2 * len(functions), 3.0), squeeze=False)
+    for ax, f in zip(axes[0], functions):
+        s = library[f"pwl_{f}.y"]
+        lo, hi = s.domain["x"]
+        xx = np.linspace(lo, hi, 801)
+        ax.plot(xx, ideal(f, xx), "k-", lw=0.8, label="ideal")
+        ax.plot(xx, s.predict(xx.reshape(-1, 1)), "-", lw=1.0, label=f"ReRAM array ({cfg['segments']} seg.)")
+        ax.plot(xx, library[f"lut_{f}.y"].predict(xx.reshape(-1, 1)), "--", lw=0.8,
+                label=f"lookup table ({cfg['lut_bits']} bits)")
+        ax.set_title(f)
+        ax.set_xlabel("pre-activation")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    transfer_png = out / "transfer.png"
+    fig.savefig(transfer_png, dpi=110)
+    plt.close(fig)
     tmpdir.cleanup()
     report = Report("Reprogrammable nonlinear ReRAM arrays (de Moura & Carro, TRETS 2023) on cimspice's circuits", out)
     ratios = {net: rows["lookup table"]["nonlinear"] / rows["ReRAM PWL array"]["nonlinear"]
@@ -161,6 +181,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
                   f"lookup table, {cfg['lut_bits']} bits: energy (pJ)", "ratio", "digital unit, cited (pJ)"],
                  [[f, f"{pwl_e[f] * 1e12:.3f}", f"{lut_e[f] * 1e12:.3f}", f"{lut_e[f] / pwl_e[f]:.1f}x",
                    f"{costs.NONLINEAR_ENERGY * 1e12:.2f}"] for f in functions])
+    report.figure(transfer_png, "Transfer of the reprogrammed arrays (ngspice, through their surrogates) and of the "
+                                "lookup tables against the ideal functions")
     report.heading("Whole networks")
     table = []
     for net, (metric, rows) in results.items():

@@ -39,7 +39,7 @@ from ..sim.zoo import load_dataset
 from ..spice import get_engine
 from .adc_energy import measure_adc_energy
 from .associative import AssociativeProcessor
-from .report import Report
+from .report import Report, pyplot
 from .training import _weights, train_mlp, train_split_aware
 
 __all__ = ["run"]
@@ -291,6 +291,25 @@ discharge. {macs:,} of the {dense_macs:,} weights are nonzero: the AP skips the 
                   "crossbar / AP per layer"],
                  [[r["n_in"], r["bits"], f"{r['ap'] * 1e15:.1f}", f"{r['xb'] * 1e15:.1f}",
                    f"{r['xb_total'] / r['ap_total']:.2f}x"] for r in sweep])
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for b in cfg["sweep_bits"]:
+        rows_b = [r for r in sweep if r["bits"] == b]
+        line, = ax.plot([r["n_in"] for r in rows_b], [r["ap"] * 1e15 for r in rows_b], "o-", label=f"AP, {b}-bit inputs")
+        ax.plot([r["n_in"] for r in rows_b], [r["xb"] * 1e15 for r in rows_b], "s--", color=line.get_color(),
+                label=f"crossbar, {b}-bit inputs")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("fan-in (inputs of the layer)")
+    ax.set_ylabel("energy per MAC (fJ)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    png = out / "energy_per_mac.png"
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    report.figure(png, "Energy per MAC of one ternary layer: associative processor (per nonzero weight) against "
+                       "crossbar (per weight)")
     report.text("""
 The AP's cost per add grows with the accumulator's width (input bits plus log2 of the fan-in)
 and is paid for every nonzero weight; the crossbar's cost per weight falls as the fan-in grows

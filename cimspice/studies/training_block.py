@@ -35,7 +35,7 @@ from ..sim import costs
 from ..sim.zoo import load_dataset
 from ..spice import get_engine
 from .analog_training import PulseLaw, predict, train_analog, train_float
-from .report import Report
+from .report import Report, pyplot
 from .sources import HOROWITZ
 
 __all__ = ["run"]
@@ -198,6 +198,25 @@ cell per sample on average (SET {counts['set']:,}, RESET {counts['reset']:,}). T
                   "vs SRAM", "analog latency (fs/MAC)"], rows)
     report.table(["kernel", "component", "fJ per MAC"],
                  [[k, c, f"{v * 1e15:.3f}"] for k, comps in kernels.items() for c, v in comps.items()])
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    names = list(kernels)
+    xs = np.arange(len(names))
+    for k, (label, vals) in enumerate((("analog ReRAM block", [e_analog[n] for n in names]),
+                                       ("digital ReRAM", [digital["digital ReRAM"][n] for n in names]),
+                                       ("SRAM", [digital["SRAM"][n] for n in names]))):
+        ax.bar(xs + (k - 1) * 0.27, np.array(vals) * 1e15, width=0.27, label=label)
+    ax.set_yscale("log")
+    ax.set_xticks(xs, names)
+    ax.set_ylabel("energy per MAC (fJ)")
+    ax.axhline(11, color="k", ls=":", lw=0.8, label="Marinella et al.: 11 fJ/MAC")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="y", which="both")
+    fig.tight_layout()
+    png = out / "energy_per_mac.png"
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    report.figure(png, f"Energy per MAC of each kernel, {n}x{n} analog block against digital blocks")
     report.text(f"""
 Analog latency per MAC is the kernel's time spread over the block's {n * n:,} cells (the block
 computes every MAC of the kernel at once). The OPU's energy is dominated by the cells'
