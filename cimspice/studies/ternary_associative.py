@@ -310,10 +310,16 @@ discharge. {macs:,} of the {dense_macs:,} weights are nonzero: the AP skips the 
     plt.close(fig)
     report.figure(png, "Energy per MAC of one ternary layer: associative processor (per nonzero weight) against "
                        "crossbar (per weight)")
-    report.text("""
+    wins = [r for r in sweep if r["xb_total"] > r["ap_total"]]
+    low = min(sweep, key=lambda r: r["xb_total"] / r["ap_total"])
+    share = e["arrays"] / e_xb
+    report.text(f"""
 The AP's cost per add grows with the accumulator's width (input bits plus log2 of the fan-in)
-and is paid for every nonzero weight; the crossbar's cost per weight falls as the fan-in grows
-(its ADC conversions and drivers are shared by a column's cells) and grows with the input bits
-(one read and conversion per input bit). Where the ratio exceeds 1 the AP wins.
+and is paid for every nonzero weight. The crossbar's cost per weight grows with the input bits
+(one read per input bit) and is here mostly the cells' read current over the simulator's
+{xb.spec.array.t_read * 1e9:.0f} ns read ({100 * share:.0f} % of the MLP's crossbar energy is the arrays'), so it barely
+falls with fan-in. The AP wins in {len(wins)} of the {len(sweep)} cases; its margin is smallest at
+{low['bits']}-bit inputs and a fan-in of {low['n_in']} ({low['xb_total'] / low['ap_total']:.2f}x). A shorter read or
+lower-conductance cells would move the crossbar's side; so would racetrack CAMs the AP's.
 """)
     return report.write(setup, time.perf_counter() - t0)
