@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..circuits import TransimpedanceAmplifier
 from ..sim.simulate import simulate
+from ..spice import get_engine
 from ..sim.spec import load_spec
 from ..sim.zoo import load_dataset
 from .adc_energy import measure_adc_energy
@@ -116,6 +118,12 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     rows_list, bits_list, ps_bits = cfg["rows"], cfg["adc_bits"], cfg["partial_sum_bits"]
 
     adc = measure_adc_energy(sorted({*bits_list, ps_bits}), "sar", n_inputs=cfg["adc_inputs"], progress=progress)
+    # the bit-line sense circuit: the transistor-level TIA's energy per read (ngspice), the
+    # same for both mappings (one read per conversion), replacing the simulator's sample-and-hold
+    tia = TransimpedanceAmplifier()
+    engine = get_engine()
+    tia.load(engine)
+    e_sense = float(tia.simulate(engine, {"i_in": 20e-6}).values["energy_read"])
 
     x_train, y_train = load_dataset("mlp", "train")
     x_test, y_test = load_dataset("mlp", "test", n=cfg["n_samples"])
@@ -140,7 +148,9 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
             for v in entry.values():
                 res = v["result"]
                 v["adc_energy"] = _adc_energy(res, adc)
-                v["energy"] = res.costs.total_energy - res.costs.energy["adc"] + v["adc_energy"]
+                v["sense_energy"] = res.costs.events.get("sense_samples", 0.0) * e_sense
+                v["energy"] = (res.costs.total_energy - res.costs.energy["adc"] + v["adc_energy"]
+                               - res.costs.energy["sense"] + v["sense_energy"])
                 v["conversions"] = _conversions(res)
             grid[rows, bits] = entry
             log.info("%dx%d, %d-bit: %s", rows, rows, bits,
@@ -168,7 +178,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
                  f"{2 ** (ps_bits - bits_h):.0f}x of the 2^bits (Walden) scaling the paper assumes: its "
                  f"comparator and logic energy grow only with the number of bit cycles. With 2^bits "
                  f"scaling the same conversion counts give {walden:.0f}x.")
-    e_split = dict(h["retrained"]["result"].costs.energy, adc=h["retrained"]["adc_energy"])
+    e_split = dict(h["retrained"]["result"].costs.energy, adc=h["retrained"]["adc_energy"],
+                   sense=h["retrained"]["sense_energy"])
     top = max((c for c in e_split if c != "adc"), key=e_split.get)
     report.claim("kim.chip_power", chip_ratio, 0.75 <= chip_ratio / 3 <= 1.33,
                  f"Energy per inference, all components (at equal throughput power scales the same). What "
@@ -188,6 +199,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
   256 training images.
 - ADC energy: a transistor-level SAR ADC (binary capacitor DAC, StrongARM comparator, XSPICE logic;
   docs/peripherals.md) simulated in ngspice in this run, {cfg['adc_inputs']} random conversions per resolution.
+- Sense: the transistor-level TIA (docs/sense.md) simulated in this run, {e_sense * 1e12:.2f} pJ per read
+  (20 uA), one read per conversion in both mappings.
 - Other components: the system simulator's per-event figures (`cimspice/sim/costs.py`, cited there).
 """
     report.heading("ADC energy per conversion (ngspice, this run)")
@@ -209,7 +222,7 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     comps = list(h["partial_sums"]["result"].costs.energy)
     brk = []
     for key, label in (("partial_sums", "partial sums"), ("retrained", "input splitting, retrained")):
-        e = dict(h[key]["result"].costs.energy, adc=h[key]["adc_energy"])
+        e = dict(h[key]["result"].costs.energy, adc=h[key]["adc_energy"], sense=h[key]["sense_energy"])
         brk.append([label] + [f"{e[c] * 1e9:.3f}" for c in comps] + [f"{h[key]['energy'] * 1e9:.3f}"])
     report.table(["mapping"] + [f"{c} (nJ)" for c in comps] + ["total (nJ)"], brk)
     acc_png, adc_png = _plots(out, rows_list, bits_list, grid, adc, float_acc)

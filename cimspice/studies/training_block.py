@@ -138,6 +138,16 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
                           "OPU": reram_read + mac + flips * e_write_bit},
     }
     e_analog = {k: sum(v.values()) for k, v in kernels.items()}
+    # area of the n x n block: cells (the simulator's cited cell area), per column an
+    # integrator and a ramp-ADC column (their layout estimates, cimspice/circuits/area.py),
+    # per row and column a driver; the SRAM block: 8 bits per weight in 6T cells of the same
+    # layout rules (pull-down 0.3 um, pull-up 0.1 um, access 0.2 um, L 50 nm)
+    from ..circuits.area import transistor_area
+    area = {"cells": n * n * costs.CELL_AREA, "integrators": n * integ.area(), "ADC columns": n * adc.area(),
+            "drivers": 2 * n * costs.DAC1_AREA}
+    sram_cell = 2 * transistor_area(0.3e-6, 50e-9) + 2 * transistor_area(0.1e-6, 50e-9) + \
+        2 * transistor_area(0.2e-6, 50e-9)
+    area_sram = 8 * n * n * sram_cell
 
     # ----------------------------------------------------------------- report
     report = Report("Analog ReRAM training block (Marinella et al., JETCAS 2018) on cimspice's circuits", out)
@@ -196,6 +206,10 @@ cell per sample on average (SET {counts['set']:,}, RESET {counts['reset']:,}). T
                      f"{digital['SRAM'][k] / e_analog[k]:.1f}x", f"{lat[k] * 1e15:.2f}"])
     report.table(["kernel", "analog (fJ/MAC)", "digital ReRAM (fJ/MAC)", "SRAM (fJ/MAC)", "vs digital ReRAM",
                   "vs SRAM", "analog latency (fs/MAC)"], rows)
+    a_total = sum(area.values())
+    report.table(["block area", *area, "total", "per weight", "SRAM array (8-bit weights, 6T)"],
+                 [["mm^2", *(f"{v * 1e6:.4f}" for v in area.values()), f"{a_total * 1e6:.4f}",
+                   f"{a_total / n ** 2 * 1e12:.3f} um^2", f"{area_sram * 1e6:.3f} ({area_sram / a_total:.1f}x)"]])
     report.table(["kernel", "component", "fJ per MAC"],
                  [[k, c, f"{v * 1e15:.3f}"] for k, comps in kernels.items() for c, v in comps.items()])
     plt = pyplot()
