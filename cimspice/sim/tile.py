@@ -330,7 +330,7 @@ class AnalogMatrix:
             np.maximum(sigma, 0.0, out=sigma)
             np.sqrt(sigma, out=sigma)
             sigma *= self.spec.nonidealities.read_noise_sigma
-            # tabulated-inversion draws (sim/noise.py): a fifth of the ziggurat's time, which
+            # tabulated-inversion draws (sim/noise.py): a third of the ziggurat's time, which
             # dominated bit-serial inference, and far finer than any ADC step
             sigma *= standard_normal(self.backend.rng, sigma.shape)
             D += sigma.astype(D.dtype, copy=False)
