@@ -50,6 +50,15 @@ DIGITAL_ENERGY = {                               # J per element operation [Horo
     "norm": 3 * 0.4e-12 + 3 * 1.1e-12,           # layer norm: ~3 adds and 3 mults per element
 }
 DIGITAL_LANE_AREA = 1360e-12 + 1640e-12          # m^2, one fp16 adder + multiplier [Horowitz]
+# 45 nm integer operations and an 8 KB SRAM's 64-bit read (10 pJ) per bit [Horowitz]: the
+# digital ReRAM and SRAM blocks of the training-block study
+HOROWITZ = {
+    "add8": 0.03e-12,
+    "add32": 0.1e-12,
+    "mult8": 0.2e-12,
+    "mult32": 3.1e-12,
+    "sram_bit": 10e-12 / 64,
+}
 DIGITAL_LANES = 16                               # parallel fp16 lanes (an assumption of this model)
 
 # --------------------------------------------------------- nonlinear units (digital)

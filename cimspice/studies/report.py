@@ -73,7 +73,7 @@ class Report:
                 f"(Python {platform.python_version()}, {platform.machine()}) in {seconds:.0f} s. "
                 "Every number below was computed in that run from circuits simulated in ngspice, "
                 "surrogates fitted to them, the system simulator, and the cited constants of "
-                "`cimspice/sim/costs.py` and `cimspice/studies/sources.py`.\n",
+                "`cimspice/sim/costs.py` (the papers' claims compared with are in `cimspice/studies/sources.py`).\n",
                 "## Setup\n", setup.strip() + "\n"]
         if self.claims:
             head.append("## The paper's claims against this run\n")

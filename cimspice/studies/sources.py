@@ -18,18 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CLAIMS", "Claim", "HOROWITZ"]
+__all__ = ["CLAIMS", "Claim"]
 
-# [Horowitz] M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC
-# 2014, 45 nm, J per operation: integer add/multiply, and a 64-bit read of an 8 KB SRAM
-# (10 pJ) taken per bit. The digital blocks of the training-block study are priced with these.
-HOROWITZ = {
-    "add8": 0.03e-12,
-    "add32": 0.1e-12,
-    "mult8": 0.2e-12,
-    "mult32": 3.1e-12,
-    "sram_bit": 10e-12 / 64,
-}
+# Constants the studies price things with (beyond what they measure in ngspice) live with the
+# simulator's, in cimspice/sim/costs.py, each with its source.
 
 
 @dataclass(frozen=True)

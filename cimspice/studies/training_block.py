@@ -36,7 +36,6 @@ from ..sim.zoo import load_dataset
 from ..spice import get_engine
 from .analog_training import PulseLaw, predict, train_analog, train_float
 from .report import Report, pyplot
-from .sources import HOROWITZ
 
 __all__ = ["run"]
 
@@ -128,6 +127,7 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     lat = {"VMM": (t_int + t_adc) / n ** 2, "MVM^T": (t_int + t_adc) / n ** 2,
            "OPU": cfg["max_pulses"] * (cfg["pulse_t"] + 3e-9) / n ** 2}
     # digital blocks: 8-bit weights, int8 multiply + int32 add per MAC [Horowitz]
+    HOROWITZ = costs.HOROWITZ
     mac = HOROWITZ["mult8"] + HOROWITZ["add32"]
     sram_read = 8 * HOROWITZ["sram_bit"]
     reram_read = 8 * (e_sa + _sinh_power(np.array([cfg["v_read"]]), g_cells) * 10e-9)
