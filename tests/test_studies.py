@@ -108,3 +108,12 @@ def test_quick_reprogrammable_nonlinear_study(tmp_path):
     acc = lambda cells: float(re.search(r"accuracy ([0-9.]+) %", cells[2]).group(1))  # noqa: E731
     fl = float(re.search(r"float ([0-9.]+) %", rows["ReRAM PWL array"][2]).group(1))
     assert abs(acc(rows["ReRAM PWL array"]) - fl) <= 2.0
+
+
+def test_report_folder_that_cannot_exist_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    run = subprocess.run([sys.executable, "-m", "cimspice.cli", "study", "training-block", "--quick", "-o",
+                          str(blocker / "report")], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and "cannot create the report folder" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and blocker.read_text() == "not a folder"

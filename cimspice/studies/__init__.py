@@ -35,5 +35,12 @@ def run_study(name: str, out_dir, quick: bool = False, progress: bool | None = N
     """Run study ``name`` into ``out_dir``; returns the report's path."""
     if name not in STUDIES:
         raise StudyError(f"unknown study {name!r} (known: {', '.join(sorted(STUDIES))})")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StudyError(f"{out}: cannot create the report folder: {error.strerror or error}") from None
+    if not out.is_dir():
+        raise StudyError(f"{out}: not a folder")
     module = importlib.import_module(f".{STUDIES[name][0]}", __name__)
-    return module.run(Path(out_dir), quick=quick, progress=progress)
+    return module.run(out, quick=quick, progress=progress)
