@@ -369,7 +369,8 @@ class AnalogMatrix:
                     e_sense += sense_energy(I)
                 adc_codes = self.adc.convert(D, tile.lsb.astype(D.dtype, copy=False)).reshape(P, m * C)
                 acc = (weights @ adc_codes).reshape(m, self.n_out, self.k) * tile.lsb.reshape(self.n_out, self.k)
-                out[s:s + chunk] += acc @ powers
+                # as one matrix-vector product: a stack of (n_out, k) @ (k,) products is slow
+                out[s:s + chunk] += (acc.reshape(-1, self.k) @ powers).reshape(m, self.n_out)
                 energy += self._energy(tile, codes)
                 pulses += tile.driven(codes)
             ledger.add(self.name, f"adc:{tile.adc_bits}", P * n * C)
