@@ -259,7 +259,8 @@ def test_tabulated_cell_surrogate_matches_per_cell_sum(encoding):
         I = law(G[None], V[:, :, None], 1.1).sum(axis=1)           # (reads, columns)
         ref = (I[:, plus] - I[:, minus]).reshape(len(V), -1)
         got = D[:, outs[0] * 2:outs[1] * 2]
-        assert np.abs(got - ref).max() < 1e-7 * np.abs(ref).max()
+        # float32 products (ADCs of at most 16 bits, docs/system.md): a few 1e-7 of full scale
+        assert np.abs(got - ref).max() < 5e-7 * np.abs(ref).max()
     # the law is far from linear here: a linear-cell tile would be off by percents
     assert np.abs(net.forward(x, backend) - x @ W).max() > 1e-2 * np.abs(x @ W).max()
 

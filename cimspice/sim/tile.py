@@ -53,9 +53,9 @@ class _Separable:
             c = sum(t[0] * A.sum(axis=0) for (A, _), t in zip(factors, tables))
             self.c = c.astype(dtype) if np.any(c) else None
             self.mode = "two"
-        else:
-            self.tables = [f(level_v) for _, f in factors]
-            self.As = [A for A, _ in factors]
+        else:  # DAC levels: tabulated, in the chosen precision (float32 halves the traffic)
+            self.tables = [np.asarray(f(level_v), dtype) for _, f in factors]
+            self.As = [np.asarray(A, dtype) for A, _ in factors]
             self.mode = "table"
 
     def apply(self, codes):
