@@ -252,8 +252,9 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
   saturation.
 - AP: every sample a CAM row; inputs and {', '.join(str(_acc_bits(T.shape[0], bits)) for T, _ in ternary)}-bit accumulators
   as fields; each nonzero weight one in-place add or subtract (8 passes per accumulator bit, 4 of them
-  compares over 3 columns and 4 writes of 2); ReLU one compare on the sign bit and one write per
-  output. Arrays of {cfg['ap_rows']} rows. {cfg['ap_samples']} held-out digits run bit by bit; the AP's outputs
+  compares over 3 columns and 4 writes of 2; above the input's width 2 of each); ReLU one compare on the
+  sign bit and one write per output; every compare priced as the 3-column one measured (an upper
+  bound for the 1- and 2-column ones). Arrays of {cfg['ap_rows']} rows. {cfg['ap_samples']} held-out digits run bit by bit; the AP's outputs
   {'equal' if exact else 'DIFFER FROM'} the integer reference exactly.
 - Crossbar: the same ternary weights on the system simulator's 64x64 arrays (one-bit cells as
   differential pairs), bit-serial {bits}-bit inputs, {cfg['adc_bits']}-bit ADCs priced with the SAR measured here;
