@@ -82,6 +82,11 @@ def _event_energy(event: str, count: float, spec, adc_energy: dict | None = None
         return "nonlinear", count * costs.NONLINEAR_ENERGY
     if event.startswith("nonlinear_energy:"):  # J, from the array's energy surrogate
         return "nonlinear", count
+    if event == "pool_array_energy":         # J, the pooling columns' cells
+        return "nonlinear", count
+    if event == "pool_array_drives":         # rows driven for array pooling (1-bit drivers)
+        return "nonlinear", count * costs.DAC1_ENERGY
+
     if event == "shift_add":
         return "digital", count * costs.SHIFT_ADD_ENERGY
     if event == "pool_compare":

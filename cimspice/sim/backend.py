@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from .. import CimspiceError
+from . import costs
 from .cells import LinearCell, SinhCell, SurrogateCell
 from .crossbar_solver import CrossbarSolver
 from .engine import Backend, FloatNonlinearity
@@ -150,6 +151,7 @@ class AnalogBackend(Backend):
         self._check_library()
         self.cell = cell if cell is not None else self._cell()
         self.sense = sense_from_spec(spec.sense, self.library)
+        self._pool_range: dict = {}   # largest |input| of each array-pooling layer (calibration)
         self.ledger = Ledger()
         self.rng = np.random.default_rng([spec.seed, 1])
         self.calibrating = False
@@ -293,9 +295,31 @@ class AnalogBackend(Backend):
             self.ledger.add(name, f"digital:{op}", int(count))
 
     def pool(self, name, kind, x, k):
+        if kind == "avg" and self.spec.nonlinear.avg_pooling == "reram_array":
+            return self._array_avg_pool(name, x, k)
         y = super().pool(name, kind, x, k)
         if not self.calibrating:
             self.ledger.add(name, "pool_compare" if kind == "max" else "digital:add", x.size)
+        return y
+
+    def _array_avg_pool(self, name, x, k):
+        """Average pooling on one column of equal cells per window: inputs as row voltages up
+        to ``POOL_V_MAX`` (the layer's range, calibrated), the column current through the
+        cell's read law ``g v0 sinh(v/v0)`` divided by ``k^2 g`` (the circuit's pooled value,
+        sinh curvature included), and the cells' energy ``sum V I t_read``."""
+        if self.calibrating:
+            self._pool_range[name] = max(self._pool_range.get(name, 0.0), float(np.max(np.abs(x))))
+            return super().pool(name, "avg", x, k)
+        full = self._pool_range.get(name) or float(np.max(np.abs(x))) or 1.0
+        v = np.clip(x / full, -1.0, 1.0) * costs.POOL_V_MAX
+        v0 = self.spec.array.v0 if self.spec.nonidealities.cell_nonlinearity else np.inf
+        i_cell = v if not np.isfinite(v0) else v0 * np.sinh(v / v0)       # per unit g
+        y = super().pool(name, "avg", i_cell, k) / costs.POOL_V_MAX * full  # I / (k^2 g), back to units
+        led = self.ledger
+        led.add(name, "pool_array_energy", float(np.sum(v * i_cell)) * costs.POOL_CELL_G * costs.POOL_T_READ)
+        led.add(name, "pool_array_drives", int(np.count_nonzero(v)))
+        # the windows' columns read in parallel: one read of the pooling arrays per inference
+        led.add(name, "array_time", costs.POOL_T_READ)
         return y
 
     @property

@@ -68,6 +68,13 @@ NONLINEAR_UNITS = 2                              # per tile [ISAAC]
 RELU_ENERGY = DIGITAL_ENERGY["max"]              # a ReLU is one compare
 POOL_ENERGY = 0.4e-3 / CLOCK                     # J per max-pool comparison [ISAAC]
 POOL_AREA = 0.00024e-6                           # m^2 [ISAAC]
+# Average pooling on one equal-conductance ReRAM column (nonlinear.avg_pooling: reram_array):
+# the design of cimspice.circuits.pooling.AveragePool (its defaults, docs/nonlinear.md):
+# cells at 50 uS, the window's largest input at 0.1 V, read for 10 ns; each input row driven
+# by a 1-bit-pulse driver held for the read [ISAAC's DAC1 figure]
+POOL_CELL_G = 50e-6                              # S
+POOL_V_MAX = 0.1                                 # V, row voltage of the layer's largest input
+POOL_T_READ = 10e-9                              # s
 
 # ------------------------------------------------------------------------- buffers
 # 64 KB eDRAM at 20.7 mW [ISAAC], taken as one 256-bit access per clock cycle

@@ -12,7 +12,8 @@ sections and their fields are documented in docs/system.md; in short::
     adc:        {type: ideal|surrogate, bits, partial_sum_bits, range: calibrated|full, per_array, surrogate,
                  energy: {bits: key}, energy_at: {input: value}}
     sense:      {type: ideal|surrogate, surrogate, energy, v_ref, transimpedance}
-    nonlinear:  {where: digital|reram_array, surrogates: {kind: name}, energy: {kind: name}}
+    nonlinear:  {where: digital|reram_array, surrogates: {kind: name}, energy: {kind: name},
+                 avg_pooling: digital|reram_array}
     attention:  {products: digital}
     tiling:     {split: partial_sums|input_splitting|none}
     nonidealities: {ir_drop, r_wire, solver: surrogate|exact, cell_nonlinearity,
@@ -188,6 +189,9 @@ class NonlinearSpec:
     # kind -> library key of the array's energy per evaluation (J) against the same input;
     # kinds without one are priced as a digital unit (costs.NONLINEAR_ENERGY)
     energy: dict = field(default_factory=dict)
+    # average pooling: digital adds, or one equal-conductance ReRAM column per window
+    # (cimspice.circuits.pooling.AveragePool; its read law in the simulator)
+    avg_pooling: str = "digital"      # digital | reram_array
 
 
 @dataclass(frozen=True)
@@ -371,7 +375,8 @@ def parse_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> S
     stray = sorted(set(energy) - set(surrogates))
     if stray:
         r.fail("energy", f"{stray[0]!r} has an energy surrogate but no surrogate in nonlinear.surrogates")
-    nonlinear = NonlinearSpec(where, dict(surrogates), dict(energy))
+    nonlinear = NonlinearSpec(where, dict(surrogates), dict(energy),
+                              r.choice("avg_pooling", "digital", ("digital", "reram_array")))
     r.done()
 
     r = _Reader(source, "attention", top.get("attention", {}))
