@@ -245,10 +245,7 @@ def build_library(path: Path, segments: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for f in ORDER:
-            unit = PwlUnit(f, segments, timing=False)
-            lo, hi = unit.program_.x_min, unit.program_.x_max
-            kinks = unit.program_.x_of_v(unit.breakpoints())
-            xs = np.unique(np.r_[np.linspace(lo, hi, 16 * segments + 1), kinks - 1e-4 * (hi - lo), kinks + 1e-4 * (hi - lo)])
+            xs = PwlUnit(f, segments, timing=False).sweep_points(16)
             spec = Path(tmp) / f"{f}.yaml"
             spec.write_text(f"circuit: pwl_unit\ncircuit_args:\n  function: {f}\n  segments: {segments}\n  timing: false\n"
                             f"design: list\nparameters:\n  x: [{', '.join(repr(float(v)) for v in xs)}]\noutputs: [y, i_out]\n")

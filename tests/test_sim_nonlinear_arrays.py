@@ -30,10 +30,7 @@ def library(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pwl")
     lib = tmp / "lib.h5"
     for f in ("sigmoid", "tanh"):
-        unit = PwlUnit(f, SEGMENTS, timing=False)
-        lo, hi = unit.program_.x_min, unit.program_.x_max
-        kinks = unit.program_.x_of_v(unit.breakpoints())
-        xs = np.unique(np.r_[np.linspace(lo, hi, 8 * SEGMENTS + 1), kinks - 1e-4 * (hi - lo), kinks + 1e-4 * (hi - lo)])
+        xs = PwlUnit(f, SEGMENTS, timing=False).sweep_points(8)
         save_library(lib, fit_surrogates(_sweep(tmp, f, xs, ["y"], False), name_template=f"pwl_{f}.{{output}}"),
                      append=lib.exists())
     # energy per evaluation from the transient with the comparator bank, for tanh only

@@ -273,6 +273,16 @@ class PwlUnit(Circuit):
         """Comparator thresholds b_1..b_{S-1} (V): uniform over the input window."""
         return V_CM - V_SPAN / 2 + V_SPAN * np.arange(1, self.segments) / self.segments
 
+    def sweep_points(self, per_segment: int = 8) -> np.ndarray:
+        """Inputs (function units) for characterizing the transfer: ``per_segment`` uniform
+        points per segment and both sides of every breakpoint (1e-4 of the range away), so
+        an interpolating surrogate sees each kink."""
+        p = self.program_
+        lo, hi = p.x_min, p.x_max
+        kinks = p.x_of_v(self.breakpoints())
+        return np.unique(np.r_[np.linspace(lo, hi, per_segment * self.segments + 1),
+                               kinks - 1e-4 * (hi - lo), kinks + 1e-4 * (hi - lo)])
+
     def _gname(self, k: int, c: str) -> str:
         return f"g{k}{c}"
 

@@ -18,7 +18,7 @@ from ..circuits import FlashADC, RampADC, SarADC
 from ..circuits import adc_metrics as am
 from ..spice import get_engine
 
-__all__ = ["measure_adc_energy"]
+__all__ = ["conversion_energy", "conversions", "measure_adc_energy"]
 
 log = logging.getLogger(__name__)
 ARCHITECTURES = {"sar": SarADC, "flash": FlashADC, "ramp": RampADC}
@@ -49,3 +49,15 @@ def measure_adc_energy(bits_list, architecture: str = "sar", n_inputs: int = 6, 
         log.info("%s %d-bit: %.3g J per conversion, codes within %d LSB", architecture, bits,
                  conv.energy_per_conversion, err.max())
     return out
+
+
+def conversions(result) -> dict[int, float]:
+    """Conversions per inference of a :class:`cimspice.sim.simulate.SimulationResult`, by ADC
+    resolution (bits)."""
+    return {int(e.split(":")[1]): c for e, c in result.costs.events.items() if e.startswith("adc:")}
+
+
+def conversion_energy(result, table) -> float:
+    """J per inference of ``result``'s conversions priced with ``table`` ({bits: {"energy":
+    J per conversion}}, as :func:`measure_adc_energy` returns)."""
+    return sum(count * table[bits]["energy"] for bits, count in conversions(result).items())

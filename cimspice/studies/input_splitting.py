@@ -31,8 +31,8 @@ from ..sim.simulate import simulate
 from ..spice import get_engine
 from ..sim.spec import load_spec
 from ..sim.zoo import load_dataset
-from .adc_energy import measure_adc_energy
-from .report import Report
+from .adc_energy import conversion_energy, conversions, measure_adc_energy
+from .report import Report, pyplot, save_figure
 from .training import train_mlp, train_split_aware
 
 __all__ = ["run"]
@@ -58,24 +58,8 @@ def _system(rows: int, adc_bits: int, partial_sum_bits: int, split: str):
     })
 
 
-def _adc_energy(result, table) -> float:
-    """J per inference of the conversions ``result`` counted, priced with ``table``."""
-    total = 0.0
-    for event, count in result.costs.events.items():
-        if event.startswith("adc:"):
-            total += count * table[int(event.split(":")[1])]["energy"]
-    return total
-
-
-def _conversions(result) -> dict[int, float]:
-    return {int(e.split(":")[1]): c for e, c in result.costs.events.items() if e.startswith("adc:")}
-
-
 def _plots(out: Path, rows_list, bits_list, grid, adc, float_acc):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(rows_list), figsize=(4.2 * len(rows_list), 3.4), squeeze=False)
     for ax, rows in zip(axes[0], rows_list):
         for key, label, style in (("partial_sums", "partial sums (high-res ADC)", "s-"),
@@ -87,10 +71,7 @@ def _plots(out: Path, rows_list, bits_list, grid, adc, float_acc):
         ax.set_ylabel("accuracy (%)")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    acc_png = out / "accuracy_vs_adc_bits.png"
-    fig.savefig(acc_png, dpi=110)
-    plt.close(fig)
+    acc_png = save_figure(fig, out / "accuracy_vs_adc_bits.png")
 
     fig, ax = plt.subplots(figsize=(5, 3.4))
     bits = sorted(adc)
@@ -102,10 +83,7 @@ def _plots(out: Path, rows_list, bits_list, grid, adc, float_acc):
     ax.set_ylabel("energy per conversion (pJ)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    adc_png = out / "adc_energy_vs_bits.png"
-    fig.savefig(adc_png, dpi=110)
-    plt.close(fig)
+    adc_png = save_figure(fig, out / "adc_energy_vs_bits.png")
     return acc_png, adc_png
 
 
@@ -147,11 +125,11 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
             entry["retrained"] = {"result": r, "accuracy": r.analog_metric, "float": net_re.score(x_test, y_test)}
             for v in entry.values():
                 res = v["result"]
-                v["adc_energy"] = _adc_energy(res, adc)
+                v["adc_energy"] = conversion_energy(res, adc)
                 v["sense_energy"] = res.costs.events.get("sense_samples", 0.0) * e_sense
                 v["energy"] = (res.costs.total_energy - res.costs.energy["adc"] + v["adc_energy"]
                                - res.costs.energy["sense"] + v["sense_energy"])
-                v["conversions"] = _conversions(res)
+                v["conversions"] = conversions(res)
             grid[rows, bits] = entry
             log.info("%dx%d, %d-bit: %s", rows, rows, bits,
                      {k: round(v["accuracy"], 4) for k, v in entry.items()})

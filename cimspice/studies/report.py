@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import __version__
 from .sources import CLAIMS
 
-__all__ = ["Report", "pyplot"]
+__all__ = ["Report", "pyplot", "save_figure"]
 
 
 def pyplot():
@@ -26,6 +26,16 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Lay out, write (PNG, 110 dpi) and close ``fig``; returns ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _fmt(value, unit: str) -> str:

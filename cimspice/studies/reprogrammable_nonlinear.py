@@ -33,7 +33,7 @@ from ..sim.simulate import simulate
 from ..sim.spec import load_spec
 from ..spice import get_engine
 from ..surrogate import fit_surrogates, load_library, save_library
-from .report import Report, pyplot
+from .report import Report, pyplot, save_figure
 
 __all__ = ["run"]
 
@@ -71,9 +71,7 @@ def _characterize(functions, cfg, tmp: Path, progress):
         S = cfg["segments"]
         unit = PwlUnit(f, S, timing=False)
         lo, hi = unit.program_.x_min, unit.program_.x_max
-        kinks = unit.program_.x_of_v(unit.breakpoints())
-        xs = np.unique(np.r_[np.linspace(lo, hi, cfg["dc_per_segment"] * S + 1), kinks - 1e-4 * (hi - lo),
-                             kinks + 1e-4 * (hi - lo)])
+        xs = unit.sweep_points(cfg["dc_per_segment"])
         for timing, points, outputs, models in ((False, xs, ["y"], None),
                                                 (True, np.linspace(lo, hi, cfg["energy_points"]), ["energy"],
                                                  ["grid-linear", "poly-4"])):
@@ -151,10 +149,7 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
         ax.set_xlabel("pre-activation")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    transfer_png = out / "transfer.png"
-    fig.savefig(transfer_png, dpi=110)
-    plt.close(fig)
+    transfer_png = save_figure(fig, out / "transfer.png")
     tmpdir.cleanup()
     report = Report("Reprogrammable nonlinear ReRAM arrays (de Moura & Carro, TRETS 2023) on cimspice's circuits", out)
     ratios = {net: rows["lookup table"]["nonlinear"] / rows["ReRAM PWL array"]["nonlinear"]

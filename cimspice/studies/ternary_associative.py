@@ -37,10 +37,10 @@ from ..sim.simulate import simulate
 from ..sim.spec import load_spec
 from ..sim.zoo import load_dataset
 from ..spice import get_engine
-from .adc_energy import measure_adc_energy
+from .adc_energy import conversion_energy, measure_adc_energy
 from .associative import AssociativeProcessor
-from .report import Report, pyplot
-from .training import _weights, train_mlp, train_split_aware
+from .report import Report, pyplot, save_figure
+from .training import quantised, train_mlp, train_split_aware
 
 __all__ = ["run"]
 
@@ -62,7 +62,7 @@ def _ternary(w, weight_levels="ternary"):
     """Weights as the ternary network holds them: (signs in {-1, 0, 1}, scale) per layer."""
     out = []
     for W in w.Ws:
-        Wt = _weights(W, (None, None, None, weight_levels))
+        Wt = quantised(W, weight_levels)
         s = float(np.abs(Wt).max()) or 1.0
         out.append((np.rint(Wt / s).astype(np.int64), s))
     return out
@@ -162,7 +162,7 @@ def _crossbar_spec(rows, in_bits, adc_bits):
 
 def _crossbar_energy(result, adc):
     """Energy per inference with the conversions re-priced at the measured SAR energy."""
-    e_adc = sum(c * adc[int(k.split(":")[1])]["energy"] for k, c in result.costs.events.items() if k.startswith("adc:"))
+    e_adc = conversion_energy(result, adc)
     return result.costs.total_energy - result.costs.energy["adc"] + e_adc, e_adc
 
 
@@ -305,10 +305,7 @@ discharge. {macs:,} of the {dense_macs:,} weights are nonzero: the AP skips the 
     ax.set_ylabel("energy per MAC (fJ)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    png = out / "energy_per_mac.png"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+    png = save_figure(fig, out / "energy_per_mac.png")
     report.figure(png, "Energy per MAC of one ternary layer: associative processor (per nonzero weight) against "
                        "crossbar (per weight)")
     wins = [r for r in sweep if r["xb_total"] > r["ap_total"]]

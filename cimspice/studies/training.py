@@ -29,7 +29,7 @@ import numpy as np
 from ..sim.layers import Activation, Dense
 from ..sim.network import Sequential
 
-__all__ = ["MLPWeights", "split_bounds", "train_mlp", "train_split_aware"]
+__all__ = ["MLPWeights", "quantised", "split_bounds", "train_mlp", "train_split_aware"]
 
 
 @dataclass
@@ -86,11 +86,15 @@ def _softmax_xent_grad(z, y):
 
 
 def _weights(W, q):
+    """The weights a layer quantised by ``q`` (see :func:`_forward`) holds."""
+    return quantised(W, q[3] if q is not None else None)
+
+
+def quantised(W, levels):
     """The weights the arrays hold: ``levels`` magnitudes of ``max|W|``, or with
     ``levels="ternary"`` the ternary-weight-network rule (F. Li, B. Zhang, B. Liu, "Ternary
     weight networks", 2016): ``+-alpha`` where ``|W| > 0.7 mean|W|``, else 0, ``alpha`` the
-    mean magnitude kept (straight-through)."""
-    levels = q[3] if q is not None else None
+    mean magnitude kept (straight-through); ``None``: unchanged."""
     if not levels:
         return W
     if levels == "ternary":

@@ -35,7 +35,7 @@ from ..sim import costs
 from ..sim.zoo import load_dataset
 from ..spice import get_engine
 from .analog_training import PulseLaw, predict, train_analog, train_float
-from .report import Report, pyplot
+from .report import Report, pyplot, save_figure
 
 __all__ = ["run"]
 
@@ -226,10 +226,7 @@ cell per sample on average (SET {counts['set']:,}, RESET {counts['reset']:,}). T
     ax.axhline(11, color="k", ls=":", lw=0.8, label="Marinella et al.: 11 fJ/MAC")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, axis="y", which="both")
-    fig.tight_layout()
-    png = out / "energy_per_mac.png"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+    png = save_figure(fig, out / "energy_per_mac.png")
     report.figure(png, f"Energy per MAC of each kernel, {n}x{n} analog block against digital blocks")
     report.text(f"""
 Analog latency per MAC is the kernel's time spread over the block's {n * n:,} cells (the block
