@@ -190,6 +190,11 @@ class AnalogBackend(Backend):
             self._require(f"adc.energy.{bits}", key)
             self.adc_energy[bits] = self._energy_at(f"adc.energy.{bits}", self.library[key], s.adc.energy_at)
 
+    def _check_energy_unit(self, field: str, surrogate) -> None:
+        unit = (list(getattr(surrogate, "output_units", ["J"])) or ["J"])[0]
+        if unit not in ("", "J"):
+            raise SimError(f"{self.spec.source}: {field}: {surrogate.name} gives {unit}, not an energy (J)")
+
     def _energy_at(self, field: str, surrogate, at: dict) -> float:
         """A characterized energy (J) at the operating point ``at`` (every input given, inside
         the characterized domain): checked here, before any work."""
@@ -197,9 +202,7 @@ class AnalogBackend(Backend):
         if missing:
             raise SimError(f"{self.spec.source}: adc.energy_at: {field} ({surrogate.name}) needs "
                            f"{', '.join(missing)} (its inputs: {', '.join(surrogate.inputs)})")
-        units = list(getattr(surrogate, "output_units", ["J"]))
-        if units and units[0] not in ("", "J"):
-            raise SimError(f"{self.spec.source}: {field}: {surrogate.name} gives {units[0]}, not an energy (J)")
+        self._check_energy_unit(field, surrogate)
         try:
             value = float(np.ravel(surrogate.predict({n: [at[n]] for n in surrogate.inputs}))[0])
         except CimspiceError as error:  # outside the characterized domain
@@ -255,9 +258,10 @@ class AnalogBackend(Backend):
                 if e_key is not None:
                     self._require(f"nonlinear.energy.{kind}", e_key)
                     s = self.library[e_key]
-                    if len(s.inputs) != 1 or list(getattr(s, "output_units", ["J"]))[0] not in ("", "J"):
+                    if len(s.inputs) != 1:
                         raise SimError(f"{self.spec.source}: nonlinear.energy.{kind}: {e_key!r} must map the "
                                        f"pre-activation to an energy (J); has inputs {list(s.inputs)}")
+                    self._check_energy_unit(f"nonlinear.energy.{kind}", s)
         return plans
 
     def calibrate(self, network, x) -> None:
@@ -312,8 +316,11 @@ class AnalogBackend(Backend):
             return super().pool(name, "avg", x, k)
         full = self._pool_range.get(name) or float(np.max(np.abs(x))) or 1.0
         v = np.clip(x / full, -1.0, 1.0) * costs.POOL_V_MAX
-        v0 = self.spec.array.v0 if self.spec.nonidealities.cell_nonlinearity else np.inf
-        i_cell = v if not np.isfinite(v0) else v0 * np.sinh(v / v0)       # per unit g
+        a = self.spec.array
+        if self.spec.nonidealities.cell_nonlinearity and a.cell != "linear":  # as the arrays' cells
+            i_cell = a.v0 * np.sinh(v / a.v0)                              # current per unit g
+        else:
+            i_cell = v
         y = super().pool(name, "avg", i_cell, k) / costs.POOL_V_MAX * full  # I / (k^2 g), back to units
         led = self.ledger
         led.add(name, "pool_array_energy", float(np.sum(v * i_cell)) * costs.POOL_CELL_G * costs.POOL_T_READ)
