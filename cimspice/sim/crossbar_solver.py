@@ -267,12 +267,12 @@ class CrossbarSolver:
             raise SolverError(f"cell: {self.cell!r} is nonlinear; a transfer matrix exists "
                               f"only for linear cells")
         W = self._cached_W(G)
-        if W is None and self._condensable:
-            net = _Network(self, G)
-            W = condensed_transfer(G, net.gr, net.gc, net.dc, net.g_end)
-        elif W is None:
-            W = self._run(G, np.eye(self.rows), full=False)
-        if self._cached_W(G) is None:
+        if W is None:
+            if self._condensable:
+                net = _Network(self, G)
+                W = condensed_transfer(G, net.gr, net.gc, net.dc, net.g_end)
+            else:
+                W = self._run(G, np.eye(self.rows), full=False)
             c = self._cache
             if c is None or c["key"] != self._key() or not np.array_equal(c["G"], G):
                 c = self._cache = {"G": G, "key": self._key(), "method": None,

@@ -32,8 +32,10 @@ zero the solver's iterative method is already a single exact tridiagonal solve.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, lapack
+from scipy.linalg import cho_factor, cho_solve
 from threadpoolctl import ThreadpoolController
+
+from .line_algebra import _Chains
 
 __all__ = ["condensed_transfer", "condensation_flops"]
 
@@ -41,19 +43,6 @@ __all__ = ["condensed_transfer", "condensation_flops"]
 def condensation_flops(rows: int, cols: int) -> float:
     """Floating-point operations :func:`condensed_transfer` needs (for choosing it)."""
     return cols * (7.0 / 3.0) * rows ** 3 + rows ** 2 * cols ** 2
-
-
-def _column_solve(dc, gc, g, rhs):
-    """(P + diag(g))^-1 rhs for one bit line: P tridiagonal (diagonal ``dc``, couplings -gc)."""
-    d = dc + g
-    if d.size == 1:
-        return rhs / d[0]
-    e = np.full(d.size - 1, -gc)
-    df, ef, info = lapack.dpttrf(d, e)
-    if info != 0:
-        raise np.linalg.LinAlgError("bit-line matrix is not positive definite")
-    x, info = lapack.dpttrs(df, ef, rhs)
-    return x
 
 
 _blas: ThreadpoolController | None = None
@@ -84,7 +73,9 @@ def _condense(G: np.ndarray, gr: float, gc: float, dc: np.ndarray, g_end: float)
     Y = None
     for j in range(C - 1, -1, -1):
         g = G[:, j]
-        X = _column_solve(dc, gc, g, np.diag(g))            # (P + D)^-1 D: bit-line response
+        # (P + D)^-1 D, the bit line's response: one tridiagonal chain, D's columns as
+        # right-hand sides (D is diagonal, so its rows are its columns)
+        X = _Chains(dc + g, gc).solve(np.diag(g)).T
         T[j] = g_end * X[-1]
         # cell currents D (I - X) u: symmetric up to round-off (D (P + D)^-1 P)
         Yj = g[:, None] * (eye - X)
