@@ -182,6 +182,13 @@ class ArrayProgrammer:
         g_read = float(i[-1] / (RERAM.v0 * math.sinh(s.v_read / RERAM.v0)))
         return g_read, energy, stop
 
+    def pulse(self, engine, idx, v_amp: float) -> tuple[float, float, float]:
+        """One programming pulse of ``v_amp`` V (positive SETs, negative RESETs; 0 reads only)
+        and its verify read on cell ``idx``: ``(read conductance S, energy J, duration s)``;
+        the cell's state moves by the device law. Loads the one-cell bench if needed."""
+        self._bench(engine)
+        return self._pulse(engine, idx, v_amp)
+
     # -------------------------------------------------------------- programming
     def conductance(self) -> np.ndarray:
         """Each cell's present low-field conductance (S), from its state (no read)."""

@@ -55,8 +55,7 @@ def _pulse_law(engine, v, t_pulse) -> PulseLaw:
     for sign in (1, -1):
         cell = ArrayProgrammer((1,), initial=g_mid, settings=WriteVerify(t_pulse=t_pulse))
         w0 = float(cell.w[0])
-        cell._bench(engine)
-        _, energy, _ = cell._pulse(engine, (0,), sign * v)
+        _, energy, _ = cell.pulse(engine, (0,), sign * v)
         w1 = float(cell.w[0])
         out[sign] = (math.log((1 - w0) / (1 - w1)) if sign > 0 else math.log(w0 / w1), energy)
     return PulseLaw(out[1][0], out[-1][0], out[1][1], out[-1][1])
