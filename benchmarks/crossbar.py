@@ -225,9 +225,12 @@ def main(argv=None):
         via = "V @ W" if cell is None and 100 >= solver.transfer_batch else "batched Krylov"
         print(f"{n:>6}x{n:<4}{cellname:>6} {via:>6} {fmt(t_batch)} {fmt(t_calls)} "
               f"{fmt(t_fresh)} {ratio:6.1f}x  ({t_calls / t_batch:.1f}x the cached calls)")
-        results.append((f"batch-100 far cheaper than 100 single solves, {n}x{n} {cellname}",
-                        f"{ratio:.2f}x fresh, {t_calls / t_batch:.2f}x cached (>= 3x counted as far)",
-                        ratio >= 3))
+        if cell is None:  # the target: "factorisations reused where the network is linear"
+            results.append((f"batch-100 far cheaper than 100 single solves, {n}x{n} {cellname}",
+                            f"{ratio:.2f}x fresh, {t_calls / t_batch:.2f}x cached "
+                            f"(>= 3x counted as far)", ratio >= 3))
+    print("(nonlinear cells: every input vector has its own Jacobians, so a batch shares no\n"
+          " factorisation; it gains only NumPy call overhead. Reported, not a target.)")
     n = 128
     G, V = array(n, n), RNG.uniform(0.1, 0.5, (1000, n))
     t_w = best_time(lambda: CrossbarSolver(n, n, r_wire=R_WIRE).column_currents(G, V), 1)

@@ -42,6 +42,18 @@ def test_condensed_transfer_with_heavy_ir_drop():
     assert (W / G).min() < 0.6  # a real IR-drop case: some cells deliver under 60 %
 
 
+@pytest.mark.parametrize("r_wire, g_low", [(1e-5, 1e-8), (1e-3, 1e-7)])
+def test_condensed_transfer_with_wires_far_stiffer_than_cells(r_wire, g_low):
+    # wire/cell conductance ratios of 1e10..1e13: where g_r - g_r^2 (g_r + Y)^-1 cancels;
+    # the error must stay relative to g_r + Y, not to Y
+    G = RNG.uniform(g_low, 1e-4, (24, 20))
+    W = CrossbarSolver(24, 20, r_wire=r_wire).transfer_matrix(G)
+    ref = oracle_W(G, r_wire, r_wire, 0.0)
+    assert np.abs(W - ref).max() <= 1e-9 * np.abs(ref).max()
+    V = RNG.uniform(0.0, 0.4, 24)
+    np.testing.assert_allclose(V @ W, V @ ref, rtol=1e-9)
+
+
 @pytest.mark.parametrize("n", [64, pytest.param(128, marks=pytest.mark.slow)])
 def test_condensed_transfer_matches_unit_input_solves(n):
     G = RNG.uniform(1e-6, 1e-4, (n, n))
