@@ -58,10 +58,20 @@ class _Separable:
             self.As = [np.asarray(A, dtype) for A, _ in factors]
             self.mode = "table"
 
-    def apply(self, codes):
-        """(m, rows) codes -> (m, cols)."""
+    @property
+    def nonnegative(self) -> bool:
+        """Every product is >= 0 for every input (nonnegative tables and matrices: a sum of
+        nonnegative terms rounds to a nonnegative number)."""
         if self.mode == "two":
-            out = codes.astype(self.dtype) @ self.M
+            return bool((self.M >= 0).all() and (self.c is None or (self.c >= 0).all()))
+        if self.mode == "table":
+            return all((t >= 0).all() for t in self.tables) and all((A >= 0).all() for A in self.As)
+        return False
+
+    def apply(self, codes):
+        """(m, rows) codes -> (m, cols). Two-level codes may come already in ``dtype``."""
+        if self.mode == "two":
+            out = codes.astype(self.dtype, copy=False) @ self.M
             return out if self.c is None else out + self.c
         if self.mode == "table":
             return sum(np.take(t, codes) @ A for t, A in zip(self.tables, self.As))
@@ -75,6 +85,7 @@ class _RowTile:
         self.rows = rows
         self.diff: _Separable | None = None   # plus minus minus column currents
         self.sq: _Separable | None = None     # variance: squared currents of plus + minus
+        self.sq_nonnegative = False  # whether sq.apply can skip clipping round-off below 0
         self.arrays: list = []      # [(outs, G, plus_idx, minus_idx)] for the exact solver
         self.lsb = None             # (n_out*k,) ADC step per column, one value per array
         self.adc_bits = None
@@ -204,8 +215,11 @@ class AnalogMatrix:
             sq = cell_factors(cell, G, levels, power=2)
             if attenuation is not None:
                 sq = [(A * attenuation ** 2, f) for A, f in sq]
-            # noise std needs no more than float32
-            tile.sq = _Separable([(A[:, plus] + A[:, minus], f) for A, f in sq], self.level_v, np.float32)
+            # noise std needs no more than float32; sigma^2 folded into the matrices, so a
+            # read's noise std is sqrt(product) with no further pass over the conversions
+            s2 = n.read_noise_sigma ** 2
+            tile.sq = _Separable([(s2 * (A[:, plus] + A[:, minus]), f) for A, f in sq], self.level_v, np.float32)
+            tile.sq_nonnegative = tile.sq.nonnegative
         return tile
 
     # ----------------------------------------------------------------- calibration
@@ -270,14 +284,14 @@ class AnalogMatrix:
         the digital significance of each pulse (input bit, sign phase)."""
         inp = self.spec.inputs
         u = np.asarray(x, dtype=float) / self.x_max
-        if inp.bits is not None:  # a real DAC saturates at its range; the ideal one (bits: null) does not
-            u = np.clip(u, -1.0, 1.0)
+        # a real DAC saturates at its range; the ideal one (bits: null) does not
+        hi = 1.0 if inp.bits is not None else np.inf
+        lo = -hi if self.signed else 0.0
+        np.clip(u, lo, hi, out=u)
         if self.signed and inp.signed == "two_phase":
             parts, signs = [np.maximum(u, 0.0), np.maximum(-u, 0.0)], [1.0, -1.0]
-        elif self.signed:
-            parts, signs = [u], [1.0]
         else:
-            parts, signs = [np.maximum(u, 0.0)], [1.0]
+            parts, signs = [u], [1.0]
         codes, weights = [], []
         bipolar = inp.signed == "bipolar"
         for part, sign in zip(parts, signs):
@@ -286,7 +300,9 @@ class AnalogMatrix:
                 weights.append(sign)
                 continue
             top = 2 ** inp.bits - 1
-            q = np.rint(np.abs(part) * top).astype(np.uint16)
+            q = np.abs(part) if lo < 0.0 else part * 1.0
+            q *= top
+            q = np.rint(q, out=q).astype(np.uint16)
             if inp.encoding == "dac":
                 codes.append((np.where(part < 0, top - q, top + q) if bipolar else q)[None])
                 weights.append(sign)
@@ -324,12 +340,14 @@ class AnalogMatrix:
                 D = D[inverse]
                 flat = codes.reshape(P * n, r)
         else:
+            if tile.diff.mode == "two" and tile.sq is not None and tile.sq.mode == "two":
+                flat = flat.astype(np.float32)  # bits: one conversion for both products
             D = tile.diff.apply(flat)
         if noise and tile.sq is not None:
-            sigma = tile.sq.apply(flat)                       # variance of the pair's current (A^2)
-            np.maximum(sigma, 0.0, out=sigma)
+            sigma = tile.sq.apply(flat)                       # noise variance of the pair (A^2)
+            if not tile.sq_nonnegative:
+                np.maximum(sigma, 0.0, out=sigma)
             np.sqrt(sigma, out=sigma)
-            sigma *= self.spec.nonidealities.read_noise_sigma
             # tabulated-inversion draws (sim/noise.py): a third of the ziggurat's time, which
             # dominated bit-serial inference, and far finer than any ADC step
             sigma *= standard_normal(self.backend.rng, sigma.shape)
@@ -353,6 +371,7 @@ class AnalogMatrix:
         C = self.n_out * self.k
         chunk = max(1, _CHUNK // (P * C))
         powers = self.planes.base ** np.arange(self.k)
+        col = np.arange(C)
         sense = self.backend.sense
         # a characterized sense circuit's energy per read, from the currents it senses
         sense_energy = sense.energy if getattr(sense, "energy_surrogate", None) is not None else None
@@ -360,6 +379,11 @@ class AnalogMatrix:
         energy = pulses = e_sense = 0.0
         for tile in self.tiles:
             r0, r1 = tile.rows
+            # ADC step and slice significance of every column, summed onto its output: the
+            # shift-add of the slices as one (m, C) @ (C, n_out) product (small-k stacks
+            # of products and reshaped sums are several times slower)
+            shift_add = np.zeros((C, self.n_out))
+            shift_add[col, col // self.k] = tile.lsb * powers[col % self.k]
             for s in range(0, n, chunk):
                 codes = codes_all[:, s:s + chunk, r0:r1]
                 m = codes.shape[1]
@@ -368,9 +392,10 @@ class AnalogMatrix:
                 if sense_energy is not None:
                     e_sense += sense_energy(I)
                 adc_codes = self.adc.convert(D, tile.lsb.astype(D.dtype, copy=False)).reshape(P, m * C)
-                acc = (weights @ adc_codes).reshape(m, self.n_out, self.k) * tile.lsb.reshape(self.n_out, self.k)
-                # as one matrix-vector product: a stack of (n_out, k) @ (k,) products is slow
-                out[s:s + chunk] += (acc.reshape(-1, self.k) @ powers).reshape(m, self.n_out)
+                if P == 1:
+                    out[s:s + chunk] += adc_codes.reshape(m, C) @ (weights[0] * shift_add)
+                else:
+                    out[s:s + chunk] += (weights @ adc_codes).reshape(m, C) @ shift_add
                 energy += self._energy(tile, codes)
                 pulses += tile.driven(codes)
             ledger.add(self.name, f"adc:{tile.adc_bits}", P * n * C)
