@@ -101,6 +101,13 @@ class MaxPool(Circuit):
     servo's starting point. Measurements: ``y`` (V, the servoed replica's gate),
     ``error`` = y - max(v), ``energy`` (J) from vdd
     over :data:`T_EVAL` (main and replica tails).
+
+    ``inputs="gaps"`` parametrises the same circuit by the window's maximum ``v_max`` (V,
+    [0.5, 1.1]) and how far each other input lies below it, ``d_1`` ... ``d_{window-1}`` (V,
+    [0, 0.6]; input 0 is the maximum, input i is ``v_max - d_i``). The followers are
+    identical, so the error depends on the inputs only through these; in them it is smooth
+    (ties sit on the domain's faces ``d_i = 0``, not across grid cells as they do in
+    ``v_0`` ... ``v_k``), which is what a grid surrogate of the error needs.
     """
 
     name = "max_pool"
@@ -109,8 +116,11 @@ class MaxPool(Circuit):
                     Measurement("energy", "J", "vdd energy over one 1 ns evaluation"))
 
     def __init__(self, window: int = 4, corner: str = "tt", w: float = 4e-6, l: float = 100e-9,
-                 i_bias: float = 2e-6, v_rep: float = 0.8):
+                 i_bias: float = 2e-6, v_rep: float = 0.8, inputs: str = "voltages"):
         self.window = _window(window)
+        if inputs not in ("voltages", "gaps"):
+            raise CircuitError(f"{self.name}: inputs={inputs!r} is not 'voltages' or 'gaps'")
+        self.inputs = inputs
         if corner not in CORNERS:
             raise CircuitError(f"{self.name}: corner {corner!r} is not one of {', '.join(CORNERS)}")
         if not (90e-9 <= w <= 100e-6 and 50e-9 <= l <= 10e-6):
@@ -120,8 +130,13 @@ class MaxPool(Circuit):
         if not 0.5 <= v_rep <= VDD:
             raise CircuitError(f"{self.name}: v_rep={v_rep!r} V outside [0.5, {VDD}]")
         self.corner, self.w, self.l, self.i_bias, self.v_rep = corner, float(w), float(l), float(i_bias), float(v_rep)
-        self.parameters = tuple(Parameter(f"v_{i}", "V", 0.8, (0.5, VDD), f"input {i}") for i in range(self.window)) + (
-            Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),)
+        if inputs == "gaps":
+            inputs_ = (Parameter("v_max", "V", 0.8, (0.5, VDD), "largest input (input 0)"),) + tuple(
+                Parameter(f"d_{i}", "V", 0.1, (0.0, 0.6), f"input {i} below the largest")
+                for i in range(1, self.window))
+        else:
+            inputs_ = tuple(Parameter(f"v_{i}", "V", 0.8, (0.5, VDD), f"input {i}") for i in range(self.window))
+        self.parameters = inputs_ + (Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),)
         self._temp = 27.0
 
     def netlist(self) -> str:
@@ -147,7 +162,10 @@ class MaxPool(Circuit):
         if p["temp"] != self._temp:
             engine.set_temperature(p["temp"])
             self._temp = p["temp"]
-        v = np.array([p[f"v_{i}"] for i in range(self.window)])
+        if self.inputs == "gaps":
+            v = p["v_max"] - np.array([0.0] + [p[f"d_{i}"] for i in range(1, self.window)])
+        else:
+            v = np.array([p[f"v_{i}"] for i in range(self.window)])
         for i in range(self.window):
             engine.alter(f"vin{i}", float(v[i]))
         r = engine.op(["v(inr)", "i(vdd)"])

@@ -84,6 +84,8 @@ def _event_energy(event: str, count: float, spec, adc_energy: dict | None = None
         return "nonlinear", count
     if event == "pool_array_energy":         # J, the pooling columns' cells
         return "nonlinear", count
+    if event == "pool_wta_energy":           # J, the winner-take-all circuits' surrogate
+        return "nonlinear", count
     if event == "pool_array_drives":         # rows driven for array pooling (1-bit drivers)
         return "nonlinear", count * costs.DAC1_ENERGY
 
@@ -117,7 +119,7 @@ def summarise(ledger, spec, plans, batch: int, max_activation_bits: float = 0.0,
                 joules = 0.0  # its measured energy is the nonlinear_energy event
             if component:
                 by_layer[layer][component] += joules / batch
-            if event.startswith(("digital:", "pool")) or event == "shift_add":
+            if event.startswith("digital:") or event in ("pool_compare", "shift_add"):
                 digital_ops += count / batch
             elif "nonlinear:" in event:
                 nonlinear_ops += count / batch

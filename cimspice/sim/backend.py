@@ -23,7 +23,7 @@ from .cells import LinearCell, SinhCell, SurrogateCell
 from .crossbar_solver import CrossbarSolver
 from .engine import Backend, FloatNonlinearity
 from .errors import SimError
-from .layers import Layer
+from .layers import Layer, MaxPool2d
 from .mapping import plan_matrix
 from .peripherals import adc_from_spec, sense_from_spec
 from .spec import SystemSpec, load_spec
@@ -52,18 +52,26 @@ class Ledger:
 def nonlinear_kinds(network) -> set[str]:
     """Nonlinearity kinds a network evaluates (activations, sigmoid/tanh of LSTMs, softmax, gelu)."""
     kinds: set[str] = set()
+    for layer in _layers(network):
+        if isinstance(layer, Layer):
+            kinds.update(getattr(layer, "kinds", lambda: set())())
+    return kinds
+
+
+def _layers(network):
+    """Every layer of ``network``, nested ones (blocks) included."""
+    out = []
 
     def walk(obj):
-        if isinstance(obj, Layer):
-            kinds.update(getattr(obj, "kinds", lambda: set())())
-            for value in vars(obj).values():
-                for item in (value if isinstance(value, list) else [value]):
-                    if isinstance(item, Layer):
-                        walk(item)
+        out.append(obj)
+        for value in vars(obj).values():
+            for item in (value if isinstance(value, list) else [value]):
+                if isinstance(item, Layer):
+                    walk(item)
 
     for layer in network.layers:
         walk(layer)
-    return kinds
+    return out
 
 
 class _CountedNonlinearity:
@@ -262,7 +270,30 @@ class AnalogBackend(Backend):
                         raise SimError(f"{self.spec.source}: nonlinear.energy.{kind}: {e_key!r} must map the "
                                        f"pre-activation to an energy (J); has inputs {list(s.inputs)}")
                     self._check_energy_unit(f"nonlinear.energy.{kind}", s)
+        if self.spec.nonlinear.max_pooling == "wta":
+            self._check_wta(network)
         return plans
+
+    def _check_wta(self, network) -> None:
+        """The winner-take-all surrogates exist, take (v_max, d_1 ..) for every max-pooling
+        window of ``network``, and the energy one gives J."""
+        nl = self.spec.nonlinear
+        windows = sorted({layer.k ** 2 for layer in _layers(network) if isinstance(layer, MaxPool2d)})
+        for field in ("max_pooling_error", "max_pooling_energy"):
+            key = getattr(nl, field)
+            self._require(f"nonlinear.{field}", key)
+            s = self.library[key]
+            for n in windows:
+                want = ["v_max"] + [f"d_{i}" for i in range(1, n)]
+                if list(s.inputs) != want:
+                    raise SimError(f"{self.spec.source}: nonlinear.{field}: {key!r} has inputs {list(s.inputs)}; a "
+                                   f"{n}-input max-pooling window needs {want} (circuit max_pool, inputs: gaps, "
+                                   f"window: {n})")
+        self._check_energy_unit("nonlinear.max_pooling_energy", self.library[nl.max_pooling_energy])
+        unit = (list(getattr(self.library[nl.max_pooling_error], "output_units", ["V"])) or ["V"])[0]
+        if unit not in ("", "V"):
+            raise SimError(f"{self.spec.source}: nonlinear.max_pooling_error: {nl.max_pooling_error} gives "
+                           f"{unit}, not a voltage error (V)")
 
     def calibrate(self, network, x) -> None:
         """Program every matrix and set input and ADC ranges from inputs ``x`` (a forward pass
@@ -301,6 +332,8 @@ class AnalogBackend(Backend):
     def pool(self, name, kind, x, k):
         if kind == "avg" and self.spec.nonlinear.avg_pooling == "reram_array":
             return self._array_avg_pool(name, x, k)
+        if kind == "max" and self.spec.nonlinear.max_pooling == "wta":
+            return self._wta_max_pool(name, x, k)
         y = super().pool(name, kind, x, k)
         if not self.calibrating:
             self.ledger.add(name, "pool_compare" if kind == "max" else "digital:add", x.size)
@@ -328,6 +361,39 @@ class AnalogBackend(Backend):
         # the windows' columns read in parallel: one read of the pooling arrays per inference
         led.add(name, "array_time", costs.POOL_T_READ)
         return y
+
+    def _wta_max_pool(self, name, x, k):
+        """Max pooling on one source-follower winner-take-all per window: the layer's
+        calibrated range onto the circuit's input range (the ``v_max`` domain of its error
+        surrogate), the pooled voltage ``max + error(v_max, d_1 ..)`` with the gaps of the
+        other inputs sorted (the followers are identical) and capped at the surrogate's
+        domain (a follower that far below is off), back to the layer's units; the
+        circuits' energy from their surrogate."""
+        if self.calibrating:
+            lo, hi = self._pool_range.get(name, (np.inf, -np.inf))
+            self._pool_range[name] = (min(lo, float(np.min(x))), max(hi, float(np.max(x))))
+            return super().pool(name, "max", x, k)
+        nl = self.spec.nonlinear
+        error, energy = self.library[nl.max_pooling_error], self.library[nl.max_pooling_energy]
+        x_lo, x_hi = self._pool_range.get(name) or (float(np.min(x)), float(np.max(x)))
+        if not x_hi > x_lo:
+            x_hi = x_lo + 1.0
+        v_lo, v_hi = error.domain["v_max"]
+        N, C, H, W = x.shape
+        if H % k or W % k:
+            raise SimError(f"{name}: {k}x{k} pooling needs H and W divisible by {k}, got {H}x{W}")
+        win = x.reshape(N, C, H // k, k, W // k, k).transpose(0, 1, 2, 4, 3, 5).reshape(-1, k * k)
+        v = v_lo + (v_hi - v_lo) * np.clip((win - x_lo) / (x_hi - x_lo), 0.0, 1.0)
+        v = -np.sort(-v, axis=1)                                   # v[:, 0] the maximum
+        gaps = {"v_max": v[:, 0]}
+        for i in range(1, k * k):
+            gaps[f"d_{i}"] = np.minimum(v[:, 0] - v[:, i], error.domain[f"d_{i}"][1])
+        y_v = v[:, 0] + np.ravel(error.predict(gaps, out_of_domain="clip"))
+        y = x_lo + (y_v - v_lo) / (v_hi - v_lo) * (x_hi - x_lo)
+        led = self.ledger
+        led.add(name, "pool_wta_energy", float(np.sum(energy.predict(gaps, out_of_domain="clip"))))
+        led.add(name, "array_time", costs.POOL_WTA_T_EVAL)
+        return y.reshape(N, C, H // k, W // k)
 
     @property
     def matrices(self) -> dict:

@@ -75,6 +75,10 @@ POOL_AREA = 0.00024e-6                           # m^2 [ISAAC]
 POOL_CELL_G = 50e-6                              # S
 POOL_V_MAX = 0.1                                 # V, row voltage of the layer's largest input
 POOL_T_READ = 10e-9                              # s
+# Max pooling on a source-follower winner-take-all (nonlinear.max_pooling: wta): the
+# evaluation time over which cimspice.circuits.pooling.MaxPool integrates its energy (its
+# T_EVAL; the sim does not import circuits); all windows of a layer evaluate in parallel
+POOL_WTA_T_EVAL = 1e-9                           # s
 
 # ------------------------------------------------------------------------- buffers
 # 64 KB eDRAM at 20.7 mW [ISAAC], taken as one 256-bit access per clock cycle

@@ -13,7 +13,8 @@ sections and their fields are documented in docs/system.md; in short::
                  energy: {bits: key}, energy_at: {input: value}}
     sense:      {type: ideal|surrogate, surrogate, energy, v_ref, transimpedance}
     nonlinear:  {where: digital|reram_array, surrogates: {kind: name}, energy: {kind: name},
-                 avg_pooling: digital|reram_array}
+                 avg_pooling: digital|reram_array, max_pooling: digital|wta,
+                 max_pooling_error: name, max_pooling_energy: name}
     attention:  {products: digital}
     tiling:     {split: partial_sums|input_splitting|none}
     nonidealities: {ir_drop, r_wire, solver: surrogate|exact, cell_nonlinearity,
@@ -192,6 +193,12 @@ class NonlinearSpec:
     # average pooling: digital adds, or one equal-conductance ReRAM column per window
     # (cimspice.circuits.pooling.AveragePool; its read law in the simulator)
     avg_pooling: str = "digital"      # digital | reram_array
+    # max pooling: digital compares, or a source-follower winner-take-all per window
+    # (cimspice.circuits.pooling.MaxPool, inputs="gaps"): library keys of its characterized
+    # error (V) and energy per evaluation (J) against v_max, d_1 .. d_{k*k-1}
+    max_pooling: str = "digital"      # digital | wta
+    max_pooling_error: str | None = None
+    max_pooling_energy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -375,8 +382,16 @@ def parse_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> S
     stray = sorted(set(energy) - set(surrogates))
     if stray:
         r.fail("energy", f"{stray[0]!r} has an energy surrogate but no surrogate in nonlinear.surrogates")
+    max_pooling = r.choice("max_pooling", "digital", ("digital", "wta"))
+    wta_keys = [r.text("max_pooling_error"), r.text("max_pooling_energy")]
+    if max_pooling == "wta":
+        for key, value in zip(("max_pooling_error", "max_pooling_energy"), wta_keys):
+            if value is None:
+                r.fail(key, "max_pooling: wta needs the library key of the winner-take-all's "
+                            f"characterized {key.split('_')[-1]} (circuit max_pool, inputs: gaps)")
     nonlinear = NonlinearSpec(where, dict(surrogates), dict(energy),
-                              r.choice("avg_pooling", "digital", ("digital", "reram_array")))
+                              r.choice("avg_pooling", "digital", ("digital", "reram_array")),
+                              max_pooling, *wta_keys)
     r.done()
 
     r = _Reader(source, "attention", top.get("attention", {}))
