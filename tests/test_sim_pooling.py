@@ -29,6 +29,8 @@ def test_linear_cells_pool_to_the_mean():
     y = b.pool("p", "avg", x, 2)
     np.testing.assert_allclose(y, x.reshape(2, 3, 2, 2, 2, 2).mean(axis=(3, 5)), rtol=1e-12)
     assert "digital:add" not in b.ledger.counts["p"]        # the column adds, not a digital unit
+    # one 4-cell column with its 1-bit row drivers per window of one input (3 x 2 x 2 windows)
+    assert b.pool_area["p"] == pytest.approx(12 * 4 * (costs.CELL_AREA + costs.dac_area(1)), rel=1e-12)
 
 
 def test_sinh_cells_pool_as_the_ngspice_column_does():

@@ -57,6 +57,8 @@ def test_gap_inputs_are_the_same_circuit():
     assert a["y"] == pytest.approx(b["y"], abs=1e-9)
     assert a["energy"] == pytest.approx(b["energy"], rel=1e-6)
     assert a["error"] > 0.005                  # close inputs share the tail: the output reads high
+    from cimspice.sim import costs
+    assert 7 * costs.POOL_WTA_DEVICE_AREA == pytest.approx(MaxPool(4).area(), rel=1e-4)  # the sim's constant
     with pytest.raises(CircuitError, match="inputs='sorted' is not 'voltages' or 'gaps'"):
         MaxPool(4, inputs="sorted")
 
@@ -103,6 +105,10 @@ def test_cnn_with_wta_max_pooling_prices_the_circuit(library):
     per_window = ev["pool_wta_energy"] / windows
     assert 4.0e-15 < per_window < 5.0e-15                              # the circuit's 4.4 fJ per evaluation
     assert wta.costs.energy["nonlinear"] > 0
+    # one 7-device circuit per window of the max-pooling layer (4 inputs, replica, 2 tails)
+    from cimspice.sim import costs
+    extra = wta.costs.area["nonlinear"] - digital.costs.area["nonlinear"]
+    assert extra == pytest.approx(windows * 7 * costs.POOL_WTA_DEVICE_AREA, rel=1e-12)
 
 
 def test_bad_wta_specs_fail_before_work(library):

@@ -101,9 +101,11 @@ def _event_energy(event: str, count: float, spec, adc_energy: dict | None = None
 
 
 def summarise(ledger, spec, plans, batch: int, max_activation_bits: float = 0.0,
-              adc_energy: dict | None = None) -> CostReport:
+              adc_energy: dict | None = None, pool_area: dict | None = None) -> CostReport:
     """Per-inference :class:`CostReport` of a ledger that recorded ``batch`` inferences;
-    ``adc_energy``: {bits: J per conversion} of characterized ADCs (the backend's)."""
+    ``adc_energy``: {bits: J per conversion} of characterized ADCs (the backend's);
+    ``pool_area``: {layer: m^2} of pooling circuits (one per window; layers share them, so
+    the largest counts)."""
     report = CostReport()
     by_layer: dict = defaultdict(lambda: dict.fromkeys(COMPONENTS, 0.0))
     events: dict = defaultdict(float)
@@ -146,7 +148,7 @@ def summarise(ledger, spec, plans, batch: int, max_activation_bits: float = 0.0,
         area["digital"] += n * costs.SHIFT_ADD_AREA
         report.arrays += n
     area["digital"] += costs.DIGITAL_LANES * costs.DIGITAL_LANE_AREA + costs.POOL_AREA
-    area["nonlinear"] += costs.NONLINEAR_UNITS * costs.NONLINEAR_AREA
+    area["nonlinear"] += costs.NONLINEAR_UNITS * costs.NONLINEAR_AREA + max((pool_area or {}).values(), default=0.0)
     area["buffers"] += max_activation_bits / 8 * costs.BUFFER_BYTE_AREA
     report.area = area
     return report

@@ -159,7 +159,10 @@ class AnalogBackend(Backend):
         self._check_library()
         self.cell = cell if cell is not None else self._cell()
         self.sense = sense_from_spec(spec.sense, self.library)
-        self._pool_range: dict = {}   # largest |input| of each array-pooling layer (calibration)
+        self._pool_range: dict = {}   # input range of each circuit-pooling layer (calibration)
+        # circuit-pooling layer -> area (m^2) of its per-window circuits, one per window of
+        # one inference, all evaluated at once; layers run in turn and share them
+        self.pool_area: dict = {}
         self.ledger = Ledger()
         self.rng = np.random.default_rng([spec.seed, 1])
         self.calibrating = False
@@ -358,6 +361,8 @@ class AnalogBackend(Backend):
         led = self.ledger
         led.add(name, "pool_array_energy", float(np.sum(v * i_cell)) * costs.POOL_CELL_G * costs.POOL_T_READ)
         led.add(name, "pool_array_drives", int(np.count_nonzero(v)))
+        windows = v.size // (k * k * len(v))
+        self.pool_area[name] = windows * k * k * ((self.spec.array.cell_area or costs.CELL_AREA) + costs.dac_area(1))
         # the windows' columns read in parallel: one read of the pooling arrays per inference
         led.add(name, "array_time", costs.POOL_T_READ)
         return y
@@ -393,6 +398,7 @@ class AnalogBackend(Backend):
         led = self.ledger
         led.add(name, "pool_wta_energy", float(np.sum(energy.predict(gaps, out_of_domain="clip"))))
         led.add(name, "array_time", costs.POOL_WTA_T_EVAL)
+        self.pool_area[name] = len(win) // N * (k * k + 3) * costs.POOL_WTA_DEVICE_AREA
         return y.reshape(N, C, H // k, W // k)
 
     @property

@@ -79,6 +79,9 @@ POOL_T_READ = 10e-9                              # s
 # evaluation time over which cimspice.circuits.pooling.MaxPool integrates its energy (its
 # T_EVAL; the sim does not import circuits); all windows of a layer evaluate in parallel
 POOL_WTA_T_EVAL = 1e-9                           # s
+# its area per device (MaxPool.area(): 4 um / 100 nm followers and replica, two tails as one
+# device each, (k*k + 3) devices per window; circuits.area's layout rule)
+POOL_WTA_DEVICE_AREA = 2.5482e-12                # m^2
 
 # ------------------------------------------------------------------------- buffers
 # 64 KB eDRAM at 20.7 mW [ISAAC], taken as one 256-bit access per clock cycle

@@ -144,7 +144,8 @@ def simulate(system_spec, network_name, n_samples: int | None = None, *, seeds: 
         backend.calibrate(net, x_cal)
         metrics.append(net.score(x, y, backend))
         peak = max((c["buffer_bits"] for c in backend.ledger.counts.values()), default=0) / len(x)
-        report = summarise(backend.ledger, spec, plans, len(x), peak, adc_energy=backend.adc_energy)
+        report = summarise(backend.ledger, spec, plans, len(x), peak, adc_energy=backend.adc_energy,
+                           pool_area=backend.pool_area)
         reports.append(report)
         energies.append(report.total_energy)
         log.info("seed %d: %s %.4f, %.3e J per inference", seed, net.metric, metrics[-1], energies[-1])
