@@ -76,3 +76,19 @@ def test_batches_above_the_threshold_go_through_the_transfer_matrix():
     below = CrossbarSolver(n, n, r_wire=2.0)
     below.column_currents(G, V[: below.transfer_batch - 1])
     assert below._cache is None or below._cache["W"] is None  # a few vectors: Krylov, no W
+
+
+@pytest.mark.parametrize("rows, gc, g_range", [(64, 1.0, (1e-6, 1e-4)), (200, 0.2, (1e-4, 1e-3)),
+                                               (300, 1e-4, (1e-3, 1e-2))])  # the last: c underflows
+def test_bit_line_condensation_matches_a_dense_inverse(rows, gc, g_range):
+    from cimspice.sim.crossbar_transfer import _bit_line
+
+    g = RNG.uniform(*g_range, rows)
+    d = np.full(rows, 2 * gc) + g
+    d[0] -= gc                                   # open top
+    P = np.diag(d) - gc * (np.eye(rows, k=1) + np.eye(rows, k=-1))
+    K = np.linalg.inv(P)
+    later = np.maximum.outer(np.arange(rows), np.arange(rows))
+    S, t = _bit_line(d, gc, g, 0.7, later)
+    np.testing.assert_allclose(S, -(g[:, None] * K * g[None, :]), rtol=1e-9, atol=1e-13 * np.abs(S).max())
+    np.testing.assert_allclose(t, 0.7 * g * K[-1], rtol=1e-9, atol=1e-13 * np.abs(t).max())
