@@ -255,7 +255,7 @@ class CrossbarSolver:
 
         With both wire resistances nonzero (and at most ``CONDENSE_MAX_CELLS`` cells) it is
         built exactly by column-by-column condensation (:mod:`.crossbar_transfer`: 64x64
-        in the time of about 8 single solves, 128x128 of about 12); otherwise from the
+        in the time of about 8 single solves, 128x128 of about 10); otherwise from the
         responses to the ``rows`` unit inputs. It is cached with ``G``, and later
         :meth:`column_currents` calls with the same ``G`` are a matrix product.
         """
@@ -282,7 +282,7 @@ class CrossbarSolver:
         """Input vectors from which a linear array's batch is answered as ``V @ W``: where
         building ``W`` costs less than solving the vectors one Krylov solve each (measured on
         the project's 2-core machine: condensation of a 64x64 array costs about 8 solves,
-        128x128 about 12, 256x256 about 24; the unit-input route costs ``rows``)."""
+        128x128 about 10, 256x256 about 20; the unit-input route costs ``rows``)."""
         if self._condensable:
             return max(2, -(-max(self.rows, self.cols) // 8))
         return self.rows
