@@ -13,7 +13,7 @@ import numpy as np
 from .. import __version__
 from .core import Surrogate
 from .errors import SurrogateError
-from .fit import score_pct
+from .selection import score_pct
 from .library import load_library, surrogate_corner
 from .sweep import SweepData, read_sweep
 
