@@ -230,9 +230,7 @@ class ADC(Circuit):
         if changed:
             engine.set_params(**changed)
             self._applied.update(changed)
-        if p["temp"] != self._applied.get("temp"):
-            engine.set_temperature(p["temp"])
-            self._applied["temp"] = p["temp"]
+        self.apply_temperature(engine, p["temp"])
 
     def _run(self, engine, p: Mapping[str, float], v_in: np.ndarray) -> Conversion:
         self._apply(engine, p)

@@ -165,9 +165,7 @@ class AnalogCircuit(Circuit):
 
     def apply_common(self, engine, point: Mapping[str, float]) -> None:
         """Temperature, supply and every transistor's threshold offset."""
-        if point["temp"] != self._applied.get("temp"):
-            engine.set_temperature(point["temp"])
-            self._applied["temp"] = point["temp"]
+        self.apply_temperature(engine, point["temp"])
         self.set(engine, "vdd", point["vdd"])
         for t in self.transistors:
             self.set(engine, t.instance, delvto=point[t.param])

@@ -118,6 +118,14 @@ class Circuit:
         """Load this circuit's netlist into ``engine`` (once per worker)."""
         engine.load(self.netlist(), source=self.name)
 
+    def apply_temperature(self, engine, temp: float) -> None:
+        """Set ngspice's temperature (degC) only when it differs from the last one this
+        circuit set (``self._applied["temp"]``; a change re-runs the set-up of every device)."""
+        applied = self.__dict__.setdefault("_applied", {})
+        if temp != applied.get("temp"):
+            engine.set_temperature(temp)
+            applied["temp"] = temp
+
     def simulate(self, engine, point: Mapping[str, float]) -> "Measured":
         """Run one checked point on an engine that has :meth:`load`-ed this circuit.
 

@@ -82,9 +82,7 @@ class Cell1T1R(Circuit):
         if point["g"] != self._applied.get("g"):
             engine.set_params(g=point["g"])
             self._applied["g"] = point["g"]
-        if point["temp"] != self._applied.get("temp"):
-            engine.set_temperature(point["temp"])
-            self._applied["temp"] = point["temp"]
+        self.apply_temperature(engine, point["temp"])
         engine.alter("vbl", point["v_bl"])
         engine.alter("vwl", point["v_wl"])
         engine.alter("vsl", point["v_sl"])

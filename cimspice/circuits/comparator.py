@@ -367,9 +367,7 @@ class StrongArmComparator(Circuit):
         if changed:
             engine.set_params(**changed)
             self._applied.update(changed)
-        if p["temp"] != self._applied.get("temp"):
-            engine.set_temperature(p["temp"])
-            self._applied["temp"] = p["temp"]
+        self.apply_temperature(engine, p["temp"])
         engine.alter("vdd", p["vdd"])
         engine.alter("vdd_clk", p["vdd"])
 

@@ -62,7 +62,7 @@ class LutActivation(Circuit):
         self.words = np.round((ideal(function, centres) - self.y_lo) / (self.y_hi - self.y_lo) * (2 ** bits - 1)).astype(int)
         self.parameters = (Parameter("x", "1", 0.5 * (self.x_min + self.x_max), (self.x_min, self.x_max), "pre-activation"),
                            Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"))
-        self._temp = 27.0
+        self._applied = {"temp": 27.0}
 
     def value(self, code) -> np.ndarray:
         return self.y_lo + np.asarray(code, float) * (self.y_hi - self.y_lo) / (2 ** self.bits - 1)
@@ -100,14 +100,12 @@ class LutActivation(Circuit):
 
     def load(self, engine) -> None:
         load_single_threaded(engine, self.netlist(), self.name)
-        self._temp = 27.0
+        self._applied = {"temp": 27.0}
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
         p = self.check_points({k: [v] for k, v in point.items()})
         p = {k: float(v[0]) for k, v in p.items()}
-        if p["temp"] != self._temp:
-            engine.set_temperature(p["temp"])
-            self._temp = p["temp"]
+        self.apply_temperature(engine, p["temp"])
         engine.alter("vin", float(self.v_of_x(p["x"])))
         vec = ["time", "v(clk)", "i(vdd)"] + [f"v(out{j})" for j in range(self.bits)]
         r = engine.tran(5e-12, T_DELAY + self.t_clk + 0.2e-9, max_step=20e-12, vectors=vec)

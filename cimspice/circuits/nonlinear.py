@@ -434,9 +434,7 @@ class PwlUnit(Circuit):
         if unknown:
             self.parameter(sorted(unknown)[0])
         p = {q.name: float(q.check(point.get(q.name, q.default), where=self.name)) for q in self.parameters}
-        if p["temp"] != getattr(self, "_applied", {}).get("temp"):
-            engine.set_temperature(p["temp"])
-            self._applied = {"temp": p["temp"]}
+        self.apply_temperature(engine, p["temp"])
         v_in = float(self.program_.v_of_x(p["x"]))
         engine.alter("vin", v_in)
         if self.timing:

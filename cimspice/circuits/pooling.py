@@ -137,7 +137,7 @@ class MaxPool(Circuit):
         else:
             inputs_ = tuple(Parameter(f"v_{i}", "V", 0.8, (0.5, VDD), f"input {i}") for i in range(self.window))
         self.parameters = inputs_ + (Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),)
-        self._temp = 27.0
+        self._applied = {"temp": 27.0}
 
     def netlist(self) -> str:
         k = self.window
@@ -154,14 +154,12 @@ class MaxPool(Circuit):
 
     def load(self, engine) -> None:
         load_single_threaded(engine, self.netlist(), self.name)
-        self._temp = 27.0
+        self._applied = {"temp": 27.0}
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
         p = self.check_points({k: [v] for k, v in point.items()})
         p = {k: float(v[0]) for k, v in p.items()}
-        if p["temp"] != self._temp:
-            engine.set_temperature(p["temp"])
-            self._temp = p["temp"]
+        self.apply_temperature(engine, p["temp"])
         if self.inputs == "gaps":
             v = p["v_max"] - np.array([0.0] + [p[f"d_{i}"] for i in range(1, self.window)])
         else:
