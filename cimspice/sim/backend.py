@@ -21,7 +21,7 @@ from .. import CimspiceError
 from . import costs
 from .cells import LinearCell, SinhCell, SurrogateCell
 from .crossbar_solver import CrossbarSolver
-from .engine import Backend, FloatNonlinearity
+from .engine import Backend, FloatNonlinearity, pool_windows
 from .errors import SimError
 from .layers import Layer, MaxPool2d
 from .mapping import plan_matrix
@@ -385,9 +385,7 @@ class AnalogBackend(Backend):
             x_hi = x_lo + 1.0
         v_lo, v_hi = error.domain["v_max"]
         N, C, H, W = x.shape
-        if H % k or W % k:
-            raise SimError(f"{name}: {k}x{k} pooling needs H and W divisible by {k}, got {H}x{W}")
-        win = x.reshape(N, C, H // k, k, W // k, k).transpose(0, 1, 2, 4, 3, 5).reshape(-1, k * k)
+        win = pool_windows(name, x, k).transpose(0, 1, 2, 4, 3, 5).reshape(-1, k * k)
         v = v_lo + (v_hi - v_lo) * np.clip((win - x_lo) / (x_hi - x_lo), 0.0, 1.0)
         v = -np.sort(-v, axis=1)                                   # v[:, 0] the maximum
         gaps = {"v_max": v[:, 0]}

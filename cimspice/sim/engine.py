@@ -88,6 +88,15 @@ class FloatNonlinearity:
         return self._f(np.asarray(x, dtype=float))
 
 
+def pool_windows(name: str, x: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` x ``k`` windows of ``x`` (N, C, H, W) with stride ``k`` as a view
+    (N, C, H/k, k, W/k, k)."""
+    N, C, H, W = x.shape
+    if H % k or W % k:
+        raise SimError(f"{name}: {k}x{k} pooling needs H and W divisible by {k}, got {H}x{W}")
+    return x.reshape(N, C, H // k, k, W // k, k)
+
+
 class Backend:
     """Base class of what layers call. Subclasses override the factories and counters.
 
@@ -136,10 +145,7 @@ class Backend:
 
     def pool(self, name: str, kind: str, x: np.ndarray, k: int) -> np.ndarray:
         """``k`` x ``k`` pooling of ``x`` (N, C, H, W); ``kind`` "max" or "avg"."""
-        N, C, H, W = x.shape
-        if H % k or W % k:
-            raise SimError(f"{name}: {k}x{k} pooling needs H and W divisible by {k}, got {H}x{W}")
-        v = x.reshape(N, C, H // k, k, W // k, k)
+        v = pool_windows(name, x, k)
         return v.max(axis=(3, 5)) if kind == "max" else v.mean(axis=(3, 5))
 
 
