@@ -202,9 +202,13 @@ class AnalogBackend(Backend):
             self.adc_energy[bits] = self._energy_at(f"adc.energy.{bits}", self.library[key], s.adc.energy_at)
 
     def _check_energy_unit(self, field: str, surrogate) -> None:
-        unit = (list(getattr(surrogate, "output_units", ["J"])) or ["J"])[0]
-        if unit not in ("", "J"):
-            raise SimError(f"{self.spec.source}: {field}: {surrogate.name} gives {unit}, not an energy (J)")
+        self._check_unit(field, surrogate, "J", "an energy (J)")
+
+    def _check_unit(self, field: str, surrogate, unit: str, what: str) -> None:
+        """The surrogate's first output is in ``unit`` (or unitless)."""
+        given = (list(getattr(surrogate, "output_units", [unit])) or [unit])[0]
+        if given not in ("", unit):
+            raise SimError(f"{self.spec.source}: {field}: {surrogate.name} gives {given}, not {what}")
 
     def _energy_at(self, field: str, surrogate, at: dict) -> float:
         """A characterized energy (J) at the operating point ``at`` (every input given, inside
@@ -293,10 +297,8 @@ class AnalogBackend(Backend):
                                    f"{n}-input max-pooling window needs {want} (circuit max_pool, inputs: gaps, "
                                    f"window: {n})")
         self._check_energy_unit("nonlinear.max_pooling_energy", self.library[nl.max_pooling_energy])
-        unit = (list(getattr(self.library[nl.max_pooling_error], "output_units", ["V"])) or ["V"])[0]
-        if unit not in ("", "V"):
-            raise SimError(f"{self.spec.source}: nonlinear.max_pooling_error: {nl.max_pooling_error} gives "
-                           f"{unit}, not a voltage error (V)")
+        self._check_unit("nonlinear.max_pooling_error", self.library[nl.max_pooling_error], "V",
+                         "a voltage error (V)")
 
     def calibrate(self, network, x) -> None:
         """Program every matrix and set input and ADC ranges from inputs ``x`` (a forward pass
