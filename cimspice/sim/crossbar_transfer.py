@@ -81,23 +81,24 @@ def _condense(G: np.ndarray, gr: float, gc: float, dc: np.ndarray, g_end: float)
         S, T[j] = _bit_line(dc + g, gc, g, g_end, later)
         S[diag] += g
         if Y is not None:
-            Y[diag] += gr
-            L, info = lapack.dpotrf(Y, lower=1, clean=1, overwrite_a=1)
-            if info != 0:
-                raise SolverError(f"condensation: the array right of column {j} is not "
-                                  f"positive definite (LAPACK potrf info {info})")
-            Minv, _ = lapack.dpotri(L, lower=1, overwrite_c=1)  # (g_r + Y)^-1, lower
+            Minv = _segment_inverse(Y, gr, diag, f"right of column {j}")
             S -= (gr * gr) * Minv
             S[diag] += gr
             T[j + 1:] = blas.dsymm(gr, Minv, T[j + 1:], side=1, lower=1)
         Y = S
+    Minv = _segment_inverse(Y, gr, diag, "at the drivers")
+    return blas.dsymm(gr, Minv, np.ascontiguousarray(T.T), side=0, lower=1)
+
+
+def _segment_inverse(Y: np.ndarray, gr: float, diag, where: str) -> np.ndarray:
+    """``(g_r + Y)^-1`` in its lower triangle, ``Y`` overwritten (Cholesky, then its inverse)."""
     Y[diag] += gr
     L, info = lapack.dpotrf(Y, lower=1, clean=1, overwrite_a=1)
     if info != 0:
-        raise SolverError(f"condensation: the array is not positive definite at the drivers "
+        raise SolverError(f"condensation: the array {where} is not positive definite "
                           f"(LAPACK potrf info {info})")
     Minv, _ = lapack.dpotri(L, lower=1, overwrite_c=1)
-    return blas.dsymm(gr, Minv, np.ascontiguousarray(T.T), side=0, lower=1)
+    return Minv
 
 
 def _bit_line(d: np.ndarray, gc: float, g: np.ndarray, g_end: float, later: np.ndarray):
