@@ -13,6 +13,8 @@ from cimspice.sim.zoo import load_dataset
 from cimspice.studies.input_splitting import _system
 from cimspice.studies.training import split_bounds, train_mlp, train_split_aware
 
+from study_cli import run_quick_study
+
 
 @pytest.fixture(scope="module")
 def digits():
@@ -53,13 +55,7 @@ def test_split_aware_retraining_recovers_coarse_adcs(digits, float_mlp):
 
 @pytest.mark.slow
 def test_quick_study_writes_a_consistent_report(tmp_path):
-    out = tmp_path / "study"
-    run = subprocess.run([sys.executable, "-m", "cimspice.cli", "study", "input-splitting", "--quick", "-o", str(out),
-                          "--no-progress"], capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr
-    text = (out / "report.md").read_text()
-    for png in re.findall(r"\]\(([^)]+\.png)\)", text):
-        assert (out / png).stat().st_size > 10_000
+    text = run_quick_study("input-splitting", tmp_path / "study")
     claims = [line for line in text.splitlines() if "[Kim]" in line]
     assert len(claims) == 3
     # the ADC-power claim is the ratio of the two ADC energies in the table of the same run
@@ -86,14 +82,8 @@ def test_unknown_study_is_a_one_line_error():
 
 @pytest.mark.slow
 def test_quick_reprogrammable_nonlinear_study(tmp_path):
-    out = tmp_path / "rn"
-    run = subprocess.run([sys.executable, "-m", "cimspice.cli", "study", "reprogrammable-nonlinear", "--quick", "-o",
-                          str(out), "--no-progress"], capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr
-    text = (out / "report.md").read_text()
+    text = run_quick_study("reprogrammable-nonlinear", tmp_path / "rn")
     assert "[deMoura]" in text
-    pngs = re.findall(r"\]\(([^)]+\.png)\)", text)
-    assert pngs and all((out / png).stat().st_size > 10_000 for png in pngs)
     rows = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]

@@ -4,8 +4,6 @@ CAM circuits' function in ngspice, and the quick report."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,6 +12,8 @@ from cimspice.circuits.cam import search_energy, write_energy
 from cimspice.spice import get_engine
 from cimspice.studies.associative import AssociativeProcessor, pass_schedule
 from cimspice.studies.ternary_associative import _reference, _run_ap
+
+from study_cli import run_quick_study
 
 
 @pytest.mark.parametrize("op", ["add", "sub"])
@@ -59,14 +59,8 @@ def test_cam_row_decides_and_costs_more_on_a_mismatch():
 
 @pytest.mark.slow
 def test_quick_ternary_associative_report(tmp_path):
-    out = tmp_path / "ta"
-    run = subprocess.run([sys.executable, "-m", "cimspice.cli", "study", "ternary-associative", "--quick", "-o",
-                          str(out), "--no-progress"], capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr
-    text = (out / "report.md").read_text()
+    text = run_quick_study("ternary-associative", tmp_path / "ta")
     assert "[deLima]" in text and "equal the integer reference exactly" in text
-    pngs = re.findall(r"\]\(([^)]+\.png)\)", text)
-    assert pngs and all((out / png).stat().st_size > 10_000 for png in pngs)
     claimed = float(re.search(r"\| 7\.5x \| ([0-9.]+)x \|", text).group(1))
     ap = float(re.search(r"^\| AP \(bit-exact integer arithmetic\) \| [0-9.]+ % \| ([0-9.]+) \|", text, re.M).group(1))
     xb = float(re.search(r"^\| crossbar \| [0-9.]+ % \| ([0-9.]+) ", text, re.M).group(1))

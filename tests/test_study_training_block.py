@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,6 +13,8 @@ from cimspice.sim.zoo import load_dataset
 from cimspice.spice import get_engine
 from cimspice.studies.analog_training import PulseLaw, predict, train_analog, train_float
 from cimspice.studies.training_block import _pulse_law
+
+from study_cli import run_quick_study
 
 
 def closed_form_rate(v, temp_c=27.0):
@@ -72,14 +72,8 @@ def test_pulse_law_moves_states_as_stated():
 
 @pytest.mark.slow
 def test_quick_training_block_report(tmp_path):
-    out = tmp_path / "tb"
-    run = subprocess.run([sys.executable, "-m", "cimspice.cli", "study", "training-block", "--quick", "-o", str(out),
-                          "--no-progress"], capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr
-    text = (out / "report.md").read_text()
+    text = run_quick_study("training-block", tmp_path / "tb", timeout=600)
     assert "[Marinella]" in text
-    pngs = re.findall(r"\]\(([^)]+\.png)\)", text)
-    assert pngs and all((out / png).stat().st_size > 10_000 for png in pngs)
     # the VMM energy per MAC is the sum of its components, both printed in the report
     total = float(re.search(r"^\| VMM \| ([0-9.]+) \|", text, re.M).group(1))
     parts = [float(v) for v in re.findall(r"^\| VMM \| \w+ \| ([0-9.]+) \|", text, re.M)]
