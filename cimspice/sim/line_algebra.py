@@ -106,16 +106,20 @@ def _expand(s, x):
     return s.reshape((-1,) + (1,) * (x.ndim - 1))
 
 
+def _start(b, rtol):
+    """Zero initial guess for a batch: (x, residual, per-system tolerance, unconverged mask)."""
+    norm = np.sqrt(_dot(b, b))
+    tol = rtol * norm
+    return np.zeros_like(b), b.copy(), tol, norm > tol
+
+
 def _pcg(A, M, b, rtol, maxiter):
     """Preconditioned conjugate gradients on a batch: b (batch, ...), each system its own
     step lengths, stopped per system at ||r|| <= rtol ||b||.
 
     Returns (x, iterations, failed): ``failed`` (batch,) marks the systems that had not
     converged after ``maxiter`` iterations (their x is the last iterate)."""
-    x = np.zeros_like(b)
-    r = b.copy()
-    tol = rtol * np.sqrt(_dot(b, b))
-    active = np.sqrt(_dot(r, r)) > tol
+    x, r, tol, active = _start(b, rtol)
     if not active.any():
         return x, 0, active
     z = M(r)
@@ -138,10 +142,7 @@ def _pcg(A, M, b, rtol, maxiter):
 
 def _bicgstab(A, M, b, rtol, maxiter):
     """Right-preconditioned BiCGSTAB on a batch (nonsymmetric systems), as :func:`_pcg`."""
-    x = np.zeros_like(b)
-    r = b.copy()
-    tol = rtol * np.sqrt(_dot(b, b))
-    active = np.sqrt(_dot(r, r)) > tol
+    x, r, tol, active = _start(b, rtol)
     if not active.any():
         return x, 0, active
     rhat = r.copy()
