@@ -58,7 +58,7 @@ CASES = {
     "wrong units": ("spec.yaml", "circuit: cell_1t1r\ntemperatures: [300K]\nparameters:\n  v_bl: 0.1\n",
                     "spec.yaml: temperatures: '300K' is not a number (write a plain SI number in degC"),
     "shell in netlist": ("div.cir", DIVIDER.replace(".end", "shell rm -rf $HOME\n.end"),
-                         "div.cir: line 6: 'shell' is not allowed in a netlist"),
+                         "div.cir: line 6: 'shell' is an ngspice command"),
     "other spec": ("spec.yaml", GOOD.replace("3000.0", "4000.0"), "out.h5: written by a different sweep spec"),
 }
 

@@ -130,14 +130,13 @@ BENCH = "bench\n.param vin=1\nV1 a 0 dc {vin}\nR1 a 0 1k\n"
 
 
 @pytest.mark.parametrize("body, message", [
-    (BENCH + "shell touch /tmp/cimspice-pwned\n", "line 5: 'shell' is not allowed in a netlist"),
-    (BENCH + "B1 b 0 V = system(1)\n", "line 5: 'system' is not allowed"),
+    (BENCH + "shell touch /tmp/cimspice-pwned\n", "line 5: 'shell' is an ngspice command"),
     (BENCH + ".exec\nshell ls\n.endc\n", "line 5: .exec blocks are not allowed"),
     (BENCH + ".control\nop\n.endc\n", "line 5: .control blocks are not allowed"),
     (BENCH + ".include /etc/hostname\n", "line 5: include /etc/hostname lies outside the netlist's folder"),
     (BENCH + ".lib ../outside.lib tt\n", "line 5: include ../outside.lib (= "),
     (BENCH + ".include link.lib\n", r"include link.lib (= /.*/outside.lib) lies outside"),  # symlink, resolved
-    (BENCH + ".include sub/nested.lib\n", "nested.lib: line 2: 'exec' is not allowed"),
+    (BENCH + ".include sub/nested.lib\n", "nested.lib: line 2: ngspice runs comment lines starting"),
     (BENCH + ".include missing.lib\n", "line 5: included file"),
 ])
 def test_unsafe_netlists_are_refused(tmp_path, body, message):
@@ -145,7 +144,7 @@ def test_unsafe_netlists_are_refused(tmp_path, body, message):
     (work / "sub").mkdir(parents=True)
     (tmp_path / "outside.lib").write_text("* outside\n.param q=1\n")
     (work / "link.lib").symlink_to(tmp_path / "outside.lib")
-    (work / "sub" / "nested.lib").write_text("* nested\n.param x={exec}\n")
+    (work / "sub" / "nested.lib").write_text("* nested\n*# shell touch /tmp/cimspice-pwned\n")
     (work / "bench.cir").write_text(body + ".end\n")
     with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_spec({"netlist": str(work / "bench.cir"), "parameters": {"vin": {"values": [1.0]}},

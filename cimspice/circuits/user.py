@@ -22,7 +22,8 @@ class NetlistCircuit(Circuit):
 
     Parameters
     ----------
-    path : netlist file. It is read (and checked: no ``.control``, includes present) here.
+    path : netlist file. It is read and checked here (the sandbox of :mod:`cimspice.spice.sandbox`:
+        no commands, includes only from its folder and ``netlists/``, all present).
     outputs : name -> ``{"vector": "v(out)", "unit": "V"}``: vectors to record.
     analysis : ``"op"`` (default) or ``{"tran": {"step": s, "stop": s[, "start": s, "max_step": s]}}``;
         after a transient the recorded value is the vector's last sample (at ``stop``).
@@ -69,7 +70,7 @@ class NetlistCircuit(Circuit):
         return {**self.__dict__, "_applied": {}}
 
     def load(self, engine) -> None:
-        engine.load(self.text, source=str(self.path))
+        engine.load(self.text, source=str(self.path), trusted=True)  # checked when read
         self._applied = {}
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:

@@ -155,7 +155,7 @@ class Engine:
         return "unknown"
 
     # ------------------------------------------------------------------ circuits
-    def load(self, netlist: str | Path, *, source: str | None = None, allow_control: bool = False) -> None:
+    def load(self, netlist: str | Path, *, source: str | None = None, trusted: bool = False) -> None:
         """Load a circuit, replacing (and freeing) the previous one.
 
         Parameters
@@ -165,10 +165,12 @@ class Engine:
             ``.include``/``.lib`` paths relative to the file are resolved against its folder.
         source : str, optional
             Name used in error messages; defaults to the file path or ``"<netlist>"``.
-        allow_control : bool
-            Netlists are data: ``.control`` blocks are refused unless this is set.
+        trusted : bool
+            Netlists are data: unless this is set, the deck and the files it includes must
+            pass :func:`cimspice.spice.sandbox.check_deck` (no commands, includes only from
+            the netlist's folder and ``netlists/``). Set it only for a deck already checked.
         """
-        text, origin = prepare_netlist(netlist, allow_control=allow_control)
+        text, origin = prepare_netlist(netlist, trusted=trusted)
         self.remove()
         self.source = source or origin
         lines = [ln for ln in text.splitlines() if ln.strip()] + [""]

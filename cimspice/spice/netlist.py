@@ -6,18 +6,18 @@ import re
 from pathlib import Path
 
 from .errors import NetlistError
+from .sandbox import check_deck, includes
 
-_INCLUDE = re.compile(r"^(\s*\.(?:include|inc|lib)\s+)(\"[^\"]+\"|'[^']+'|\S+)(.*)$", re.IGNORECASE)
 
-
-def prepare_netlist(netlist: str | Path, *, allow_control: bool = False) -> tuple[str, str]:
+def prepare_netlist(netlist: str | Path, *, trusted: bool = False) -> tuple[str, str]:
     """Return ``(text, origin)`` ready for ngspice.
 
     ``netlist`` is a :class:`~pathlib.Path`, a path string (no newline), or netlist text
     (containing a newline). Relative ``.include``/``.lib`` paths in a file are resolved
     against the file's folder, as ngspice would when run on that file; every included file
-    must exist. ``.control`` blocks are refused unless ``allow_control``: a netlist is data,
-    and a control block can run shell commands.
+    must exist. Unless ``trusted``, the deck and every file it includes must pass
+    :func:`~cimspice.spice.sandbox.check_deck` (no commands, no files from outside the
+    netlist's folder and ``netlists/``): a netlist is data.
     """
     if isinstance(netlist, Path) or "\n" not in netlist:
         path = Path(netlist)
@@ -32,24 +32,16 @@ def prepare_netlist(netlist: str | Path, *, allow_control: bool = False) -> tupl
     else:
         text, origin, base = netlist, "<netlist>", Path.cwd()
 
+    if not trusted:
+        check_deck(text, base, source=origin)
     lines = text.splitlines()
     if not any(ln.strip() and not ln.lstrip().startswith("*") for ln in lines[1:]):
         raise NetlistError("netlist has a title line but no elements", source=origin)
-    out = [lines[0]]
-    for number, line in enumerate(lines[1:], start=2):
-        stripped = line.strip().lower()
-        if stripped.startswith(".control") and not allow_control:
-            raise NetlistError(f"line {number}: .control blocks are not allowed in a netlist", source=origin)
-        match = _INCLUDE.match(line)
-        if match:
-            head, name, tail = match.groups()
-            target = Path(name.strip("\"'"))
-            if not target.is_absolute():
-                target = base / target
-            if not target.is_file():
-                raise NetlistError(f"line {number}: included file {target} not found", source=origin)
-            line = f'{head}"{target}"{tail}'
-        out.append(line)
+    out = list(lines)
+    for include in includes(text, base):
+        if not include.target.is_file():
+            raise NetlistError(f"line {include.line}: included file {include.target} not found", source=origin)
+        out[include.line - 1] = f'{include.keyword} "{include.target}" {include.section}'.rstrip()
     if not any(ln.strip().lower() == ".end" for ln in out):
         out.append(".end")
     return "\n".join(out) + "\n", origin
