@@ -105,7 +105,10 @@ def test_include_outside_is_refused_without_echoing_the_file(tmp_path):
 
 @pytest.mark.parametrize("deck, reason", [
     (f"bench\n{BODY}.include\n+ /etc/passwd\n", "line 5: write .include on one line"),
-    (f"bench\n{BODY}a1 [a] [b] src\n", "line 5: a1: XSPICE code-model instances"),
+    (f"bench\n{BODY}a1 %v([a]) src\n.model src filesource (file=\"/etc/passwd\")\n",
+     "line 6: model type 'filesource' reads a file or starts a process"),
+    (f"bench\n{BODY}a1 [a] [b] p\n.model p d_process(process_file=\"sh\")\n", "line 6: model type 'd_process'"),
+    (f"bench\n{BODY}.model m1 nmos2 level=54\n", "line 5: model type 'nmos2' is not one cimspice knows"),
     (f"bench\n{BODY}.exec\n", "line 5: .exec blocks are not allowed"),
     (f"bench\n{BODY}.hdl 'dev.osdi'\n", "line 5: .hdl is not a dot command cimspice accepts"),
     (f"bench\n{BODY}+ R3 a 0 1k\n".replace(BODY, ""), "line 2: a '+' continuation line with no card before it"),

@@ -38,9 +38,21 @@ DOT_COMMANDS = frozenset({
     ".model", ".subckt", ".ends", ".global", ".ic", ".nodeset", ".title", ".end",
     ".if", ".elseif", ".else", ".endif", ".lib", ".endl",
 })
-# Element letters ngspice knows, less A (XSPICE code models, which read files such as a
-# filesource's input_file) and N (OSDI devices, which load shared objects).
-ELEMENTS = frozenset("bcdefghijklmopqrstuvwxyz")
+# Element letters ngspice knows, less N (OSDI devices, which load shared objects). A (XSPICE
+# code-model instances) is allowed: what they may run is decided by their .model types.
+ELEMENTS = frozenset("abcdefghijklmopqrstuvwxyz")
+# .model types: ngspice's built-in devices, and the XSPICE code models that neither read a
+# file (filesource, d_source, d_state, table2D/3D read theirs) nor start a process (d_process).
+MODEL_TYPES = frozenset({
+    "r", "c", "l", "sw", "csw", "urc", "ltra", "txl", "cpl", "d", "npn", "pnp", "njf", "pjf", "nmos", "pmos",
+    "nmf", "pmf", "nhfet", "phfet", "vdmos", "isource", "vsource",
+    "adc_bridge", "dac_bridge", "d_to_real", "real_to_d",
+    "d_and", "d_nand", "d_or", "d_nor", "d_xor", "d_xnor", "d_inverter", "d_buffer", "d_open_c", "d_open_e",
+    "d_tristate", "d_pullup", "d_pulldown", "d_dff", "d_jkff", "d_tff", "d_srff", "d_dlatch", "d_srlatch",
+    "d_fdiv", "d_osc", "d_pwm", "d_lut", "d_genlut",
+    "gain", "summer", "mult", "divide", "limit", "climit", "pwl", "int", "d_dt", "s_xfer", "slew", "hyst",
+    "core", "sine", "triangle", "square", "oneshot", "ilimit", "zener", "aswitch", "cmeter", "lmeter", "sidiode",
+})
 # First words that are ngspice commands: as an element they would only fail to parse, but a
 # user who wrote them meant a command, and the message says why there is none.
 _COMMAND_WORDS = frozenset({"shell", "exec", "system", "codemodel", "osdi", "pre_osdi"})
@@ -169,18 +181,30 @@ def _check_card(card: Card, source) -> None:
             if word.startswith(block):
                 raise _refuse(source, card.line, f"{block} blocks are not allowed in a netlist (a netlist is "
                                                  f"data; the sweep spec says what to run)")
+        if word == ".model":
+            _check_model(card, source)
         if word.startswith(".inc") or word in DOT_COMMANDS:
             return
         raise _refuse(source, card.line, f"{word} is not a dot command cimspice accepts in a netlist "
                                          f"(accepted: .include, {', '.join(sorted(DOT_COMMANDS))})")
     if word in _COMMAND_WORDS:
         raise _refuse(source, card.line, f"{word!r} is an ngspice command, and a netlist holds no commands")
-    if word[0] == "a":
-        raise _refuse(source, card.line, f"{word}: XSPICE code-model instances (A elements) are not "
-                                         f"allowed in a netlist (some read files)")
     if word[0] not in ELEMENTS:
         raise _refuse(source, card.line, f"{word!r} is neither a circuit element, a comment nor a dot "
                                          f"command")
+
+
+def _check_model(card: Card, source) -> None:
+    """A .model card's type must be in :data:`MODEL_TYPES`."""
+    match = re.match(r"\.model\s+\S+\s+([^\s(]+)", card.text, re.IGNORECASE)
+    if not match:
+        raise _refuse(source, card.line, ".model needs a name and a type")
+    kind = match.group(1).lower()
+    if kind not in MODEL_TYPES:
+        reason = ("reads a file or starts a process" if kind in ("filesource", "d_source", "d_state", "table2d",
+                                                                  "table3d", "d_process") else "is not one cimspice knows")
+        raise _refuse(source, card.line, f"model type {kind!r} {reason}; accepted: ngspice's devices and the "
+                                         f"XSPICE code models that do neither")
 
 
 def _read(path: Path, source) -> str:
