@@ -54,8 +54,17 @@ def _fit(args) -> int:
     from .surrogate import fit_library
 
     print(fit_library(args.sweeps, args.output, outputs=args.outputs, models=args.models,
-                      validation_sweep_path=args.validation, name_template=args.name))
+                      validation_sweep_path=args.validation, name_template=args.name,
+                      input_scales=dict(args.input_scale or ())))
     return 0
+
+
+def _input_scale(text: str) -> tuple[str, str]:
+    """``NAME=log`` or ``NAME=linear`` (``cimspice fit --input-scale``) -> (name, scale)."""
+    name, _, scale = text.partition("=")
+    if not name or scale not in ("linear", "log"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=log or NAME=linear, e.g. v_od=log")
+    return name, scale
 
 
 def _study(args) -> int:
@@ -131,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "pwl_tanh.{output} for one function of the reprogrammable unit)")
     p.add_argument("--validation", metavar="SWEEP.h5", help="off-grid sweep of the same circuit that scores and "
                    "selects the candidates (default: points held out of the training sweep)")
+    p.add_argument("--input-scale", type=_input_scale, action="append", metavar="NAME=log|linear",
+                   help="fit input NAME in log10 or linearly (repeatable; default: the scale the sweep file "
+                   "records for its axis)")
     p.set_defaults(func=_fit)
 
     p = sub.add_parser("simulate", help="a trained network on a described accelerator: accuracy, energy, "

@@ -79,7 +79,7 @@ def test_cell_sweep_file_schema_and_values(tmp_path, batch):
     counts = run_sweep(spec, out, executor="inline", progress=False).counts
     assert counts == {"pending": 0, "ok": 24, "aided": 0, "failed": 0}
     with h5py.File(out, "r") as f:
-        assert f.attrs["schema"] == "cimspice.sweep" and f.attrs["schema_version"] == 1
+        assert f.attrs["schema"] == "cimspice.sweep" and f.attrs["schema_version"] == 2
         assert bool(f.attrs["complete"]) and f.attrs["ngspice_version"] == "39"
         assert f["inputs/g"].attrs["units"] == "S" and f["inputs/g"].attrs["scale"] == "log"
         assert f["outputs/i_cell"].attrs["units"] == "A"

@@ -364,9 +364,9 @@ def test_read_sweep_keeps_usable_points_and_checks_schema(tmp_path):
     assert 11 in data.point_index and 3 not in data.point_index and 12 not in data.point_index
     assert data.sha256 == file_sha256(path) and data.attrs["circuit"] == "cell_1t1r"
 
-    write_sweep(tmp_path / "v2.h5", {"a": [1.0]}, {"b": [1.0]}, "list", version=2)
-    with pytest.raises(SurrogateError, match=r"v2\.h5: sweep schema_version 2 is newer"):
-        read_sweep(tmp_path / "v2.h5")
+    write_sweep(tmp_path / "v3.h5", {"a": [1.0]}, {"b": [1.0]}, "list", version=3)
+    with pytest.raises(SurrogateError, match=r"v3\.h5: sweep schema_version 3 is newer"):
+        read_sweep(tmp_path / "v3.h5")
     with h5py.File(tmp_path / "nostatus.h5", "w") as f:
         f.attrs.update(schema="cimspice.sweep", schema_version=1, design="list")
         f.create_dataset("inputs/a", data=[1.0])

@@ -116,6 +116,15 @@ class SweepSpec:
             "outputs": [[m, c.measurement(m).unit, c.measurement(m).description] for m in self.outputs],
         }
 
+    def scale(self, name: str) -> str:
+        """The scale input ``name`` is recorded (and by default fitted) in: its axis's
+        ``scale`` when it is swept as one, else the circuit's declared scale (temperatures,
+        Monte Carlo draws, fixed values)."""
+        for axis in self.axes:
+            if axis.name == name:
+                return axis.scale
+        return self.circuit.parameter(name).scale
+
     @cached_property
     def sha256(self) -> str:
         """Hash of :meth:`normalized`: two specs with the same hash give the same sweep file."""
@@ -167,6 +176,8 @@ def _axis(name: str, entry: dict, design: str, source: str, circuit: Circuit) ->
         if not isinstance(values, list) or not values:
             raise SpecError(f"{where}.values: expected a non-empty list of numbers")
         values = tuple(_number(v, f"{where}.values", declared.unit) for v in values)
+        if scale == "log" and min(values) <= 0:
+            raise SpecError(f"{where}: a log scale needs positive values, got {min(values):g}")
     elif {"start", "stop"} <= set(entry):
         lo = _number(entry["start"], f"{where}.start", declared.unit)
         hi = _number(entry["stop"], f"{where}.stop", declared.unit)

@@ -1,4 +1,4 @@
-"""The HDF5 sweep file (schema ``cimspice.sweep`` v1, see docs/sweep_schema.md).
+"""The HDF5 sweep file (schema ``cimspice.sweep`` v2, see docs/sweep_schema.md).
 
 Every dataset is created at full length when the sweep starts, with ``status`` = -1
 (pending). While the sweep runs the file is never written in place: results go to the
@@ -29,7 +29,8 @@ from .points import grid_axes
 from .worker import AIDED, FAILED, OK, PENDING
 
 SCHEMA = "cimspice.sweep"
-SCHEMA_VERSION = 1
+#: 2: each input's ``scale`` is the scale its axis was spaced in (v1 wrote the circuit's declared one)
+SCHEMA_VERSION = 2
 STATUS_CODES = {"pending": PENDING, "ok": OK, "aided": AIDED, "failed": FAILED}
 
 
@@ -171,7 +172,7 @@ class SweepStore:
                         continue
                     p = circuit.parameter(name)
                     d = inputs.create_dataset(name, data=values, chunks=chunk)
-                    d.attrs.update(units=p.unit, description=p.description, scale=p.scale)
+                    d.attrs.update(units=p.unit, description=p.description, scale=spec.scale(name))
                 outputs = f.create_group("outputs")
                 for name in spec.outputs:
                     m = circuit.measurement(name)
@@ -236,6 +237,8 @@ class SweepStore:
         try:
             shutil.copyfile(self.path, tmp)
             with h5py.File(tmp, "r+") as f:
+                if int(f.attrs["schema_version"]) < SCHEMA_VERSION:
+                    self._upgrade(f)
                 for record in records:
                     self._write(f, record)
                     if record.ngspice_version:
@@ -255,6 +258,14 @@ class SweepStore:
         self.journal.start(self.sweep_id)
         self._since_fold = 0
         return counts
+
+    def _upgrade(self, f: h5py.File) -> None:
+        """Bring a resumed v1 file to this schema: its inputs' ``scale`` becomes the spec's
+        (the spec hash matched, so its axes are the file's)."""
+        for name, d in f["inputs"].items():
+            if name != "corner":
+                d.attrs["scale"] = self.spec.scale(name)
+        f.attrs["schema_version"] = SCHEMA_VERSION
 
     @staticmethod
     def _write(f: h5py.File, record: Record) -> None:

@@ -102,7 +102,8 @@ class Surrogate:
         Training-domain bounds, physical units.
     validation : dict or None
         ``rms_pct``, ``max_pct`` (ndarray (n_outputs,), % of full scale), ``full_scale``
-        (ndarray (n_outputs,), output units), ``n_points`` (int), ``method`` (str).
+        (ndarray (n_outputs,), output units), ``n_points`` (int), ``method`` (str), and
+        ``warning`` (str) for a fit whose held-out error is too large to trust.
     candidates : list of dict
         One per model family tried: ``label``, ``kind``, ``status``, ``rms_pct``,
         ``max_pct``, ``fit_time_s``, ... (plain str/number values).
@@ -383,6 +384,8 @@ class Surrogate:
                 write_dataset(v, key, np.broadcast_to(np.asarray(self.validation[key], dtype=np.float64), (self.n_outputs,)))
             v.attrs["n_points"] = int(self.validation.get("n_points", 0))
             v.attrs["method"] = str(self.validation.get("method", ""))
+            if self.validation.get("warning"):
+                v.attrs["warning"] = str(self.validation["warning"])
         c = group.create_group("candidates")
         for i, cand in enumerate(self.candidates):
             g = c.create_group(f"{i:02d}")
@@ -443,6 +446,8 @@ class Surrogate:
                     raise SurrogateError(f"{v.name}/{key}: shape {obj.validation[key].shape}, expected ({obj.n_outputs},)")
             obj.validation["n_points"] = read_attr(v, "n_points", "int", 0)
             obj.validation["method"] = read_attr(v, "method", "str", "")
+            if "warning" in v.attrs:
+                obj.validation["warning"] = read_attr(v, "warning", "str")
         if "candidates" in group:
             cands = group["candidates"]
             for key in sorted(cands):

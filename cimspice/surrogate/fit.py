@@ -29,7 +29,7 @@ import logging
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -38,7 +38,7 @@ from .core import SCALES, Surrogate
 from .errors import SurrogateError, one_line
 from .models import SurrogateModel
 from .selection import _cost_rank, _full_scale, holdout_split, make_model, score_pct
-from .sweep import SweepData, read_sweep
+from .sweep import SweepData, read_sweep, sweep_input_names
 
 __all__ = ["CORNER_SEPARATOR", "DEFAULT_MODELS", "fit_library", "fit_surrogates", "holdout_split", "make_model", "score_pct"]
 
@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 DEFAULT_MODELS = ("grid-linear", "grid-cubic", "poly-4", "poly-6", "gp", "mlp")
 #: joins a surrogate's name and its process corner: ``strongarm.delay@ss``
 CORNER_SEPARATOR = "@"
+#: held-out RMS error (%FS) above which a fit is flagged: the target for the read-out
+#: circuits' figures of merit (docs/surrogates.md, issue 7), which every family tried there
+#: meets; a log axis fitted as linear was at 5-290 % (issue 15)
+ACCURACY_WARNING_PCT = 1.0
 
 
 def _resolve_scales(sweep: SweepData, names: list[str], override, what: str, from_file: bool) -> dict[str, str]:
@@ -62,6 +66,26 @@ def _resolve_scales(sweep: SweepData, names: list[str], override, what: str, fro
             raise SurrogateError(f"{what}[{n!r}]: scale must be one of {SCALES}, got {scale!r}")
         scales[n] = scale
     return scales
+
+
+def _check_log_inputs(sweep: SweepData, scales: dict[str, str]) -> None:
+    """Refuse a log scale on an input with values <= 0 (its log10 does not exist)."""
+    for n, scale in scales.items():
+        low = float(np.min(sweep.inputs[n]))
+        if scale == "log" and low <= 0:
+            raise SurrogateError(f"{sweep.label}: input {n!r} has values down to {low:g} and cannot be log-scaled "
+                                 f"(fit it linear: --input-scale {n}=linear)")
+
+
+def _accuracy_warning(candidate: dict[str, Any], scales: dict[str, str]) -> str:
+    """The warning stored with a surrogate whose held-out RMS error is above
+    :data:`ACCURACY_WARNING_PCT` ("" when it is not)."""
+    if not candidate["rms_pct"] > ACCURACY_WARNING_PCT:
+        return ""
+    fitted_as = ", ".join(f"{n} {s}" for n, s in scales.items())
+    return (f"held-out RMS error {candidate['rms_pct']:.3g} %FS (max {candidate['max_pct']:.3g} %FS) of "
+            f"{candidate['label']} is above {ACCURACY_WARNING_PCT:g} %FS; inputs fitted as: {fitted_as}; an input "
+            f"spanning decades may need --input-scale NAME=log, or the sweep more points")
 
 
 def fit_surrogates(
@@ -143,6 +167,7 @@ def fit_surrogates(
         log.info("inputs constant in the sweep, left out of the surrogates: %s", fixed)
     in_scales = _resolve_scales(sweep, inputs, {k: v for k, v in (input_scales or {}).items() if k not in fixed}, "input_scales", True)
     out_scales = _resolve_scales(sweep, list(outputs), output_scales, "output_scales", False)
+    _check_log_inputs(sweep, in_scales)
     if vsweep is not None:
         vmissing = [n for n in inputs if n not in vsweep.inputs]
         if vmissing:
@@ -306,6 +331,10 @@ def fit_surrogates(
             "n_points": int(y_val.size),
             "method": method,
         }
+        warning = _accuracy_warning(candidates[best], in_scales)
+        if warning:
+            final.validation["warning"] = warning
+            log.warning("%s: %s", name, warning)
         final.candidates = candidates
         final.provenance = _provenance(sweep, vsweep, fixed, selection, int(y.size))
         if corner:
@@ -383,6 +412,7 @@ def fit_library(
     tolerance_pct: float | None = None,
     replace: bool = True,
     name_template: str = "{circuit}.{output}",
+    input_scales: Mapping[str, str] | None = None,
 ) -> str:
     """Fit every sweep file into one library (created or extended) and describe it.
 
@@ -392,7 +422,9 @@ def fit_library(
     from an earlier run on the same sweep, is replaced). ``name_template`` names them
     (``{circuit}``, ``{output}``, ``{corner}``; e.g. ``pwl_tanh.{output}`` to keep a
     reprogrammed circuit's functions apart). Each sweep is saved as soon as it
-    is fitted. Returns :func:`~cimspice.surrogate.library.inspect_library` of the result.
+    is fitted. ``input_scales`` (name -> "linear" | "log") overrides the scales the sweep
+    files record, for the sweeps that have that input; a name in none of them is refused.
+    Returns :func:`~cimspice.surrogate.library.inspect_library` of the result.
     """
     from .library import inspect_library, save_library
 
@@ -401,6 +433,7 @@ def fit_library(
         raise SurrogateError("fit_library: no sweep files")
     wanted = list(outputs) if outputs else None
     found: set[str] = set()
+    _check_scaled(input_scales, paths)  # before anything is written
     for path in paths:
         sweep = read_sweep(path)
         these = [o for o in wanted if o in sweep.outputs] if wanted else None
@@ -416,6 +449,7 @@ def fit_library(
             validation_sweep_path=validation_sweep_path,
             tolerance_pct=tolerance_pct,
             name_template=name_template,
+            input_scales=_scales_of(sweep, input_scales),
         )
         save_library(library, surrogates, append=True, replace=replace)
     if wanted:
@@ -423,3 +457,21 @@ def fit_library(
         if absent:
             raise SurrogateError(f"output(s) {absent} are in none of the sweeps {[str(p) for p in paths]}")
     return inspect_library(library)
+
+
+def _scales_of(sweep: SweepData, input_scales: Mapping[str, str] | None) -> dict[str, str]:
+    """The overrides of ``input_scales`` for the inputs this sweep has."""
+    return {n: s for n, s in (input_scales or {}).items() if n in sweep.inputs}
+
+
+def _check_scaled(input_scales: Mapping[str, str] | None, paths: list) -> None:
+    """Refuse a scale other than "linear" or "log", and one for an input none of the sweeps
+    has (a typo would otherwise go unnoticed)."""
+    for n, scale in (input_scales or {}).items():
+        if scale not in SCALES:
+            raise SurrogateError(f"input scale {n}={scale}: the scale must be one of {', '.join(SCALES)}")
+    if not input_scales:
+        return
+    absent = sorted(set(input_scales) - set().union(*(sweep_input_names(p) for p in paths)))
+    if absent:
+        raise SurrogateError(f"input scale(s) given for {absent}, an input of none of the sweeps {[str(p) for p in paths]}")

@@ -208,6 +208,8 @@ def format_surrogates(surrogates: Mapping[str, Surrogate], title: str = "") -> s
             lines.append(f"    {n:<16} {'[' + unit + ']':<8} {s.output_scales[j]:<6} {val}")
         if s.validation is not None and s.validation.get("method"):
             lines.append(f"  validation method: {s.validation['method']}")
+        if s.validation is not None and s.validation.get("warning"):
+            lines.append(f"  WARNING: {s.validation['warning']}")
         if s.candidates:
             lines.append("  candidates (scored on the same held-out points):")
             lines.append(f"      {'label':<14} {'status':<8} {'RMS %FS':>9} {'max %FS':>9} {'fit s':>8}  note")

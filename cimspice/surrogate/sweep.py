@@ -15,13 +15,14 @@ import numpy as np
 from ._hdf5 import open_hdf5, plain_attr
 from .errors import SurrogateError, one_line
 
-__all__ = ["CORNER_INPUT", "SWEEP_SCHEMA", "SWEEP_SCHEMA_VERSION", "SweepData", "file_sha256", "read_sweep"]
+__all__ = ["CORNER_INPUT", "SWEEP_SCHEMA", "SWEEP_SCHEMA_VERSION", "SweepData", "file_sha256", "read_sweep",
+           "sweep_input_names"]
 
 log = logging.getLogger(__name__)
 
 SWEEP_SCHEMA = "cimspice.sweep"
 #: newest sweep schema version this reader understands
-SWEEP_SCHEMA_VERSION = 1
+SWEEP_SCHEMA_VERSION = 2
 #: status codes of usable points (0 ok, 1 ok after convergence aids)
 OK_STATUS = (0, 1)
 #: the categorical input of a sweep over process corners (an HDF5 enum, docs/sweep_schema.md)
@@ -49,7 +50,9 @@ class SweepData:
     outputs : dict name -> ndarray (n,)
         Output values; NaN where a measurement is missing at an otherwise usable point.
     input_units, output_units, input_scales : dict name -> str
-        ``input_scales`` is the file's ``scale`` attribute ("linear" or "log").
+        ``input_scales`` is the file's ``scale`` attribute ("linear" or "log"): from schema
+        version 2 the scale each axis was spaced in; a version 1 file without it reads as
+        "linear" (its attribute, when present, is the circuit's declared scale).
     design : str
         "grid", "lhs", "random", "list", "montecarlo", "corners" (or "" if unknown).
     grid : dict name -> ndarray or None
@@ -246,6 +249,15 @@ def read_sweep(path: str | Path) -> SweepData:
     return data
 
 
+def sweep_input_names(path: str | Path) -> list[str]:
+    """The numeric inputs of a sweep file (``/inputs`` but the corner), without reading its
+    points. Raises :class:`SurrogateError` for a missing or non-HDF5 file; other faults
+    are :func:`read_sweep`'s to report (``[]``)."""
+    with open_hdf5(Path(path), "sweep file") as fh:
+        inputs = fh.get("inputs")
+        return [n for n in inputs if n != CORNER_INPUT] if isinstance(inputs, h5py.Group) else []
+
+
 def _read_open_sweep(fh: h5py.File) -> SweepData:
     schema = _attr(fh, "schema")
     if schema != SWEEP_SCHEMA:
@@ -306,10 +318,7 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
         ds = fh["inputs"][name]
         input_units[name] = str(_attr(ds, "units", ""))
         input_desc[name] = str(_attr(ds, "description", ""))
-        scale = str(_attr(ds, "scale", "linear"))
-        if scale not in ("linear", "log"):
-            raise SurrogateError(f"/inputs/{name}: scale {scale!r} is neither 'linear' nor 'log'")
-        input_scales[name] = scale
+        input_scales[name] = _input_scale(ds, version)
         if not np.all(np.isfinite(inputs[name])):
             raise SurrogateError(f"/inputs/{name}: NaN or infinite values at usable points")
     outputs, output_units, output_desc = {}, {}, {}
@@ -347,6 +356,17 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
         corner=None if corner_codes is None else corner_codes[keep],
         corner_labels=corner_labels,
     )
+
+
+def _input_scale(ds: h5py.Dataset, version: int) -> str:
+    """An input's ``scale``: required from schema version 2 (the scale its axis was spaced
+    in), "linear" when a version 1 file lacks it."""
+    if "scale" not in ds.attrs and version >= 2:
+        raise SurrogateError(f"{ds.name}: no 'scale' attribute (required from sweep schema_version 2)")
+    scale = str(_attr(ds, "scale", "linear"))
+    if scale not in ("linear", "log"):
+        raise SurrogateError(f"{ds.name}: scale {scale!r} is neither 'linear' nor 'log'")
+    return scale
 
 
 def _read_corners(fh: h5py.File, n: int) -> tuple[np.ndarray, list[str]]:
