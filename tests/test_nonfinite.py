@@ -9,12 +9,16 @@ import re
 import subprocess
 import sys
 
+import h5py
 import numpy as np
 import pytest
 
+from cimspice.cli import main
 from cimspice.sim.errors import SimError
 from cimspice.sim.simulate import simulate
 from cimspice.sim.zoo import load_dataset
+from cimspice.surrogate import (GaussianProcess, GridInterpolator, PolynomialRidge, Surrogate, SurrogateError,
+                                load_library, save_library)
 
 BAD = "entries are not finite (NaN or inf)"
 
@@ -46,3 +50,52 @@ def test_simulate_refuses_one_inf_in_x_calibration_or_x():
     x[0, 0] = np.nan
     with pytest.raises(SimError, match=rf"^data: x: 1 of {x.size} entries are not finite"):
         simulate("ideal", "mlp", data=(x, y, x_cal))
+
+
+# ------------------------------------------------------------------ surrogate libraries
+def _library(path):
+    """A library with a polynomial and a grid surrogate of y = 1 + a + 2 b on [0, 1]^2."""
+    a, b = np.meshgrid(np.linspace(0, 1, 5), np.linspace(0, 1, 4), indexing="ij")
+    X = np.column_stack([a.ravel(), b.ravel()])
+    y = 1 + X[:, 0] + 2 * X[:, 1]
+    poly = Surrogate(PolynomialRidge(degree=2), ["a", "b"], "y", name="poly.y").fit(X, y)
+    grid = Surrogate(GridInterpolator(), ["a", "b"], "y", name="grid.y").fit(X, y)
+    return save_library(path, [poly, grid])
+
+
+@pytest.mark.parametrize("dataset", ["poly.y/model/coef", "grid.y/model/values", "grid.y/domain_max"])
+def test_a_library_with_one_nan_in_a_model_array_is_refused(tmp_path, capsys, dataset):
+    path = _library(tmp_path / "lib.h5")
+    with h5py.File(path, "r+") as f:
+        data = f["surrogates"][dataset]
+        values = data[()]
+        values.flat[0] = np.nan
+        data[...] = values
+        size = values.size
+    message = f"{path}: dataset /surrogates/{dataset}: 1 of {size} {BAD}"
+    assert main(["inspect", str(path)]) != 0
+    assert one_line(capsys.readouterr().err) == f"cimspice: {message}"
+    with pytest.raises(SurrogateError) as info:
+        load_library(path)
+    assert str(info.value) == message
+
+
+def test_a_library_with_a_nan_float_attribute_in_a_model_is_refused(tmp_path):
+    a = np.linspace(0, 1, 12)[:, None]
+    y = np.sin(3 * a[:, 0]) + 1e-3 * np.random.default_rng(0).normal(size=12)  # noisy: the fit converges
+    gp = Surrogate(GaussianProcess(), ["a"], "y", name="gp.y").fit(a, y)
+    path = save_library(tmp_path / "lib.h5", gp)
+    with h5py.File(path, "r+") as f:  # the kernel's amplitude: every prediction was NaN
+        f["surrogates/gp.y/model"].attrs["constant_value"] = np.nan
+    with pytest.raises(SurrogateError, match=r"attribute /surrogates/gp.y/model/constant_value: 1 of 1 entries are not finite"):
+        load_library(path)
+
+
+def test_predict_refuses_nan_inputs_naming_the_input(tmp_path):
+    s = load_library(_library(tmp_path / "lib.h5"))["poly.y"]
+    X = np.array([[0.5, 0.5], [0.2, np.nan], [np.inf, 0.1]])
+    with pytest.raises(SurrogateError, match=r"^surrogate 'poly.y': X: 2 of 6 entries are not finite \(NaN or inf\) "
+                                             r"in a \(1\), b \(1\)$"):
+        s.predict(X, out_of_domain="clip")
+    with pytest.raises(SurrogateError, match=r"^X: 2 of 6 entries are not finite"):
+        s.model.predict(X)
