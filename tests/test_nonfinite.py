@@ -13,7 +13,10 @@ import h5py
 import numpy as np
 import pytest
 
+from cimspice.circuits.base import CircuitError
+from cimspice.circuits.crossbar import Crossbar
 from cimspice.cli import main
+from cimspice.sim.crossbar_solver import CrossbarSolver, SolverError
 from cimspice.sim.errors import SimError
 from cimspice.sim.simulate import simulate
 from cimspice.sim.zoo import load_dataset
@@ -99,3 +102,34 @@ def test_predict_refuses_nan_inputs_naming_the_input(tmp_path):
         s.predict(X, out_of_domain="clip")
     with pytest.raises(SurrogateError, match=r"^X: 2 of 6 entries are not finite"):
         s.model.predict(X)
+
+
+# ------------------------------------------------------------------ crossbar reads and solver
+class NoEngine:
+    """Any use is a failure: non-finite input must be refused before ngspice is touched."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"engine.{name} used on non-finite input")
+
+
+def test_crossbar_column_currents_refuse_nan_before_ngspice():
+    G, V = np.full((3, 2), 1e-5), np.array([0.1, 0.2, 0.0])
+    xb = Crossbar(3, 2)
+    G[1, 1] = np.nan
+    with pytest.raises(CircuitError, match=r"^crossbar: G: 1 of 6 entries are not finite"):
+        xb.column_currents(G, V, engine=NoEngine())
+    V = np.array([[0.1, np.nan, np.inf], [0.0, 0.1, np.nan]])
+    with pytest.raises(CircuitError, match=r"^crossbar: V: 3 of 6 entries are not finite"):
+        xb.column_currents(np.full((3, 2), 1e-5), V, engine=NoEngine())
+
+
+def test_crossbar_solver_refuses_nan_conductances_and_voltages():
+    solver = CrossbarSolver(3, 4, r_wire=1.0)
+    G, V = np.full((3, 4), 1e-5), np.ones(3)
+    G[0, 2] = np.nan
+    for call in (lambda: solver.column_currents(G, V), lambda: solver.solve(G, V),
+                 lambda: solver.transfer_matrix(G)):
+        with pytest.raises(SolverError, match=r"^G: 1 of 12 entries are not finite"):
+            call()
+    with pytest.raises(SolverError, match=r"^V: 2 of 6 entries are not finite"):
+        solver.column_currents(np.full((3, 4), 1e-5), np.array([[0.1, -np.inf, 0.2], [np.nan, 0.0, 0.0]]))
