@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..paths import netlist_path
+from ..validate import require_finite
 from .base import CircuitError
 from .devices import RERAM, VDD
 from .waveforms import settling_time, supply_energy
@@ -149,8 +150,7 @@ class Crossbar:
         G = G.astype(np.float64)
         if G.shape != (self.rows, self.cols):
             raise CircuitError(f"crossbar: G has shape {G.shape}, expected (rows, cols) = ({self.rows}, {self.cols})")
-        if not np.all(np.isfinite(G)):
-            raise CircuitError("crossbar: G has NaN or infinite entries")
+        require_finite(G, "crossbar: G", CircuitError)
         if np.any(G <= 0):
             raise CircuitError(f"crossbar: G must be positive (S); smallest entry is {G.min():g}")
         if self.cell != "R":
@@ -171,8 +171,7 @@ class Crossbar:
         batched = V.ndim == 2
         if V.ndim not in (1, 2) or V.shape[-1] != self.rows:
             raise CircuitError(f"crossbar: V has shape {V.shape}, expected (rows,) or (batch, rows) with rows = {self.rows}")
-        if not np.all(np.isfinite(V)):
-            raise CircuitError("crossbar: V has NaN or infinite entries")
+        require_finite(V, "crossbar: V", CircuitError)
         if self.cell != "R" and V.size and np.abs(V).max() > V_READ_MAX:
             raise CircuitError(f"crossbar: |V| up to {np.abs(V).max():g} V would switch {self.cell} cells; "
                                f"reads must stay within {V_READ_MAX:g} V")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validate import require_finite
 from .backend import AnalogBackend
 from .cells import LinearCell, SurrogateCell
 from .errors import SimError
@@ -54,5 +55,5 @@ class AnalogMLP:
         self.backend.calibrate(self.network, np.asarray(x_calibration, float))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Logits (batch, classes) of the analog network."""
-        return self.network.forward(np.asarray(x, float), self.backend)
+        """Logits (batch, classes) of the analog network for inputs ``x`` (batch, n_in), finite."""
+        return self.network.forward(require_finite(np.asarray(x, float), "x", SimError), self.backend)

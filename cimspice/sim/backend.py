@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from .. import CimspiceError
+from ..validate import require_finite
 from . import costs
 from .cells import LinearCell, SinhCell, SurrogateCell
 from .crossbar_solver import CrossbarSolver
@@ -302,7 +303,9 @@ class AnalogBackend(Backend):
 
     def calibrate(self, network, x) -> None:
         """Program every matrix and set input and ADC ranges from inputs ``x`` (a forward pass
-        in float records what each matrix sees)."""
+        in float records what each matrix sees). NaN or inf in ``x`` is refused: one would
+        set a range to inf or NaN and read every later input as zero."""
+        require_finite(x, "x_calibration", SimError)
         self.prepare(network)
         self.calibrating = True
         try:

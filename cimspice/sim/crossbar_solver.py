@@ -61,6 +61,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validate import require_finite
 from .cells import Cell, LinearCell, SinhCell
 from .crossbar_network import _DirectSystem, _LineSystem, _Network
 from .crossbar_transfer import condensed_transfer
@@ -319,16 +320,14 @@ class CrossbarSolver:
         if G.shape != (self.rows, self.cols):
             raise SolverError(f"G: expected shape ({self.rows}, {self.cols}) (rows, cols), "
                               f"got {G.shape}")
-        if not np.all(np.isfinite(G)):
-            raise SolverError("G: contains NaN or infinite conductances")
+        require_finite(G, "G", SolverError)
         if not np.all(G > 0.0):
             raise SolverError(f"G: conductances must be > 0 S, smallest is {G.min()!r}")
         V = _real_array("V", V)
         if V.ndim not in (1, 2) or V.shape[-1] != self.rows:
             raise SolverError(f"V: expected shape ({self.rows},) or (batch, {self.rows}), "
                               f"got {V.shape}")
-        if not np.all(np.isfinite(V)):
-            raise SolverError("V: contains NaN or infinite voltages")
+        require_finite(V, "V", SolverError)
         return G, V
 
     def _run(self, G, V, full):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..validate import require_finite
 from .errors import SimError
 
 __all__ = ["read_data_file"]
@@ -19,7 +20,8 @@ log = logging.getLogger(__name__)
 def read_data_file(path, n: int | None = None, calibration_samples: int | None = 256):
     """``(x, y, x_calibration)`` from an ``.npz`` file with arrays ``x`` (N, ...) and integer
     labels ``y`` (N,), and optionally ``x_calibration`` (M, ...) to set the analog ranges
-    (default: ``x`` itself). Read with ``allow_pickle=False``: object arrays are refused."""
+    (default: ``x`` itself). Read with ``allow_pickle=False``: object arrays are refused, and
+    so are NaN or inf anywhere in ``x`` or ``x_calibration``."""
     path = Path(path)
     if not path.is_file():
         raise SimError(f"{path}: no such data file")
@@ -42,6 +44,9 @@ def read_data_file(path, n: int | None = None, calibration_samples: int | None =
                        f"{x.dtype} {x.shape}, {x_cal.dtype} {x_cal.shape}")
     if y.dtype.kind not in "iu" or y.shape != (len(x),):
         raise SimError(f"{path}: y must be integer labels of shape ({len(x)},), got {y.dtype} {y.shape}")
+    for key in ("x", "x_calibration"):  # the whole stored array: a file with NaN in it is broken
+        if key in arrays:
+            require_finite(arrays[key], f"{path}: {key}", SimError)
     if "x_calibration" not in arrays:
         log.warning("%s: no x_calibration: analog ranges are calibrated on the evaluation inputs", path)
     x, y = x.astype(float)[:n], y.astype(int)[:n]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from ..validate import require_finite
 from .accounting import COMPONENTS, CostReport, summarise
 from .backend import AnalogBackend
 from .errors import SimError
@@ -123,7 +124,7 @@ def simulate(system_spec, network_name, n_samples: int | None = None, *, seeds: 
         An already loaded surrogate library (default: the spec's ``library`` file).
     network, data : optional
         A network object and ``(x, y, x_calibration)`` to use instead of loading
-        ``network_name`` from the zoo.
+        ``network_name`` from the zoo; NaN or inf in ``x`` or ``x_calibration`` is an error.
 
     Errors in the spec, or a spec that does not fit the network, raise :class:`SimError`
     before any simulation work.
@@ -135,7 +136,11 @@ def simulate(system_spec, network_name, n_samples: int | None = None, *, seeds: 
     net = network if network is not None else load_network(network_name)
     first = AnalogBackend(spec, library=library)
     plans = first.prepare(net)                      # every fit and library check, before any work
-    x, y, x_cal = data if data is not None else _data(net, network_name, n_samples, calibration_samples)
+    if data is not None:
+        x, y, x_cal = data
+        require_finite(x, "data: x", SimError)  # x_calibration: checked by calibrate
+    else:
+        x, y, x_cal = _data(net, network_name, n_samples, calibration_samples)
     float_metric = net.score(x, y)
     metrics, energies, reports = [], [], []
     seed_list = [spec.seed + i for i in range(int(seeds))]

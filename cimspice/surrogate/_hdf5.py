@@ -13,6 +13,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..validate import require_finite
 from .errors import SurrogateError, one_line
 
 #: dtype kinds a dataset may have: float, signed/unsigned integer, bool.
@@ -89,7 +90,8 @@ def check_plain_tree(group: h5py.Group) -> None:
 
 def read_attr(obj: h5py.HLObject, key: str, kind: str, default: Any = ...) -> Any:
     """Read attribute ``key`` of ``obj`` as ``kind``: "str", "int", "float", "bool",
-    "str_list" or "float_array". Missing with no ``default`` -> :class:`SurrogateError`."""
+    "str_list" or "float_array". Missing with no ``default``, or a "float"/"float_array"
+    holding NaN or inf -> :class:`SurrogateError`."""
     where = _where(obj, key)
     if key not in obj.attrs:
         if default is ...:
@@ -108,6 +110,7 @@ def read_attr(obj: h5py.HLObject, key: str, kind: str, default: Any = ...) -> An
         if isinstance(value, np.ndarray) and value.shape in ((), (1,)) and value.dtype.kind in "fiu":
             value = float(value.ravel()[0])
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            require_finite(value, f"attribute {where}", SurrogateError)
             return float(value)
     elif kind == "bool":
         if isinstance(value, (bool, int)):
@@ -119,19 +122,22 @@ def read_attr(obj: h5py.HLObject, key: str, kind: str, default: Any = ...) -> An
             return [str(v) for v in value.ravel()]
     elif kind == "float_array":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return np.array([float(value)])
+            value = np.array([float(value)])
         if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
-            return value.astype(np.float64)
+            return require_finite(value.astype(np.float64), f"attribute {where}", SurrogateError)
     else:  # pragma: no cover - programming error
         raise ValueError(kind)
     raise SurrogateError(f"attribute {where}: expected {kind}, found {value!r:.80}")
 
 
-def read_dataset(group: h5py.Group, name: str, kinds: str = "f", ndim: int | None = None) -> np.ndarray:
+def read_dataset(group: h5py.Group, name: str, kinds: str = "f", ndim: int | None = None,
+                 finite: bool = True) -> np.ndarray:
     """Read numeric dataset ``group[name]`` fully into memory, checking dtype and rank.
 
     ``kinds`` lists the acceptable NumPy dtype kinds ("f" float, "iu" integer). Floats are
-    returned as float64, integers as int64.
+    returned as float64, integers as int64. ``finite`` (default) refuses NaN and inf: a model
+    array holding one predicts NaN, or breaks a linear solve far from here; pass False only
+    for records where NaN means "not available" (validation scores).
     """
     where = _where(group, name)
     if name not in group:
@@ -146,7 +152,7 @@ def read_dataset(group: h5py.Group, name: str, kinds: str = "f", ndim: int | Non
         raise SurrogateError(f"dataset {where}: expected {ndim} dimensions, found shape {item.shape}")
     data = item[()]
     data = np.asarray(data, dtype=np.float64 if "f" in kinds else np.int64)
-    return data
+    return require_finite(data, f"dataset {where}", SurrogateError) if finite else data
 
 
 def write_dataset(group: h5py.Group, name: str, data, dtype=np.float64) -> h5py.Dataset:

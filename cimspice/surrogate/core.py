@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
+from ..validate import require_finite
 from ._hdf5 import plain_attr, read_attr, read_dataset, set_str_list, write_dataset
 from .errors import SurrogateDomainError, SurrogateDomainWarning, SurrogateError
 from .models import SurrogateModel, model_from_hdf5
@@ -236,12 +237,6 @@ class Surrogate:
             raise SurrogateError(f"surrogate {self.name!r}: y must have shape ({n},) or ({n}, {self.n_outputs}), got {Y.shape}")
         return Y
 
-    def _check_finite(self, A: np.ndarray, names: list[str], what: str) -> None:
-        bad = ~np.isfinite(A)
-        if bad.any():
-            parts = [f"{names[j]} ({int(bad[:, j].sum())} points)" for j in range(A.shape[1]) if bad[:, j].any()]
-            raise SurrogateError(f"surrogate {self.name!r}: {what} contains NaN or infinite values in " + ", ".join(parts))
-
     def to_model_space(self, X: np.ndarray) -> np.ndarray:
         """Physical inputs ``(n, n_inputs)`` -> model inputs (log10 where log-scaled)."""
         Z = np.array(X, dtype=np.float64, copy=True)
@@ -263,8 +258,8 @@ class Surrogate:
         """
         X = self._as_matrix(X)
         Y = self._as_outputs(y, X.shape[0])
-        self._check_finite(X, self.inputs, "X")
-        self._check_finite(Y, self.outputs, "y")
+        require_finite(X, f"surrogate {self.name!r}: X", SurrogateError, columns=self.inputs)
+        require_finite(Y, f"surrogate {self.name!r}: y", SurrogateError, columns=self.outputs)
         if X.shape[0] < 2:
             raise SurrogateError(f"surrogate {self.name!r}: at least 2 points are needed to fit")
         Z = self.to_model_space(X)
@@ -303,7 +298,7 @@ class Surrogate:
         if out_of_domain not in OUT_OF_DOMAIN_POLICIES:
             raise SurrogateError(f"out_of_domain must be one of {OUT_OF_DOMAIN_POLICIES}, got {out_of_domain!r}")
         X = self._as_matrix(X)
-        self._check_finite(X, self.inputs, "X")
+        require_finite(X, f"surrogate {self.name!r}: X", SurrogateError, columns=self.inputs)
         lo, hi = self.domain_min, self.domain_max
         margin = self._margin()
         below, above = X < lo - margin, X > hi + margin
@@ -436,11 +431,13 @@ class Surrogate:
         for key in ("domain_min", "domain_max"):
             if getattr(obj, key).shape != (obj.n_inputs,):
                 raise SurrogateError(f"{group.name}/{key}: shape {getattr(obj, key).shape}, expected ({obj.n_inputs},)")
-        if not (np.all(np.isfinite(obj.domain_min)) and np.all(np.isfinite(obj.domain_max)) and np.all(obj.domain_min <= obj.domain_max)):
-            raise SurrogateError(f"{group.name}: domain bounds must be finite with min <= max")
+        if not np.all(obj.domain_min <= obj.domain_max):  # finite: read_dataset checked
+            raise SurrogateError(f"{group.name}: domain bounds must have min <= max")
         if "validation" in group:
             v = group["validation"]
-            obj.validation = {key: read_dataset(v, key, "f", ndim=1) for key in ("rms_pct", "max_pct", "full_scale")}
+            # NaN here means "no score" (e.g. no validation point), shown as "-"
+            obj.validation = {key: read_dataset(v, key, "f", ndim=1, finite=False)
+                              for key in ("rms_pct", "max_pct", "full_scale")}
             for key in ("rms_pct", "max_pct", "full_scale"):
                 if obj.validation[key].shape != (obj.n_outputs,):
                     raise SurrogateError(f"{v.name}/{key}: shape {obj.validation[key].shape}, expected ({obj.n_outputs},)")

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import h5py
 import numpy as np
 
+from ..validate import require_finite
 from ._hdf5 import open_hdf5, plain_attr
 from .errors import SurrogateError, one_line
 
@@ -319,8 +320,7 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
         input_units[name] = str(_attr(ds, "units", ""))
         input_desc[name] = str(_attr(ds, "description", ""))
         input_scales[name] = _input_scale(ds, version)
-        if not np.all(np.isfinite(inputs[name])):
-            raise SurrogateError(f"/inputs/{name}: NaN or infinite values at usable points")
+        require_finite(inputs[name], f"/inputs/{name} (usable points)", SurrogateError)
     outputs, output_units, output_desc = {}, {}, {}
     for name in fh["outputs"]:
         outputs[name] = _read_column(fh["outputs"], name, n)[keep]

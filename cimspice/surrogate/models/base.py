@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import h5py
 import numpy as np
 
+from ...validate import require_finite
 from .._hdf5 import read_attr
 from ..errors import SurrogateError
 
@@ -23,9 +24,7 @@ def _as_x(X, n_inputs: int | None = None, name: str = "X") -> np.ndarray:
         raise SurrogateError(f"{name} must be 2-D (n_points, n_inputs), got shape {X.shape}")
     if n_inputs is not None and X.shape[1] != n_inputs:
         raise SurrogateError(f"{name} has {X.shape[1]} columns, the model has {n_inputs} inputs")
-    if not np.all(np.isfinite(X)):
-        raise SurrogateError(f"{name} contains NaN or infinite values")
-    return np.ascontiguousarray(X)
+    return np.ascontiguousarray(require_finite(X, name, SurrogateError))
 
 
 def _as_y(y, n_points: int) -> tuple[np.ndarray, int]:
@@ -35,8 +34,7 @@ def _as_y(y, n_points: int) -> tuple[np.ndarray, int]:
         raise SurrogateError(f"y must be 1-D or 2-D, got shape {y.shape}")
     if y.shape[0] != n_points:
         raise SurrogateError(f"y has {y.shape[0]} rows, X has {n_points}")
-    if not np.all(np.isfinite(y)):
-        raise SurrogateError("y contains NaN or infinite values (drop failed points first)")
+    require_finite(y, "y (drop failed points first)", SurrogateError)
     ndim = y.ndim
     return np.ascontiguousarray(y.reshape(n_points, -1)), ndim
 

@@ -9,6 +9,7 @@ from typing import ClassVar, Sequence
 import h5py
 import numpy as np
 
+from ...validate import require_finite
 from .._hdf5 import read_attr, read_dataset, write_dataset
 from ..errors import SurrogateError
 
@@ -130,8 +131,7 @@ class GridInterpolator(SurrogateModel):
             ndim = 2
         else:
             raise SurrogateError(f"GridInterpolator: values shape {values.shape} does not match axes {shape}")
-        if not np.all(np.isfinite(values)):
-            raise SurrogateError("GridInterpolator: values contain NaN or infinite entries")
+        require_finite(values, "GridInterpolator: values", SurrogateError)
         self._set_grid(axes, values)
         self.n_inputs_, self.n_outputs_, self.y_ndim_ = len(axes), values.shape[-1], ndim
         return self
