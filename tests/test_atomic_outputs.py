@@ -1,0 +1,81 @@
+"""A failed or partial step leaves nothing a later step trusts (issue 15, item 3).
+
+A failed `fit` leaves the previous library byte for byte; an interrupted sweep is fitted only
+when asked, and the library says so; `simulate` creates its folder only once it succeeded;
+count flags and sweep sizes are checked before any work; a wrong output vector stops a
+sweep at once with the vectors the netlist has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from cimspice.cli import build_parser, main
+
+DIVIDER = "divider\n.param r2=1k vin=1\nV1 in 0 dc {vin}\nR1 in out 1k\nR2 out 0 {r2}\n.end\n"
+SPEC = """netlist: div.cir
+parameters:
+  r2: {start: 1000.0, stop: 5000.0, num: 5}
+  vin: {start: 0.0, stop: 2.0, num: 6}
+outputs:
+  v_out: {vector: "v(out)", unit: "V"}
+"""
+
+
+def sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    """A finished 30-point sweep file of the divider (ngspice, run once)."""
+    from cimspice.characterize import load_spec, run_sweep
+
+    folder = tmp_path_factory.mktemp("good")
+    (folder / "div.cir").write_text(DIVIDER)
+    (folder / "spec.yaml").write_text(SPEC)
+    run_sweep(load_spec(folder / "spec.yaml"), folder / "good.h5", executor="inline", progress=False)
+    return folder / "good.h5"
+
+
+def interrupted(good, path):
+    """``good`` as a sweep stopped with the 12 points at r2 = 2k and 4k ohm pending (grid
+    planes the fit holds out: the rest still spans the domain), ``complete`` false."""
+    shutil.copy(good, path)
+    with h5py.File(path, "r+") as f:
+        pending = np.isin(f["inputs/r2"][...], [2000.0, 4000.0])
+        f["status"][pending] = -1
+        f["outputs/v_out"][pending] = np.nan
+        f.attrs["complete"] = False
+    return path
+
+
+# ----------------------------------------------------------------------------- output vectors
+def test_wrong_output_vector_stops_the_sweep_with_close_matches_first(tmp_path, capsys):
+    (tmp_path / "div.cir").write_text(DIVIDER)
+    (tmp_path / "spec.yaml").write_text(SPEC.replace('"v(out)"', '"v(outt)"'))
+    assert main(["sweep", str(tmp_path / "spec.yaml"), "-o", str(tmp_path / "out.h5"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"cimspice: {tmp_path / 'spec.yaml'}: outputs: "), err
+    assert err.rstrip().endswith("v(outt) not in the netlist's vectors; did you mean v(out)? "
+                                 "(3 vectors: v(out), v(in), i(v1))"), err
+    assert not (tmp_path / "out.h5").exists()
+
+
+def test_missing_vector_lists_the_close_match_even_among_many(engine):
+    from cimspice.spice import MissingVectorError
+
+    ladder = "".join(f"R{k} n{k:02d} n{k + 1:02d} 1k\n" for k in range(1, 25))
+    engine.load(f"ladder\nV1 n01 0 dc 1\n{ladder}Rout n25 out 1k\nRl out 0 1k\n.end\n")
+    with pytest.raises(MissingVectorError) as error:
+        engine.op(["v(otu)"])
+    message = str(error.value)
+    assert "v(otu) not in the netlist's vectors; did you mean v(out)? (27 vectors: v(out), v(n01), " in message
+    assert message.endswith(", ...)")
