@@ -57,6 +57,38 @@ def interrupted(good, path):
     return path
 
 
+# ----------------------------------------------------------------------------- sweep size
+BIG = """circuit: cell_1t1r
+parameters:
+  g: {start: 1.0e-6, stop: 1.0e-4, num: 100000, scale: log}
+  v_bl: {start: 0.0, stop: 0.3, num: 100000}
+  v_wl: {start: 0.6, stop: 1.0, num: 100000}
+"""
+
+
+def test_huge_grid_is_refused_with_its_count_before_any_allocation(tmp_path, capsys):
+    (tmp_path / "big.yaml").write_text(BIG)
+    assert main(["sweep", str(tmp_path / "big.yaml"), "-o", str(tmp_path / "big.h5")]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"cimspice: {tmp_path / 'big.yaml'}: the sweep has 1,000,000,000,000,000 points, more than "
+                   "max_points (10,000,000); sweep fewer, or raise max_points in the spec\n")
+    assert not (tmp_path / "big.h5").exists()
+
+
+def test_max_points_is_settable_and_checks_one_axis_before_spacing_it():
+    from cimspice.characterize import parse_spec
+    from cimspice.characterize.errors import SpecError
+
+    spec = {"circuit": "cell_1t1r", "design": "lhs", "samples": 50,
+            "parameters": {"v_bl": {"start": 0.0, "stop": 0.3}}, "temperatures": [0, 27, 85]}
+    assert parse_spec(spec).n_points == 150
+    with pytest.raises(SpecError, match=r"the sweep has 150 points, more than max_points \(100\)"):
+        parse_spec({**spec, "max_points": 100})
+    huge = {"circuit": "cell_1t1r", "parameters": {"v_bl": {"start": 0.0, "stop": 0.3, "num": 10**13}}}
+    with pytest.raises(SpecError, match=r"parameters.v_bl.num: 10,000,000,000,000 values, more than max_points"):
+        parse_spec(huge)
+
+
 # ----------------------------------------------------------------------------- output vectors
 def test_wrong_output_vector_stops_the_sweep_with_close_matches_first(tmp_path, capsys):
     (tmp_path / "div.cir").write_text(DIVIDER)
