@@ -54,7 +54,8 @@ def _fit(args) -> int:
     from .surrogate import fit_library
 
     print(fit_library(args.sweeps, args.output, outputs=args.outputs, models=args.models,
-                      validation_sweep_path=args.validation, name_template=args.name))
+                      validation_sweep_path=args.validation, name_template=args.name,
+                      allow_incomplete=args.allow_incomplete))
     return 0
 
 
@@ -131,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "pwl_tanh.{output} for one function of the reprogrammable unit)")
     p.add_argument("--validation", metavar="SWEEP.h5", help="off-grid sweep of the same circuit that scores and "
                    "selects the candidates (default: points held out of the training sweep)")
+    p.add_argument("--allow-incomplete", action="store_true", help="fit an interrupted sweep's finished points "
+                   "(refused without it; the surrogates record it)")
     p.set_defaults(func=_fit)
 
     p = sub.add_parser("simulate", help="a trained network on a described accelerator: accuracy, energy, "

@@ -57,6 +57,44 @@ def interrupted(good, path):
     return path
 
 
+# ----------------------------------------------------------------------------- fit
+def test_failed_fit_leaves_the_previous_library_byte_for_byte(good, tmp_path, capsys):
+    shutil.copy(good, tmp_path / "good.h5")
+    data = good.read_bytes()
+    (tmp_path / "truncated.h5").write_bytes(data[: len(data) // 2])
+    lib = tmp_path / "lib.h5"
+    assert main(["fit", str(tmp_path / "good.h5"), "-o", str(lib), "--models", "poly-2"]) == 0
+    before = sha(lib)
+    with h5py.File(lib, "r") as f:
+        assert "incomplete_sweep" not in f["surrogates/div.v_out"].attrs  # a finished sweep: nothing to say
+    capsys.readouterr()
+    argv = ["fit", str(tmp_path / "good.h5"), str(tmp_path / "truncated.h5"), "--models", "grid-linear", "-o"]
+    assert main([*argv, str(lib)]) == 1
+    assert "truncated.h5" in capsys.readouterr().err
+    assert sha(lib) == before                                   # not good.h5's new surrogates
+    assert main([*argv, str(tmp_path / "new.h5")]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.h5", "lib.h5", "truncated.h5"]  # no temp, no new.h5
+
+
+def test_interrupted_sweep_is_refused_unless_allowed_and_then_recorded(good, tmp_path):
+    part = interrupted(good, tmp_path / "part.h5", )
+    lib = tmp_path / "lib.h5"
+    run = subprocess.run([sys.executable, "-m", "cimspice.cli", "fit", str(part), "-o", str(lib), "--models",
+                          "poly-2"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and not lib.exists()
+    assert run.stderr.strip().splitlines() == [
+        f"cimspice: {part}: interrupted sweep, 18 of 30 points run (12 pending): finish it with "
+        "`cimspice sweep --resume`, or fit it anyway with --allow-incomplete"]
+
+    assert main(["fit", str(part), "-o", str(lib), "--models", "poly-2", "--allow-incomplete"]) == 0
+    with h5py.File(lib, "r") as f:
+        note = f["surrogates/div.v_out"].attrs["incomplete_sweep"]
+    assert note == f"{part}: interrupted sweep, 18 of 30 points run (12 pending)"
+    run = subprocess.run([sys.executable, "-m", "cimspice.cli", "inspect", str(lib)], capture_output=True,
+                         text=True, timeout=300)
+    assert f"WARNING: fitted on an incomplete sweep: {note}" in run.stdout
+
+
 # ----------------------------------------------------------------------------- sweep size
 BIG = """circuit: cell_1t1r
 parameters:

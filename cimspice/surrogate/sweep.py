@@ -230,7 +230,8 @@ def read_sweep(path: str | Path) -> SweepData:
     Raises :class:`SurrogateError` naming the file for: a missing or unreadable file, a
     wrong ``schema``, a ``schema_version`` newer than :data:`SWEEP_SCHEMA_VERSION`,
     missing ``/inputs``, ``/outputs``, ``/status`` or grid datasets, inconsistent lengths,
-    or no usable point. An incomplete sweep (``complete`` false) is read with a log warning.
+    or no usable point. An incomplete sweep (``complete`` false) is read as it is (``complete``,
+    ``n_pending``): what to do with it is the caller's decision.
     """
     path = Path(path)
     fh = open_hdf5(path, "sweep file")
@@ -322,8 +323,8 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
         raise SurrogateError("/outputs holds no dataset")
     complete = bool(_attr(fh, "complete", False))
     n_pending = int(np.sum(status == -1))
-    if not complete or n_pending:
-        log.warning("sweep is incomplete: %d of %d points pending; using the %d usable ones", n_pending, n, int(keep.sum()))
+    if not complete or n_pending:  # the fit refuses it, or warns and records it (surrogate.fit)
+        log.info("sweep is incomplete: %d of %d points pending; using the %d usable ones", n_pending, n, int(keep.sum()))
     attrs = {}
     for key in ("circuit", "netlist_sha256", "cimspice_version", "pyspice_version", "ngspice_version", "created"):
         if key in fh.attrs:
