@@ -95,6 +95,31 @@ def test_interrupted_sweep_is_refused_unless_allowed_and_then_recorded(good, tmp
     assert f"WARNING: fitted on an incomplete sweep: {note}" in run.stdout
 
 
+# ----------------------------------------------------------------------------- simulate
+def test_simulate_override_error_names_the_flag_and_creates_no_folder(tmp_path, capsys):
+    out = tmp_path / "sim"
+    assert main(["simulate", "ideal", "--network", "mlp", "--samples", "20", "--adc-bits", "4", "0",
+                 "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("cimspice: --adc-bits: adc.bits: must be >= 2, got 0"), err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["simulate", "ideal", "--network", "mlp", "--samples", "-5"],
+    ["simulate", "ideal", "--network", "mlp", "--samples", "0"],
+    ["simulate", "ideal", "--network", "mlp", "--seeds", "0"],
+    ["sweep", "s.yaml", "-o", "o.h5", "--workers", "0"],
+    ["sweep", "s.yaml", "-o", "o.h5", "--chunk-size", "-1"],
+    ["sweep", "s.yaml", "-o", "o.h5", "--recycle-after", "0"],
+])
+def test_count_flags_refuse_non_positive_values(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(argv)
+    assert stop.value.code == 2
+    assert f"argument {argv[-2]}: {int(argv[-1])} is not a positive count" in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------------------- sweep size
 BIG = """circuit: cell_1t1r
 parameters:
