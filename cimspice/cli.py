@@ -17,6 +17,17 @@ EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 EXIT_POINTS_FAILED = 3  # sweep finished, some points failed (reasons in the file)
 
 
+def _count(text: str) -> int:
+    """argparse type of a count flag (--samples, --workers, ...): an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive count")
+    return value
+
+
 def _demo(args) -> int:
     from .demo import DemoConfig, run_demo
 
@@ -55,7 +66,7 @@ def _fit(args) -> int:
 
     print(fit_library(args.sweeps, args.output, outputs=args.outputs, models=args.models,
                       validation_sweep_path=args.validation, name_template=args.name,
-                      input_scales=dict(args.input_scale or ())))
+                      input_scales=dict(args.input_scale or ()), allow_incomplete=args.allow_incomplete))
     return 0
 
 
@@ -114,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "1 an error.")
     p.add_argument("spec", help="YAML sweep specification")
     p.add_argument("-o", "--output", required=True, help="sweep file to write (.h5)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
+    p.add_argument("--workers", type=_count, default=1, help="worker processes (default: %(default)s)")
     p.add_argument("--executor", choices=("local", "dask"), help="local process pool (default) or Dask")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                    "(without it, --executor dask starts a LocalCluster of --workers processes)")
@@ -122,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.add_argument("--timeout", type=float, metavar="S", help="time limit per point in seconds "
                    "(default: the spec's timeout, else 60)")
-    p.add_argument("--chunk-size", type=int, metavar="N", help="points per task (default: automatic, <= 256)")
-    p.add_argument("--recycle-after", type=int, default=50_000, metavar="N",
+    p.add_argument("--chunk-size", type=_count, metavar="N", help="points per task (default: automatic, <= 256)")
+    p.add_argument("--recycle-after", type=_count, default=50_000, metavar="N",
                    help="points per worker before the local pool is replaced (default: %(default)s)")
     p.add_argument("--checkpoint", type=float, default=30.0, metavar="S",
                    help="seconds between updates of the output file (default: %(default)s)")
@@ -143,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-scale", type=_input_scale, action="append", metavar="NAME=log|linear",
                    help="fit input NAME in log10 or linearly (repeatable; default: the scale the sweep file "
                    "records for its axis)")
+    p.add_argument("--allow-incomplete", action="store_true", help="fit an interrupted sweep's finished points "
+                   "(refused without it; the surrogates record it)")
     p.set_defaults(func=_fit)
 
     p = sub.add_parser("simulate", help="a trained network on a described accelerator: accuracy, energy, "
@@ -153,8 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="FILE.npz", help="evaluation data: arrays x, y (and x_calibration) "
                    "instead of the held-out digits (needed by ONNX models not shaped like them)")
     p.add_argument("-o", "--output", default="cimspice-simulate", help="output folder (default: %(default)s)")
-    p.add_argument("--samples", type=int, metavar="N", help="test samples (default: the whole held-out set)")
-    p.add_argument("--seeds", type=int, default=1, help="noise seeds averaged (default: %(default)s)")
+    p.add_argument("--samples", type=_count, metavar="N", help="test samples (default: the whole held-out set)")
+    p.add_argument("--seeds", type=_count, default=1, help="noise seeds averaged (default: %(default)s)")
     p.add_argument("--adc-bits", type=int, nargs="*", default=[3, 4, 5, 6, 8], metavar="B",
                    help="ADC resolutions of the accuracy sweep (default: 3 4 5 6 8; none: no sweep)")
     p.set_defaults(func=_simulate)

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .errors import SweepError
+from ..spice import MissingVectorError
+from .errors import SpecError, SweepError
 from .executors import DaskPool, InlinePool, LocalPool, is_killed_worker
 from .journal import Record
 from .points import sweep_points
@@ -263,6 +264,8 @@ class _Run:
                     self._pool_broke(task)
                 elif is_killed_worker(error):
                     self._killed(task, error)
+                elif isinstance(error, MissingVectorError):
+                    raise SpecError(f"{self.spec.source}: outputs: {error}".splitlines()[0])
                 else:
                     raise SweepError(f"worker failed on points {int(task.index[0])}..{int(task.index[-1])}: "
                                      f"{type(error).__name__}: {error}".splitlines()[0])

@@ -42,7 +42,12 @@ from .safety import check_netlist, netlist_fingerprint
 
 DESIGNS = ("grid", "lhs", "random", "list", "montecarlo")
 FIELDS = ("circuit", "circuit_args", "netlist", "analysis", "design", "parameters", "outputs", "samples",
-          "seed", "corners", "temperatures", "timeout")
+          "seed", "corners", "temperatures", "timeout", "max_points")
+#: Most points a spec may describe unless its ``max_points`` says otherwise: a typo in a
+#: ``num`` (or one axis too many) should be an error, not a MemoryError. 1e7 points is a
+#: day of simple operating points at ~0.1 ms each on every core of a workstation, and
+#: 80 MB per input column in memory.
+DEFAULT_MAX_POINTS = 10_000_000
 #: Parameter names with a meaning of their own in a sweep file (see docs/sweep_schema.md).
 RESERVED = ("corner",)
 
@@ -131,6 +136,14 @@ class SweepSpec:
         text = json.dumps(self.normalized(), sort_keys=True, allow_nan=False)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    @property
+    def n_points(self) -> int:
+        """How many points the sweep has, counted without building them."""
+        grid = math.prod(len(a.values) for a in self.axes)
+        own = {"grid": grid, "montecarlo": grid * self.samples,
+               "list": len(self.axes[0].values) if self.axes else 1}.get(self.design, self.samples)
+        return max(len(self.corners), 1) * max(len(self.temperatures), 1) * own
+
 
 def _number(value, where: str, unit: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -149,7 +162,7 @@ def _check(circuit: Circuit, name: str, values, where: str) -> None:
         raise SpecError(str(error)) from None
 
 
-def _axis(name: str, entry: dict, design: str, source: str, circuit: Circuit) -> Axis | Variation:
+def _axis(name: str, entry: dict, design: str, source: str, circuit: Circuit, max_points: int) -> Axis | Variation:
     where = f"{source}: parameters.{name}"
     declared = circuit.parameter(name)
     unknown = set(entry) - {"values", "start", "stop", "num", "scale", "unit", "sigma", "mean"}
@@ -189,6 +202,8 @@ def _axis(name: str, entry: dict, design: str, source: str, circuit: Circuit) ->
             num = entry.get("num")
             if isinstance(num, bool) or not isinstance(num, int) or num < 1:
                 raise SpecError(f"{where}.num: expected a positive integer, got {num!r}")
+            if num > max_points:
+                raise SpecError(f"{where}.num: {num:,} values, more than max_points ({max_points:,})")
             space = np.geomspace if scale == "log" else np.linspace
             values = tuple(float(v) for v in space(lo, hi, num))
     else:
@@ -255,6 +270,9 @@ def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSp
     params = data.get("parameters")
     if not isinstance(params, dict) or not params:
         raise SpecError(f"{source}: parameters: expected a mapping of parameter names")
+    max_points = data.get("max_points", DEFAULT_MAX_POINTS)
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise SpecError(f"{source}: max_points: expected a positive integer, got {max_points!r}")
     axes, fixed, variations = [], {}, []
     for name, entry in params.items():
         name = str(name)
@@ -267,7 +285,7 @@ def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSp
         if isinstance(entry, list):  # "v: [0.1, 0.2]" is shorthand for "v: {values: [0.1, 0.2]}"
             entry = {"values": entry}
         if isinstance(entry, dict):
-            item = _axis(name, entry, design, source, circuit)
+            item = _axis(name, entry, design, source, circuit, max_points)
             (variations if isinstance(item, Variation) else axes).append(item)
         else:
             fixed[name] = _number(entry, f"{source}: parameters.{name}", declared.unit)
@@ -297,6 +315,9 @@ def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSp
     spec = SweepSpec(circuits, design, tuple(axes), fixed, tuple(outputs), samples, seed, corners,
                      temperatures, tuple(variations), circuit_args, data.get("analysis"),
                      None if timeout is None else float(timeout), text, source)
+    if spec.n_points > max_points:
+        raise SpecError(f"{source}: the sweep has {spec.n_points:,} points, more than max_points ({max_points:,}); "
+                        "sweep fewer, or raise max_points in the spec")
     if variations:
         _check_draws(spec)
     return spec

@@ -23,7 +23,7 @@ from array import array
 import numpy as np
 
 from ..circuits.base import Measured
-from ..spice import SpiceError, get_engine
+from ..spice import MissingVectorError, SpiceError, get_engine
 from .journal import Record
 
 PENDING, OK, AIDED, FAILED = -1, 0, 1, 2
@@ -119,7 +119,8 @@ def run_chunk(circuit, outputs: tuple[str, ...], index: np.ndarray, columns: dic
     """Simulate the points ``index`` (inputs in ``columns``) in this process's engine.
 
     A point that fails is retried once with convergence aids (:data:`RETRY_OPTIONS`), then
-    recorded as failed with ngspice's reason and log excerpt; the chunk goes on.
+    recorded as failed with ngspice's reason and log excerpt; the chunk goes on. A
+    :class:`MissingVectorError` (an output the circuit does not have) is raised instead.
     ``time_limit`` (s per point) starts the watchdog: never pass it in a process whose death
     would lose more than this chunk. ``retry`` re-runs points straight away with aids and
     says why (a worker died on them before).
@@ -144,6 +145,8 @@ def run_chunk(circuit, outputs: tuple[str, ...], index: np.ndarray, columns: dic
                 if retry is None:
                     try:
                         measured = circuit.simulate(engine, point)
+                    except MissingVectorError:
+                        raise
                     except SpiceError as first:
                         try:
                             measured = _with_aids(circuit, engine, point)
@@ -154,6 +157,8 @@ def run_chunk(circuit, outputs: tuple[str, ...], index: np.ndarray, columns: dic
                             continue
                 else:
                     measured = _with_aids(circuit, engine, point)
+            except MissingVectorError:
+                raise  # a wrong output name is wrong at every point: the runner stops the sweep
             except Exception as error:  # noqa: BLE001 - a measurement bug fails this point, not the sweep
                 status[k] = FAILED
                 messages[k] = _failure(error) if retry is None else f"{retry}; retried alone with aids: {_failure(error)}"

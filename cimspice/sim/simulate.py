@@ -16,6 +16,7 @@ the mean over seeds ``spec.seed, spec.seed + 1, ...`` with a 95 % confidence int
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -217,22 +218,28 @@ def run(system_spec, network_name, out_dir, *, n_samples: int | None = None, see
         adc_bits=(3, 4, 5, 6, 8), library: dict | None = None, data=None) -> str:
     """What ``cimspice simulate SYSTEM --network NAME`` does: :func:`simulate`, an ADC
     resolution sweep around it (with and without input splitting), plots
-    ``energy_breakdown.png`` and ``accuracy_vs_adc_bits.png`` in ``out_dir`` (created), and
-    the text of both tables (also written to ``out_dir/simulate.txt``). ``data``:
-    ``(x, y, x_calibration)`` instead of the network's held-out set (see :func:`simulate`)."""
+    ``energy_breakdown.png`` and ``accuracy_vs_adc_bits.png`` in ``out_dir``, and the text
+    of both tables (also written to ``out_dir/simulate.txt``). ``data``:
+    ``(x, y, x_calibration)`` instead of the network's held-out set (see :func:`simulate`).
+
+    Every ``adc_bits`` value is checked first (an error names ``--adc-bits``), and
+    ``out_dir`` is created only once every result is in: a run that fails leaves no folder."""
     from pathlib import Path
 
     from .plots import plot_energy_breakdown, plot_sweep
 
     spec = load_spec(system_spec)
-    result = simulate(spec, network_name, n_samples, seeds=seeds, library=library, data=data)
+    for bits in adc_bits:
+        spec.updated({"adc": {"bits": int(bits)}}, source="--adc-bits")  # as sweep() will
     out = Path(out_dir)
+    _check_writable(out)
+    result = simulate(spec, network_name, n_samples, seeds=seeds, library=library, data=data)
+    rows = sweep(spec, network_name, adc_bits=adc_bits, splits=("partial_sums", "input_splitting"),
+                 n_samples=n_samples, seeds=seeds, library=library, data=data) if adc_bits else []
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise SimError(f"{out}: cannot create the output folder: {error.strerror}") from None
-    rows = sweep(spec, network_name, adc_bits=adc_bits, splits=("partial_sums", "input_splitting"),
-                 n_samples=n_samples, seeds=seeds, library=library, data=data) if adc_bits else []
     energy_png = plot_energy_breakdown(result, out / "energy_breakdown.png")
     text = result.to_table()
     if rows:
@@ -244,6 +251,17 @@ def run(system_spec, network_name, out_dir, *, n_samples: int | None = None, see
         text += f"\n\n  plots       {energy_png}"
     (out / "simulate.txt").write_text(text + "\n")
     return text
+
+
+def _check_writable(out) -> None:
+    """Refuse, before the run, an output folder that could not be created or written."""
+    if out.exists() and not out.is_dir():
+        raise SimError(f"{out}: exists and is not a folder")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise SimError(f"{out}: cannot write in {parent}")
 
 
 def metric_label(metric: str) -> str:

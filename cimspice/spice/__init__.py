@@ -7,6 +7,7 @@ from .engine import Engine, Result, get_engine, vector_key
 from .errors import (
     ConvergenceError,
     EngineUnavailableError,
+    MissingVectorError,
     NetlistError,
     ParameterError,
     SimulationTimeout,
@@ -17,7 +18,7 @@ from .errors import (
 from .log import Outcome, classify
 
 __all__ = [
-    "ConvergenceError", "Engine", "EngineUnavailableError", "NetlistError", "Outcome",
+    "ConvergenceError", "Engine", "EngineUnavailableError", "MissingVectorError", "NetlistError", "Outcome",
     "ParameterError", "Result", "SimulationTimeout", "SingularMatrixError", "SpiceError",
     "TimestepTooSmallError", "classify", "get_engine", "vector_key",
 ]

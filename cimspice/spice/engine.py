@@ -19,6 +19,7 @@ already loaded ngspice).
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import numbers
@@ -31,6 +32,7 @@ import numpy as np
 
 from .errors import (
     EngineUnavailableError,
+    MissingVectorError,
     NetlistError,
     ParameterError,
     SimulationTimeout,
@@ -75,6 +77,32 @@ def vector_key(name: str) -> str:
         kind, inner = match.groups()
         return inner if kind == "v" else f"{inner}#branch"
     return key
+
+
+#: vectors that are an analysis's axis, not a node voltage or a branch current
+_AXES = re.compile(r"time|frequency|[a-z]+-sweep")
+#: how many vectors a missing-vector message lists (close matches first)
+_LISTED = 20
+
+
+def _as_written(key: str) -> str:
+    """A vector as a netlist's user names it: ``out`` -> ``v(out)``, ``vdd#branch`` -> ``i(vdd)``;
+    an axis (``time``, ``v-sweep``) as it is."""
+    if key.endswith("#branch"):
+        return f"i({key.removesuffix('#branch')})"
+    return key if _AXES.fullmatch(key) else f"v({key})"
+
+
+def missing_vector(name: str, keys: list[str]) -> str:
+    """One line for a vector ``name`` that is not among ngspice's ``keys``: the close
+    matches (difflib) first, then the others, e.g. ``v(outt) not in the netlist's vectors;
+    did you mean v(out)? (12 vectors: v(out), v(in), i(v1), ...)``."""
+    have = sorted({_as_written(k) for k in keys}, key=lambda v: (v.startswith("i("), v))
+    close = difflib.get_close_matches(name.strip().lower(), have, n=3, cutoff=0.8)  # not v(zz) -> v(b)
+    listed = close + [v for v in have if v not in close]
+    more = ", ..." if len(listed) > _LISTED else ""
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"{name} not in the netlist's vectors{hint} ({len(have)} vectors: {', '.join(listed[:_LISTED])}{more})"
 
 
 def _check_value(name: str, value) -> float:
@@ -341,9 +369,7 @@ class Engine:
         for name, key in zip(names, keys):
             info = self._lib.ngGet_Vec_Info(f"{plot}.{key}".encode())
             if info == self._ffi.NULL:
-                known = ", ".join(sorted(self._all_vectors(plot))[:12])
-                raise ParameterError(f"no vector {name!r} in the {plot} results (have: {known} ...)",
-                                     source=self.source)
+                raise MissingVectorError(missing_vector(name, self._all_vectors(plot)), source=self.source)
             n = info.v_length
             if info.v_compdata != self._ffi.NULL:
                 raw = np.frombuffer(self._ffi.buffer(info.v_compdata, 16 * n), dtype=np.complex128)

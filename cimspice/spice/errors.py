@@ -38,6 +38,11 @@ class ParameterError(SpiceError):
     """An unknown parameter/device name, or a value that is not a finite real number."""
 
 
+class MissingVectorError(ParameterError):
+    """A requested result vector the circuit does not have (e.g. a typo in an output's
+    name). It is the same at every point, so a sweep stops on it rather than retrying."""
+
+
 class ConvergenceError(SpiceError):
     """The analysis did not converge, even after ngspice's gmin and source stepping."""
 

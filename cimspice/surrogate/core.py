@@ -110,6 +110,9 @@ class Surrogate:
         ``max_pct``, ``fit_time_s``, ... (plain str/number values).
     provenance : dict
         str -> str/number: source sweep file and its sha256, versions, ...
+    incomplete_sweep : str
+        ``""``, or why its sweep was not finished (file and point counts): fitted on an
+        interrupted sweep with ``allow_incomplete``.
     """
 
     def __init__(
@@ -144,6 +147,7 @@ class Surrogate:
         self.validation: dict[str, Any] | None = None
         self.candidates: list[dict[str, Any]] = []
         self.provenance: dict[str, Any] = {}
+        self.incomplete_sweep = ""
         self._log_in = np.array([s == "log" for s in self.input_scales])
         self._log_out = np.array([s == "log" for s in self.output_scales])
 
@@ -370,6 +374,8 @@ class Surrogate:
         a["model_label"] = self.model_label
         a["cimspice_version"] = __version__
         a["created"] = self.provenance.get("created") or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        if self.incomplete_sweep:
+            a["incomplete_sweep"] = self.incomplete_sweep
         write_dataset(group, "domain_min", self.domain_min)
         write_dataset(group, "domain_max", self.domain_max)
         self.model.to_hdf5(group.create_group("model"))
@@ -426,6 +432,7 @@ class Surrogate:
             )
         if model.y_ndim_ != (1 if single else 2):
             raise SurrogateError(f"{group.name}: model output rank inconsistent with single_output")
+        obj.incomplete_sweep = read_attr(group, "incomplete_sweep", "str", "")
         obj.domain_min = read_dataset(group, "domain_min", "f", ndim=1)
         obj.domain_max = read_dataset(group, "domain_max", "f", ndim=1)
         for key in ("domain_min", "domain_max"):

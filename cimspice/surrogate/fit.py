@@ -38,9 +38,10 @@ from .core import SCALES, Surrogate
 from .errors import SurrogateError, one_line
 from .models import SurrogateModel
 from .selection import _cost_rank, _full_scale, holdout_split, make_model, score_pct
-from .sweep import SweepData, read_sweep, sweep_input_names
+from .sweep import SweepData, read_sweep
 
-__all__ = ["CORNER_SEPARATOR", "DEFAULT_MODELS", "fit_library", "fit_surrogates", "holdout_split", "make_model", "score_pct"]
+__all__ = ["CORNER_SEPARATOR", "DEFAULT_MODELS", "fit_library", "fit_surrogates", "holdout_split", "incomplete_notes",
+           "make_model", "score_pct"]
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,10 @@ def fit_surrogates(
     scored and selected on that corner's points only; a validation sweep must then run the
     same corners. The corner is recorded in ``provenance["corner"]``.
 
+    An interrupted sweep (``complete`` false, or points pending) is fitted on the points it
+    has, with a log warning, and every surrogate records it in ``incomplete_sweep``
+    (:func:`fit_library`, and so ``cimspice fit``, refuses it unless told otherwise).
+
     Returns
     -------
     dict name -> Surrogate, each with ``validation``, ``candidates`` and ``provenance``.
@@ -136,6 +141,9 @@ def fit_surrogates(
     vsweep = None
     if validation_sweep_path is not None:
         vsweep = validation_sweep_path if isinstance(validation_sweep_path, SweepData) else read_sweep(validation_sweep_path)
+    unfinished = incomplete_notes(sweep, validation=vsweep)
+    if unfinished and not sweep.attrs.get("corner"):  # once per file, not again for each of its corners
+        log.warning("fitting on an incomplete sweep: %s", unfinished)
     if sweep.corner is not None or (vsweep is not None and vsweep.corner is not None):
         return _fit_per_corner(
             sweep, vsweep, outputs=outputs, models=models, holdout=holdout, input_scales=input_scales,
@@ -337,6 +345,7 @@ def fit_surrogates(
             log.warning("%s: %s", name, warning)
         final.candidates = candidates
         final.provenance = _provenance(sweep, vsweep, fixed, selection, int(y.size))
+        final.incomplete_sweep = unfinished
         if corner:
             final.provenance["corner"] = corner
         result[name] = final
@@ -370,8 +379,26 @@ def _fit_per_corner(sweep: SweepData, vsweep: SweepData | None, **kwargs) -> dic
         fitted = fit_surrogates(sweep.select_corner(corner), validation_sweep_path=vsub, **kwargs)
         for name, s in fitted.items():
             s.provenance["corners"] = json.dumps(sweep.corner_labels)
+            s.incomplete_sweep = incomplete_notes(sweep, validation=vsweep)  # the whole file's counts, not one corner's
             result[name] = s
     return result
+
+
+def _unfinished(data: SweepData, what: str = "sweep") -> str:
+    if data.complete and data.n_pending == 0:
+        return ""
+    n, pending = data.n_planned, data.n_pending
+    return f"{data.label}: interrupted {what}, {n - pending} of {n} points run ({pending} pending)"
+
+
+def incomplete_notes(*sweeps: SweepData, validation: SweepData | None = None) -> str:
+    """``""`` when every sweep (and the validation sweep) finished; else the unfinished
+    ones, each naming its file and counts (``a.h5: interrupted sweep, 100 of 400 points run
+    (300 pending)``), joined by "; "."""
+    notes = [_unfinished(data) for data in sweeps]
+    if validation is not None:
+        notes.append(_unfinished(validation, "validation sweep"))
+    return "; ".join(note for note in notes if note)
 
 
 def _provenance(sweep: SweepData, vsweep: SweepData | None, fixed: dict, selection: str, n_used: int) -> dict[str, Any]:
@@ -413,17 +440,24 @@ def fit_library(
     replace: bool = True,
     name_template: str = "{circuit}.{output}",
     input_scales: Mapping[str, str] | None = None,
+    allow_incomplete: bool = False,
 ) -> str:
     """Fit every sweep file into one library (created or extended) and describe it.
 
     For each sweep, :func:`fit_surrogates` fits the requested ``outputs`` it has (all of
-    its outputs by default) and :func:`~cimspice.surrogate.library.save_library` adds them
-    to ``library`` (``append=True``; with ``replace`` a surrogate of the same name, e.g.
-    from an earlier run on the same sweep, is replaced). ``name_template`` names them
-    (``{circuit}``, ``{output}``, ``{corner}``; e.g. ``pwl_tanh.{output}`` to keep a
-    reprogrammed circuit's functions apart). Each sweep is saved as soon as it
-    is fitted. ``input_scales`` (name -> "linear" | "log") overrides the scales the sweep
-    files record, for the sweeps that have that input; a name in none of them is refused.
+    its outputs by default); ``name_template`` names them (``{circuit}``, ``{output}``,
+    ``{corner}``; e.g. ``pwl_tanh.{output}`` to keep a reprogrammed circuit's functions
+    apart). Every sweep is read and checked before any fit, and the library is written
+    once, when every sweep is fitted, by :func:`~cimspice.surrogate.library.save_library`
+    (``append=True``: the surrogates already there are kept; with ``replace`` one of the
+    same name, e.g. from an earlier run on the same sweep, is replaced) through a
+    temporary file: a run that fails leaves ``library`` as it was, byte for byte.
+
+    An interrupted sweep (``complete`` false or points pending; the validation sweep too)
+    is refused with one line naming it and its counts, unless ``allow_incomplete``: its
+    surrogates then record it (``incomplete_sweep``, shown by ``cimspice inspect``).
+    ``input_scales`` (name -> "linear" | "log") overrides the scales the sweep files record,
+    for the sweeps that have that input; a name in none of them is refused.
     Returns :func:`~cimspice.surrogate.library.inspect_library` of the result.
     """
     from .library import inspect_library, save_library
@@ -431,11 +465,17 @@ def fit_library(
     paths = [sweeps] if isinstance(sweeps, (str, Path)) else list(sweeps)
     if not paths:
         raise SurrogateError("fit_library: no sweep files")
+    read = [read_sweep(path) for path in paths]  # a bad file fails now, not after minutes of fitting
+    vsweep = None if validation_sweep_path is None else read_sweep(validation_sweep_path)
+    unfinished = incomplete_notes(*read, validation=vsweep)
+    if unfinished and not allow_incomplete:
+        raise SurrogateError(f"{unfinished}: finish it with `cimspice sweep --resume`, or fit it anyway "
+                             "with --allow-incomplete")
     wanted = list(outputs) if outputs else None
     found: set[str] = set()
-    _check_scaled(input_scales, paths)  # before anything is written
-    for path in paths:
-        sweep = read_sweep(path)
+    _check_scaled(input_scales, read)  # before anything is written
+    fitted: dict[str, Surrogate] = {}
+    for path, sweep in zip(paths, read):
         these = [o for o in wanted if o in sweep.outputs] if wanted else None
         if wanted and not these:
             log.warning("%s: none of the outputs %s; skipped", path, wanted)
@@ -446,16 +486,20 @@ def fit_library(
             outputs=these,
             models=list(models) if models is not None else None,
             holdout=holdout,
-            validation_sweep_path=validation_sweep_path,
+            validation_sweep_path=vsweep,
             tolerance_pct=tolerance_pct,
             name_template=name_template,
             input_scales=_scales_of(sweep, input_scales),
         )
-        save_library(library, surrogates, append=True, replace=replace)
+        clash = sorted(set(fitted) & set(surrogates))
+        if clash and not replace:
+            raise SurrogateError(f"surrogate(s) {clash} come from two of the sweeps {[str(p) for p in paths]}")
+        fitted.update(surrogates)
     if wanted:
         absent = [o for o in wanted if o not in found]
         if absent:
             raise SurrogateError(f"output(s) {absent} are in none of the sweeps {[str(p) for p in paths]}")
+    save_library(library, fitted, append=True, replace=replace)
     return inspect_library(library)
 
 
@@ -464,14 +508,13 @@ def _scales_of(sweep: SweepData, input_scales: Mapping[str, str] | None) -> dict
     return {n: s for n, s in (input_scales or {}).items() if n in sweep.inputs}
 
 
-def _check_scaled(input_scales: Mapping[str, str] | None, paths: list) -> None:
+def _check_scaled(input_scales: Mapping[str, str] | None, sweeps: list[SweepData]) -> None:
     """Refuse a scale other than "linear" or "log", and one for an input none of the sweeps
     has (a typo would otherwise go unnoticed)."""
     for n, scale in (input_scales or {}).items():
         if scale not in SCALES:
             raise SurrogateError(f"input scale {n}={scale}: the scale must be one of {', '.join(SCALES)}")
-    if not input_scales:
-        return
-    absent = sorted(set(input_scales) - set().union(*(sweep_input_names(p) for p in paths)))
+    absent = sorted(set(input_scales or ()) - set().union(*(sweep.inputs for sweep in sweeps)))
     if absent:
-        raise SurrogateError(f"input scale(s) given for {absent}, an input of none of the sweeps {[str(p) for p in paths]}")
+        raise SurrogateError(f"input scale(s) given for {absent}, an input of none of the sweeps "
+                             f"{[sweep.label for sweep in sweeps]}")

@@ -190,6 +190,8 @@ def format_surrogates(surrogates: Mapping[str, Surrogate], title: str = "") -> s
     for name, s in surrogates.items():
         lines.append("")
         lines.append(f"{name}    model: {s.model_label} (kind {s.model_kind})")
+        if s.incomplete_sweep:
+            lines.append(f"  WARNING: fitted on an incomplete sweep: {s.incomplete_sweep}")
         if s.description:
             lines.append(f"  {s.description}")
         lines.append("  inputs:")

@@ -16,8 +16,7 @@ from ..validate import require_finite
 from ._hdf5 import open_hdf5, plain_attr
 from .errors import SurrogateError, one_line
 
-__all__ = ["CORNER_INPUT", "SWEEP_SCHEMA", "SWEEP_SCHEMA_VERSION", "SweepData", "file_sha256", "read_sweep",
-           "sweep_input_names"]
+__all__ = ["CORNER_INPUT", "SWEEP_SCHEMA", "SWEEP_SCHEMA_VERSION", "SweepData", "file_sha256", "read_sweep"]
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +233,8 @@ def read_sweep(path: str | Path) -> SweepData:
     Raises :class:`SurrogateError` naming the file for: a missing or unreadable file, a
     wrong ``schema``, a ``schema_version`` newer than :data:`SWEEP_SCHEMA_VERSION`,
     missing ``/inputs``, ``/outputs``, ``/status`` or grid datasets, inconsistent lengths,
-    or no usable point. An incomplete sweep (``complete`` false) is read with a log warning.
+    or no usable point. An incomplete sweep (``complete`` false) is read as it is (``complete``,
+    ``n_pending``): what to do with it is the caller's decision.
     """
     path = Path(path)
     fh = open_hdf5(path, "sweep file")
@@ -248,15 +248,6 @@ def read_sweep(path: str | Path) -> SweepData:
     data.path = path
     data.sha256 = file_sha256(path)
     return data
-
-
-def sweep_input_names(path: str | Path) -> list[str]:
-    """The numeric inputs of a sweep file (``/inputs`` but the corner), without reading its
-    points. Raises :class:`SurrogateError` for a missing or non-HDF5 file; other faults
-    are :func:`read_sweep`'s to report (``[]``)."""
-    with open_hdf5(Path(path), "sweep file") as fh:
-        inputs = fh.get("inputs")
-        return [n for n in inputs if n != CORNER_INPUT] if isinstance(inputs, h5py.Group) else []
 
 
 def _read_open_sweep(fh: h5py.File) -> SweepData:
@@ -331,8 +322,8 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
         raise SurrogateError("/outputs holds no dataset")
     complete = bool(_attr(fh, "complete", False))
     n_pending = int(np.sum(status == -1))
-    if not complete or n_pending:
-        log.warning("sweep is incomplete: %d of %d points pending; using the %d usable ones", n_pending, n, int(keep.sum()))
+    if not complete or n_pending:  # the fit refuses it, or warns and records it (surrogate.fit)
+        log.info("sweep is incomplete: %d of %d points pending; using the %d usable ones", n_pending, n, int(keep.sum()))
     attrs = {}
     for key in ("circuit", "netlist_sha256", "cimspice_version", "pyspice_version", "ngspice_version", "created"):
         if key in fh.attrs:
