@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cimspice.sim.crossbar_solver import CrossbarSolver
+from cimspice.sim.crossbar_solver import CrossbarSolver, LinearCell
 
 from oracles import mna_column_currents
 
@@ -63,32 +63,50 @@ def test_condensed_transfer_matches_unit_input_solves(n):
     assert np.abs(W[:9] - units).max() <= 1e-10 * np.abs(units).max()
 
 
+class CountingCell(LinearCell):
+    """A linear cell that counts its evaluations: the solver's nodal (Krylov) route calls it,
+    the transfer-matrix route (condensation of ``G``, then ``V @ W``) never does."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def current(self, v_top, v_bottom, G):
+        self.calls += 1
+        return super().current(v_top, v_bottom, G)
+
+
 def test_batches_above_the_threshold_go_through_the_transfer_matrix():
     n = 32
     G = RNG.uniform(1e-6, 1e-4, (n, n))
-    solver = CrossbarSolver(n, n, r_wire=2.0)
+    cell = CountingCell()
+    solver = CrossbarSolver(n, n, r_wire=2.0, cell=cell)
     assert 2 <= solver.transfer_batch < n
     V = RNG.uniform(0.0, 0.4, (solver.transfer_batch, n))
     I = solver.column_currents(G, V)
-    assert solver._cache is not None and solver._cache["W"] is not None  # built once, kept
+    i_later = solver.column_currents(G, V[0])
+    assert cell.calls == 0  # W built once and kept: no nodal solve for either call
+    np.testing.assert_allclose(I, V @ solver.transfer_matrix(G), rtol=1e-13)
     one = [CrossbarSolver(n, n, r_wire=2.0, method="direct").column_currents(G, v) for v in V[:3]]
     np.testing.assert_allclose(I[:3], one, rtol=1e-10, atol=1e-12 * np.abs(one).max())
-    below = CrossbarSolver(n, n, r_wire=2.0)
-    below.column_currents(G, V[: below.transfer_batch - 1])
-    assert below._cache is None or below._cache["W"] is None  # a few vectors: Krylov, no W
+    np.testing.assert_allclose(i_later, one[0], rtol=1e-10, atol=1e-12 * np.abs(one).max())
+    few = CountingCell()
+    I_few = CrossbarSolver(n, n, r_wire=2.0, cell=few).column_currents(G, V[: solver.transfer_batch - 1])
+    assert few.calls > 0  # a few vectors: Krylov, no W
+    np.testing.assert_allclose(I_few, I[:len(I_few)], rtol=1e-10, atol=1e-12 * np.abs(I).max())
 
 
 @pytest.mark.parametrize("rows, gc, g_range", [(64, 1.0, (1e-6, 1e-4)), (200, 0.2, (1e-4, 1e-3)),
                                                (300, 1e-4, (1e-3, 1e-2))])  # the last: c underflows
-def test_bit_line_condensation_matches_a_dense_inverse(rows, gc, g_range):
-    from cimspice.sim.crossbar_transfer import _bit_line
-
+def test_one_bit_line_matches_a_dense_inverse(rows, gc, g_range):
+    # One column: row i is its driver segment g_r in series with cell g_i, a source of
+    # conductance g_s = g_r g_i / (g_r + g_i) into bit-line node i; the bit line is a chain
+    # P (wires, open top, foot g_c to the virtual ground), so W[:, 0] = g_c (P + D_s)^-1 D_s.
+    gr = 0.5
     g = RNG.uniform(*g_range, rows)
-    d = np.full(rows, 2 * gc) + g
+    gs = gr * g / (gr + g)
+    d = np.full(rows, 2 * gc) + gs
     d[0] -= gc                                   # open top
     P = np.diag(d) - gc * (np.eye(rows, k=1) + np.eye(rows, k=-1))
-    K = np.linalg.inv(P)
-    later = np.maximum.outer(np.arange(rows), np.arange(rows))
-    S, t = _bit_line(d, gc, g, 0.7, later)
-    np.testing.assert_allclose(S, -(g[:, None] * K * g[None, :]), rtol=1e-9, atol=1e-13 * np.abs(S).max())
-    np.testing.assert_allclose(t, 0.7 * g * K[-1], rtol=1e-9, atol=1e-13 * np.abs(t).max())
+    ref = gc * np.linalg.inv(P)[-1] * gs
+    W = CrossbarSolver(rows, 1, r_row=1 / gr, r_col=1 / gc).transfer_matrix(g[:, None])
+    np.testing.assert_allclose(W[:, 0], ref, rtol=1e-9, atol=1e-13 * np.abs(ref).max())
