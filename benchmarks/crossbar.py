@@ -37,8 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a sourc
 
 from cimspice.circuits.crossbar import Crossbar  # noqa: E402
 from cimspice.circuits.devices import RERAM  # noqa: E402
-from cimspice.sim.array_cell import SurrogateArrayCell  # noqa: E402
-from cimspice.sim.crossbar_solver import CrossbarSolver, SinhCell  # noqa: E402
+from cimspice.sim.crossbar import CrossbarSolver, SinhCell, SurrogateArrayCell  # noqa: E402
 
 V0 = 0.25  # sinh voltage scale (V) of the benchmark cells
 R_WIRE = 1.0  # ohm per segment

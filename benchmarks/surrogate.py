@@ -155,7 +155,7 @@ def main(argv=None) -> int:
 def crossbar_section(sizes, repeat: int, v_read: float = 0.2, dac_bits: int = 4) -> int:
     """Column currents of a 1T1R crossbar: ngspice operating points against the evaluation
     the system simulator runs (``cimspice.sim``, ``nonidealities.ir_drop: false``): the
-    cell's read law in separable form ``I = sum_r f_r(V) @ A_r(G)`` (``cells.cell_factors``)
+    cell's read law in separable form ``I = sum_r f_r(V) @ A_r(G)`` (``crossbar.cell_factors``)
     from a grid-cubic surrogate of a ngspice sweep of one ``cell_1t1r``. Same G, same V,
     same quantity; the wires are ideal (``r_wire = 0``) on both sides, because this read law
     has no IR drop (with wires, the simulator's exact mode is the crossbar solver:
@@ -164,7 +164,7 @@ def crossbar_section(sizes, repeat: int, v_read: float = 0.2, dac_bits: int = 4)
     from cimspice.characterize import parse_spec, run_sweep
     from cimspice.circuits.crossbar import Crossbar
     from cimspice.circuits.devices import RERAM, VDD
-    from cimspice.sim.cells import SurrogateCell, cell_factors
+    from cimspice.sim.crossbar import SurrogateCell, cell_factors
     from cimspice.spice import get_engine
     from cimspice.surrogate import fit_surrogates
 

@@ -25,7 +25,7 @@ import numpy as np
 from cimspice.circuits.layer_bench import LayerBench, adc_transfer_points, flash_transitions
 from cimspice.cli import main as cli
 from cimspice.sim.backend import AnalogBackend
-from cimspice.sim.crossbar_solver import CrossbarSolver
+from cimspice.sim.crossbar import CrossbarSolver
 from cimspice.sim.mapping import array_layout, quantise_weights
 from cimspice.spice import get_engine
 from cimspice.surrogate import Surrogate, load_library, save_library

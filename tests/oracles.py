@@ -1,6 +1,6 @@
 """Independent oracles for crossbar tests: textbook dense MNA written with plain loops.
 
-They share no code with :mod:`cimspice.sim.crossbar_solver` nor with
+They share no code with :mod:`cimspice.sim.crossbar` nor with
 :class:`cimspice.circuits.crossbar.Crossbar` (which they check): the topology is written
 out again here from the issue's description.
 """

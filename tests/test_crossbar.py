@@ -1,9 +1,9 @@
 """Crossbar netlists in ngspice against independent oracles, and the fast solver against them.
 
 * ``cell="R"`` against a textbook dense nodal solve written in tests/oracles.py;
-* the fast solver (:mod:`cimspice.sim.crossbar_solver`) against ngspice on the same arrays:
+* the fast solver (:mod:`cimspice.sim.crossbar`) against ngspice on the same arrays:
   linear cells, the ReRAM alone (its sinh read law), and 1T1R cells through a surrogate
-  fitted to a ngspice sweep of one cell (:class:`cimspice.sim.array_cell.SurrogateArrayCell`);
+  fitted to a ngspice sweep of one cell (:class:`cimspice.sim.crossbar.SurrogateArrayCell`);
 * transient reads against the closed-form modal solution of the RC network.
 """
 
@@ -15,8 +15,7 @@ import pytest
 from cimspice.circuits import CircuitError
 from cimspice.circuits.crossbar import Crossbar
 from cimspice.circuits.devices import RERAM
-from cimspice.sim.array_cell import SurrogateArrayCell
-from cimspice.sim.crossbar_solver import CrossbarSolver, SinhCell
+from cimspice.sim.crossbar import CrossbarSolver, SinhCell, SurrogateArrayCell
 
 from oracles import mna_column_currents, rc_crossbar_read
 

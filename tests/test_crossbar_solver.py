@@ -1,4 +1,4 @@
-"""Tests of cimspice.sim.crossbar_solver against oracles that share no code with it.
+"""Tests of cimspice.sim.crossbar (the solver) against oracles that share no code with it.
 
 Oracles: a dense modified-nodal-analysis (MNA) solve written here with plain loops (zero-ohm
 wires become 0 V sources, as in SPICE; nonlinear cells by Newton with a finite-difference
@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 from cimspice import CimspiceError
-from cimspice.sim.cells import Cell, LinearCell, SinhCell
-from cimspice.sim.crossbar_solver import ConvergenceError, CrossbarSolver, SolverError
+from cimspice.sim.crossbar import Cell, CrossbarSolver, LinearCell, SinhCell, SolverConvergenceError, SolverError
 
 from oracles import mna_column_currents
 
@@ -358,10 +357,10 @@ def test_bad_input_runs_nothing():
 def test_nonconvergence_is_reported():
     G = random_array(8, 8) * 50
     V = np.full(8, 0.8)
-    with pytest.raises(ConvergenceError, match="Newton did not converge"):
+    with pytest.raises(SolverConvergenceError, match="Newton did not converge"):
         CrossbarSolver(8, 8, r_wire=20.0, cell=SinhCell(0.05), max_newton=2
                        ).column_currents(G, V)
-    with pytest.raises(ConvergenceError, match="conjugate gradients"):
+    with pytest.raises(SolverConvergenceError, match="conjugate gradients"):
         CrossbarSolver(8, 8, r_wire=20.0, method="iterative", max_linear=1
                        ).column_currents(G, V)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cimspice.sim.crossbar_solver import CrossbarSolver, LinearCell
+from cimspice.sim.crossbar import CrossbarSolver, LinearCell
 
 from oracles import mna_column_currents
 

@@ -16,7 +16,7 @@ import pytest
 from cimspice.circuits.base import CircuitError
 from cimspice.circuits.crossbar import Crossbar
 from cimspice.cli import main
-from cimspice.sim.crossbar_solver import CrossbarSolver, SolverError
+from cimspice.sim.crossbar import CrossbarSolver, SolverError
 from cimspice.sim.errors import SimError
 from cimspice.sim.simulate import simulate
 from cimspice.sim.zoo import load_dataset

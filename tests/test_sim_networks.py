@@ -266,7 +266,7 @@ def test_tabulated_cell_surrogate_matches_per_cell_sum(encoding):
 
 
 def test_surrogate_cell_partials_for_the_solver():
-    from cimspice.sim.cells import SurrogateCell
+    from cimspice.sim.crossbar import SurrogateCell
 
     cell = SurrogateCell(_SaturatingCell(), fixed={"v_wl": 1.1})
     assert not cell.two_terminal  # the gate drive moves with the column voltage

@@ -6,15 +6,16 @@ surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.si
 - :mod:`.engine` / :mod:`.layers` / :mod:`.network`: NumPy layers whose matrix products and
   nonlinearities go through one backend interface (float reference or analog);
 - :mod:`.spec`: the accelerator description (YAML -> typed dataclasses);
-- :mod:`.mapping`, :mod:`.tile`, :mod:`.peripherals`, :mod:`.cells`, :mod:`.backend`: weights
-  on crossbar arrays, ADCs, sense, cells, and the analog backend;
+- :mod:`.mapping`, :mod:`.tile`, :mod:`.peripherals`, :mod:`.backend`: weights on crossbar
+  arrays, ADCs, sense, and the analog backend;
+- :mod:`.crossbar`: the crossbar solver (IR drop) and the cell models;
 - :mod:`.costs`, :mod:`.accounting`: per-event figures and energy/latency/area roll-up;
 - :mod:`.simulate`, :mod:`.plots`: the ``cimspice simulate`` flow.
 """
 
 from .analog import AnalogMLP
 from .backend import AnalogBackend
-from .cells import LinearCell, SinhCell, SurrogateCell
+from .crossbar import LinearCell, SinhCell, SurrogateCell
 from .engine import Backend, FloatBackend, MatVec, Nonlinearity
 from .errors import SimError
 from .network import GPT, MLP, Network, Sequential, accuracy, perplexity

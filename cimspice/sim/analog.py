@@ -13,7 +13,7 @@ import numpy as np
 
 from ..validate import require_finite
 from .backend import AnalogBackend
-from .cells import LinearCell, SurrogateCell
+from .crossbar import LinearCell, SurrogateCell
 from .errors import SimError
 from .network import MLP
 from .spec import parse_spec

@@ -20,8 +20,7 @@ import numpy as np
 from .. import CimspiceError
 from ..validate import require_finite
 from . import costs
-from .cells import LinearCell, SinhCell, SurrogateCell
-from .crossbar_solver import CrossbarSolver
+from .crossbar import CrossbarSolver, LinearCell, SinhCell, SurrogateCell
 from .engine import Backend, FloatNonlinearity, pool_windows
 from .errors import SimError
 from .layers import Layer, MaxPool2d

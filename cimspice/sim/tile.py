@@ -25,8 +25,8 @@ import zlib
 
 import numpy as np
 
-from .cells import LinearCell, cell_factors, cell_read
 from .costs import ACTIVATION_BITS, adc_time
+from .crossbar import LinearCell, cell_factors, cell_read
 from .errors import SimError
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import standard_normal

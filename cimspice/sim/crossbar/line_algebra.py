@@ -1,9 +1,8 @@
 """Linear algebra of the crossbar solver: exact solves of many tridiagonal line chains and
 batched preconditioned Krylov methods (each system in a batch with its own step lengths).
 
-Split from :mod:`.crossbar_solver` (which uses them and re-exports the error types); the
-chains are the word and bit lines of the array, the Krylov solvers run on the Schur
-complement of the column nodes.
+The chains are the word and bit lines of the array (:mod:`.network` builds them), the Krylov
+solvers run on the Schur complement of the column nodes.
 """
 
 from __future__ import annotations
@@ -11,23 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
-from .errors import SimError
-
-__all__ = ["ConvergenceError", "SolverError"]
-
-
-class SolverError(SimError):
-    """Error of the crossbar solver layer. Raised as such for bad input, with a one-line
-    message naming the argument and the reason, before anything is computed."""
-
-
-class ConvergenceError(SolverError):
-    """Newton's method or the iterative linear solver did not reach the requested tolerance."""
-
-
-class _IterativeFailure(ConvergenceError):
-    """The iterative method failed (Krylov stagnation, singular line); "auto" may retry
-    with sparse LU."""
+from .errors import _IterativeFailure
 
 
 def _chain_product(diag, g, x):

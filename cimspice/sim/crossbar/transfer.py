@@ -41,7 +41,8 @@ import numpy as np
 from scipy.linalg import blas, lapack
 from threadpoolctl import ThreadpoolController
 
-from .line_algebra import SolverError, _Chains
+from .errors import SolverError
+from .line_algebra import _Chains
 
 __all__ = ["condensed_transfer"]
 

@@ -1,7 +1,7 @@
-"""Unknowns, residual, Jacobian and linear systems of one crossbar (split from
-:mod:`.crossbar_solver`, which drives them): :class:`_Network` (the nodal equations for one
-``G``), :class:`_LineSystem` (Krylov on the Schur complement of the column nodes, line-chain
-preconditioned) and :class:`_DirectSystem` (sparse LU)."""
+"""Unknowns, residual, Jacobian and linear systems of one crossbar (:mod:`.solver` drives
+them): :class:`_Network` (the nodal equations for one ``G``), :class:`_LineSystem` (Krylov on
+the Schur complement of the column nodes, line-chain preconditioned) and
+:class:`_DirectSystem` (sparse LU)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .line_algebra import ConvergenceError, _bicgstab, _chain_product, _Chains, _Diagonal, _pcg
+from .errors import SolverConvergenceError
+from .line_algebra import _bicgstab, _chain_product, _Chains, _Diagonal, _pcg
 
 _EPS = np.finfo(float).eps
 
@@ -211,7 +212,7 @@ class _DirectSystem:
                              diag_pivot_thresh=0.0 if net.symmetric else 0.1,
                              options=dict(SymmetricMode=True))
         except RuntimeError as error:  # SuperLU: "Factor is exactly singular"
-            raise ConvergenceError(f"sparse LU of the nodal matrix failed: {error}") from None
+            raise SolverConvergenceError(f"sparse LU of the nodal matrix failed: {error}") from None
 
     def solve(self, f, rtol, maxiter):
         failed = np.zeros(f.shape[0], dtype=bool)  # a direct solve cannot stall

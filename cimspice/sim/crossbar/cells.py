@@ -1,4 +1,4 @@
-"""Cell models for :mod:`cimspice.sim.crossbar_solver` and the analog tiles.
+"""Cell models for the crossbar solver (:mod:`.solver`) and the analog tiles.
 
 A crossbar cell sits between a row (word-line) node and a column (bit-line) node. The solver
 asks a cell for its current and both partial derivatives at arrays of terminal voltages and
@@ -15,7 +15,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Cell", "LinearCell", "SinhCell", "SurrogateCell", "cell_factors"]
+from ..errors import SimError
+from .errors import SolverError
+
+__all__ = ["Cell", "LinearCell", "SinhCell", "SurrogateCell", "cell_factors", "cell_read"]
 
 
 @runtime_checkable
@@ -94,8 +97,6 @@ class SinhCell:
     two_terminal = True
 
     def __init__(self, v0: float):
-        from .crossbar_solver import SolverError  # local: crossbar_solver imports this module
-
         try:
             v0 = float(v0)
         except (TypeError, ValueError):
@@ -146,8 +147,6 @@ class SurrogateCell:
 
     def __init__(self, surrogate, *, g_input: str = "g", v_input: str = "v_bl", v_bottom_input: str = "v_sl",
                  fixed: dict | None = None, out_of_domain: str = "error"):
-        from .errors import SimError
-
         names = list(getattr(surrogate, "inputs", []))
         fixed = {k: float(v) for k, v in dict(fixed or {}).items()}
         bottom = v_bottom_input if v_bottom_input in names and v_bottom_input not in fixed else None

@@ -61,23 +61,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validate import require_finite
-from .cells import Cell, LinearCell, SinhCell
-from .crossbar_network import _DirectSystem, _LineSystem, _Network
-from .crossbar_transfer import condensed_transfer
-from .line_algebra import ConvergenceError, SolverError, _IterativeFailure
+from ...validate import require_finite
+from .cells import LinearCell
+from .errors import SolverConvergenceError, SolverError, _IterativeFailure
+from .network import _DirectSystem, _LineSystem, _Network
+from .transfer import condensed_transfer
 
-__all__ = [
-    "AUTO_DIRECT_MAX_CELLS",
-    "CONDENSE_MAX_CELLS",
-    "Cell",
-    "ConvergenceError",
-    "CrossbarSolution",
-    "CrossbarSolver",
-    "LinearCell",
-    "SinhCell",
-    "SolverError",
-]
+__all__ = ["AUTO_DIRECT_MAX_CELLS", "CONDENSE_MAX_CELLS", "CrossbarSolution", "CrossbarSolver"]
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +168,9 @@ class CrossbarSolver:
         gives column currents within about 1e-10 of the sparse-LU ones. Newton steps far
         from the solution use a looser one (at most 1e-2).
     max_newton : int, default 50
-        Newton steps before :class:`ConvergenceError`.
+        Newton steps before :class:`SolverConvergenceError`.
     max_linear : int, default 2000
-        Krylov iterations per linear solve before :class:`ConvergenceError` (for Newton
+        Krylov iterations per linear solve before :class:`SolverConvergenceError` (for Newton
         steps far from the solution the cap is 200 and the partial step is used).
 
     Notes
@@ -255,7 +245,7 @@ class CrossbarSolver:
         accuracy.
 
         With both wire resistances nonzero (and at most ``CONDENSE_MAX_CELLS`` cells) it is
-        built exactly by column-by-column condensation (:mod:`.crossbar_transfer`: 64x64
+        built exactly by column-by-column condensation (:mod:`.transfer`: 64x64
         in the time of about 8 single solves, 128x128 of about 10); otherwise from the
         responses to the ``rows`` unit inputs. It is cached with ``G``, and later
         :meth:`column_currents` calls with the same ``G`` are a matrix product.
@@ -418,7 +408,7 @@ class CrossbarSolver:
                     break
                 t = np.where(ok, t, 0.5 * t)
             else:
-                raise ConvergenceError(
+                raise SolverConvergenceError(
                     f"Newton step {step}: line search found no decrease of the KCL residual "
                     f"(residual {fnorm.max():.3e} A); is the cell model monotone and smooth?")
             x, F, a, b, fnorm = xt, Ft, at, bt, ft
@@ -430,6 +420,6 @@ class CrossbarSolver:
             if done.all():
                 log.debug("Newton converged in %d steps, %d Krylov iterations", step, krylov)
                 return x, step, krylov
-        raise ConvergenceError(
+        raise SolverConvergenceError(
             f"Newton did not converge in {self.max_newton} steps to rtol={self.rtol:g} on the "
             f"column currents ({int((~done).sum())} of {V.shape[0]} input vectors left)")

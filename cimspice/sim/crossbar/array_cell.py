@@ -1,11 +1,11 @@
 """A crossbar-solver cell whose I-V is a SPICE-characterized surrogate (a 1T1R cell, say).
 
-The fast crossbar solver (:mod:`cimspice.sim.crossbar_solver`) needs, at every cell, the
-current from the row node into the column node and its two partial derivatives. For a
-1T1R cell the current depends on both terminal voltages separately (the transistor's source
-sits on the column, so the column voltage also sets its gate drive), which is exactly what a
-surrogate of the cell sweep ``i_cell(g, v_bl, v_sl, ...)`` describes. This adaptor evaluates
-such a surrogate with NumPy only.
+The fast crossbar solver (:mod:`.solver`) needs, at every cell, the current from the row
+node into the column node and its two partial derivatives. For a 1T1R cell the current
+depends on both terminal voltages separately (the transistor's source sits on the column,
+so the column voltage also sets its gate drive), which is exactly what a surrogate of the
+cell sweep ``i_cell(g, v_bl, v_sl, ...)`` describes. This adaptor evaluates such a
+surrogate with NumPy only.
 
 Points outside the surrogate's training domain come back as NaN: the solver treats a
 non-finite current as an overshooting Newton step and shortens it, so an operating point is
@@ -19,11 +19,11 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import SimError
+from ..errors import SimError
 
 
 class SurrogateArrayCell:
-    """Cell model for :class:`~cimspice.sim.crossbar_solver.CrossbarSolver` from a surrogate.
+    """Cell model for :class:`~cimspice.sim.crossbar.CrossbarSolver` from a surrogate.
 
     Parameters
     ----------
