@@ -19,8 +19,12 @@ def test_wheel_in_clean_venv_runs_demo(tmp_path):
                    check=True, capture_output=True, timeout=600)
     wheel = next(dist.glob("cimspice-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for shipped in ("cimspice/netlists/reram.lib", "cimspice/netlists/ptm45.lib", "cimspice/cli.py"):
+    for shipped in ("cimspice/netlists/reram.lib", "cimspice/netlists/ptm45.lib", "cimspice/cli.py",
+                    "cimspice/py.typed"):
         assert shipped in names, f"{shipped} missing from {wheel.name}"
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: BSD-3-Clause" in metadata
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "LICENSE missing from the wheel"
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=300)
