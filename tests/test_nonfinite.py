@@ -133,3 +133,33 @@ def test_crossbar_solver_refuses_nan_conductances_and_voltages():
             call()
     with pytest.raises(SolverError, match=r"^V: 2 of 6 entries are not finite"):
         solver.column_currents(np.full((3, 4), 1e-5), np.array([[0.1, -np.inf, 0.2], [np.nan, 0.0, 0.0]]))
+
+
+def test_network_files_with_nan_weights_are_refused(tmp_path):
+    """A user's network (cimspice HDF5 or ONNX) is data from outside: NaN weights are refused at load."""
+    from cimspice.sim.zoo import load_network
+    from cimspice.sim.zoo.store import ZOO_DIR
+
+    bad = tmp_path / "mlp_nan.h5"
+    bad.write_bytes((ZOO_DIR / "mlp.h5").read_bytes())
+    with h5py.File(bad, "r+") as f:
+        name = sorted(f["weights"])[0]
+        values = f["weights"][name][()]
+        values.flat[0] = np.nan
+        f["weights"][name][...] = values
+    with pytest.raises(SimError, match=rf"mlp_nan.h5: weights/{re.escape(name)}: 1 of \d+ entries are not finite"):
+        load_network(bad)
+
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.ones((4, 3), dtype=np.float32)
+    w[1, 2] = np.inf
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+                              [numpy_helper.from_array(w, "w")])
+    path = tmp_path / "inf.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    with pytest.raises(SimError, match="inf.onnx: initializer 'w': 1 of 12 entries are not finite"):
+        load_network(path)

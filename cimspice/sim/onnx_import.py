@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..validate import require_finite
 from .errors import SimError
 from .layers import LSTM, Activation, AvgPool2d, Conv2d, Dense, Flatten, Layer, LayerNorm, MaxPool2d
 from .network import Sequential
@@ -108,14 +109,16 @@ class _Importer:
         g = model.graph
         if g.sparse_initializer:
             raise SimError(f"{path}: sparse initializers are unsupported")
-        self.consts = {t.name: onnx.numpy_helper.to_array(t) for t in g.initializer}
+        self.consts = {t.name: require_finite(onnx.numpy_helper.to_array(t), f"{path}: initializer {t.name!r}",
+                                              SimError) for t in g.initializer}
         self.nodes = []
         for node in g.node:  # Constant nodes have no inputs: hoisted, so patterns see the layers only
             if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
                 value = self._attrs(node).get("value")
                 if value is None:
                     self.fail(node, "only tensor 'value' constants are supported")
-                self.consts[node.output[0]] = onnx.numpy_helper.to_array(value)
+                self.consts[node.output[0]] = require_finite(onnx.numpy_helper.to_array(value),
+                                                             f"{path}: constant {node.output[0]!r}", SimError)
             else:
                 self.nodes.append(node)
         inputs = [i for i in g.input if i.name not in self.consts]

@@ -27,6 +27,7 @@ import h5py
 import numpy as np
 
 from ... import __version__
+from ...validate import require_finite
 from ..errors import SimError
 from ..network import GPT, Network, Sequential
 
@@ -127,12 +128,18 @@ def read_network_file(path) -> tuple[dict, dict, dict, dict]:
         groups = []
         for group in ("weights", "data", "reference"):
             g = f.get(group, {})
-            groups.append({k: g[k][()] for k in g})
+            groups.append({k: _finite(g[k][()], f"{path}: {group}/{k}") for k in g})
     try:
         attrs["config"] = json.loads(attrs["config"])
     except (KeyError, ValueError):
         raise SimError(f"{path}: attribute 'config' is missing or not JSON") from None
     return attrs, *groups
+
+
+def _finite(value, what: str):
+    """Numeric arrays of a network file must be finite; text (e.g. a vocabulary) passes."""
+    a = np.asarray(value)
+    return require_finite(a, what, SimError) if a.dtype.kind in "fc" else value
 
 
 def list_networks() -> list[str]:
