@@ -129,6 +129,19 @@ def test_offset_mapping_needs_two_weight_bits():
         parse_spec({"array": {"cell_bits": 1}, "mapping": {"weights": "offset", "slices": 1}})
 
 
+def test_docs_field_table_is_the_generated_one():
+    """docs/system.md's field table is written from the dataclasses (scripts/gen_system_docs.py);
+    a field added, renamed or re-defaulted there without regenerating fails here."""
+    import runpy
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    render = runpy.run_path(str(root / "scripts" / "gen_system_docs.py"))["render"]
+    text = (root / "docs" / "system.md").read_text()
+    assert render(text) == text, "docs/system.md is stale: run python scripts/gen_system_docs.py"
+    assert "| `adc.partial_sum_bits` | integer 2..24 or null | 12 |" in text
+
+
 def test_sections_are_built_with_keywords_only():
     import dataclasses
 
