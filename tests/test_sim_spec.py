@@ -127,3 +127,118 @@ def test_bipolar_inputs_refused_for_surrogate_cells():
 def test_offset_mapping_needs_two_weight_bits():
     with pytest.raises(SimError, match="mapping.weights: offset mapping needs at least 2 bits"):
         parse_spec({"array": {"cell_bits": 1}, "mapping": {"weights": "offset", "slices": 1}})
+
+
+def test_docs_field_table_is_the_generated_one():
+    """docs/system.md's field table is written from the dataclasses (scripts/gen_system_docs.py);
+    a field added, renamed or re-defaulted there without regenerating fails here."""
+    import runpy
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    render = runpy.run_path(str(root / "scripts" / "gen_system_docs.py"))["render"]
+    text = (root / "docs" / "system.md").read_text()
+    assert render(text) == text, "docs/system.md is stale: run python scripts/gen_system_docs.py"
+    assert "| `adc.partial_sum_bits` | integer 2..24 or null | 12 |" in text
+
+
+def test_sections_are_built_with_keywords_only():
+    import dataclasses
+
+    from cimspice.sim import spec as spec_module
+
+    for name in spec_module.__all__:
+        cls = getattr(spec_module, name)
+        if dataclasses.is_dataclass(cls):
+            first = dataclasses.fields(cls)[0]
+            with pytest.raises(TypeError, match="positional"):
+                cls(dataclasses.MISSING if first.default is dataclasses.MISSING else first.default)
+
+
+@pytest.mark.parametrize("data, field, reason", [
+    ({"array": {"g_on": 10**400}}, "array.g_on", "expected a finite number, got 1000"),
+    ({"array": {"rows": 10**5000}}, "array.rows", "must be <= 4096, got <int>"),
+    ({"array": {"fixed": {"v_wl": 10**400}}}, "array.fixed.v_wl", "expected a finite number"),
+    ({"array": {"fixed": {"v_wl": "high"}}}, "array.fixed.v_wl", "expected a finite number, got 'high'"),
+    ({"array": {"fixed": [1, 2]}}, "array.fixed", "expected a mapping of surrogate input names -> number"),
+    ({"adc": {"energy_at": {"vdd": float("nan")}}}, "adc.energy_at.vdd", "expected a finite number, got nan"),
+    ({"adc": {"energy": {6: ""}}, "library": "l.h5"}, "adc.energy.6", "expected a non-empty string"),
+    ({"adc": {1: 2, "x": 3}}, "adc.1", "unknown field"),   # keys of mixed types (cannot be sorted)
+    ({1.5: {}, None: 2}, "spec.1.5", "unknown field"),
+    ({"nonlinear": {"surrogates": {1: "k"}}}, "nonlinear.surrogates", "keys are nonlinearity kinds (strings), got 1"),
+    ({"library": "a\0b"}, "spec.library", "not a usable path"),
+])
+def test_any_value_fails_in_one_line_naming_the_field(data, field, reason):
+    from pathlib import Path
+
+    with pytest.raises(SimError) as info:
+        parse_spec(data, "sys.yaml", base=Path("."))
+    message = str(info.value)
+    assert message.startswith(f"sys.yaml: {field}: "), message
+    assert reason in message and "\n" not in message and len(message) < 300, message
+
+
+def _declared(value, hint) -> bool:
+    """Whether ``value`` is of the declared ``hint`` (written apart from the spec's reader)."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_declared(value, a) for a in args)
+    if origin is typing.Literal:
+        return value in args
+    if origin is dict:
+        return type(value) is dict and all(_declared(k, args[0]) and _declared(v, args[1]) for k, v in value.items())
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return type(value) is float and value == value and abs(value) != float("inf")
+    return type(value) is hint
+
+
+def test_any_yaml_value_in_any_field_parses_to_its_type_or_fails_in_one_line():
+    """Property: whatever YAML can hold in whatever field (lists, dicts, None, NaN, huge integers,
+    strings), the reader returns a spec whose every field has its declared type, or raises one
+    SimError line naming the file; no other exception escapes."""
+    import dataclasses
+    import typing
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    sections = {f.name: f.type for f in dataclasses.fields(SystemSpec)}
+    hints = {name: typing.get_type_hints(cls) for name, cls in
+             [(n, getattr(__import__("cimspice.sim.spec", fromlist=["x"]), t)) for n, t in sections.items()
+              if t.endswith("Spec")]}
+    names = {section: sorted(h) for section, h in hints.items()}
+    scalars = (st.none() | st.booleans() | st.integers() | st.sampled_from([10**400, -10**4000, 2**63])
+               | st.floats() | st.text(max_size=8)
+               | st.sampled_from(["1e-6", "6", "", "nan", "-inf", "linear", "wta", "surrogate", "offset", "dac"]))
+    anything = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                            | st.dictionaries(st.text(max_size=4) | st.integers(0, 30), inner, max_size=3),
+                            max_leaves=6)
+    values = st.sampled_from([0, 1, 2, 8, 64, 0.5, 1e-5, "1e-6", "digital", {}, {"v": 1.0}, {6: "k"}]) | anything
+    entry = st.sampled_from(sorted(names)).flatmap(
+        lambda s: st.sampled_from(names[s]).flatmap(   # half of the values of the declared type
+            lambda k: st.tuples(st.just(s), st.just(k), st.from_type(hints[s][k]) | values)))
+    top = st.sampled_from(["name", "library", "seed", "array", "adc", "bogus"])
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(entry, max_size=4), st.lists(st.tuples(top, values), max_size=1))
+    def check(entries, tops):
+        data = {}
+        for section, key, value in entries:
+            data.setdefault(section, {})[key] = value
+        data.update(dict(tops))
+        try:
+            spec = parse_spec(data, "f.yaml")
+        except SimError as error:
+            assert str(error).startswith("f.yaml: ") and "\n" not in str(error), str(error)
+            return
+        for section, h in hints.items():
+            for key, hint in h.items():
+                assert _declared(getattr(getattr(spec, section), key), hint), (section, key)
+        assert type(spec.seed) is int and type(spec.name) is str and spec.name
+
+    check()

@@ -1,8 +1,11 @@
 """Accelerator (system) description: YAML or a dict, validated into typed dataclasses.
 
-Every field has a unit and a default; an unknown field, a wrong type or a value out of range
-raises :class:`SimError` naming the source, the field and the reason, before any work. The
-sections and their fields are documented in docs/system.md; in short::
+Each field is declared once, on its dataclass below: type (``Literal[...]`` for choices),
+default, unit, bounds and a one-line doc (:func:`cimspice.sim.spec_fields.spec_field`). The
+reader walks those declarations; an unknown field, a wrong type or a value out of range raises
+:class:`SimError` as ``SOURCE: section.field: reason`` before any work. Checks that involve
+several fields follow the walk, section by section. docs/system.md's field table is
+:func:`field_table` (scripts/gen_system_docs.py writes it; a test compares). In short::
 
     name: baseline
     array:      {rows, cols, cell: linear|sinh|surrogate, g_on, g_off, cell_bits, v_read, t_read, v0,
@@ -28,203 +31,159 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from ..yamlio import load_yaml
-
-from .costs import T_READ
+from . import spec_fields
+from .costs import CELL_AREA, T_READ
 from .errors import SimError
+from .spec_fields import Section, read_fields, spec_field
 
 __all__ = ["AdcSpec", "ArraySpec", "AttentionSpec", "InputSpec", "MappingSpec", "NonidealitySpec",
-           "NonlinearSpec", "SenseSpec", "SystemSpec", "TilingSpec", "load_spec", "parse_spec", "shipped_systems"]
+           "NonlinearSpec", "SenseSpec", "SystemSpec", "TilingSpec", "field_table", "load_spec", "parse_spec",
+           "shipped_systems"]
 
 # Defaults of the ReRAM model shipped in netlists/reram.lib (g_on=100u g_off=1u v0=0.25);
 # tests/test_sim_spec.py checks they still agree with that file.
 RERAM_G_ON, RERAM_G_OFF, RERAM_V0 = 100e-6, 1e-6, 0.25
 
-
-class _Reader:
-    """Reads one section of a spec dict, remembering which keys it consumed."""
-
-    def __init__(self, source: str, section: str, data: Any):
-        self.source, self.section = source, section
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise SimError(f"{source}: {section}: expected a mapping, got {type(data).__name__}")
-        self.data, self.used = data, set()
-
-    def fail(self, key: str, reason: str):
-        raise SimError(f"{self.source}: {self.section}.{key}: {reason}")
-
-    def get(self, key, default):
-        self.used.add(key)
-        return self.data.get(key, default)
-
-    def number(self, key, default, *, positive=False, minimum=None, maximum=None, optional=False):
-        v = self.get(key, default)
-        if v is None and optional:
-            return None
-        if isinstance(v, str):
-            try:
-                v = float(v)  # YAML reads "1e-6" (no dot) as a string
-            except ValueError:
-                pass
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf")):
-            self.fail(key, f"expected a finite number, got {v!r}")
-        v = float(v)
-        if positive and not v > 0:
-            self.fail(key, f"must be > 0, got {v:g}")
-        if minimum is not None and v < minimum:
-            self.fail(key, f"must be >= {minimum:g}, got {v:g}")
-        if maximum is not None and v > maximum:
-            self.fail(key, f"must be <= {maximum:g}, got {v:g}")
-        return v
-
-    def integer(self, key, default, *, minimum=1, maximum=None, optional=False):
-        v = self.get(key, default)
-        if v is None and optional:
-            return None
-        if isinstance(v, bool) or not isinstance(v, int):
-            self.fail(key, f"expected an integer{' or null' if optional else ''}, got {v!r}")
-        if v < minimum:
-            self.fail(key, f"must be >= {minimum}, got {v}")
-        if maximum is not None and v > maximum:
-            self.fail(key, f"must be <= {maximum}, got {v}")
-        return v
-
-    def choice(self, key, default, choices):
-        v = self.get(key, default)
-        if v not in choices:
-            self.fail(key, f"unknown value {v!r}; expected one of {', '.join(map(repr, choices))}")
-        return v
-
-    def flag(self, key, default):
-        v = self.get(key, default)
-        if not isinstance(v, bool):
-            self.fail(key, f"expected true or false, got {v!r}")
-        return v
-
-    def text(self, key, default=None):
-        v = self.get(key, default)
-        if v is not None and not isinstance(v, str):
-            self.fail(key, f"expected a string, got {v!r}")
-        return v
-
-    def done(self):
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            self.fail(unknown[0], "unknown field")
-
-
-@dataclass(frozen=True)
-class ArraySpec:
-    """One crossbar array. Conductances in S, voltages in V, times in s, area in m^2."""
-
-    rows: int = 64
-    cols: int = 64
-    cell: str = "linear"              # linear | sinh | surrogate
-    g_on: float = RERAM_G_ON
-    g_off: float = RERAM_G_OFF
-    cell_bits: int | None = 2         # 2**cell_bits conductance levels; None: continuous
-    v_read: float = 0.2
-    t_read: float = T_READ
-    v0: float = RERAM_V0              # sinh cell's voltage scale
-    surrogate: str | None = None      # library key of the cell-current surrogate
-    fixed: dict = field(default_factory=dict)   # the surrogate's other inputs (e.g. v_wl)
-    cell_area: float | None = None    # None: costs.CELL_AREA
-
-
-@dataclass(frozen=True)
-class MappingSpec:
-    weights: str = "differential"     # differential | offset (reference column)
-    slices: int = 4                   # cells (of cell_bits each) per weight
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    encoding: str = "bit_serial"      # bit_serial | dac
-    bits: int | None = 8              # None (dac only): continuous voltages
-    signed: str = "two_phase"         # two_phase | bipolar
-
-
-@dataclass(frozen=True)
-class AdcSpec:
-    type: str = "ideal"               # ideal | surrogate
-    bits: int | None = 8              # None: ideal infinitely fine converter
-    partial_sum_bits: int | None = 12  # arrays whose outputs are partial sums (split: partial_sums)
-    range: str = "calibrated"         # calibrated | full
-    per_array: int = 1                # ADCs shared by an array's columns
-    surrogate: str | None = None
-    # resolution (bits) -> library key of a characterized energy per conversion (J), evaluated
-    # at ``energy_at`` (its other inputs, e.g. {vdd: 1.1, t_clk: 2e-9}); resolutions without
-    # one are priced with the cited constant of costs.adc_energy
-    energy: dict = field(default_factory=dict)
-    energy_at: dict = field(default_factory=dict)
-
-
 # Nominal TIA design (cimspice.circuits.tia defaults: v_ref 0.75 V, r_f 5 kOhm)
 SENSE_V_REF, SENSE_TRANSIMPEDANCE = 0.75, 5e3
 
+_KEY = {"values": "library key", "nonempty": True}   # a dict of library keys
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
+class ArraySpec:
+    """One crossbar array."""
+
+    rows: int = spec_field(64, "word lines per array", min=1, max=4096)
+    cols: int = spec_field(64, "bit lines per array", min=1, max=4096)
+    cell: Literal["linear", "sinh", "surrogate"] = spec_field(
+        "linear", "read law: `G V`, `G v0 sinh(V/v0)` (netlists/reram.lib), or the library's `array.surrogate`")
+    g_on: float = spec_field(RERAM_G_ON, "on-state conductance (reram.lib); above `g_off`", unit="S", positive=True)
+    g_off: float = spec_field(RERAM_G_OFF, "off-state conductance (reram.lib)", unit="S", positive=True)
+    cell_bits: int | None = spec_field(2, "2^cell_bits levels per cell; null: continuous", min=1, max=8)
+    v_read: float = spec_field(0.2, "read voltage of a full-scale input", unit="V", positive=True, max=5.0)
+    t_read: float = spec_field(T_READ, "read time", unit="s", positive=True)
+    v0: float = spec_field(RERAM_V0, "voltage scale of the sinh cell (reram.lib)", unit="V", positive=True)
+    surrogate: str | None = spec_field(None, "library key of the cell-current surrogate (`cell: surrogate`)")
+    fixed: dict[str, float] = spec_field(
+        {}, "the cell surrogate's other inputs, held at these values (e.g. `{v_wl: 1.1}`)",
+        keys="surrogate input names",
+        values="number")
+    cell_area: float | None = spec_field(
+        None, f"area of one cell; null: costs.CELL_AREA ({CELL_AREA:.2g} m^2)", unit="m^2", positive=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MappingSpec:
+    """Weights onto conductances (cimspice.sim.mapping)."""
+
+    weights: Literal["differential", "offset"] = spec_field(
+        "differential", "differential pairs, or offset binary with reference columns")
+    slices: int = spec_field(4, "cells per weight (bit slicing): weights of `slices * cell_bits` bits", min=1,
+                             max=8, default_note="4 (1 if `array.cell_bits` is null)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputSpec:
+    """Inputs onto word-line voltages."""
+
+    encoding: Literal["bit_serial", "dac"] = spec_field(
+        "bit_serial", "one 1-bit pulse per input bit, or one read at DAC levels")
+    bits: int | None = spec_field(8, "input resolution; null (`dac` only): ideal DAC, no clipping", min=1, max=16)
+    signed: Literal["two_phase", "bipolar"] = spec_field(
+        "two_phase", "signed inputs as a positive and a negative phase, or bipolar voltages")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdcSpec:
+    """The column ADCs."""
+
+    type: Literal["ideal", "surrogate"] = spec_field(
+        "ideal", "ideal quantiser, or the characterized ADC `adc.surrogate`")
+    bits: int | None = spec_field(8, "resolution of arrays with whole outputs; null: ideal converter", min=2, max=24)
+    partial_sum_bits: int | None = spec_field(
+        12, "resolution of arrays whose outputs are partial sums (`split: partial_sums`)", min=2, max=24)
+    range: Literal["calibrated", "full"] = spec_field(
+        "calibrated", "full scale: the largest current on calibration data, or every possible current")
+    per_array: int = spec_field(1, "ADCs shared by an array's columns (sets the read cycle)", min=1, max=4096)
+    surrogate: str | None = spec_field(None, "library key of the characterized ADC (`type: surrogate`)")
+    energy: dict[int, str] = spec_field(
+        {}, "resolution -> library key of a characterized energy per conversion; other resolutions: the "
+            "cited constant", unit="J", keys="ADC resolutions in bits", key_min=2, key_max=24, **_KEY)
+    energy_at: dict[str, float] = spec_field(
+        {}, "the energy surrogates' other inputs (e.g. `{vdd: 1.1, t_clk: 2.0e-9}`)", keys="surrogate input names",
+        values="number")
+
+
+@dataclass(frozen=True, kw_only=True)
 class SenseSpec:
-    """Sense circuit between the columns and the ADC. ``surrogate``: library key of its
-    transfer (column current, A -> voltage to the ADC, V); ``energy``: optional key of its
-    energy per read (J); ``v_ref`` (V) and ``transimpedance`` (ohm): the nominal design the
-    output voltage is referred back to a current with (cimspice.sim.peripherals)."""
+    """Sense circuit between the columns and the ADC (cimspice.sim.peripherals)."""
 
-    type: str = "ideal"               # ideal | surrogate
-    surrogate: str | None = None
-    energy: str | None = None
-    v_ref: float = SENSE_V_REF
-    transimpedance: float = SENSE_TRANSIMPEDANCE
+    type: Literal["ideal", "surrogate"] = spec_field(
+        "ideal", "identity, or the characterized sense circuit `sense.surrogate`")
+    surrogate: str | None = spec_field(
+        None, "library key of its transfer: column current (A) -> voltage to the ADC (V), e.g. `tia.v_out`")
+    energy: str | None = spec_field(None, "library key of its energy per read, e.g. `tia.energy_read`", unit="J")
+    v_ref: float = spec_field(SENSE_V_REF, "nominal TIA reference, to refer its output voltage back to a current",
+                              unit="V", positive=True, max=5.0)
+    transimpedance: float = spec_field(SENSE_TRANSIMPEDANCE, "nominal TIA transimpedance, for the same", unit="ohm",
+                                       positive=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NonlinearSpec:
-    where: str = "digital"            # digital | reram_array
-    surrogates: dict = field(default_factory=dict)  # kind -> library key (reram_array)
-    # kind -> library key of the array's energy per evaluation (J) against the same input;
-    # kinds without one are priced as a digital unit (costs.NONLINEAR_ENERGY)
-    energy: dict = field(default_factory=dict)
-    # average pooling: digital adds, or one equal-conductance ReRAM column per window
-    # (cimspice.circuits.pooling.AveragePool; its read law in the simulator)
-    avg_pooling: str = "digital"      # digital | reram_array
-    # max pooling: digital compares, or a source-follower winner-take-all per window
-    # (cimspice.circuits.pooling.MaxPool, inputs="gaps"): library keys of its characterized
-    # error (V) and energy per evaluation (J) against v_max, d_1 .. d_{k*k-1}
-    max_pooling: str = "digital"      # digital | wta
-    max_pooling_error: str | None = None
-    max_pooling_energy: str | None = None
+    """Activations and pooling: digital units or ReRAM circuits."""
+
+    where: Literal["digital", "reram_array"] = spec_field(
+        "digital", "activations on digital units, or on reprogrammable PWL arrays (`nonlinear.surrogates`)")
+    surrogates: dict[str, str] = spec_field(
+        {}, "kind (`tanh`, ...) -> library key of the array's transfer", keys="nonlinearity kinds", **_KEY)
+    energy: dict[str, str] = spec_field(
+        {}, "kind -> library key of the array's energy per evaluation; other kinds: the digital unit's price",
+        unit="J", keys="nonlinearity kinds", **_KEY)
+    avg_pooling: Literal["digital", "reram_array"] = spec_field(
+        "digital", "average pooling by digital adds, or on one column of equal ReRAM cells per window")
+    max_pooling: Literal["digital", "wta"] = spec_field(
+        "digital", "max pooling by digital compares, or on a winner-take-all circuit per window")
+    max_pooling_error: str | None = spec_field(
+        None, "library key of the winner-take-all's error (`max_pooling: wta`)", unit="V")
+    max_pooling_energy: str | None = spec_field(
+        None, "library key of its energy per evaluation (`max_pooling: wta`)", unit="J")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AttentionSpec:
-    products: str = "digital"
+    products: Literal["digital"] = spec_field("digital", "activation-activation products")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TilingSpec:
-    split: str = "partial_sums"       # partial_sums | input_splitting | none
+    split: Literal["partial_sums", "input_splitting", "none"] = spec_field(
+        "partial_sums",
+        "layers with more inputs than `array.rows`: partial sums, input splitting (Kim et al.), or refused")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NonidealitySpec:
-    ir_drop: bool = False
-    r_wire: float = 1.0               # ohm per wire segment
-    solver: str = "surrogate"         # surrogate | exact
-    cell_nonlinearity: bool = False
-    programming_sigma: float = 0.0
-    programming_error: str = "relative"   # relative (lognormal) | absolute (fraction of g_on - g_off)
-    read_noise_sigma: float = 0.0     # relative std of each cell's read current
+    ir_drop: bool = spec_field(False, "wire IR drop")
+    r_wire: float = spec_field(1.0, "resistance of one wire segment", unit="ohm", min=0.0)
+    solver: Literal["surrogate", "exact"] = spec_field(
+        "surrogate", "IR drop through the linear crossbar's transfer matrix, or every read solved exactly")
+    cell_nonlinearity: bool = spec_field(False, "off: cells are ideal `G V` whatever `array.cell`")
+    programming_sigma: float = spec_field(0.0, "std of the programming error", min=0.0, max=2.0)
+    programming_error: Literal["relative", "absolute"] = spec_field(
+        "relative", "lognormal, or Gaussian as a fraction of `g_on - g_off`")
+    read_noise_sigma: float = spec_field(0.0, "relative std of each cell's read current", min=0.0, max=2.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SystemSpec:
-    name: str = "system"
+    name: str = spec_field("system", "name in reports; null or empty: `system`")
     array: ArraySpec = field(default_factory=ArraySpec)
     mapping: MappingSpec = field(default_factory=MappingSpec)
     inputs: InputSpec = field(default_factory=InputSpec)
@@ -234,9 +193,9 @@ class SystemSpec:
     attention: AttentionSpec = field(default_factory=AttentionSpec)
     tiling: TilingSpec = field(default_factory=TilingSpec)
     nonidealities: NonidealitySpec = field(default_factory=NonidealitySpec)
-    library: str | None = None
-    seed: int = 0
-    source: str = "<spec>"
+    library: str | None = spec_field(None, "surrogate library (HDF5), relative to the spec file")
+    seed: int = spec_field(0, "seed of the device variation and noise draws", min=0)
+    source: str = spec_field("<spec>", "where the spec came from, for messages", internal=True)
 
     @property
     def weight_bits(self) -> int | None:
@@ -249,7 +208,7 @@ class SystemSpec:
         d.pop("source")
         return d
 
-    def updated(self, changes: dict, source: str | None = None) -> "SystemSpec":
+    def updated(self, changes: dict, source: str | None = None) -> SystemSpec:
         """A copy with nested ``changes`` (e.g. ``{"adc": {"bits": 4}}``), validated again."""
         merged = self.to_dict()
         for key, value in changes.items():
@@ -265,167 +224,108 @@ class SystemSpec:
         return n.ir_drop or n.cell_nonlinearity or n.programming_sigma > 0 or n.read_noise_sigma > 0
 
 
-def _adc_energy(r: _Reader) -> tuple[dict, dict]:
-    energy = r.get("energy", {}) or {}
-    if not isinstance(energy, dict):
-        r.fail("energy", f"expected a mapping of ADC bits -> library key, got {energy!r}")
-    out = {}
-    for bits, key in energy.items():
-        try:
-            b = int(bits)
-        except (TypeError, ValueError):
-            b = None
-        if b is None or isinstance(bits, bool) or str(b) != str(bits).strip() or not 2 <= b <= 24:
-            r.fail("energy", f"keys are ADC resolutions in bits (2..24), got {bits!r}")
-        if not isinstance(key, str) or not key:
-            r.fail("energy", f"{b}: expected a library key (string), got {key!r}")
-        out[b] = key
-    at = r.get("energy_at", {}) or {}
-    if not isinstance(at, dict):
-        r.fail("energy_at", f"expected a mapping of surrogate input -> value, got {at!r}")
-    values = {}
-    for name, value in at.items():
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-            r.fail("energy_at", f"{name}: expected a number, got {value!r}")
-        values[str(name)] = float(value)
-    return out, values
+def field_table() -> str:
+    """docs/system.md's table of every spec field (Markdown), from the declarations above."""
+    return spec_fields.field_table(SystemSpec)
+
+
+# --- checks that involve several fields, run once a section has been read -------------------
+
+def _check_array(s: dict, fail):
+    a = s["array"]
+    if not a.g_on > a.g_off:
+        fail("g_on", f"must exceed g_off ({a.g_off:g} S), got {a.g_on:g} S")
+    if a.cell == "surrogate" and not a.surrogate:
+        fail("surrogate", "cell 'surrogate' needs the library key of the cell-current surrogate")
+
+
+def _check_mapping(s: dict, fail):
+    m, cell_bits, cols = s["mapping"], s["array"].cell_bits, s["array"].cols
+    if cell_bits is None and m.slices != 1:
+        fail("slices", "bit slicing needs discrete cell levels (array.cell_bits), got cell_bits: null")
+    if m.weights == "offset" and cell_bits is not None and cell_bits * m.slices < 2:
+        fail("weights", "offset mapping needs at least 2 bits per weight (cell_bits * slices)")
+    per_output = m.slices * (2 if m.weights == "differential" else 1)
+    n_ref = 0 if m.weights == "differential" else (1 if m.slices == 1 else 2)
+    if per_output + n_ref > cols:
+        fail("slices", f"one output needs {per_output} columns (+{n_ref} reference), the array has {cols}")
+
+
+def _check_inputs(s: dict, fail):
+    i = s["inputs"]
+    if i.bits is None and i.encoding == "bit_serial":
+        fail("bits", "bit-serial inputs need a number of bits")
+    if i.signed == "bipolar" and s["array"].cell == "surrogate":
+        fail("signed", "bipolar inputs drive cells at negative voltages, outside a cell surrogate's "
+                       "characterized domain; use two_phase")
+
+
+def _check_adc(s: dict, fail):
+    adc = s["adc"]
+    if adc.type == "surrogate" and not adc.surrogate:
+        fail("surrogate", "adc type 'surrogate' needs the library key of the ADC surrogate")
+    if adc.type == "surrogate" and (adc.bits is None or adc.partial_sum_bits is None):
+        fail("bits", "a characterized ADC has a finite resolution; bits and partial_sum_bits cannot be null")
+
+
+def _check_sense(s: dict, fail):
+    if s["sense"].type == "surrogate" and not s["sense"].surrogate:
+        fail("surrogate", "sense type 'surrogate' needs the library key of the sense-circuit surrogate "
+                          "(e.g. tia.v_out)")
+
+
+def _check_nonlinear(s: dict, fail):
+    n = s["nonlinear"]
+    stray = sorted(set(n.energy) - set(n.surrogates))
+    if stray:
+        fail("energy", f"{stray[0]!r} has an energy surrogate but no surrogate in nonlinear.surrogates")
+    for key in ("max_pooling_error", "max_pooling_energy"):
+        if n.max_pooling == "wta" and getattr(n, key) is None:
+            fail(key, "max_pooling: wta needs the library key of the winner-take-all's "
+                      f"characterized {key.split('_')[-1]} (circuit max_pool, inputs: gaps)")
+
+
+_CHECKS = {"array": _check_array, "mapping": _check_mapping, "inputs": _check_inputs, "adc": _check_adc,
+           "sense": _check_sense, "nonlinear": _check_nonlinear}
+
+
+def _library_needed(spec: SystemSpec) -> str | None:
+    """The first thing in ``spec`` that needs a surrogate library, or None."""
+    needs = (("array.cell 'surrogate'", spec.array.cell == "surrogate"),
+             ("adc.type 'surrogate'", spec.adc.type == "surrogate"),
+             ("sense.type 'surrogate'", spec.sense.type == "surrogate"),
+             ("adc.energy", bool(spec.adc.energy)),
+             ("nonlinear.where 'reram_array'", spec.nonlinear.where == "reram_array"))
+    return next((what for what, needed in needs if needed), None)
 
 
 def parse_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> SystemSpec:
-    """Validate a spec mapping into a :class:`SystemSpec`."""
-    top = _Reader(source, "spec", data)
-    top.section = "spec"
-
-    r = _Reader(source, "array", top.get("array", {}))
-    rows = r.integer("rows", 64, maximum=4096)
-    cols = r.integer("cols", 64, maximum=4096)
-    cell = r.choice("cell", "linear", ("linear", "sinh", "surrogate"))
-    g_on = r.number("g_on", RERAM_G_ON, positive=True)
-    g_off = r.number("g_off", RERAM_G_OFF, positive=True)
-    if not g_on > g_off:
-        r.fail("g_on", f"must exceed g_off ({g_off:g} S), got {g_on:g} S")
-    cell_bits = r.integer("cell_bits", 2, maximum=8, optional=True)
-    v_read = r.number("v_read", 0.2, positive=True, maximum=5.0)
-    t_read = r.number("t_read", T_READ, positive=True)
-    v0 = r.number("v0", RERAM_V0, positive=True)
-    surrogate = r.text("surrogate")
-    fixed = r.get("fixed", {}) or {}
-    if not isinstance(fixed, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                              for v in fixed.values()):
-        r.fail("fixed", f"expected a mapping of input name -> number, got {fixed!r}")
-    cell_area = r.number("cell_area", None, positive=True, optional=True)
-    if cell == "surrogate" and not surrogate:
-        r.fail("surrogate", "cell 'surrogate' needs the library key of the cell-current surrogate")
-    r.done()
-    array = ArraySpec(rows, cols, cell, g_on, g_off, cell_bits, v_read, t_read, v0, surrogate,
-                      {k: float(v) for k, v in fixed.items()}, cell_area)
-
-    r = _Reader(source, "mapping", top.get("mapping", {}))
-    mapping = MappingSpec(r.choice("weights", "differential", ("differential", "offset")),
-                          r.integer("slices", 4 if cell_bits is not None else 1, maximum=8))
-    if cell_bits is None and mapping.slices != 1:
-        r.fail("slices", "bit slicing needs discrete cell levels (array.cell_bits), got cell_bits: null")
-    if mapping.weights == "offset" and cell_bits is not None and cell_bits * mapping.slices < 2:
-        r.fail("weights", "offset mapping needs at least 2 bits per weight (cell_bits * slices)")
-    per_output = mapping.slices * (2 if mapping.weights == "differential" else 1)
-    n_ref = 0 if mapping.weights == "differential" else (1 if mapping.slices == 1 else 2)
-    if per_output + n_ref > cols:
-        r.fail("slices", f"one output needs {per_output} columns (+{n_ref} reference), the array has {cols}")
-    r.done()
-
-    r = _Reader(source, "inputs", top.get("inputs", {}))
-    encoding = r.choice("encoding", "bit_serial", ("bit_serial", "dac"))
-    bits = r.integer("bits", 8, maximum=16, optional=True)
-    if bits is None and encoding == "bit_serial":
-        r.fail("bits", "bit-serial inputs need a number of bits")
-    inputs = InputSpec(encoding, bits, r.choice("signed", "two_phase", ("two_phase", "bipolar")))
-    if inputs.signed == "bipolar" and cell == "surrogate":
-        r.fail("signed", "bipolar inputs drive cells at negative voltages, outside a cell surrogate's "
-                         "characterized domain; use two_phase")
-    r.done()
-
-    r = _Reader(source, "adc", top.get("adc", {}))
-    adc = AdcSpec(r.choice("type", "ideal", ("ideal", "surrogate")),
-                  r.integer("bits", 8, minimum=2, maximum=24, optional=True),
-                  r.integer("partial_sum_bits", 12, minimum=2, maximum=24, optional=True),
-                  r.choice("range", "calibrated", ("calibrated", "full")),
-                  r.integer("per_array", 1, maximum=4096), r.text("surrogate"),
-                  *_adc_energy(r))
-    if adc.type == "surrogate" and not adc.surrogate:
-        r.fail("surrogate", "adc type 'surrogate' needs the library key of the ADC surrogate")
-    if adc.type == "surrogate" and (adc.bits is None or adc.partial_sum_bits is None):
-        r.fail("bits", "a characterized ADC has a finite resolution; bits and partial_sum_bits cannot be null")
-    r.done()
-
-    r = _Reader(source, "sense", top.get("sense", {}))
-    sense = SenseSpec(r.choice("type", "ideal", ("ideal", "surrogate")), r.text("surrogate"), r.text("energy"),
-                      r.number("v_ref", SENSE_V_REF, positive=True, maximum=5.0),
-                      r.number("transimpedance", SENSE_TRANSIMPEDANCE, positive=True))
-    if sense.type == "surrogate" and not sense.surrogate:
-        r.fail("surrogate", "sense type 'surrogate' needs the library key of the sense-circuit surrogate "
-                            "(e.g. tia.v_out)")
-    r.done()
-
-    r = _Reader(source, "nonlinear", top.get("nonlinear", {}))
-    where = r.choice("where", "digital", ("digital", "reram_array"))
-    surrogates = r.get("surrogates", {}) or {}
-    if not isinstance(surrogates, dict) or not all(isinstance(v, str) for v in surrogates.values()):
-        r.fail("surrogates", f"expected a mapping of nonlinearity kind -> library key, got {surrogates!r}")
-    energy = r.get("energy", {}) or {}
-    if not isinstance(energy, dict) or not all(isinstance(v, str) for v in energy.values()):
-        r.fail("energy", f"expected a mapping of nonlinearity kind -> library key, got {energy!r}")
-    stray = sorted(set(energy) - set(surrogates))
-    if stray:
-        r.fail("energy", f"{stray[0]!r} has an energy surrogate but no surrogate in nonlinear.surrogates")
-    max_pooling = r.choice("max_pooling", "digital", ("digital", "wta"))
-    wta_keys = [r.text("max_pooling_error"), r.text("max_pooling_energy")]
-    if max_pooling == "wta":
-        for key, value in zip(("max_pooling_error", "max_pooling_energy"), wta_keys):
-            if value is None:
-                r.fail(key, "max_pooling: wta needs the library key of the winner-take-all's "
-                            f"characterized {key.split('_')[-1]} (circuit max_pool, inputs: gaps)")
-    nonlinear = NonlinearSpec(where, dict(surrogates), dict(energy),
-                              r.choice("avg_pooling", "digital", ("digital", "reram_array")),
-                              max_pooling, *wta_keys)
-    r.done()
-
-    r = _Reader(source, "attention", top.get("attention", {}))
-    attention = AttentionSpec(r.choice("products", "digital", ("digital",)))
-    r.done()
-
-    r = _Reader(source, "tiling", top.get("tiling", {}))
-    tiling = TilingSpec(r.choice("split", "partial_sums", ("partial_sums", "input_splitting", "none")))
-    r.done()
-
-    r = _Reader(source, "nonidealities", top.get("nonidealities", {}))
-    nonid = NonidealitySpec(r.flag("ir_drop", False), r.number("r_wire", 1.0, minimum=0.0),
-                            r.choice("solver", "surrogate", ("surrogate", "exact")),
-                            r.flag("cell_nonlinearity", False),
-                            r.number("programming_sigma", 0.0, minimum=0.0, maximum=2.0),
-                            r.choice("programming_error", "relative", ("relative", "absolute")),
-                            r.number("read_noise_sigma", 0.0, minimum=0.0, maximum=2.0))
-    r.done()
-
-    library = top.text("library")
+    """Validate a spec mapping into a :class:`SystemSpec` (``base``: the folder a relative
+    ``library`` path is resolved against)."""
+    top = Section(source, "spec", data)
+    sections = {f.name: hint for f, hint in spec_fields.section_fields(SystemSpec) if dataclasses.is_dataclass(hint)}
+    built = {}
+    for name, cls in sections.items():
+        section = Section(source, name, top.data.get(name))
+        continuous = name == "mapping" and built["array"].cell_bits is None
+        built[name] = cls(**read_fields(cls, section, defaults={"slices": 1} if continuous else None))
+        if name in _CHECKS:
+            _CHECKS[name](built, section.fail)
+    name = top.data.get("name")
+    if name is None or (isinstance(name, str) and not name):   # `name:` left blank
+        top = Section(source, "spec", {k: v for k, v in top.data.items() if k != "name"})
+    values = read_fields(SystemSpec, top, skip=sections)
+    library = values["library"]
     if library is not None and base is not None and not Path(library).is_absolute():
-        library = str((base / library).resolve())
-    needs = [what for what, needed in (("array.cell 'surrogate'", cell == "surrogate"),
-                                       ("adc.type 'surrogate'", adc.type == "surrogate"),
-                                       ("sense.type 'surrogate'", sense.type == "surrogate"),
-                                       ("adc.energy", bool(adc.energy)),
-                                       ("nonlinear.where 'reram_array'", where == "reram_array")) if needed]
-    if needs and not library:
-        top.fail("library", f"{needs[0]} needs a surrogate library; none given")
-    name = top.text("name", "system") or "system"
-    seed = top.integer("seed", 0, minimum=0)
-    top.done()
-    return SystemSpec(name, array, mapping, inputs, adc, sense, nonlinear, attention, tiling, nonid, library,
-                      seed, source)
+        try:
+            values["library"] = str((base / library).resolve())
+        except (OSError, ValueError) as error:   # a NUL byte, a loop of links
+            top.fail("library", f"not a usable path: {error}")
+    spec = SystemSpec(**built, **values, source=source)
+    needs = _library_needed(spec)
+    if needs and not spec.library:
+        top.fail("library", f"{needs} needs a surrogate library; none given")
+    return spec
 
 
 #: Systems shipped with cimspice, loadable by name ("baseline", "ideal").
