@@ -38,14 +38,14 @@ def _demo(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .characterize import load_spec, run_sweep
+    from .characterize import load_sweep_spec, run_sweep
 
     if args.resume and args.force:
         raise CimspiceError("sweep: --resume and --force exclude each other")
     executor = args.executor or ("dask" if args.scheduler else "local")
     if args.scheduler and executor != "dask":
         raise CimspiceError("sweep: --scheduler needs --executor dask")
-    spec = load_spec(args.spec)
+    spec = load_sweep_spec(args.spec)
     try:
         summary = run_sweep(spec, args.output, workers=args.workers, executor=executor, scheduler=args.scheduler,
                             chunk_size=args.chunk_size, resume=args.resume, overwrite=args.force,

@@ -62,7 +62,7 @@ def _spec(config: DemoConfig, design: str) -> dict:
 
 def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool = True) -> str:
     """Run the demo into ``out_dir`` (created) and return the printed summary."""
-    from .characterize import parse_spec, run_sweep
+    from .characterize import parse_sweep_spec, run_sweep
     from .surrogate import fit_surrogates, load_library, save_library, write_report
 
     out_dir = Path(out_dir)
@@ -75,7 +75,7 @@ def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool
     library_path = out_dir / "surrogates.h5"
     counts = {}
     for path, design in ((sweep_path, "grid"), (validation_path, "lhs")):
-        spec = parse_spec(_spec(config, design), source=f"demo {design} spec")
+        spec = parse_sweep_spec(_spec(config, design), source=f"demo {design} spec")
         counts[design] = run_sweep(spec, path, workers=config.workers, overwrite=True, progress=progress)
         if counts[design]["failed"]:
             _log.warning("%s: %d points failed", path, counts[design]["failed"])

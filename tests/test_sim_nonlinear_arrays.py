@@ -6,20 +6,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cimspice.characterize import parse_spec, run_sweep
+from cimspice.characterize import parse_sweep_spec, run_sweep
 from cimspice.circuits.nonlinear import PwlUnit
 from cimspice.sim import SimError
 from cimspice.sim.simulate import simulate
-from cimspice.sim.spec import load_spec
+from cimspice.sim.spec import load_system_spec
 from cimspice.surrogate import fit_surrogates, load_library, save_library
 
 SEGMENTS = 8
 
 
 def _sweep(tmp, function, xs, outputs, timing):
-    spec = parse_spec({"circuit": "pwl_unit", "circuit_args": {"function": function, "segments": SEGMENTS,
-                                                              "timing": timing},
-                       "design": "list", "parameters": {"x": [float(v) for v in xs]}, "outputs": outputs})
+    spec = parse_sweep_spec({"circuit": "pwl_unit", "circuit_args": {"function": function, "segments": SEGMENTS,
+                                                                    "timing": timing},
+                             "design": "list", "parameters": {"x": [float(v) for v in xs]}, "outputs": outputs})
     path = tmp / f"{function}_{'t' if timing else 'dc'}.h5"
     run_sweep(spec, path, executor="inline", progress=False)
     return path
@@ -45,7 +45,7 @@ def _spec(library, energy=None):
     nonlinear = {"where": "reram_array", "surrogates": {"sigmoid": "pwl_sigmoid.y", "tanh": "pwl_tanh.y"}}
     if energy is not None:
         nonlinear["energy"] = energy
-    return load_spec("ideal").updated({"nonlinear": nonlinear, "library": str(library)})
+    return load_system_spec("ideal").updated({"nonlinear": nonlinear, "library": str(library)})
 
 
 @pytest.mark.slow

@@ -19,11 +19,11 @@ from .engine import Backend, FloatBackend, MatVec, Nonlinearity
 from .errors import SimError
 from .network import GPT, MLP, Network, Sequential, accuracy, perplexity
 from .peripherals import AdcModel, IdealAdc, SenseModel
-from .spec import SystemSpec, load_spec
+from .spec import SystemSpec, load_system_spec
 from .zoo import list_networks, load_dataset, load_network
 
 __all__ = ["AdcModel", "AnalogBackend", "AnalogMLP", "Backend", "FloatBackend", "GPT", "IdealAdc", "LinearCell",
            "MLP", "MatVec", "Network", "Nonlinearity", "SenseModel", "Sequential", "SimError", "SinhCell",
-           "SurrogateCell", "SystemSpec", "accuracy", "list_networks", "load_dataset", "load_network", "load_spec",
-           "perplexity"]
+           "SurrogateCell", "SystemSpec", "accuracy", "list_networks", "load_dataset", "load_network",
+           "load_system_spec", "perplexity"]
 

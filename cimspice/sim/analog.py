@@ -16,7 +16,7 @@ from .backend import AnalogBackend
 from .cells import LinearCell, SurrogateCell
 from .errors import SimError
 from .network import MLP
-from .spec import parse_spec
+from .spec import parse_system_spec
 
 __all__ = ["AnalogMLP", "LinearCell", "SurrogateCell"]
 
@@ -41,7 +41,7 @@ class AnalogMLP:
             raise SimError(f"AnalogMLP: levels must be a power of two >= 2 or None, got {levels}")
         rows = max(W.shape[0] for W in mlp.weights)
         cols = 2 * max(W.shape[1] for W in mlp.weights)
-        spec = parse_spec({
+        spec = parse_system_spec({
             "name": "analog-mlp",
             "array": {"rows": rows, "cols": cols, "g_on": g_on, "g_off": g_off, "v_read": v_read,
                       "cell_bits": None if levels is None else int(levels).bit_length() - 1},

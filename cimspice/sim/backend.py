@@ -27,7 +27,7 @@ from .errors import SimError
 from .layers import Layer, MaxPool2d
 from .mapping import plan_matrix
 from .peripherals import adc_from_spec, sense_from_spec
-from .spec import SystemSpec, load_spec
+from .spec import SystemSpec, load_system_spec
 from .tile import AnalogMatrix
 
 __all__ = ["AnalogBackend", "Ledger", "nonlinear_kinds"]
@@ -152,7 +152,7 @@ class AnalogBackend(Backend):
 
     def __init__(self, spec, library: dict | None = None, seed: int | None = None, cell=None):
         super().__init__()
-        spec = load_spec(spec)
+        spec = load_system_spec(spec)
         if seed is not None:
             spec = spec.updated({"seed": int(seed)})
         self.spec: SystemSpec = spec

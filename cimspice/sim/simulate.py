@@ -28,7 +28,7 @@ from .accounting import COMPONENTS, CostReport, summarise
 from .backend import AnalogBackend
 from .errors import SimError
 from .network import Network
-from .spec import SystemSpec, load_spec
+from .spec import SystemSpec, load_system_spec
 from .zoo import load_dataset, load_network
 
 __all__ = ["SimulationResult", "run", "simulate", "sweep", "sweep_table"]
@@ -131,7 +131,7 @@ def simulate(system_spec, network_name, n_samples: int | None = None, *, seeds: 
     before any simulation work.
     """
     t0 = time.perf_counter()
-    spec = load_spec(system_spec)
+    spec = load_system_spec(system_spec)
     if int(seeds) < 1:
         raise SimError(f"seeds: expected a positive integer, got {seeds!r}")
     net = network if network is not None else load_network(network_name)
@@ -173,7 +173,7 @@ def sweep(system_spec, network_name, *, adc_bits=(None,), array_sizes=(None,), s
     ``metric``, ``float``, ``analog``, ``ci``, ``energy``, ``arrays``, ``area``.
     ``data``: ``(x, y, x_calibration)`` instead of the network's held-out set.
     """
-    base = load_spec(system_spec)
+    base = load_system_spec(system_spec)
     net = load_network(network_name)
     data = data if data is not None else _data(net, network_name, n_samples, calibration_samples)
     rows = []
@@ -228,7 +228,7 @@ def run(system_spec, network_name, out_dir, *, n_samples: int | None = None, see
 
     from .plots import plot_energy_breakdown, plot_sweep
 
-    spec = load_spec(system_spec)
+    spec = load_system_spec(system_spec)
     for bits in adc_bits:
         spec.updated({"adc": {"bits": int(bits)}}, source="--adc-bits")  # as sweep() will
     out = Path(out_dir)

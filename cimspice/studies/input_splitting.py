@@ -29,7 +29,7 @@ import numpy as np
 from ..circuits import TransimpedanceAmplifier
 from ..sim.simulate import simulate
 from ..spice import get_engine
-from ..sim.spec import load_spec
+from ..sim.spec import load_system_spec
 from ..sim.zoo import load_dataset
 from .adc_energy import conversion_energy, conversions, measure_adc_energy
 from .report import Report, pyplot, save_figure
@@ -49,7 +49,7 @@ QUICK = dict(rows=(32, 16), adc_bits=(4,), partial_sum_bits=8, hidden=(64, 64),
 def _system(rows: int, adc_bits: int, partial_sum_bits: int, split: str):
     # Only the ADCs are non-ideal: the study isolates the read-out resolution. 4-bit
     # differential cells, one slice, 8-bit DAC inputs (one read per input vector).
-    return load_spec("ideal").updated({
+    return load_system_spec("ideal").updated({
         "name": f"{split}-{rows}-{adc_bits}b",
         "array": {"rows": rows, "cols": rows, "cell_bits": CELL_BITS},
         "inputs": {"encoding": "dac", "bits": 8},

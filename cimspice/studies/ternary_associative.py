@@ -34,7 +34,7 @@ from ..circuits.cam import search_energy, write_energy
 from ..sim.layers import Activation, Dense
 from ..sim.network import Sequential
 from ..sim.simulate import simulate
-from ..sim.spec import load_spec
+from ..sim.spec import load_system_spec
 from ..sim.zoo import load_dataset
 from ..spice import get_engine
 from .adc_energy import conversion_energy, measure_adc_energy
@@ -151,7 +151,7 @@ def _ap_energy(counts, cam, rows_in_sim, ap_rows):
 
 # ----------------------------------------------------------------- the crossbar side
 def _crossbar_spec(rows, in_bits, adc_bits):
-    return load_spec("ideal").updated({
+    return load_system_spec("ideal").updated({
         "name": f"ternary-crossbar-{rows}",
         "array": {"rows": rows, "cols": rows, "cell_bits": 1},
         "inputs": {"encoding": "bit_serial", "bits": in_bits},
