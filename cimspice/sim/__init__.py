@@ -3,7 +3,7 @@
 Never imports PySpice (nor ngspice, nor PyTorch): everything circuit-level arrives through
 surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.sim.zoo`).
 
-- :mod:`.engine` / :mod:`.layers` / :mod:`.network`: NumPy layers whose matrix products and
+- :mod:`.execution` / :mod:`.layers` / :mod:`.network`: NumPy layers whose matrix products and
   nonlinearities go through one backend interface (float reference or analog);
 - :mod:`.spec`: the accelerator description (YAML -> typed dataclasses);
 - :mod:`.mapping`, :mod:`.tile`, :mod:`.peripherals`, :mod:`.cells`, :mod:`.backend`: weights
@@ -15,7 +15,7 @@ surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.si
 from .analog import AnalogMLP
 from .backend import AnalogBackend
 from .cells import LinearCell, SinhCell, SurrogateCell
-from .engine import Backend, FloatBackend, MatVec, Nonlinearity
+from .execution import Backend, FloatBackend, MatVec, Nonlinearity
 from .errors import SimError
 from .network import GPT, MLP, Network, Sequential, accuracy, perplexity
 from .peripherals import AdcModel, IdealAdc, SenseModel

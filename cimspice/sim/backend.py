@@ -1,6 +1,6 @@
 """The analog backend: layers' matrix products on crossbar tiles, everything counted.
 
-``AnalogBackend(spec)`` answers the calls of :class:`cimspice.sim.engine.Backend` with
+``AnalogBackend(spec)`` answers the calls of :class:`cimspice.sim.execution.Backend` with
 :class:`cimspice.sim.tile.AnalogMatrix` tiles, nonlinearities computed digitally (or by a
 ReRAM-array surrogate when the spec says ``reram_array``), activation products digitally,
 and a :class:`Ledger` of every event for :mod:`.accounting`::
@@ -22,7 +22,7 @@ from ..validate import require_finite
 from . import costs
 from .cells import LinearCell, SinhCell, SurrogateCell
 from .crossbar_solver import CrossbarSolver
-from .engine import Backend, FloatNonlinearity, pool_windows
+from .execution import Backend, FloatNonlinearity, pool_windows
 from .errors import SimError
 from .layers import Layer, MaxPool2d
 from .mapping import plan_matrix

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import Backend
+from .execution import Backend
 from .errors import SimError
 from .layers import (FLOAT, LSTM, Activation, AvgPool2d, CausalSelfAttention, Conv2d, Dense, Embedding,
                      Flatten, GPTBlock, Layer, LayerNorm, MaxPool2d, MLPBlock)
