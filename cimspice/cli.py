@@ -95,15 +95,15 @@ def _inspect(args) -> int:
 
 
 def _simulate(args) -> int:
-    from .sim.simulate import run
+    from .sim.simulate import simulate
+    from .sim.spec import load_system_spec
 
-    data = None
-    if args.data:
-        from .sim.data_file import read_data_file
-
-        data = read_data_file(args.data, n=args.samples)
-    print(run(args.system, args.network, args.output, n_samples=args.samples, seeds=args.seeds,
-              adc_bits=tuple(args.adc_bits), data=data))
+    spec = load_system_spec(args.system)
+    for bits in args.adc_bits:  # an error names the flag, before any work
+        spec.updated({"adc": {"bits": bits}}, source="--adc-bits")
+    result = simulate(spec, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
+                      adc_bits=tuple(args.adc_bits), output=args.output)
+    print(result.to_table())
     return 0
 
 

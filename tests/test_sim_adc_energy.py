@@ -31,8 +31,8 @@ def _spec(library, **adc):
 def test_conversions_are_priced_with_the_characterized_energy(library):
     key = next(iter(load_library(library)))
     e = float(load_library(library)[key].predict({"vdd": [1.05]})[0])
-    base = simulate(_spec(library), "mlp", 40)
-    priced = simulate(_spec(library, energy={6: key}, energy_at={"vdd": 1.05}), "mlp", 40)
+    base = simulate(_spec(library), "mlp", n_samples=40)
+    priced = simulate(_spec(library, energy={6: key}, energy_at={"vdd": 1.05}), "mlp", n_samples=40)
     conv6 = priced.costs.events["adc:6"]
     assert conv6 > 0 and priced.costs.events == base.costs.events       # same work, other price
     # the 6-bit conversions at the characterized energy, the 10-bit partial sums still at
@@ -59,4 +59,4 @@ def test_bad_adc_energy_fails_before_work(library, adc, match):
     adc = {k: ({b: (key if v == "KEY" else v) for b, v in val.items()} if k == "energy" else val)
            for k, val in adc.items()}
     with pytest.raises(SimError, match=match):
-        simulate(_spec(library, **adc), "mlp", 5)
+        simulate(_spec(library, **adc), "mlp", n_samples=5)

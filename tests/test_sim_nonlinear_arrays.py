@@ -50,9 +50,9 @@ def _spec(library, energy=None):
 
 @pytest.mark.slow
 def test_lstm_on_pwl_arrays_keeps_accuracy_and_prices_measured_energy(library):
-    digital = simulate("ideal", "lstm", 120)
-    arrays = simulate(_spec(library), "lstm", 120)
-    measured = simulate(_spec(library, {"tanh": "pwl_tanh.energy"}), "lstm", 120)
+    digital = simulate("ideal", "lstm", n_samples=120)
+    arrays = simulate(_spec(library), "lstm", n_samples=120)
+    measured = simulate(_spec(library, {"tanh": "pwl_tanh.energy"}), "lstm", n_samples=120)
     # 8 segments: the activations are within a few % of full scale; accuracy follows float
     assert abs(arrays.analog_metric - digital.analog_metric) <= 0.05
     assert measured.analog_metric == arrays.analog_metric        # pricing changes no result
@@ -76,4 +76,4 @@ def test_bad_nonlinear_energy_spec_fails_before_work(library):
     with pytest.raises(SimError, match="nonlinear.energy: 'gelu' has an energy surrogate but no surrogate"):
         _spec(library, {"gelu": "pwl_tanh.energy"})
     with pytest.raises(SimError, match="nonlinear.energy.tanh.*not in the library"):
-        simulate(_spec(library, {"tanh": "missing.energy"}), "lstm", 5)
+        simulate(_spec(library, {"tanh": "missing.energy"}), "lstm", n_samples=5)

@@ -94,8 +94,8 @@ def test_pooled_values_follow_the_circuit_in_ngspice(library):
 
 
 def test_cnn_with_wta_max_pooling_prices_the_circuit(library):
-    digital = simulate("ideal", "cnn", 200)
-    wta = simulate(_spec(library), "cnn", 200)
+    digital = simulate("ideal", "cnn", n_samples=200)
+    wta = simulate(_spec(library), "cnn", n_samples=200)
     # ReLU outputs tie at zero in many windows, and a 4-way tie reads +55 mV (11 % of the
     # 0.5 V range): the network loses accuracy, but stays a classifier
     assert 0.5 < wta.analog_metric <= digital.analog_metric
@@ -117,8 +117,8 @@ def test_bad_wta_specs_fail_before_work(library):
     with pytest.raises(SimError, match="nonlinear.max_pooling: unknown value 'analog'"):
         load_system_spec("ideal").updated({"nonlinear": {"max_pooling": "analog"}})
     with pytest.raises(SimError, match=r"nonlinear.max_pooling_error: 'wta_volt.error' has inputs .*needs \['v_max'"):
-        simulate(_spec(library, max_pooling_error="wta_volt.error"), "cnn", 5)
+        simulate(_spec(library, max_pooling_error="wta_volt.error"), "cnn", n_samples=5)
     with pytest.raises(SimError, match="nonlinear.max_pooling_energy: surrogate 'nope' is not in the library"):
-        simulate(_spec(library, max_pooling_energy="nope"), "cnn", 5)
+        simulate(_spec(library, max_pooling_energy="nope"), "cnn", n_samples=5)
     with pytest.raises(SimError, match="max_pooling_energy: wta.error gives V, not an energy"):
-        simulate(_spec(library, max_pooling_energy="wta.error"), "cnn", 5)
+        simulate(_spec(library, max_pooling_energy="wta.error"), "cnn", n_samples=5)

@@ -116,12 +116,12 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
         for bits in bits_list:
             entry = {}
             for key, split, net in (("partial_sums", "partial_sums", net_float), ("split", "input_splitting", net_float)):
-                r = simulate(_system(rows, bits, ps_bits, split), net.name, network=net, data=data)
+                r = simulate(_system(rows, bits, ps_bits, split), net, data)
                 entry[key] = {"result": r, "accuracy": r.analog_metric}
             w_re = train_split_aware(w_float, x_train, y_train, rows, bits, rows // 2, epochs=cfg["retrain_epochs"],
                                      x_calibration=x_cal, weight_levels=2 ** CELL_BITS - 1)
             net_re = w_re.network("mlp-split-retrained")
-            r = simulate(_system(rows, bits, ps_bits, "input_splitting"), net_re.name, network=net_re, data=data)
+            r = simulate(_system(rows, bits, ps_bits, "input_splitting"), net_re, data)
             entry["retrained"] = {"result": r, "accuracy": r.analog_metric, "float": net_re.score(x_test, y_test)}
             for v in entry.values():
                 res = v["result"]

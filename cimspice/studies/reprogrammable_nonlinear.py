@@ -130,21 +130,21 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     for net in cfg["networks"]:
         fs = NETWORK_FUNCTIONS[net]
         n = cfg["samples"].get(net)
-        digital = simulate(base, net, n, library=library)
+        digital = simulate(base, net, n_samples=n, library=library)
         modes = {"digital unit": digital}
         # on arrays: the functions on PWL units, average pooling on equal-conductance columns
         reram = base.updated({"nonlinear": {"where": "reram_array" if fs else "digital",
                                             "surrogates": {f: f"pwl_{f}.y" for f in fs},
                                             "energy": {f: f"pwl_{f}.energy" for f in fs},
                                             "avg_pooling": "reram_array"}})
-        modes["ReRAM PWL array"] = simulate(reram, net, n, library=library)
+        modes["ReRAM PWL array"] = simulate(reram, net, n_samples=n, library=library)
         if net == "cnn":  # and max pooling on the source-follower winner-take-all
             wta = reram.updated({"nonlinear": {"max_pooling": "wta", "max_pooling_error": "wta.error",
                                                "max_pooling_energy": "wta.energy"}})
-            modes["ReRAM arrays + WTA max pooling"] = simulate(wta, net, n, library=library)
+            modes["ReRAM arrays + WTA max pooling"] = simulate(wta, net, n_samples=n, library=library)
         if fs:
             lut = base.updated({"nonlinear": {"where": "reram_array", "surrogates": {f: f"lut_{f}.y" for f in fs}}})
-            modes["lookup table"] = simulate(lut, net, n, library=library)
+            modes["lookup table"] = simulate(lut, net, n_samples=n, library=library)
         rows = {}
         for mode, r in modes.items():
             e_nl = r.costs.energy["nonlinear"]
