@@ -12,18 +12,15 @@ surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.si
 - :mod:`.simulate`, :mod:`.plots`: the ``cimspice simulate`` flow.
 """
 
-from .analog import AnalogMLP
 from .backend import AnalogBackend
 from .cells import LinearCell, SinhCell, SurrogateCell
 from .execution import Backend, FloatBackend, MatVec, Nonlinearity
 from .errors import SimError
-from .network import GPT, MLP, Network, Sequential, accuracy, perplexity
+from .network import GPT, Network, Sequential, accuracy, perplexity
 from .peripherals import AdcModel, IdealAdc, SenseModel
 from .spec import SystemSpec, load_system_spec
 from .zoo import list_networks, load_dataset, load_network
 
-__all__ = ["AdcModel", "AnalogBackend", "AnalogMLP", "Backend", "FloatBackend", "GPT", "IdealAdc", "LinearCell",
-           "MLP", "MatVec", "Network", "Nonlinearity", "SenseModel", "Sequential", "SimError", "SinhCell",
-           "SurrogateCell", "SystemSpec", "accuracy", "list_networks", "load_dataset", "load_network",
-           "load_system_spec", "perplexity"]
-
+__all__ = ["AdcModel", "AnalogBackend", "Backend", "FloatBackend", "GPT", "IdealAdc", "LinearCell", "MatVec", "Network",
+           "Nonlinearity", "SenseModel", "Sequential", "SimError", "SinhCell", "SurrogateCell", "SystemSpec",
+           "accuracy", "list_networks", "load_dataset", "load_network", "load_system_spec", "perplexity"]
