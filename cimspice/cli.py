@@ -38,7 +38,8 @@ def _demo(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .characterize import load_sweep_spec, run_sweep
+    from . import run_sweep
+    from .characterize import load_sweep_spec
 
     if args.resume and args.force:
         raise CimspiceError("sweep: --resume and --force exclude each other")
@@ -62,7 +63,7 @@ def _sweep(args) -> int:
 
 
 def _fit(args) -> int:
-    from .surrogate import fit_library
+    from . import fit_library
 
     print(fit_library(args.sweeps, args.output, outputs=args.outputs, models=args.models,
                       validation_sweep_path=args.validation, name_template=args.name,
@@ -79,7 +80,7 @@ def _input_scale(text: str) -> tuple[str, str]:
 
 
 def _study(args) -> int:
-    from .studies import run_study
+    from . import run_study
 
     path = run_study(args.name, args.output or f"cimspice-study-{args.name}", quick=args.quick,
                      progress=False if args.no_progress else None)
@@ -95,7 +96,7 @@ def _inspect(args) -> int:
 
 
 def _simulate(args) -> int:
-    from .sim.simulate import simulate
+    from . import simulate
     from .sim.spec import load_system_spec
 
     spec = load_system_spec(args.system)

@@ -381,9 +381,14 @@ def _check_draws(spec: SweepSpec) -> None:
                             f"[{lo:g}, {hi:g}] {unit}; reduce sigma or samples")
 
 
-def load_sweep_spec(path: str | Path) -> SweepSpec:
-    """Read and validate a YAML spec file (``yaml.safe_load``: data only, no tags)."""
-    path = Path(path)
+def load_sweep_spec(spec) -> SweepSpec:
+    """A :class:`SweepSpec` from a YAML spec file (read with ``yaml.safe_load``: data only, no
+    tags), a mapping (:func:`parse_sweep_spec`), or a SweepSpec (returned as is)."""
+    if isinstance(spec, SweepSpec):
+        return spec
+    if isinstance(spec, dict):
+        return parse_sweep_spec(spec)
+    path = Path(spec)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

@@ -442,7 +442,13 @@ def fit_library(
     input_scales: Mapping[str, str] | None = None,
     allow_incomplete: bool = False,
 ) -> str:
-    """Fit every sweep file into one library (created or extended) and describe it.
+    """Fit every sweep file into one library (created or extended) and describe it
+    (``cimspice fit``).
+
+    Example::
+
+        import cimspice
+        print(cimspice.fit_library("cell.h5", "library.h5", validation_sweep_path="cell_lhs.h5"))
 
     For each sweep, :func:`fit_surrogates` fits the requested ``outputs`` it has (all of
     its outputs by default); ``name_template`` names them (``{circuit}``, ``{output}``,

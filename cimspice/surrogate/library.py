@@ -130,6 +130,12 @@ def save_library(
 def load_library(path: str | Path) -> dict[str, Surrogate]:
     """Read a library file into ``{name: Surrogate}``.
 
+    Example::
+
+        import cimspice
+        library = cimspice.load_library("library.h5")
+        i_cell = library["cell_1t1r.i_cell"].predict({"g": [1e-5], "v_bl": [0.2], "v_wl": [1.1]})  # (1,) A
+
     Every problem raises :class:`SurrogateError` with one line naming the file: missing,
     truncated or not HDF5; wrong ``schema``; ``schema_version`` newer than
     :data:`LIBRARY_SCHEMA_VERSION`; any dataset with an opaque (``np.void``), object,
