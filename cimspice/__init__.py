@@ -38,7 +38,7 @@ class CimspiceError(Exception):
 # public function -> the module that defines it, imported on first access (PEP 562)
 _FUNCTIONS = {
     "run_sweep": "cimspice.characterize.runner",
-    "fit_library": "cimspice.surrogate.fit",
+    "fit_library": "cimspice.surrogate.library",
     "load_library": "cimspice.surrogate.library",
     "simulate": "cimspice.sim.simulate",
     "run_study": "cimspice.studies",

@@ -249,7 +249,7 @@ def main(argv=None) -> int:
     parser.add_argument("--reuse", action="store_true", help="keep complete sweep files of the same spec")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    for noisy in ("cimspice.surrogate.fit", "cimspice.characterize"):
+    for noisy in ("cimspice.surrogate.fit", "cimspice.surrogate.selection", "cimspice.characterize"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
     args.img.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-FIVE = {"run_sweep": "cimspice.characterize.runner", "fit_library": "cimspice.surrogate.fit",
+FIVE = {"run_sweep": "cimspice.characterize.runner", "fit_library": "cimspice.surrogate.library",
         "load_library": "cimspice.surrogate.library", "simulate": "cimspice.sim.simulate",
         "run_study": "cimspice.studies"}
 
