@@ -77,7 +77,7 @@ def netlist(G, V, r_wire, cell):
 
 def cell_1t1r_surrogate(workdir):
     """grid-cubic surrogate of i_cell(g, v_bl, v_sl) from a ngspice sweep of one 1T1R cell."""
-    from cimspice.characterize import parse_spec, run_sweep
+    from cimspice.characterize import parse_sweep_spec, run_sweep
     from cimspice.surrogate import fit_surrogates
 
     spec = {"circuit": "cell_1t1r", "design": "grid", "outputs": ["i_cell"],
@@ -86,7 +86,7 @@ def cell_1t1r_surrogate(workdir):
                            "v_sl": {"start": 0.0, "stop": 0.15, "num": 7}}}
     path = Path(workdir) / "cell.h5"
     t = time.perf_counter()
-    run_sweep(parse_spec(spec, source="benchmark 1T1R cell"), path, progress=False)
+    run_sweep(parse_sweep_spec(spec, source="benchmark 1T1R cell"), path, progress=False)
     (surrogate,) = fit_surrogates(path, outputs=["i_cell"], models=["grid-cubic"]).values()
     print(f"1T1R cell surrogate: {13 * 23 * 7} ngspice points swept and fitted in "
           f"{time.perf_counter() - t:.1f} s; held-out max error "

@@ -161,7 +161,7 @@ def crossbar_section(sizes, repeat: int, v_read: float = 0.2, dac_bits: int = 4)
     has no IR drop (with wires, the simulator's exact mode is the crossbar solver:
     benchmarks/crossbar.py). Inputs are ``dac_bits`` DAC levels up to ``v_read`` (V), the
     levels the factorization is tabulated on. Returns the number of missed targets."""
-    from cimspice.characterize import parse_spec, run_sweep
+    from cimspice.characterize import parse_sweep_spec, run_sweep
     from cimspice.circuits.crossbar import Crossbar
     from cimspice.circuits.devices import RERAM, VDD
     from cimspice.sim.crossbar import SurrogateCell, cell_factors
@@ -175,7 +175,7 @@ def crossbar_section(sizes, repeat: int, v_read: float = 0.2, dac_bits: int = 4)
                            "v_bl": {"start": 0.0, "stop": v_read, "num": 21}}}
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        run_sweep(parse_spec(spec, source="benchmark cell sweep"), Path(tmp) / "cell.h5", progress=False)
+        run_sweep(parse_sweep_spec(spec, source="benchmark cell sweep"), Path(tmp) / "cell.h5", progress=False)
         (cell_surrogate,) = fit_surrogates(Path(tmp) / "cell.h5", models=["grid-cubic"]).values()
     print(f"  cell surrogate: 21 x 21 ngspice points swept and fitted in {time.perf_counter() - t0:.1f} s "
           f"(held-out max error {float(cell_surrogate.validation['max_pct'][0]):.3g} %FS)")

@@ -48,10 +48,10 @@ def _values(n: int) -> list[float]:
 
 
 def _spec(netlist: Path, n: int):
-    from cimspice.characterize import parse_spec
+    from cimspice.characterize import parse_sweep_spec
 
-    return parse_spec({"netlist": str(netlist), "design": "list", "parameters": {"r2": {"values": _values(n)}},
-                       "outputs": {"v_b": {"vector": "v(b)", "unit": "V"}}})
+    return parse_sweep_spec({"netlist": str(netlist), "design": "list", "parameters": {"r2": {"values": _values(n)}},
+                             "outputs": {"v_b": {"vector": "v(b)", "unit": "V"}}})
 
 
 def sweep_seconds(netlist: Path, n: int, workers: int, out: Path, chunk_size: int | None = None) -> float:

@@ -39,7 +39,7 @@ import numpy as np
 
 from cimspice.sim.backend import AnalogBackend
 from cimspice.sim.noise import standard_normal
-from cimspice.sim.spec import load_spec
+from cimspice.sim.spec import load_system_spec
 from cimspice.sim.tile import AnalogMatrix
 from cimspice.sim.zoo import load_dataset, load_network
 
@@ -95,7 +95,7 @@ def main(argv=None):
     y = np.concatenate([y_test, y_train])[: args.samples]
     x_cal = x_train[:256]
 
-    base = load_spec(SYSTEMS / "baseline.yaml")
+    base = load_system_spec(SYSTEMS / "baseline.yaml")
     systems = {"baseline": base, "dac": base.updated({"name": "dac", "inputs": {"encoding": "dac", "bits": 8}})}
     print(f"CNN on {len(x)} digits, all non-idealities on; times best of {args.repeats}")
     print(f"{'system':<10}{'mode':<11}{'float (s)':>11}{'analog (s)':>12}{'ratio':>8}"

@@ -38,14 +38,15 @@ def _demo(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .characterize import load_spec, run_sweep
+    from . import run_sweep
+    from .characterize import load_sweep_spec
 
     if args.resume and args.force:
         raise CimspiceError("sweep: --resume and --force exclude each other")
     executor = args.executor or ("dask" if args.scheduler else "local")
     if args.scheduler and executor != "dask":
         raise CimspiceError("sweep: --scheduler needs --executor dask")
-    spec = load_spec(args.spec)
+    spec = load_sweep_spec(args.spec)
     try:
         summary = run_sweep(spec, args.output, workers=args.workers, executor=executor, scheduler=args.scheduler,
                             chunk_size=args.chunk_size, resume=args.resume, overwrite=args.force,
@@ -62,7 +63,7 @@ def _sweep(args) -> int:
 
 
 def _fit(args) -> int:
-    from .surrogate import fit_library
+    from . import fit_library
 
     print(fit_library(args.sweeps, args.output, outputs=args.outputs, models=args.models,
                       validation_sweep_path=args.validation, name_template=args.name,
@@ -79,7 +80,7 @@ def _input_scale(text: str) -> tuple[str, str]:
 
 
 def _study(args) -> int:
-    from .studies import run_study
+    from . import run_study
 
     path = run_study(args.name, args.output or f"cimspice-study-{args.name}", quick=args.quick,
                      progress=False if args.no_progress else None)
@@ -95,15 +96,15 @@ def _inspect(args) -> int:
 
 
 def _simulate(args) -> int:
-    from .sim.simulate import run
+    from . import simulate
+    from .sim.spec import load_system_spec
 
-    data = None
-    if args.data:
-        from .sim.data_file import read_data_file
-
-        data = read_data_file(args.data, n=args.samples)
-    print(run(args.system, args.network, args.output, n_samples=args.samples, seeds=args.seeds,
-              adc_bits=tuple(args.adc_bits), data=data))
+    spec = load_system_spec(args.system)
+    for bits in args.adc_bits:  # an error names the flag, before any work
+        spec.updated({"adc": {"bits": bits}}, source="--adc-bits")
+    result = simulate(spec, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
+                      adc_bits=tuple(args.adc_bits), output=args.output)
+    print(result.to_table())
     return 0
 
 

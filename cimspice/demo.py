@@ -5,8 +5,9 @@
 2. write both sweeps to HDF5 sweep files;
 3. fit a surrogate of the cell current, validate it on the off-grid points, store it as
    arrays in an HDF5 surrogate library;
-4. load the library in :mod:`cimspice.sim` and run an MLP trained on scikit-learn's digits
-   with every matrix-vector product through crossbars of that cell;
+4. run an MLP trained on scikit-learn's digits with every matrix-vector product on crossbars,
+   through :func:`cimspice.sim.simulate.simulate` as ``cimspice simulate`` does: once with
+   ideal cells, once with that cell from the library;
 5. print a summary and save plots.
 """
 
@@ -62,7 +63,7 @@ def _spec(config: DemoConfig, design: str) -> dict:
 
 def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool = True) -> str:
     """Run the demo into ``out_dir`` (created) and return the printed summary."""
-    from .characterize import parse_spec, run_sweep
+    from .characterize import parse_sweep_spec, run_sweep
     from .surrogate import fit_surrogates, load_library, save_library, write_report
 
     out_dir = Path(out_dir)
@@ -75,7 +76,7 @@ def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool
     library_path = out_dir / "surrogates.h5"
     counts = {}
     for path, design in ((sweep_path, "grid"), (validation_path, "lhs")):
-        spec = parse_spec(_spec(config, design), source=f"demo {design} spec")
+        spec = parse_sweep_spec(_spec(config, design), source=f"demo {design} spec")
         counts[design] = run_sweep(spec, path, workers=config.workers, overwrite=True, progress=progress)
         if counts[design]["failed"]:
             _log.warning("%s: %d points failed", path, counts[design]["failed"])
@@ -88,7 +89,7 @@ def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool
 
     library = load_library(library_path)
     cell_surrogate = next(iter(library.values()))
-    network = run_network(cell_surrogate, config)
+    network = run_network(library_path, config)
     plot_iv_family(sweep_path, out_dir / "cell_iv.png")
 
     fit = cell_surrogate.validation
@@ -111,8 +112,9 @@ def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool
 
 
 def train_digits_mlp(hidden: int, seed: int = 0):
-    """An MLP trained on scikit-learn's bundled digits (no download); returns
-    ``(mlp, x_train, x_test, y_test)`` with pixel values in [0, 16]."""
+    """A ReLU MLP 64-``hidden``-10 trained on scikit-learn's bundled digits (no download);
+    returns ``(network, x_train, x_test, y_test)``, the network a
+    :class:`~cimspice.sim.network.Sequential` of raw pixel values in [0, 16]."""
     import warnings
 
     from sklearn.datasets import load_digits
@@ -120,7 +122,7 @@ def train_digits_mlp(hidden: int, seed: int = 0):
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier
 
-    from .sim.network import MLP
+    from .sim.network import Sequential
 
     X, y = load_digits(return_X_y=True)
     x_train, x_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=seed, stratify=y)
@@ -130,23 +132,49 @@ def train_digits_mlp(hidden: int, seed: int = 0):
         clf.fit(x_train / 16.0, y_train)
     # Fold the 1/16 input scaling into the first layer so the network takes raw pixels.
     weights = [clf.coefs_[0] / 16.0] + list(clf.coefs_[1:])
-    return MLP(weights, list(clf.intercepts_)), x_train, x_test, y_test
+    layers, arrays = [], {}
+    for k, (W, b) in enumerate(zip(weights, clf.intercepts_)):
+        layers.append({"type": "dense", "name": f"fc{k}"})
+        arrays[f"fc{k}.W"], arrays[f"fc{k}.b"] = W, b
+        if k < len(weights) - 1:
+            layers.append({"type": "activation", "name": f"relu{k}", "kind": "relu"})
+    network = Sequential.from_config("digits-mlp", layers, arrays, {"source": "cimspice.demo"})
+    return network, x_train, x_test, y_test
 
 
-def run_network(cell_surrogate, config: DemoConfig) -> dict:
-    """Float, ideal-crossbar and 1T1R-crossbar accuracy of the digits MLP."""
-    from .sim import AnalogMLP, LinearCell, SurrogateCell, accuracy
+def demo_system(network, config: DemoConfig, library=None, surrogate: str | None = None) -> dict:
+    """The demo's accelerator for ``network``, as a system spec (docs/system.md): every layer
+    on one array big enough for it, weights as differential pairs of continuous
+    conductances in [g_off, g_on] of the shipped ReRAM, rows driven by ideal DAC voltages up
+    to ``config.v_read``, one ``config.adc_bits`` ADC per column pair with its range
+    calibrated; ReLU and biases digital. Ideal (linear) cells, or with ``surrogate`` (a key
+    of the surrogate library file ``library``) that cell, its word line at ``config.v_wl``."""
+    shapes = [W.shape for W in network.matrices().values()]
+    array = {"rows": max(r for r, _ in shapes), "cols": 2 * max(c for _, c in shapes), "g_on": RERAM.g_on,
+             "g_off": RERAM.g_off, "v_read": config.v_read, "cell_bits": None}
+    spec = {"name": "demo-ideal-cells", "array": array, "mapping": {"weights": "differential", "slices": 1},
+            "inputs": {"encoding": "dac", "bits": None}, "adc": {"bits": config.adc_bits, "range": "calibrated"},
+            "tiling": {"split": "none"}}
+    if surrogate is not None:
+        array.update(cell="surrogate", surrogate=surrogate, fixed={"v_wl": config.v_wl})
+        spec.update(name="demo-1t1r-cells", library=str(library), nonidealities={"cell_nonlinearity": True})
+    return spec
 
-    mlp, x_train, x_test, y_test = train_digits_mlp(config.hidden)
-    common = dict(g_on=RERAM.g_on, g_off=RERAM.g_off, v_read=config.v_read, adc_bits=config.adc_bits,
-                  x_calibration=x_train)
-    cell = SurrogateCell(cell_surrogate, fixed={"v_wl": config.v_wl})
-    return {
-        "n_test": len(y_test),
-        "float": accuracy(mlp.forward(x_test), y_test),
-        "ideal": accuracy(AnalogMLP(mlp, LinearCell(), **common).forward(x_test), y_test),
-        "analog": accuracy(AnalogMLP(mlp, cell, **common).forward(x_test), y_test),
-    }
+
+def run_network(library_path, config: DemoConfig) -> dict:
+    """Float, ideal-crossbar and 1T1R-crossbar accuracy of the digits MLP on its test images,
+    each through :func:`~cimspice.sim.simulate.simulate` (ranges calibrated on the training
+    images); the cell is the first surrogate of the library file ``library_path``."""
+    from .sim.simulate import simulate
+    from .surrogate import load_library
+
+    cell = next(iter(load_library(library_path)))
+    network, x_train, x_test, y_test = train_digits_mlp(config.hidden)
+    data = (x_test, y_test, x_train)
+    ideal = simulate(demo_system(network, config), network, data)
+    cell = simulate(demo_system(network, config, library_path, cell), network, data)
+    return {"n_test": len(y_test), "float": ideal.float_metric, "ideal": ideal.analog_metric,
+            "analog": cell.analog_metric}
 
 
 def plot_iv_family(sweep_path: Path, png: Path) -> None:

@@ -39,7 +39,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cimspice.characterize import parse_spec, run_sweep  # noqa: E402
+from cimspice.characterize import parse_sweep_spec, run_sweep  # noqa: E402
 from cimspice.surrogate import fit_surrogates, load_library, save_library, write_report  # noqa: E402
 
 log = logging.getLogger("surrogate_characterize")
@@ -118,7 +118,8 @@ def run_block(key: str, block: dict, out: Path, reuse: bool) -> tuple[dict[str, 
                     continue
         yml.write_text(text)
         t0 = time.time()
-        summary = run_sweep(parse_spec(spec, source=str(yml), text=text), h5, workers=1, overwrite=True, progress=False)
+        summary = run_sweep(parse_sweep_spec(spec, source=str(yml), text=text), h5, workers=1, overwrite=True,
+                            progress=False)
         log.info("%s %s: %s in %.0f s", key, kind, dict(summary.counts), time.time() - t0)
         paths[kind] = h5
     return paths, reused == len(paths)
@@ -248,7 +249,7 @@ def main(argv=None) -> int:
     parser.add_argument("--reuse", action="store_true", help="keep complete sweep files of the same spec")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    for noisy in ("cimspice.surrogate.fit", "cimspice.characterize"):
+    for noisy in ("cimspice.surrogate.fit", "cimspice.surrogate.selection", "cimspice.characterize"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
     args.img.mkdir(parents=True, exist_ok=True)

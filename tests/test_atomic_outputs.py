@@ -36,12 +36,12 @@ def sha(path) -> str:
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
     """A finished 30-point sweep file of the divider (ngspice, run once)."""
-    from cimspice.characterize import load_spec, run_sweep
+    from cimspice.characterize import load_sweep_spec, run_sweep
 
     folder = tmp_path_factory.mktemp("good")
     (folder / "div.cir").write_text(DIVIDER)
     (folder / "spec.yaml").write_text(SPEC)
-    run_sweep(load_spec(folder / "spec.yaml"), folder / "good.h5", executor="inline", progress=False)
+    run_sweep(load_sweep_spec(folder / "spec.yaml"), folder / "good.h5", executor="inline", progress=False)
     return folder / "good.h5"
 
 
@@ -139,17 +139,17 @@ def test_huge_grid_is_refused_with_its_count_before_any_allocation(tmp_path, cap
 
 
 def test_max_points_is_settable_and_checks_one_axis_before_spacing_it():
-    from cimspice.characterize import parse_spec
+    from cimspice.characterize import parse_sweep_spec
     from cimspice.characterize.errors import SpecError
 
     spec = {"circuit": "cell_1t1r", "design": "lhs", "samples": 50,
             "parameters": {"v_bl": {"start": 0.0, "stop": 0.3}}, "temperatures": [0, 27, 85]}
-    assert parse_spec(spec).n_points == 150
+    assert parse_sweep_spec(spec).n_points == 150
     with pytest.raises(SpecError, match=r"the sweep has 150 points, more than max_points \(100\)"):
-        parse_spec({**spec, "max_points": 100})
+        parse_sweep_spec({**spec, "max_points": 100})
     huge = {"circuit": "cell_1t1r", "parameters": {"v_bl": {"start": 0.0, "stop": 0.3, "num": 10**13}}}
     with pytest.raises(SpecError, match=r"parameters.v_bl.num: 10,000,000,000,000 values, more than max_points"):
-        parse_spec(huge)
+        parse_sweep_spec(huge)
 
 
 # ----------------------------------------------------------------------------- output vectors

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from cimspice.characterize import SpecError, SweepFileError, load_spec, parse_spec, run_sweep, sweep_points
+from cimspice.characterize import SpecError, SweepFileError, load_sweep_spec, parse_sweep_spec, run_sweep, sweep_points
 from cimspice.paths import netlist_path
 from cimspice.surrogate.sweep import read_sweep
 from cimspice.circuits import get_circuit
@@ -25,7 +25,7 @@ GRID = {
 
 
 def test_grid_points_are_c_order_over_the_axes():
-    spec = parse_spec(GRID)
+    spec = parse_sweep_spec(GRID)
     points = sweep_points(spec)
     assert len(points["g"]) == 3 * 4 * 2
     axes = [np.array(a.values) for a in spec.axes]
@@ -37,9 +37,9 @@ def test_grid_points_are_c_order_over_the_axes():
 
 
 def test_lhs_points_are_stratified_in_each_dimension():
-    spec = parse_spec({**GRID, "design": "lhs", "samples": 50, "seed": 3,
-                       "parameters": {"g": {"start": 1e-6, "stop": 1e-4, "scale": "log"},
-                                      "v_bl": {"start": 0.0, "stop": 0.3}}})
+    spec = parse_sweep_spec({**GRID, "design": "lhs", "samples": 50, "seed": 3,
+                             "parameters": {"g": {"start": 1e-6, "stop": 1e-4, "scale": "log"},
+                                            "v_bl": {"start": 0.0, "stop": 0.3}}})
     points = sweep_points(spec)
     u = np.log(points["g"] / 1e-6) / np.log(100)
     assert sorted(np.floor(u * 50).astype(int)) == list(range(50))
@@ -61,20 +61,20 @@ def test_lhs_points_are_stratified_in_each_dimension():
 ])
 def test_bad_specs_name_the_field(change, message):
     with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        parse_spec({**GRID, **change}, source="spec.yaml")
+        parse_sweep_spec({**GRID, **change}, source="spec.yaml")
 
 
 def test_malformed_yaml_names_the_file_and_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("circuit: cell_1t1r\nparameters:\n  g: [1, 2\n")
     with pytest.raises(SpecError, match=r"bad.yaml: malformed YAML at line \d+"):
-        load_spec(path)
+        load_sweep_spec(path)
     with pytest.raises(SpecError, match="missing.yaml: cannot read spec"):
-        load_spec(tmp_path / "missing.yaml")
+        load_sweep_spec(tmp_path / "missing.yaml")
 
 
 def test_cell_sweep_file_schema_and_values(tmp_path, batch):
-    spec = parse_spec(GRID)
+    spec = parse_sweep_spec(GRID)
     out = tmp_path / "cell.h5"
     counts = run_sweep(spec, out, executor="inline", progress=False).counts
     assert counts == {"pending": 0, "ok": 24, "aided": 0, "failed": 0}
@@ -109,15 +109,15 @@ def test_existing_sweep_file_is_not_touched(tmp_path):
     out = tmp_path / "keep.h5"
     out.write_bytes(b"precious")
     with pytest.raises(SweepFileError, match="keep.h5: exists"):
-        run_sweep(parse_spec(GRID), out, progress=False)
+        run_sweep(parse_sweep_spec(GRID), out, progress=False)
     assert out.read_bytes() == b"precious"
     with pytest.raises(SweepFileError, match="does not exist"):
-        run_sweep(parse_spec(GRID), tmp_path / "no" / "dir.h5", progress=False)
+        run_sweep(parse_sweep_spec(GRID), tmp_path / "no" / "dir.h5", progress=False)
 
 
 @pytest.mark.slow
 def test_two_recycled_workers_give_the_same_file_as_one(tmp_path):
-    spec = parse_spec(GRID)
+    spec = parse_sweep_spec(GRID)
     run_sweep(spec, tmp_path / "one.h5", progress=False)
     two = run_sweep(spec, tmp_path / "two.h5", workers=2, chunk_size=2, recycle_after=2, progress=False)
     assert two.recycles >= 2 and two.restarts == 0  # a fresh pool after every 2 points per worker
@@ -132,9 +132,9 @@ def test_montecarlo_sweep_of_a_reram_follows_its_read_law(tmp_path):
     (tmp_path / "cell.cir").write_text(
         f"reram read\n.include \"{netlist_path('reram.lib')}\"\n.param g=1e-5 d_lng=0 v=0.1\n"
         "V1 a 0 dc {v}\nxr a 0 reram g={g*exp(d_lng)}\n.end\n")
-    spec = parse_spec({"netlist": "cell.cir", "design": "montecarlo", "samples": 12, "seed": 3,
-                       "parameters": {"d_lng": {"sigma": 0.2}, "v": {"values": [0.1, 0.3]}},
-                       "outputs": {"i": {"vector": "i(v1)", "unit": "A"}}}, source=str(tmp_path / "spec.yaml"))
+    spec = parse_sweep_spec({"netlist": "cell.cir", "design": "montecarlo", "samples": 12, "seed": 3,
+                             "parameters": {"d_lng": {"sigma": 0.2}, "v": {"values": [0.1, 0.3]}},
+                             "outputs": {"i": {"vector": "i(v1)", "unit": "A"}}}, source=str(tmp_path / "spec.yaml"))
     summary = run_sweep(spec, tmp_path / "mc.h5", executor="inline", progress=False)
     assert summary.counts == {"pending": 0, "ok": 24, "aided": 0, "failed": 0}
     with h5py.File(tmp_path / "mc.h5", "r") as f:
@@ -147,8 +147,8 @@ def test_montecarlo_sweep_of_a_reram_follows_its_read_law(tmp_path):
 
 
 def test_corners_and_temperatures_of_the_cell_against_ngspice_batch(tmp_path, batch):
-    spec = parse_spec({"circuit": "cell_1t1r", "corners": ["ss", "ff"], "temperatures": [-40, 125],
-                       "parameters": {"g": 1e-4, "v_bl": 0.3, "v_wl": 0.6}})
+    spec = parse_sweep_spec({"circuit": "cell_1t1r", "corners": ["ss", "ff"], "temperatures": [-40, 125],
+                             "parameters": {"g": 1e-4, "v_bl": 0.3, "v_wl": 0.6}})
     summary = run_sweep(spec, tmp_path / "pvt.h5", executor="inline", progress=False)
     assert summary.counts["ok"] == 4
     with h5py.File(tmp_path / "pvt.h5", "r") as f:
@@ -178,9 +178,9 @@ def test_user_netlist_transient_and_temperature(tmp_path):
     of a resistor with tc1 (R = r (1 + tc1 (T - 27)))."""
     (tmp_path / "rc.cir").write_text("rc step\n.param vin=1 r=1k\nV1 in 0 dc 0 pulse(0 {vin} 0 1p 1p 1 2)\n"
                                      "R1 in out {r}\nC1 out 0 1n\n.end\n")
-    spec = parse_spec({"netlist": "rc.cir", "analysis": {"tran": {"step": 2e-8, "stop": 2e-6, "max_step": 1e-8}},
-                       "parameters": {"vin": {"values": [0.5, 1.0]}, "r": {"values": [500.0, 1000.0]}},
-                       "outputs": {"v_out": {"vector": "v(out)", "unit": "V"}}}, source=str(tmp_path / "s.yaml"))
+    spec = parse_sweep_spec({"netlist": "rc.cir", "analysis": {"tran": {"step": 2e-8, "stop": 2e-6, "max_step": 1e-8}},
+                             "parameters": {"vin": {"values": [0.5, 1.0]}, "r": {"values": [500.0, 1000.0]}},
+                             "outputs": {"v_out": {"vector": "v(out)", "unit": "V"}}}, source=str(tmp_path / "s.yaml"))
     assert spec.circuit._device_of == {"r": "r1"}  # r changes in place, vin through alterparam
     run_sweep(spec, tmp_path / "rc.h5", executor="inline", progress=False)
     with h5py.File(tmp_path / "rc.h5", "r") as f:
@@ -189,8 +189,9 @@ def test_user_netlist_transient_and_temperature(tmp_path):
     np.testing.assert_allclose(v, vin * (1 - np.exp(-2e-6 / (r * 1e-9))), rtol=2e-3)
 
     (tmp_path / "tc.cir").write_text("tc\n.param r=1k\nV1 a 0 dc 1\nR1 a 0 {r} tc1=4m\n.end\n")
-    spec = parse_spec({"netlist": "tc.cir", "temperatures": [-40, 27, 125], "parameters": {"r": {"values": [1e3, 2e3]}},
-                       "outputs": {"i": {"vector": "i(v1)", "unit": "A"}}}, source=str(tmp_path / "s.yaml"))
+    spec = parse_sweep_spec({"netlist": "tc.cir", "temperatures": [-40, 27, 125],
+                             "parameters": {"r": {"values": [1e3, 2e3]}},
+                             "outputs": {"i": {"vector": "i(v1)", "unit": "A"}}}, source=str(tmp_path / "s.yaml"))
     run_sweep(spec, tmp_path / "tc.h5", executor="inline", progress=False)
     with h5py.File(tmp_path / "tc.h5", "r") as f:
         temp, r, i = f["inputs/temp"][...], f["inputs/r"][...], -f["outputs/i"][...]

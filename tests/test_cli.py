@@ -89,14 +89,14 @@ def test_fit_with_an_off_grid_validation_sweep(tmp_path):
     """`cimspice fit --validation`: candidates scored on the off-grid sweep's points."""
     import h5py
 
-    from cimspice.characterize import parse_spec, run_sweep
+    from cimspice.characterize import parse_sweep_spec, run_sweep
 
-    grid = parse_spec({"circuit": "cell_1t1r", "design": "grid", "outputs": ["i_cell"],
-                       "parameters": {"g": {"start": 1e-6, "stop": 1e-4, "num": 9, "scale": "log"},
-                                      "v_bl": {"start": 0.0, "stop": 0.3, "num": 7}}})
-    lhs = parse_spec({"circuit": "cell_1t1r", "design": "lhs", "samples": 12, "seed": 3, "outputs": ["i_cell"],
-                      "parameters": {"g": {"start": 1.2e-6, "stop": 9e-5, "scale": "log"},
-                                     "v_bl": {"start": 0.01, "stop": 0.29}}})
+    grid = parse_sweep_spec({"circuit": "cell_1t1r", "design": "grid", "outputs": ["i_cell"],
+                             "parameters": {"g": {"start": 1e-6, "stop": 1e-4, "num": 9, "scale": "log"},
+                                            "v_bl": {"start": 0.0, "stop": 0.3, "num": 7}}})
+    lhs = parse_sweep_spec({"circuit": "cell_1t1r", "design": "lhs", "samples": 12, "seed": 3, "outputs": ["i_cell"],
+                            "parameters": {"g": {"start": 1.2e-6, "stop": 9e-5, "scale": "log"},
+                                           "v_bl": {"start": 0.01, "stop": 0.29}}})
     run_sweep(grid, tmp_path / "grid.h5", executor="inline", progress=False)
     run_sweep(lhs, tmp_path / "lhs.h5", executor="inline", progress=False)
     run = subprocess.run([sys.executable, "-m", "cimspice.cli", "fit", str(tmp_path / "grid.h5"), "--validation",

@@ -77,7 +77,7 @@ def test_fast_solver_matches_ngspice_1r(n):
 def cell_1t1r_surrogate(tmp_path_factory):
     """A 1T1R cell surrogate i_cell(g, v_bl, v_sl) fitted to a ngspice grid sweep of the cell
     (word line at VDD, 27 degC), covering the row and column node voltages of the arrays below."""
-    from cimspice.characterize import parse_spec, run_sweep
+    from cimspice.characterize import parse_sweep_spec, run_sweep
     from cimspice.surrogate import fit_surrogates
 
     path = tmp_path_factory.mktemp("cell") / "cell.h5"
@@ -85,7 +85,7 @@ def cell_1t1r_surrogate(tmp_path_factory):
             "parameters": {"g": {"start": RERAM.g_off, "stop": RERAM.g_on, "num": 13, "scale": "log"},
                            "v_bl": {"start": 0.0, "stop": 0.35, "num": 15},
                            "v_sl": {"start": 0.0, "stop": 0.15, "num": 7}}}
-    run_sweep(parse_spec(spec, source="test 1T1R cell"), path, progress=False)
+    run_sweep(parse_sweep_spec(spec, source="test 1T1R cell"), path, progress=False)
     (surrogate,) = fit_surrogates(path, outputs=["i_cell"], models=["grid-cubic"]).values()
     return surrogate
 

@@ -49,41 +49,40 @@ def test_surrogate_error_on_unseen_spice_points(demo_dir):
 def test_simulator_runs_without_pyspice(demo_dir):
     out, _ = demo_dir
     code = f"""
-import sys, numpy as np
+import sys
 sys.modules["PySpice"] = None  # any import of PySpice now fails
-from cimspice.surrogate import load_library
-from cimspice.sim import AnalogMLP, SurrogateCell, accuracy
-from cimspice.demo import train_digits_mlp
-(s,) = load_library({str(out / "surrogates.h5")!r}).values()
-mlp, xt, xs, ys = train_digits_mlp(16)
-net = AnalogMLP(mlp, SurrogateCell(s, fixed={{"v_wl": 1.1}}), g_on=1e-4, g_off=1e-6, v_read=0.2,
-                adc_bits=8, x_calibration=xt)
-print(accuracy(net.forward(xs), ys))
+from cimspice.demo import DemoConfig, run_network
+print(run_network({str(out / "surrogates.h5")!r}, DemoConfig(hidden=16))["analog"])
 """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     assert float(run.stdout) > 0.85
 
 
-def test_ideal_cells_reproduce_float_network():
-    from cimspice.demo import train_digits_mlp
-    from cimspice.sim import AnalogMLP, LinearCell
+def _forward(spec, network, x_train, x_test):
+    """Logits of ``network`` on the accelerator ``spec`` (ranges set on ``x_train``)."""
+    from cimspice.sim import AnalogBackend
 
-    mlp, x_train, x_test, _ = train_digits_mlp(16)
-    net = AnalogMLP(mlp, LinearCell(), g_on=1e-4, g_off=1e-6, v_read=0.2, adc_bits=None, x_calibration=x_train)
-    np.testing.assert_allclose(net.forward(x_test), mlp.forward(x_test), rtol=1e-10, atol=1e-10)
+    backend = AnalogBackend(spec)
+    backend.calibrate(network, x_train)
+    return network.forward(x_test, backend)
+
+
+def test_ideal_cells_reproduce_float_network():
+    from cimspice.demo import demo_system, train_digits_mlp
+
+    net, x_train, x_test, _ = train_digits_mlp(16)
+    spec = demo_system(net, DemoConfig(adc_bits=None))
+    np.testing.assert_allclose(_forward(spec, net, x_train, x_test), net.forward(x_test), rtol=1e-10, atol=1e-10)
 
 
 def test_cell_nonlinearity_is_visible_in_the_network(demo_dir):
     """The 1T1R crossbar must not secretly be linear: its layer outputs differ from float."""
     out, _ = demo_dir
-    from cimspice.demo import train_digits_mlp
-    from cimspice.sim import AnalogMLP, SurrogateCell
-    from cimspice.surrogate import load_library
+    from cimspice.demo import demo_system, train_digits_mlp
 
-    (s,) = load_library(out / "surrogates.h5").values()
-    mlp, x_train, x_test, _ = train_digits_mlp(16)
-    net = AnalogMLP(mlp, SurrogateCell(s, fixed={"v_wl": 1.1}), g_on=1e-4, g_off=1e-6, v_read=0.2,
-                    adc_bits=None, x_calibration=x_train)
-    deviation = np.abs(net.forward(x_test) - mlp.forward(x_test)).max() / np.abs(mlp.forward(x_test)).max()
+    net, x_train, x_test, _ = train_digits_mlp(16)
+    spec = demo_system(net, DemoConfig(adc_bits=None), out / "surrogates.h5", "cell_1t1r.i_cell")
+    reference = net.forward(x_test)
+    deviation = np.abs(_forward(spec, net, x_train, x_test) - reference).max() / np.abs(reference).max()
     assert 1e-3 < deviation < 0.5

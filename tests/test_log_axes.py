@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from cimspice.characterize import SpecError, SweepStore, load_spec, run_sweep, sweep_points
+from cimspice.characterize import SpecError, SweepStore, load_sweep_spec, run_sweep, sweep_points
 from cimspice.cli import main
 from cimspice.surrogate import load_library, read_sweep
 from cimspice.surrogate.errors import SurrogateError
@@ -52,8 +52,8 @@ def sweeps(tmp_path_factory):
     """The log grid (17 x 2 points) and the off-grid ngspice values, each swept once."""
     folder = tmp_path_factory.mktemp("log_axes")
     grid, off = folder / "grid.h5", folder / "off.h5"
-    run_sweep(load_spec(write(folder, "grid.yaml", GRID)), grid, executor="inline", progress=False)
-    run_sweep(load_spec(write(folder, "off.yaml", OFF_GRID)), off, executor="inline", progress=False)
+    run_sweep(load_sweep_spec(write(folder, "grid.yaml", GRID)), grid, executor="inline", progress=False)
+    run_sweep(load_sweep_spec(write(folder, "off.yaml", OFF_GRID)), off, executor="inline", progress=False)
     return grid, read_sweep(off)
 
 
@@ -137,7 +137,7 @@ def test_old_schema_file_reads_as_linear_and_takes_an_override(sweeps, tmp_path,
 
 
 def test_a_resumed_version_1_file_records_the_axis_scale(tmp_path):
-    spec = load_spec(write(tmp_path, "grid.yaml", GRID))
+    spec = load_sweep_spec(write(tmp_path, "grid.yaml", GRID))
     out = tmp_path / "out.h5"
     SweepStore(out, spec, sweep_points(spec)).close()  # started, nothing run: every point pending
     with h5py.File(out, "r+") as f:  # as a version 1 writer left it: the declared scale
@@ -153,7 +153,7 @@ def test_log_scale_on_non_positive_values_is_refused(sweeps, tmp_path, capsys):
     spec = write(tmp_path, "bad.yaml", GRID.replace("vin: {values: [0.0, 1.0]}",
                                                     "vin: {values: [0.0, 1.0], scale: log}"))
     with pytest.raises(SpecError, match=r"bad\.yaml: parameters\.vin: a log scale needs positive values, got 0"):
-        load_spec(spec)
+        load_sweep_spec(spec)
 
     grid, _ = sweeps
     status, _, err = fit(capsys, grid, tmp_path / "lib.h5", "--input-scale", "vin=log")

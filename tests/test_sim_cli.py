@@ -26,3 +26,25 @@ def test_simulate_bad_requests_are_one_line_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bad.yaml" in err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_simulate_function_does_what_the_command_does(tmp_path, capsys):
+    """The Python entry takes a data file, runs the ADC sweep and writes the folder the
+    command writes, with the same text; a bare network object needs data."""
+    import numpy as np
+    import pytest
+
+    from cimspice.sim import Sequential, SimError, load_dataset, load_network
+    from cimspice.sim.simulate import simulate
+
+    x, y = load_dataset("mlp", "test", n=60)
+    np.savez(tmp_path / "d.npz", x=x, y=y, x_calibration=load_dataset("mlp", "train", n=64)[0])
+    result = simulate("ideal", "mlp", tmp_path / "d.npz", n_samples=50, adc_bits=[4], output=tmp_path / "py")
+    assert result.n_samples == 50 and [r["adc_bits"] for r in result.sweep] == [4, 4]
+    assert [p.name for p in result.plots] == ["energy_breakdown.png", "accuracy_vs_adc_bits.png"]
+    assert (tmp_path / "py" / "simulate.txt").read_text() == result.to_table() + "\n"
+    assert main(["simulate", "ideal", "--network", "mlp", "--data", str(tmp_path / "d.npz"), "--samples", "50",
+                 "--adc-bits", "4", "-o", str(tmp_path / "cli")]) == 0
+    assert capsys.readouterr().out.strip() == result.to_table().replace(str(tmp_path / "py"), str(tmp_path / "cli"))
+    with pytest.raises(SimError, match="no held-out data of its own"):
+        simulate("ideal", Sequential("bare", load_network("mlp").layers))

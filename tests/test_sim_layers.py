@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from cimspice.sim.engine import Backend, FloatBackend, FloatMatVec, FloatNonlinearity
+from cimspice.sim.execution import Backend, FloatBackend, FloatMatVec, FloatNonlinearity
 from cimspice.sim.errors import SimError
 from cimspice.sim.layers import (LSTM, Activation, AvgPool2d, CausalSelfAttention, Conv2d, Dense, LayerNorm,
                                  MaxPool2d, MLPBlock)

@@ -18,7 +18,7 @@ from cimspice.sim.backend import AnalogBackend
 from cimspice.sim.errors import SimError
 from cimspice.sim.layers import Dense
 from cimspice.sim.network import Sequential
-from cimspice.sim.spec import parse_spec
+from cimspice.sim.spec import parse_system_spec
 from cimspice.sim.zoo import list_networks, load_dataset, load_network, read_network_file
 
 # Held-out accuracy / perplexity each shipped network is stated to reach (docs/system.md).
@@ -69,7 +69,7 @@ def test_ideal_analog_equals_float(name, n):
     net = load_network(name)
     x, _ = load_dataset(name, "test", n=n)
     x_cal, _ = load_dataset(name, "train", n=32 if name != "gpt" else 4)
-    backend = AnalogBackend(parse_spec({**IDEAL, "array": {"rows": 32, "cols": 32, "cell_bits": None}}))
+    backend = AnalogBackend(parse_system_spec({**IDEAL, "array": {"rows": 32, "cols": 32, "cell_bits": None}}))
     backend.calibrate(net, x_cal)
     analog, ref = net.forward(x, backend), net.forward(x)
     assert np.abs(analog - ref).max() <= 1e-10 * np.abs(ref).max()
@@ -100,13 +100,13 @@ def test_bit_sliced_bit_serial_analog_is_exact(weights, encoding, signed):
     spec = {"array": {"rows": 16, "cols": 16, "cell_bits": 2}, "mapping": {"weights": weights, "slices": 3},
             "inputs": {"encoding": encoding, "bits": 6, "signed": signed or "two_phase"},
             "adc": {"bits": 16, "partial_sum_bits": 16, "range": "full"}}
-    backend = AnalogBackend(parse_spec(spec))
+    backend = AnalogBackend(parse_system_spec(spec))
     backend.calibrate(net, x)
     ref = _quantised_reference(W, x, np.abs(x).max(), 6, weights == "offset", 6)
     out = net.forward(x, backend)
     assert len(backend.matrices["d"].tiles) == 3
     assert np.abs(out - ref).max() <= 1e-12 * np.abs(ref).max()
-    narrow = AnalogBackend(parse_spec({**spec, "adc": {"bits": 4, "partial_sum_bits": 4, "range": "full"}}))
+    narrow = AnalogBackend(parse_system_spec({**spec, "adc": {"bits": 4, "partial_sum_bits": 4, "range": "full"}}))
     narrow.calibrate(net, x)
     assert np.abs(net.forward(x, narrow) - ref).max() > 1e-3 * np.abs(ref).max()
 
@@ -119,9 +119,10 @@ def test_ir_drop_surrogate_against_exact_solver():
     out = {}
     for cell in ("linear", "sinh"):
         for solver in ("surrogate", "exact"):
-            spec = parse_spec({"array": {"rows": 16, "cols": 32, "cell": cell}, "inputs": {"bits": 6},
-                               "adc": {"bits": None}, "nonidealities": {"ir_drop": True, "r_wire": 2.0,
-                                                                       "cell_nonlinearity": True, "solver": solver}})
+            spec = parse_system_spec({"array": {"rows": 16, "cols": 32, "cell": cell}, "inputs": {"bits": 6},
+                                      "adc": {"bits": None},
+                                      "nonidealities": {"ir_drop": True, "r_wire": 2.0, "cell_nonlinearity": True,
+                                                        "solver": solver}})
             backend = AnalogBackend(spec)
             backend.calibrate(net, x)
             out[cell, solver] = net.forward(x, backend)
@@ -139,10 +140,10 @@ def test_array_energy_by_hand():
     W = np.array([[1.0], [-1 / 3], [2 / 3]])
     x = np.array([[1.0, 2 / 3, 1 / 3]])          # codes 3, 2, 1: bit0 = 1 0 1, bit1 = 1 1 0
     g_on, g_off, v, t = 100e-6, 1e-6, 0.2, 100e-9
-    spec = parse_spec({"array": {"rows": 8, "cols": 8, "cell_bits": 2, "g_on": g_on, "g_off": g_off,
-                                 "v_read": v, "t_read": t}, "mapping": {"slices": 1},
-                       "inputs": {"encoding": "bit_serial", "bits": 2},
-                       "adc": {"bits": None}})
+    spec = parse_system_spec({"array": {"rows": 8, "cols": 8, "cell_bits": 2, "g_on": g_on, "g_off": g_off,
+                                        "v_read": v, "t_read": t}, "mapping": {"slices": 1},
+                              "inputs": {"encoding": "bit_serial", "bits": 2},
+                              "adc": {"bits": None}})
     net = Sequential("e", [Dense("d", W, np.zeros(1))])
     backend = AnalogBackend(spec)
     backend.calibrate(net, x)
@@ -164,7 +165,7 @@ def test_nonidealities_seeded_and_visible():
                               "read_noise_sigma": 0.02}}
     runs = []
     for seed in (0, 0, 1):
-        backend = AnalogBackend(parse_spec({**spec, "seed": seed}))
+        backend = AnalogBackend(parse_system_spec({**spec, "seed": seed}))
         backend.calibrate(net, x_cal)
         runs.append(net.forward(x, backend))
     np.testing.assert_array_equal(runs[0], runs[1])
@@ -175,7 +176,7 @@ def test_nonidealities_seeded_and_visible():
 
 
 def test_uncalibrated_matrix_refuses():
-    backend = AnalogBackend(parse_spec({}))
+    backend = AnalogBackend(parse_system_spec({}))
     m = backend.matvec("d", np.ones((4, 2)))
     with pytest.raises(SimError, match="d: not calibrated"):
         m(np.ones((1, 4)))
@@ -206,8 +207,10 @@ def test_simulator_never_imports_torch_or_pyspice():
     code = """
 import sys
 sys.modules["PySpice"] = None  # any import of PySpice now fails
-from cimspice.sim.simulate import simulate
-r = simulate({"adc": {"bits": 6}}, "lstm", n_samples=20)
+import cimspice.sim
+import cimspice
+r = cimspice.simulate({"adc": {"bits": 6}}, "lstm", n_samples=20)
+cimspice.load_library, cimspice.run_study  # surrogate evaluation and the studies' front door
 print(r.analog_metric)
 # torch and scikit-learn are installed here: had anything imported them, they would be loaded
 loaded = [m for m in sys.modules if m.split(".")[0] in ("torch", "sklearn")
@@ -242,11 +245,11 @@ def test_tabulated_cell_surrogate_matches_per_cell_sum(encoding):
     rng = np.random.default_rng(3)
     W, x = rng.normal(size=(12, 6)), rng.uniform(0, 1, size=(25, 12))
     net = Sequential("s", [Dense("d", W, np.zeros(6))])
-    spec = parse_spec({"array": {"rows": 16, "cols": 32, "cell": "surrogate", "surrogate": "fake",
-                                 "fixed": {"v_wl": 1.1}},
-                       "mapping": {"slices": 2}, "inputs": {"encoding": encoding, "bits": 6},
-                       "nonidealities": {"cell_nonlinearity": True, "programming_sigma": 0.1},
-                       "library": "lib.h5"})
+    spec = parse_system_spec({"array": {"rows": 16, "cols": 32, "cell": "surrogate", "surrogate": "fake",
+                                        "fixed": {"v_wl": 1.1}},
+                              "mapping": {"slices": 2}, "inputs": {"encoding": encoding, "bits": 6},
+                              "nonidealities": {"cell_nonlinearity": True, "programming_sigma": 0.1},
+                              "library": "lib.h5"})
     backend = AnalogBackend(spec, library={"fake": _SaturatingCell()})
     backend.calibrate(net, x)
     m = backend.matrices["d"]

@@ -6,20 +6,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cimspice.characterize import parse_spec, run_sweep
+from cimspice.characterize import parse_sweep_spec, run_sweep
 from cimspice.circuits.nonlinear import PwlUnit
 from cimspice.sim import SimError
 from cimspice.sim.simulate import simulate
-from cimspice.sim.spec import load_spec
+from cimspice.sim.spec import load_system_spec
 from cimspice.surrogate import fit_surrogates, load_library, save_library
 
 SEGMENTS = 8
 
 
 def _sweep(tmp, function, xs, outputs, timing):
-    spec = parse_spec({"circuit": "pwl_unit", "circuit_args": {"function": function, "segments": SEGMENTS,
-                                                              "timing": timing},
-                       "design": "list", "parameters": {"x": [float(v) for v in xs]}, "outputs": outputs})
+    spec = parse_sweep_spec({"circuit": "pwl_unit", "circuit_args": {"function": function, "segments": SEGMENTS,
+                                                                    "timing": timing},
+                             "design": "list", "parameters": {"x": [float(v) for v in xs]}, "outputs": outputs})
     path = tmp / f"{function}_{'t' if timing else 'dc'}.h5"
     run_sweep(spec, path, executor="inline", progress=False)
     return path
@@ -45,14 +45,14 @@ def _spec(library, energy=None):
     nonlinear = {"where": "reram_array", "surrogates": {"sigmoid": "pwl_sigmoid.y", "tanh": "pwl_tanh.y"}}
     if energy is not None:
         nonlinear["energy"] = energy
-    return load_spec("ideal").updated({"nonlinear": nonlinear, "library": str(library)})
+    return load_system_spec("ideal").updated({"nonlinear": nonlinear, "library": str(library)})
 
 
 @pytest.mark.slow
 def test_lstm_on_pwl_arrays_keeps_accuracy_and_prices_measured_energy(library):
-    digital = simulate("ideal", "lstm", 120)
-    arrays = simulate(_spec(library), "lstm", 120)
-    measured = simulate(_spec(library, {"tanh": "pwl_tanh.energy"}), "lstm", 120)
+    digital = simulate("ideal", "lstm", n_samples=120)
+    arrays = simulate(_spec(library), "lstm", n_samples=120)
+    measured = simulate(_spec(library, {"tanh": "pwl_tanh.energy"}), "lstm", n_samples=120)
     # 8 segments: the activations are within a few % of full scale; accuracy follows float
     assert abs(arrays.analog_metric - digital.analog_metric) <= 0.05
     assert measured.analog_metric == arrays.analog_metric        # pricing changes no result
@@ -76,4 +76,4 @@ def test_bad_nonlinear_energy_spec_fails_before_work(library):
     with pytest.raises(SimError, match="nonlinear.energy: 'gelu' has an energy surrogate but no surrogate"):
         _spec(library, {"gelu": "pwl_tanh.energy"})
     with pytest.raises(SimError, match="nonlinear.energy.tanh.*not in the library"):
-        simulate(_spec(library, {"tanh": "missing.energy"}), "lstm", 5)
+        simulate(_spec(library, {"tanh": "missing.energy"}), "lstm", n_samples=5)

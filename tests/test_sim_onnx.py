@@ -26,7 +26,7 @@ from cimspice.sim.errors import SimError  # noqa: E402
 from cimspice.sim.layers import LSTM, Activation, AvgPool2d, Conv2d, Dense, Flatten, LayerNorm, MaxPool2d  # noqa
 from cimspice.sim.data_file import read_data_file  # noqa: E402
 from cimspice.sim.onnx_import import load_onnx  # noqa: E402
-from cimspice.sim.spec import parse_spec  # noqa: E402
+from cimspice.sim.spec import parse_system_spec  # noqa: E402
 from cimspice.sim.zoo import load_dataset, load_network, read_network_file  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -157,7 +157,7 @@ def test_imported_cnn_on_the_baseline_system_is_the_zoo_cnn(tmp_path):
 def test_imported_cnn_runs_on_ideal_arrays_as_float(tmp_path):
     net = load_onnx(export_zoo("cnn", tmp_path / "cnn.onnx"))
     x, _ = load_dataset("cnn", "test", n=40)
-    backend = AnalogBackend(parse_spec(IDEAL))
+    backend = AnalogBackend(parse_system_spec(IDEAL))
     backend.calibrate(net, load_dataset("cnn", "train", n=32)[0])
     assert_rel(net.forward(x, backend), net.forward(x), 1e-10)
 

@@ -9,13 +9,13 @@ import pytest
 from cimspice.circuits.pooling import AveragePool
 from cimspice.sim import costs
 from cimspice.sim.backend import AnalogBackend
-from cimspice.sim.spec import load_spec
+from cimspice.sim.spec import load_system_spec
 from cimspice.spice import get_engine
 
 
 def _backend(nonlinear_cells: bool):
-    spec = load_spec("ideal").updated({"nonlinear": {"avg_pooling": "reram_array"}, "array": {"cell": "sinh"},
-                                       "nonidealities": {"cell_nonlinearity": nonlinear_cells}})
+    spec = load_system_spec("ideal").updated({"nonlinear": {"avg_pooling": "reram_array"}, "array": {"cell": "sinh"},
+                                              "nonidealities": {"cell_nonlinearity": nonlinear_cells}})
     return AnalogBackend(spec)
 
 

@@ -15,7 +15,7 @@ from cimspice.cli import main as cli
 from cimspice.sim.backend import AnalogBackend
 from cimspice.sim.errors import SimError
 from cimspice.sim.peripherals import IdealSense, SurrogateSense
-from cimspice.sim.spec import parse_spec
+from cimspice.sim.spec import parse_system_spec
 from cimspice.spice import get_engine
 from cimspice.surrogate import Surrogate, load_library, save_library
 from cimspice.surrogate.models import GridInterpolator
@@ -68,12 +68,12 @@ def _spec(**sense):
 
 def test_missing_sense_surrogate_fails_before_any_work(tia_library, tmp_path):
     with pytest.raises(SimError) as error:
-        parse_spec(_spec(type="surrogate"), "sys.yaml")
+        parse_system_spec(_spec(type="surrogate"), "sys.yaml")
     assert "sense.surrogate" in str(error.value) and "\n" not in str(error.value)
     with pytest.raises(SimError, match="library"):
-        parse_spec(_spec(type="surrogate", surrogate="tia.v_out"), "sys.yaml")
+        parse_system_spec(_spec(type="surrogate", surrogate="tia.v_out"), "sys.yaml")
     with pytest.raises(SimError, match="sense.type"):
-        parse_spec(_spec(type="sensor"), "sys.yaml")
+        parse_system_spec(_spec(type="sensor"), "sys.yaml")
     spec = {**_spec(type="surrogate", surrogate="tia.vout"), "library": str(tia_library)}
     with pytest.raises(SimError) as error:
         AnalogBackend(spec)                      # the backend is built before anything is programmed

@@ -10,7 +10,7 @@ import yaml
 
 from cimspice.sim.backend import AnalogBackend
 from cimspice.sim.errors import SimError
-from cimspice.sim.spec import RERAM_G_OFF, RERAM_G_ON, RERAM_V0, SystemSpec, load_spec, parse_spec
+from cimspice.sim.spec import RERAM_G_OFF, RERAM_G_ON, RERAM_V0, SystemSpec, load_system_spec, parse_system_spec
 
 SYSTEMS = __import__("cimspice.sim", fromlist=["x"]).__path__[0] + "/systems"
 
@@ -22,11 +22,11 @@ def _write(tmp_path, data, name="sys.yaml"):
 
 
 def test_shipped_systems_load():
-    base = load_spec(f"{SYSTEMS}/baseline.yaml")
+    base = load_system_spec(f"{SYSTEMS}/baseline.yaml")
     assert isinstance(base, SystemSpec) and base.name == "baseline"
     assert base.array.cell == "sinh" and base.mapping.slices == 2 and base.weight_bits == 4
-    assert base.nonideal and not load_spec(f"{SYSTEMS}/ideal.yaml").nonideal
-    assert load_spec(f"{SYSTEMS}/ideal.yaml").array.cell_bits is None
+    assert base.nonideal and not load_system_spec(f"{SYSTEMS}/ideal.yaml").nonideal
+    assert load_system_spec(f"{SYSTEMS}/ideal.yaml").array.cell_bits is None
 
 
 def test_defaults_follow_the_shipped_reram_model():
@@ -36,7 +36,7 @@ def test_defaults_follow_the_shipped_reram_model():
 
 
 def test_updated_revalidates():
-    spec = parse_spec({})
+    spec = parse_system_spec({})
     assert spec.updated({"adc": {"bits": 4}}).adc.bits == 4
     assert spec.updated({"adc": {"bits": 4}}).adc.partial_sum_bits == spec.adc.partial_sum_bits
     with pytest.raises(SimError, match=r"adc\.bits: must be >= 2, got 1"):
@@ -65,7 +65,7 @@ def test_updated_revalidates():
 def test_bad_fields_name_file_field_reason(tmp_path, data, field, reason):
     path = _write(tmp_path, data)
     with pytest.raises(SimError) as info:
-        load_spec(path)
+        load_system_spec(path)
     message = str(info.value)
     assert message.startswith(f"{path}: {field}: "), message
     assert reason in message and "\n" not in message
@@ -73,11 +73,11 @@ def test_bad_fields_name_file_field_reason(tmp_path, data, field, reason):
 
 def test_unreadable_files(tmp_path):
     with pytest.raises(SimError, match="no such system spec file"):
-        load_spec(tmp_path / "missing.yaml")
+        load_system_spec(tmp_path / "missing.yaml")
     with pytest.raises(SimError, match=r"sys\.yaml: not valid YAML \(line \d+\)"):
-        load_spec(_write(tmp_path, "array:\n  rows: [1, 2\n"))
+        load_system_spec(_write(tmp_path, "array:\n  rows: [1, 2\n"))
     with pytest.raises(SimError, match="spec: expected a mapping, got list"):
-        load_spec(_write(tmp_path, "- 1\n- 2\n"))
+        load_system_spec(_write(tmp_path, "- 1\n- 2\n"))
 
 
 def test_array_too_small_for_a_kernel_with_splitting_off(tmp_path):
@@ -91,9 +91,9 @@ def test_array_too_small_for_a_kernel_with_splitting_off(tmp_path):
         simulate(path, "cnn")
     assert time.perf_counter() - t0 < 5
     assert str(info.value) == (f"{path}: array.rows: conv2 needs 72 rows (one output's whole input), the array has 64 "
-                               f"and tiling.split is 'none'; use partial_sums or input_splitting")
+                                      f"and tiling.split is 'none'; use partial_sums or input_splitting")
     for split in ("partial_sums", "input_splitting"):  # both fit
-        AnalogBackend(load_spec(_write(tmp_path, {"tiling": {"split": split}}))).prepare(
+        AnalogBackend(load_system_spec(_write(tmp_path, {"tiling": {"split": split}}))).prepare(
             __import__("cimspice.sim.zoo", fromlist=["x"]).load_network("cnn"))
 
 
@@ -102,31 +102,31 @@ def test_library_problems_are_reported_before_work(tmp_path):
 
     missing = _write(tmp_path, {"array": {"cell": "surrogate", "surrogate": "i_cell"}, "library": "nope.h5"})
     with pytest.raises(SimError, match=r"sys\.yaml: library: .*nope\.h5"):
-        AnalogBackend(load_spec(missing))
+        AnalogBackend(load_system_spec(missing))
     # a library that lacks the named surrogates
-    spec = parse_spec({"nonlinear": {"where": "reram_array", "surrogates": {"sigmoid": "sig"}}, "library": "lib.h5"},
-                      "sys.yaml")
+    spec = parse_system_spec({"nonlinear": {"where": "reram_array", "surrogates": {"sigmoid": "sig"}},
+                              "library": "lib.h5"}, "sys.yaml")
     backend = AnalogBackend(spec, library={"sig": object()})
     with pytest.raises(SimError, match="nonlinear.surrogates: network 'lstm' needs a ReRAM-array surrogate for 'tanh'"):
         backend.prepare(load_network("lstm"))
-    spec = parse_spec({"array": {"cell": "surrogate", "surrogate": "i_cell"}, "library": "lib.h5"}, "sys.yaml")
+    spec = parse_system_spec({"array": {"cell": "surrogate", "surrogate": "i_cell"}, "library": "lib.h5"}, "sys.yaml")
     with pytest.raises(SimError, match=r"sys\.yaml: array\.surrogate: surrogate 'i_cell' is not in the library "
-                                       r"lib\.h5 \(it has: other\)"):
+                                              r"lib\.h5 \(it has: other\)"):
         AnalogBackend(spec, library={"other": object()})
-    spec = parse_spec({"adc": {"type": "surrogate", "surrogate": "adc6"}, "library": "lib.h5"}, "sys.yaml")
+    spec = parse_system_spec({"adc": {"type": "surrogate", "surrogate": "adc6"}, "library": "lib.h5"}, "sys.yaml")
     with pytest.raises(SimError, match="adc.surrogate: surrogate 'adc6' is not in the library"):
         AnalogBackend(spec, library={})
 
 
 def test_bipolar_inputs_refused_for_surrogate_cells():
     with pytest.raises(SimError, match="inputs.signed: bipolar inputs drive cells at negative voltages"):
-        parse_spec({"array": {"cell": "surrogate", "surrogate": "x"}, "inputs": {"signed": "bipolar"},
-                    "library": "l.h5"})
+        parse_system_spec({"array": {"cell": "surrogate", "surrogate": "x"}, "inputs": {"signed": "bipolar"},
+                           "library": "l.h5"})
 
 
 def test_offset_mapping_needs_two_weight_bits():
     with pytest.raises(SimError, match="mapping.weights: offset mapping needs at least 2 bits"):
-        parse_spec({"array": {"cell_bits": 1}, "mapping": {"weights": "offset", "slices": 1}})
+        parse_system_spec({"array": {"cell_bits": 1}, "mapping": {"weights": "offset", "slices": 1}})
 
 
 def test_docs_field_table_is_the_generated_one():
@@ -172,7 +172,7 @@ def test_any_value_fails_in_one_line_naming_the_field(data, field, reason):
     from pathlib import Path
 
     with pytest.raises(SimError) as info:
-        parse_spec(data, "sys.yaml", base=Path("."))
+        parse_system_spec(data, "sys.yaml", base=Path("."))
     message = str(info.value)
     assert message.startswith(f"sys.yaml: {field}: "), message
     assert reason in message and "\n" not in message and len(message) < 300, message
@@ -232,7 +232,7 @@ def test_any_yaml_value_in_any_field_parses_to_its_type_or_fails_in_one_line():
             data.setdefault(section, {})[key] = value
         data.update(dict(tops))
         try:
-            spec = parse_spec(data, "f.yaml")
+            spec = parse_system_spec(data, "f.yaml")
         except SimError as error:
             assert str(error).startswith("f.yaml: ") and "\n" not in str(error), str(error)
             return

@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cimspice.characterize import parse_spec, run_sweep
+from cimspice.characterize import parse_sweep_spec, run_sweep
 from cimspice.circuits.base import CircuitError
 from cimspice.circuits.pooling import MaxPool
 from cimspice.sim import SimError
 from cimspice.sim.backend import AnalogBackend
 from cimspice.sim.simulate import simulate
-from cimspice.sim.spec import load_spec
+from cimspice.sim.spec import load_system_spec
 from cimspice.spice import get_engine
 from cimspice.surrogate import fit_surrogates, save_library
 
@@ -25,14 +25,14 @@ GAPS = [0.0, 0.01, 0.02, 0.035, 0.055, 0.08, 0.12, 0.18, 0.3]
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wta")
-    spec = parse_spec({"circuit": "max_pool", "circuit_args": {"window": 4, "inputs": "gaps"}, "design": "grid",
-                       "parameters": {"v_max": {"start": 0.5, "stop": 1.0, "num": 3},
-                                      **{f"d_{i}": GAPS for i in (1, 2, 3)}},
-                       "outputs": ["error", "energy"]})
+    spec = parse_sweep_spec({"circuit": "max_pool", "circuit_args": {"window": 4, "inputs": "gaps"}, "design": "grid",
+                             "parameters": {"v_max": {"start": 0.5, "stop": 1.0, "num": 3},
+                                            **{f"d_{i}": GAPS for i in (1, 2, 3)}},
+                             "outputs": ["error", "energy"]})
     run_sweep(spec, tmp / "wta.h5", executor="inline", progress=False)
-    volt = parse_spec({"circuit": "max_pool", "circuit_args": {"window": 4}, "design": "grid",
-                       "parameters": {f"v_{i}": {"start": 0.5, "stop": 1.1, "num": 3} for i in range(4)},
-                       "outputs": ["error"]})
+    volt = parse_sweep_spec({"circuit": "max_pool", "circuit_args": {"window": 4}, "design": "grid",
+                             "parameters": {f"v_{i}": {"start": 0.5, "stop": 1.1, "num": 3} for i in range(4)},
+                             "outputs": ["error"]})
     run_sweep(volt, tmp / "volt.h5", executor="inline", progress=False)
     lib = tmp / "lib.h5"
     save_library(lib, fit_surrogates(tmp / "wta.h5", models=["grid-cubic"], name_template="wta.{output}"))
@@ -43,7 +43,7 @@ def library(tmp_path_factory):
 
 def _spec(library, **nonlinear):
     nl = {"max_pooling": "wta", "max_pooling_error": "wta.error", "max_pooling_energy": "wta.energy", **nonlinear}
-    return load_spec("ideal").updated({"nonlinear": nl, "library": str(library)})
+    return load_system_spec("ideal").updated({"nonlinear": nl, "library": str(library)})
 
 
 def test_gap_inputs_are_the_same_circuit():
@@ -94,8 +94,8 @@ def test_pooled_values_follow_the_circuit_in_ngspice(library):
 
 
 def test_cnn_with_wta_max_pooling_prices_the_circuit(library):
-    digital = simulate("ideal", "cnn", 200)
-    wta = simulate(_spec(library), "cnn", 200)
+    digital = simulate("ideal", "cnn", n_samples=200)
+    wta = simulate(_spec(library), "cnn", n_samples=200)
     # ReLU outputs tie at zero in many windows, and a 4-way tie reads +55 mV (11 % of the
     # 0.5 V range): the network loses accuracy, but stays a classifier
     assert 0.5 < wta.analog_metric <= digital.analog_metric
@@ -113,12 +113,12 @@ def test_cnn_with_wta_max_pooling_prices_the_circuit(library):
 
 def test_bad_wta_specs_fail_before_work(library):
     with pytest.raises(SimError, match="nonlinear.max_pooling_error: max_pooling: wta needs"):
-        load_spec("ideal").updated({"nonlinear": {"max_pooling": "wta"}})
+        load_system_spec("ideal").updated({"nonlinear": {"max_pooling": "wta"}})
     with pytest.raises(SimError, match="nonlinear.max_pooling: unknown value 'analog'"):
-        load_spec("ideal").updated({"nonlinear": {"max_pooling": "analog"}})
+        load_system_spec("ideal").updated({"nonlinear": {"max_pooling": "analog"}})
     with pytest.raises(SimError, match=r"nonlinear.max_pooling_error: 'wta_volt.error' has inputs .*needs \['v_max'"):
-        simulate(_spec(library, max_pooling_error="wta_volt.error"), "cnn", 5)
+        simulate(_spec(library, max_pooling_error="wta_volt.error"), "cnn", n_samples=5)
     with pytest.raises(SimError, match="nonlinear.max_pooling_energy: surrogate 'nope' is not in the library"):
-        simulate(_spec(library, max_pooling_energy="nope"), "cnn", 5)
+        simulate(_spec(library, max_pooling_energy="nope"), "cnn", n_samples=5)
     with pytest.raises(SimError, match="max_pooling_energy: wta.error gives V, not an energy"):
-        simulate(_spec(library, max_pooling_energy="wta.error"), "cnn", 5)
+        simulate(_spec(library, max_pooling_energy="wta.error"), "cnn", n_samples=5)

@@ -47,9 +47,9 @@ def test_split_aware_retraining_recovers_coarse_adcs(digits, float_mlp):
     x, y, xt, yt = digits
     data = (xt[:200], yt[:200], x[:256])
     spec = _system(16, 2, 8, "input_splitting")
-    before = simulate(spec, "f", network=float_mlp.network("f"), data=data).analog_metric
+    before = simulate(spec, float_mlp.network("f"), data).analog_metric
     retrained = train_split_aware(float_mlp, x, y, 16, 2, 8, epochs=8, x_calibration=x[:256])
-    after = simulate(spec, "r", network=retrained.network("r"), data=data).analog_metric
+    after = simulate(spec, retrained.network("r"), data).analog_metric
     assert after > before + 0.05, (before, after)
 
 

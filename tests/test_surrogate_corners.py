@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from cimspice.characterize import parse_spec, run_sweep
+from cimspice.characterize import parse_sweep_spec, run_sweep
 from cimspice.cli import main as cli_main
 from cimspice.surrogate import SurrogateError, fit_surrogates, load_library, read_sweep, write_report
 from cimspice.surrogate.library import select_corner, surrogate_corner
@@ -39,7 +39,7 @@ def _sweep(path, design, corners=CORNERS, samples=N_VALIDATION, seed=3):
     else:
         spec.update(samples=samples, seed=seed)
     # inline: this process's ngspice, no worker process to spawn for a few seconds of op points
-    counts = run_sweep(parse_spec(spec, source=f"test {design} spec"), path, executor="inline", overwrite=True,
+    counts = run_sweep(parse_sweep_spec(spec, source=f"test {design} spec"), path, executor="inline", overwrite=True,
                        progress=False)
     assert counts["failed"] == 0
     return path

@@ -12,7 +12,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from cimspice.characterize import parse_spec, run_sweep
+from cimspice.characterize import parse_sweep_spec, run_sweep
 from cimspice.surrogate import fit_surrogates, load_library, save_library
 
 RANGES = {"v_od": {"start": 1.0e-4, "stop": 0.05, "scale": "log"}, "vdd": {"start": 0.9, "stop": 1.2}}
@@ -27,7 +27,7 @@ def _sweep(path, design):
     if design == "lhs":
         spec.update(samples=N_OFF_GRID, seed=5)
     # inline: this process's ngspice, no worker to spawn (the points are few and well-behaved)
-    counts = run_sweep(parse_spec(spec, source=f"test {design}"), path, executor="inline", overwrite=True,
+    counts = run_sweep(parse_sweep_spec(spec, source=f"test {design}"), path, executor="inline", overwrite=True,
                        progress=False)
     assert counts["failed"] == 0
     return path

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from cimspice.characterize import parse_spec, run_sweep
+from cimspice.characterize import parse_sweep_spec, run_sweep
 from test_sweep_failures import CrashingNetlist, injected_spec
 
 
@@ -20,9 +20,9 @@ def contents(path) -> dict:
 
 @pytest.mark.slow
 def test_local_pool_and_dask_localcluster_give_identical_files(tmp_path):
-    spec = parse_spec({"circuit": "cell_1t1r", "corners": ["tt", "ss"],
-                       "parameters": {"g": {"start": 1e-6, "stop": 1e-4, "num": 3, "scale": "log"},
-                                      "v_bl": {"values": [0.05, 0.15, 0.3]}, "v_wl": {"values": [0.7, 1.1]}}})
+    spec = parse_sweep_spec({"circuit": "cell_1t1r", "corners": ["tt", "ss"],
+                             "parameters": {"g": {"start": 1e-6, "stop": 1e-4, "num": 3, "scale": "log"},
+                                            "v_bl": {"values": [0.05, 0.15, 0.3]}, "v_wl": {"values": [0.7, 1.1]}}})
     local = run_sweep(spec, tmp_path / "local.h5", workers=2, chunk_size=5, progress=False)
     dask = run_sweep(spec, tmp_path / "dask.h5", workers=2, chunk_size=5, executor="dask", progress=False)
     assert local.executor == "local" and dask.executor == "dask" and dask.workers == 2

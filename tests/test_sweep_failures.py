@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from cimspice.characterize import parse_spec, run_sweep
+from cimspice.characterize import parse_sweep_spec, run_sweep
 from cimspice.circuits.user import NetlistCircuit
 
 # B1 pushes k exp(v/50 mV) into a 1 kohm load: a solution exists for small k only (k = 1e-3
@@ -52,9 +52,9 @@ EXPECTED = {2: "did not converge|timestep too small", 3: "exceeded the time limi
 def injected_spec(tmp_path):
     (tmp_path / "bad.cir").write_text(NETLIST)
     outputs = {"v_out": {"vector": "v(out)", "unit": "V"}}
-    spec = parse_spec({"netlist": "bad.cir", "design": "list", "analysis": {"tran": {"step": 1e-6, "stop": 1e-4}},
-                       "parameters": {"k": {"values": K}, "per": {"values": PER}, "crash": {"values": CRASH}},
-                       "outputs": outputs}, source=str(tmp_path / "spec.yaml"))
+    spec = parse_sweep_spec({"netlist": "bad.cir", "design": "list", "analysis": {"tran": {"step": 1e-6, "stop": 1e-4}},
+                             "parameters": {"k": {"values": K}, "per": {"values": PER}, "crash": {"values": CRASH}},
+                             "outputs": outputs}, source=str(tmp_path / "spec.yaml"))
     return dataclasses.replace(spec, circuits=(CrashingNetlist(tmp_path / "bad.cir", outputs, spec.analysis),))
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import psutil
 import pytest
 
-from cimspice.characterize import SweepFileError, SweepStore, load_spec, run_sweep, sweep_points
+from cimspice.characterize import SweepFileError, SweepStore, load_sweep_spec, run_sweep, sweep_points
 from cimspice.characterize.journal import Record
 
 DIVIDER = "divider\n.param r2=1k vin=1\nV1 a 0 dc {vin}\nR1 a b 1k\nR2 b 0 {r2}\n.end\n"
@@ -96,7 +96,7 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_p
 
 def divider_spec(tmp_path, n_r2=3):
     write_bench(tmp_path, n_r2)
-    return load_spec(tmp_path / "spec.yaml")
+    return load_sweep_spec(tmp_path / "spec.yaml")
 
 
 def test_a_torn_journal_record_is_cut_and_replay_is_idempotent(tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from cimspice.characterize import SpecError, load_spec, parse_spec, sweep_points
+from cimspice.characterize import SpecError, load_sweep_spec, parse_sweep_spec, sweep_points
 from cimspice.paths import netlist_path
 
 DIVIDER = "divider\n.param r2=1k vin=1 d_lng=0\nV1 a 0 dc {vin}\nR1 a b 1k\nR2 b 0 {r2*exp(-d_lng)}\n.end\n"
@@ -27,7 +27,7 @@ def mc_spec(divider, **change):
             "parameters": {"d_lng": {"sigma": 0.1, "mean": 0.02}, "vin": {"values": [0.5, 1.0, 2.0]}},
             "outputs": {"v_b": {"vector": "v(b)", "unit": "V"}}}
     data.update(change)
-    return parse_spec(data, source=str(divider.parent / "spec.yaml"))
+    return parse_sweep_spec(data, source=str(divider.parent / "spec.yaml"))
 
 
 def test_montecarlo_draws_are_normal_seeded_and_crossed_with_the_grid(divider):
@@ -56,7 +56,7 @@ def test_montecarlo_draws_outside_the_circuits_bounds_are_refused():
             "parameters": {"v_sl": {"sigma": 0.05}}}
     with pytest.raises(SpecError, match=r"spec.yaml: parameters.v_sl: draw -0.1\d* V \(-[23]\.\d sigma\) "
                                         r"outside the circuit's bounds \[-0.1, 0.3\] V"):
-        parse_spec(data, source="spec.yaml")
+        parse_sweep_spec(data, source="spec.yaml")
 
 
 @pytest.mark.parametrize("change, message", [
@@ -82,12 +82,12 @@ def test_bad_fields_name_the_file_and_field(change, message):
     data.update(change)
     with pytest.raises(SpecError, match="^spec.yaml: .*" + message.replace("(", r"\(").replace(")", r"\)")
                        .replace("[", r"\[").replace("]", r"\]")):
-        parse_spec(data, source="spec.yaml")
+        parse_sweep_spec(data, source="spec.yaml")
 
 
 def test_corners_and_temperatures_cross_every_point():
-    spec = parse_spec({"circuit": "cell_1t1r", "corners": ["ss", "ff"], "temperatures": [0, 50],
-                       "parameters": {"v_bl": {"values": [0.1, 0.2, 0.3]}, "v_wl": 0.9}})
+    spec = parse_sweep_spec({"circuit": "cell_1t1r", "corners": ["ss", "ff"], "temperatures": [0, 50],
+                             "parameters": {"v_bl": {"values": [0.1, 0.2, 0.3]}, "v_wl": 0.9}})
     assert [c.corner for c in spec.circuits] == ["ss", "ff"]
     assert spec.circuits[0].netlist() != spec.circuits[1].netlist()
     p = sweep_points(spec)
@@ -98,7 +98,7 @@ def test_corners_and_temperatures_cross_every_point():
     assert np.all(p["v_wl"] == 0.9)
     # Corners of a user netlist make no sense: no constructor size to set.
     with pytest.raises(SpecError, match="corners: a user netlist has no corner sizes"):
-        parse_spec({"netlist": str(netlist_path("cell_1t1r.cir")), "corners": ["tt"], "parameters": {}})
+        parse_sweep_spec({"netlist": str(netlist_path("cell_1t1r.cir")), "corners": ["tt"], "parameters": {}})
 
 
 def test_spec_hash_ignores_formatting_but_not_content(tmp_path):
@@ -111,19 +111,19 @@ def test_spec_hash_ignores_formatting_but_not_content(tmp_path):
     (tmp_path / "b.yaml").write_text(yaml.safe_dump({"outputs": {"v": {"unit": "V", "vector": "v(b)"}},
                                                      "parameters": {"r2": {"num": 3, "stop": 3.0e3, "start": 1.0e3}},
                                                      "netlist": "div.cir", "timeout": 5.0}))
-    a, b = load_spec(tmp_path / "a.yaml"), load_spec(tmp_path / "b.yaml")
+    a, b = load_sweep_spec(tmp_path / "a.yaml"), load_sweep_spec(tmp_path / "b.yaml")
     assert a.text != b.text and a.sha256 == b.sha256  # comments, order, 1e3 vs 1000, timeout
     (tmp_path / "c.yaml").write_text(text.replace("num: 3", "num: 4"))
-    assert load_spec(tmp_path / "c.yaml").sha256 != a.sha256
+    assert load_sweep_spec(tmp_path / "c.yaml").sha256 != a.sha256
     # Editing an included model file changes the hash; moving the whole folder does not.
     (tmp_path / "model.lib").write_text("* a model\n.param rmod=2.2k\n")
-    edited = load_spec(tmp_path / "a.yaml").sha256
+    edited = load_sweep_spec(tmp_path / "a.yaml").sha256
     assert edited != a.sha256
     moved = tmp_path / "moved"
     moved.mkdir()
     for name in ("model.lib", "div.cir", "a.yaml"):
         os.rename(tmp_path / name, moved / name)
-    assert load_spec(moved / "a.yaml").sha256 == edited
+    assert load_sweep_spec(moved / "a.yaml").sha256 == edited
 
 
 BENCH = "bench\n.param vin=1\nV1 a 0 dc {vin}\nR1 a 0 1k\n"
@@ -147,8 +147,8 @@ def test_unsafe_netlists_are_refused(tmp_path, body, message):
     (work / "sub" / "nested.lib").write_text("* nested\n*# shell touch /tmp/cimspice-pwned\n")
     (work / "bench.cir").write_text(body + ".end\n")
     with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        parse_spec({"netlist": str(work / "bench.cir"), "parameters": {"vin": {"values": [1.0]}},
-                    "outputs": {"i": {"vector": "i(v1)", "unit": "A"}}}, source=str(work / "spec.yaml"))
+        parse_sweep_spec({"netlist": str(work / "bench.cir"), "parameters": {"vin": {"values": [1.0]}},
+                          "outputs": {"i": {"vector": "i(v1)", "unit": "A"}}}, source=str(work / "spec.yaml"))
     assert not os.path.exists("/tmp/cimspice-pwned")
 
 
@@ -158,6 +158,6 @@ def test_safe_includes_and_comments_are_accepted(tmp_path):
     (tmp_path / "bench.cir").write_text(
         f"shell of a bench (the title is not a command)\n.include sub/r.lib\n.include \"{netlist_path('reram.lib')}\"\n"
         ".param vin=1\nV1 a 0 dc {vin}\nR1 a 0 {rr}\nxr a 0 reram g=10u\n.end\n")
-    spec = parse_spec({"netlist": str(tmp_path / "bench.cir"), "parameters": {"vin": {"values": [1.0]}},
-                       "outputs": {"i": {"vector": "i(v1)", "unit": "A"}}})
+    spec = parse_sweep_spec({"netlist": str(tmp_path / "bench.cir"), "parameters": {"vin": {"values": [1.0]}},
+                             "outputs": {"i": {"vector": "i(v1)", "unit": "A"}}})
     assert [p.name for p in spec.circuit.parameters] == ["vin", "temp"]

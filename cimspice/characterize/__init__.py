@@ -8,7 +8,7 @@ from importlib import import_module
 
 _EXPORTS = {
     "SpecError": "errors", "SweepError": "errors", "SweepFileError": "errors",
-    "SweepSpec": "spec", "load_spec": "spec", "parse_spec": "spec",
+    "SweepSpec": "spec", "load_sweep_spec": "spec", "parse_sweep_spec": "spec",
     "sweep_points": "points", "SweepStore": "store", "run_sweep": "runner", "SweepSummary": "runner",
 }
 

@@ -22,7 +22,7 @@ from .errors import SpecError, SweepError
 from .executors import DaskPool, InlinePool, LocalPool, is_killed_worker
 from .journal import Record
 from .points import sweep_points
-from .spec import SweepSpec
+from .spec import SweepSpec, load_sweep_spec
 from .store import SweepStore
 from .worker import AIDED, FAILED, OK, load_circuit, run_chunk
 
@@ -275,14 +275,22 @@ class _Run:
                 self.last_fold = time.monotonic()
 
 
-def run_sweep(spec: SweepSpec, out: str | Path, *, workers: int = 1, executor: str = "local",
+def run_sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int = 1, executor: str = "local",
               scheduler: str | None = None, chunk_size: int | None = None, resume: bool = False,
               overwrite: bool = False, timeout: float | None = None, recycle_after: int = RECYCLE_AFTER,
               checkpoint: float = CHECKPOINT_INTERVAL, progress: bool | None = None) -> SweepSummary:
-    """Run every pending point of ``spec`` into the sweep file ``out``.
+    """Run every pending point of ``spec`` into the sweep file ``out`` (``cimspice sweep``).
+
+    Example::
+
+        import cimspice
+        summary = cimspice.run_sweep("cell.yaml", "cell.h5", workers=4)  # the spec: docs/sweep_schema.md
+        print(summary.counts)  # points ok, aided, failed, pending
 
     Parameters
     ----------
+    spec : a YAML sweep spec file, its contents as a mapping, or a :class:`SweepSpec`
+        (:func:`~cimspice.characterize.spec.load_sweep_spec`).
     workers : worker processes (each with its own ngspice); for Dask without a scheduler,
         the size of the LocalCluster.
     executor : ``"local"`` (process pool), ``"dask"`` (``scheduler`` address, or a
@@ -307,6 +315,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, workers: int = 1, executor: s
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not value > 0):
             raise SweepError(f"{name}: {value!r} is not a positive number")
+    spec = load_sweep_spec(spec)
     time_limit = float(timeout or spec.timeout or DEFAULT_TIMEOUT)
     points = sweep_points(spec)
     # Each instance must load: a netlist ngspice cannot parse fails before any file is written.

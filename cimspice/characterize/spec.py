@@ -253,7 +253,7 @@ def _circuits(data: dict, source: str) -> tuple[tuple[Circuit, ...], tuple[str, 
         raise SpecError(f"{source}: netlist: {error}") from None
 
 
-def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSpec:
+def parse_sweep_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSpec:
     """Validate a spec given as a mapping (e.g. from YAML)."""
     if not isinstance(data, dict):
         raise SpecError(f"{source}: expected a mapping with 'circuit', 'parameters', ... at the top")
@@ -381,9 +381,14 @@ def _check_draws(spec: SweepSpec) -> None:
                             f"[{lo:g}, {hi:g}] {unit}; reduce sigma or samples")
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read and validate a YAML spec file (``yaml.safe_load``: data only, no tags)."""
-    path = Path(path)
+def load_sweep_spec(spec) -> SweepSpec:
+    """A :class:`SweepSpec` from a YAML spec file (read with ``yaml.safe_load``: data only, no
+    tags), a mapping (:func:`parse_sweep_spec`), or a SweepSpec (returned as is)."""
+    if isinstance(spec, SweepSpec):
+        return spec
+    if isinstance(spec, dict):
+        return parse_sweep_spec(spec)
+    path = Path(spec)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -394,4 +399,4 @@ def load_spec(path: str | Path) -> SweepSpec:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise SpecError(f"{path}: malformed YAML{where}: {getattr(error, 'problem', None) or error}") from None
-    return parse_spec(data, source=str(path), text=text)
+    return parse_sweep_spec(data, source=str(path), text=text)

@@ -3,7 +3,7 @@
 Never imports PySpice (nor ngspice, nor PyTorch): everything circuit-level arrives through
 surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.sim.zoo`).
 
-- :mod:`.engine` / :mod:`.layers` / :mod:`.network`: NumPy layers whose matrix products and
+- :mod:`.execution` / :mod:`.layers` / :mod:`.network`: NumPy layers whose matrix products and
   nonlinearities go through one backend interface (float reference or analog);
 - :mod:`.spec`: the accelerator description (YAML -> typed dataclasses);
 - :mod:`.mapping`, :mod:`.tile`, :mod:`.peripherals`, :mod:`.backend`: weights on crossbar
@@ -13,18 +13,15 @@ surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.si
 - :mod:`.simulate`, :mod:`.plots`: the ``cimspice simulate`` flow.
 """
 
-from .analog import AnalogMLP
 from .backend import AnalogBackend
 from .crossbar import LinearCell, SinhCell, SurrogateCell
-from .engine import Backend, FloatBackend, MatVec, Nonlinearity
+from .execution import Backend, FloatBackend, MatVec, Nonlinearity
 from .errors import SimError
-from .network import GPT, MLP, Network, Sequential, accuracy, perplexity
+from .network import GPT, Network, Sequential, accuracy, perplexity
 from .peripherals import AdcModel, IdealAdc, SenseModel
-from .spec import SystemSpec, load_spec
+from .spec import SystemSpec, load_system_spec
 from .zoo import list_networks, load_dataset, load_network
 
-__all__ = ["AdcModel", "AnalogBackend", "AnalogMLP", "Backend", "FloatBackend", "GPT", "IdealAdc", "LinearCell",
-           "MLP", "MatVec", "Network", "Nonlinearity", "SenseModel", "Sequential", "SimError", "SinhCell",
-           "SurrogateCell", "SystemSpec", "accuracy", "list_networks", "load_dataset", "load_network", "load_spec",
-           "perplexity"]
-
+__all__ = ["AdcModel", "AnalogBackend", "Backend", "FloatBackend", "GPT", "IdealAdc", "LinearCell", "MatVec", "Network",
+           "Nonlinearity", "SenseModel", "Sequential", "SimError", "SinhCell", "SurrogateCell", "SystemSpec",
+           "accuracy", "list_networks", "load_dataset", "load_network", "load_system_spec", "perplexity"]

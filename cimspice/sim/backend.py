@@ -1,6 +1,6 @@
 """The analog backend: layers' matrix products on crossbar tiles, everything counted.
 
-``AnalogBackend(spec)`` answers the calls of :class:`cimspice.sim.engine.Backend` with
+``AnalogBackend(spec)`` answers the calls of :class:`cimspice.sim.execution.Backend` with
 :class:`cimspice.sim.tile.AnalogMatrix` tiles, nonlinearities computed digitally (or by a
 ReRAM-array surrogate when the spec says ``reram_array``), activation products digitally,
 and a :class:`Ledger` of every event for :mod:`.accounting`::
@@ -21,12 +21,12 @@ from .. import CimspiceError
 from ..validate import require_finite
 from . import costs
 from .crossbar import CrossbarSolver, LinearCell, SinhCell, SurrogateCell
-from .engine import Backend, FloatNonlinearity, pool_windows
+from .execution import Backend, FloatNonlinearity, pool_windows
 from .errors import SimError
 from .layers import Layer, MaxPool2d
 from .mapping import plan_matrix
 from .peripherals import adc_from_spec, sense_from_spec
-from .spec import SystemSpec, load_spec
+from .spec import SystemSpec, load_system_spec
 from .tile import AnalogMatrix
 
 __all__ = ["AnalogBackend", "Ledger", "nonlinear_kinds"]
@@ -151,7 +151,7 @@ class AnalogBackend(Backend):
 
     def __init__(self, spec, library: dict | None = None, seed: int | None = None, cell=None):
         super().__init__()
-        spec = load_spec(spec)
+        spec = load_system_spec(spec)
         if seed is not None:
             spec = spec.updated({"seed": int(seed)})
         self.spec: SystemSpec = spec

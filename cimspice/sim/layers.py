@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import Backend, FloatBackend
+from .execution import Backend, FloatBackend
 from .errors import SimError
 
 __all__ = ["LSTM", "AvgPool2d", "CausalSelfAttention", "Conv2d", "Dense", "Flatten", "GPTBlock", "Layer",
@@ -153,7 +153,7 @@ class Flatten(Layer):
 
 
 class Activation(Layer):
-    """An element-wise nonlinearity of ``kind`` (see :data:`cimspice.sim.engine.NONLINEARITIES`)."""
+    """An element-wise nonlinearity of ``kind`` (see :data:`cimspice.sim.execution.NONLINEARITIES`)."""
 
     def __init__(self, name: str, kind: str):
         self.name, self.kind = name, kind

@@ -8,16 +8,14 @@ files are loaded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .engine import Backend
+from .execution import Backend
 from .errors import SimError
 from .layers import (FLOAT, LSTM, Activation, AvgPool2d, CausalSelfAttention, Conv2d, Dense, Embedding,
                      Flatten, GPTBlock, Layer, LayerNorm, MaxPool2d, MLPBlock)
 
-__all__ = ["GPT", "MLP", "Network", "Sequential", "accuracy", "perplexity"]
+__all__ = ["GPT", "Network", "Sequential", "accuracy", "perplexity"]
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -151,38 +149,3 @@ class GPT(Network):
                                    LayerNorm(f"{p}.ln2", w(f"{p}.ln2.gamma"), w(f"{p}.ln2.beta")), mlp))
         return cls(name, Embedding("tok", w("tok.table")), w("pos.table"), blocks,
                    LayerNorm("ln_f", w("ln_f.gamma"), w("ln_f.beta")), Dense("head", w("head.W"), w("head.b")), info)
-
-
-@dataclass
-class MLP:
-    """Weights of a ReLU multilayer perceptron: ``weights[k]`` (n_k, n_{k+1}), ``biases[k]``
-    (n_{k+1},). The last layer's outputs are logits. (The demo's network; :meth:`network`
-    gives the same thing as a :class:`Sequential`.)"""
-
-    weights: list[np.ndarray]
-    biases: list[np.ndarray]
-
-    def __post_init__(self):
-        if len(self.weights) != len(self.biases) or not self.weights:
-            raise SimError("MLP: need one bias per weight matrix and at least one layer")
-        for k, (W, b) in enumerate(zip(self.weights, self.biases)):
-            if W.ndim != 2 or b.shape != (W.shape[1],):
-                raise SimError(f"MLP layer {k}: W {W.shape} and b {b.shape} do not fit")
-            if k and W.shape[0] != self.weights[k - 1].shape[1]:
-                raise SimError(f"MLP layer {k}: {W.shape[0]} inputs after {self.weights[k - 1].shape[1]} outputs")
-
-    def network(self, name: str = "mlp") -> Sequential:
-        layers: list[Layer] = []
-        for k, (W, b) in enumerate(zip(self.weights, self.biases)):
-            layers.append(Dense(f"fc{k}", W, b))
-            if k < len(self.weights) - 1:
-                layers.append(Activation(f"relu{k}", "relu"))
-        return Sequential(name, layers)
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Float reference: logits (batch, classes)."""
-        for k, (W, b) in enumerate(zip(self.weights, self.biases)):
-            x = x @ W + b
-            if k < len(self.weights) - 1:
-                x = np.maximum(x, 0.0)
-        return x

@@ -1,9 +1,9 @@
-"""``simulate(system_spec, network_name, n_samples)``: a trained network on a described
-accelerator, float against analog, with energy, latency and area per inference.
+"""``simulate(system, network)``: a trained network on a described accelerator, float
+against analog, with energy, latency and area per inference (``cimspice simulate``).
 
 ::
 
-    from cimspice.sim.simulate import simulate, sweep
+    from cimspice.sim.simulate import simulate, sweep, sweep_table
     result = simulate("system.yaml", "cnn", n_samples=500, seeds=3)
     print(result.to_table())
     rows = sweep("system.yaml", "cnn", adc_bits=[3, 4, 5, 6, 8], splits=["partial_sums", "input_splitting"])
@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -28,10 +29,10 @@ from .accounting import COMPONENTS, CostReport, summarise
 from .backend import AnalogBackend
 from .errors import SimError
 from .network import Network
-from .spec import SystemSpec, load_spec
+from .spec import SystemSpec, load_system_spec
 from .zoo import load_dataset, load_network
 
-__all__ = ["SimulationResult", "run", "simulate", "sweep", "sweep_table"]
+__all__ = ["SimulationResult", "simulate", "sweep", "sweep_table"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class SimulationResult:
     seeds: list
     seconds: float = 0.0
     spec: SystemSpec | None = field(default=None, repr=False)
+    sweep: list = field(default_factory=list)   # rows of :func:`sweep` (``adc_bits``), else empty
+    plots: list = field(default_factory=list)   # PNG paths written (``output``), else empty
 
     @property
     def analog_metric(self) -> float:
@@ -74,7 +77,8 @@ class SimulationResult:
         return _ci95(self.energy_per_seed)
 
     def to_table(self) -> str:
-        """The result as a plain-text table."""
+        """The result as plain text: the table, then the ADC sweep and the plots when there are
+        any (what ``cimspice simulate`` prints)."""
         c = self.costs
         fmt = (lambda v: f"{v:.2%}") if self.metric == "accuracy" else (lambda v: f"{v:.3f}")
         ci = f" +- {fmt(self.analog_ci) if self.metric == 'accuracy' else f'{self.analog_ci:.3f}'}" \
@@ -96,52 +100,100 @@ class SimulationResult:
                   else "  arrays used             0"]
         for plan in self.plans:
             lines.append(f"    {plan.describe()}")
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        if self.sweep:
+            text += "\n\n  " + metric_label(self.metric) + " against ADC resolution\n" + "\n".join(
+                "  " + line for line in sweep_table(self.sweep).splitlines())
+        if self.plots:
+            text += f"\n\n  plots       {', '.join(map(str, self.plots))}"
+        return text
 
 
-def _data(network: Network, name, n_samples, calibration_samples):
-    x, y = load_dataset(name, "test", n=n_samples)
-    x_cal, _ = load_dataset(name, "train", n=calibration_samples)
+def _network(network) -> tuple[Network, str]:
+    """The network object and its label from a zoo name, a file path or a :class:`Network`."""
+    if isinstance(network, Network):
+        return network, network.name
+    return load_network(network), str(network)
+
+
+def _data(net: Network, network, data, n_samples, calibration_samples) -> tuple:
+    """``(x, y, x_calibration)``: ``data`` as given (arrays, or an ``.npz`` path), else the
+    held-out set of the zoo network or network file ``network``; the first ``n_samples``."""
+    if data is None:
+        source = net.info.get("path") if isinstance(network, Network) else network
+        if source is None:
+            raise SimError(f"network {net.name!r}: no held-out data of its own; pass data=(x, y, x_calibration) "
+                           "or an .npz file")
+        x, y = load_dataset(source, "test", n=n_samples)
+        x_cal, _ = load_dataset(source, "train", n=calibration_samples)
+    elif isinstance(data, (str, os.PathLike)):
+        from .data_file import read_data_file
+
+        return read_data_file(data, n=n_samples, calibration_samples=calibration_samples)
+    else:
+        x, y, x_cal = data
+        x, y = x[:n_samples], y[:n_samples]
+        require_finite(x, "data: x", SimError)  # x_calibration: checked by calibrate
     if len(x) == 0:
-        raise SimError(f"network {name!r}: no held-out samples (n_samples={n_samples})")
+        raise SimError(f"network {net.name!r}: no held-out samples (n_samples={n_samples})")
     return x, y, x_cal
 
 
-def simulate(system_spec, network_name, n_samples: int | None = None, *, seeds: int = 1,
-             calibration_samples: int = 256, library: dict | None = None, network: Network | None = None,
-             data=None) -> SimulationResult:
-    """Run ``network_name`` (a zoo name or network file) on the accelerator ``system_spec``
-    (YAML path, mapping or :class:`SystemSpec`).
+def simulate(system, network, data=None, *, n_samples: int | None = None, seeds: int = 1,
+             calibration_samples: int = 256, library: dict | None = None, adc_bits=(),
+             output=None) -> SimulationResult:
+    """Run ``network`` on the accelerator ``system``: float and analog accuracy (or
+    perplexity), energy, latency and area per inference.
 
     Parameters
     ----------
+    system : str, path, mapping or SystemSpec
+        A shipped system by name ("baseline", "ideal"), a YAML system spec, or its contents.
+    network : str, path or Network
+        A shipped network ("mlp", "cnn", "lstm", "gpt"), a network file (``.h5``), an ONNX
+        model (``.onnx``, docs/onnx.md), or a network object.
+    data : optional
+        Evaluation data: ``(x, y, x_calibration)`` arrays or an ``.npz`` file of them;
+        default the network's held-out set. NaN or inf in ``x`` or ``x_calibration`` is an error.
     n_samples : int, optional
-        Held-out samples (digits) or 64-token windows (GPT); default all.
+        Evaluation samples (digits) or 64-token windows (GPT), the first ones; default all.
     seeds : int
         Device-variation / noise seeds to average over (confidence intervals need >= 2).
     calibration_samples : int
-        Training samples used to set input and ADC ranges.
+        Samples used to set input and ADC ranges.
     library : mapping, optional
         An already loaded surrogate library (default: the spec's ``library`` file).
-    network, data : optional
-        A network object and ``(x, y, x_calibration)`` to use instead of loading
-        ``network_name`` from the zoo; NaN or inf in ``x`` or ``x_calibration`` is an error.
+    adc_bits : sequence of int
+        ADC resolutions of an accuracy and energy sweep around the result, with and without
+        input splitting (``result.sweep``); empty: no sweep.
+    output : path, optional
+        Folder for ``simulate.txt`` (:meth:`SimulationResult.to_table`) and the plots
+        ``energy_breakdown.png`` and ``accuracy_vs_adc_bits.png`` (``result.plots``). It is
+        created only once every result is in: a run that fails leaves no folder.
 
-    Errors in the spec, or a spec that does not fit the network, raise :class:`SimError`
-    before any simulation work.
+    Errors in the spec, an ``adc_bits`` value it refuses, an ``output`` that cannot be
+    written, or a spec that does not fit the network raise :class:`SimError` before any
+    simulation work.
+
+    Example::
+
+        import cimspice
+        result = cimspice.simulate("baseline", "cnn", n_samples=200)
+        print(result.float_metric, result.analog_metric, result.costs.total_energy)  # J per inference
     """
     t0 = time.perf_counter()
-    spec = load_spec(system_spec)
+    spec = load_system_spec(system)
     if int(seeds) < 1:
         raise SimError(f"seeds: expected a positive integer, got {seeds!r}")
-    net = network if network is not None else load_network(network_name)
+    for bits in adc_bits:
+        spec.updated({"adc": {"bits": int(bits)}}, source="adc_bits")  # as sweep() will
+    out = None if output is None else Path(output)
+    if out is not None:
+        _check_writable(out)
+    net, label = _network(network)
     first = AnalogBackend(spec, library=library)
     plans = first.prepare(net)                      # every fit and library check, before any work
-    if data is not None:
-        x, y, x_cal = data
-        require_finite(x, "data: x", SimError)  # x_calibration: checked by calibrate
-    else:
-        x, y, x_cal = _data(net, network_name, n_samples, calibration_samples)
+    x, y, x_cal = data = _data(net, network, data, n_samples, calibration_samples)
     float_metric = net.score(x, y)
     metrics, energies, reports = [], [], []
     seed_list = [spec.seed + i for i in range(int(seeds))]
@@ -158,24 +210,44 @@ def simulate(system_spec, network_name, n_samples: int | None = None, *, seeds: 
     costs = reports[0]
     if len(reports) > 1:  # mean energy over seeds; latency and area do not depend on the draw
         costs.energy = {k: float(np.mean([r.energy[k] for r in reports])) for k in COMPONENTS}
-    return SimulationResult(str(network_name), spec.name, net.metric, len(x), float_metric, metrics, costs,
-                            energies, plans, seed_list, time.perf_counter() - t0, spec)
+    result = SimulationResult(label, spec.name, net.metric, len(x), float_metric, metrics, costs, energies, plans,
+                              seed_list, time.perf_counter() - t0, spec)
+    if adc_bits:
+        result.sweep = sweep(spec, net, data, adc_bits=adc_bits, splits=("partial_sums", "input_splitting"),
+                             seeds=seeds, library=library)
+    if out is not None:
+        _write(result, out)
+    return result
 
 
-def sweep(system_spec, network_name, *, adc_bits=(None,), array_sizes=(None,), splits=(None,),
+def _write(result: SimulationResult, out: Path) -> None:
+    """``out/simulate.txt`` and the plots (listed in ``result.plots``), ``out`` created."""
+    from .plots import plot_energy_breakdown, plot_sweep
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SimError(f"{out}: cannot create the output folder: {error.strerror}") from None
+    result.plots = [plot_energy_breakdown(result, out / "energy_breakdown.png")]
+    if result.sweep:
+        result.plots.append(plot_sweep(result.sweep, out / "accuracy_vs_adc_bits.png"))
+    (out / "simulate.txt").write_text(result.to_table() + "\n")
+
+
+def sweep(system, network, data=None, *, adc_bits=(None,), array_sizes=(None,), splits=(None,),
           n_samples: int | None = None, seeds: int = 1, calibration_samples: int = 256,
-          library: dict | None = None, data=None) -> list[dict]:
+          library: dict | None = None) -> list[dict]:
     """Accuracy (or perplexity) and energy over ADC resolution x array size x row split.
 
+    ``system``, ``network``, ``data``, ``n_samples``, ...: as for :func:`simulate`.
     ``adc_bits``: values for ``adc.bits`` (None keeps the spec's); ``array_sizes``: square
     sizes ``n`` (n x n arrays) or ``(rows, cols)``; ``splits``: ``tiling.split`` values.
     Returns one dict per combination: ``adc_bits``, ``rows``, ``cols``, ``split``,
     ``metric``, ``float``, ``analog``, ``ci``, ``energy``, ``arrays``, ``area``.
-    ``data``: ``(x, y, x_calibration)`` instead of the network's held-out set.
     """
-    base = load_spec(system_spec)
-    net = load_network(network_name)
-    data = data if data is not None else _data(net, network_name, n_samples, calibration_samples)
+    base = load_system_spec(system)
+    net, _ = _network(network)
+    data = _data(net, network, data, n_samples, calibration_samples)
     rows = []
     for split in splits:
         for size in array_sizes:
@@ -189,7 +261,7 @@ def sweep(system_spec, network_name, *, adc_bits=(None,), array_sizes=(None,), s
                 if split is not None:
                     changes["tiling"] = {"split": split}
                 spec = base.updated(changes) if changes else base
-                res = simulate(spec, network_name, seeds=seeds, library=library, network=net, data=data)
+                res = simulate(spec, net, data, seeds=seeds, library=library)
                 rows.append({"adc_bits": spec.adc.bits, "rows": spec.array.rows, "cols": spec.array.cols,
                              "split": spec.tiling.split, "metric": res.metric, "float": res.float_metric,
                              "analog": res.analog_metric, "ci": res.analog_ci, "energy": res.costs.total_energy,
@@ -214,45 +286,6 @@ def sweep_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def run(system_spec, network_name, out_dir, *, n_samples: int | None = None, seeds: int = 1,
-        adc_bits=(3, 4, 5, 6, 8), library: dict | None = None, data=None) -> str:
-    """What ``cimspice simulate SYSTEM --network NAME`` does: :func:`simulate`, an ADC
-    resolution sweep around it (with and without input splitting), plots
-    ``energy_breakdown.png`` and ``accuracy_vs_adc_bits.png`` in ``out_dir``, and the text
-    of both tables (also written to ``out_dir/simulate.txt``). ``data``:
-    ``(x, y, x_calibration)`` instead of the network's held-out set (see :func:`simulate`).
-
-    Every ``adc_bits`` value is checked first (an error names ``--adc-bits``), and
-    ``out_dir`` is created only once every result is in: a run that fails leaves no folder."""
-    from pathlib import Path
-
-    from .plots import plot_energy_breakdown, plot_sweep
-
-    spec = load_spec(system_spec)
-    for bits in adc_bits:
-        spec.updated({"adc": {"bits": int(bits)}}, source="--adc-bits")  # as sweep() will
-    out = Path(out_dir)
-    _check_writable(out)
-    result = simulate(spec, network_name, n_samples, seeds=seeds, library=library, data=data)
-    rows = sweep(spec, network_name, adc_bits=adc_bits, splits=("partial_sums", "input_splitting"),
-                 n_samples=n_samples, seeds=seeds, library=library, data=data) if adc_bits else []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SimError(f"{out}: cannot create the output folder: {error.strerror}") from None
-    energy_png = plot_energy_breakdown(result, out / "energy_breakdown.png")
-    text = result.to_table()
-    if rows:
-        sweep_png = plot_sweep(rows, out / "accuracy_vs_adc_bits.png")
-        text += "\n\n  " + metric_label(result.metric) + " against ADC resolution\n" + "\n".join(
-            "  " + line for line in sweep_table(rows).splitlines())
-        text += f"\n\n  plots       {energy_png}, {sweep_png}"
-    else:
-        text += f"\n\n  plots       {energy_png}"
-    (out / "simulate.txt").write_text(text + "\n")
-    return text
-
-
 def _check_writable(out) -> None:
     """Refuse, before the run, an output folder that could not be created or written."""
     if out.exists() and not out.is_dir():
@@ -265,4 +298,5 @@ def _check_writable(out) -> None:
 
 
 def metric_label(metric: str) -> str:
+    """What a network's metric is called in the tables."""
     return "accuracy" if metric == "accuracy" else "perplexity"

@@ -42,7 +42,7 @@ from .errors import SimError
 from .spec_fields import Section, read_fields, spec_field
 
 __all__ = ["AdcSpec", "ArraySpec", "AttentionSpec", "InputSpec", "MappingSpec", "NonidealitySpec",
-           "NonlinearSpec", "SenseSpec", "SystemSpec", "TilingSpec", "field_table", "load_spec", "parse_spec",
+           "NonlinearSpec", "SenseSpec", "SystemSpec", "TilingSpec", "field_table", "load_system_spec", "parse_system_spec",
            "shipped_systems"]
 
 # Defaults of the ReRAM model shipped in netlists/reram.lib (g_on=100u g_off=1u v0=0.25);
@@ -216,7 +216,7 @@ class SystemSpec:
                 merged[key] = {**merged[key], **value}
             else:
                 merged[key] = value
-        return parse_spec(merged, source or self.source)
+        return parse_system_spec(merged, source or self.source)
 
     @property
     def nonideal(self) -> bool:
@@ -299,7 +299,7 @@ def _library_needed(spec: SystemSpec) -> str | None:
     return next((what for what, needed in needs if needed), None)
 
 
-def parse_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> SystemSpec:
+def parse_system_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> SystemSpec:
     """Validate a spec mapping into a :class:`SystemSpec` (``base``: the folder a relative
     ``library`` path is resolved against)."""
     top = Section(source, "spec", data)
@@ -336,13 +336,13 @@ def shipped_systems() -> list[str]:
     return sorted(p.stem for p in SYSTEMS_DIR.glob("*.yaml"))
 
 
-def load_spec(spec, source: str | None = None) -> SystemSpec:
+def load_system_spec(spec, source: str | None = None) -> SystemSpec:
     """A :class:`SystemSpec` from a YAML file path, the name of a shipped system
     (:func:`shipped_systems`), a mapping, or a SystemSpec (returned as is)."""
     if isinstance(spec, SystemSpec):
         return spec
     if isinstance(spec, dict):
-        return parse_spec(spec, source or "<spec>")
+        return parse_system_spec(spec, source or "<spec>")
     path = Path(spec)
     if not path.exists() and not path.suffix and (SYSTEMS_DIR / f"{path.name}.yaml").is_file():
         path = SYSTEMS_DIR / f"{path.name}.yaml"
@@ -358,4 +358,4 @@ def load_spec(spec, source: str | None = None) -> SystemSpec:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise SimError(f"{path}: not valid YAML{where}: {getattr(error, 'problem', error)}") from None
-    return parse_spec(data, str(path), base=path.parent)
+    return parse_system_spec(data, str(path), base=path.parent)

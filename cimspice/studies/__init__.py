@@ -32,7 +32,15 @@ class StudyError(CimspiceError):
 
 
 def run_study(name: str, out_dir, quick: bool = False, progress: bool | None = None) -> Path:
-    """Run study ``name`` into ``out_dir``; returns the report's path."""
+    """Run study ``name`` (one of :data:`STUDIES`) into ``out_dir``, created, and return the
+    path of its report (``cimspice study``). ``quick``: a test's reduced sizes (minutes, not
+    tens); ``progress``: a progress bar (default: only on a terminal).
+
+    Example::
+
+        import cimspice
+        report = cimspice.run_study("input-splitting", "out/", quick=True)  # out/report.md and its figures
+    """
     if name not in STUDIES:
         raise StudyError(f"unknown study {name!r} (known: {', '.join(sorted(STUDIES))})")
     out = Path(out_dir)

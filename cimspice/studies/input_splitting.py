@@ -29,7 +29,7 @@ import numpy as np
 from ..circuits import TransimpedanceAmplifier
 from ..sim.simulate import simulate
 from ..spice import get_engine
-from ..sim.spec import load_spec
+from ..sim.spec import load_system_spec
 from ..sim.zoo import load_dataset
 from .adc_energy import conversion_energy, conversions, measure_adc_energy
 from .report import Report, pyplot, save_figure
@@ -49,7 +49,7 @@ QUICK = dict(rows=(32, 16), adc_bits=(4,), partial_sum_bits=8, hidden=(64, 64),
 def _system(rows: int, adc_bits: int, partial_sum_bits: int, split: str):
     # Only the ADCs are non-ideal: the study isolates the read-out resolution. 4-bit
     # differential cells, one slice, 8-bit DAC inputs (one read per input vector).
-    return load_spec("ideal").updated({
+    return load_system_spec("ideal").updated({
         "name": f"{split}-{rows}-{adc_bits}b",
         "array": {"rows": rows, "cols": rows, "cell_bits": CELL_BITS},
         "inputs": {"encoding": "dac", "bits": 8},
@@ -116,12 +116,12 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
         for bits in bits_list:
             entry = {}
             for key, split, net in (("partial_sums", "partial_sums", net_float), ("split", "input_splitting", net_float)):
-                r = simulate(_system(rows, bits, ps_bits, split), net.name, network=net, data=data)
+                r = simulate(_system(rows, bits, ps_bits, split), net, data)
                 entry[key] = {"result": r, "accuracy": r.analog_metric}
             w_re = train_split_aware(w_float, x_train, y_train, rows, bits, rows // 2, epochs=cfg["retrain_epochs"],
                                      x_calibration=x_cal, weight_levels=2 ** CELL_BITS - 1)
             net_re = w_re.network("mlp-split-retrained")
-            r = simulate(_system(rows, bits, ps_bits, "input_splitting"), net_re.name, network=net_re, data=data)
+            r = simulate(_system(rows, bits, ps_bits, "input_splitting"), net_re, data)
             entry["retrained"] = {"result": r, "accuracy": r.analog_metric, "float": net_re.score(x_test, y_test)}
             for v in entry.values():
                 res = v["result"]

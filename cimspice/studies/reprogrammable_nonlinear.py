@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..characterize import parse_spec, run_sweep
+from ..characterize import parse_sweep_spec, run_sweep
 from ..circuits import LutActivation, PwlUnit
 from ..sim import costs
 from ..sim.simulate import simulate
-from ..sim.spec import load_spec
+from ..sim.spec import load_system_spec
 from ..spice import get_engine
 from ..surrogate import fit_surrogates, load_library, save_library
 from .report import Report, pyplot, save_figure
@@ -77,9 +77,10 @@ def _characterize(functions, cfg, tmp: Path, progress):
         for timing, points, outputs, models in ((False, xs, ["y"], None),
                                                 (True, np.linspace(lo, hi, cfg["energy_points"]), ["energy"],
                                                  ["grid-linear", "poly-4"])):
-            spec = parse_spec({"circuit": "pwl_unit", "circuit_args": {"function": f, "segments": S, "timing": timing},
-                               "design": "list", "parameters": {"x": [float(v) for v in points]},
-                               "outputs": outputs})
+            spec = parse_sweep_spec({"circuit": "pwl_unit",
+                                     "circuit_args": {"function": f, "segments": S, "timing": timing},
+                                     "design": "list", "parameters": {"x": [float(v) for v in points]},
+                                     "outputs": outputs})
             path = tmp / f"{f}_{'energy' if timing else 'dc'}.h5"
             run_sweep(spec, path, executor="inline", progress=False)
             library.update(fit_surrogates(path, models=models, name_template=f"pwl_{f}.{{output}}"))
@@ -100,10 +101,10 @@ WTA_GAPS = [0.0, 0.01, 0.02, 0.035, 0.055, 0.08, 0.12, 0.18, 0.3]
 
 
 def _characterize_wta(tmp: Path) -> dict:
-    spec = parse_spec({"circuit": "max_pool", "circuit_args": {"window": 4, "inputs": "gaps"}, "design": "grid",
-                       "parameters": {"v_max": {"start": 0.5, "stop": 1.0, "num": 3},
-                                      **{f"d_{i}": WTA_GAPS for i in (1, 2, 3)}},
-                       "outputs": ["error", "energy"]})
+    spec = parse_sweep_spec({"circuit": "max_pool", "circuit_args": {"window": 4, "inputs": "gaps"}, "design": "grid",
+                             "parameters": {"v_max": {"start": 0.5, "stop": 1.0, "num": 3},
+                                            **{f"d_{i}": WTA_GAPS for i in (1, 2, 3)}},
+                             "outputs": ["error", "energy"]})
     run_sweep(spec, tmp / "wta.h5", executor="inline", progress=False)
     return fit_surrogates(tmp / "wta.h5", models=["grid-cubic"], name_template="wta.{output}")
 
@@ -124,26 +125,26 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     save_library(tmp / "library.h5", library)      # the PWL surrogates as a system would load them
     library = load_library(tmp / "library.h5")
     library.update({m.name: m for m in lut_models.values()})  # NumPy table models: in memory only
-    base = load_spec("ideal").updated({"library": str(tmp / "library.h5")})
+    base = load_system_spec("ideal").updated({"library": str(tmp / "library.h5")})
     results = {}
     for net in cfg["networks"]:
         fs = NETWORK_FUNCTIONS[net]
         n = cfg["samples"].get(net)
-        digital = simulate(base, net, n, library=library)
+        digital = simulate(base, net, n_samples=n, library=library)
         modes = {"digital unit": digital}
         # on arrays: the functions on PWL units, average pooling on equal-conductance columns
         reram = base.updated({"nonlinear": {"where": "reram_array" if fs else "digital",
                                             "surrogates": {f: f"pwl_{f}.y" for f in fs},
                                             "energy": {f: f"pwl_{f}.energy" for f in fs},
                                             "avg_pooling": "reram_array"}})
-        modes["ReRAM PWL array"] = simulate(reram, net, n, library=library)
+        modes["ReRAM PWL array"] = simulate(reram, net, n_samples=n, library=library)
         if net == "cnn":  # and max pooling on the source-follower winner-take-all
             wta = reram.updated({"nonlinear": {"max_pooling": "wta", "max_pooling_error": "wta.error",
                                                "max_pooling_energy": "wta.energy"}})
-            modes["ReRAM arrays + WTA max pooling"] = simulate(wta, net, n, library=library)
+            modes["ReRAM arrays + WTA max pooling"] = simulate(wta, net, n_samples=n, library=library)
         if fs:
             lut = base.updated({"nonlinear": {"where": "reram_array", "surrogates": {f: f"lut_{f}.y" for f in fs}}})
-            modes["lookup table"] = simulate(lut, net, n, library=library)
+            modes["lookup table"] = simulate(lut, net, n_samples=n, library=library)
         rows = {}
         for mode, r in modes.items():
             e_nl = r.costs.energy["nonlinear"]

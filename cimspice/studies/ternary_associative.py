@@ -34,7 +34,7 @@ from ..circuits.cam import search_energy, write_energy
 from ..sim.layers import Activation, Dense
 from ..sim.network import Sequential
 from ..sim.simulate import simulate
-from ..sim.spec import load_spec
+from ..sim.spec import load_system_spec
 from ..sim.zoo import load_dataset
 from ..spice import get_engine
 from .adc_energy import conversion_energy, measure_adc_energy
@@ -151,7 +151,7 @@ def _ap_energy(counts, cam, rows_in_sim, ap_rows):
 
 # ----------------------------------------------------------------- the crossbar side
 def _crossbar_spec(rows, in_bits, adc_bits):
-    return load_spec("ideal").updated({
+    return load_system_spec("ideal").updated({
         "name": f"ternary-crossbar-{rows}",
         "array": {"rows": rows, "cols": rows, "cell_bits": 1},
         "inputs": {"encoding": "bit_serial", "bits": in_bits},
@@ -211,7 +211,7 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     macs = sum(int(np.count_nonzero(T)) for T, _ in ternary)
     # 3b. the crossbar: the same ternary weights (biases zero: the AP path has none either)
     net = _ternary_net(ternary, [np.zeros(T.shape[1]) for T, _ in ternary], "ternary-mlp")
-    xb = simulate(_crossbar_spec(64, bits, cfg["adc_bits"]), net.name, network=net, data=(xt, yt, x[:256]))
+    xb = simulate(_crossbar_spec(64, bits, cfg["adc_bits"]), net, (xt, yt, x[:256]))
     e_xb, e_xb_adc = _crossbar_energy(xb, adc)
     dense_macs = sum(T.size for T, _ in ternary)
 
@@ -227,8 +227,7 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
             e_ap_l = _ap_energy(c, cam, cfg["sweep_samples"], cfg["ap_rows"])
             one = Sequential("layer", [Dense("fc", T.astype(float), np.zeros(64))])
             xs_all = rng.random((64, n_in))
-            r = simulate(_crossbar_spec(64, b, cfg["adc_bits"]), "layer", network=one,
-                         data=(xs_all[:16], np.zeros(16, int), xs_all[16:]))
+            r = simulate(_crossbar_spec(64, b, cfg["adc_bits"]), one, (xs_all[:16], np.zeros(16, int), xs_all[16:]))
             e_xb_l, _ = _crossbar_energy(r, adc)
             nnz = int(np.count_nonzero(T))
             sweep.append({"n_in": n_in, "bits": b, "ap": e_ap_l / nnz, "xb": e_xb_l / T.size,

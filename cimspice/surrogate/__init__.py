@@ -18,10 +18,11 @@ docs/surrogate_schema.md.
 
 from .core import OUT_OF_DOMAIN_POLICIES, SCALES, Surrogate
 from .errors import SurrogateDomainError, SurrogateDomainWarning, SurrogateError
-from .fit import DEFAULT_MODELS, fit_library, fit_surrogates, holdout_split, make_model, score_pct
+from .fit import DEFAULT_MODELS, fit_surrogates, holdout_split, make_model, score_pct
 from .library import (
     LIBRARY_SCHEMA,
     LIBRARY_SCHEMA_VERSION,
+    fit_library,
     format_surrogates,
     inspect_library,
     load_library,

@@ -18,7 +18,12 @@ Scores are the RMS and maximum absolute error as a percentage of the output's fu
 (max - min of the output over the training sweep's usable points). The best candidate
 (lowest RMS; or, with ``tolerance_pct``, the cheapest to evaluate whose max error is
 within it) is refitted on all points; every candidate's score is kept in the surrogate.
-The candidates by label and the held-out split live in :mod:`.selection`.
+
+:func:`fit_surrogates` runs named steps: :func:`_resolve_inputs` (the request against the
+sweep) and :func:`_resolve_output` (one output's points and name), then for each output
+(:func:`_fit_output`) :func:`_split`, :func:`~.selection.score_candidates` and
+:func:`~.selection.select_candidate` (in :mod:`.selection`, with the candidates by label and
+the held-out split), and :func:`_refit`.
 """
 
 from __future__ import annotations
@@ -26,10 +31,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -37,10 +42,11 @@ from .. import __version__
 from .core import SCALES, Surrogate
 from .errors import SurrogateError, one_line
 from .models import SurrogateModel
-from .selection import _cost_rank, _full_scale, holdout_split, make_model, score_pct
+from .selection import (FIT_ERRORS, Split, _full_scale, holdout_split, make_model, score_candidates, score_pct,
+                        select_candidate)
 from .sweep import SweepData, read_sweep
 
-__all__ = ["CORNER_SEPARATOR", "DEFAULT_MODELS", "fit_library", "fit_surrogates", "holdout_split", "incomplete_notes",
+__all__ = ["CORNER_SEPARATOR", "DEFAULT_MODELS", "fit_surrogates", "holdout_split", "incomplete_notes",
            "make_model", "score_pct"]
 
 log = logging.getLogger(__name__)
@@ -140,7 +146,8 @@ def fit_surrogates(
     sweep = sweep_path if isinstance(sweep_path, SweepData) else read_sweep(sweep_path)
     vsweep = None
     if validation_sweep_path is not None:
-        vsweep = validation_sweep_path if isinstance(validation_sweep_path, SweepData) else read_sweep(validation_sweep_path)
+        vsweep = (validation_sweep_path if isinstance(validation_sweep_path, SweepData)
+                  else read_sweep(validation_sweep_path))
     unfinished = incomplete_notes(sweep, validation=vsweep)
     if unfinished and not sweep.attrs.get("corner"):  # once per file, not again for each of its corners
         log.warning("fitting on an incomplete sweep: %s", unfinished)
@@ -150,6 +157,57 @@ def fit_surrogates(
             output_scales=output_scales, tolerance_pct=tolerance_pct, random_state=random_state,
             name_template=name_template,
         )
+    request = _resolve_inputs(sweep, vsweep, outputs, models, tolerance_pct, input_scales, output_scales)
+    X_all = sweep.X(request.inputs)
+    result: dict[str, Surrogate] = {}
+    for output in request.outputs:
+        target = _resolve_output(sweep, request, output, X_all, name_template)
+        result[target.name] = _fit_output(sweep, vsweep, request, target, holdout=holdout, tolerance_pct=tolerance_pct,
+                                          random_state=random_state)
+        result[target.name].incomplete_sweep = unfinished
+    return result
+
+
+def _fit_output(sweep: SweepData, vsweep: SweepData | None, request: _Request, target: _Target, *, holdout,
+                tolerance_pct: float | None, random_state: int) -> Surrogate:
+    """One output's surrogate through the steps after :func:`_resolve_output`: split, score
+    the candidates, select one, refit it, and record how it was chosen."""
+    split = _split(sweep, vsweep, request, target, holdout, random_state)
+    log.info("%s: %s", target.name, split.method)
+    candidates, fitted = score_candidates(request.specs, lambda spec: target.new_surrogate(spec, random_state), split,
+                                          target.full_scale, target.name)
+    if not any(c["status"] == "ok" for c in candidates):
+        reasons = "; ".join(f"{c['label']}: {c.get('reason', '')}" for c in candidates)
+        raise SurrogateError(f"{sweep.label}: no candidate model could be fitted for {target.output!r} ({reasons})")
+    best, selection = select_candidate(candidates, fitted, tolerance_pct, target.name)
+    final = (_refit(sweep, target, request.specs[best], candidates[best]["label"], random_state)
+             if split.refit else fitted[best])
+    _record(final, target, split, candidates, best, request.in_scales)
+    final.provenance = _provenance(sweep, vsweep, request.fixed, selection, int(target.y.size))
+    if target.corner:
+        final.provenance["corner"] = target.corner
+    return final
+
+
+@dataclass
+class _Request:
+    """What the fits of every output of one sweep share (:func:`_resolve_inputs`)."""
+
+    specs: list                  # candidate labels or model instances
+    outputs: list[str]
+    inputs: list[str]            # the inputs that vary: the surrogates' inputs, in column order
+    fixed: dict[str, float]      # inputs constant in the sweep -> their value (left out of the surrogates)
+    in_scales: dict[str, str]    # input -> "linear" | "log"
+    out_scales: dict[str, str]   # output -> "linear" | "log"
+
+
+def _resolve_inputs(sweep: SweepData, vsweep: SweepData | None, outputs, models, tolerance_pct, input_scales,
+                    output_scales) -> _Request:
+    """Step 1: the request checked against the sweep (and the validation sweep) before any
+    fit: candidate labels, output names, ``tolerance_pct``, the inputs that vary (constant
+    ones are left out), each input's and output's scale (a log scale needs values > 0),
+    and the validation sweep's inputs (present, same units, fixed where the sweep's are).
+    Every problem raises :class:`SurrogateError`."""
     specs = list(models) if models is not None else list(DEFAULT_MODELS)
     if not specs:
         raise SurrogateError("fit_surrogates: no candidate models")
@@ -166,190 +224,158 @@ def fit_surrogates(
         raise SurrogateError(f"tolerance_pct must be > 0, got {tolerance_pct!r}")
 
     # Inputs that never vary are constants of this sweep, not inputs of a surrogate.
-    all_inputs = sweep.input_names
-    fixed = {n: float(sweep.inputs[n][0]) for n in all_inputs if np.unique(sweep.inputs[n]).size == 1}
-    inputs = [n for n in all_inputs if n not in fixed]
+    fixed = {n: float(sweep.inputs[n][0]) for n in sweep.input_names if np.unique(sweep.inputs[n]).size == 1}
+    inputs = [n for n in sweep.input_names if n not in fixed]
     if not inputs:
         raise SurrogateError(f"{sweep.label}: every input is constant; nothing to model")
     if fixed:
         log.info("inputs constant in the sweep, left out of the surrogates: %s", fixed)
-    in_scales = _resolve_scales(sweep, inputs, {k: v for k, v in (input_scales or {}).items() if k not in fixed}, "input_scales", True)
+    in_scales = _resolve_scales(sweep, inputs, {k: v for k, v in (input_scales or {}).items() if k not in fixed},
+                                "input_scales", True)
     out_scales = _resolve_scales(sweep, list(outputs), output_scales, "output_scales", False)
     _check_log_inputs(sweep, in_scales)
     if vsweep is not None:
-        vmissing = [n for n in inputs if n not in vsweep.inputs]
-        if vmissing:
-            raise SurrogateError(f"{vsweep.label}: validation sweep lacks input(s) {vmissing}")
-        for n in inputs:
-            if vsweep.input_units.get(n, "") != sweep.input_units.get(n, ""):
-                raise SurrogateError(
-                    f"{vsweep.label}: input {n!r} in {vsweep.input_units.get(n)!r}, training sweep in {sweep.input_units.get(n)!r}"
-                )
-        for n, value in fixed.items():
-            if n in vsweep.inputs and not np.allclose(vsweep.inputs[n], value):
-                raise SurrogateError(f"{vsweep.label}: input {n!r} varies, but is fixed at {value} in the training sweep")
+        _check_validation_inputs(sweep, vsweep, inputs, fixed)
+    return _Request(specs, list(outputs), inputs, fixed, in_scales, out_scales)
 
-    X_all = sweep.X(inputs)
-    grid = None
-    if sweep.design == "grid" and sweep.grid is not None:
-        grid = [sweep.grid[n] for n in inputs]
-    circuit = str(sweep.attrs.get("circuit", "") or "")
-    result: dict[str, Surrogate] = {}
-    for output in outputs:
-        y_all = sweep.outputs[output]
-        ok = np.isfinite(y_all)
-        if ok.sum() < 4:
-            raise SurrogateError(f"{sweep.label}: output {output!r} has only {int(ok.sum())} finite values")
-        X, y = X_all[ok], y_all[ok]
-        if out_scales[output] == "log" and np.any(y <= 0):
-            raise SurrogateError(f"{sweep.label}: output {output!r} has values <= 0 and cannot be log-scaled")
-        full_scale = _full_scale(y)
-        corner = str(sweep.attrs.get("corner", "") or "")
+
+def _check_validation_inputs(sweep: SweepData, vsweep: SweepData, inputs: list[str], fixed: dict) -> None:
+    """The validation sweep has every input the surrogates take, in the same units, and
+    holds the training sweep's constant inputs at the same values."""
+    vmissing = [n for n in inputs if n not in vsweep.inputs]
+    if vmissing:
+        raise SurrogateError(f"{vsweep.label}: validation sweep lacks input(s) {vmissing}")
+    for n in inputs:
+        if vsweep.input_units.get(n, "") != sweep.input_units.get(n, ""):
+            raise SurrogateError(f"{vsweep.label}: input {n!r} in {vsweep.input_units.get(n)!r}, training sweep in "
+                                 f"{sweep.input_units.get(n)!r}")
+    for n, value in fixed.items():
+        if n in vsweep.inputs and not np.allclose(vsweep.inputs[n], value):
+            raise SurrogateError(f"{vsweep.label}: input {n!r} varies, but is fixed at {value} in the training sweep")
+
+
+@dataclass
+class _Target:
+    """One output to model (:func:`_resolve_output`)."""
+
+    output: str
+    name: str                # library key
+    corner: str              # process corner of the sweep, "" for none
+    X: np.ndarray            # (n, n_inputs) the points with a finite output, physical units
+    y: np.ndarray            # (n,) the output there, output units
+    full_scale: float        # output units: the denominator of every %FS score
+    inputs: list[str]
+    args: dict               # the Surrogate's keyword arguments: units, scales, name, description
+
+    def new_surrogate(self, spec, random_state: int) -> Surrogate:
+        """An unfitted surrogate of this output on the model ``spec`` (a label, or a model
+        instance cloned); a labelled stochastic model gets ``random_state``."""
+        model = make_model(spec)
+        if hasattr(model, "random_state") and not isinstance(spec, SurrogateModel):
+            model.set_params(random_state=random_state)
+        return Surrogate(model, self.inputs, self.output, **self.args)
+
+
+def _resolve_output(sweep: SweepData, request: _Request, output: str, X_all: np.ndarray,
+                    name_template: str) -> _Target:
+    """Step 1, per output: the points where ``output`` is finite (at least 4; all > 0 for a
+    log scale), its full scale, and the surrogate's name from ``name_template``."""
+    y_all = sweep.outputs[output]
+    ok = np.isfinite(y_all)
+    if ok.sum() < 4:
+        raise SurrogateError(f"{sweep.label}: output {output!r} has only {int(ok.sum())} finite values")
+    X, y = X_all[ok], y_all[ok]
+    if request.out_scales[output] == "log" and np.any(y <= 0):
+        raise SurrogateError(f"{sweep.label}: output {output!r} has values <= 0 and cannot be log-scaled")
+    corner = str(sweep.attrs.get("corner", "") or "")
+    name = _surrogate_name(name_template, str(sweep.attrs.get("circuit", "") or ""), output, corner)
+    args = dict(
+        input_units=[sweep.input_units.get(n, "") for n in request.inputs],
+        output_units=[sweep.output_units.get(output, "")],
+        input_scales=[request.in_scales[n] for n in request.inputs],
+        output_scales=[request.out_scales[output]],
+        name=name,
+        description=sweep.output_descriptions.get(output, ""),
+    )
+    return _Target(output, name, corner, X, y, _full_scale(y), request.inputs, args)
+
+
+def _surrogate_name(name_template: str, circuit: str, output: str, corner: str) -> str:
+    """``name_template`` filled with ``circuit``, ``output`` and ``corner``; without
+    ``{corner}`` in it, a corner sweep's name gets ``@<corner>``."""
+    try:
+        name = name_template.format(circuit=circuit or "sweep", output=output, corner=corner).replace("/", "_")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise SurrogateError(
+            f"name_template {name_template!r}: use only {{circuit}}, {{output}} and {{corner}} ({exc})"
+        ) from None
+    if name.startswith("."):
+        name = name.lstrip(".") or output
+    if corner and "{corner}" not in name_template:
+        name = f"{name}{CORNER_SEPARATOR}{corner}"
+    return name
+
+
+def _split(sweep: SweepData, vsweep: SweepData | None, request: _Request, target: _Target, holdout,
+           random_state: int) -> Split:
+    """Step 2: the points that fit the candidates and those that score them. With a
+    validation sweep: all of the sweep's points, scored on the validation points inside
+    their domain (no refit); else :func:`~.selection.holdout_split` of the sweep's points
+    (grid planes or a random fraction), and the chosen candidate refitted on all of them."""
+    X, y = target.X, target.y
+    if vsweep is None:
+        grid = [sweep.grid[n] for n in request.inputs] if sweep.design == "grid" and sweep.grid is not None else None
+        train, validate, method = holdout_split(X, holdout, grid=grid, random_state=random_state)
+        return Split(X[train], y[train], X[validate], y[validate], method, refit=True)
+    if target.output not in vsweep.outputs:
+        raise SurrogateError(f"{vsweep.label}: validation sweep lacks output {target.output!r}")
+    Xv_all, yv_all = vsweep.X(request.inputs), vsweep.outputs[target.output]
+    keep = np.isfinite(yv_all)
+    inside = np.all((Xv_all >= X.min(axis=0)) & (Xv_all <= X.max(axis=0)), axis=1)
+    n_outside = int((keep & ~inside).sum())
+    X_val, y_val = Xv_all[keep & inside], yv_all[keep & inside]
+    if y_val.size == 0:
+        raise SurrogateError(f"{vsweep.label}: no validation point of {target.output!r} inside the training domain")
+    method = (
+        f"validation sweep {vsweep.path.name if vsweep.path else '<in-memory>'}: candidates fitted on all "
+        f"{y.size} training points, scored on {y_val.size} validation points"
+        + (f" ({n_outside} outside the training domain left out)" if n_outside else "")
+    )
+    return Split(X, y, X_val, y_val, method, refit=False)
+
+
+def _refit(sweep: SweepData, target: _Target, spec, label: str, random_state: int) -> Surrogate:
+    """Step 5: the chosen candidate (``spec``, shown as ``label``) fitted again on all of the
+    output's points."""
+    final = target.new_surrogate(spec, random_state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
-            name = name_template.format(circuit=circuit or "sweep", output=output, corner=corner).replace("/", "_")
-        except (KeyError, IndexError, ValueError) as exc:
+            final.fit(target.X, target.y)
+        except FIT_ERRORS as exc:
             raise SurrogateError(
-                f"name_template {name_template!r}: use only {{circuit}}, {{output}} and {{corner}} ({exc})"
+                f"{sweep.label}: refitting {label} for {target.output!r} on all points failed: {one_line(exc)}"
             ) from None
-        if name.startswith("."):
-            name = name.lstrip(".") or output
-        if corner and "{corner}" not in name_template:
-            name = f"{name}{CORNER_SEPARATOR}{corner}"
-        kwargs = dict(
-            input_units=[sweep.input_units.get(n, "") for n in inputs],
-            output_units=[sweep.output_units.get(output, "")],
-            input_scales=[in_scales[n] for n in inputs],
-            output_scales=[out_scales[output]],
-            name=name,
-            description=sweep.output_descriptions.get(output, ""),
-        )
+    return final
 
-        # --- the split
-        if vsweep is not None:
-            if output not in vsweep.outputs:
-                raise SurrogateError(f"{vsweep.label}: validation sweep lacks output {output!r}")
-            X_train, y_train = X, y
-            Xv_all, yv_all = vsweep.X(inputs), vsweep.outputs[output]
-            keep = np.isfinite(yv_all)
-            lo, hi = X.min(axis=0), X.max(axis=0)
-            inside = np.all((Xv_all >= lo) & (Xv_all <= hi), axis=1)
-            n_outside = int((keep & ~inside).sum())
-            X_val, y_val = Xv_all[keep & inside], yv_all[keep & inside]
-            if y_val.size == 0:
-                raise SurrogateError(f"{vsweep.label}: no validation point of {output!r} inside the training domain")
-            method = (
-                f"validation sweep {vsweep.path.name if vsweep.path else '<in-memory>'}: candidates fitted on all "
-                f"{y.size} training points, scored on {y_val.size} validation points"
-                + (f" ({n_outside} outside the training domain left out)" if n_outside else "")
-            )
-            refit = False
-        else:
-            train, validate, method = holdout_split(X, holdout, grid=grid, random_state=random_state)
-            X_train, y_train, X_val, y_val = X[train], y[train], X[validate], y[validate]
-            refit = True
-        log.info("%s: %s", name, method)
 
-        # --- candidates
-        candidates: list[dict[str, Any]] = []
-        fitted: list[Surrogate | None] = []
-        for spec in specs:
-            model = make_model(spec)
-            if hasattr(model, "random_state") and not isinstance(spec, SurrogateModel):
-                model.set_params(random_state=random_state)
-            record: dict[str, Any] = {
-                "label": model.label,
-                "kind": model.kind,
-                "params": json.dumps(model.get_params()),
-                "n_train": int(y_train.size),
-                "n_validation": int(y_val.size),
-            }
-            surrogate = Surrogate(model, inputs, output, **kwargs)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                t0 = time.perf_counter()
-                try:
-                    surrogate.fit(X_train, y_train)
-                    record["fit_time_s"] = time.perf_counter() - t0
-                    t1 = time.perf_counter()
-                    pred = surrogate.predict(X_val, out_of_domain="error")
-                    elapsed = time.perf_counter() - t1
-                except (SurrogateError, ValueError, ArithmeticError, np.linalg.LinAlgError, MemoryError) as exc:
-                    record.update(status="failed", reason=f"{type(exc).__name__}: {one_line(exc)}"[:300])
-                    record.setdefault("fit_time_s", time.perf_counter() - t0)
-                    log.info("%s: %-12s failed: %s", name, model.label, record["reason"])
-                    candidates.append(record)
-                    fitted.append(None)
-                    continue
-            if caught:
-                record["warnings"] = f"{len(caught)} warning(s), first: {one_line(caught[0].message)}"[:300]
-            rms, mx = score_pct(pred, y_val, full_scale)
-            if not (np.isfinite(rms) and np.isfinite(mx)):
-                record.update(status="failed", reason="non-finite predictions on the held-out points")
-                candidates.append(record)
-                fitted.append(None)
-                continue
-            record.update(status="ok", rms_pct=rms, max_pct=mx, predict_rate_per_s=y_val.size / max(elapsed, 1e-9))
-            log.info(
-                "%s: %-12s RMS %.4g %%FS, max %.4g %%FS, fit %.3g s",
-                name, model.label, rms, mx, record["fit_time_s"],
-            )
-            candidates.append(record)
-            fitted.append(surrogate)
-
-        # --- selection
-        ok_idx = [i for i, c in enumerate(candidates) if c["status"] == "ok"]
-        if not ok_idx:
-            reasons = "; ".join(f"{c['label']}: {c.get('reason', '')}" for c in candidates)
-            raise SurrogateError(f"{sweep.label}: no candidate model could be fitted for {output!r} ({reasons})")
-        by_rms = sorted(ok_idx, key=lambda i: (candidates[i]["rms_pct"], candidates[i]["max_pct"]))
-        selection = "lowest held-out RMS error"
-        best = by_rms[0]
-        if tolerance_pct is not None:
-            within = [i for i in ok_idx if candidates[i]["max_pct"] <= tolerance_pct]
-            if within:
-                best = min(within, key=lambda i: (_cost_rank(fitted[i].model), candidates[i]["rms_pct"]))
-                selection = f"cheapest to evaluate with held-out max error <= {tolerance_pct:g} %FS"
-            else:
-                selection = f"lowest held-out RMS error (no candidate within max {tolerance_pct:g} %FS)"
-                log.warning("%s: no candidate has max error <= %g %%FS; choosing the lowest RMS", name, tolerance_pct)
-        for i, c in enumerate(candidates):
-            c["selected"] = i == best
-        chosen = fitted[best]
-        log.info("%s: chose %s (%s)", name, candidates[best]["label"], selection)
-
-        if refit:
-            model = make_model(specs[best])
-            if hasattr(model, "random_state") and not isinstance(specs[best], SurrogateModel):
-                model.set_params(random_state=random_state)
-            final = Surrogate(model, inputs, output, **kwargs)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    final.fit(X, y)
-                except (SurrogateError, ValueError, ArithmeticError, np.linalg.LinAlgError, MemoryError) as exc:
-                    raise SurrogateError(
-                        f"{sweep.label}: refitting {candidates[best]['label']} for {output!r} on all points failed: {one_line(exc)}"
-                    ) from None
-        else:
-            final = chosen
-        final.validation = {
-            "rms_pct": np.array([candidates[best]["rms_pct"]]),
-            "max_pct": np.array([candidates[best]["max_pct"]]),
-            "full_scale": np.array([full_scale]),
-            "n_points": int(y_val.size),
-            "method": method,
-        }
-        warning = _accuracy_warning(candidates[best], in_scales)
-        if warning:
-            final.validation["warning"] = warning
-            log.warning("%s: %s", name, warning)
-        final.candidates = candidates
-        final.provenance = _provenance(sweep, vsweep, fixed, selection, int(y.size))
-        final.incomplete_sweep = unfinished
-        if corner:
-            final.provenance["corner"] = corner
-        result[name] = final
-    return result
+def _record(final: Surrogate, target: _Target, split: Split, candidates: list[dict], best: int,
+            in_scales: dict[str, str]) -> None:
+    """What the surrogate keeps of its selection: the chosen candidate's held-out scores (and
+    a warning when they are too large to trust) and every candidate's record."""
+    chosen = candidates[best]
+    final.validation = {
+        "rms_pct": np.array([chosen["rms_pct"]]),
+        "max_pct": np.array([chosen["max_pct"]]),
+        "full_scale": np.array([target.full_scale]),
+        "n_points": int(split.y_val.size),
+        "method": split.method,
+    }
+    warning = _accuracy_warning(chosen, in_scales)
+    if warning:
+        final.validation["warning"] = warning
+        log.warning("%s: %s", target.name, warning)
+    final.candidates = candidates
 
 
 def _fit_per_corner(sweep: SweepData, vsweep: SweepData | None, **kwargs) -> dict[str, Surrogate]:
@@ -426,95 +452,3 @@ def _provenance(sweep: SweepData, vsweep: SweepData | None, fixed: dict, selecti
         p["validation_sweep"] = vsweep.path.name if vsweep.path else "<in-memory>"
         p["validation_sweep_sha256"] = vsweep.sha256
     return p
-
-
-def fit_library(
-    sweeps: str | Path | Sequence[str | Path],
-    library: str | Path,
-    outputs: Sequence[str] | None = None,
-    models: Iterable[str | SurrogateModel] | None = None,
-    *,
-    validation_sweep_path: str | Path | None = None,
-    holdout: str | float = "auto",
-    tolerance_pct: float | None = None,
-    replace: bool = True,
-    name_template: str = "{circuit}.{output}",
-    input_scales: Mapping[str, str] | None = None,
-    allow_incomplete: bool = False,
-) -> str:
-    """Fit every sweep file into one library (created or extended) and describe it.
-
-    For each sweep, :func:`fit_surrogates` fits the requested ``outputs`` it has (all of
-    its outputs by default); ``name_template`` names them (``{circuit}``, ``{output}``,
-    ``{corner}``; e.g. ``pwl_tanh.{output}`` to keep a reprogrammed circuit's functions
-    apart). Every sweep is read and checked before any fit, and the library is written
-    once, when every sweep is fitted, by :func:`~cimspice.surrogate.library.save_library`
-    (``append=True``: the surrogates already there are kept; with ``replace`` one of the
-    same name, e.g. from an earlier run on the same sweep, is replaced) through a
-    temporary file: a run that fails leaves ``library`` as it was, byte for byte.
-
-    An interrupted sweep (``complete`` false or points pending; the validation sweep too)
-    is refused with one line naming it and its counts, unless ``allow_incomplete``: its
-    surrogates then record it (``incomplete_sweep``, shown by ``cimspice inspect``).
-    ``input_scales`` (name -> "linear" | "log") overrides the scales the sweep files record,
-    for the sweeps that have that input; a name in none of them is refused.
-    Returns :func:`~cimspice.surrogate.library.inspect_library` of the result.
-    """
-    from .library import inspect_library, save_library
-
-    paths = [sweeps] if isinstance(sweeps, (str, Path)) else list(sweeps)
-    if not paths:
-        raise SurrogateError("fit_library: no sweep files")
-    read = [read_sweep(path) for path in paths]  # a bad file fails now, not after minutes of fitting
-    vsweep = None if validation_sweep_path is None else read_sweep(validation_sweep_path)
-    unfinished = incomplete_notes(*read, validation=vsweep)
-    if unfinished and not allow_incomplete:
-        raise SurrogateError(f"{unfinished}: finish it with `cimspice sweep --resume`, or fit it anyway "
-                             "with --allow-incomplete")
-    wanted = list(outputs) if outputs else None
-    found: set[str] = set()
-    _check_scaled(input_scales, read)  # before anything is written
-    fitted: dict[str, Surrogate] = {}
-    for path, sweep in zip(paths, read):
-        these = [o for o in wanted if o in sweep.outputs] if wanted else None
-        if wanted and not these:
-            log.warning("%s: none of the outputs %s; skipped", path, wanted)
-            continue
-        found.update(these or sweep.output_names)
-        surrogates = fit_surrogates(
-            sweep,
-            outputs=these,
-            models=list(models) if models is not None else None,
-            holdout=holdout,
-            validation_sweep_path=vsweep,
-            tolerance_pct=tolerance_pct,
-            name_template=name_template,
-            input_scales=_scales_of(sweep, input_scales),
-        )
-        clash = sorted(set(fitted) & set(surrogates))
-        if clash and not replace:
-            raise SurrogateError(f"surrogate(s) {clash} come from two of the sweeps {[str(p) for p in paths]}")
-        fitted.update(surrogates)
-    if wanted:
-        absent = [o for o in wanted if o not in found]
-        if absent:
-            raise SurrogateError(f"output(s) {absent} are in none of the sweeps {[str(p) for p in paths]}")
-    save_library(library, fitted, append=True, replace=replace)
-    return inspect_library(library)
-
-
-def _scales_of(sweep: SweepData, input_scales: Mapping[str, str] | None) -> dict[str, str]:
-    """The overrides of ``input_scales`` for the inputs this sweep has."""
-    return {n: s for n, s in (input_scales or {}).items() if n in sweep.inputs}
-
-
-def _check_scaled(input_scales: Mapping[str, str] | None, sweeps: list[SweepData]) -> None:
-    """Refuse a scale other than "linear" or "log", and one for an input none of the sweeps
-    has (a typo would otherwise go unnoticed)."""
-    for n, scale in (input_scales or {}).items():
-        if scale not in SCALES:
-            raise SurrogateError(f"input scale {n}={scale}: the scale must be one of {', '.join(SCALES)}")
-    absent = sorted(set(input_scales or ()) - set().union(*(sweep.inputs for sweep in sweeps)))
-    if absent:
-        raise SurrogateError(f"input scale(s) given for {absent}, an input of none of the sweeps "
-                             f"{[sweep.label for sweep in sweeps]}")

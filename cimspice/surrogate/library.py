@@ -1,9 +1,10 @@
 """Surrogate library files: HDF5, schema ``cimspice.surrogates`` (docs/surrogate_schema.md).
 
-Writing goes to a temporary file in the same folder that replaces the target only once
-complete, so an existing library is never left half-overwritten. Reading checks the
-schema and version, refuses any opaque/object/string dataset and any link anywhere in
-the file before interpreting it, and never unpickles or executes anything.
+:func:`fit_library` fits sweep files into one (``cimspice fit``). Writing goes to a
+temporary file in the same folder that replaces the target only once complete, so an
+existing library is never left half-overwritten. Reading checks the schema and version,
+refuses any opaque/object/string dataset and any link anywhere in the file before
+interpreting it, and never unpickles or executes anything.
 """
 
 from __future__ import annotations
@@ -13,19 +14,22 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 import h5py
 import numpy as np
 
 from .. import __version__
 from ._hdf5 import check_plain_tree, open_hdf5, plain_attr
-from .core import Surrogate
+from .core import SCALES, Surrogate
 from .errors import SurrogateError, one_line
+from .fit import fit_surrogates, incomplete_notes
+from .models import SurrogateModel
+from .sweep import SweepData, read_sweep
 
 __all__ = [
-    "LIBRARY_SCHEMA", "LIBRARY_SCHEMA_VERSION", "inspect_library", "load_library", "save_library", "select_corner",
-    "surrogate_corner",
+    "LIBRARY_SCHEMA", "LIBRARY_SCHEMA_VERSION", "fit_library", "inspect_library", "load_library", "save_library",
+    "select_corner", "surrogate_corner",
 ]
 
 log = logging.getLogger(__name__)
@@ -129,6 +133,12 @@ def save_library(
 
 def load_library(path: str | Path) -> dict[str, Surrogate]:
     """Read a library file into ``{name: Surrogate}``.
+
+    Example::
+
+        import cimspice
+        library = cimspice.load_library("library.h5")
+        i_cell = library["cell_1t1r.i_cell"].predict({"g": [1e-5], "v_bl": [0.2], "v_wl": [1.1]})  # (1,) A
 
     Every problem raises :class:`SurrogateError` with one line naming the file: missing,
     truncated or not HDF5; wrong ``schema``; ``schema_version`` newer than
@@ -274,3 +284,99 @@ def select_corner(surrogates: Mapping[str, Surrogate], corner: str) -> dict[str,
         have = sorted({surrogate_corner(s) for s in surrogates.values()} - {""})
         raise SurrogateError(f"no surrogate at corner {corner!r} (corners in the library: {have or 'none'})")
     return out
+
+
+def fit_library(
+    sweeps: str | Path | Sequence[str | Path],
+    library: str | Path,
+    outputs: Sequence[str] | None = None,
+    models: Iterable[str | SurrogateModel] | None = None,
+    *,
+    validation_sweep_path: str | Path | None = None,
+    holdout: str | float = "auto",
+    tolerance_pct: float | None = None,
+    replace: bool = True,
+    name_template: str = "{circuit}.{output}",
+    input_scales: Mapping[str, str] | None = None,
+    allow_incomplete: bool = False,
+) -> str:
+    """Fit every sweep file into one library (created or extended) and describe it
+    (``cimspice fit``).
+
+    Example::
+
+        import cimspice
+        print(cimspice.fit_library("cell.h5", "library.h5", validation_sweep_path="cell_lhs.h5"))
+
+    For each sweep, :func:`fit_surrogates` fits the requested ``outputs`` it has (all of
+    its outputs by default); ``name_template`` names them (``{circuit}``, ``{output}``,
+    ``{corner}``; e.g. ``pwl_tanh.{output}`` to keep a reprogrammed circuit's functions
+    apart). Every sweep is read and checked before any fit, and the library is written
+    once, when every sweep is fitted, by :func:`~cimspice.surrogate.library.save_library`
+    (``append=True``: the surrogates already there are kept; with ``replace`` one of the
+    same name, e.g. from an earlier run on the same sweep, is replaced) through a
+    temporary file: a run that fails leaves ``library`` as it was, byte for byte.
+
+    An interrupted sweep (``complete`` false or points pending; the validation sweep too)
+    is refused with one line naming it and its counts, unless ``allow_incomplete``: its
+    surrogates then record it (``incomplete_sweep``, shown by ``cimspice inspect``).
+    ``input_scales`` (name -> "linear" | "log") overrides the scales the sweep files record,
+    for the sweeps that have that input; a name in none of them is refused.
+    Returns :func:`~cimspice.surrogate.library.inspect_library` of the result.
+    """
+    paths = [sweeps] if isinstance(sweeps, (str, Path)) else list(sweeps)
+    if not paths:
+        raise SurrogateError("fit_library: no sweep files")
+    read = [read_sweep(path) for path in paths]  # a bad file fails now, not after minutes of fitting
+    vsweep = None if validation_sweep_path is None else read_sweep(validation_sweep_path)
+    unfinished = incomplete_notes(*read, validation=vsweep)
+    if unfinished and not allow_incomplete:
+        raise SurrogateError(f"{unfinished}: finish it with `cimspice sweep --resume`, or fit it anyway "
+                             "with --allow-incomplete")
+    wanted = list(outputs) if outputs else None
+    found: set[str] = set()
+    _check_scaled(input_scales, read)  # before anything is written
+    fitted: dict[str, Surrogate] = {}
+    for path, sweep in zip(paths, read):
+        these = [o for o in wanted if o in sweep.outputs] if wanted else None
+        if wanted and not these:
+            log.warning("%s: none of the outputs %s; skipped", path, wanted)
+            continue
+        found.update(these or sweep.output_names)
+        surrogates = fit_surrogates(
+            sweep,
+            outputs=these,
+            models=list(models) if models is not None else None,
+            holdout=holdout,
+            validation_sweep_path=vsweep,
+            tolerance_pct=tolerance_pct,
+            name_template=name_template,
+            input_scales=_scales_of(sweep, input_scales),
+        )
+        clash = sorted(set(fitted) & set(surrogates))
+        if clash and not replace:
+            raise SurrogateError(f"surrogate(s) {clash} come from two of the sweeps {[str(p) for p in paths]}")
+        fitted.update(surrogates)
+    if wanted:
+        absent = [o for o in wanted if o not in found]
+        if absent:
+            raise SurrogateError(f"output(s) {absent} are in none of the sweeps {[str(p) for p in paths]}")
+    save_library(library, fitted, append=True, replace=replace)
+    return inspect_library(library)
+
+
+def _scales_of(sweep: SweepData, input_scales: Mapping[str, str] | None) -> dict[str, str]:
+    """The overrides of ``input_scales`` for the inputs this sweep has."""
+    return {n: s for n, s in (input_scales or {}).items() if n in sweep.inputs}
+
+
+def _check_scaled(input_scales: Mapping[str, str] | None, sweeps: list[SweepData]) -> None:
+    """Refuse a scale other than "linear" or "log", and one for an input none of the sweeps
+    has (a typo would otherwise go unnoticed)."""
+    for n, scale in (input_scales or {}).items():
+        if scale not in SCALES:
+            raise SurrogateError(f"input scale {n}={scale}: the scale must be one of {', '.join(SCALES)}")
+    absent = sorted(set(input_scales or ()) - set().union(*(sweep.inputs for sweep in sweeps)))
+    if absent:
+        raise SurrogateError(f"input scale(s) given for {absent}, an input of none of the sweeps "
+                             f"{[sweep.label for sweep in sweeps]}")

@@ -1,17 +1,27 @@
-"""Candidate surrogate models by label and their held-out scoring (split from :mod:`.fit`,
-which selects among them): :func:`make_model`, :func:`holdout_split`, :func:`score_pct`."""
+"""Candidate surrogate models: made by label (:func:`make_model`), scored on held-out points
+(:func:`holdout_split`, :func:`score_candidates`, :func:`score_pct`), and one chosen
+(:func:`select_candidate`). :func:`cimspice.surrogate.fit.fit_surrogates` runs these steps."""
 
 from __future__ import annotations
 
+import json
+import logging
 import re
-from typing import Sequence
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .errors import SurrogateError
+from .core import Surrogate
+from .errors import SurrogateError, one_line
 from .models import MLP, GaussianProcess, GridInterpolator, PolynomialRidge, SurrogateModel
 
-__all__ = ["DEFAULT_HOLDOUT_FRACTION", "holdout_split", "make_model", "score_pct"]
+__all__ = ["DEFAULT_HOLDOUT_FRACTION", "FIT_ERRORS", "Split", "holdout_split", "make_model", "score_candidates",
+           "score_pct", "select_candidate"]
+
+log = logging.getLogger(__name__)
 
 #: fraction of points held out for non-grid sweeps with ``holdout="auto"``
 DEFAULT_HOLDOUT_FRACTION = 0.2
@@ -44,6 +54,10 @@ def make_model(spec: str | SurrogateModel) -> SurrogateModel:
     raise SurrogateError(
         f"unknown model {spec!r}: use grid-linear, grid-cubic, poly-<degree>, gp, gp-rbf, mlp or mlp-<n>x<n>"
     )
+
+
+#: what a candidate's fit or prediction may raise: the candidate fails, the others go on
+FIT_ERRORS = (SurrogateError, ValueError, ArithmeticError, np.linalg.LinAlgError, MemoryError)
 
 
 def _cost_rank(model: SurrogateModel) -> tuple:
@@ -135,3 +149,90 @@ def holdout_split(
         f"{n - n_val}; the chosen model is then refitted on all points"
     )
     return ~validate, validate, text
+
+
+@dataclass
+class Split:
+    """The points of one output that fit (``X_train`` (n, n_inputs), ``y_train`` (n,)) and
+    score (``X_val``, ``y_val``) the candidates, physical units; ``method`` describes the
+    split in one line; ``refit``: the chosen candidate is then fitted again on all points."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    method: str
+    refit: bool
+
+
+def score_candidates(specs: Sequence, new_surrogate: Callable[[Any], Surrogate], split: Split,
+                     full_scale: float, name: str) -> tuple[list[dict[str, Any]], list[Surrogate | None]]:
+    """Fit every candidate (``new_surrogate(spec)`` for each label or model of ``specs``) on
+    the training points and score it on the held-out ones: RMS and max error in % of
+    ``full_scale`` (output units), fit time and prediction rate.
+
+    Returns one record per candidate (``label``, ``kind``, ``params``, ``n_train``,
+    ``n_validation``, ``status`` "ok" or "failed" with a ``reason``, ``rms_pct``,
+    ``max_pct``, ``fit_time_s``, ``predict_rate_per_s``, ``warnings``) and the fitted
+    surrogates (None where the candidate failed)."""
+    candidates: list[dict[str, Any]] = []
+    fitted: list[Surrogate | None] = []
+    for spec in specs:
+        surrogate = new_surrogate(spec)
+        record, ok = _score(surrogate, split, full_scale, name)
+        candidates.append(record)
+        fitted.append(surrogate if ok else None)
+    return candidates, fitted
+
+
+def _score(surrogate: Surrogate, split: Split, full_scale: float, name: str) -> tuple[dict[str, Any], bool]:
+    """One candidate of :func:`score_candidates`: its record, and whether it scored."""
+    model = surrogate.model
+    record: dict[str, Any] = {"label": model.label, "kind": model.kind, "params": json.dumps(model.get_params()),
+                              "n_train": int(split.y_train.size), "n_validation": int(split.y_val.size)}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0 = time.perf_counter()
+        try:
+            surrogate.fit(split.X_train, split.y_train)
+            record["fit_time_s"] = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            pred = surrogate.predict(split.X_val, out_of_domain="error")
+            elapsed = time.perf_counter() - t1
+        except FIT_ERRORS as exc:
+            record.update(status="failed", reason=f"{type(exc).__name__}: {one_line(exc)}"[:300])
+            record.setdefault("fit_time_s", time.perf_counter() - t0)
+            log.info("%s: %-12s failed: %s", name, model.label, record["reason"])
+            return record, False
+    if caught:
+        record["warnings"] = f"{len(caught)} warning(s), first: {one_line(caught[0].message)}"[:300]
+    rms, mx = score_pct(pred, split.y_val, full_scale)
+    if not (np.isfinite(rms) and np.isfinite(mx)):
+        record.update(status="failed", reason="non-finite predictions on the held-out points")
+        return record, False
+    record.update(status="ok", rms_pct=rms, max_pct=mx, predict_rate_per_s=split.y_val.size / max(elapsed, 1e-9))
+    log.info("%s: %-12s RMS %.4g %%FS, max %.4g %%FS, fit %.3g s", name, model.label, rms, mx, record["fit_time_s"])
+    return record, True
+
+
+def select_candidate(candidates: list[dict[str, Any]], fitted: list[Surrogate | None], tolerance_pct: float | None,
+                     name: str) -> tuple[int, str]:
+    """The index of the chosen candidate and why (one line): the lowest held-out RMS error
+    (ties: the lower max error), or with ``tolerance_pct`` the cheapest to evaluate whose
+    held-out max error is within it (if none is, the lowest RMS, with a log warning). Marks
+    each record ``selected``. At least one candidate has status "ok"."""
+    ok_idx = [i for i, c in enumerate(candidates) if c["status"] == "ok"]
+    best = min(ok_idx, key=lambda i: (candidates[i]["rms_pct"], candidates[i]["max_pct"]))
+    selection = "lowest held-out RMS error"
+    if tolerance_pct is not None:
+        within = [i for i in ok_idx if candidates[i]["max_pct"] <= tolerance_pct]
+        if within:
+            best = min(within, key=lambda i: (_cost_rank(fitted[i].model), candidates[i]["rms_pct"]))
+            selection = f"cheapest to evaluate with held-out max error <= {tolerance_pct:g} %FS"
+        else:
+            selection = f"lowest held-out RMS error (no candidate within max {tolerance_pct:g} %FS)"
+            log.warning("%s: no candidate has max error <= %g %%FS; choosing the lowest RMS", name, tolerance_pct)
+    for i, c in enumerate(candidates):
+        c["selected"] = i == best
+    log.info("%s: chose %s (%s)", name, candidates[best]["label"], selection)
+    return best, selection

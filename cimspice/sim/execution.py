@@ -4,7 +4,7 @@ A layer never multiplies a weight matrix itself. It asks its backend for a :clas
 (``y = x @ W`` on some hardware) and for a :class:`Nonlinearity` (``relu``, ``softmax``...)
 by name, and reports the digital element-wise work it does. :class:`FloatBackend` is the
 reference: float64 NumPy, nothing counted. The analog backend
-(:class:`cimspice.sim.tile.AnalogBackend`) answers the same calls with crossbar tiles,
+(:class:`cimspice.sim.backend.AnalogBackend`) answers the same calls with crossbar tiles,
 ADCs and cost counters, so a network runs unchanged on either.
 
 Products of two activations (attention's ``Q K^T`` and ``softmax(.) V``) are not weight
