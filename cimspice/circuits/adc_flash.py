@@ -26,7 +26,8 @@ import numpy as np
 from .adc_base import ADC, number, staircase
 from .area import capacitor_area, logic_area, resistor_area
 from .base import CircuitError
-from .comparator import T_EDGE, clock_buffer, clock_buffer_area
+from .clocking import clock_buffer, clock_buffer_area
+from .comparator import T_EDGE
 
 
 class FlashADC(ADC):

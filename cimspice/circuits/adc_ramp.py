@@ -28,7 +28,8 @@ import numpy as np
 from .adc_base import ADC, staircase
 from .area import logic_area
 from .base import CircuitError
-from .comparator import T_EDGE, clock_buffer, clock_buffer_area
+from .clocking import clock_buffer, clock_buffer_area
+from .comparator import T_EDGE
 
 
 class RampADC(ADC):

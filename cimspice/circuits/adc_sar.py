@@ -35,7 +35,8 @@ import numpy as np
 from .adc_base import ADC, number, staircase
 from .area import capacitor_area, logic_area, transistor_area
 from .base import CircuitError, Parameter
-from .comparator import T_EDGE, clock_buffer, clock_buffer_area, mos
+from .clocking import clock_buffer, clock_buffer_area, mos
+from .comparator import T_EDGE
 
 # XSPICE gate and bridge delays (s): a 45 nm gate, fast next to the 0.5-100 ns clock.
 GATE_DELAY = 10e-12

@@ -19,8 +19,8 @@ import numpy as np
 from ..paths import netlist_path
 from .area import logic_area, transistor_area
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
-from .comparator import (CHGTOL_OPTION, CORNERS, T_DELAY, T_EDGE, StrongArmDesign, clock_buffer,
-                         clock_buffer_area, load_single_threaded)
+from .clocking import clock_buffer, clock_buffer_area
+from .comparator import CHGTOL_OPTION, CORNERS, T_DELAY, T_EDGE, StrongArmDesign, load_single_threaded
 from .devices import VDD
 from .nonlinear import FUNCTIONS, V_CM, V_SPAN, ideal
 from .waveforms import crossing_time, supply_energy

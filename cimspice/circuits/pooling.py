@@ -29,7 +29,8 @@ import numpy as np
 from ..paths import netlist_path
 from .area import transistor_area
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
-from .comparator import CORNERS, load_single_threaded, mos
+from .clocking import mos
+from .comparator import CORNERS, load_single_threaded
 from .devices import RERAM, VDD
 
 MAX_WINDOW = 16
