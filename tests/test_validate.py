@@ -6,6 +6,8 @@ import pytest
 from cimspice import CimspiceError
 from cimspice.characterize.errors import SpecError
 from cimspice.characterize.spec import parse_spec
+from cimspice.circuits import Crossbar, CircuitError, TransimpedanceAmplifier
+from cimspice.circuits.area import transistor_area
 from cimspice.surrogate import PolynomialRidge, SurrogateError
 from cimspice.validate import require_in_range, require_int, require_nonnegative, require_number, require_positive
 
@@ -44,6 +46,11 @@ def test_accepted_values_come_back_as_plain_python_numbers():
 
 
 @pytest.mark.parametrize("make, error, message", [
+    (lambda: TransimpedanceAmplifier(r_f="5k"), CircuitError, "tia: r_f: expected a positive number in ohm, got '5k'"),
+    (lambda: TransimpedanceAmplifier(adc_bits=17), CircuitError, "tia: adc_bits: expected an integer in [1, 16], got 17"),
+    (lambda: Crossbar(2, 2, r_wire=-1.0), CircuitError, "crossbar: r_row: expected a number >= 0 in ohm, got -1.0"),
+    (lambda: Crossbar(2, 0), CircuitError, "crossbar: cols: expected an integer >= 1, got 0"),
+    (lambda: transistor_area(0.0, 50e-9), CircuitError, "area: w: expected a positive number in m, got 0.0"),
     (lambda: PolynomialRidge(alpha="0.1"), SurrogateError, "PolynomialRidge: alpha: expected a number >= 0, got '0.1'"),
     (lambda: parse_spec({"circuit": "cell_1t1r", "parameters": {"v_bl": "0.1V"}}, source="s.yaml"), SpecError,
      "s.yaml: parameters.v_bl: expected a number in V (plain SI: 1.0e-6 not '1u', 27 not '300K'), got '0.1V'"),

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.special import erf
 
+from ..validate import require_int
 from .base import CircuitError
 from .devices import RERAM
 
@@ -147,8 +148,7 @@ def fit_program(function: str, segments: int, x_range: tuple[float, float] | Non
     of the conductance window and mapped onto differential pairs within ``[g_off, g_on]``."""
     if function not in FUNCTIONS:
         raise CircuitError(f"function {function!r} is not one of {', '.join(FUNCTIONS)}")
-    if isinstance(segments, bool) or not isinstance(segments, (int, np.integer)) or not 2 <= segments <= 64:
-        raise CircuitError(f"segments={segments!r}: must be an integer in [2, 64]")
+    segments = require_int(segments, "segments", CircuitError, lo=2, hi=64)
     x_min, x_max = FUNCTIONS[function][1] if x_range is None else map(float, x_range)
     if not (math.isfinite(x_min) and math.isfinite(x_max) and x_min < x_max):
         raise CircuitError(f"x_range=({x_min}, {x_max}): need finite x_min < x_max")

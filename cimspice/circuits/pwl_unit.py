@@ -30,11 +30,12 @@ from typing import Mapping
 import numpy as np
 
 from ..paths import netlist_path
+from ..validate import require_in_range, require_int
 from .area import transistor_area
-from .base import Circuit, CircuitError, Measured, Measurement, Parameter
+from .base import TEMP, Circuit, CircuitError, Measured, Measurement, Parameter
 from .clocking import clock_buffer, clock_buffer_area
-from .comparator import CHGTOL_OPTION, CORNERS, T_DELAY, T_EDGE, StrongArmDesign, load_single_threaded
-from .devices import VDD
+from .comparator import CHGTOL_OPTION, T_DELAY, T_EDGE, StrongArmDesign, model_lines
+from .devices import VDD, check_corner
 from .nonlinear import CELLS, V_CM, V_REF, V_SPAN, PwlProgram, fit_program, ideal, transfer_error
 from .waveforms import crossing_time, settling_time, supply_energy
 
@@ -68,6 +69,7 @@ class PwlUnit(Circuit):
     """
 
     name = "pwl_unit"
+    loaded_temperature = TEMP.default  # the netlist sets none
     measurements = (
         Measurement("y", "1", "activation value computed by the array (I_out / i_per_y)"),
         Measurement("i_out", "A", "differential column current I(colp) - I(coln)"),
@@ -78,25 +80,21 @@ class PwlUnit(Circuit):
 
     def __init__(self, function: str = "sigmoid", segments: int = 8, x_min: float | None = None,
                  x_max: float | None = None, corner: str = "tt", t_clk: float = 2e-9, timing: bool = True):
-        if corner not in CORNERS:
-            raise CircuitError(f"{self.name}: corner {corner!r} is not one of {', '.join(CORNERS)}")
-        if not 0.5e-9 <= t_clk <= 100e-9:
-            raise CircuitError(f"{self.name}: t_clk={t_clk!r} s outside [0.5 ns, 100 ns]")
+        self.corner = check_corner(corner, self.name)
+        self.t_clk = require_in_range(t_clk, 0.5e-9, 100e-9, f"{self.name}: t_clk", CircuitError, unit="s")
         if (x_min is None) != (x_max is None):
             raise CircuitError(f"{self.name}: give both x_min and x_max, or neither")
-        self.corner, self.t_clk, self.timing = corner, float(t_clk), bool(timing)
+        self.timing = bool(timing)
         self.comparator = StrongArmDesign()
-        self.segments = int(segments) if not isinstance(segments, bool) and isinstance(segments, (int, np.integer)) else segments
+        self.segments = require_int(segments, f"{self.name}: segments", CircuitError, lo=2, hi=64)
         self.program_ = fit_program(function, segments, None if x_min is None else (x_min, x_max))
         self.conductances = self.program_.conductances.copy()
         self._set_parameters()
-        self._loaded = False
 
     def _set_parameters(self):
         p = self.program_
         self.parameters = (Parameter("x", "1", 0.5 * (p.x_min + p.x_max), (p.x_min, p.x_max),
-                                     f"pre-activation of {p.function} (function units)"),
-                           Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"))
+                                     f"pre-activation of {p.function} (function units)"), TEMP)
 
     @property
     def function(self) -> str:
@@ -133,8 +131,7 @@ class PwlUnit(Circuit):
         S = self.segments
         vdd = repr(VDD)
         lines = [f"PWL ReRAM function unit segments={S} function={self.function} corner={self.corner}",
-                 f'.lib "{netlist_path("ptm45.lib")}" {self.corner}',
-                 f'.include "{netlist_path("strongarm.lib")}"',
+                 *model_lines(self.corner),
                  f'.include "{netlist_path("pwl_unit.lib")}"',
                  f'.include "{netlist_path("reram.lib")}"',
                  ".param " + " ".join(f"{self._gname(k, c)}={float(self.conductances[k, j])!r}"
@@ -193,13 +190,6 @@ class PwlUnit(Circuit):
         lines += [CHGTOL_OPTION, ".end"]
         return "\n".join(lines)
 
-    def load(self, engine) -> None:
-        load_single_threaded(engine, self.netlist(), self.name)
-        self._applied = {"temp": 27.0}
-
-    def __getstate__(self):
-        return {**self.__dict__, "_applied": {}}
-
     def set_conductances(self, engine, conductances) -> None:
         """Put ``conductances`` ((segments, 4) S, e.g. the verified result of write-verify)
         into the loaded array (``alterparam`` + one ``reset``)."""
@@ -255,8 +245,7 @@ class PwlUnit(Circuit):
         (reram.lib's agauss hook, redrawn on each reset) and each comparator's threshold shifted
         by a normal draw of ``sigma_offset`` V (default: the input pair's Pelgrom sigma).
         Returns the :func:`transfer_error` of each run. Restores sigma 0 afterwards."""
-        if not 0 <= sigma_lng <= 1:
-            raise CircuitError(f"{self.name}: sigma_lng={sigma_lng!r} outside [0, 1]")
+        require_in_range(sigma_lng, 0.0, 1.0, f"{self.name}: sigma_lng", CircuitError)
         if sigma_offset is None:
             sig = self.comparator.mismatch_sigmas()
             sigma_offset = math.hypot(sig["dvth_in_p"], sig["dvth_in_n"])
@@ -273,10 +262,7 @@ class PwlUnit(Circuit):
         return out
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
-        unknown = set(point) - {q.name for q in self.parameters}
-        if unknown:
-            self.parameter(sorted(unknown)[0])
-        p = {q.name: float(q.check(point.get(q.name, q.default), where=self.name)) for q in self.parameters}
+        p = self.point(point)
         self.apply_temperature(engine, p["temp"])
         v_in = float(self.program_.v_of_x(p["x"]))
         engine.alter("vin", v_in)
