@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from cimspice.circuits.lut_baseline import LutActivation
-from cimspice.circuits.nonlinear import FUNCTIONS, PwlUnit, transfer_error
+from cimspice.circuits.nonlinear import FUNCTIONS, transfer_error
+from cimspice.circuits.pwl_unit import PwlUnit
 from cimspice.circuits.programming import ArrayProgrammer
 from cimspice.spice import get_engine
 

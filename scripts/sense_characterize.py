@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from cimspice.circuits.devices import CORNERS
 from cimspice.circuits.integrator import Integrator, nonlinearity
 from cimspice.circuits.opamp import OpAmp
 from cimspice.circuits.sense_amp import CurrentSenseAmplifier
 from cimspice.circuits.tia import T_STEP, TransimpedanceAmplifier
 from cimspice.spice import get_engine
-
-CORNERS = ("tt", "ff", "ss")
 
 
 def spread(values: np.ndarray, scale: float = 1.0, unit: str = "") -> str:

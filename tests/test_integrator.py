@@ -96,7 +96,7 @@ def test_bad_values_fail_before_ngspice(integrator):
         integrator.simulate(None, {"t_pulse": 6e-9})
     with pytest.raises(CircuitError, match="vdd: 0.7 V outside"):
         integrator.simulate(None, {"vdd": 0.7})
-    with pytest.raises(CircuitError, match="c_int=0 must be a positive number"):
+    with pytest.raises(CircuitError, match="integrator: c_int: expected a positive number in F, got 0"):
         Integrator(c_int=0)
     with pytest.raises(CircuitError, match="t_window=5e-11 s is shorter"):
         Integrator(t_window=50e-12)

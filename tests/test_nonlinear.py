@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from cimspice.circuits import CircuitError, get_circuit
-from cimspice.circuits.nonlinear import FUNCTIONS, PwlUnit, fit_program, transfer_error
+from cimspice.circuits.nonlinear import FUNCTIONS, fit_program, transfer_error
+from cimspice.circuits.pwl_unit import PwlUnit
 
 G_ON, G_OFF, V0 = 100e-6, 1e-6, 0.25  # netlists/reram.lib defaults, restated for the oracle
 V_LO, V_HI, V_CM, V_REF = 0.5, 0.9, 0.7, 0.2

@@ -125,7 +125,7 @@ def test_bad_values_fail_before_ngspice():
         amp.simulate(None, {"w_in": 1e-6})
     with pytest.raises(CircuitError, match="corner 'typ'"):
         OpAmp(corner="typ")
-    with pytest.raises(CircuitError, match="w_in=-1e-06 must be a positive number"):
+    with pytest.raises(CircuitError, match="opamp: w_in: expected a positive number, got -1e-06"):
         OpAmp(w_in=-1e-6)
     with pytest.raises(CircuitError, match="l_in=2e-08 m is below the 50 nm"):
         OpAmp(l_in=20e-9)

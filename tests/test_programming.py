@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from cimspice.circuits import CircuitError
-from cimspice.circuits.nonlinear import PwlUnit, fit_program, transfer_error
+from cimspice.circuits.nonlinear import fit_program, transfer_error
+from cimspice.circuits.pwl_unit import PwlUnit
 from cimspice.circuits.programming import ArrayProgrammer, WriteVerify
 
 V0 = 0.25  # reram.lib

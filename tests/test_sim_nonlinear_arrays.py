@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cimspice.characterize import parse_sweep_spec, run_sweep
-from cimspice.circuits.nonlinear import PwlUnit
+from cimspice.circuits.pwl_unit import PwlUnit
 from cimspice.sim import SimError
 from cimspice.sim.simulate import simulate
 from cimspice.sim.spec import load_system_spec

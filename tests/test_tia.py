@@ -103,9 +103,9 @@ def test_bad_values_fail_before_ngspice():
         tia.simulate(None, {"i_in": 1e-3})
     with pytest.raises(CircuitError, match="vdd: 0.6 V outside"):
         tia.simulate(None, {"vdd": 0.6})
-    with pytest.raises(CircuitError, match="r_f=-1000.0 must be a positive number"):
+    with pytest.raises(CircuitError, match="tia: r_f: expected a positive number in ohm, got -1000.0"):
         TransimpedanceAmplifier(r_f=-1e3)
-    with pytest.raises(CircuitError, match="adc_bits=0"):
+    with pytest.raises(CircuitError, match=r"adc_bits: expected an integer in \[1, 16\], got 0"):
         TransimpedanceAmplifier(adc_bits=0)
     with pytest.raises(CircuitError, match="corner 'fs'"):
         TransimpedanceAmplifier(corner="fs")

@@ -37,6 +37,7 @@ from ..circuits import get_circuit
 from ..circuits.base import Circuit, CircuitError
 from ..circuits.user import NetlistCircuit
 from ..spice.errors import SpiceError
+from ..validate import require_number
 from .errors import SpecError
 from .safety import check_netlist, netlist_fingerprint
 
@@ -146,13 +147,7 @@ class SweepSpec:
 
 
 def _number(value, where: str, unit: str = "") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        hint = f" in {unit}" if unit else ""
-        raise SpecError(f"{where}: {value!r} is not a number (write a plain SI number{hint}, e.g. 1.0e-6 "
-                        f"not '1u', 27 not '300K')")
-    if not math.isfinite(value):
-        raise SpecError(f"{where}: {value!r} is not finite")
-    return float(value)
+    return require_number(value, where, SpecError, unit=unit, hint=" (plain SI: 1.0e-6 not '1u', 27 not '300K')")
 
 
 def _check(circuit: Circuit, name: str, values, where: str) -> None:

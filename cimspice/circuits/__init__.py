@@ -13,7 +13,7 @@ from .comparator import StrongArmComparator
 from .crossbar import Crossbar
 from .integrator import Integrator
 from .lut_baseline import LutActivation
-from .nonlinear import PwlUnit
+from .pwl_unit import PwlUnit
 from .pooling import AveragePool, MaxPool
 from .opamp import OpAmp
 from .sense_amp import CurrentSenseAmplifier

@@ -14,11 +14,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..validate import require_int, require_nonnegative
 from . import adc_metrics
-from .base import Circuit, CircuitError, Measured, Measurement, Parameter
-from .comparator import (A_VT, CHGTOL_OPTION, CORNERS, T_EDGE, StrongArmDesign, full_point,
-                         load_single_threaded, model_lines)
-from .devices import VDD
+from .base import TEMP, Circuit, CircuitError, Measured, Measurement, Parameter, supply
+from .comparator import A_VT, CHGTOL_OPTION, T_EDGE, model_lines, strongarm_design
+from .devices import VDD, check_corner
 from .waveforms import supply_energy
 
 # Largest transient step (s): the charge tolerance (comparator.CHGTOL_OPTION) refines the
@@ -99,32 +99,23 @@ class ADC(Circuit):
 
     def __init__(self, adc_bits: int = 4, *, corner: str = "tt", samples_per_code: int = 4,
                  comparator: Mapping | None = None, mismatch_seed: int | None = None, a_vt: float = A_VT):
-        if isinstance(adc_bits, bool) or not isinstance(adc_bits, (int, np.integer)) or not 2 <= adc_bits <= self.max_bits:
-            # one bit is a comparator: use StrongArmComparator
-            raise CircuitError(f"{self.name}: adc_bits={adc_bits!r} must be an integer in [2, {self.max_bits}]")
-        if corner not in CORNERS:
-            raise CircuitError(f"{self.name}: corner {corner!r} is not one of {', '.join(CORNERS)}")
-        if isinstance(samples_per_code, bool) or not isinstance(samples_per_code, (int, np.integer)) \
-                or not 1 <= samples_per_code <= 64:
-            raise CircuitError(f"{self.name}: samples_per_code={samples_per_code!r} must be an integer in [1, 64]")
-        if mismatch_seed is not None and (isinstance(mismatch_seed, bool) or not isinstance(mismatch_seed, int)
-                                          or mismatch_seed < 0):
-            raise CircuitError(f"{self.name}: mismatch_seed={mismatch_seed!r} must be a non-negative integer or None")
-        if not a_vt >= 0:
-            raise CircuitError(f"{self.name}: a_vt={a_vt!r} must be >= 0")
-        try:
-            self.design = StrongArmDesign(**dict(comparator or {}))
-        except TypeError as error:
-            raise CircuitError(f"{self.name}: comparator: {error}".replace("__init__()", "size")) from None
-        self.adc_bits, self.corner = int(adc_bits), corner
-        self.samples_per_code, self.mismatch_seed, self.a_vt = int(samples_per_code), mismatch_seed, float(a_vt)
+        # one bit is a comparator: use StrongArmComparator
+        self.adc_bits = require_int(adc_bits, f"{self.name}: adc_bits", CircuitError, lo=2, hi=self.max_bits)
+        self.corner = check_corner(corner, self.name)
+        self.samples_per_code = require_int(samples_per_code, f"{self.name}: samples_per_code", CircuitError,
+                                            lo=1, hi=64)
+        if mismatch_seed is not None:
+            mismatch_seed = require_int(mismatch_seed, f"{self.name}: mismatch_seed", CircuitError, lo=0)
+        self.mismatch_seed = mismatch_seed
+        self.a_vt = require_nonnegative(a_vt, f"{self.name}: a_vt", CircuitError, unit="V*m")
+        self.design = strongarm_design(comparator or {}, f"{self.name}: comparator")
         lo, hi = self.defaults
         self.parameters = (
-            Parameter("vdd", "V", VDD, (0.8, 1.3), "supply of comparators, logic drivers and clock"),
+            supply((0.8, 1.3), "supply of comparators, logic drivers and clock"),
             Parameter("v_ref_lo", "V", lo, (0.0, 1.2), "bottom of the input range (reference low)"),
             Parameter("v_ref_hi", "V", hi, (0.1, 1.3), "top of the input range (reference high)"),
             Parameter("t_clk", "s", 2e-9, (0.5e-9, 100e-9), "comparator clock period", scale="log"),
-            Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),
+            TEMP,
         ) + self._extra_parameters()
         self.measurements = ADC_MEASUREMENTS
         self._applied: dict[str, float] = {}
@@ -201,19 +192,18 @@ class ADC(Circuit):
         return self._text(self.ramp_expressions())
 
     def __getstate__(self):
-        return {**self.__dict__, "_applied": {}, "_loaded_text": ""}
+        return {**super().__getstate__(), "_loaded_text": ""}
 
-    def load(self, engine) -> None:
-        self._load(engine, self.netlist())
+    def load_text(self, engine, text: str, **options) -> None:
+        super().load_text(engine, text, **options)
+        self._loaded_text = text  # simulate reloads the ramp test after a convert
 
-    def _load(self, engine, text: str) -> None:
-        load_single_threaded(engine, text, self.name)
-        self._loaded_text = text
-        self._applied = {p.name: p.default for p in self.parameters if p.name != "temp"}
+    def loaded_state(self) -> dict:
+        return {p.name: p.default for p in self.parameters if p.name != "temp"}  # the netlist's .param
 
     # -------------------------------------------------------------- simulation
     def _point(self, point: Mapping[str, float]) -> dict[str, float]:
-        p = full_point(self, point)
+        p = self.point(point)
         if p["v_ref_hi"] - p["v_ref_lo"] < 0.05:
             raise CircuitError(f"{self.name}: v_ref_hi={p['v_ref_hi']:g} V must exceed v_ref_lo={p['v_ref_lo']:g} V "
                                "by at least 50 mV")
@@ -260,7 +250,7 @@ class ADC(Circuit):
             raise CircuitError(f"{self.name}: v_in must be a non-empty 1-D array of finite voltages")
         if v.min() < -0.3 or v.max() > p["vdd"] + 0.3:
             raise CircuitError(f"{self.name}: v_in outside [-0.3, vdd + 0.3] V: junctions would conduct")
-        self._load(engine, self._text([number(x) for x in v]))
+        self.load_text(engine, self._text([number(x) for x in v]))
         return self._run(engine, p, v)
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:

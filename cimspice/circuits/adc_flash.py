@@ -23,10 +23,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..validate import require_in_range
 from .adc_base import ADC, number, staircase
 from .area import capacitor_area, logic_area, resistor_area
 from .base import CircuitError
-from .comparator import T_EDGE, clock_buffer, clock_buffer_area
+from .clocking import clock_buffer, clock_buffer_area
+from .comparator import T_EDGE
 
 
 class FlashADC(ADC):
@@ -52,11 +54,8 @@ class FlashADC(ADC):
         super().__init__(adc_bits, **kwargs)
         if r_ladder is None:
             r_ladder = 128e3 / 2 ** self.adc_bits
-        if not 10.0 <= r_ladder <= 1e7:
-            raise CircuitError(f"{self.name}: r_ladder={r_ladder!r} ohm outside [10, 1e7]")
-        if not 0.0 <= c_tap <= 10e-12:
-            raise CircuitError(f"{self.name}: c_tap={c_tap!r} F outside [0, 10 pF]")
-        self.r_ladder, self.c_tap = float(r_ladder), float(c_tap)
+        self.r_ladder = require_in_range(r_ladder, 10.0, 1e7, f"{self.name}: r_ladder", CircuitError, unit="ohm")
+        self.c_tap = require_in_range(c_tap, 0.0, 10e-12, f"{self.name}: c_tap", CircuitError, unit="F")
 
     def cycles_per_conversion(self) -> int:
         return 1

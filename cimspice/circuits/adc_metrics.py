@@ -19,13 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validate import require_int
 from .base import CircuitError
 
 
 def _bits(adc_bits) -> int:
-    if isinstance(adc_bits, bool) or not isinstance(adc_bits, (int, np.integer)) or not 1 <= adc_bits <= 24:
-        raise CircuitError(f"adc metrics: adc_bits={adc_bits!r} must be an integer in [1, 24]")
-    return int(adc_bits)
+    return require_int(adc_bits, "adc metrics: adc_bits", CircuitError, lo=1, hi=24)
 
 
 def _codes(codes, adc_bits: int) -> np.ndarray:

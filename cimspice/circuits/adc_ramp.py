@@ -25,10 +25,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..validate import require_int
 from .adc_base import ADC, staircase
 from .area import logic_area
 from .base import CircuitError
-from .comparator import T_EDGE, clock_buffer, clock_buffer_area
+from .clocking import clock_buffer, clock_buffer_area
+from .comparator import T_EDGE
 
 
 class RampADC(ADC):
@@ -47,9 +49,7 @@ class RampADC(ADC):
 
     def __init__(self, adc_bits: int = 4, *, n_columns: int = 4, **kwargs):
         super().__init__(adc_bits, **kwargs)
-        if isinstance(n_columns, bool) or not isinstance(n_columns, (int, np.integer)) or not 1 <= n_columns <= 256:
-            raise CircuitError(f"{self.name}: n_columns={n_columns!r} must be an integer in [1, 256]")
-        self.n_columns = int(n_columns)
+        self.n_columns = require_int(n_columns, f"{self.name}: n_columns", CircuitError, lo=1, hi=256)
 
     def cycles_per_conversion(self) -> int:
         return self.n_codes

@@ -32,10 +32,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..validate import require_in_range
 from .adc_base import ADC, number, staircase
 from .area import capacitor_area, logic_area, transistor_area
 from .base import CircuitError, Parameter
-from .comparator import T_EDGE, clock_buffer, clock_buffer_area, mos
+from .clocking import clock_buffer, clock_buffer_area, mos
+from .comparator import T_EDGE
 
 # XSPICE gate and bridge delays (s): a 45 nm gate, fast next to the 0.5-100 ns clock.
 GATE_DELAY = 10e-12
@@ -71,12 +73,9 @@ class SarADC(ADC):
         super().__init__(adc_bits, **kwargs)
         if w_top is None:
             w_top = max(1e-6, 2 ** self.adc_bits / 16 * 1e-6)
-        if not 0.5e-15 <= c_unit <= 1e-12:
-            raise CircuitError(f"{self.name}: c_unit={c_unit!r} F outside [0.5 fF, 1 pF]")
-        for label, w in (("w_switch", w_switch), ("w_top", w_top)):
-            if not 90e-9 <= w <= 100e-6:
-                raise CircuitError(f"{self.name}: {label}={w!r} m outside [90 nm, 100 um]")
-        self.c_unit, self.w_switch, self.w_top = float(c_unit), float(w_switch), float(w_top)
+        self.c_unit = require_in_range(c_unit, 0.5e-15, 1e-12, f"{self.name}: c_unit", CircuitError, unit="F")
+        self.w_switch, self.w_top = (require_in_range(w, 90e-9, 100e-6, f"{self.name}: {label}", CircuitError, unit="m")
+                                     for label, w in (("w_switch", w_switch), ("w_top", w_top)))
 
     def _extra_parameters(self) -> tuple[Parameter, ...]:
         return (Parameter("v_cm", "V", 0.7, (0.4, 1.2), "top-plate (comparator) common-mode reference"),)

@@ -24,19 +24,19 @@ from typing import Mapping
 
 import numpy as np
 
-from ..paths import netlist_path
 from ..spice.log import classify
+from ..validate import require_finite, require_int, require_nonnegative, require_positive
 from .base import Circuit, CircuitError, Parameter
-from .devices import _subckt_defaults, spice_number
-
-CORNERS = ("tt", "ff", "ss")
+from .devices import _subckt_defaults, check_corner, corner_library, spice_number
 
 # Pelgrom coefficient of the threshold difference of a pair (V*m): 2.5 mV*um. An assumption
-# for this 45 nm bulk SiON card, not a foundry figure: the oxide-thickness rule of thumb
-# A_VT ~ 1 mV*um per nm of oxide (M. Pelgrom, H. Tuinhout, M. Vertregt, "Transistor
-# matching in analog CMOS applications", IEDM 1998) gives 1.1-1.3 mV*um for these cards'
-# 1.14-1.26 nm toxe and is a lower bound that doped bulk channels do not reach. Replace it
-# with a measured value (pass a_vt=) when one is available.
+# for this 45 nm bulk SiON card, not a foundry figure (the FreePDK45 cards carry no mismatch
+# data): the oxide-thickness rule of thumb A_VT ~ 1 mV*um per nm of oxide (M. Pelgrom,
+# H. Tuinhout, M. Vertregt, "Transistor matching in analog CMOS applications", IEDM 1998)
+# gives 1.1-1.3 mV*um for these cards' 1.14-1.26 nm toxe and is a lower bound that doped
+# bulk channels do not reach; 2.5 mV*um sits in the 2-3 mV*um measured for 45-65 nm bulk
+# CMOS (K. Kuhn et al., "Process technology variation", IEEE TED 58(8), 2197-2208, 2011).
+# Replace it with a measured value (pass a_vt=) when one is available.
 A_VT = 2.5e-9
 
 # delvto offsets a Monte Carlo can reach are a few sigma of the smallest device (~18 mV at
@@ -49,8 +49,9 @@ def pelgrom_sigma(w: float, l: float, a_vt: float = A_VT) -> float:
 
     ``w``, ``l`` in m, ``a_vt`` in V*m (Pelgrom's coefficient for a pair's difference).
     """
-    if not (w > 0 and l > 0 and a_vt >= 0):
-        raise CircuitError(f"pelgrom_sigma: w={w!r} m, l={l!r} m, a_vt={a_vt!r} V*m must be positive")
+    w = require_positive(w, "pelgrom_sigma: w", CircuitError, unit="m")
+    l = require_positive(l, "pelgrom_sigma: l", CircuitError, unit="m")
+    a_vt = require_nonnegative(a_vt, "pelgrom_sigma: a_vt", CircuitError, unit="V*m")
     return a_vt / math.sqrt(2.0 * w * l)
 
 
@@ -69,6 +70,12 @@ class Transistor:
         return pelgrom_sigma(self.w, self.l)
 
 
+def transistors(devices, prefix: str, sizes: Mapping[str, float]) -> tuple[Transistor, ...]:
+    """The mismatched transistors of ``devices`` (rows of parameter, device, width name,
+    length name, role) inside subcircuit instance path ``prefix`` (e.g. ``"xtia.xop"``)."""
+    return tuple(Transistor(param, f"m.{prefix}.{dev}", sizes[w], sizes[l], role) for param, dev, w, l, role in devices)
+
+
 def dvth_parameters(transistors) -> tuple[Parameter, ...]:
     return tuple(Parameter(t.param, "V", 0.0, (-DVTH_BOUND, DVTH_BOUND),
                            f"threshold offset (BSIM4 delvto) of {t.role or t.instance}")
@@ -79,12 +86,6 @@ def subckt_defaults(lib: str, name: str) -> dict[str, float]:
     """Numeric defaults of a shipped subcircuit's parameters (the design lives in the .lib)."""
     return {k: spice_number(v) for k, v in _subckt_defaults(lib, name).items()
             if not v.startswith("{")}
-
-
-def check_positive(where: str, **values: float) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise CircuitError(f"{where}: {name}={value!r} must be a positive number")
 
 
 class AnalogCircuit(Circuit):
@@ -98,9 +99,7 @@ class AnalogCircuit(Circuit):
     transistors: tuple[Transistor, ...] = ()
 
     def __init__(self, corner: str = "tt"):
-        if corner not in CORNERS:
-            raise CircuitError(f"{self.name}: corner {corner!r} is not one of {', '.join(CORNERS)}")
-        self.corner = corner
+        self.corner = check_corner(corner, self.name)
         self._applied: dict = {}
 
     # ------------------------------------------------------------------ mismatch
@@ -113,30 +112,12 @@ class AnalogCircuit(Circuit):
         """``n`` independent Monte Carlo draws of every ``dvth_*`` (V): name -> (n,) array,
         normal with the Pelgrom sigmas, ready to merge into sweep points (design ``list``).
         Draws beyond the parameter bounds (several sigma) are clipped to them."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise CircuitError(f"{self.name}: draw_mismatch n={n!r} must be a positive integer")
+        n = require_int(n, f"{self.name}: draw_mismatch: n", CircuitError, lo=1)
         rng = np.random.default_rng(seed)
-        return {name: np.clip(rng.normal(0.0, s, int(n)), -DVTH_BOUND, DVTH_BOUND)
+        return {name: np.clip(rng.normal(0.0, s, n), -DVTH_BOUND, DVTH_BOUND)
                 for name, s in self.mismatch_sigmas(a_vt).items()}
 
     # ------------------------------------------------------------------ engine state
-    def __getstate__(self):
-        # What was applied to one process's engine means nothing in another process.
-        return {**self.__dict__, "_applied": {}}
-
-    def load(self, engine) -> None:
-        # the engine runs libngspice with one OpenMP thread (cimspice.spice.engine)
-        super().load(engine)
-        self._applied = {}
-
-    def point(self, point: Mapping[str, float]) -> dict[str, float]:
-        """Every declared parameter's value for ``point`` (defaults filled), each checked
-        against its bounds: a bad value fails here, before ngspice runs."""
-        for name in point:
-            self.parameter(name)
-        return {p.name: float(p.check(point.get(p.name, p.default), where=self.name))
-                for p in self.parameters}
-
     def set(self, engine, device: str, value: float | None = None, **instance: float) -> None:
         """``engine.alter`` only when the value differs from what this instance applied."""
         changes = {"": value} if value is not None else {}
@@ -155,8 +136,7 @@ class AnalogCircuit(Circuit):
         values = tuple(float(v) for v in values)
         if self._applied.get((device, param)) == values:
             return
-        if not all(math.isfinite(v) for v in values):
-            raise CircuitError(f"{self.name}: {device} {param} = {values}: values must be finite")
+        require_finite(values, f"{self.name}: {device} {param}", CircuitError)
         lines = engine.command(f"alter {device} {param} = [ {' '.join(repr(v) for v in values)} ]")
         outcome = classify(lines, source=self.name)
         if outcome.error is not None:
@@ -171,4 +151,4 @@ class AnalogCircuit(Circuit):
             self.set(engine, t.instance, delvto=point[t.param])
 
     def netlist_header(self, title: str) -> list[str]:
-        return [title, f'.lib "{netlist_path("ptm45.lib")}" {self.corner}']
+        return [title, corner_library(self.corner)]

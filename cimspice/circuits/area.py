@@ -22,8 +22,7 @@ Resistor: a high-resistance (unsilicided) poly strip of ``POLY_RES_WIDTH`` and
 
 from __future__ import annotations
 
-import math
-
+from ..validate import require_positive
 from .base import CircuitError
 
 # FreePDK45 POLY.3: minimum poly extension beyond active (gate end-cap), m.
@@ -46,28 +45,22 @@ POLY_RES_SHEET = 300.0
 POLY_RES_WIDTH = 0.4e-6
 
 
-def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise CircuitError(f"area: {name} must be a positive number, got {value!r}")
-    return value
-
-
 def transistor_area(w: float, l: float) -> float:
     """Layout area (m^2) of one transistor of drawn width ``w`` and length ``l`` (m)."""
-    w, l = _positive("w", w), _positive("l", l)
+    w = require_positive(w, "area: w", CircuitError, unit="m")
+    l = require_positive(l, "area: l", CircuitError, unit="m")
     return LAYOUT_FACTOR * (w + 2 * POLY_ENDCAP) * (l + 2 * SD_LENGTH)
 
 
 def capacitor_area(c: float) -> float:
     """Layout area (m^2) of a MIM capacitor of ``c`` farads."""
-    return _positive("c", c) / MIM_DENSITY
+    return require_positive(c, "area: c", CircuitError, unit="F") / MIM_DENSITY
 
 
 def resistor_area(r: float) -> float:
     """Layout area (m^2) of a poly resistor of ``r`` ohms (strip of POLY_RES_WIDTH)."""
     # a strip shorter than it is wide is not drawn: small values are wider strips instead
-    squares = max(_positive("r", r) / POLY_RES_SHEET, 1.0)
+    squares = max(require_positive(r, "area: r", CircuitError, unit="ohm") / POLY_RES_SHEET, 1.0)
     return LAYOUT_FACTOR * squares * POLY_RES_WIDTH ** 2
 
 # Digital logic (encoders, SAR registers, counters): standard cells of the NanGate FreePDK45

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import math
-import numbers
 from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
-from .. import CimspiceError
-
-
-class CircuitError(CimspiceError):
-    """A circuit was asked for something it does not declare or allow."""
+from .devices import VDD
+from .errors import CircuitError
 
 
 @dataclass(frozen=True)
@@ -59,6 +54,17 @@ class Parameter:
         return array
 
 
+# The parameters most circuits share. 27 degC is also ngspice's default temperature, the
+# one a freshly loaded netlist without a .temp line runs at.
+TEMP = Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature")
+
+
+def supply(bounds: tuple[float, float], description: str = "supply voltage") -> Parameter:
+    """The supply ``vdd`` (V), default the cards' nominal :data:`~.devices.VDD`, valid on
+    ``bounds`` (V): each circuit says in ``description`` what fails below its lower bound."""
+    return Parameter("vdd", "V", VDD, bounds, description)
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One measured output of a circuit, in SI ``unit``."""
@@ -72,13 +78,18 @@ class Circuit:
     """A sized circuit that ngspice can characterize.
 
     Subclasses set ``name``, ``parameters`` and ``measurements`` and implement
-    :meth:`netlist` (text with the parameters left symbolic) and :meth:`measure`
-    (run the points on an engine that has loaded that netlist).
+    :meth:`netlist` (text with the parameters left symbolic) and :meth:`simulate`
+    (run one point on an engine that has loaded that netlist). What they have applied to
+    the engine is kept in ``self._applied`` (so a point sends only what changed); it starts
+    from :meth:`loaded_state` at every :meth:`load` and is not pickled.
     """
 
     name: str = ""
     parameters: tuple[Parameter, ...] = ()
     measurements: tuple[Measurement, ...] = ()
+    #: Temperature (degC) a freshly loaded netlist runs at, when the circuit knows it (its
+    #: netlist sets none: ngspice's default, ``TEMP.default``); None re-sets it at the first point.
+    loaded_temperature: float | None = None
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:
@@ -114,9 +125,34 @@ class Circuit:
     def netlist_sha256(self) -> str:
         return hashlib.sha256(self.netlist().encode()).hexdigest()
 
+    def point(self, point: Mapping[str, float]) -> dict[str, float]:
+        """Every declared parameter's value for one point (defaults filled), each checked
+        against its bounds: a bad value fails here, before ngspice runs."""
+        for name in point:
+            self.parameter(name)  # unknown names raise
+        return {p.name: float(p.check(point.get(p.name, p.default), where=self.name)) for p in self.parameters}
+
+    # ------------------------------------------------------------------ engine state
     def load(self, engine) -> None:
         """Load this circuit's netlist into ``engine`` (once per worker)."""
-        engine.load(self.netlist(), source=self.name)
+        self.load_text(engine, self.netlist())
+
+    def load_text(self, engine, text: str, *, source: str | None = None, trusted: bool = False) -> None:
+        """Load netlist ``text`` (named ``source``, default the circuit's name, in errors) and
+        start the record of what this circuit has applied to the engine afresh, from
+        :meth:`loaded_state`."""
+        load_single_threaded(engine, text, source or self.name, trusted=trusted)
+        self._applied = self.loaded_state()
+
+    def loaded_state(self) -> dict:
+        """What a freshly loaded netlist already holds, keyed as the circuit records what it
+        applies (``"temp"``, parameter names...), so that the first point sends only what
+        differs. Default: :attr:`loaded_temperature` if known, nothing else."""
+        return {} if self.loaded_temperature is None else {"temp": self.loaded_temperature}
+
+    def __getstate__(self):
+        # What was applied to one process's engine means nothing in another process.
+        return {**self.__dict__, "_applied": {}}
 
     def apply_temperature(self, engine, temp: float) -> None:
         """Set ngspice's temperature (degC) only when it differs from the last one this
@@ -144,5 +180,14 @@ class Measured:
     aids: tuple[str, ...] = ()
 
 
-def is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+def load_single_threaded(engine, text: str, source: str, *, trusted: bool = False) -> None:
+    """Load ``text`` with ngspice's BSIM4 OpenMP threads set to one.
+
+    Debian's ngspice evaluates BSIM4 devices with 2 OpenMP threads; with the other core busy
+    (parallel sweep workers, other jobs) their barriers make a transient 20-100x slower
+    (measured: 0.05 s -> 1.5-7 s for the same 2-cycle comparator run). One thread takes
+    0.06 s every time. ``num_threads`` is read when a circuit is set up, so set it first
+    (the engine sets it once when it starts; this keeps it so for every circuit loaded).
+    """
+    engine.command("set num_threads=1")
+    engine.load(text, source=source, trusted=trusted)

@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..paths import netlist_path
-from .base import CircuitError
-from .comparator import CORNERS, load_single_threaded
-from .devices import VDD
+from ..validate import require_int
+from .base import CircuitError, load_single_threaded
+from .devices import VDD, check_corner, corner_library
 from .waveforms import supply_energy
 
 __all__ = ["search_energy", "write_energy"]
@@ -41,9 +40,7 @@ T_PRE, T_KEY, T_END, T_EDGE = 1e-9, 1.2e-9, 3e-9, 50e-12  # s
 
 
 def _head(corner: str) -> list[str]:
-    if corner not in CORNERS:
-        raise CircuitError(f"cam: corner {corner!r} is not one of {', '.join(CORNERS)}")
-    return [f'.lib "{netlist_path("ptm45.lib")}" {corner}', f"vdd vdd 0 dc {VDD!r}"]
+    return [corner_library(check_corner(corner, "cam")), f"vdd vdd 0 dc {VDD!r}"]
 
 
 def _pulse(name, node, v0, v1, t_on, t_off):
@@ -53,8 +50,7 @@ def _pulse(name, node, v0, v1, t_on, t_off):
 
 def _check(word_bits, rows, active_bits):
     for label, v, lo, hi in (("word_bits", word_bits, 1, 64), ("rows", rows, 1, 4096), ("active_bits", active_bits, 0, 64)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
-            raise CircuitError(f"cam: {label}={v!r} must be an integer in [{lo}, {hi}]")
+        require_int(v, f"cam: {label}", CircuitError, lo=lo, hi=hi)
     if active_bits > word_bits:
         raise CircuitError(f"cam: active_bits={active_bits} exceeds word_bits={word_bits}")
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 from typing import Mapping
 
 from ..paths import netlist_path
-from .base import Circuit, CircuitError, Measured, Measurement, Parameter
-from .devices import RERAM, VDD
-
-CORNERS = ("tt", "ff", "ss")
+from .base import TEMP, Circuit, Measured, Measurement, Parameter
+from .devices import RERAM, VDD, check_corner, corner_library, drawn_size
 
 
 class Cell1T1R(Circuit):
@@ -39,24 +37,21 @@ class Cell1T1R(Circuit):
         Parameter("v_bl", "V", 0.2, (0.0, 1.0), "bit-line (driven row) voltage"),
         Parameter("v_wl", "V", VDD, (0.0, 1.3), "word-line (gate) voltage"),
         Parameter("v_sl", "V", 0.0, (-0.1, 0.3), "sense-line voltage at the transistor's source"),
-        Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),
+        TEMP,
     )
     measurements = (
         Measurement("i_cell", "A", "cell current from the bit line into the sense line"),
     )
 
     def __init__(self, w: float = 180e-9, l: float = 50e-9, corner: str = "tt"):
-        if corner not in CORNERS:
-            raise CircuitError(f"cell_1t1r: corner {corner!r} is not one of {', '.join(CORNERS)}")
-        if not (50e-9 <= l <= 10e-6 and 90e-9 <= w <= 100e-6):
-            raise CircuitError(f"cell_1t1r: w={w:g} m, l={l:g} m outside 90 nm <= w <= 100 um, 50 nm <= l <= 10 um")
-        self.w, self.l, self.corner = float(w), float(l), corner
+        self.corner = check_corner(corner, self.name)
+        self.w, self.l = drawn_size(w, l, self.name)
         self._applied: dict[str, float] = {}
 
     def netlist(self) -> str:
         return "\n".join([
             f"1T1R cell w={self.w:g} l={self.l:g} corner={self.corner}",
-            f'.lib "{netlist_path("ptm45.lib")}" {self.corner}',
+            corner_library(self.corner),
             f'.include "{netlist_path("reram.lib")}"',
             f".param g={RERAM.g_ref!r}",
             "vbl bl 0 dc 0.2",
@@ -67,13 +62,8 @@ class Cell1T1R(Circuit):
             ".end",
         ])
 
-    def __getstate__(self):
-        # What was applied to one process's engine means nothing in another process.
-        return {**self.__dict__, "_applied": {}}
-
-    def load(self, engine) -> None:
-        super().load(engine)
-        self._applied = {"g": RERAM.g_ref}
+    def loaded_state(self) -> dict:
+        return {"g": RERAM.g_ref}  # the netlist's .param g
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
         point = {p.name: point.get(p.name, p.default) for p in self.parameters}

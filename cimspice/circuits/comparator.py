@@ -19,22 +19,13 @@ from typing import Mapping
 import numpy as np
 
 from ..paths import netlist_path
+from ..validate import require_in_range, require_nonnegative
+from .analog import A_VT, pelgrom_sigma
 from .area import resistor_area, transistor_area
-from .base import Circuit, CircuitError, Measured, Measurement, Parameter
-from .devices import VDD
+from .base import TEMP, Circuit, CircuitError, Measured, Measurement, Parameter, supply
+from .clocking import clock_buffer
+from .devices import MAX_SIZE, MIN_L, MIN_W, VDD, check_corner, corner_library
 from .waveforms import crossing_time, supply_energy
-
-CORNERS = ("tt", "ff", "ss")
-
-# Pelgrom coefficient A_VT (V*m) of the threshold difference of a matched pair,
-# sigma(dVth) = A_VT / sqrt(W L) (M. J. M. Pelgrom, A. C. J. Duinmaijer, A. P. G. Welbers,
-# "Matching properties of MOS transistors", IEEE JSSC 24(5), 1433-1440, 1989). 2.5 mV*um
-# sits in the 2-3 mV*um measured for 45-65 nm bulk CMOS with ~1.1-1.3 nm oxides
-# (A_VT tracks oxide thickness at about 1 mV*um per nm plus a floor: M. Pelgrom,
-# H. Tuinhout, M. Vertregt, "Transistor matching in analog CMOS applications", IEDM 1998;
-# K. Kuhn et al., "Process technology variation", IEEE TED 58(8), 2197-2208, 2011). The
-# FreePDK45 cards carry no mismatch data, so this is an assumption of the toolkit.
-A_VT = 2.5e-9
 
 # Bench timing: first clock edge, clock edge time (s).
 T_DELAY = 100e-12
@@ -52,18 +43,8 @@ MAX_STEP_FINE = 2e-12
 # for any maximum step up to 200 ps, at a tenth of that reference's cost.
 CHGTOL_OPTION = ".options chgtol=1e-16"
 
-MIN_L, MIN_W, MAX_SIZE = 50e-9, 90e-9, 100e-6  # FreePDK45 drawn minimum L and W (POLY.1, ACTIVE.1)
-
-
-def pelgrom_sigma(w: float, l: float, a_vt: float = A_VT) -> float:
-    """Standard deviation (V) of one device's threshold, W x L drawn (m).
-
-    Pelgrom's A_VT describes the *difference* of two devices, so one device carries
-    A_VT / sqrt(2 W L), and a pair's difference A_VT / sqrt(W L).
-    """
-    if not (w > 0 and l > 0 and a_vt >= 0):
-        raise CircuitError(f"pelgrom_sigma: w={w!r}, l={l!r}, a_vt={a_vt!r} must be positive")
-    return a_vt / math.sqrt(2.0 * w * l)
+# The design fields that are not a drawn size: (lo, hi, unit).
+_SIZE_RANGES = {"pa_i_bias": (1e-7, 1e-3, "A"), "pa_r_load": (100.0, 1e6, "ohm")}
 
 
 @dataclass(frozen=True)
@@ -99,22 +80,11 @@ class StrongArmDesign:
         if not isinstance(self.preamp, bool):
             raise CircuitError(f"strongarm: preamp must be true or false, got {self.preamp!r}")
         for f in fields(self):
-            value = getattr(self, f.name)
             if f.name == "preamp":
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise CircuitError(f"strongarm: size {f.name}={value!r} is not a number")
-            if f.name == "pa_i_bias":
-                if not 1e-7 <= value <= 1e-3:
-                    raise CircuitError(f"strongarm: pa_i_bias={value:g} A outside [100 nA, 1 mA]")
-                continue
-            if f.name == "pa_r_load":
-                if not 100.0 <= value <= 1e6:
-                    raise CircuitError(f"strongarm: pa_r_load={value:g} ohm outside [100, 1e6]")
-                continue
-            lo = MIN_L if f.name.removeprefix("pa_").startswith("l") else MIN_W
-            if not lo <= value <= MAX_SIZE:
-                raise CircuitError(f"strongarm: size {f.name}={value:g} m outside [{lo:g}, {MAX_SIZE:g}] m")
+            length = f.name.removeprefix("pa_").startswith("l")
+            lo, hi, unit = _SIZE_RANGES.get(f.name, (MIN_L if length else MIN_W, MAX_SIZE, "m"))
+            require_in_range(getattr(self, f.name), lo, hi, f"strongarm: {f.name}", CircuitError, unit=unit)
 
     # -------------------------------------------------------------- devices
     def devices(self) -> list[tuple[str, float, float]]:
@@ -182,78 +152,15 @@ class StrongArmDesign:
 
 def model_lines(corner: str) -> list[str]:
     """The ``.lib``/``.include`` lines every bench using the comparator starts with."""
-    if corner not in CORNERS:
-        raise CircuitError(f"corner {corner!r} is not one of {', '.join(CORNERS)}")
-    return [f'.lib "{netlist_path("ptm45.lib")}" {corner}', f'.include "{netlist_path("strongarm.lib")}"']
+    return [corner_library(corner), f'.include "{netlist_path("strongarm.lib")}"']
 
 
-def load_single_threaded(engine, text: str, source: str) -> None:
-    """Load ``text`` with ngspice's BSIM4 OpenMP threads set to one.
-
-    Debian's ngspice evaluates BSIM4 devices with 2 OpenMP threads; with the other core busy
-    (parallel sweep workers, other jobs) their barriers make a transient 20-100x slower
-    (measured: 0.05 s -> 1.5-7 s for the same 2-cycle comparator run). One thread takes
-    0.06 s every time. ``num_threads`` is read when a circuit is set up, so set it first.
-    """
-    engine.command("set num_threads=1")
-    engine.load(text, source=source)
-
-
-# Widest gate finger (m). The cards model gate resistance (rgatemod=1, rshg = 0.4 ohm/sq):
-# a single 126 um finger has ~300 ohm of gate, which made a 6-bit flash's clock edges
-# 3x slower, not faster, as the buffer grew (measured). Wide devices are split into fingers.
-MAX_FINGER = 2e-6
-
-
-def mos(name: str, d: str, g: str, s: str, b: str, model: str, w: float, l: float = 50e-9) -> str:
-    """A MOSFET line, wide devices drawn as ``nf`` fingers of at most MAX_FINGER."""
-    nf = max(1, math.ceil(w / MAX_FINGER - 1e-9))
-    return f"{name} {d} {g} {s} {b} {model} w={w!r} l={l!r}" + (f" nf={nf}" if nf > 1 else "")
-
-
-def clock_buffer_widths(fanout: int) -> list[float]:
-    """NMOS widths (m) of the clock buffer's inverters, input first; each PMOS is twice as
-    wide. The last stage gives 1 um per comparator driven; each earlier stage is a quarter
-    of the next (fan-out 4) down to 0.2 um, in an even number of stages (non-inverting)."""
-    widths = [1e-6 * max(1, int(fanout))]
-    while widths[0] / 4 > 0.2e-6 or len(widths) % 2:
-        widths.insert(0, max(0.2e-6, widths[0] / 4))
-    return widths
-
-
-def clock_buffer(inp: str, out: str, supply: str, fanout: int, name: str = "ck") -> list[str]:
-    """A non-inverting tapered inverter chain on ``supply`` driving ``fanout`` comparators'
-    clock pins from ``inp`` (an ideal source standing for the clock generator). L = 50 nm."""
-    widths = clock_buffer_widths(fanout)
-    nodes = [inp] + [f"{name}_{k}" for k in range(1, len(widths))] + [out]
-    lines = []
-    for k, w in enumerate(widths):
-        a, b = nodes[k], nodes[k + 1]
-        lines += [mos(f"m{name}{k}n", b, a, "0", "0", "nmos_vtg", w),
-                  mos(f"m{name}{k}p", b, a, supply, supply, "pmos_vtg", 2 * w)]
-    # an initial guess for the operating point (clock low); without it ngspice needs gmin
-    # stepping for benches with several comparators
-    guess = " ".join(f"v({n})={VDD if k % 2 else 0.0!r}" for k, n in enumerate(nodes[1:], start=1))
-    return lines + [f".nodeset {guess}"]
-
-
-def clock_buffer_area(fanout: int) -> float:
-    """Layout estimate (m^2) of :func:`clock_buffer`."""
-    return float(sum(transistor_area(w, 50e-9) + transistor_area(2 * w, 50e-9) for w in clock_buffer_widths(fanout)))
-
-
-def full_point(circuit: Circuit, point: Mapping[str, float]) -> dict[str, float]:
-    """Every declared parameter of ``circuit`` (defaults filled in), checked against bounds."""
-    out = {}
-    for name in point:
-        circuit.parameter(name)  # unknown names raise
-    for p in circuit.parameters:
-        out[p.name] = float(p.check(point.get(p.name, p.default), where=circuit.name))
-    return out
-
-
-def _size_error(name: str, error: TypeError) -> CircuitError:
-    return CircuitError(f"{name}: {error}".replace("__init__()", "size"))
+def strongarm_design(sizes: Mapping[str, object], where: str) -> StrongArmDesign:
+    """``StrongArmDesign(**sizes)``; a field it does not have is a :class:`CircuitError` naming ``where``."""
+    try:
+        return StrongArmDesign(**dict(sizes))
+    except TypeError as error:
+        raise CircuitError(f"{where}: {error}".replace("__init__()", "size")) from None
 
 
 class StrongArmComparator(Circuit):
@@ -290,26 +197,20 @@ class StrongArmComparator(Circuit):
 
     def __init__(self, corner: str = "tt", c_load: float = 2e-15, measure_offset: bool = True,
                  offset_range: float = 0.1, offset_resolution: float = 1e-4, a_vt: float = A_VT, **sizes):
-        if corner not in CORNERS:
-            raise CircuitError(f"{self.name}: corner {corner!r} is not one of {', '.join(CORNERS)}")
-        try:
-            self.design = StrongArmDesign(**sizes)
-        except TypeError as error:
-            raise _size_error(self.name, error) from None
-        if not 0 <= c_load <= 1e-12:
-            raise CircuitError(f"{self.name}: c_load={c_load!r} F outside [0, 1 pF]")
+        self.corner = check_corner(corner, self.name)
+        self.design = strongarm_design(sizes, self.name)
+        self.c_load = require_in_range(c_load, 0.0, 1e-12, f"{self.name}: c_load", CircuitError, unit="F")
         if not (0 < offset_resolution < offset_range <= 0.5):
             raise CircuitError(f"{self.name}: need 0 < offset_resolution < offset_range <= 0.5 V")
-        if not a_vt >= 0:
-            raise CircuitError(f"{self.name}: a_vt={a_vt!r} must be >= 0")
-        self.corner, self.c_load, self.measure_offset = corner, float(c_load), bool(measure_offset)
-        self.offset_range, self.offset_resolution, self.a_vt = float(offset_range), float(offset_resolution), float(a_vt)
+        self.a_vt = require_nonnegative(a_vt, f"{self.name}: a_vt", CircuitError, unit="V*m")
+        self.measure_offset = bool(measure_offset)
+        self.offset_range, self.offset_resolution = float(offset_range), float(offset_resolution)
         self.parameters = (
-            Parameter("vdd", "V", VDD, (0.7, 1.3), "supply (the clock swings 0..vdd)"),
+            supply((0.7, 1.3), "supply (the clock swings 0..vdd)"),
             Parameter("v_cm", "V", 0.7, (0.3, 1.3), "input common mode"),
             Parameter("v_od", "V", 0.01, (-0.5, 0.5), "differential input inp - inn (overdrive)"),
             Parameter("t_clk", "s", 2e-9, (0.2e-9, 100e-9), "clock period (half evaluates, half resets)", scale="log"),
-            Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),
+            TEMP,
         ) + tuple(Parameter(n, "V", 0.0, (-0.2, 0.2), f"threshold shift (delvto) of device {n[5:]}")
                   for n in self.design.mismatch_devices())
         self._applied: dict[str, float] = {}
@@ -354,12 +255,8 @@ class StrongArmComparator(Circuit):
             ".end",
         ])
 
-    def __getstate__(self):
-        return {**self.__dict__, "_applied": {}}
-
-    def load(self, engine) -> None:
-        load_single_threaded(engine, self.netlist(), self.name)
-        self._applied = {"t_clk": 2e-9, **{n: 0.0 for n in self.design.mismatch_devices()}}
+    def loaded_state(self) -> dict:
+        return {"t_clk": 2e-9, **{n: 0.0 for n in self.design.mismatch_devices()}}  # the netlist's .param
 
     # -------------------------------------------------------------- simulation
     def _apply(self, engine, p: Mapping[str, float]) -> None:
@@ -387,7 +284,7 @@ class StrongArmComparator(Circuit):
         return float(hp) if hp != hn else float("nan")
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
-        p = full_point(self, point)
+        p = self.point(point)
         if p["v_cm"] > p["vdd"]:
             raise CircuitError(f"{self.name}: v_cm={p['v_cm']:g} V above vdd={p['vdd']:g} V")
         self._apply(engine, p)
@@ -421,14 +318,14 @@ class StrongArmComparator(Circuit):
 
     def decide(self, engine, point: Mapping[str, float]) -> float:
         """The decision (1, 0 or NaN) for one checked point, from a half-cycle run."""
-        p = full_point(self, point)
+        p = self.point(point)
         self._apply(engine, p)
         self._inputs(engine, p["v_cm"], p["v_od"])
         return self._decision(self._tran(engine, p["t_clk"], T_DELAY + p["t_clk"] / 2 + T_EDGE), p)
 
     def offset(self, engine, point: Mapping[str, float]) -> float:
         """Input-referred offset (V) at ``point`` (its ``v_od`` is ignored)."""
-        p = full_point(self, point)
+        p = self.point(point)
         self._apply(engine, p)
         return self._offset(engine, p)[0]
 

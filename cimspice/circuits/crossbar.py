@@ -43,13 +43,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..paths import netlist_path
-from ..validate import require_finite
-from .base import CircuitError
-from .devices import RERAM, VDD
+from ..validate import require_finite, require_in_range, require_int, require_nonnegative, require_positive
+from .base import TEMP, CircuitError
+from .devices import RERAM, VDD, check_corner, corner_library, drawn_size
 from .waveforms import settling_time, supply_energy
 
 CELLS = ("R", "1R", "1T1R")
-CORNERS = ("tt", "ff", "ss")
 # The ReRAM model switches at |V| >= 1.05 V (reram.lib); a read must stay clear of it.
 V_READ_MAX = 1.0
 
@@ -111,30 +110,19 @@ class Crossbar:
                  r_sense: float = 0.0, *, r_row: float | None = None, r_col: float | None = None,
                  v_wl: float = VDD, w_access: float = 180e-9, l_access: float = 50e-9,
                  corner: str = "tt", temp: float = 27.0):
-        for name, value in (("rows", rows), ("cols", cols)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise CircuitError(f"crossbar: {name} must be a positive integer, got {value!r}")
+        self.rows = require_int(rows, "crossbar: rows", CircuitError, lo=1)
+        self.cols = require_int(cols, "crossbar: cols", CircuitError, lo=1)
         if cell not in CELLS:
             raise CircuitError(f"crossbar: cell {cell!r} is not one of {', '.join(CELLS)}")
-        if corner not in CORNERS:
-            raise CircuitError(f"crossbar: corner {corner!r} is not one of {', '.join(CORNERS)}")
-        self.rows, self.cols, self.cell = int(rows), int(cols), cell
-        self.r_row = _nonnegative("r_row", r_wire if r_row is None else r_row, "ohm")
-        self.r_col = _nonnegative("r_col", r_wire if r_col is None else r_col, "ohm")
-        self.c_wire = _nonnegative("c_wire", c_wire, "F")
-        self.r_sense = _nonnegative("r_sense", r_sense, "ohm")
-        self.v_wl = _finite("v_wl", v_wl, "V")
-        if not 0.0 <= self.v_wl <= 1.3:
-            raise CircuitError(f"crossbar: v_wl {self.v_wl:g} V outside [0, 1.3] V of the 45 nm cards")
-        self.w_access = _finite("w_access", w_access, "m")
-        self.l_access = _finite("l_access", l_access, "m")
-        if not (50e-9 <= self.l_access <= 10e-6 and 90e-9 <= self.w_access <= 100e-6):
-            raise CircuitError(f"crossbar: w_access={self.w_access:g} m, l_access={self.l_access:g} m outside "
-                               "90 nm <= w <= 100 um, 50 nm <= l <= 10 um")
-        self.corner = corner
-        self.temp = _finite("temp", temp, "degC")
-        if not -40.0 <= self.temp <= 125.0:
-            raise CircuitError(f"crossbar: temp {self.temp:g} degC outside [-40, 125] degC")
+        self.cell = cell
+        self.corner = check_corner(corner, "crossbar")
+        self.r_row = require_nonnegative(r_wire if r_row is None else r_row, "crossbar: r_row", CircuitError, unit="ohm")
+        self.r_col = require_nonnegative(r_wire if r_col is None else r_col, "crossbar: r_col", CircuitError, unit="ohm")
+        self.c_wire = require_nonnegative(c_wire, "crossbar: c_wire", CircuitError, unit="F")
+        self.r_sense = require_nonnegative(r_sense, "crossbar: r_sense", CircuitError, unit="ohm")
+        self.v_wl = require_in_range(v_wl, 0.0, 1.3, "crossbar: v_wl", CircuitError, unit="V")  # the 45 nm cards
+        self.w_access, self.l_access = drawn_size(w_access, l_access, "crossbar: access transistor")
+        self.temp = require_in_range(temp, *TEMP.bounds, "crossbar: temp", CircuitError, unit=TEMP.unit)
 
     def __repr__(self) -> str:
         return (f"Crossbar({self.rows}, {self.cols}, cell={self.cell!r}, r_row={self.r_row:g}, "
@@ -201,7 +189,7 @@ class Crossbar:
         if self.cell != "R":
             out.append(f'.include "{netlist_path("reram.lib")}"')
         if self.cell == "1T1R":
-            out.append(f'.lib "{netlist_path("ptm45.lib")}" {self.corner}')
+            out.append(corner_library(self.corner))
         out.append(f".options temp={self.temp!r}")
         for i in range(rows):
             if rise is None:
@@ -289,8 +277,7 @@ class Crossbar:
             raise CircuitError("crossbar: read_transient takes one input vector (rows,)")
         v = V[0]
         for name, value in (("rise", rise), ("stop", stop), ("tolerance", tolerance)):
-            if not (np.isfinite(value) and value > 0):
-                raise CircuitError(f"crossbar: {name} must be positive, got {value!r}")
+            require_positive(value, f"crossbar: {name}", CircuitError)
         if rise >= stop:
             raise CircuitError(f"crossbar: rise {rise:g} s must be shorter than stop {stop:g} s")
         step = stop / 2000 if step is None else step
@@ -313,23 +300,6 @@ class Crossbar:
         v_rows = np.clip(t / rise, 0.0, 1.0)[:, None] * v[None, :]
         energy = sum(supply_energy(t, v_rows[:, i], drive[:, i], stop=latency) for i in range(self.rows))
         return ReadTransient(final.copy(), float(latency), float(energy), t, cols)
-
-
-def _finite(name: str, value, unit: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise CircuitError(f"crossbar: {name} must be a number in {unit}, got {value!r}") from None
-    if not np.isfinite(value):
-        raise CircuitError(f"crossbar: {name} must be finite ({unit}), got {value!r}")
-    return value
-
-
-def _nonnegative(name: str, value, unit: str) -> float:
-    value = _finite(name, value, unit)
-    if value < 0:
-        raise CircuitError(f"crossbar: {name} must be >= 0 {unit}, got {value!r}")
-    return value
 
 
 __all__ = ["CELLS", "Crossbar", "ReadTransient", "V_READ_MAX"]

@@ -11,10 +11,14 @@ import re
 from dataclasses import dataclass
 
 from ..paths import netlist_path
-from .base import CircuitError
+from ..validate import require_in_range
+from .errors import CircuitError
 
 # FreePDK45 / PTM 45 nm nominal supply (see the header of netlists/ptm45.lib).
 VDD = 1.1
+# Drawn transistor sizes (m): FreePDK45's minimum length and width (rules POLY.1, ACTIVE.1),
+# and the largest this toolkit draws (width; length of a single device).
+MIN_L, MIN_W, MAX_SIZE, MAX_L = 50e-9, 90e-9, 100e-6, 10e-6
 
 _SUFFIX = {"t": 12, "g": 9, "meg": 6, "k": 3, "m": -3, "u": -6, "n": -9, "p": -12, "f": -15}  # powers of ten
 _NUMBER = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)(meg|[tgkmunpf])?[a-z]*$", re.IGNORECASE)
@@ -68,3 +72,35 @@ def _reram() -> ReramModel:
 
 
 RERAM = _reram()
+
+
+def _corners(lib: str = "ptm45.lib") -> tuple[str, ...]:
+    """The process corners of the transistor cards: the ``.lib <name>`` sections of ``lib``
+    that no other section includes (the shared ``cards`` body is included by each corner)."""
+    text = netlist_path(lib).read_text()
+    sections = re.findall(r"^\.lib\s+(\w+)\s*$", text, re.MULTILINE | re.IGNORECASE)
+    included = {s.lower() for s in re.findall(r"^\.lib\s+\S+\s+(\w+)\s*$", text, re.MULTILINE | re.IGNORECASE)}
+    return tuple(s.lower() for s in sections if s.lower() not in included)
+
+
+#: Process corners of the 45 nm cards, as netlists/ptm45.lib names them: ("tt", "ff", "ss").
+CORNERS = _corners()
+
+
+def check_corner(corner, where: str) -> str:
+    """``corner`` if it is one of :data:`CORNERS`, else a :class:`CircuitError` naming ``where``."""
+    if corner not in CORNERS:
+        raise CircuitError(f"{where}: corner {corner!r} is not one of {', '.join(CORNERS)}")
+    return corner
+
+
+def drawn_size(w, l, where: str) -> tuple[float, float]:
+    """``(w, l)`` in m as floats, or a :class:`CircuitError` naming ``where`` unless
+    MIN_W <= w <= MAX_SIZE and MIN_L <= l <= MAX_L (a transistor the cards can draw)."""
+    return (require_in_range(w, MIN_W, MAX_SIZE, f"{where}: w", CircuitError, unit="m"),
+            require_in_range(l, MIN_L, MAX_L, f"{where}: l", CircuitError, unit="m"))
+
+
+def corner_library(corner: str) -> str:
+    """The ``.lib`` line that loads the transistor cards (``nmos_vtg``, ``pmos_vtg``) of ``corner``."""
+    return f'.lib "{netlist_path("ptm45.lib")}" {check_corner(corner, "ptm45.lib")}'

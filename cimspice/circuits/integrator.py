@@ -23,10 +23,12 @@ from typing import Mapping
 import numpy as np
 
 from ..paths import netlist_path
-from .analog import AnalogCircuit, check_positive, dvth_parameters, subckt_defaults
+from ..validate import require_positive
+from .analog import AnalogCircuit, dvth_parameters, subckt_defaults
 from .area import capacitor_area, transistor_area
 from .base import CircuitError, Measured, Measurement, Parameter
-from .opamp import OPAMP_SIZES, PRECISION, opamp_area, opamp_nodeset, opamp_transistors
+from .opamp import (BIT_LINE_PARAMETERS, OPAMP_SIZES, PRECISION, check_readout, opamp_area, opamp_nodeset,
+                    opamp_transistors)
 from .waveforms import settling_time, supply_energy
 
 T_RELEASE = 1e-9   # s: the bench sits reset at its DC point, then the switch opens
@@ -80,25 +82,18 @@ class Integrator(AnalogCircuit):
     def __init__(self, c_int: float = 1e-12, t_window: float = 5e-9, i_full_scale: float = 100e-6,
                  adc_bits: int = 6, c_load: float = 100e-15, t_hold: float = 3e-9, corner: str = "tt"):
         super().__init__(corner)
-        check_positive(self.name, c_int=c_int, t_window=t_window, i_full_scale=i_full_scale, c_load=c_load,
-                       t_hold=t_hold)
-        if isinstance(adc_bits, bool) or not isinstance(adc_bits, int) or not 1 <= adc_bits <= 16:
-            raise CircuitError(f"{self.name}: adc_bits={adc_bits!r} must be an integer in 1..16")
+        self.c_int = require_positive(c_int, f"{self.name}: c_int", CircuitError, unit="F")
+        self.t_window = require_positive(t_window, f"{self.name}: t_window", CircuitError, unit="s")
+        self.t_hold = require_positive(t_hold, f"{self.name}: t_hold", CircuitError, unit="s")
+        self.c_load, self.i_full_scale, self.adc_bits = check_readout(self.name, c_load, i_full_scale, adc_bits)
         if t_window < 2 * T_EDGE:
             raise CircuitError(f"{self.name}: t_window={t_window:g} s is shorter than two {T_EDGE:g} s edges")
-        self.c_int, self.t_window, self.i_full_scale = float(c_int), float(t_window), float(i_full_scale)
-        self.adc_bits, self.c_load, self.t_hold = adc_bits, float(c_load), float(t_hold)
         self.transistors = opamp_transistors("xint.xop", OPAMP_SIZES)
         self.parameters = (
             Parameter("i_in", "A", 0.5 * i_full_scale, (-2 * i_full_scale, 2 * i_full_scale),
                       "column current flowing into the bit line during the pulse"),
             Parameter("t_pulse", "s", 0.5 * t_window, (0.0, t_window), "input pulse width"),
-            Parameter("v_ref", "V", 0.75, (0.55, 0.95), "virtual-ground (bit-line) reference voltage"),
-            Parameter("vdd", "V", 1.1, (0.95, 1.32), "supply voltage (below 0.95 V the op-amp's pair "
-                      "and load leave its tail no headroom)"),
-            Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),
-            Parameter("c_bl", "F", 50e-15, (1e-15, 2e-12), "bit-line capacitance at the input", scale="log"),
-        ) + dvth_parameters(self.transistors)
+        ) + BIT_LINE_PARAMETERS + dvth_parameters(self.transistors)
 
     @property
     def lsb(self) -> float:

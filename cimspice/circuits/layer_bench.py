@@ -48,9 +48,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..paths import netlist_path
+from ..validate import require_in_range, require_positive
 from .adc_flash import FlashADC
 from .base import CircuitError
 from .crossbar import Crossbar
+from .devices import corner_library
 from .opamp import PRECISION, opamp_nodeset
 
 log = logging.getLogger(__name__)
@@ -123,13 +125,10 @@ class LayerBench:
         cols = set(self.plus.tolist()) | set(self.minus.tolist())
         if len(cols) != 2 * self.plus.size or min(cols) < 0 or max(cols) >= G.shape[1]:
             raise CircuitError(f"layer_bench: plus_idx/minus_idx must be distinct columns in 0..{G.shape[1] - 1}")
-        for name, value in (("r_f", r_f), ("c_f", c_f), ("lsb_v", lsb_v), ("t_clk", t_clk)):
-            if not (np.isfinite(value) and value > 0):
-                raise CircuitError(f"layer_bench: {name} must be positive, got {value!r}")
-        if not 0.55 <= v_ref <= 0.95:
-            raise CircuitError(f"layer_bench: v_ref {v_ref!r} V outside the TIA's 0.55 .. 0.95 V")
-        self.r_f, self.c_f, self.v_ref, self.lsb_v, self.t_clk = float(r_f), float(c_f), float(v_ref), \
-            float(lsb_v), float(t_clk)
+        self.r_f, self.c_f, self.lsb_v, self.t_clk = (
+            require_positive(value, f"layer_bench: {name}", CircuitError, unit=unit) for name, value, unit
+            in (("r_f", r_f, "ohm"), ("c_f", c_f, "F"), ("lsb_v", lsb_v, "V"), ("t_clk", t_clk, "s")))
+        self.v_ref = require_in_range(v_ref, 0.55, 0.95, "layer_bench: v_ref", CircuitError, unit="V")  # the TIA's
         self.corner = corner
         self.adc = FlashADC(adc_bits, corner=corner)
         self.bits = self.adc.adc_bits
@@ -191,7 +190,7 @@ class LayerBench:
                 raise CircuitError(f"layer_bench: crossbar netlist has no ammeter line {old!r}") from None
         v = repr(self.v_ref)
         lines[0] = f"{lines[0]} + {self.n_out} TIAs r_f={self.r_f!r} v_ref={v}"
-        lines += [f'.lib "{netlist_path("ptm45.lib")}" {self.corner}',
+        lines += [corner_library(self.corner),
                   f'.include "{netlist_path("tia.lib")}"',
                   "vdd vdd 0 dc 1.1", f"vref ref 0 dc {v}", f"vvg vg 0 dc {v}"]
         nodesets = []

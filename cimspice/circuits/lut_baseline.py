@@ -17,11 +17,12 @@ from typing import Mapping
 import numpy as np
 
 from ..paths import netlist_path
+from ..validate import require_int
 from .area import logic_area, transistor_area
-from .base import Circuit, CircuitError, Measured, Measurement, Parameter
-from .comparator import (CHGTOL_OPTION, CORNERS, T_DELAY, T_EDGE, StrongArmDesign, clock_buffer,
-                         clock_buffer_area, load_single_threaded)
-from .devices import VDD
+from .base import TEMP, Circuit, CircuitError, Measured, Measurement, Parameter
+from .clocking import clock_buffer, clock_buffer_area
+from .comparator import CHGTOL_OPTION, T_DELAY, T_EDGE, StrongArmDesign, model_lines
+from .devices import VDD, check_corner
 from .nonlinear import FUNCTIONS, V_CM, V_SPAN, ideal
 from .waveforms import crossing_time, supply_energy
 
@@ -37,6 +38,7 @@ class LutActivation(Circuit):
     """
 
     name = "lut_activation"
+    loaded_temperature = TEMP.default  # the netlist sets none
     measurements = (Measurement("y", "1", "activation read from the ROM"),
                     Measurement("code", "1", "the ROM word read (integer)"),
                     Measurement("energy", "J", "vdd energy over one clock period"),
@@ -46,13 +48,10 @@ class LutActivation(Circuit):
                  t_clk: float = 2e-9):
         if function not in FUNCTIONS:
             raise CircuitError(f"{self.name}: function {function!r} is not one of {', '.join(FUNCTIONS)}")
-        if isinstance(address_bits, bool) or not isinstance(address_bits, int) or not 2 <= address_bits <= 6:
-            raise CircuitError(f"{self.name}: address_bits={address_bits!r} must be an integer in [2, 6]")
-        if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 12:
-            raise CircuitError(f"{self.name}: bits={bits!r} must be an integer in [1, 12]")
-        if corner not in CORNERS:
-            raise CircuitError(f"{self.name}: corner {corner!r} is not one of {', '.join(CORNERS)}")
-        self.function, self.address_bits, self.bits, self.corner, self.t_clk = function, address_bits, bits, corner, float(t_clk)
+        self.address_bits = require_int(address_bits, f"{self.name}: address_bits", CircuitError, lo=2, hi=6)
+        self.bits = require_int(bits, f"{self.name}: bits", CircuitError, lo=1, hi=12)
+        self.corner = check_corner(corner, self.name)
+        self.function, self.t_clk = function, float(t_clk)
         self.x_min, self.x_max = FUNCTIONS[function][1]
         self.comparator = StrongArmDesign()
         n = 2 ** address_bits
@@ -61,8 +60,7 @@ class LutActivation(Circuit):
         self.y_lo, self.y_hi = float(grid.min()), float(grid.max())
         self.words = np.round((ideal(function, centres) - self.y_lo) / (self.y_hi - self.y_lo) * (2 ** bits - 1)).astype(int)
         self.parameters = (Parameter("x", "1", 0.5 * (self.x_min + self.x_max), (self.x_min, self.x_max), "pre-activation"),
-                           Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"))
-        self._applied = {"temp": 27.0}
+                           TEMP)
 
     def value(self, code) -> np.ndarray:
         return self.y_lo + np.asarray(code, float) * (self.y_hi - self.y_lo) / (2 ** self.bits - 1)
@@ -79,8 +77,7 @@ class LutActivation(Circuit):
     def netlist(self) -> str:
         n, vdd = 2 ** self.address_bits, repr(VDD)
         lines = [f"LUT activation {self.function} N={self.address_bits} bits={self.bits}",
-                 f'.lib "{netlist_path("ptm45.lib")}" {self.corner}', f'.include "{netlist_path("strongarm.lib")}"',
-                 f'.include "{netlist_path("pwl_unit.lib")}"', f"vdd vdd 0 dc {vdd}", f"vin in 0 dc {V_CM!r}",
+                 *model_lines(self.corner), f'.include "{netlist_path("pwl_unit.lib")}"', f"vdd vdd 0 dc {vdd}", f"vin in 0 dc {V_CM!r}",
                  f"vclk clkin 0 pulse(0 {vdd} {T_DELAY!r} {T_EDGE!r} {T_EDGE!r} {self.t_clk / 2 - T_EDGE!r} {self.t_clk!r})",
                  *clock_buffer("clkin", "clk", "vdd", n - 1 + max(1, self.bits // 4))]
         for k in range(1, n):
@@ -98,13 +95,8 @@ class LutActivation(Circuit):
         lines += [".nodeset " + " ".join(f"v(bl{j})={vdd}" for j in range(self.bits)), CHGTOL_OPTION, ".end"]
         return "\n".join(lines)
 
-    def load(self, engine) -> None:
-        load_single_threaded(engine, self.netlist(), self.name)
-        self._applied = {"temp": 27.0}
-
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
-        p = self.check_points({k: [v] for k, v in point.items()})
-        p = {k: float(v[0]) for k, v in p.items()}
+        p = self.point(point)
         self.apply_temperature(engine, p["temp"])
         engine.alter("vin", float(self.v_of_x(p["x"])))
         vec = ["time", "v(clk)", "i(vdd)"] + [f"v(out{j})" for j in range(self.bits)]

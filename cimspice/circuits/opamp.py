@@ -27,9 +27,10 @@ from typing import Mapping
 import numpy as np
 
 from ..paths import netlist_path
-from .analog import AnalogCircuit, Transistor, check_positive, dvth_parameters, subckt_defaults
+from ..validate import require_int, require_positive
+from .analog import AnalogCircuit, Transistor, dvth_parameters, subckt_defaults, transistors
 from .area import capacitor_area, resistor_area, transistor_area
-from .base import CircuitError, Measured, Measurement, Parameter
+from .base import TEMP, CircuitError, Measured, Measurement, Parameter, supply
 
 # Role -> (instance in the opamp subcircuit, width and length parameters, description).
 _DEVICES = (
@@ -46,6 +47,18 @@ _DEVICES = (
 #: The design: defaults of the opamp subcircuit's parameters, read from netlists/opamp.lib.
 OPAMP_SIZES = {k: v for k, v in subckt_defaults("opamp.lib", "opamp").items() if not k.startswith("dvth_")}
 
+#: The supply of every bench around the op-amp (V).
+OPAMP_VDD = supply((0.95, 1.32), "supply voltage (below 0.95 V the op-amp's pair and load leave its tail no "
+                   "headroom)")
+
+#: What the bit-line benches around the op-amp (TIA, integrator) share besides their input.
+BIT_LINE_PARAMETERS = (
+    Parameter("v_ref", "V", 0.75, (0.55, 0.95), "virtual-ground (bit-line) reference voltage"),
+    OPAMP_VDD,
+    TEMP,
+    Parameter("c_bl", "F", 50e-15, (1e-15, 2e-12), "bit-line capacitance at the input", scale="log"),
+)
+
 
 def opamp_sizes(overrides: Mapping[str, float] | None = None, *, where: str = "opamp") -> dict[str, float]:
     """The design's sizes with ``overrides`` applied (names of opamp.lib, SI units)."""
@@ -53,19 +66,25 @@ def opamp_sizes(overrides: Mapping[str, float] | None = None, *, where: str = "o
     for name, value in (overrides or {}).items():
         if name not in OPAMP_SIZES:
             raise CircuitError(f"{where}: unknown op-amp size {name!r} (known: {', '.join(OPAMP_SIZES)})")
-        check_positive(where, **{name: value})
-        sizes[name] = float(value)
+        sizes[name] = require_positive(value, f"{where}: {name}", CircuitError)
     for name, value in sizes.items():
         if name.startswith("l_") and value < 50e-9:
             raise CircuitError(f"{where}: {name}={value:g} m is below the 50 nm minimum length")
     return sizes
 
 
+def check_readout(where: str, c_load, i_full_scale, adc_bits) -> tuple[float, float, int]:
+    """The output load ``c_load`` (F), full-scale input current ``i_full_scale`` (A) and the
+    resolution ``adc_bits`` of the ADC reading a bit-line bench (TIA, integrator), checked."""
+    return (require_positive(c_load, f"{where}: c_load", CircuitError, unit="F"),
+            require_positive(i_full_scale, f"{where}: i_full_scale", CircuitError, unit="A"),
+            require_int(adc_bits, f"{where}: adc_bits", CircuitError, lo=1, hi=16))
+
+
 def opamp_transistors(prefix: str, sizes: Mapping[str, float]) -> tuple[Transistor, ...]:
     """The op-amp's mismatched transistors inside subcircuit instance path ``prefix``
     (e.g. ``"xop"`` or ``"xtia.xop"``)."""
-    return tuple(Transistor(param, f"m.{prefix}.{dev}", sizes[w], sizes[l], role)
-                 for param, dev, w, l, role in _DEVICES)
+    return transistors(_DEVICES, prefix, sizes)
 
 
 def opamp_nodeset(prefix: str) -> str:
@@ -118,9 +137,8 @@ class OpAmp(AnalogCircuit):
         self.transistors = opamp_transistors("xop", self.sizes)
         self.parameters = (
             Parameter("v_cm", "V", 0.75, (0.5, 1.0), "input common-mode voltage"),
-            Parameter("vdd", "V", 1.1, (0.95, 1.32), "supply voltage (below 0.95 V the pair and its "
-                      "load leave the tail no headroom)"),
-            Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),
+            OPAMP_VDD,
+            TEMP,
             Parameter("c_load", "F", 100e-15, (1e-15, 5e-12), "load capacitance at the output", scale="log"),
         ) + dvth_parameters(self.transistors)
 
@@ -185,5 +203,5 @@ def open_loop(frequency: np.ndarray, gain: np.ndarray) -> tuple[float, float, fl
     return a0, f_u, 180.0 + ph_u
 
 
-__all__ = ["OPAMP_SIZES", "PRECISION", "OpAmp", "open_loop", "opamp_area", "opamp_nodeset", "opamp_sizes",
-           "opamp_transistors"]
+__all__ = ["BIT_LINE_PARAMETERS", "OPAMP_SIZES", "OPAMP_VDD", "PRECISION", "OpAmp", "check_readout", "open_loop",
+           "opamp_area", "opamp_nodeset", "opamp_sizes", "opamp_transistors"]

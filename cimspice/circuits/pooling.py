@@ -27,19 +27,18 @@ from typing import Mapping
 import numpy as np
 
 from ..paths import netlist_path
+from ..validate import require_in_range, require_int
 from .area import transistor_area
-from .base import Circuit, CircuitError, Measured, Measurement, Parameter
-from .comparator import CORNERS, load_single_threaded, mos
-from .devices import RERAM, VDD
+from .base import TEMP, Circuit, CircuitError, Measured, Measurement, Parameter
+from .clocking import mos
+from .devices import RERAM, VDD, check_corner, corner_library, drawn_size
 
 MAX_WINDOW = 16
 T_EVAL = 1e-9  # s an evaluation lasts, for the energy of the static max circuit
 
 
 def _window(k) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= MAX_WINDOW:
-        raise CircuitError(f"pooling: window={k!r} must be an integer in [2, {MAX_WINDOW}]")
-    return int(k)
+    return require_int(k, "pooling: window", CircuitError, lo=2, hi=MAX_WINDOW)
 
 
 class AveragePool(Circuit):
@@ -58,9 +57,7 @@ class AveragePool(Circuit):
 
     def __init__(self, window: int = 4, t_read: float = 10e-9):
         self.window = _window(window)
-        if not 1e-10 <= t_read <= 1e-5:
-            raise CircuitError(f"{self.name}: t_read={t_read!r} s outside [0.1 ns, 10 us]")
-        self.t_read = float(t_read)
+        self.t_read = require_in_range(t_read, 1e-10, 1e-5, f"{self.name}: t_read", CircuitError, unit="s")
         self.parameters = tuple(Parameter(f"v_{i}", "V", 0.1, (0.0, 0.3), f"input {i} (row voltage)")
                                 for i in range(self.window)) + (
             Parameter("g", "S", 50e-6, (RERAM.g_off, RERAM.g_on), "conductance of every cell", scale="log"),)
@@ -75,8 +72,7 @@ class AveragePool(Circuit):
         return "\n".join(lines)
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
-        p = self.check_points({k: [v] for k, v in point.items()})
-        p = {k: float(v[0]) for k, v in p.items()}
+        p = self.point(point)
         for i in range(self.window):
             engine.alter(f"vr{i}", p[f"v_{i}"])
         engine.set_params(g=p["g"])
@@ -111,6 +107,7 @@ class MaxPool(Circuit):
     """
 
     name = "max_pool"
+    loaded_temperature = TEMP.default  # the netlist sets none
     measurements = (Measurement("y", "V", "pooled maximum (servoed replica gate)"),
                     Measurement("error", "V", "y - max of the inputs"),
                     Measurement("energy", "J", "vdd energy over one 1 ns evaluation"))
@@ -121,28 +118,22 @@ class MaxPool(Circuit):
         if inputs not in ("voltages", "gaps"):
             raise CircuitError(f"{self.name}: inputs={inputs!r} is not 'voltages' or 'gaps'")
         self.inputs = inputs
-        if corner not in CORNERS:
-            raise CircuitError(f"{self.name}: corner {corner!r} is not one of {', '.join(CORNERS)}")
-        if not (90e-9 <= w <= 100e-6 and 50e-9 <= l <= 10e-6):
-            raise CircuitError(f"{self.name}: w={w!r} or l={l!r} outside the FreePDK45 range")
-        if not 1e-7 <= i_bias <= 1e-3:
-            raise CircuitError(f"{self.name}: i_bias={i_bias!r} A outside [100 nA, 1 mA]")
-        if not 0.5 <= v_rep <= VDD:
-            raise CircuitError(f"{self.name}: v_rep={v_rep!r} V outside [0.5, {VDD}]")
-        self.corner, self.w, self.l, self.i_bias, self.v_rep = corner, float(w), float(l), float(i_bias), float(v_rep)
+        self.corner = check_corner(corner, self.name)
+        self.w, self.l = drawn_size(w, l, self.name)
+        self.i_bias = require_in_range(i_bias, 1e-7, 1e-3, f"{self.name}: i_bias", CircuitError, unit="A")
+        self.v_rep = require_in_range(v_rep, 0.5, VDD, f"{self.name}: v_rep", CircuitError, unit="V")
         if inputs == "gaps":
             inputs_ = (Parameter("v_max", "V", 0.8, (0.5, VDD), "largest input (input 0)"),) + tuple(
                 Parameter(f"d_{i}", "V", 0.1, (0.0, 0.6), f"input {i} below the largest")
                 for i in range(1, self.window))
         else:
             inputs_ = tuple(Parameter(f"v_{i}", "V", 0.8, (0.5, VDD), f"input {i}") for i in range(self.window))
-        self.parameters = inputs_ + (Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),)
-        self._applied = {"temp": 27.0}
+        self.parameters = inputs_ + (TEMP,)
 
     def netlist(self) -> str:
         k = self.window
         lines = [f"source-follower max (winner-take-all) window={k}",
-                 f'.lib "{netlist_path("ptm45.lib")}" {self.corner}', f"vdd vdd 0 dc {VDD!r}"]
+                 corner_library(self.corner), f"vdd vdd 0 dc {VDD!r}"]
         for i in range(k):
             lines += [f"vin{i} in{i} 0 dc 0.8", mos(f"mf{i}", "vdd", f"in{i}", "out", "0", "nmos_vtg", self.w, self.l)]
         # servo amplifier: gain 1e4, output clamped to the rails like a real op-amp's
@@ -152,13 +143,8 @@ class MaxPool(Circuit):
                   f".nodeset v(inr)={self.v_rep!r}", ".end"]
         return "\n".join(lines)
 
-    def load(self, engine) -> None:
-        load_single_threaded(engine, self.netlist(), self.name)
-        self._applied = {"temp": 27.0}
-
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
-        p = self.check_points({k: [v] for k, v in point.items()})
-        p = {k: float(v[0]) for k, v in p.items()}
+        p = self.point(point)
         self.apply_temperature(engine, p["temp"])
         if self.inputs == "gaps":
             v = p["v_max"] - np.array([0.0] + [p[f"d_{i}"] for i in range(1, self.window)])

@@ -29,9 +29,10 @@ from typing import Mapping
 import numpy as np
 
 from ..paths import netlist_path
-from .analog import AnalogCircuit, Transistor, check_positive, dvth_parameters, subckt_defaults
+from ..validate import require_positive
+from .analog import AnalogCircuit, dvth_parameters, subckt_defaults, transistors
 from .area import transistor_area
-from .base import CircuitError, Measured, Measurement, Parameter
+from .base import TEMP, CircuitError, Measured, Measurement, Parameter, supply
 from .waveforms import crossing_time, supply_energy
 
 T_CLK = 0.5e-9        # s: pre-charge before the clock edge
@@ -94,21 +95,19 @@ class CurrentSenseAmplifier(AnalogCircuit):
     def __init__(self, corner: str = "tt", c_load: float = 2e-15, offset_resolution: float = 1e-3,
                  offset_range: float = 0.5, measure_offset: bool = True):
         super().__init__(corner)
-        check_positive(self.name, c_load=c_load, offset_resolution=offset_resolution, offset_range=offset_range)
+        self.c_load = require_positive(c_load, f"{self.name}: c_load", CircuitError, unit="F")
+        self.offset_resolution = require_positive(offset_resolution, f"{self.name}: offset_resolution", CircuitError)
+        self.offset_range = require_positive(offset_range, f"{self.name}: offset_range", CircuitError)
         if offset_range >= 1:
             raise CircuitError(f"{self.name}: offset_range={offset_range!r} must be below 1 (a fraction of i_ref)")
-        self.c_load, self.offset_resolution = float(c_load), float(offset_resolution)
-        self.offset_range, self.measure_offset = float(offset_range), bool(measure_offset)
-        s = SENSE_AMP_SIZES
-        self.transistors = tuple(
-            Transistor(param, f"m.xsa.{dev}", s[w], s[l], role)
-            for param, dev, w, l, role in _DEVICES)
+        self.measure_offset = bool(measure_offset)
+        self.transistors = transistors(_DEVICES, "xsa", SENSE_AMP_SIZES)
         self.parameters = (
             Parameter("i_bl", "A", 12e-6, (0.1e-6, 200e-6), "bit-line current into the amplifier", scale="log"),
             Parameter("i_ref", "A", 10e-6, (0.1e-6, 200e-6), "reference current", scale="log"),
-            Parameter("vdd", "V", 1.1, (0.8, 1.32), "supply and clock voltage (below 0.8 V the latch "
-                      "no longer regenerates through two thresholds)"),
-            Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),
+            supply((0.8, 1.32), "supply and clock voltage (below 0.8 V the latch no longer regenerates "
+                   "through two thresholds)"),
+            TEMP,
         ) + dvth_parameters(self.transistors)
         self._offsets: dict[tuple, float] = {}
 
@@ -196,7 +195,7 @@ class CurrentSenseAmplifier(AnalogCircuit):
 
     def load(self, engine) -> None:
         super().load(engine)
-        self._offsets = {}
+        self._offsets = {}  # found on the netlist loaded before
 
 
 __all__ = ["Q_DECIDE", "CurrentSenseAmplifier", "SENSE_AMP_SIZES", "T_CLK", "T_EDGE", "T_PRECHARGE"]

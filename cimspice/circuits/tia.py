@@ -23,10 +23,12 @@ from typing import Mapping
 import numpy as np
 
 from ..paths import netlist_path
-from .analog import AnalogCircuit, check_positive, dvth_parameters
+from ..validate import require_positive
+from .analog import AnalogCircuit, dvth_parameters
 from .base import CircuitError, Measured, Measurement, Parameter
 from .area import capacitor_area, resistor_area
-from .opamp import OPAMP_SIZES, PRECISION, opamp_area, opamp_nodeset, opamp_transistors
+from .opamp import (BIT_LINE_PARAMETERS, OPAMP_SIZES, PRECISION, check_readout, opamp_area, opamp_nodeset,
+                    opamp_transistors)
 from .waveforms import settling_time, supply_energy
 
 T_STEP = 1e-9    # s: the current step starts after the bench has sat at its DC point
@@ -73,21 +75,15 @@ class TransimpedanceAmplifier(AnalogCircuit):
                  i_full_scale: float = 100e-6, adc_bits: int = 6, t_read: float = 10e-9,
                  corner: str = "tt"):
         super().__init__(corner)
-        check_positive(self.name, r_f=r_f, c_f=c_f, c_load=c_load, i_full_scale=i_full_scale, t_read=t_read)
-        if isinstance(adc_bits, bool) or not isinstance(adc_bits, int) or not 1 <= adc_bits <= 16:
-            raise CircuitError(f"{self.name}: adc_bits={adc_bits!r} must be an integer in 1..16")
-        self.r_f, self.c_f, self.c_load = float(r_f), float(c_f), float(c_load)
-        self.i_full_scale, self.adc_bits, self.t_read = float(i_full_scale), adc_bits, float(t_read)
+        self.r_f = require_positive(r_f, f"{self.name}: r_f", CircuitError, unit="ohm")
+        self.c_f = require_positive(c_f, f"{self.name}: c_f", CircuitError, unit="F")
+        self.t_read = require_positive(t_read, f"{self.name}: t_read", CircuitError, unit="s")
+        self.c_load, self.i_full_scale, self.adc_bits = check_readout(self.name, c_load, i_full_scale, adc_bits)
         self.transistors = opamp_transistors("xtia.xop", OPAMP_SIZES)
         self.parameters = (
             Parameter("i_in", "A", 0.5 * i_full_scale, (-2 * i_full_scale, 2 * i_full_scale),
                       "column current flowing into the bit line"),
-            Parameter("v_ref", "V", 0.75, (0.55, 0.95), "virtual-ground (bit-line) reference voltage"),
-            Parameter("vdd", "V", 1.1, (0.95, 1.32), "supply voltage (below 0.95 V the op-amp's pair "
-                      "and load leave its tail no headroom)"),
-            Parameter("temp", "degC", 27.0, (-40.0, 125.0), "temperature"),
-            Parameter("c_bl", "F", 50e-15, (1e-15, 2e-12), "bit-line capacitance at the input", scale="log"),
-        ) + dvth_parameters(self.transistors)
+        ) + BIT_LINE_PARAMETERS + dvth_parameters(self.transistors)
 
     @property
     def lsb(self) -> float:

@@ -4,12 +4,12 @@ result vectors the measurements."""
 from __future__ import annotations
 
 import math
-import numbers
 import re
 from pathlib import Path
 from typing import Mapping
 
 from ..spice.netlist import declared_params, prepare_netlist
+from ..validate import require_nonnegative
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
 from .devices import spice_number
 
@@ -65,13 +65,8 @@ class NetlistCircuit(Circuit):
     def netlist(self) -> str:
         return self.text
 
-    def __getstate__(self):
-        # What was applied to one process's engine means nothing in another process.
-        return {**self.__dict__, "_applied": {}}
-
     def load(self, engine) -> None:
-        engine.load(self.text, source=str(self.path), trusted=True)  # checked when read
-        self._applied = {}
+        self.load_text(engine, self.text, source=str(self.path), trusted=True)  # checked when read
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
         applied, device_of = self._applied, self._device_of
@@ -112,10 +107,7 @@ def _analysis(analysis) -> tuple[str, dict]:
         raise CircuitError(f"analysis.{kind}: " + "; ".join(
             ([f"unknown {', '.join(sorted(unknown))}"] if unknown else [])
             + ([f"missing {', '.join(sorted(missing))}"] if missing else [])))
-    for key, value in args.items():
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-            raise CircuitError(f"analysis.{kind}.{key}: {value!r} is not a non-negative number of seconds")
-    return kind, {k: float(v) for k, v in args.items()}
+    return kind, {k: require_nonnegative(v, f"analysis.{kind}.{k}", CircuitError, unit="s") for k, v in args.items()}
 
 
 _DEVICE_VALUE = re.compile(r"^\s*([rclvi]\w*)\s+\S+\s+\S+\s+(?:dc\s+)?\{\s*([a-z_][\w.]*)\s*\}\s*$", re.IGNORECASE)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validate import require_positive
 from .base import CircuitError
 
 
@@ -75,8 +76,7 @@ def settling_time(time, signal, *, final: float | None = None, tolerance: float,
     ``final`` defaults to the last sample. Returns 0 when the signal is inside the band from
     ``start`` on, NaN when it has not settled by the end (its last sample is outside).
     """
-    if not tolerance > 0:
-        raise CircuitError(f"waveform: tolerance must be positive, got {tolerance!r}")
+    tolerance = require_positive(tolerance, "waveform: tolerance", CircuitError)
     t, y = _checked(time, signal)
     final = float(y[-1]) if final is None else float(final)
     inside = np.abs(y - final) <= tolerance

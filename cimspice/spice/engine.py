@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import math
-import numbers
 import re
 import threading
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..validate import require_number
 from .errors import (
     EngineUnavailableError,
     MissingVectorError,
@@ -106,12 +105,7 @@ def missing_vector(name: str, keys: list[str]) -> str:
 
 
 def _check_value(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ParameterError(f"parameter {name!r}: value {value!r} is not a real number")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ParameterError(f"parameter {name!r}: value {value!r} is not finite")
-    return value
+    return require_number(value, f"parameter {name!r}", ParameterError)
 
 
 def _check_name(name: str, what: str = "parameter") -> str:

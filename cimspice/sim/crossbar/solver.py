@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...validate import require_finite
+from ...validate import require_finite, require_int, require_nonnegative
 from .cells import LinearCell
 from .errors import SolverConvergenceError, SolverError, _IterativeFailure
 from .network import _DirectSystem, _LineSystem, _Network
@@ -115,22 +115,6 @@ class CrossbarSolution:
     method: str
     newton_iterations: int
     linear_iterations: int
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise SolverError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
-
-
-def _resistance(name, value):
-    try:
-        r = float(value)
-    except (TypeError, ValueError):
-        raise SolverError(f"{name}: expected a resistance in ohm, got {value!r}") from None
-    if not np.isfinite(r) or r < 0.0:
-        raise SolverError(f"{name}: must be finite and >= 0 ohm, got {value!r}")
-    return r
 
 
 def _real_array(name, value):
@@ -191,12 +175,12 @@ class CrossbarSolver:
     def __init__(self, rows, cols, r_wire=1.0, r_sense=0.0, cell=None, *, r_row=None,
                  r_col=None, method="auto", rtol=1e-10, linear_rtol=1e-12, max_newton=50,
                  max_linear=2000):
-        self.rows = _positive_int("rows", rows)
-        self.cols = _positive_int("cols", cols)
-        self.r_wire = _resistance("r_wire", r_wire)
-        self.r_row = self.r_wire if r_row is None else _resistance("r_row", r_row)
-        self.r_col = self.r_wire if r_col is None else _resistance("r_col", r_col)
-        self.r_sense = _resistance("r_sense", r_sense)
+        self.rows = require_int(rows, "rows", SolverError, lo=1)
+        self.cols = require_int(cols, "cols", SolverError, lo=1)
+        self.r_wire = require_nonnegative(r_wire, "r_wire", SolverError, unit="ohm")
+        self.r_row = self.r_wire if r_row is None else require_nonnegative(r_row, "r_row", SolverError, unit="ohm")
+        self.r_col = self.r_wire if r_col is None else require_nonnegative(r_col, "r_col", SolverError, unit="ohm")
+        self.r_sense = require_nonnegative(r_sense, "r_sense", SolverError, unit="ohm")
         self.cell = LinearCell() if cell is None else cell
         if not callable(getattr(self.cell, "current", None)):
             raise SolverError(f"cell: {self.cell!r} has no current(v_top, v_bottom, G) method")
@@ -208,8 +192,8 @@ class CrossbarSolver:
                     or not 0.0 < value < 1.0:
                 raise SolverError(f"{name}: expected a number in (0, 1), got {value!r}")
         self.rtol, self.linear_rtol = float(rtol), float(linear_rtol)
-        self.max_newton = _positive_int("max_newton", max_newton)
-        self.max_linear = _positive_int("max_linear", max_linear)
+        self.max_newton = require_int(max_newton, "max_newton", SolverError, lo=1)
+        self.max_linear = require_int(max_linear, "max_linear", SolverError, lo=1)
         self._cache = None  # linear cells: {"G", "method", "system", "W"} of the last G
 
     def __repr__(self) -> str:

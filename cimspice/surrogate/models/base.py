@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import h5py
@@ -60,22 +59,6 @@ def _std_scaler(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scale = A.std(axis=0)
     scale[scale == 0] = 1.0
     return offset, scale
-
-
-def _check_positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise SurrogateError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_nonneg_float(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError) as exc:
-        raise SurrogateError(f"{name} must be a number, got {value!r}") from exc
-    if not (value >= 0 and math.isfinite(value)):
-        raise SurrogateError(f"{name} must be finite and >= 0, got {value!r}")
-    return value
 
 
 def _maxmin_subsample(Z: np.ndarray, k: int, seed: int) -> np.ndarray:

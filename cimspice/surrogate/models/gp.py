@@ -7,10 +7,11 @@ import math
 import h5py
 import numpy as np
 
+from ...validate import require_int
 from .._hdf5 import read_attr, read_dataset, write_dataset
 from ..errors import SurrogateError
 
-from .base import SurrogateModel, _as_x, _check_positive_int, _expect_shape, _maxmin_subsample, _span_scaler
+from .base import SurrogateModel, _as_x, _expect_shape, _maxmin_subsample, _span_scaler
 
 
 class GaussianProcess(SurrogateModel):
@@ -56,9 +57,10 @@ class GaussianProcess(SurrogateModel):
             raise SurrogateError(f"GaussianProcess: nu must be 0.5, 1.5 or 2.5, got {nu!r}")
         self.kernel = kernel
         self.nu = float(nu)
-        self.max_points = _check_positive_int(max_points, "GaussianProcess: max_points", 2)
-        self.n_restarts_optimizer = _check_positive_int(n_restarts_optimizer, "GaussianProcess: n_restarts_optimizer", 0)
-        self.random_state = _check_positive_int(random_state, "GaussianProcess: random_state", 0)
+        self.max_points = require_int(max_points, "GaussianProcess: max_points", SurrogateError, lo=2)
+        self.n_restarts_optimizer = require_int(n_restarts_optimizer, "GaussianProcess: n_restarts_optimizer",
+                                                SurrogateError, lo=0)
+        self.random_state = require_int(random_state, "GaussianProcess: random_state", SurrogateError, lo=0)
 
     @property
     def label(self) -> str:

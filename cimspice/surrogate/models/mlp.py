@@ -7,10 +7,11 @@ from typing import Sequence
 import h5py
 import numpy as np
 
+from ...validate import require_int, require_nonnegative
 from .._hdf5 import read_attr, read_dataset, write_dataset
 from ..errors import SurrogateError
 
-from .base import SurrogateModel, _as_x, _check_nonneg_float, _check_positive_int, _expect_shape, _std_scaler
+from .base import SurrogateModel, _as_x, _expect_shape, _std_scaler
 
 
 _ACTIVATIONS = ("tanh", "relu", "logistic", "identity")
@@ -72,18 +73,18 @@ class MLP(SurrogateModel):
         sizes = tuple(hidden_layer_sizes) if not isinstance(hidden_layer_sizes, (int, np.integer)) else (hidden_layer_sizes,)
         if not sizes:
             raise SurrogateError("MLP: hidden_layer_sizes must not be empty")
-        self.hidden_layer_sizes = tuple(_check_positive_int(s, "MLP: hidden layer size") for s in sizes)
+        self.hidden_layer_sizes = tuple(require_int(s, "MLP: hidden layer size", SurrogateError, lo=1) for s in sizes)
         if activation not in _ACTIVATIONS:
             raise SurrogateError(f"MLP: activation must be one of {_ACTIVATIONS}, got {activation!r}")
         if solver not in ("lbfgs", "adam"):
             raise SurrogateError(f"MLP: solver must be 'lbfgs' or 'adam', got {solver!r}")
         self.activation = activation
         self.solver = solver
-        self.alpha = _check_nonneg_float(alpha, "MLP: alpha")
-        self.max_iter = _check_positive_int(max_iter, "MLP: max_iter")
-        self.tol = _check_nonneg_float(tol, "MLP: tol")
-        self.max_points = _check_positive_int(max_points, "MLP: max_points", 2)
-        self.random_state = _check_positive_int(random_state, "MLP: random_state", 0)
+        self.alpha = require_nonnegative(alpha, "MLP: alpha", SurrogateError)
+        self.max_iter = require_int(max_iter, "MLP: max_iter", SurrogateError, lo=1)
+        self.tol = require_nonnegative(tol, "MLP: tol", SurrogateError)
+        self.max_points = require_int(max_points, "MLP: max_points", SurrogateError, lo=2)
+        self.random_state = require_int(random_state, "MLP: random_state", SurrogateError, lo=0)
 
     @property
     def label(self) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
+from ...validate import require_int, require_nonnegative
 from .._hdf5 import read_attr, read_dataset, write_dataset
 from ..errors import SurrogateError
 
-from .base import SurrogateModel, _as_x, _check_nonneg_float, _check_positive_int, _expect_shape, _span_scaler
+from .base import SurrogateModel, _as_x, _expect_shape, _span_scaler
 
 
 def _canonical_powers(n_inputs: int, degree: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
@@ -61,8 +62,8 @@ class PolynomialRidge(SurrogateModel):
     chunk_size = 8192
 
     def __init__(self, degree: int = 4, alpha: float = 1e-8):
-        self.degree = _check_positive_int(degree, "PolynomialRidge: degree")
-        self.alpha = _check_nonneg_float(alpha, "PolynomialRidge: alpha")
+        self.degree = require_int(degree, "PolynomialRidge: degree", SurrogateError, lo=1)
+        self.alpha = require_nonnegative(alpha, "PolynomialRidge: alpha", SurrogateError)
 
     @property
     def label(self) -> str:
