@@ -1,6 +1,6 @@
 """Crossbar arrays as ngspice netlists: R, 1R (ReRAM alone) and 1T1R cells with wire parasitics.
 
-Topology (the same as :mod:`cimspice.sim.crossbar_solver`, so results compare anywhere)::
+Topology (the same as :mod:`cimspice.sim.crossbar`, so results compare anywhere)::
 
     V[i] --r_row-- (i,0) --r_row-- (i,1) -- ... --r_row-- (i,cols-1)          row i (driven)
                      |               |                       |
