@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     print(header)
     print("-" * len(header))
     failures = 0
-    for label, original, target in families:
+    for label, _original, target in families:
         s = library[label]
         n = args.gp_points if label.startswith("gp") else args.points
         Xq = Q[:n]

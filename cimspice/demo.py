@@ -44,7 +44,7 @@ class DemoConfig:
     workers: int = 1
 
     @classmethod
-    def quick(cls) -> "DemoConfig":
+    def quick(cls) -> DemoConfig:
         return cls(n_g=9, n_v_bl=13, n_v_wl=7, n_validation=80, hidden=16)
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 import numpy as np
 

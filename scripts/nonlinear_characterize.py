@@ -18,8 +18,8 @@ import numpy as np
 
 from cimspice.circuits.lut_baseline import LutActivation
 from cimspice.circuits.nonlinear import FUNCTIONS, transfer_error
-from cimspice.circuits.pwl_unit import PwlUnit
 from cimspice.circuits.programming import ArrayProgrammer
+from cimspice.circuits.pwl_unit import PwlUnit
 from cimspice.spice import get_engine
 
 ORDER = ("sigmoid", "tanh", "relu", "gelu", "exp")

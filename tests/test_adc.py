@@ -17,8 +17,14 @@ from cimspice.circuits import adc_metrics as am
 from cimspice.circuits.adc_flash import FlashADC
 from cimspice.circuits.adc_ramp import RampADC
 from cimspice.circuits.adc_sar import SarADC
-from cimspice.circuits.area import (FLIP_FLOP_AREA, MIM_DENSITY, capacitor_area, logic_area, resistor_area,
-                                    transistor_area)
+from cimspice.circuits.area import (
+    FLIP_FLOP_AREA,
+    MIM_DENSITY,
+    capacitor_area,
+    logic_area,
+    resistor_area,
+    transistor_area,
+)
 
 
 @pytest.mark.parametrize("make,match", [

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from cimspice.characterize import SpecError, SweepFileError, load_sweep_spec, parse_sweep_spec, run_sweep, sweep_points
-from cimspice.paths import netlist_path
-from cimspice.surrogate.sweep import read_sweep
 from cimspice.circuits import get_circuit
 from cimspice.circuits.devices import RERAM
+from cimspice.paths import netlist_path
+from cimspice.surrogate.sweep import read_sweep
 
 GRID = {
     "circuit": "cell_1t1r",

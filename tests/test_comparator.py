@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from cimspice.circuits import CircuitError
-from cimspice.circuits.comparator import (A_VT, T_DELAY, StrongArmComparator, StrongArmDesign, model_lines,
-                                          pelgrom_sigma)
+from cimspice.circuits.comparator import A_VT, T_DELAY, StrongArmComparator, StrongArmDesign, model_lines, pelgrom_sigma
 from cimspice.circuits.waveforms import crossing_time
 
 

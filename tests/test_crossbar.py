@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracles import mna_column_currents, rc_crossbar_read
 
 from cimspice.circuits import CircuitError
 from cimspice.circuits.crossbar import Crossbar
 from cimspice.circuits.devices import RERAM
 from cimspice.sim.crossbar import CrossbarSolver, SinhCell, SurrogateArrayCell
-
-from oracles import mna_column_currents, rc_crossbar_read
 
 RNG = np.random.default_rng(7)
 

@@ -14,11 +14,10 @@ import subprocess
 
 import numpy as np
 import pytest
+from oracles import mna_column_currents
 
 from cimspice import CimspiceError
 from cimspice.sim.crossbar import Cell, CrossbarSolver, LinearCell, SinhCell, SolverConvergenceError, SolverError
-
-from oracles import mna_column_currents
 
 RNG = np.random.default_rng(20240611)
 V0 = 0.25  # sinh voltage scale (V) used throughout; a strongly nonlinear read law at 0.5 V

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracles import mna_column_currents
 
 from cimspice.sim.crossbar import CrossbarSolver, LinearCell
-
-from oracles import mna_column_currents
 
 RNG = np.random.default_rng(77)
 

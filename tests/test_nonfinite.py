@@ -20,8 +20,15 @@ from cimspice.sim.crossbar import CrossbarSolver, SolverError
 from cimspice.sim.errors import SimError
 from cimspice.sim.simulate import simulate
 from cimspice.sim.zoo import load_dataset
-from cimspice.surrogate import (GaussianProcess, GridInterpolator, PolynomialRidge, Surrogate, SurrogateError,
-                                load_library, save_library)
+from cimspice.surrogate import (
+    GaussianProcess,
+    GridInterpolator,
+    PolynomialRidge,
+    Surrogate,
+    SurrogateError,
+    load_library,
+    save_library,
+)
 
 BAD = "entries are not finite (NaN or inf)"
 

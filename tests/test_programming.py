@@ -10,8 +10,8 @@ import pytest
 
 from cimspice.circuits import CircuitError
 from cimspice.circuits.nonlinear import fit_program, transfer_error
-from cimspice.circuits.pwl_unit import PwlUnit
 from cimspice.circuits.programming import ArrayProgrammer, WriteVerify
+from cimspice.circuits.pwl_unit import PwlUnit
 
 V0 = 0.25  # reram.lib
 

@@ -7,10 +7,19 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from cimspice.sim.execution import Backend, FloatBackend, FloatMatVec, FloatNonlinearity
 from cimspice.sim.errors import SimError
-from cimspice.sim.layers import (LSTM, Activation, AvgPool2d, CausalSelfAttention, Conv2d, Dense, LayerNorm,
-                                 MaxPool2d, MLPBlock)
+from cimspice.sim.execution import Backend, FloatBackend, FloatMatVec, FloatNonlinearity
+from cimspice.sim.layers import (
+    LSTM,
+    Activation,
+    AvgPool2d,
+    CausalSelfAttention,
+    Conv2d,
+    Dense,
+    LayerNorm,
+    MaxPool2d,
+    MLPBlock,
+)
 
 rng = np.random.default_rng(42)
 

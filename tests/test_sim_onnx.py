@@ -22,9 +22,9 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from cimspice.cli import main  # noqa: E402
 from cimspice.sim.backend import AnalogBackend  # noqa: E402
+from cimspice.sim.data_file import read_data_file  # noqa: E402
 from cimspice.sim.errors import SimError  # noqa: E402
 from cimspice.sim.layers import LSTM, Activation, AvgPool2d, Conv2d, Dense, Flatten, LayerNorm, MaxPool2d  # noqa
-from cimspice.sim.data_file import read_data_file  # noqa: E402
 from cimspice.sim.onnx_import import load_onnx  # noqa: E402
 from cimspice.sim.spec import parse_system_spec  # noqa: E402
 from cimspice.sim.zoo import load_dataset, load_network, read_network_file  # noqa: E402

@@ -7,13 +7,12 @@ import subprocess
 import sys
 
 import pytest
+from study_cli import run_quick_study
 
 from cimspice.sim.simulate import simulate
 from cimspice.sim.zoo import load_dataset
 from cimspice.studies.input_splitting import _system
 from cimspice.studies.training import split_bounds, train_mlp, train_split_aware
-
-from study_cli import run_quick_study
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,12 @@ import re
 
 import numpy as np
 import pytest
+from study_cli import run_quick_study
 
 from cimspice.circuits.cam import search_energy, write_energy
 from cimspice.spice import get_engine
 from cimspice.studies.associative import AssociativeProcessor, pass_schedule
 from cimspice.studies.ternary_associative import _reference, _run_ap
-
-from study_cli import run_quick_study
 
 
 @pytest.mark.parametrize("op", ["add", "sub"])

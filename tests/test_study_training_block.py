@@ -8,13 +8,12 @@ import re
 
 import numpy as np
 import pytest
+from study_cli import run_quick_study
 
 from cimspice.sim.zoo import load_dataset
 from cimspice.spice import get_engine
 from cimspice.studies.analog_training import PulseLaw, predict, train_analog, train_float
 from cimspice.studies.training_block import _pulse_law
-
-from study_cli import run_quick_study
 
 
 def closed_form_rate(v, temp_c=27.0):

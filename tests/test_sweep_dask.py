@@ -7,9 +7,9 @@ from dataclasses import replace
 import h5py
 import numpy as np
 import pytest
+from test_sweep_failures import CrashingNetlist, injected_spec
 
 from cimspice.characterize import parse_sweep_spec, run_sweep
-from test_sweep_failures import CrashingNetlist, injected_spec
 
 
 def contents(path) -> dict:

@@ -61,7 +61,7 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_p
     assert ref["complete"] and np.all(ref["status"] == 0)
 
     out, rng, kills, workers = tmp_path / "killed.h5", random.Random(20261122), 0, []
-    for attempt in range(12):
+    for _attempt in range(12):
         run = subprocess.Popen(sweep_cmd(spec, out, "--resume"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             run.wait(timeout=rng.uniform(0.1, 0.3) * duration if kills < 6 else 300)

@@ -6,7 +6,7 @@ import pytest
 from cimspice import CimspiceError
 from cimspice.characterize.errors import SpecError
 from cimspice.characterize.spec import parse_sweep_spec
-from cimspice.circuits import Crossbar, CircuitError, TransimpedanceAmplifier
+from cimspice.circuits import CircuitError, Crossbar, TransimpedanceAmplifier
 from cimspice.circuits.area import transistor_area
 from cimspice.surrogate import PolynomialRidge, SurrogateError
 from cimspice.validate import require_in_range, require_int, require_nonnegative, require_number, require_positive

@@ -59,7 +59,7 @@ class Record:
         return _HEAD.pack(b"R", len(payload), zlib.crc32(payload)) + payload
 
     @classmethod
-    def decode(cls, payload: bytes) -> "Record":
+    def decode(cls, payload: bytes) -> Record:
         (hlen,) = _LEN.unpack_from(payload)
         header = json.loads(payload[4:4 + hlen])
         n, at = header["n"], 4 + hlen

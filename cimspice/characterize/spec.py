@@ -31,13 +31,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..yamlio import load_yaml
-
 from ..circuits import get_circuit
 from ..circuits.base import Circuit, CircuitError
 from ..circuits.user import NetlistCircuit
 from ..spice.errors import SpiceError
 from ..validate import require_number
+from ..yamlio import load_yaml
 from .errors import SpecError
 from .safety import check_netlist, netlist_fingerprint
 

@@ -4,18 +4,18 @@
 specifications refer to them.
 """
 
-from .base import Circuit, CircuitError, Measured, Measurement, Parameter
 from .adc_flash import FlashADC
 from .adc_ramp import RampADC
 from .adc_sar import SarADC
+from .base import Circuit, CircuitError, Measured, Measurement, Parameter
 from .cell import Cell1T1R
 from .comparator import StrongArmComparator
 from .crossbar import Crossbar
 from .integrator import Integrator
 from .lut_baseline import LutActivation
-from .pwl_unit import PwlUnit
-from .pooling import AveragePool, MaxPool
 from .opamp import OpAmp
+from .pooling import AveragePool, MaxPool
+from .pwl_unit import PwlUnit
 from .sense_amp import CurrentSenseAmplifier
 from .tia import TransimpedanceAmplifier
 

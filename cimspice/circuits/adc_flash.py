@@ -19,7 +19,7 @@ the kicked taps recover through the ladder more slowly than the latch decides.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 

@@ -28,7 +28,7 @@ digital gates themselves have no energy in XSPICE: they enter the area estimate 
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 

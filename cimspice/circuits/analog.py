@@ -19,8 +19,8 @@ device of the pair therefore carries sigma(VT) = A_VT / sqrt(2 W L).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
@@ -162,7 +162,7 @@ class Circuit:
             engine.set_temperature(temp)
             applied["temp"] = temp
 
-    def simulate(self, engine, point: Mapping[str, float]) -> "Measured":
+    def simulate(self, engine, point: Mapping[str, float]) -> Measured:
         """Run one checked point on an engine that has :meth:`load`-ed this circuit.
 
         Raises :class:`cimspice.spice.SpiceError` subclasses when ngspice fails.

@@ -11,7 +11,7 @@ flows from the bit line into the sense line.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..paths import netlist_path
 from .base import TEMP, Circuit, Measured, Measurement, Parameter

@@ -13,8 +13,8 @@ Pelgrom's law (:func:`pelgrom_sigma`, :meth:`StrongArmComparator.draw_mismatch`)
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Mapping
 
 import numpy as np
 

@@ -40,6 +40,7 @@ Cells:
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 
 from ..paths import netlist_path

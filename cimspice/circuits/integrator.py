@@ -18,7 +18,7 @@ the reset switch's charge injection. ``energy`` is the supply energy from ``T_RE
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -27,8 +27,15 @@ from ..validate import require_positive
 from .analog import AnalogCircuit, dvth_parameters, subckt_defaults
 from .area import capacitor_area, transistor_area
 from .base import CircuitError, Measured, Measurement, Parameter
-from .opamp import (BIT_LINE_PARAMETERS, OPAMP_SIZES, PRECISION, check_readout, opamp_area, opamp_nodeset,
-                    opamp_transistors)
+from .opamp import (
+    BIT_LINE_PARAMETERS,
+    OPAMP_SIZES,
+    PRECISION,
+    check_readout,
+    opamp_area,
+    opamp_nodeset,
+    opamp_transistors,
+)
 from .waveforms import settling_time, supply_energy
 
 T_RELEASE = 1e-9   # s: the bench sits reset at its DC point, then the switch opens

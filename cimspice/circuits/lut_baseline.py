@@ -12,7 +12,7 @@ ROM/SRAM: here the ROM's contents are its netlist).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

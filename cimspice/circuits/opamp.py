@@ -22,7 +22,7 @@ static ``power`` (W) from the supply.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

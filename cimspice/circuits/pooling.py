@@ -22,7 +22,7 @@ share the tail current and the output reads high; the error is measured, not ass
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

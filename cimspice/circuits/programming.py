@@ -32,8 +32,7 @@ import numpy as np
 
 from ..paths import netlist_path
 from .base import CircuitError
-from .devices import RERAM, spice_number
-from .devices import _subckt_defaults
+from .devices import RERAM, _subckt_defaults, spice_number
 
 _log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ multiplexers and ReRAM cells are the same transistor/device models in both.
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -24,7 +24,7 @@ supply, temperature and mismatch, since it does not depend on ``i_bl``).
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

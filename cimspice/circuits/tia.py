@@ -18,17 +18,24 @@ no analysis re-parses the netlist).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from ..paths import netlist_path
 from ..validate import require_positive
 from .analog import AnalogCircuit, dvth_parameters
-from .base import CircuitError, Measured, Measurement, Parameter
 from .area import capacitor_area, resistor_area
-from .opamp import (BIT_LINE_PARAMETERS, OPAMP_SIZES, PRECISION, check_readout, opamp_area, opamp_nodeset,
-                    opamp_transistors)
+from .base import CircuitError, Measured, Measurement, Parameter
+from .opamp import (
+    BIT_LINE_PARAMETERS,
+    OPAMP_SIZES,
+    PRECISION,
+    check_readout,
+    opamp_area,
+    opamp_nodeset,
+    opamp_transistors,
+)
 from .waveforms import settling_time, supply_energy
 
 T_STEP = 1e-9    # s: the current step starts after the bench has sat at its DC point

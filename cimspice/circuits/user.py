@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..spice.netlist import declared_params, prepare_netlist
 from ..validate import require_nonnegative

@@ -15,8 +15,8 @@ surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.si
 
 from .backend import AnalogBackend
 from .crossbar import LinearCell, SinhCell, SurrogateCell
-from .execution import Backend, FloatBackend, MatVec, Nonlinearity
 from .errors import SimError
+from .execution import Backend, FloatBackend, MatVec, Nonlinearity
 from .network import GPT, Network, Sequential, accuracy, perplexity
 from .peripherals import AdcModel, IdealAdc, SenseModel
 from .spec import SystemSpec, load_system_spec

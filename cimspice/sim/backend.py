@@ -21,8 +21,8 @@ from .. import CimspiceError
 from ..validate import require_finite
 from . import costs
 from .crossbar import CrossbarSolver, LinearCell, SinhCell, SurrogateCell
-from .execution import Backend, FloatNonlinearity, pool_windows
 from .errors import SimError
+from .execution import Backend, FloatNonlinearity, pool_windows
 from .layers import Layer, MaxPool2d
 from .mapping import plan_matrix
 from .peripherals import adc_from_spec, sense_from_spec
@@ -77,7 +77,7 @@ def _layers(network):
 class _CountedNonlinearity:
     """A digital nonlinear unit: the exact function, each evaluation counted."""
 
-    def __init__(self, name: str, kind: str, backend: "AnalogBackend"):
+    def __init__(self, name: str, kind: str, backend: AnalogBackend):
         self.name, self.kind, self.backend = name, kind, backend
         self._f = FloatNonlinearity(kind)
 

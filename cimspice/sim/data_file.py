@@ -32,7 +32,7 @@ def read_data_file(path, n: int | None = None, calibration_samples: int | None =
             arrays = {k: f[k] for k in f.files}
     except SimError:
         raise
-    except Exception as error:  # BadZipFile, ValueError (object arrays), OSError
+    except Exception as error:  # noqa: BLE001 - BadZipFile, ValueError (object arrays), OSError
         raise SimError(f"{path}: not a readable .npz file ({error})".splitlines()[0]) from None
     missing = [k for k in ("x", "y") if k not in arrays]
     if missing:

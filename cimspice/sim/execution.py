@@ -14,7 +14,8 @@ backend runs digitally and counts as multiply-accumulates (see docs/system.md).
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from scipy.special import erf, expit

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .execution import Backend, FloatBackend
 from .errors import SimError
+from .execution import Backend, FloatBackend
 
 __all__ = ["LSTM", "AvgPool2d", "CausalSelfAttention", "Conv2d", "Dense", "Flatten", "GPTBlock", "Layer",
            "LayerNorm", "MLPBlock", "MaxPool2d", "Activation", "Embedding", "im2col"]

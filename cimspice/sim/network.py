@@ -10,10 +10,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from .execution import Backend
 from .errors import SimError
-from .layers import (FLOAT, LSTM, Activation, AvgPool2d, CausalSelfAttention, Conv2d, Dense, Embedding,
-                     Flatten, GPTBlock, Layer, LayerNorm, MaxPool2d, MLPBlock)
+from .execution import Backend
+from .layers import (
+    FLOAT,
+    LSTM,
+    Activation,
+    AvgPool2d,
+    CausalSelfAttention,
+    Conv2d,
+    Dense,
+    Embedding,
+    Flatten,
+    GPTBlock,
+    Layer,
+    LayerNorm,
+    MaxPool2d,
+    MLPBlock,
+)
 
 __all__ = ["GPT", "Network", "Sequential", "accuracy", "perplexity"]
 
@@ -88,12 +102,12 @@ class Sequential(Network):
     """
 
     @classmethod
-    def from_config(cls, name: str, layers: list[dict], weights: dict, info: dict | None = None) -> "Sequential":
+    def from_config(cls, name: str, layers: list[dict], weights: dict, info: dict | None = None) -> Sequential:
         built: list[Layer] = []
         for i, spec in enumerate(layers):
             kind = spec.get("type")
             lname = spec.get("name", f"{kind}{i}")
-            w = lambda key: _weight(weights, f"{lname}.{key}", name)  # noqa: E731
+            w = lambda key, lname=lname: _weight(weights, f"{lname}.{key}", name)  # noqa: E731
             if kind == "dense":
                 built.append(Dense(lname, w("W"), w("b")))
             elif kind == "conv2d":
@@ -136,7 +150,7 @@ class GPT(Network):
         return self.head(self.ln_f(x, backend), backend)
 
     @classmethod
-    def from_config(cls, name: str, config: dict, weights: dict, info: dict | None = None) -> "GPT":
+    def from_config(cls, name: str, config: dict, weights: dict, info: dict | None = None) -> GPT:
         w = lambda key: _weight(weights, key, name)  # noqa: E731
         blocks = []
         for i in range(int(config["n_layers"])):

@@ -81,13 +81,13 @@ def _read_model(path: Path):
         raise SimError(f"{path}: no such ONNX file")
     try:
         model = onnx.load(str(path), load_external_data=False)
-    except Exception as error:  # protobuf's DecodeError and friends: truncated or not ONNX
+    except Exception as error:  # noqa: BLE001 - protobuf's DecodeError and friends: truncated or not ONNX
         raise SimError(f"{path}: not a readable ONNX file ({type(error).__name__}: {error})".splitlines()[0]) \
             from None
     _external(onnx, model, path)
     try:
         onnx.checker.check_model(model)
-    except Exception as error:  # onnx.checker.ValidationError, or a protobuf error
+    except Exception as error:  # noqa: BLE001 - onnx.checker.ValidationError, or a protobuf error
         first = next((s for s in str(error).splitlines() if s.strip()), type(error).__name__)
         raise SimError(f"{path}: not a valid ONNX model: {first}") from None
     if not model.graph.node:

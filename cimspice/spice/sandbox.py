@@ -22,9 +22,9 @@ in the shipped ``netlists/`` folder, after symbolic links are resolved.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from ..paths import netlist_dir
 from .errors import NetlistError

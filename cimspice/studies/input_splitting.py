@@ -28,9 +28,9 @@ import numpy as np
 
 from ..circuits import TransimpedanceAmplifier
 from ..sim.simulate import simulate
-from ..spice import get_engine
 from ..sim.spec import load_system_spec
 from ..sim.zoo import load_dataset
+from ..spice import get_engine
 from .adc_energy import conversion_energy, conversions, measure_adc_energy
 from .report import Report, pyplot, save_figure
 from .training import train_mlp, train_split_aware

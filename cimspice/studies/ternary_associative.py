@@ -73,7 +73,7 @@ def _reference(ternary, shifts, xq, in_bits):
     layers a requantisation to ``in_bits`` by a power-of-two shift (free in an AP: a choice
     of field) with saturation; returns the last layer's integer accumulators."""
     h = xq
-    for k, (T, s) in enumerate(ternary):
+    for k, (T, _scale) in enumerate(ternary):
         acc = h @ T
         if k == len(ternary) - 1:
             return acc
@@ -107,7 +107,7 @@ def _run_ap(ternary, shifts, xq, in_bits):
     rows = len(xq)
     h = xq
     total = None
-    for k, (T, s) in enumerate(ternary):
+    for k, (T, _scale) in enumerate(ternary):
         n_in, n_out = T.shape
         m = _acc_bits(n_in, in_bits)
         ap = AssociativeProcessor(rows, n_in * in_bits + n_out * m + 1)

@@ -47,7 +47,7 @@ class MLPWeights:
                 layers.append(Activation(f"relu{k + 1}", "relu"))
         return Sequential(name, layers, {"source": "cimspice.studies.training"})
 
-    def copy(self) -> "MLPWeights":
+    def copy(self) -> MLPWeights:
         return MLPWeights([W.copy() for W in self.Ws], [b.copy() for b in self.bs])
 
 

@@ -36,7 +36,7 @@ def write_surrogate(surrogate, group: h5py.Group) -> None:
     a["model_label"] = surrogate.model_label
     a["cimspice_version"] = __version__
     a["created"] = (surrogate.provenance.get("created")
-                    or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+                    or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     if surrogate.incomplete_sweep:
         a["incomplete_sweep"] = surrogate.incomplete_sweep
     write_dataset(group, "domain_min", surrogate.domain_min)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import h5py
 import numpy as np
@@ -251,7 +252,7 @@ class Surrogate:
         return Z
 
     # ----------------------------------------------------------------------- fit
-    def fit(self, X, y) -> "Surrogate":
+    def fit(self, X, y) -> Surrogate:
         """Fit the model on physical data and record the training domain.
 
         ``X``: ``(n_points, n_inputs)`` or mapping input name -> ``(n_points,)``;
@@ -362,7 +363,7 @@ class Surrogate:
         write_surrogate(self, group)
 
     @classmethod
-    def from_hdf5(cls, group: h5py.Group) -> "Surrogate":
+    def from_hdf5(cls, group: h5py.Group) -> Surrogate:
         """Rebuild from a group written by :meth:`to_hdf5` (types and shapes checked).
 
         Call :func:`cimspice.surrogate.load_library` for a whole file: it also refuses

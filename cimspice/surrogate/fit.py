@@ -32,9 +32,10 @@ import datetime as _dt
 import json
 import logging
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +43,16 @@ from .. import __version__
 from .core import SCALES, Surrogate
 from .errors import SurrogateError, one_line
 from .models import SurrogateModel
-from .selection import (FIT_ERRORS, Split, _full_scale, holdout_split, make_model, score_candidates, score_pct,
-                        select_candidate)
+from .selection import (
+    FIT_ERRORS,
+    Split,
+    _full_scale,
+    holdout_split,
+    make_model,
+    score_candidates,
+    score_pct,
+    select_candidate,
+)
 from .sweep import SweepData, read_sweep
 
 __all__ = ["CORNER_SEPARATOR", "DEFAULT_MODELS", "fit_surrogates", "holdout_split", "incomplete_notes",
@@ -442,7 +451,7 @@ def _provenance(sweep: SweepData, vsweep: SweepData | None, fixed: dict, selecti
         "cimspice_version": __version__,
         "sklearn_version": sklearn.__version__,
         "numpy_version": np.__version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "fixed_inputs": json.dumps({n: [v, sweep.input_units.get(n, "")] for n, v in fixed.items()}),
     }
     for key in ("circuit", "netlist_sha256", "cimspice_version", "ngspice_version", "pyspice_version", "created"):

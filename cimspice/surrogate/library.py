@@ -13,8 +13,8 @@ import datetime as _dt
 import logging
 import os
 import secrets
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -40,7 +40,7 @@ LIBRARY_SCHEMA_VERSION = 1
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _as_named(surrogates) -> dict[str, Surrogate]:

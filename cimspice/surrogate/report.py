@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 from .. import __version__
 from .core import Surrogate
 from .errors import SurrogateError
-from .selection import score_pct
 from .library import load_library, surrogate_corner
+from .selection import score_pct
 from .sweep import SweepData, read_sweep
 
 __all__ = ["write_report"]
@@ -145,7 +146,7 @@ def write_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     lines = ["# Surrogate validation report", ""]
     lines.append(f"Library: {lib_label}. Generated {now} by cimspice {__version__}.")
     if data is not None:

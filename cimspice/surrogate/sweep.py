@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import h5py
 import numpy as np
@@ -102,7 +103,7 @@ class SweepData:
         present = set(np.unique(self.corner).tolist())
         return [c for k, c in enumerate(self.corner_labels) if k in present]
 
-    def select_corner(self, corner: str) -> "SweepData":
+    def select_corner(self, corner: str) -> SweepData:
         """The usable points of one process corner, as a sweep without corners.
 
         A grid sweep stays a grid (the corner axis is dropped). ``attrs["corner"]`` names
@@ -171,7 +172,7 @@ class SweepData:
         design: str = "list",
         grid: Mapping[str, Any] | None = None,
         circuit: str = "",
-    ) -> "SweepData":
+    ) -> SweepData:
         """Build from in-memory arrays (all of the same length ``n``)."""
         ins = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in inputs.items()}
         outs = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in outputs.items()}

@@ -15,7 +15,7 @@ to converge, loudly, rather than being extrapolated).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -15,8 +15,16 @@ scikit-learn's 8x8 digits, and for the GPT, docstrings of the Python standard li
 Python version installed).
 """
 
-from .store import (NETWORK_SCHEMA, NETWORK_SCHEMA_VERSION, ZOO_DIR, list_networks, load_dataset, load_network,
-                    read_network_file, save_network)
+from .store import (
+                    NETWORK_SCHEMA,
+                    NETWORK_SCHEMA_VERSION,
+                    ZOO_DIR,
+                    list_networks,
+                    load_dataset,
+                    load_network,
+                    read_network_file,
+                    save_network,
+)
 
 __all__ = ["NETWORK_SCHEMA", "NETWORK_SCHEMA_VERSION", "ZOO_DIR", "list_networks", "load_dataset", "load_network",
            "read_network_file", "save_network"]

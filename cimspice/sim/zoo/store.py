@@ -82,7 +82,7 @@ def save_network(path, *, name: str, kind: str, config, weights: dict, attrs: di
         with h5py.File(tmp, "w") as f:
             f.attrs.update({"schema": NETWORK_SCHEMA, "schema_version": NETWORK_SCHEMA_VERSION, "name": name,
                             "kind": kind, "config": json.dumps(config), "cimspice_version": __version__,
-                            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+                            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")})
             for key, value in attrs.items():
                 # str subclasses (torch's version string) would reach HDF5 as NumPy unicode
                 f.attrs[key] = str(value) if isinstance(value, str) else value

@@ -94,7 +94,7 @@ class SurrogateModel:
         """Constructor parameters, as scikit-learn's ``get_params``."""
         return {name: getattr(self, name) for name in self._param_names}
 
-    def set_params(self, **params) -> "SurrogateModel":
+    def set_params(self, **params) -> SurrogateModel:
         """Set constructor parameters (validated again) and return ``self``."""
         current = self.get_params()
         unknown = set(params) - set(current)
@@ -104,7 +104,7 @@ class SurrogateModel:
         self.__init__(**current)
         return self
 
-    def clone(self) -> "SurrogateModel":
+    def clone(self) -> SurrogateModel:
         """An unfitted copy with the same parameters."""
         return type(self)(**self.get_params())
 
@@ -125,7 +125,7 @@ class SurrogateModel:
             raise SurrogateError(f"{type(self).__name__} is not fitted")
 
     # -- fit / predict
-    def fit(self, X, y) -> "SurrogateModel":
+    def fit(self, X, y) -> SurrogateModel:
         """Fit to ``X: (n_points, n_inputs)``, ``y: (n_points,)`` or ``(n_points, n_outputs)``."""
         X = _as_x(X)
         Y, ndim = _as_y(y, X.shape[0])
@@ -164,7 +164,7 @@ class SurrogateModel:
         self._write(group)
 
     @classmethod
-    def from_hdf5(cls, group: h5py.Group) -> "SurrogateModel":
+    def from_hdf5(cls, group: h5py.Group) -> SurrogateModel:
         """Rebuild a fitted model written by :meth:`to_hdf5`. Raises :class:`SurrogateError`
         on a wrong kind, missing or mistyped datasets and inconsistent shapes."""
         kind = read_attr(group, "kind", "str")
@@ -192,7 +192,7 @@ class SurrogateModel:
         raise NotImplementedError
 
     @classmethod
-    def _read(cls, group: h5py.Group) -> "SurrogateModel":  # pragma: no cover - abstract
+    def _read(cls, group: h5py.Group) -> SurrogateModel:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _validate_loaded(self, group: h5py.Group) -> None:

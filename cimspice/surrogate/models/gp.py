@@ -10,7 +10,6 @@ import numpy as np
 from ...validate import require_int
 from .._hdf5 import read_attr, read_dataset, write_dataset
 from ..errors import SurrogateError
-
 from .base import SurrogateModel, _as_x, _expect_shape, _maxmin_subsample, _span_scaler
 
 
@@ -152,7 +151,7 @@ class GaussianProcess(SurrogateModel):
         write_dataset(group, "y_std", self.y_std_)
 
     @classmethod
-    def _read(cls, group: h5py.Group) -> "GaussianProcess":
+    def _read(cls, group: h5py.Group) -> GaussianProcess:
         try:
             obj = cls(
                 kernel=read_attr(group, "kernel", "str"),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import ClassVar, Sequence
+from collections.abc import Sequence
+from typing import ClassVar
 
 import h5py
 import numpy as np
@@ -12,7 +13,6 @@ import numpy as np
 from ...validate import require_finite
 from .._hdf5 import read_attr, read_dataset, write_dataset
 from ..errors import SurrogateError
-
 from .base import SurrogateModel
 
 
@@ -116,7 +116,7 @@ class GridInterpolator(SurrogateModel):
         values[flat] = Y
         self._set_grid(axes, values.reshape(shape + (Y.shape[1],)))
 
-    def fit_grid(self, axes: Sequence, values) -> "GridInterpolator":
+    def fit_grid(self, axes: Sequence, values) -> GridInterpolator:
         """Fit from the grid itself.
 
         ``axes``: one strictly increasing 1-D array per input, ``(n_j,)``; ``values``:
@@ -217,7 +217,7 @@ class GridInterpolator(SurrogateModel):
         write_dataset(group, "values", self.values_)
 
     @classmethod
-    def _read(cls, group: h5py.Group) -> "GridInterpolator":
+    def _read(cls, group: h5py.Group) -> GridInterpolator:
         obj = cls(method=read_attr(group, "method", "str"))
         d = read_attr(group, "n_inputs", "int")
         if d < 1:

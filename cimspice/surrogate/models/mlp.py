@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import h5py
 import numpy as np
@@ -10,9 +10,7 @@ import numpy as np
 from ...validate import require_int, require_nonnegative
 from .._hdf5 import read_attr, read_dataset, write_dataset
 from ..errors import SurrogateError
-
 from .base import SurrogateModel, _as_x, _expect_shape, _std_scaler
-
 
 _ACTIVATIONS = ("tanh", "relu", "logistic", "identity")
 
@@ -153,7 +151,7 @@ class MLP(SurrogateModel):
             write_dataset(group, f"biases_{i}", b)
 
     @classmethod
-    def _read(cls, group: h5py.Group) -> "MLP":
+    def _read(cls, group: h5py.Group) -> MLP:
         sizes = read_attr(group, "hidden_layer_sizes", "float_array")
         if sizes.ndim != 1 or sizes.size == 0 or np.any(sizes != np.round(sizes)):
             raise SurrogateError(f"{group.name}: bad hidden_layer_sizes attribute")

@@ -8,7 +8,6 @@ import numpy as np
 from ...validate import require_int, require_nonnegative
 from .._hdf5 import read_attr, read_dataset, write_dataset
 from ..errors import SurrogateError
-
 from .base import SurrogateModel, _as_x, _expect_shape, _span_scaler
 
 
@@ -137,7 +136,7 @@ class PolynomialRidge(SurrogateModel):
         write_dataset(group, "intercept", self.intercept_)
 
     @classmethod
-    def _read(cls, group: h5py.Group) -> "PolynomialRidge":
+    def _read(cls, group: h5py.Group) -> PolynomialRidge:
         try:
             obj = cls(degree=read_attr(group, "degree", "int"), alpha=read_attr(group, "alpha", "float"))
         except SurrogateError as exc:
