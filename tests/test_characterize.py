@@ -100,9 +100,10 @@ def test_cell_sweep_file_schema_and_values(tmp_path, batch):
     cube = current.reshape(3, 4, 2)
     assert np.all(np.diff(cube, axis=1) > 0) and np.all(np.diff(cube, axis=2) > 0)
     # The access transistor only ever takes voltage away from the ReRAM: within gate
-    # leakage (< 1 nA at 45 nm), the cell carries no more than the ReRAM alone at v_bl.
+    # leakage, the cell carries no more than the ReRAM alone at v_bl. The 450 nm access
+    # device leaks 2.8 nA from a 1.2 V word line at v_bl = 0 (1.1 nA at 180 nm): 4 nA bound.
     reram_alone = g * RERAM.v0 * np.sinh(v_bl / RERAM.v0)
-    assert np.all(current <= reram_alone + 1e-9)
+    assert np.all(current <= reram_alone + 4e-9)
 
 
 def test_existing_sweep_file_is_not_touched(tmp_path):

@@ -234,7 +234,7 @@ def _circuits(data: dict, source: str) -> tuple[tuple[Circuit, ...], tuple[str, 
             raise SpecError(f"{source}: analysis: only a user netlist takes one (a circuit runs its own)")
         args = data.get("circuit_args") or {}
         if not isinstance(args, dict):
-            raise SpecError(f"{source}: circuit_args: expected a mapping of sizes, e.g. {{w: 1.8e-7}}")
+            raise SpecError(f"{source}: circuit_args: expected a mapping of sizes, e.g. {{w: 4.5e-7}}")
         if corners is None:
             return (get_circuit(data["circuit"], **args),), (), args
         if "corner" in args:

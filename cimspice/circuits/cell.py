@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from ..paths import netlist_path
 from .base import TEMP, Circuit, Measured, Measurement, Parameter
-from .devices import RERAM, VDD, check_corner, corner_library, drawn_size
+from .devices import ACCESS_L, ACCESS_W, RERAM, VDD, check_corner, corner_library, drawn_size
 
 
 class Cell1T1R(Circuit):
@@ -43,7 +43,7 @@ class Cell1T1R(Circuit):
         Measurement("i_cell", "A", "cell current from the bit line into the sense line"),
     )
 
-    def __init__(self, w: float = 180e-9, l: float = 50e-9, corner: str = "tt"):
+    def __init__(self, w: float = ACCESS_W, l: float = ACCESS_L, corner: str = "tt"):
         self.corner = check_corner(corner, self.name)
         self.w, self.l = drawn_size(w, l, self.name)
         self._applied: dict[str, float] = {}

@@ -46,7 +46,7 @@ import numpy as np
 from ..paths import netlist_path
 from ..validate import require_finite, require_in_range, require_int, require_nonnegative, require_positive
 from .base import TEMP, CircuitError
-from .devices import RERAM, VDD, check_corner, corner_library, drawn_size
+from .devices import ACCESS_L, ACCESS_W, RERAM, VDD, check_corner, corner_library, drawn_size
 from .waveforms import settling_time, supply_energy
 
 CELLS = ("R", "1R", "1T1R")
@@ -109,7 +109,7 @@ class Crossbar:
 
     def __init__(self, rows: int, cols: int, cell: str = "R", r_wire: float = 1.0, c_wire: float = 0.0,
                  r_sense: float = 0.0, *, r_row: float | None = None, r_col: float | None = None,
-                 v_wl: float = VDD, w_access: float = 180e-9, l_access: float = 50e-9,
+                 v_wl: float = VDD, w_access: float = ACCESS_W, l_access: float = ACCESS_L,
                  corner: str = "tt", temp: float = 27.0):
         self.rows = require_int(rows, "crossbar: rows", CircuitError, lo=1)
         self.cols = require_int(cols, "crossbar: cols", CircuitError, lo=1)

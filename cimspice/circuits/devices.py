@@ -16,6 +16,11 @@ from .errors import CircuitError
 
 # FreePDK45 / PTM 45 nm nominal supply (see the header of netlists/ptm45.lib).
 VDD = 1.1
+# The 1T1R access transistor (m): 450 nm / 50 nm puts its linear-region on-resistance at
+# 0.59 kOhm (VDD, 27 degC), under 10 % of the ReRAM's lowest resistance, so the ReRAM sets
+# the read current (netlists/cell_1t1r.cir, docs/devices.md). One size for the bench, the
+# cell circuit and the crossbars; tests/test_cell_size.py reads it back from the .cir file.
+ACCESS_W, ACCESS_L = 450e-9, 50e-9
 # Drawn transistor sizes (m): FreePDK45's minimum length and width (rules POLY.1, ACTIVE.1),
 # and the largest this toolkit draws (width; length of a single device).
 MIN_L, MIN_W, MAX_SIZE, MAX_L = 50e-9, 90e-9, 100e-6, 10e-6
