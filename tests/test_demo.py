@@ -86,3 +86,28 @@ def test_cell_nonlinearity_is_visible_in_the_network(demo_dir):
     reference = net.forward(x_test)
     deviation = np.abs(_forward(spec, net, x_train, x_test) - reference).max() / np.abs(reference).max()
     assert 1e-3 < deviation < 0.5
+
+
+@pytest.mark.slow
+def test_quick_demo_surrogate_error_is_honest_and_within_half_a_percent(tmp_path):
+    """The --quick demo's cell surrogate on 500 fresh off-grid ngspice points (a seed of their
+    own): within 0.5 % of full scale, and no worse than the maximum it reports."""
+    from cimspice.characterize import parse_sweep_spec, run_sweep
+    from cimspice.demo import DEMO_MODELS, cell_sweep_spec
+    from cimspice.surrogate import fit_surrogates
+
+    quick = DemoConfig.quick()
+    paths = {k: tmp_path / f"{k}.h5" for k in ("grid", "validation", "fresh")}
+    run_sweep(parse_sweep_spec(cell_sweep_spec(quick, "grid")), paths["grid"], progress=False)
+    run_sweep(parse_sweep_spec(cell_sweep_spec(quick, "lhs")), paths["validation"], progress=False)
+    fresh = DemoConfig(n_validation=500)
+    run_sweep(parse_sweep_spec(cell_sweep_spec(fresh, "lhs", seed=20261206)), paths["fresh"], progress=False)
+    (surrogate,) = fit_surrogates(paths["grid"], validation_sweep_path=paths["validation"],
+                                  models=DEMO_MODELS).values()
+    with h5py.File(paths["fresh"], "r") as f:
+        X = np.column_stack([f["inputs"][n][...] for n in surrogate.inputs])
+        truth = f["outputs/i_cell"][...]
+    full_scale = surrogate.validation["full_scale"][0]
+    fresh_max = 100 * np.max(np.abs(surrogate.predict(X) - truth)) / full_scale
+    assert fresh_max < 0.5, fresh_max
+    assert fresh_max <= 1.25 * surrogate.validation["max_pct"][0], (fresh_max, surrogate.validation["max_pct"])
