@@ -81,7 +81,8 @@ def ngspice_loop_seconds(netlist: str, param: str, values: np.ndarray, workdir: 
     return (total - base) / (len(values) - 1)
 
 
-def engine_seconds(netlist: str, param: str, values: np.ndarray, device: str | None, scale: float) -> tuple[float, float]:
+def engine_seconds(netlist: str, param: str, values: np.ndarray, device: str | None,
+                   scale: float) -> tuple[float, float]:
     """(alter path, alterparam+reset path) seconds per point through the engine."""
     engine = get_engine()
     engine.load(netlist)

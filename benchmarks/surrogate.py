@@ -66,10 +66,13 @@ def best_time(fn, repeat: int) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000, help="evaluation points (default %(default)s)")
-    parser.add_argument("--gp-points", type=int, default=50_000, help="evaluation points for the GP (default %(default)s)")
+    parser.add_argument("--gp-points", type=int, default=50_000,
+                        help="evaluation points for the GP (default %(default)s)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="smaller GP/MLP training for a fast run (and no 64x64 crossbar)")
-    parser.add_argument("--no-crossbar", action="store_true", help="skip the crossbar column-current comparison with ngspice")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller GP/MLP training for a fast run (and no 64x64 crossbar)")
+    parser.add_argument("--no-crossbar", action="store_true",
+                        help="skip the crossbar column-current comparison with ngspice")
     parser.add_argument("--crossbar-only", action="store_true", help="only the crossbar column-current comparison")
     args = parser.parse_args(argv)
     if args.crossbar_only:
@@ -82,7 +85,8 @@ def main(argv=None) -> int:
     X = np.column_stack([g.ravel() for g in G])
     y = cell_current(*X.T)
     rng = np.random.default_rng(0)
-    Q = np.column_stack([10 ** rng.uniform(3, 6, args.points), rng.uniform(0.4, 1.2, args.points), rng.uniform(0.0, 0.3, args.points)])
+    Q = np.column_stack([10 ** rng.uniform(3, 6, args.points), rng.uniform(0.4, 1.2, args.points),
+                         rng.uniform(0.0, 0.3, args.points)])
 
     families = [
         ("grid-linear", GridInterpolator("linear"), 1e6),
@@ -110,7 +114,8 @@ def main(argv=None) -> int:
     print()
     print(f"evaluation, one process, best of {args.repeat}: {args.points:.0e} points "
           f"({args.gp_points:.0e} for the GP)")
-    header = f"{'family':<13} {'Surrogate pts/s':>16} {'model pts/s':>13} {'x reference':>12}  {'reference':<26} {'target':>8}  result"
+    header = (f"{'family':<13} {'Surrogate pts/s':>16} {'model pts/s':>13} {'x reference':>12}  "
+              f"{'reference':<26} {'target':>8}  result")
     print(header)
     print("-" * len(header))
     failures = 0
@@ -126,7 +131,8 @@ def main(argv=None) -> int:
         if label.startswith("grid"):
             from scipy.interpolate import RegularGridInterpolator
 
-            rgi = RegularGridInterpolator(ref_model.axes_, ref_model.values_[..., 0], method="linear" if "linear" in label else "cubic")
+            rgi = RegularGridInterpolator(ref_model.axes_, ref_model.values_[..., 0],
+                                          method="linear" if "linear" in label else "cubic")
             ref_name = "SciPy RegularGridInterp."
             m = min(n, 20_000) if "cubic" in label else n  # SciPy's cubic is slow
             t_ref = best_time(lambda: rgi(Z[:m]), 1) * n / m
@@ -138,13 +144,16 @@ def main(argv=None) -> int:
         failures += not ok
         verdict = "no target" if target is None else ("PASS" if ok else "FAIL")
         target_txt = "-" if target is None else f"{target:.0e}"
-        print(f"{label:<13} {rate_sur:16.3e} {rate_model:13.3e} {t_ref / t_model:11.2f}x  {ref_name:<26} {target_txt:>8}  {verdict}")
+        print(f"{label:<13} {rate_sur:16.3e} {rate_model:13.3e} {t_ref / t_model:11.2f}x  "
+              f"{ref_name:<26} {target_txt:>8}  {verdict}")
     # the NumPy evaluator must agree with what was fitted
     worst = max(
-        float(np.max(np.abs(library[k].predict(Q[:2000]) - fitted[k].model.predict_sklearn(fitted[k].to_model_space(Q[:2000])))))
+        float(np.max(np.abs(library[k].predict(Q[:2000])
+                            - fitted[k].model.predict_sklearn(fitted[k].to_model_space(Q[:2000])))))
         for k, _, _ in families if not k.startswith("grid")
     )
-    print(f"\nmax |NumPy - scikit-learn| over 2000 points (poly, MLP, GP): {worst:.2e} A (full scale {np.ptp(y):.2e} A)")
+    print(f"\nmax |NumPy - scikit-learn| over 2000 points (poly, MLP, GP): {worst:.2e} A "
+          f"(full scale {np.ptp(y):.2e} A)")
     if not args.no_crossbar:
         failures += crossbar_section([32] if args.quick else [32, 64], args.repeat)
     print("result:", "PASS" if failures == 0 else f"FAIL ({failures} target(s) missed)")
@@ -213,8 +222,8 @@ def crossbar_section(sizes, repeat: int, v_read: float = 0.2, dac_bits: int = 4)
         reads = f"{int(np.ceil(t_factor / margin)):d}" if margin > 0 else "never"
         ok = ratio >= 1e4 and dev < 1e-3
         missed += not ok
-        print(f"  {n}x{n:<4} {batch:>7} {t_spice * 1e3:9.1f} ms {t_factor * 1e3:7.2f} ms {t_read * 1e6:7.2f} us {ratio:9.3g}x "
-              f"{reads:>14} {dev:15.2e}  {'PASS' if ok else 'FAIL'}")
+        print(f"  {n}x{n:<4} {batch:>7} {t_spice * 1e3:9.1f} ms {t_factor * 1e3:7.2f} ms "
+              f"{t_read * 1e6:7.2f} us {ratio:9.3g}x {reads:>14} {dev:15.2e}  {'PASS' if ok else 'FAIL'}")
     print(f"  (ngspice: wall time of Crossbar.column_currents per vector (alter + op), less the deck's build and load "
           f"timed separately; "
           f"surrogate: one read of a programmed array, best of {repeat} (what the simulator does per input vector); "

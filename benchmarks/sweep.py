@@ -161,8 +161,8 @@ def main() -> None:
         best = {key: {n: min(v) for n, v in r.items()} for key, r in runs.items()}
         per = {key: (b[n2] - b[n1]) / (n2 - n1) for key, b in best.items()}
         print("1. per point, small circuit (4 resistors, .param r2 = one resistor's value, changed at every point)")
-        print(f"   ngspice -b, .control foreach + alterparam/reset/op: {per['alterparam'] * 1e3:.3f} ms/point marginal, "
-              f"{best['alterparam'][n2]:.2f} s for {n2} points end to end")
+        print(f"   ngspice -b, .control foreach + alterparam/reset/op: {per['alterparam'] * 1e3:.3f} ms/point "
+              f"marginal, {best['alterparam'][n2]:.2f} s for {n2} points end to end")
         print(f"   ngspice -b, .control foreach + alter/op:            {per['alter'] * 1e3:.3f} ms/point marginal")
         print(f"   cimspice sweep, 1 local worker (alter in place):   {per['sweep'] * 1e3:.3f} ms/point marginal, "
               f"{best['sweep'][n2]:.2f} s for {n2} points end to end (start-up included)")

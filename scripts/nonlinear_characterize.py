@@ -41,10 +41,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("-o", "--out", default="docs/img")
-    ap.add_argument("--tables", action="store_true", help="only print the Markdown tables of OUT/nonlinear_results.json")
-    ap.add_argument("--library", metavar="PATH", help="only build a surrogate library of every function (see --segments)")
+    ap.add_argument("--tables", action="store_true",
+                    help="only print the Markdown tables of OUT/nonlinear_results.json")
+    ap.add_argument("--library", metavar="PATH",
+                    help="only build a surrogate library of every function (see --segments)")
     ap.add_argument("--segments", type=int, default=16)
-    ap.add_argument("--pooling", action="store_true", help="only characterize the pooling circuits (merged into the JSON)")
+    ap.add_argument("--pooling", action="store_true",
+                    help="only characterize the pooling circuits (merged into the JSON)")
     ap.add_argument("--system", action="store_true", help="only run the shipped LSTM and GPT with array nonlinearities "
                     "of 4, 8, 16 segments (ideal arrays otherwise)")
     args = ap.parse_args()
@@ -98,7 +101,8 @@ def main():
                                          "latency": float(np.max([t["latency"] for t in ts]))}
             res["area"][str(S)] = unit.area()
             print(f"[{time.time() - t_start:6.0f} s] {f} S={S}: max {nom['max_pct']:.2f} % rms {nom['rms_pct']:.2f} %, "
-                  f"MC max {res['errors'][f'{f}/{S}']['mc_max_pct_mean']:.2f} %, E {res['energy'][f'{f}/{S}']['energy']:.3g} J", flush=True)
+                  f"MC max {res['errors'][f'{f}/{S}']['mc_max_pct_mean']:.2f} %, "
+                  f"E {res['energy'][f'{f}/{S}']['energy']:.3g} J", flush=True)
 
     # 2. one array reprogrammed through every function in turn (write-verify, states carried)
     for S in seg_list:
@@ -140,7 +144,8 @@ def main():
             res["lut"][f"{f}/{n}"] = {"energy": float(np.mean([m["energy"] for m in ms])),
                                       "latency": float(np.max([m["latency"] for m in ms])),
                                       "error": lut_error(f, n), "area": lut.area()}
-            print(f"[{time.time() - t_start:6.0f} s] LUT {f} N={n}: {res['lut'][f'{f}/{n}']['energy']:.3g} J", flush=True)
+            print(f"[{time.time() - t_start:6.0f} s] LUT {f} N={n}: {res['lut'][f'{f}/{n}']['energy']:.3g} J",
+                  flush=True)
     for f in ORDER:
         e_n = np.array([res["lut"][f"{f}/{n}"]["energy"] for n in lut_bits])
         slope, icpt = np.polyfit(2.0 ** np.array(lut_bits), e_n, 1)  # energy grows with the comparator count
@@ -148,7 +153,8 @@ def main():
             target = res["errors"][f"{f}/{S}"]["nominal"]["max_pct"]
             n_eq = next((n for n in range(2, 13) if lut_error(f, n)["max_pct"] <= target), None)
             if n_eq is None:  # 8-bit words never get there: compare with the largest table tried
-                res["ratio"][f"{f}/{S}"] = {"lut_bits": None, "ratio": None, "note": "LUT with 8-bit words never reaches this error"}
+                res["ratio"][f"{f}/{S}"] = {"lut_bits": None, "ratio": None,
+                                            "note": "LUT with 8-bit words never reaches this error"}
                 continue
             e_lut = res["lut"][f"{f}/{n_eq}"]["energy"] if n_eq in lut_bits else float(slope * 2 ** n_eq + icpt)
             res["ratio"][f"{f}/{S}"] = {"lut_bits": n_eq, "lut_energy": e_lut, "extrapolated": n_eq not in lut_bits,
@@ -178,7 +184,8 @@ def sar_energy(n):
 
 def tables(res):
     segs = sorted({int(k.split("/")[1]) for k in res["errors"]})
-    print("\n| function | segments | max err nominal (% FS) | RMS nominal | MC max (mean / worst of runs) | MC RMS (mean) | write-verify with variation: max / RMS |")
+    print("\n| function | segments | max err nominal (% FS) | RMS nominal | MC max (mean / worst of runs) | "
+          "MC RMS (mean) | write-verify with variation: max / RMS |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for f in ORDER:
         for S in segs:
@@ -204,9 +211,11 @@ def tables(res):
     print("| --- | --- | --- | --- | --- | --- |")
     for k, v in res["lut"].items():
         f, n = k.split("/")
-        print(f"| {f} | {n} | {v['energy'] * 1e12:.3f} | {v['latency'] * 1e12:.0f} | {v['error']['max_pct']:.2f} | {v['area'] * 1e12:.0f} |")
+        print(f"| {f} | {n} | {v['energy'] * 1e12:.3f} | {v['latency'] * 1e12:.0f} | {v['error']['max_pct']:.2f} | "
+              f"{v['area'] * 1e12:.0f} |")
     print("\n| function | segments | PWL energy (pJ) | LUT N at the nominal error: energy (pJ), ratio | "
-          "LUT N at the write-verify error: energy (pJ), ratio | SAR-quantised LUT at the write-verify error: ratio (at least) |")
+          "LUT N at the write-verify error: energy (pJ), ratio | "
+          "SAR-quantised LUT at the write-verify error: ratio (at least) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for f in ORDER:
         bits = sorted(int(k.split("/")[1]) for k in res["lut"] if k.startswith(f + "/"))
@@ -224,9 +233,11 @@ def tables(res):
         for S in segs:
             e = res["energy"][f"{f}/{S}"]["energy"]
             cells = []
-            for err in (res["errors"][f"{f}/{S}"]["nominal"]["max_pct"], res["errors"][f"{f}/{S}"]["mc_verified"]["max_pct"]):
+            for err in (res["errors"][f"{f}/{S}"]["nominal"]["max_pct"],
+                        res["errors"][f"{f}/{S}"]["mc_verified"]["max_pct"]):
                 n, el, mark = lut_at(err)
-                cells.append("not reached with 8-bit words" if n is None else f"N={n}: {el * 1e12:.2f}{mark}, {el / e:.1f}x")
+                cells.append("not reached with 8-bit words" if n is None
+                             else f"N={n}: {el * 1e12:.2f}{mark}, {el / e:.1f}x")
             n, _, _ = lut_at(res["errors"][f"{f}/{S}"]["mc_verified"]["max_pct"])
             sar = "-" if n is None else f"{sar_energy(n) / e:.1f}x"
             print(f"| {f} | {S} | {e * 1e12:.3f} | {cells[0]} | {cells[1]} | {sar} |")
@@ -248,10 +259,12 @@ def build_library(path: Path, segments: int) -> None:
         for f in ORDER:
             xs = PwlUnit(f, segments, timing=False).sweep_points(16)
             spec = Path(tmp) / f"{f}.yaml"
-            spec.write_text(f"circuit: pwl_unit\ncircuit_args:\n  function: {f}\n  segments: {segments}\n  timing: false\n"
-                            f"design: list\nparameters:\n  x: [{', '.join(repr(float(v)) for v in xs)}]\noutputs: [y, i_out]\n")
+            spec.write_text(f"circuit: pwl_unit\ncircuit_args:\n  function: {f}\n  segments: {segments}\n"
+                            f"  timing: false\ndesign: list\nparameters:\n"
+                            f"  x: [{', '.join(repr(float(v)) for v in xs)}]\noutputs: [y, i_out]\n")
             sweep = Path(tmp) / f"{f}.h5"
-            run = subprocess.run([sys.executable, "-m", "cimspice.cli", "sweep", str(spec), "-o", str(sweep), "--workers", "1"],
+            run = subprocess.run([sys.executable, "-m", "cimspice.cli", "sweep", str(spec), "-o", str(sweep),
+                                  "--workers", "1"],
                                  capture_output=True, text=True)
             if run.returncode:
                 raise SystemExit(run.stderr)
@@ -267,7 +280,8 @@ mapping: {{weights: differential, slices: 1}}
 inputs: {{encoding: dac, bits: null}}
 adc: {{type: ideal, bits: null, partial_sum_bits: null}}
 tiling: {{split: partial_sums}}
-nonlinear: {{where: reram_array, surrogates: {{sigmoid: pwl_sigmoid.y, tanh: pwl_tanh.y, gelu: pwl_gelu.y, exp: pwl_exp.y}}}}
+nonlinear: {{where: reram_array,
+            surrogates: {{sigmoid: pwl_sigmoid.y, tanh: pwl_tanh.y, gelu: pwl_gelu.y, exp: pwl_exp.y}}}}
 library: {library}
 """
 
@@ -312,7 +326,8 @@ def pooling(engine) -> dict:
             v = rng.uniform(0.6, 0.95, 4)
             k = int(np.argmax(v))
             v = np.where(np.arange(4) == k, v, np.minimum(v, v[k] - gap))
-            errs.append(mp.simulate(engine, {f"v_{i}": float(np.clip(v[i], 0.5, 1.1)) for i in range(4)}).values["error"])
+            errs.append(mp.simulate(engine, {f"v_{i}": float(np.clip(v[i], 0.5, 1.1))
+                                             for i in range(4)}).values["error"])
         out["max"][str(gap)] = {"mean": float(np.mean(errs)), "max_abs": float(np.max(np.abs(errs)))}
     out["max_energy"] = mp.simulate(engine, {}).values["energy"]
     out["max_area"], out["avg_area"] = mp.area(), avg.area()

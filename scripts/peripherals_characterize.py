@@ -50,8 +50,10 @@ def comparator_block(engine, out: Path) -> dict:
                       "delay_10mV": at10["delay"], "energy_10mV": at10["energy"],
                       "energy_clock_10mV": at10["energy_clock"], "area": c.area()}
         if label == "TT":
-            res[label]["temp"] = {t: c.simulate(engine, {"v_od": 0.01, "temp": t}).values for t in (-40.0, 27.0, 125.0)}
-            res[label]["vdd"] = {v: c.simulate(engine, {"v_od": 0.01, "vdd": v}).values for v in (0.8, 0.9, 1.0, 1.1, 1.2)}
+            res[label]["temp"] = {t: c.simulate(engine, {"v_od": 0.01, "temp": t}).values
+                                  for t in (-40.0, 27.0, 125.0)}
+            res[label]["vdd"] = {v: c.simulate(engine, {"v_od": 0.01, "vdd": v}).values
+                                 for v in (0.8, 0.9, 1.0, 1.1, 1.2)}
     ax.set_xlabel("overdrive v_od (mV)")
     ax.set_ylabel("decision delay (ps)")
     ax.set_title("StrongARM comparator, 45 nm, VDD 1.1 V, Vcm 0.7 V")
@@ -72,7 +74,8 @@ def comparator_block(engine, out: Path) -> dict:
         res[f"mc_{label}"] = {"n": n, "sigma": float(np.std(offsets, ddof=1)), "mean": float(np.mean(offsets)),
                               "offsets": offsets.tolist(), "seconds": time.time() - t0,
                               "pelgrom_sigmas": c.mismatch_sigmas()}
-        ax.hist(offsets * 1e3, bins=15, alpha=0.6, label=f"{label}: sigma {np.std(offsets, ddof=1) * 1e3:.2f} mV (n={n})")
+        ax.hist(offsets * 1e3, bins=15, alpha=0.6,
+                label=f"{label}: sigma {np.std(offsets, ddof=1) * 1e3:.2f} mV (n={n})")
     ax.set_xlabel("input-referred offset (mV)")
     ax.set_ylabel("count")
     ax.legend(fontsize=8)
@@ -118,7 +121,8 @@ def measure_adc(engine, bits: int, name: str, make, spc: int, m_sine: int) -> di
                      random_code_error_max=float(np.max(np.abs(err))), random_code_error_mean=float(np.mean(err)),
                      random_n=len(vs), random_seconds=time.time() - t0,
                      energy_by_source={k: x / len(vs) for k, x in conv.energy_by_source.items()})
-    print(f"{bits}-bit {name}: energy {entry['energy_per_conversion']:.3g} J, ENOB {entry.get('enob', float('nan')):.2f}, "
+    print(f"{bits}-bit {name}: energy {entry['energy_per_conversion']:.3g} J, "
+          f"ENOB {entry.get('enob', float('nan')):.2f}, "
           f"INL {entry.get('ramp', {}).get('inl_max', float('nan')):.2f}", flush=True)
     return entry
 

@@ -111,7 +111,8 @@ def main():
         frac = np.abs(sense.sense(D) / lsb - np.rint(sense.sense(D) / lsb))   # distance from code centre
         e_read = load_library(lib)["tia.energy_read"].predict(D.reshape(-1, 1)).mean()
         print(f"seed {seed}: {diff.size} outputs, agreement {np.mean(diff == 0):.2%} (ideal sense+ADC "
-              f"{np.mean(res.codes == codes_ideal):.2%}), mismatches {dict(zip(*np.unique(diff[diff != 0], return_counts=True)))}, "
+              f"{np.mean(res.codes == codes_ideal):.2%}), "
+              f"mismatches {dict(zip(*np.unique(diff[diff != 0], return_counts=True)))}, "
               f"codes {codes_sim.min()}..{codes_sim.max()}, r_f {r_f:.0f} ohm; ADC-input error vs simulator "
               f"{np.abs(err_lsb).max():.1e} LSB max, {np.sqrt(np.mean(err_lsb ** 2)):.1e} RMS; outputs within 0.49 LSB "
               f"of a code edge {np.mean(frac > 0.49):.1%}; TIA energy/read {e_read * 1e12:.2f} pJ; "

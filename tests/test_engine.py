@@ -191,7 +191,8 @@ def test_unknown_device_and_vector(engine):
     engine.load(DIVIDER)
     with pytest.raises(ParameterError, match="no such device"):
         engine.alter("R9", 1.0)
-    with pytest.raises(ParameterError, match=r"v\(zz\) not in the netlist's vectors \(3 vectors: v\(a\), v\(b\), i\(v1\)\)"):
+    with pytest.raises(ParameterError,
+                       match=r"v\(zz\) not in the netlist's vectors \(3 vectors: v\(a\), v\(b\), i\(v1\)\)"):
         engine.op(["v(zz)"])
 
 

@@ -97,7 +97,8 @@ def test_a_library_with_a_nan_float_attribute_in_a_model_is_refused(tmp_path):
     path = save_library(tmp_path / "lib.h5", gp)
     with h5py.File(path, "r+") as f:  # the kernel's amplitude: every prediction was NaN
         f["surrogates/gp.y/model"].attrs["constant_value"] = np.nan
-    with pytest.raises(SurrogateError, match=r"attribute /surrogates/gp.y/model/constant_value: 1 of 1 entries are not finite"):
+    with pytest.raises(SurrogateError,
+                       match=r"attribute /surrogates/gp.y/model/constant_value: 1 of 1 entries are not finite"):
         load_library(path)
 
 

@@ -46,7 +46,8 @@ def cell_current(R, v_wl, v_bl, v0=0.25):
     return (1.0 / R) * v0 * np.sinh(v_bl / v0) * np.tanh((v_wl - 0.2) / 0.3)
 
 
-def write_sweep(path, inputs, outputs, design, *, grid=None, scales=None, units=None, status=None, version=1, circuit="cell_1t1r"):
+def write_sweep(path, inputs, outputs, design, *, grid=None, scales=None, units=None, status=None, version=1,
+                circuit="cell_1t1r"):
     """A sweep file following docs/sweep_schema.md."""
     n = len(next(iter(inputs.values())))
     with h5py.File(path, "w") as f:
@@ -108,11 +109,13 @@ def cell_lhs_sweep(path, n=200, seed=3, **kw):
     R = 10 ** rng.uniform(3, 6, n)
     W = rng.uniform(0.4, 1.2, n)
     B = rng.uniform(0.0, 0.3, n)
-    return write_sweep(path, {"R": R, "V_WL": W, "V_BL": B}, {"I_cell": cell_current(R, W, B)}, "lhs", scales={"R": "log"}, units={"R": "ohm"}, **kw)
+    return write_sweep(path, {"R": R, "V_WL": W, "V_BL": B}, {"I_cell": cell_current(R, W, B)}, "lhs",
+                       scales={"R": "log"}, units={"R": "ohm"}, **kw)
 
 
 #: small, fast candidates for tests
-FAST_MODELS = ["grid-linear", "grid-cubic", "poly-4", GaussianProcess(max_points=120), MLP((16, 16), max_iter=300, max_points=300)]
+FAST_MODELS = ["grid-linear", "grid-cubic", "poly-4", GaussianProcess(max_points=120),
+               MLP((16, 16), max_iter=300, max_points=300)]
 
 
 def smooth3(X):
@@ -190,7 +193,8 @@ def test_grid_cubic_short_axes_match_scipy_cubicspline(n):
     y = np.cos(x) + x
     q = np.linspace(x[0], x[-1], 101)
     model = GridInterpolator("cubic").fit_grid([x], y)
-    np.testing.assert_allclose(model.predict(q[:, None]), CubicSpline(x, y, bc_type="not-a-knot")(q), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.predict(q[:, None]), CubicSpline(x, y, bc_type="not-a-knot")(q),
+                               rtol=0, atol=1e-12)
 
 
 def test_grid_multi_output_and_bad_grids():
@@ -234,7 +238,8 @@ def test_numpy_predict_reproduces_sklearn(model, xy_data):
 
 
 @pytest.mark.parametrize(
-    "model", [PolynomialRidge(degree=3), GaussianProcess(max_points=80), MLP((8, 8), max_iter=100)], ids=lambda m: m.kind
+    "model", [PolynomialRidge(degree=3), GaussianProcess(max_points=80), MLP((8, 8), max_iter=100)],
+    ids=lambda m: m.kind,
 )
 def test_multi_output_models_and_hdf5_roundtrip_is_bitwise(model, xy_data, tmp_path):
     X, y, Q = xy_data
@@ -428,7 +433,8 @@ def test_fit_surrogates_grid_selects_best_and_records_candidates(grid_fit):
     data = read_sweep(path)
     np.testing.assert_array_equal(s.domain_min, [R_AXIS[0], WL_AXIS[0], BL_AXIS[0]])
     if s.model_kind == "grid":
-        np.testing.assert_allclose(s.predict(data.X()), data.outputs["I_cell"], rtol=0, atol=1e-12 * np.ptp(data.outputs["I_cell"]))
+        np.testing.assert_allclose(s.predict(data.X()), data.outputs["I_cell"],
+                                   rtol=0, atol=1e-12 * np.ptp(data.outputs["I_cell"]))
     assert s.input_scales == ["log", "linear", "linear"] and s.input_units == ["ohm", "V", "V"]
     assert s.output_units == ["A"]
     assert s.provenance["source_sweep_sha256"] == file_sha256(path)
@@ -440,13 +446,15 @@ def test_fit_surrogates_with_validation_sweep_and_off_grid_accuracy(grid_fit, tm
     lhs = cell_lhs_sweep(tmp_path / "lhs.h5")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = fit_surrogates(path, models=["grid-linear", "grid-cubic", "poly-4"], validation_sweep_path=lhs, name_template="{output}")
+        out = fit_surrogates(path, models=["grid-linear", "grid-cubic", "poly-4"], validation_sweep_path=lhs,
+                             name_template="{output}")
     s = out["I_cell"]
     assert s.validation["n_points"] == 200 and "validation sweep lhs.h5" in s.validation["method"]
     assert s.provenance["validation_sweep_sha256"] == file_sha256(lhs)
     # independent check at the off-grid points against the analytic function
     data = read_sweep(lhs)
-    rms_pct = 100 * np.sqrt(np.mean((s.predict(data.inputs) - data.outputs["I_cell"]) ** 2)) / np.ptp(read_sweep(path).outputs["I_cell"])
+    rms_pct = (100 * np.sqrt(np.mean((s.predict(data.inputs) - data.outputs["I_cell"]) ** 2))
+               / np.ptp(read_sweep(path).outputs["I_cell"]))
     assert rms_pct == pytest.approx(s.validation["rms_pct"][0], rel=1e-9)
     assert s.model_label == "grid-cubic" and rms_pct < 0.2
 
@@ -461,10 +469,12 @@ def test_fit_surrogates_random_design_failed_points_and_tolerance(tmp_path):
     y[:7] = np.nan
     y2 = y.copy()
     y2[20] = np.nan  # a missing measurement at an otherwise ok point
-    path = write_sweep(tmp_path / "rand.h5", {"a": x[:, 0], "b": x[:, 1], "T": np.full(n, 27.0)}, {"y": y, "y2": y2}, "random", status=status)
+    path = write_sweep(tmp_path / "rand.h5", {"a": x[:, 0], "b": x[:, 1], "T": np.full(n, 27.0)}, {"y": y, "y2": y2},
+                       "random", status=status)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = fit_surrogates(path, models=["grid-linear", "poly-2", "poly-4", MLP((8,), max_iter=200)], holdout=0.25, tolerance_pct=1.0)
+        out = fit_surrogates(path, models=["grid-linear", "poly-2", "poly-4", MLP((8,), max_iter=200)], holdout=0.25,
+                             tolerance_pct=1.0)
     s = out["cell_1t1r.y"]
     status_by = {c["label"]: c["status"] for c in s.candidates}
     assert status_by["grid-linear"] == "failed" and "full grid" in s.candidates[0]["reason"]
@@ -486,7 +496,8 @@ def test_fit_library_collects_several_sweeps_and_refits_in_place(tmp_path):
     grid = cell_grid_sweep(tmp_path / "grid.h5")
     rng = np.random.default_rng(2)
     x = rng.uniform(0, 1, (60, 2))
-    other = write_sweep(tmp_path / "other.h5", {"a": x[:, 0], "b": x[:, 1]}, {"q": 1 + x[:, 0] * x[:, 1]}, "random", circuit="sense_amp")
+    other = write_sweep(tmp_path / "other.h5", {"a": x[:, 0], "b": x[:, 1]}, {"q": 1 + x[:, 0] * x[:, 1]}, "random",
+                        circuit="sense_amp")
     lib = tmp_path / "lib.h5"
     text = fit_library([grid, other], lib, models=["grid-linear", "poly-2"])
     assert sorted(load_library(lib)) == ["cell_1t1r.I_cell", "sense_amp.q"]
@@ -507,7 +518,8 @@ def test_library_roundtrip_append_and_inspect(grid_fit, tmp_path):
     s, t = surrogates["cell_1t1r.I_cell"], loaded["cell_1t1r.I_cell"]
     Q = {"R": np.logspace(3.1, 5.9, 50), "V_WL": np.linspace(0.45, 1.1, 50), "V_BL": np.linspace(0.01, 0.29, 50)}
     np.testing.assert_array_equal(t.predict(Q), s.predict(Q))
-    assert (t.inputs, t.input_units, t.input_scales, t.outputs, t.output_units) == (s.inputs, s.input_units, s.input_scales, s.outputs, s.output_units)
+    assert ((t.inputs, t.input_units, t.input_scales, t.outputs, t.output_units)
+            == (s.inputs, s.input_units, s.input_scales, s.outputs, s.output_units))
     np.testing.assert_array_equal(t.domain_max, s.domain_max)
     assert [c["label"] for c in t.candidates] == [c["label"] for c in s.candidates]
     assert t.candidates[1]["rms_pct"] == s.candidates[1]["rms_pct"]
@@ -523,7 +535,8 @@ def test_library_roundtrip_append_and_inspect(grid_fit, tmp_path):
     save_library(lib, {"other.I": fitted_surrogate(PolynomialRidge(2), name="other.I")}, append=True, replace=True)
     assert load_library(lib)["other.I"].model_label == "poly-2"
     text = inspect_library(lib)
-    for needle in ("cell_1t1r.I_cell", "other.I", "ohm", "log", "grid-cubic", "poly-4", "mlp-16x16", "%FS", "1000 .. 1e+06"):
+    for needle in ("cell_1t1r.I_cell", "other.I", "ohm", "log", "grid-cubic", "poly-4", "mlp-16x16", "%FS",
+                   "1000 .. 1e+06"):
         assert needle in text, needle
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
@@ -533,7 +546,8 @@ def test_multi_output_surrogate_roundtrip(tmp_path):
     G = np.meshgrid(*axes, indexing="ij")
     X = np.column_stack([g.ravel() for g in G])
     Y = {"i": X[:, 0] * X[:, 1], "p": X[:, 0] ** 2 * X[:, 1]}  # compared at the grid nodes
-    s = Surrogate(GridInterpolator("linear"), ["v", "g"], ["i", "p"], input_units=["V", "S"], output_units=["A", "W"], input_scales=["linear", "log"]).fit(X, Y)
+    s = Surrogate(GridInterpolator("linear"), ["v", "g"], ["i", "p"], input_units=["V", "S"], output_units=["A", "W"],
+                  input_scales=["linear", "log"]).fit(X, Y)
     lib = save_library(tmp_path / "multi.h5", [s])
     t = load_library(lib)["i+p"]
     assert t.outputs == ["i", "p"] and t.output_units == ["A", "W"] and not t.single_output
@@ -570,7 +584,8 @@ class _Marker:
         return (Path.touch, (Path(self.path),))
 
 
-@pytest.mark.parametrize("how", ["void_dataset", "bytes_dataset", "uint8_instead_of_float", "void_attribute", "vlen_bytes_dataset"])
+@pytest.mark.parametrize("how", ["void_dataset", "bytes_dataset", "uint8_instead_of_float", "void_attribute",
+                                 "vlen_bytes_dataset"])
 def test_pickled_blob_is_refused_and_never_unpickled(tmp_path, how):
     # the blob is live: unpickling it does create its marker file
     probe = tmp_path / "probe-marker"
@@ -620,12 +635,18 @@ def test_bad_library_files_give_clear_one_line_errors(tmp_path):
         return path
 
     cases = [
-        (variant("kind.h5", lambda f: f["surrogates/s/model"].attrs.__setitem__("kind", "xgboost")), r"unknown model kind 'xgboost'"),
-        (variant("missing.h5", lambda f: f["surrogates/s/model"].__delitem__("coef")), r"dataset /surrogates/s/model/coef is missing"),
-        (variant("future.h5", lambda f: f.attrs.__setitem__("schema_version", 99)), r"schema_version 99 is newer .* upgrade cimspice"),
+        (variant("kind.h5", lambda f: f["surrogates/s/model"].attrs.__setitem__("kind", "xgboost")),
+         r"unknown model kind 'xgboost'"),
+        (variant("missing.h5", lambda f: f["surrogates/s/model"].__delitem__("coef")),
+         r"dataset /surrogates/s/model/coef is missing"),
+        (variant("future.h5", lambda f: f.attrs.__setitem__("schema_version", 99)),
+         r"schema_version 99 is newer .* upgrade cimspice"),
         (variant("schema.h5", lambda f: f.attrs.__setitem__("schema", "cimspice.sweep")), r"not a surrogate library"),
-        (variant("shape.h5", lambda f: (f["surrogates/s"].__delitem__("domain_min"), f["surrogates/s"].create_dataset("domain_min", data=[1.0]))), r"domain_min: shape"),
-        (variant("extlink.h5", lambda f: f["surrogates/s"].__setitem__("evil", h5py.ExternalLink("other.h5", "/x"))), r"ExternalLink refused"),
+        (variant("shape.h5", lambda f: (f["surrogates/s"].__delitem__("domain_min"),
+                                        f["surrogates/s"].create_dataset("domain_min", data=[1.0]))),
+         r"domain_min: shape"),
+        (variant("extlink.h5", lambda f: f["surrogates/s"].__setitem__("evil", h5py.ExternalLink("other.h5", "/x"))),
+         r"ExternalLink refused"),
         (variant("noattr.h5", lambda f: f["surrogates/s"].attrs.__delitem__("input_names")), r"input_names is missing"),
     ]
     for path, pattern in cases:

@@ -120,7 +120,8 @@ def test_cli_fit_writes_corner_keys_and_select_corner_finds_them(sweeps, capsys)
     assert list(ss) == ["cell_1t1r.i_cell"] and ss["cell_1t1r.i_cell"] is library["cell_1t1r.i_cell@ss"]
     with h5py.File(lib, "r") as f:
         assert f["surrogates/cell_1t1r.i_cell@ss/provenance"].attrs["corner"] == "ss"
-    with pytest.raises(SurrogateError, match=r"no surrogate at corner 'sf' \(corners in the library: \['ff', 'ss', 'tt'\]\)"):
+    with pytest.raises(SurrogateError,
+                       match=r"no surrogate at corner 'sf' \(corners in the library: \['ff', 'ss', 'tt'\]\)"):
         select_corner(library, "sf")
     report = write_report(lib, lhs, d / "report").read_text()
     for corner in CORNERS:  # each table scored on its own corner's 20 points

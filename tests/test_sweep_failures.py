@@ -46,7 +46,8 @@ K = [1e-9, 2e-9, 1e-3, 1e-9, 3e-9, 1e-9, 1e-9, 1e-9, 4e-9, 1e-9, 1e-3, 5e-9]
 PER = [1e-4, 1e-4, 1e-4, 1e-9, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 1e-4]
 CRASH = [0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0]
 EXPECTED = {2: "did not converge|timestep too small", 3: "exceeded the time limit of 1 s per point",
-            5: "worker process exited with code 3", 7: "worker process died of SIGKILL", 10: "did not converge|timestep too small"}
+            5: "worker process exited with code 3", 7: "worker process died of SIGKILL",
+            10: "did not converge|timestep too small"}
 
 
 def injected_spec(tmp_path):

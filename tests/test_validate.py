@@ -47,7 +47,8 @@ def test_accepted_values_come_back_as_plain_python_numbers():
 
 @pytest.mark.parametrize("make, error, message", [
     (lambda: TransimpedanceAmplifier(r_f="5k"), CircuitError, "tia: r_f: expected a positive number in ohm, got '5k'"),
-    (lambda: TransimpedanceAmplifier(adc_bits=17), CircuitError, "tia: adc_bits: expected an integer in [1, 16], got 17"),
+    (lambda: TransimpedanceAmplifier(adc_bits=17), CircuitError,
+     "tia: adc_bits: expected an integer in [1, 16], got 17"),
     (lambda: Crossbar(2, 2, r_wire=-1.0), CircuitError, "crossbar: r_row: expected a number >= 0 in ohm, got -1.0"),
     (lambda: Crossbar(2, 0), CircuitError, "crossbar: cols: expected an integer >= 1, got 0"),
     (lambda: transistor_area(0.0, 50e-9), CircuitError, "area: w: expected a positive number in m, got 0.0"),

@@ -161,7 +161,8 @@ def run_chunk(circuit, outputs: tuple[str, ...], index: np.ndarray, columns: dic
                 raise  # a wrong output name is wrong at every point: the runner stops the sweep
             except Exception as error:  # noqa: BLE001 - a measurement bug fails this point, not the sweep
                 status[k] = FAILED
-                messages[k] = _failure(error) if retry is None else f"{retry}; retried alone with aids: {_failure(error)}"
+                messages[k] = (_failure(error) if retry is None
+                               else f"{retry}; retried alone with aids: {_failure(error)}")
                 continue
             finally:
                 beat[at + 2] = 0.0

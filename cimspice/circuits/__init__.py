@@ -49,5 +49,5 @@ def get_circuit(name: str, **sizes) -> Circuit:
 
 
 __all__ = ["CIRCUITS", "Cell1T1R", "Circuit", "CircuitError", "Crossbar", "CurrentSenseAmplifier", "Integrator",
-           "FlashADC", "OpAmp", "RampADC", "SarADC", "StrongArmComparator", "TransimpedanceAmplifier", "Measured", "Measurement", "Parameter",
-           "get_circuit"]
+           "FlashADC", "OpAmp", "RampADC", "SarADC", "StrongArmComparator", "TransimpedanceAmplifier", "Measured",
+           "Measurement", "Parameter", "get_circuit"]

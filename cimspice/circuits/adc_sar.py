@@ -112,7 +112,8 @@ class SarADC(ADC):
             # phases, high at t = 0 so the operating point is the sampling state
             f"vpht pht 0 pulse({{vdd}} 0 {{{T_TOP}*t_clk}} {e} {e} {{t_conv-{T_TOP}*t_clk-2*{e}}} {{t_conv}})",
             f"vphs phs 0 pulse({{vdd}} 0 {{{T_SAMPLE}*t_clk}} {e} {e} {{t_conv-{T_SAMPLE}*t_clk-2*{e}}} {{t_conv}})",
-            f".model adcb adc_bridge(in_low={{vdd/2}} in_high={{vdd/2}} rise_delay={GATE_DELAY!r} fall_delay={GATE_DELAY!r})",
+            f".model adcb adc_bridge(in_low={{vdd/2}} in_high={{vdd/2}} "
+            f"rise_delay={GATE_DELAY!r} fall_delay={GATE_DELAY!r})",
             f".model dacb dac_bridge(out_low=0 out_high={{vdd}} out_undef={{vdd/2}} t_rise={e} t_fall={e})",
             f".model inv1 d_inverter(rise_delay={GATE_DELAY!r} fall_delay={GATE_DELAY!r})",
             f".model or2 d_or(rise_delay={GATE_DELAY!r} fall_delay={GATE_DELAY!r})",
@@ -126,7 +127,8 @@ class SarADC(ADC):
         # sampling and top-plate transmission gates: gate = phase, gate_b = NOT phase
         w_sample = sum(self._switch_widths()) + self.w_switch
         lines += self._driver("gs", "nphs_d", "gs", w_sample) + self._driver("gsb", "phs_d", "gsb", w_sample)
-        lines += self._driver("gt", "npht_d", "gt", 2 * self.w_top) + self._driver("gtb", "pht_d", "gtb", 2 * self.w_top)
+        lines += (self._driver("gt", "npht_d", "gt", 2 * self.w_top)
+                  + self._driver("gtb", "pht_d", "gtb", 2 * self.w_top))
         for node in ("x", "y"):
             lines += [mos(f"mtn_{node}", node, "gt", "cm", "0", "nmos_vtg", self.w_top),
                       mos(f"mtp_{node}", node, "gtb", "cm", "vdd", "pmos_vtg", 2 * self.w_top)]
@@ -153,7 +155,8 @@ class SarADC(ADC):
                 f"adnb{i} [ctl{i}_d phs_d] dnb{i}_d or2",
                 f"abit{i} [q{i}_d] [bit{i}] dacb",
             ]
-            lines += self._driver(f"up{i}", f"up{i}_d", f"gup{i}", 2 * w) + self._driver(f"dn{i}", f"dnb{i}_d", f"gdn{i}", w)
+            lines += (self._driver(f"up{i}", f"up{i}_d", f"gup{i}", 2 * w)
+                      + self._driver(f"dn{i}", f"dnb{i}_d", f"gdn{i}", w))
         offsets = self.comparator_offsets(1)[0]
         lines += self.design.instance("cmp", "y", "x", "clk", "keep", "keepb", dvth=offsets)
         return lines

@@ -49,7 +49,8 @@ def _pulse(name, node, v0, v1, t_on, t_off):
 
 
 def _check(word_bits, rows, active_bits):
-    for label, v, lo, hi in (("word_bits", word_bits, 1, 64), ("rows", rows, 1, 4096), ("active_bits", active_bits, 0, 64)):
+    for label, v, lo, hi in (("word_bits", word_bits, 1, 64), ("rows", rows, 1, 4096),
+                             ("active_bits", active_bits, 0, 64)):
         require_int(v, f"cam: {label}", CircuitError, lo=lo, hi=hi)
     if active_bits > word_bits:
         raise CircuitError(f"cam: active_bits={active_bits} exceeds word_bits={word_bits}")
@@ -96,7 +97,8 @@ def search_energy(engine, word_bits: int = 8, rows: int = 64, active_bits: int =
         if case == "mismatch" and active_bits == 0:
             out.update(mismatch=np.nan, ml_mismatch=np.nan)
             continue
-        probes = ["v(ml)", "i(vdd)"] + [f"i(vsl{b})" for b in range(word_bits)] + [f"i(vslb{b})" for b in range(word_bits)]
+        probes = (["v(ml)", "i(vdd)"] + [f"i(vsl{b})" for b in range(word_bits)]
+                  + [f"i(vslb{b})" for b in range(word_bits)])
         r = _run(engine, search_netlist(stored, key, active_bits, rows, corner), f"cam search {case}", probes)
         t = r["time"]
         start = T_PRE - 0.2e-9  # the initial precharge from 0 V is set-up, not the cycle

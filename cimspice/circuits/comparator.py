@@ -190,7 +190,8 @@ class StrongArmComparator(Circuit):
         Measurement("delay", "s", "clock rising 50 % to the first output's 50 % crossing"),
         Measurement("energy", "J", "energy from vdd over one clock period from the clock's 50 % edge"),
         Measurement("energy_clock", "J", "energy the clock buffer draws from its supply over the same period"),
-        Measurement("decision", "1", "1 if outp is high at the end of evaluation (inp > inn), 0 if outn, NaN if neither"),
+        Measurement("decision", "1",
+                    "1 if outp is high at the end of evaluation (inp > inn), 0 if outn, NaN if neither"),
         Measurement("correct", "1", "1 if the decision matches the sign of v_od, else 0; NaN at v_od = 0"),
         Measurement("v_offset", "V", "input-referred offset: the v_od where the decision flips (NaN if not measured)"),
     )
@@ -295,7 +296,8 @@ class StrongArmComparator(Circuit):
         t = r["time"]
         t_clock = crossing_time(t, r["v(clk)"], half, direction="rising")
         t_fall = crossing_time(t, r["v(clk)"], half, direction="falling", after=t_clock)
-        t_out = np.array([crossing_time(t, r[v], half, direction="rising", after=t_clock) for v in ("v(outp)", "v(outn)")])
+        t_out = np.array([crossing_time(t, r[v], half, direction="rising", after=t_clock)
+                          for v in ("v(outp)", "v(outn)")])
         t_out = t_out[np.isfinite(t_out) & (t_out < t_fall)]
         delay = float(t_out.min() - t_clock) if t_out.size else float("nan")
         window = dict(start=t_clock, stop=t_clock + t_clk)

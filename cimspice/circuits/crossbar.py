@@ -117,8 +117,10 @@ class Crossbar:
             raise CircuitError(f"crossbar: cell {cell!r} is not one of {', '.join(CELLS)}")
         self.cell = cell
         self.corner = check_corner(corner, "crossbar")
-        self.r_row = require_nonnegative(r_wire if r_row is None else r_row, "crossbar: r_row", CircuitError, unit="ohm")
-        self.r_col = require_nonnegative(r_wire if r_col is None else r_col, "crossbar: r_col", CircuitError, unit="ohm")
+        self.r_row = require_nonnegative(r_wire if r_row is None else r_row, "crossbar: r_row", CircuitError,
+                                         unit="ohm")
+        self.r_col = require_nonnegative(r_wire if r_col is None else r_col, "crossbar: r_col", CircuitError,
+                                         unit="ohm")
         self.c_wire = require_nonnegative(c_wire, "crossbar: c_wire", CircuitError, unit="F")
         self.r_sense = require_nonnegative(r_sense, "crossbar: r_sense", CircuitError, unit="ohm")
         self.v_wl = require_in_range(v_wl, 0.0, 1.3, "crossbar: v_wl", CircuitError, unit="V")  # the 45 nm cards
@@ -159,7 +161,8 @@ class Crossbar:
         V = V.astype(np.float64)
         batched = V.ndim == 2
         if V.ndim not in (1, 2) or V.shape[-1] != self.rows:
-            raise CircuitError(f"crossbar: V has shape {V.shape}, expected (rows,) or (batch, rows) with rows = {self.rows}")
+            raise CircuitError(f"crossbar: V has shape {V.shape}, expected (rows,) or (batch, rows) "
+                               f"with rows = {self.rows}")
         require_finite(V, "crossbar: V", CircuitError)
         if self.cell != "R" and V.size and np.abs(V).max() > V_READ_MAX:
             raise CircuitError(f"crossbar: |V| up to {np.abs(V).max():g} V would switch {self.cell} cells; "

@@ -58,8 +58,10 @@ class LutActivation(Circuit):
         centres = self.x_min + (np.arange(n) + 0.5) * (self.x_max - self.x_min) / n
         grid = ideal(function, np.linspace(self.x_min, self.x_max, 2001))
         self.y_lo, self.y_hi = float(grid.min()), float(grid.max())
-        self.words = np.round((ideal(function, centres) - self.y_lo) / (self.y_hi - self.y_lo) * (2 ** bits - 1)).astype(int)
-        self.parameters = (Parameter("x", "1", 0.5 * (self.x_min + self.x_max), (self.x_min, self.x_max), "pre-activation"),
+        self.words = np.round((ideal(function, centres) - self.y_lo) / (self.y_hi - self.y_lo)
+                              * (2 ** bits - 1)).astype(int)
+        self.parameters = (Parameter("x", "1", 0.5 * (self.x_min + self.x_max), (self.x_min, self.x_max),
+                                     "pre-activation"),
                            TEMP)
 
     def value(self, code) -> np.ndarray:
@@ -77,12 +79,15 @@ class LutActivation(Circuit):
     def netlist(self) -> str:
         n, vdd = 2 ** self.address_bits, repr(VDD)
         lines = [f"LUT activation {self.function} N={self.address_bits} bits={self.bits}",
-                 *model_lines(self.corner), f'.include "{netlist_path("pwl_unit.lib")}"', f"vdd vdd 0 dc {vdd}", f"vin in 0 dc {V_CM!r}",
-                 f"vclk clkin 0 pulse(0 {vdd} {T_DELAY!r} {T_EDGE!r} {T_EDGE!r} {self.t_clk / 2 - T_EDGE!r} {self.t_clk!r})",
+                 *model_lines(self.corner), f'.include "{netlist_path("pwl_unit.lib")}"', f"vdd vdd 0 dc {vdd}",
+                 f"vin in 0 dc {V_CM!r}",
+                 f"vclk clkin 0 pulse(0 {vdd} {T_DELAY!r} {T_EDGE!r} {T_EDGE!r} {self.t_clk / 2 - T_EDGE!r} "
+                 f"{self.t_clk!r})",
                  *clock_buffer("clkin", "clk", "vdd", n - 1 + max(1, self.bits // 4))]
         for k in range(1, n):
             b = V_CM - V_SPAN / 2 + V_SPAN * k / n
-            lines += [f"vb{k} b{k} 0 dc {b!r}", *self.comparator.instance(f"c{k}", "in", f"b{k}", "clk", f"qp{k}", f"qn{k}")]
+            lines += [f"vb{k} b{k} 0 dc {b!r}",
+                      *self.comparator.instance(f"c{k}", "in", f"b{k}", "clk", f"qp{k}", f"qn{k}")]
         for k in range(n):
             a = f"qp{k}" if k > 0 else "vdd"
             b = f"qn{k + 1}" if k < n - 1 else "vdd"
@@ -91,7 +96,8 @@ class LutActivation(Circuit):
                 if (self.words[k] >> j) & 1:
                     lines.append(f"xb{k}_{j} wl{k} bl{j} 0 lut_bit")
         for j in range(self.bits):
-            lines += [f"xcol{j} bl{j} clk out{j} vdd 0 lut_col", f"cbl{j} bl{j} 0 {C_BL_WIRE!r}", f"cout{j} out{j} 0 1f"]
+            lines += [f"xcol{j} bl{j} clk out{j} vdd 0 lut_col", f"cbl{j} bl{j} 0 {C_BL_WIRE!r}",
+                      f"cout{j} out{j} 0 1f"]
         lines += [".nodeset " + " ".join(f"v(bl{j})={vdd}" for j in range(self.bits)), CHGTOL_OPTION, ".end"]
         return "\n".join(lines)
 
@@ -112,12 +118,14 @@ class LutActivation(Circuit):
                 code |= 1 << j
                 last = max(last, crossing_time(t, v, VDD / 2, direction="rising", after=t_clock) - t_clock)
         energy = supply_energy(t, VDD, -r["i(vdd)"], start=t_clock, stop=t_clock + self.t_clk)
-        return Measured(dict(y=float(self.value(code)), code=float(code), energy=energy, latency=last), r.status, r.aids)
+        return Measured(dict(y=float(self.value(code)), code=float(code), energy=energy, latency=last),
+                        r.status, r.aids)
 
     def area(self) -> float:
         """Layout estimate (m^2): comparators, clock buffer, decoder gates, ROM devices and
         bit-line periphery (:mod:`.area`)."""
         n = 2 ** self.address_bits
         rom = int(sum(bin(int(w)).count("1") for w in self.words)) * transistor_area(0.2e-6, 50e-9)
-        col = self.bits * (transistor_area(0.4e-6, 50e-9) * 2 + transistor_area(0.2e-6, 50e-9) + transistor_area(0.12e-6, 100e-9))
+        col = self.bits * (transistor_area(0.4e-6, 50e-9) * 2 + transistor_area(0.2e-6, 50e-9)
+                           + transistor_area(0.12e-6, 100e-9))
         return float((n - 1) * self.comparator.area() + clock_buffer_area(n - 1) + logic_area(gates=2 * n) + rom + col)

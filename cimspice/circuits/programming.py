@@ -171,7 +171,8 @@ class ArrayProgrammer:
         goff = RERAM.g_off * scale
         engine.set_params(vamp=v_amp, tw=s.t_pulse, vread=s.v_read, tread=s.t_read,
                           gst=goff * math.exp(self.lnratio * float(self.w[idx])),
-                          gon=RERAM.g_on * scale, goff=goff, vset=float(self.v_set[idx]), vreset=float(self.v_reset[idx]))
+                          gon=RERAM.g_on * scale, goff=goff, vset=float(self.v_set[idx]),
+                          vreset=float(self.v_reset[idx]))
         stop = s.t_pulse + 5 * T_RISE + s.t_read  # the end of the read's flat top
         r = engine.tran(min(s.t_pulse, s.t_read) / 20, stop, max_step=min(s.t_pulse, s.t_read) / 20,
                         vectors=["time", "v(te)", "i(vp)", "v(xr.w)"], uic=True)
@@ -219,7 +220,8 @@ class ArrayProgrammer:
                 energy, time, pulses = energy + e, time + dt, pulses + 1
             out["g"][idx], out["pulses"][idx], out["energy"][idx], out["time"][idx] = g, pulses, energy, time
             converged[idx] = abs(g - g_t) <= tol
-        report = ProgrammingReport(target.copy(), out["g"], out["pulses"].astype(int), out["energy"], out["time"], converged)
+        report = ProgrammingReport(target.copy(), out["g"], out["pulses"].astype(int), out["energy"], out["time"],
+                                   converged)
         if not converged.all():
             _log.warning("write-verify: %d of %d cells did not reach tolerance in %d pulses",
                          int((~converged).sum()), converged.size, s.max_pulses)

@@ -144,7 +144,8 @@ class PwlUnit(Circuit):
             for k in range(1, S):
                 lines += [f"vdp{k} qp{k} 0 dc 0", f"vdn{k} qn{k} 0 dc {vdd}"]
         else:
-            lines += [f"vclk clkin 0 pulse(0 {vdd} {T_DELAY!r} {T_EDGE!r} {T_EDGE!r} {self.t_clk / 2 - T_EDGE!r} {self.t_clk!r})",
+            lines += [f"vclk clkin 0 pulse(0 {vdd} {T_DELAY!r} {T_EDGE!r} {T_EDGE!r} {self.t_clk / 2 - T_EDGE!r} "
+                      f"{self.t_clk!r})",
                       *clock_buffer("clkin", "clk", "vdd", S - 1)]
         for k, b in enumerate(self.breakpoints(), start=1):
             if not self.timing:
@@ -195,7 +196,8 @@ class PwlUnit(Circuit):
         into the loaded array (``alterparam`` + one ``reset``)."""
         g = np.asarray(conductances, float)
         if g.shape != (self.segments, 4) or not np.all(np.isfinite(g)) or np.any(g <= 0):
-            raise CircuitError(f"{self.name}: conductances must be a positive ({self.segments}, 4) array, got {g.shape}")
+            raise CircuitError(f"{self.name}: conductances must be a positive ({self.segments}, 4) array, "
+                               f"got {g.shape}")
         self.conductances = g.copy()
         engine.set_params(**{self._gname(k, c): g[k, j] for k in range(self.segments) for j, c in enumerate(CELLS)})
 
@@ -304,7 +306,8 @@ class PwlUnit(Circuit):
         e_drivers = supply_energy(t, VDD, i_drv, **window)
         i_out = self.output_current(r)
         final = float(np.interp(t_fall - T_EDGE, t, i_out))
-        fs = self.program_.i_per_y * float(np.ptp(ideal(self.function, np.linspace(self.program_.x_min, self.program_.x_max, 201))))
+        fs = self.program_.i_per_y * float(np.ptp(ideal(self.function,
+                                                        np.linspace(self.program_.x_min, self.program_.x_max, 201))))
         sel = [float(np.interp(t_fall - T_EDGE, t, r[f"v(sel{k})"])) > VDD / 2 for k in range(S)]
         mask = (t >= t_clock) & (t <= t_fall - T_EDGE)
         latency = settling_time(t[mask], i_out[mask], final=final, tolerance=SETTLE_TOL * fs, start=t_clock)

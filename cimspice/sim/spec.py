@@ -42,8 +42,8 @@ from .errors import SimError
 from .spec_fields import Section, read_fields, spec_field
 
 __all__ = ["AdcSpec", "ArraySpec", "AttentionSpec", "InputSpec", "MappingSpec", "NonidealitySpec",
-           "NonlinearSpec", "SenseSpec", "SystemSpec", "TilingSpec", "field_table", "load_system_spec", "parse_system_spec",
-           "shipped_systems"]
+           "NonlinearSpec", "SenseSpec", "SystemSpec", "TilingSpec", "field_table", "load_system_spec",
+           "parse_system_spec", "shipped_systems"]
 
 # Defaults of the ReRAM model shipped in netlists/reram.lib (g_on=100u g_off=1u v0=0.25);
 # tests/test_sim_spec.py checks they still agree with that file.

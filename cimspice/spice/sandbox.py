@@ -201,8 +201,9 @@ def _check_model(card: Card, source) -> None:
         raise _refuse(source, card.line, ".model needs a name and a type")
     kind = match.group(1).lower()
     if kind not in MODEL_TYPES:
-        reason = ("reads a file or starts a process" if kind in ("filesource", "d_source", "d_state", "table2d",
-                                                                  "table3d", "d_process") else "is not one cimspice knows")
+        reason = ("reads a file or starts a process"
+                  if kind in ("filesource", "d_source", "d_state", "table2d", "table3d", "d_process")
+                  else "is not one cimspice knows")
         raise _refuse(source, card.line, f"model type {kind!r} {reason}; accepted: ngspice's devices and the "
                                          f"XSPICE code models that do neither")
 

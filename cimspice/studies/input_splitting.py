@@ -63,7 +63,8 @@ def _plots(out: Path, rows_list, bits_list, grid, adc, float_acc):
     fig, axes = plt.subplots(1, len(rows_list), figsize=(4.2 * len(rows_list), 3.4), squeeze=False)
     for ax, rows in zip(axes[0], rows_list):
         for key, label, style in (("partial_sums", "partial sums (high-res ADC)", "s-"),
-                                  ("split", "input splitting", "o--"), ("retrained", "input splitting, retrained", "o-")):
+                                  ("split", "input splitting", "o--"),
+                                  ("retrained", "input splitting, retrained", "o-")):
             ax.plot(bits_list, [100 * grid[rows, b][key]["accuracy"] for b in bits_list], style, label=label)
         ax.axhline(100 * float_acc, color="k", lw=0.7, ls=":", label="float")
         ax.set_title(f"{rows}x{rows} arrays")
@@ -115,7 +116,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     for rows in rows_list:
         for bits in bits_list:
             entry = {}
-            for key, split, net in (("partial_sums", "partial_sums", net_float), ("split", "input_splitting", net_float)):
+            for key, split, net in (("partial_sums", "partial_sums", net_float),
+                                    ("split", "input_splitting", net_float)):
                 r = simulate(_system(rows, bits, ps_bits, split), net, data)
                 entry[key] = {"result": r, "accuracy": r.analog_metric}
             w_re = train_split_aware(w_float, x_train, y_train, rows, bits, rows // 2, epochs=cfg["retrain_epochs"],
@@ -161,7 +163,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     top = max((c for c in e_split if c != "adc"), key=e_split.get)
     report.claim("kim.chip_power", chip_ratio, 0.75 <= chip_ratio / 3 <= 1.33,
                  f"Energy per inference, all components (at equal throughput power scales the same). What "
-                 f"the ADCs leave bounds the gain: here the {top} ({100 * e_split[top] / h['retrained']['energy']:.0f} % "
+                 f"the ADCs leave bounds the gain: here the {top} "
+                 f"({100 * e_split[top] / h['retrained']['energy']:.0f} % "
                  f"of the split design's energy, priced with the cited constants of cimspice/sim/costs.py).")
     report.claim("kim.accuracy", loss, loss >= -1.0,
                  f"Held-out digits, split-aware retraining from the float weights "

@@ -150,7 +150,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
             e_nl = r.costs.energy["nonlinear"]
             if mode == "lookup table":  # the table's measured energy per lookup, not the unit's price
                 counts = {k.split(":", 1)[1]: c for k, c in r.costs.events.items() if k.startswith("array_nonlinear:")}
-                e_nl = e_nl - sum(counts.values()) * costs.NONLINEAR_ENERGY + sum(c * lut_e[k] for k, c in counts.items())
+                e_nl = (e_nl - sum(counts.values()) * costs.NONLINEAR_ENERGY
+                        + sum(c * lut_e[k] for k, c in counts.items()))
             total = r.costs.total_energy - r.costs.energy["nonlinear"] + e_nl
             rows[mode] = {"metric": r.analog_metric, "float": r.float_metric, "nonlinear": e_nl, "total": total,
                           "evaluations": sum(c for k, c in r.costs.events.items() if "nonlinear" in k
@@ -185,7 +186,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
                  f"{cfg['segments']}-segment array, {best}. The table's flash quantiser needs "
                  f"{2 ** cfg['lut_bits'] - 1} comparator decisions per lookup, the array {cfg['segments'] - 1}. "
                  f"Against the simulator's cited digital unit ({costs.NONLINEAR_ENERGY * 1e12:.2f} pJ, ISAAC) "
-                 f"the array is {'cheaper' if pwl_e[min(pwl_e, key=pwl_e.get)] < costs.NONLINEAR_ENERGY else 'dearer'}: "
+                 f"the array is "
+                 f"{'cheaper' if pwl_e[min(pwl_e, key=pwl_e.get)] < costs.NONLINEAR_ENERGY else 'dearer'}: "
                  f"{min(pwl_e.values()) * 1e12:.2f}-{max(pwl_e.values()) * 1e12:.2f} pJ per evaluation.")
     setup = f"""
 - PWL ReRAM function unit, {cfg['segments']} segments, programmed as {', '.join(functions)}: DC transfer swept

@@ -243,18 +243,19 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
                  f"CAM + 6T SRAM cells on the 45 nm cards). The paper's AP is racetrack memory, whose "
                  f"denser, shift-accessed cells we do not model; it also maps ResNet-18 convolutions, "
                  f"where its compiler reuses partial sums across filters, and we run an MLP.")
+    acc_widths = ", ".join(str(_acc_bits(T.shape[0], bits)) for T, _ in ternary)
     setup = f"""
 - Network: MLP 64-{'-'.join(map(str, cfg['hidden']))}-10 without biases, trained in NumPy on the digits, then fine-tuned
   with ternary weights (ternary-weight-network rule, straight-through: +-alpha where |W| > 0.7 mean|W|,
   else 0, per layer); inputs and activations at
   {bits} bits, requantised between layers by a power-of-two shift (calibrated on 256 training digits) with
   saturation.
-- AP: every sample a CAM row; inputs and {', '.join(str(_acc_bits(T.shape[0], bits)) for T, _ in ternary)}-bit accumulators
+- AP: every sample a CAM row; inputs and {acc_widths}-bit accumulators
   as fields; each nonzero weight one in-place add or subtract (8 passes per accumulator bit, 4 of them
   compares over 3 columns and 4 writes of 2; above the input's width 2 of each); ReLU one compare on the
   sign bit and one write per output; every compare priced as the 3-column one measured (an upper
-  bound for the 1- and 2-column ones). Arrays of {cfg['ap_rows']} rows. {cfg['ap_samples']} held-out digits run bit by bit; the AP's outputs
-  {'equal' if exact else 'DIFFER FROM'} the integer reference exactly.
+  bound for the 1- and 2-column ones). Arrays of {cfg['ap_rows']} rows. {cfg['ap_samples']} held-out digits run
+  bit by bit; the AP's outputs {'equal' if exact else 'DIFFER FROM'} the integer reference exactly.
 - Crossbar: the same ternary weights on the system simulator's 64x64 arrays (one-bit cells as
   differential pairs), bit-serial {bits}-bit inputs, {cfg['adc_bits']}-bit ADCs priced with the SAR measured here;
   other components at the simulator's cited constants (`cimspice/sim/costs.py`).
@@ -265,7 +266,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
          f"{cam['match'] * 1e15:.2f} fJ"],
         ["", "compare, row mismatches (match line discharged and restored)", f"{cam['mismatch'] * 1e15:.2f} fJ"],
         ["", "of which the search lines' share per row", f"{s3['lines_mismatch'] * 1e15:.2f} fJ"],
-        [f"6T SRAM cell, {cfg['ap_rows']}-row bit line", "bit-line swing per written column", f"{cam['bit_line'] * 1e15:.2f} fJ"],
+        [f"6T SRAM cell, {cfg['ap_rows']}-row bit line", "bit-line swing per written column",
+         f"{cam['bit_line'] * 1e15:.2f} fJ"],
         ["", "cell flip", f"{cam['cell'] * 1e15:.2f} fJ"],
         [f"{cfg['adc_bits']}-bit SAR ADC", "energy per conversion", f"{adc[cfg['adc_bits']]['energy'] * 1e12:.3f} pJ"],
     ])
@@ -277,10 +279,11 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
         ["crossbar", f"{100 * xb.analog_metric:.2f} %", f"{e_xb * 1e9:.3f} (ADC {e_xb_adc * 1e9:.3f})",
          f"{e_xb / dense_macs * 1e15:.1f} per weight"],
     ])
+    compared_rows = max(counts.matched_rows + counts.mismatched_rows, 1)
     report.text(f"""
 The AP ran {counts.compares:,} compares and {counts.writes:,} writes for {len(xq)} digits
 ({counts.compares / len(xq):,.0f} compares per inference); {100 * counts.mismatched_rows /
-max(counts.matched_rows + counts.mismatched_rows, 1):.0f} % of the rows compared were mismatches, each costing a match-line
+compared_rows:.0f} % of the rows compared were mismatches, each costing a match-line
 discharge. {macs:,} of the {dense_macs:,} weights are nonzero: the AP skips the zeros, the crossbar does not.
 """)
     e = dict(xb.costs.energy, adc=e_xb_adc)
@@ -295,7 +298,8 @@ discharge. {macs:,} of the {dense_macs:,} weights are nonzero: the AP skips the 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for b in cfg["sweep_bits"]:
         rows_b = [r for r in sweep if r["bits"] == b]
-        line, = ax.plot([r["n_in"] for r in rows_b], [r["ap"] * 1e15 for r in rows_b], "o-", label=f"AP, {b}-bit inputs")
+        line, = ax.plot([r["n_in"] for r in rows_b], [r["ap"] * 1e15 for r in rows_b], "o-",
+                        label=f"AP, {b}-bit inputs")
         ax.plot([r["n_in"] for r in rows_b], [r["xb"] * 1e15 for r in rows_b], "s--", color=line.get_color(),
                 label=f"crossbar, {b}-bit inputs")
     ax.set_xscale("log", base=2)

@@ -154,9 +154,9 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
                  f"{n}x{n} block, {bits}-bit ramp ADC and integrator per column, 45 nm cards. Per MAC the "
                  f"column circuits cost {(e_int + e_adc) / n * 1e15:.1f} fJ (integrator {e_int * 1e12:.2f} pJ "
                  f"and ADC {e_adc * 1e12:.2f} pJ per column read, shared by {n} rows) and the cells "
-                 f"{e_array * 1e15:.2f} fJ at {cfg['v_read']} V (mean duty {duty:.2f} of {t_int * 1e9:.0f} ns). The largest "
-                 f"part is the ramp ADC's {2 ** bits} comparator decisions per conversion on 45 nm cards; the paper "
-                 f"sizes its periphery at 14/16 nm, where a comparator decision costs less.")
+                 f"{e_array * 1e15:.2f} fJ at {cfg['v_read']} V (mean duty {duty:.2f} of {t_int * 1e9:.0f} ns). "
+                 f"The largest part is the ramp ADC's {2 ** bits} comparator decisions per conversion on 45 nm "
+                 f"cards; the paper sizes its periphery at 14/16 nm, where a comparator decision costs less.")
     setup = f"""
 - Block: {n}x{n} ReRAM cells (netlists/reram.lib, window {RERAM.g_off * 1e6:.0f}-{RERAM.g_on * 1e6:.0f} uS,
   read law I = G v0 sinh(V/v0)), weights against a reference at the window's middle; inputs
@@ -189,11 +189,13 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
         ["analog block, ideal device (quantised kernels, exact updates)", f"{100 * acc_ideal:.2f} %"],
         ["analog block, the HfOx model's pulse response", f"{100 * acc_analog:.2f} %"],
     ])
+    # how far a RESET pulse moves the state at the reference, in SET pulses
+    reset_per_set = (1 - math.exp(-law.a_reset)) * _w_ref() / ((1 - _w_ref()) * (1 - math.exp(-law.a_set)))
     report.text(f"""
 The {bits}-bit quantised kernels alone cost {100 * (acc_float - acc_ideal):.2f} points against float
 training; the device's state-dependent steps cost {100 * (acc_ideal - acc_analog):.2f} more (SET slows as the
 cell nears g_on, RESET near g_off, and the conductance is exponential in the state; at the reference a
-RESET pulse moves the state {((1 - math.exp(-law.a_reset)) * _w_ref() / ((1 - _w_ref()) * (1 - math.exp(-law.a_set)))):.1f}x
+RESET pulse moves the state {reset_per_set:.1f}x
 as far as a SET pulse, which the pulse counts balance there only). Updates used {pulses_per_cell:.3f} pulses per
 cell per sample on average (SET {counts['set']:,}, RESET {counts['reset']:,}). Training took {t_train:.0f} s.
 """)

@@ -54,7 +54,9 @@ def plain_attr(value: Any, where: str) -> Any:
             return np.array([plain_attr(v, where) for v in value.ravel()], dtype=object).reshape(value.shape)
         if value.dtype.kind == "O" and all(isinstance(v, (str, bytes)) for v in value.ravel()):
             return np.array([plain_attr(v, where) for v in value.ravel()], dtype=object).reshape(value.shape)
-    raise SurrogateError(f"attribute {where}: value of type {type(value).__name__} refused (only text and numbers are allowed)")
+    raise SurrogateError(
+        f"attribute {where}: value of type {type(value).__name__} refused (only text and numbers are allowed)"
+    )
 
 
 def check_plain_tree(group: h5py.Group) -> None:

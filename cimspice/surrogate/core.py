@@ -135,8 +135,12 @@ class Surrogate:
         self.outputs = _names(outputs, "outputs")
         self.input_units = _per_name(input_units, self.inputs, "input_units", "")
         self.output_units = _per_name(output_units, self.outputs, "output_units", "")
-        self.input_scales = _check_scales(_per_name(input_scales, self.inputs, "input_scales", "linear"), "input_scales")
-        self.output_scales = _check_scales(_per_name(output_scales, self.outputs, "output_scales", "linear"), "output_scales")
+        self.input_scales = _check_scales(
+            _per_name(input_scales, self.inputs, "input_scales", "linear"), "input_scales"
+        )
+        self.output_scales = _check_scales(
+            _per_name(output_scales, self.outputs, "output_scales", "linear"), "output_scales"
+        )
         self.name = name if name is not None else "+".join(self.outputs)
         if not self.name or "/" in self.name or self.name in (".", ".."):
             raise SurrogateError(f"bad surrogate name {self.name!r}")
@@ -206,7 +210,9 @@ class Surrogate:
                 raise SurrogateError(f"surrogate {self.name!r}: {what} values must be numeric: {exc}") from None
             for n, c in zip(self.inputs, cols):
                 if c.ndim > 1:
-                    raise SurrogateError(f"surrogate {self.name!r}: {what}[{n!r}] must be 1-D or a scalar, got shape {c.shape}")
+                    raise SurrogateError(
+                        f"surrogate {self.name!r}: {what}[{n!r}] must be 1-D or a scalar, got shape {c.shape}"
+                    )
             try:
                 cols = np.broadcast_arrays(*[np.atleast_1d(c) for c in cols])
             except ValueError:
@@ -237,7 +243,9 @@ class Surrogate:
             if Y.ndim == 1 and self.n_outputs == 1:
                 Y = Y[:, None]
         if Y.ndim != 2 or Y.shape != (n, self.n_outputs):
-            raise SurrogateError(f"surrogate {self.name!r}: y must have shape ({n},) or ({n}, {self.n_outputs}), got {Y.shape}")
+            raise SurrogateError(
+                f"surrogate {self.name!r}: y must have shape ({n},) or ({n}, {self.n_outputs}), got {Y.shape}"
+            )
         return Y
 
     def to_model_space(self, X: np.ndarray) -> np.ndarray:
@@ -339,7 +347,10 @@ class Surrogate:
                     f"{name} up to {_fmt(X[above[:, j], j].max())}{unit} > max {_fmt(self.domain_max[j])}{unit} "
                     f"({int(above[:, j].sum())} points)"
                 )
-        return f"surrogate {self.name!r}: {n_out} of {X.shape[0]} points outside the training domain: " + "; ".join(parts)
+        return (
+            f"surrogate {self.name!r}: {n_out} of {X.shape[0]} points outside the training domain: "
+            + "; ".join(parts)
+        )
 
     def in_domain(self, X) -> np.ndarray:
         """Boolean ``(n_points,)``: which points lie inside the training domain."""

@@ -207,15 +207,20 @@ def format_surrogates(surrogates: Mapping[str, Surrogate], title: str = "") -> s
         lines.append("  inputs:")
         for j, n in enumerate(s.inputs):
             unit = s.input_units[j] or "-"
-            lines.append(f"    {n:<16} {'[' + unit + ']':<8} {s.input_scales[j]:<6} domain {s.domain_min[j]:.6g} .. {s.domain_max[j]:.6g}")
+            lines.append(
+                f"    {n:<16} {'[' + unit + ']':<8} {s.input_scales[j]:<6} "
+                f"domain {s.domain_min[j]:.6g} .. {s.domain_max[j]:.6g}"
+            )
         lines.append("  outputs:")
         for j, n in enumerate(s.outputs):
             unit = s.output_units[j] or "-"
             val = "not validated"
             if s.validation is not None:
                 val = (
-                    f"validation RMS {_pct(s.validation['rms_pct'][j])} %FS, max {_pct(s.validation['max_pct'][j])} %FS "
-                    f"(full scale {s.validation['full_scale'][j]:.6g} {s.output_units[j]}, {s.validation['n_points']} points)"
+                    f"validation RMS {_pct(s.validation['rms_pct'][j])} %FS, "
+                    f"max {_pct(s.validation['max_pct'][j])} %FS "
+                    f"(full scale {s.validation['full_scale'][j]:.6g} {s.output_units[j]}, "
+                    f"{s.validation['n_points']} points)"
                 )
             lines.append(f"    {n:<16} {'[' + unit + ']':<8} {s.output_scales[j]:<6} {val}")
         if s.validation is not None and s.validation.get("method"):
@@ -239,7 +244,8 @@ def format_surrogates(surrogates: Mapping[str, Surrogate], title: str = "") -> s
             src = p.get("source_sweep", "")
             sha = str(p.get("source_sweep_sha256", ""))[:12]
             lines.append(
-                f"  provenance: sweep {src or '-'} (sha256 {sha or '-'}...), circuit {p.get('source_circuit', '-') or '-'}, "
+                f"  provenance: sweep {src or '-'} (sha256 {sha or '-'}...), "
+                f"circuit {p.get('source_circuit', '-') or '-'}, "
                 f"fitted by cimspice {p.get('cimspice_version', '-')} on {p.get('created', '-')}"
             )
     return "\n".join(lines) + "\n"

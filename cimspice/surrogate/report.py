@@ -152,7 +152,8 @@ def write_report(
     if data is not None:
         sha = data.sha256[:12] + "..." if data.sha256 else "-"
         lines.append(
-            f"Evaluation data: `{data.label}` (design {data.design or '-'}, sha256 {sha}, {data.n_points} usable points)."
+            f"Evaluation data: `{data.label}` (design {data.design or '-'}, sha256 {sha}, "
+            f"{data.n_points} usable points)."
         )
     else:
         lines.append("No evaluation data given: the table lists the scores stored in the library; no plots.")
@@ -171,7 +172,10 @@ def write_report(
             sec += [s.description, ""]
         sec += ["| input | unit | scale | min | max |", "|---|---|---|---:|---:|"]
         for j, n in enumerate(s.inputs):
-            sec.append(f"| {_cell(n)} | {_cell(s.input_units[j] or '-')} | {s.input_scales[j]} | {s.domain_min[j]:.6g} | {s.domain_max[j]:.6g} |")
+            sec.append(
+                f"| {_cell(n)} | {_cell(s.input_units[j] or '-')} | {s.input_scales[j]} | "
+                f"{s.domain_min[j]:.6g} | {s.domain_max[j]:.6g} |"
+            )
         sec.append("")
         if s.validation is not None and s.validation.get("method"):
             sec += [f"Stored scores: {s.validation['method']}.", ""]
@@ -184,15 +188,17 @@ def write_report(
                 mark = " (chosen)" if c.get("selected") else ""
                 note = c.get("reason", "") or c.get("warnings", "")
                 sec.append(
-                    f"| {_cell(c.get('label', '?'))}{mark} | {_cell(c.get('status', '?'))} | {_num(c.get('rms_pct'))} | "
-                    f"{_num(c.get('max_pct'))} | {_num(c.get('fit_time_s'))} | {_cell(note)} |"
+                    f"| {_cell(c.get('label', '?'))}{mark} | {_cell(c.get('status', '?'))} | "
+                    f"{_num(c.get('rms_pct'))} | {_num(c.get('max_pct'))} | "
+                    f"{_num(c.get('fit_time_s'))} | {_cell(note)} |"
                 )
             sec.append("")
         for j, output in enumerate(s.outputs):
             row = (
                 f"| {_cell(name)} | {_cell(output)} [{_cell(s.output_units[j] or '-')}] | {s.model_label} | "
                 + (
-                    f"{_num(s.validation['rms_pct'][j])} | {_num(s.validation['max_pct'][j])} | {s.validation['n_points']} |"
+                    f"{_num(s.validation['rms_pct'][j])} | {_num(s.validation['max_pct'][j])} | "
+                    f"{s.validation['n_points']} |"
                     if s.validation is not None
                     else "- | - | - |"
                 )
@@ -201,7 +207,10 @@ def write_report(
                 ev = _evaluate(s, data, output)
                 if ev is None:
                     row += " - | - | 0 | - |"
-                    sec += [f"`{output}`: the evaluation data lacks this output, some input or this corner; not evaluated.", ""]
+                    sec += [
+                        f"`{output}`: the evaluation data lacks this output, some input or this corner; not evaluated.",
+                        "",
+                    ]
                 elif ev["n"] == 0:
                     row += f" - | - | 0 | {ev['n_outside']} |"
                     sec += [f"`{output}`: no evaluation point inside the training domain.", ""]
@@ -209,8 +218,8 @@ def write_report(
                     row += f" {_num(ev['rms_pct'])} | {_num(ev['max_pct'])} | {ev['n']} | {ev['n_outside']} |"
                     parity, hist = _plots(name, output, s.output_units[j], ev, out_dir)
                     sec += [
-                        f"`{output}` on the evaluation data: RMS {_num(ev['rms_pct'])} %FS, max {_num(ev['max_pct'])} %FS "
-                        f"over {ev['n']} points"
+                        f"`{output}` on the evaluation data: RMS {_num(ev['rms_pct'])} %FS, "
+                        f"max {_num(ev['max_pct'])} %FS over {ev['n']} points"
                         + (f" ({ev['n_outside']} outside the training domain left out)" if ev["n_outside"] else "")
                         + ".",
                         "",

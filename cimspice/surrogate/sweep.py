@@ -260,7 +260,8 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
         raise SurrogateError(f"schema_version {version!r} is not an integer")
     if version > SWEEP_SCHEMA_VERSION:
         raise SurrogateError(
-            f"sweep schema_version {version} is newer than this cimspice reads ({SWEEP_SCHEMA_VERSION}); upgrade cimspice"
+            f"sweep schema_version {version} is newer than this cimspice reads ({SWEEP_SCHEMA_VERSION}); "
+            "upgrade cimspice"
         )
     if version < 1:
         raise SurrogateError(f"invalid sweep schema_version {version}")
@@ -324,7 +325,9 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
     complete = bool(_attr(fh, "complete", False))
     n_pending = int(np.sum(status == -1))
     if not complete or n_pending:  # the fit refuses it, or warns and records it (surrogate.fit)
-        log.info("sweep is incomplete: %d of %d points pending; using the %d usable ones", n_pending, n, int(keep.sum()))
+        log.info(
+            "sweep is incomplete: %d of %d points pending; using the %d usable ones", n_pending, n, int(keep.sum())
+        )
     attrs = {}
     for key in ("circuit", "netlist_sha256", "cimspice_version", "pyspice_version", "ngspice_version", "created"):
         if key in fh.attrs:

@@ -54,7 +54,9 @@ class MLP(SurrogateModel):
     """
 
     kind = "mlp"
-    _param_names = ("hidden_layer_sizes", "activation", "solver", "alpha", "max_iter", "tol", "max_points", "random_state")
+    _param_names = (
+        "hidden_layer_sizes", "activation", "solver", "alpha", "max_iter", "tol", "max_points", "random_state"
+    )
     chunk_size = 4096
 
     def __init__(
@@ -68,7 +70,11 @@ class MLP(SurrogateModel):
         max_points: int = 2000,
         random_state: int = 0,
     ):
-        sizes = tuple(hidden_layer_sizes) if not isinstance(hidden_layer_sizes, (int, np.integer)) else (hidden_layer_sizes,)
+        sizes = (
+            tuple(hidden_layer_sizes)
+            if not isinstance(hidden_layer_sizes, (int, np.integer))
+            else (hidden_layer_sizes,)
+        )
         if not sizes:
             raise SurrogateError("MLP: hidden_layer_sizes must not be empty")
         self.hidden_layer_sizes = tuple(require_int(s, "MLP: hidden layer size", SurrogateError, lo=1) for s in sizes)
