@@ -166,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "an ONNX model (PATH.onnx, see docs/onnx.md)")
     p.add_argument("--data", metavar="FILE.npz", help="evaluation data: arrays x, y (and x_calibration) "
                    "instead of the held-out digits (needed by ONNX models not shaped like them)")
-    p.add_argument("-o", "--output", default="cimspice-simulate", help="output folder (default: %(default)s)")
+    p.add_argument("-o", "--output", default="cimspice-simulate", help="output folder: simulate.txt, results.json "
+                   "(every figure with its source), plots (default: %(default)s)")
     p.add_argument("--samples", type=_count, metavar="N", help="test samples (default: the whole held-out set)")
     p.add_argument("--seeds", type=_count, default=1, help="noise seeds averaged (default: %(default)s)")
     p.add_argument("--adc-bits", type=int, nargs="*", default=[3, 4, 5, 6, 8], metavar="B",

@@ -185,8 +185,3 @@ def dac_energy(bits: int | None) -> Cited:
 def dac_area(bits: int | None) -> Cited:
     """m^2 of one row driver at ``bits`` resolution, scaled like :func:`dac_energy`."""
     return _scaled(DAC1_AREA, bits, 8, 1, ASSUMED, "unit elements of a capacitive DAC")
-
-
-def adc_time(conversions_per_adc: int) -> float:
-    """s for one ADC to convert ``conversions_per_adc`` samples in sequence."""
-    return conversions_per_adc * ADC_CONVERSION_TIME
