@@ -1,9 +1,9 @@
-"""Provenance of every figure of ``cimspice simulate``, and ``results.json``.
+"""Provenance of every figure of ``cimspice simulate``, ``results.json``, and library corners.
 
 The characterized figures come from real ngspice sweeps of the StrongARM comparator's energy
 (the mechanism is the same for any ADC energy surrogate), fitted the way a user would; the
 oracles are the papers' figures written out here, the events counted by hand for a
-one-layer network, and the library's own table evaluated with ``predict``.
+one-layer network, and the library's own tables evaluated with ``predict``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from cimspice.characterize import parse_sweep_spec, run_sweep
 from cimspice.cli import main
-from cimspice.sim import costs
+from cimspice.sim import SimError, costs
 from cimspice.sim.layers import Dense
 from cimspice.sim.network import Sequential
 from cimspice.sim.results import engineering
@@ -41,6 +41,12 @@ def _library(path, num, **sweep):
 def plain_library(tmp_path_factory):
     """strongarm.energy(vdd), no corners, characterized at the nominal 27 degC."""
     return _library(tmp_path_factory.mktemp("plain") / "lib.h5", 4)
+
+
+@pytest.fixture(scope="module")
+def corner_library(tmp_path_factory):
+    """strongarm.energy@tt and @ss, each over (vdd, temp in 27..85 degC)."""
+    return _library(tmp_path_factory.mktemp("corners") / "lib.h5", 3, corners=["tt", "ss"], temperatures=[27, 85])
 
 
 def _adc_spec(library, **top):
@@ -106,7 +112,7 @@ def test_characterized_fraction_is_the_characterized_components_share(plain_libr
     assert by_hand == pytest.approx(conversions * e / r["energy_j"]["total"], rel=1e-9)
     (characterized,) = [rec for rec in records if rec["kind"] == "characterized"]
     assert characterized["key"] == KEY and characterized["library"] == str(plain_library)
-    assert characterized["at"] == {"vdd": VDD}
+    assert characterized["at"] == {"vdd": VDD} and characterized["temp"] == 27.0
     assert r["library"]["sha256"] and len(r["library"]["sha256"]) == 64
 
 
@@ -141,6 +147,55 @@ def test_one_layer_energy_is_the_hand_summed_events_times_the_cited_figures(tmp_
     assert r["latency_s"]["total"] == pytest.approx(t_read + 6 / (16 * 1.2e9), rel=1e-12)
     assert r["sources"]["latency"]["arrays"] == [{"kind": "spec", "field": "array.t_read", "setting": t_read,
                                                   "value": pytest.approx(t_read)}]
+
+
+def test_corner_reads_the_corner_tables_at_the_temperature(corner_library):
+    lib = load_library(corner_library)
+    e = {c: float(lib[f"{KEY}@{c}"].predict({"vdd": [VDD], "temp": [85.0]})[0]) for c in ("tt", "ss")}
+    assert abs(e["ss"] / e["tt"] - 1) > 0.01                          # the corners differ
+    runs = {c: simulate(_adc_spec(corner_library, corner=c, temp=85), "mlp", n_samples=30) for c in ("tt", "ss")}
+    adc = {c: [rec for rec in run.costs.sources["energy"]["adc"] if rec["kind"] == "characterized"][0]
+           for c, run in runs.items()}
+    assert adc["ss"]["value"] / adc["tt"]["value"] == pytest.approx(e["ss"] / e["tt"], rel=1e-9)
+    assert runs["ss"].costs.events == runs["tt"].costs.events            # same work, other tables
+    assert (adc["ss"]["key"], adc["ss"]["corner"], adc["ss"]["temp"]) == (f"{KEY}@ss", "ss", 85.0)
+
+
+@pytest.mark.parametrize("top, match", [
+    ({"corner": "ff"}, r"adc\.energy\.6: no table 'strongarm\.energy@ff'.*corners ss, tt.*"
+                       r"cimspice library build --corners ff"),
+    ({"corner": "ss", "temp": 150}, r"temp: 150 degC is outside 'strongarm\.energy@ss'.*\[27, 85\]"),
+    ({}, r"surrogate 'strongarm\.energy' is not in the library.*at corners ss, tt"),
+])
+def test_missing_corner_or_temperature_is_refused_with_the_command_that_adds_it(corner_library, top, match):
+    with pytest.raises(SimError, match=match) as error:
+        simulate(_adc_spec(corner_library, **top), "mlp", n_samples=5)
+    assert "\n" not in str(error.value)
+
+
+def test_temperature_of_a_table_without_a_temp_input(plain_library):
+    with pytest.raises(SimError, match=r"characterized at 27 degC only.*--temps 27,85"):
+        simulate(_adc_spec(plain_library, temp=85), "mlp", n_samples=5)
+    at_27 = simulate(_adc_spec(plain_library, temp=27), "mlp", n_samples=20)
+    assert at_27.costs.total_energy == simulate(_adc_spec(plain_library), "mlp", n_samples=20).costs.total_energy
+
+
+def test_corner_all_gives_one_table(corner_library, tmp_path, capsys):
+    spec = tmp_path / "sys.yaml"
+    spec.write_text(json.dumps(_adc_spec(corner_library).to_dict()))
+    assert main(["simulate", str(spec), "--network", "mlp", "--samples", "20", "--corner", "all", "--temp", "85",
+                 "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines()[2:]}
+    assert set(rows) == {"ss", "tt"}
+    for corner, row in rows.items():
+        r = json.loads((tmp_path / "out" / corner / "results.json").read_text())
+        assert (r["corner"], r["temp"]) == (corner, 85.0)
+        assert engineering(r["energy_j"]["total"], "J") in row and engineering(r["latency_s"]["total"], "s") in row
+        assert f"{r['metric']['analog']:.2%}" in row
+    assert (tmp_path / "out" / "corners.txt").read_text().strip() == "\n".join(out.splitlines()[1:]).strip()
+    assert main(["simulate", "ideal", "--network", "mlp", "--corner", "all", "-o", str(tmp_path / "x")]) == 1
+    assert "corner" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value, unit, text", [

@@ -20,17 +20,29 @@ import numpy as np
 from .. import CimspiceError
 from ..validate import require_finite
 from . import costs
+from .corners import at_operating_point, corners_of, table_record
 from .crossbar import CrossbarSolver, LinearCell, SinhCell, SurrogateCell
 from .errors import SimError
 from .execution import Backend, FloatNonlinearity, pool_windows
 from .layers import Layer, MaxPool2d
 from .mapping import plan_matrix
 from .peripherals import adc_from_spec, sense_from_spec
-from .provenance import characterized
 from .spec import SystemSpec, load_system_spec
 from .tile import AnalogMatrix
 
-__all__ = ["AnalogBackend", "Ledger", "nonlinear_kinds"]
+__all__ = ["AnalogBackend", "Ledger", "load_spec_library", "nonlinear_kinds"]
+
+
+def load_spec_library(spec: SystemSpec) -> dict:
+    """The surrogate library ``spec.library`` names, name -> surrogate (empty without one)."""
+    if not spec.library:
+        return {}
+    from ..surrogate import SurrogateError, load_library
+
+    try:
+        return load_library(spec.library)
+    except SurrogateError as error:
+        raise SimError(f"{spec.source}: library: {error}") from None
 
 
 class Ledger:
@@ -145,7 +157,9 @@ class AnalogBackend(Backend):
     ----------
     spec : SystemSpec or YAML path or mapping
     library : mapping name -> surrogate, optional
-        An already loaded surrogate library; by default ``spec.library`` is loaded.
+        An already loaded surrogate library; by default ``spec.library`` is loaded. Its tables
+        are read at ``spec.corner`` and ``spec.temp`` (:mod:`.corners`): ``self.library`` maps
+        each key the spec names onto that table, ``self.surrogates`` is the library as given.
     seed : int, optional
         Overrides ``spec.seed`` (device variation and read-noise draws).
 
@@ -160,7 +174,8 @@ class AnalogBackend(Backend):
         if seed is not None:
             spec = spec.updated({"seed": int(seed)})
         self.spec: SystemSpec = spec
-        self.library = library if library is not None else self._load_library()
+        self.surrogates = library if library is not None else load_spec_library(spec)
+        self.library, self._tables = at_operating_point(self.surrogates, spec)
         self._check_library()
         self.records = {field: self._record(field, key) for field, key in spec.library_keys() if key in self.library}
         self.cell = cell if cell is not None else self._cell()
@@ -178,29 +193,19 @@ class AnalogBackend(Backend):
         self._adcs: dict = {}
 
     # ------------------------------------------------------------------ construction
-    def _load_library(self) -> dict:
-        if not self.spec.library:
-            return {}
-        from ..surrogate import SurrogateError, load_library
-
-        try:
-            return load_library(self.spec.library)
-        except SurrogateError as error:
-            raise SimError(f"{self.spec.source}: library: {error}") from None
-
     def _require(self, field: str, key: str | None) -> None:
         if key not in self.library:
             known = ", ".join(sorted(self.library)) or "none"
+            corners = corners_of(self.library, key) if key else []
+            hint = f"; it has {key!r} at corners {', '.join(corners)}: choose one with `corner:` " \
+                   "(cimspice simulate --corner)" if corners else ""
             raise SimError(f"{self.spec.source}: {field}: surrogate {key!r} is not in the library "
-                           f"{self.spec.library} (it has: {known})")
+                           f"{self.spec.library} (it has: {known}){hint}")
 
     def _record(self, field: str, key: str) -> dict:
         """The source record of the table read for ``key`` (spec ``field``)."""
         at = self.spec.adc.energy_at if field.startswith(("adc.energy.", "adc.time.")) else None
-        s = self.library[key]
-        corner = str(getattr(s, "provenance", {}).get("corner", "") or "")
-        return characterized(self.spec.library or "<in memory>", key, field, corner, (at or {}).get("temp"),
-                             {k: v for k, v in (at or {}).items() if k in s.inputs})
+        return table_record(self.spec, field, key, self.library[key], self._tables.get(key, key), at)
 
     def _check_library(self) -> None:
         s = self.spec

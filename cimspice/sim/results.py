@@ -17,7 +17,8 @@ from .accounting import COMPONENTS, LATENCY_PARTS, QUANTITIES
 from .errors import SimError
 from .provenance import label
 
-__all__ = ["RESULTS_SCHEMA", "RESULTS_SCHEMA_VERSION", "breakdown", "engineering", "results_dict", "write_results"]
+__all__ = ["RESULTS_SCHEMA", "RESULTS_SCHEMA_VERSION", "breakdown", "corner_table", "engineering", "results_dict",
+           "write_results"]
 
 RESULTS_SCHEMA = "cimspice.results"
 RESULTS_SCHEMA_VERSION = 1
@@ -113,6 +114,7 @@ def results_dict(result) -> dict:
         "schema": RESULTS_SCHEMA, "schema_version": RESULTS_SCHEMA_VERSION, "cimspice_version": __version__,
         "system": result.system, "network": result.network, "n_samples": int(result.n_samples),
         "seeds": [int(s) for s in result.seeds],
+        "corner": spec.corner if spec else None, "temp": spec.temp if spec else None,
         "library": _library(spec),
         "metric": {"name": result.metric, "float": float(result.float_metric), "analog": result.analog_metric,
                    "analog_per_seed": [float(v) for v in result.analog_metrics], "analog_ci95": result.analog_ci},
@@ -137,3 +139,20 @@ def write_results(result, path) -> Path:
         raise SimError(f"{path}: cannot write the results: {error.strerror}") from None
     return path
 
+
+def corner_table(results) -> str:
+    """One row per corner of :func:`.simulate.simulate_corners`: temperature, float and analog
+    metric, energy and latency per inference, characterized share of the energy."""
+    from .simulate import metric_label
+
+    metric = results[0].metric
+    fmt = (lambda v: f"{v:.2%}") if metric == "accuracy" else (lambda v: f"{v:.3f}")
+    name = metric_label(metric)[:4]
+    lines = [f"  {'corner':<8}{'temp':>9}{'float ' + name:>12}{'analog ' + name:>13}{'energy':>11}{'latency':>11}"
+             f"{'characterized':>15}"]
+    for r in results:
+        temp = "as char." if r.spec.temp is None else f"{r.spec.temp:g} degC"
+        lines.append(f"  {r.spec.corner:<8}{temp:>9}{fmt(r.float_metric):>12}{fmt(r.analog_metric):>13}"
+                     f"{engineering(r.costs.total_energy, 'J'):>11}{engineering(r.costs.latency, 's'):>11}"
+                     f"{r.costs.characterized_fraction()['energy']:>15.1%}")
+    return "\n".join(lines)

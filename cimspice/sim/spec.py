@@ -23,6 +23,8 @@ several fields follow the walk, section by section. docs/system.md's field table
     nonidealities: {ir_drop, r_wire, solver: surrogate|exact, cell_nonlinearity,
                     programming_sigma, programming_error: relative|absolute, read_noise_sigma}
     library:    path of the surrogate library (relative to the spec file), or null
+    corner:     process corner of the library's tables (each key read as key@corner), or null
+    temp:       temperature (degC) the tables are evaluated at, or null
     seed:       integer (device variation and noise draws)
 """
 
@@ -197,6 +199,12 @@ class SystemSpec:
     tiling: TilingSpec = field(default_factory=TilingSpec)
     nonidealities: NonidealitySpec = field(default_factory=NonidealitySpec)
     library: str | None = spec_field(None, "surrogate library (HDF5), relative to the spec file")
+    corner: str | None = spec_field(
+        None, "process corner of the library's tables: each library key read as `key@corner` "
+              "(`cimspice simulate --corner`); null: the keys as named", nonempty=True)
+    temp: float | None = spec_field(
+        None, "temperature the library's tables are evaluated at (their `temp` input; a table without one must "
+              "have been characterized there); null: as characterized", unit="degC", min=-273.15)
     seed: int = spec_field(0, "seed of the device variation and noise draws", min=0)
     source: str = spec_field("<spec>", "where the spec came from, for messages", internal=True)
 
@@ -315,6 +323,8 @@ def _library_needed(spec: SystemSpec) -> str | None:
              ("sense.type 'surrogate'", spec.sense.type == "surrogate"),
              ("adc.energy", bool(spec.adc.energy)),
              ("adc.time", bool(spec.adc.time)),
+             ("corner", spec.corner is not None),
+             ("temp", spec.temp is not None),
              ("nonlinear.where 'reram_array'", spec.nonlinear.where == "reram_array"))
     return next((what for what, needed in needs if needed), None)
 
