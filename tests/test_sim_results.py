@@ -145,6 +145,7 @@ def test_one_layer_energy_is_the_hand_summed_events_times_the_cited_figures(tmp_
     assert r["energy_j"]["total"] == pytest.approx(sum(expected.values()), rel=1e-9)
     # one read of t_read (it outlasts 3 conversions at 1.28 GS/s) and 6 digital operations on 16 lanes
     assert r["latency_s"]["total"] == pytest.approx(t_read + 6 / (16 * 1.2e9), rel=1e-12)
+    assert r["events"]["time:read"] == pytest.approx(t_read) and r["events"]["adc:None"] == 3
     assert r["sources"]["latency"]["arrays"] == [{"kind": "spec", "field": "array.t_read", "setting": t_read,
                                                   "value": pytest.approx(t_read)}]
 

@@ -179,10 +179,11 @@ def _price_events(backend, batch: int, book: _Book, report: CostReport) -> tuple
     digital_ops = nonlinear_ops = 0.0
     for layer, counts in backend.ledger.counts.items():
         for event, count in counts.items():
-            events[event] += count / batch
-            if event.startswith("time:"):      # already per inference
+            if event.startswith("time:"):      # s, already per inference
+                events[event] += count
                 book.add("latency", "arrays", count, _array_time(event, backend))
                 continue
+            events[event] += count / batch
             if event.startswith("array_nonlinear:") and f"nonlinear_energy:{event.split(':', 1)[1]}" in counts:
                 priced = None                  # its measured energy is the nonlinear_energy event
             else:
