@@ -100,10 +100,27 @@ def _simulate(args) -> int:
     from .sim.spec import load_system_spec
 
     spec = load_system_spec(args.system)
-    for bits in args.adc_bits:  # an error names the flag, before any work
+    every_corner = args.corner == "all"
+    default_sweep = () if every_corner else (3, 4, 5, 6, 8)   # ADC resolutions of one run's accuracy sweep
+    adc_bits = args.adc_bits if args.adc_bits is not None else default_sweep
+    for bits in adc_bits:  # an error names the flag, before any work
         spec.updated({"adc": {"bits": bits}}, source="--adc-bits")
+    for field, value in (("corner", None if every_corner else args.corner), ("temp", args.temp)):
+        if value is not None:
+            spec.updated({field: value}, source=f"--{field}")   # an error names the flag,
+            spec = spec.updated({field: value})                  # later ones the spec file
+    if every_corner:
+        from .sim.results import corner_table
+        from .sim.simulate import simulate_corners
+
+        results = simulate_corners(spec, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
+                                   adc_bits=tuple(adc_bits), output=args.output)
+        print(f"cimspice simulate: network {args.network!r} on system {spec.name!r} at every corner of "
+              f"{spec.library} ({results[0].n_samples} held-out samples; per corner: {args.output}/CORNER/)\n"
+              + corner_table(results))
+        return 0
     result = simulate(spec, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
-                      adc_bits=tuple(args.adc_bits), output=args.output)
+                      adc_bits=tuple(adc_bits), output=args.output)
     print(result.to_table())
     return 0
 
@@ -166,11 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "an ONNX model (PATH.onnx, see docs/onnx.md)")
     p.add_argument("--data", metavar="FILE.npz", help="evaluation data: arrays x, y (and x_calibration) "
                    "instead of the held-out digits (needed by ONNX models not shaped like them)")
-    p.add_argument("-o", "--output", default="cimspice-simulate", help="output folder (default: %(default)s)")
+    p.add_argument("-o", "--output", default="cimspice-simulate", help="output folder: simulate.txt, results.json "
+                   "(every figure with its source), plots (default: %(default)s)")
     p.add_argument("--samples", type=_count, metavar="N", help="test samples (default: the whole held-out set)")
     p.add_argument("--seeds", type=_count, default=1, help="noise seeds averaged (default: %(default)s)")
-    p.add_argument("--adc-bits", type=int, nargs="*", default=[3, 4, 5, 6, 8], metavar="B",
-                   help="ADC resolutions of the accuracy sweep (default: 3 4 5 6 8; none: no sweep)")
+    p.add_argument("--adc-bits", type=int, nargs="*", metavar="B",
+                   help="ADC resolutions of the accuracy sweep (default: 3 4 5 6 8, none with --corner all; "
+                   "none given: no sweep)")
+    p.add_argument("--corner", metavar="NAME", help="process corner of the library's tables (each key read as "
+                   "key@NAME), or 'all': one run per corner the library holds, one table of them")
+    p.add_argument("--temp", type=float, metavar="DEGC", help="temperature the library's tables are evaluated at "
+                   "(their temp input; default: as characterized)")
     p.set_defaults(func=_simulate)
 
     from .studies import STUDIES

@@ -9,8 +9,11 @@ surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.si
 - :mod:`.mapping`, :mod:`.tile`, :mod:`.peripherals`, :mod:`.backend`: weights on crossbar
   arrays, ADCs, sense, and the analog backend;
 - :mod:`.crossbar`: the crossbar solver (IR drop) and the cell models;
-- :mod:`.costs`, :mod:`.accounting`: per-event figures and energy/latency/area roll-up;
-- :mod:`.simulate`, :mod:`.plots`: the ``cimspice simulate`` flow.
+- :mod:`.costs`, :mod:`.accounting`, :mod:`.provenance`: per-event figures (each citing its
+  source), the energy/latency/area roll-up, and where each figure comes from;
+- :mod:`.corners`: the library's tables at a process corner and temperature;
+- :mod:`.simulate`, :mod:`.results`, :mod:`.plots`: the ``cimspice simulate`` flow, its tables
+  and ``results.json``.
 """
 
 from .backend import AnalogBackend

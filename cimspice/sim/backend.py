@@ -20,6 +20,7 @@ import numpy as np
 from .. import CimspiceError
 from ..validate import require_finite
 from . import costs
+from .corners import at_operating_point, corners_of, table_record
 from .crossbar import CrossbarSolver, LinearCell, SinhCell, SurrogateCell
 from .errors import SimError
 from .execution import Backend, FloatNonlinearity, pool_windows
@@ -29,7 +30,19 @@ from .peripherals import adc_from_spec, sense_from_spec
 from .spec import SystemSpec, load_system_spec
 from .tile import AnalogMatrix
 
-__all__ = ["AnalogBackend", "Ledger", "nonlinear_kinds"]
+__all__ = ["AnalogBackend", "Ledger", "load_spec_library", "nonlinear_kinds"]
+
+
+def load_spec_library(spec: SystemSpec) -> dict:
+    """The surrogate library ``spec.library`` names, name -> surrogate (empty without one)."""
+    if not spec.library:
+        return {}
+    from ..surrogate import SurrogateError, load_library
+
+    try:
+        return load_library(spec.library)
+    except SurrogateError as error:
+        raise SimError(f"{spec.source}: library: {error}") from None
 
 
 class Ledger:
@@ -144,9 +157,15 @@ class AnalogBackend(Backend):
     ----------
     spec : SystemSpec or YAML path or mapping
     library : mapping name -> surrogate, optional
-        An already loaded surrogate library; by default ``spec.library`` is loaded.
+        An already loaded surrogate library; by default ``spec.library`` is loaded. Its tables
+        are read at ``spec.corner`` and ``spec.temp`` (:mod:`.corners`): ``self.library`` maps
+        each key the spec names onto that table, ``self.surrogates`` is the library as given.
     seed : int, optional
         Overrides ``spec.seed`` (device variation and read-noise draws).
+
+    ``records`` holds the source record (:mod:`.provenance`) of every table the spec reads,
+    by spec field (``adc.energy.6``, ``sense.energy``, ...); ``adc_energy`` / ``adc_time``
+    the characterized J / s per conversion by resolution.
     """
 
     def __init__(self, spec, library: dict | None = None, seed: int | None = None, cell=None):
@@ -155,14 +174,18 @@ class AnalogBackend(Backend):
         if seed is not None:
             spec = spec.updated({"seed": int(seed)})
         self.spec: SystemSpec = spec
-        self.library = library if library is not None else self._load_library()
+        self.surrogates = library if library is not None else load_spec_library(spec)
+        self.library, self._tables = at_operating_point(self.surrogates, spec)
         self._check_library()
+        self.records = {field: self._record(field, key) for field, key in spec.library_keys() if key in self.library}
         self.cell = cell if cell is not None else self._cell()
         self.sense = sense_from_spec(spec.sense, self.library)
         self._pool_range: dict = {}   # input range of each circuit-pooling layer (calibration)
         # circuit-pooling layer -> area (m^2) of its per-window circuits, one per window of
-        # one inference, all evaluated at once; layers run in turn and share them
+        # one inference, all evaluated at once; layers run in turn and share them; and the
+        # source record of that area
         self.pool_area: dict = {}
+        self.pool_area_source: dict = {}
         self.ledger = Ledger()
         self.rng = np.random.default_rng([spec.seed, 1])
         self.calibrating = False
@@ -170,21 +193,19 @@ class AnalogBackend(Backend):
         self._adcs: dict = {}
 
     # ------------------------------------------------------------------ construction
-    def _load_library(self) -> dict:
-        if not self.spec.library:
-            return {}
-        from ..surrogate import SurrogateError, load_library
-
-        try:
-            return load_library(self.spec.library)
-        except SurrogateError as error:
-            raise SimError(f"{self.spec.source}: library: {error}") from None
-
     def _require(self, field: str, key: str | None) -> None:
         if key not in self.library:
             known = ", ".join(sorted(self.library)) or "none"
+            corners = corners_of(self.library, key) if key else []
+            hint = f"; it has {key!r} at corners {', '.join(corners)}: choose one with `corner:` " \
+                   "(cimspice simulate --corner)" if corners else ""
             raise SimError(f"{self.spec.source}: {field}: surrogate {key!r} is not in the library "
-                           f"{self.spec.library} (it has: {known})")
+                           f"{self.spec.library} (it has: {known}){hint}")
+
+    def _record(self, field: str, key: str) -> dict:
+        """The source record of the table read for ``key`` (spec ``field``)."""
+        at = self.spec.adc.energy_at if field.startswith(("adc.energy.", "adc.time.")) else None
+        return table_record(self.spec, field, key, self.library[key], self._tables.get(key, key), at)
 
     def _check_library(self) -> None:
         s = self.spec
@@ -196,10 +217,15 @@ class AnalogBackend(Backend):
             self._require("sense.surrogate", s.sense.surrogate)
             if s.sense.energy is not None:
                 self._require("sense.energy", s.sense.energy)
-        self.adc_energy = {}
-        for bits, key in s.adc.energy.items():
-            self._require(f"adc.energy.{bits}", key)
-            self.adc_energy[bits] = self._energy_at(f"adc.energy.{bits}", self.library[key], s.adc.energy_at)
+        self.adc_energy, self.adc_time = {}, {}
+        for what, out, unit in (("energy", self.adc_energy, "J"), ("time", self.adc_time, "s")):
+            for bits, key in getattr(s.adc, what).items():
+                self._require(f"adc.{what}.{bits}", key)
+                out[bits] = self._value_at(f"adc.{what}.{bits}", self.library[key], s.adc.energy_at, unit)
+
+    def conversion_time(self, bits) -> float:
+        """s per conversion of one ADC at ``bits``: characterized (``adc.time``) or cited."""
+        return self.adc_time.get(bits, costs.ADC_CONVERSION_TIME)
 
     def _check_energy_unit(self, field: str, surrogate) -> None:
         self._check_unit(field, surrogate, "J", "an energy (J)")
@@ -210,20 +236,20 @@ class AnalogBackend(Backend):
         if given not in ("", unit):
             raise SimError(f"{self.spec.source}: {field}: {surrogate.name} gives {given}, not {what}")
 
-    def _energy_at(self, field: str, surrogate, at: dict) -> float:
-        """A characterized energy (J) at the operating point ``at`` (every input given, inside
-        the characterized domain): checked here, before any work."""
+    def _value_at(self, field: str, surrogate, at: dict, unit: str) -> float:
+        """A characterized energy (J) or time (s), ``unit``, at the operating point ``at``
+        (every input given, inside the characterized domain): checked here, before any work."""
         missing = [n for n in surrogate.inputs if n not in at]
         if missing:
             raise SimError(f"{self.spec.source}: adc.energy_at: {field} ({surrogate.name}) needs "
                            f"{', '.join(missing)} (its inputs: {', '.join(surrogate.inputs)})")
-        self._check_energy_unit(field, surrogate)
+        self._check_unit(field, surrogate, unit, {"J": "an energy (J)", "s": "a time (s)"}[unit])
         try:
             value = float(np.ravel(surrogate.predict({n: [at[n]] for n in surrogate.inputs}))[0])
         except CimspiceError as error:  # outside the characterized domain
             raise SimError(f"{self.spec.source}: adc.energy_at: {field}: {error}".splitlines()[0]) from None
         if not value > 0:
-            raise SimError(f"{self.spec.source}: {field}: {surrogate.name} gives {value:g} J at {at}")
+            raise SimError(f"{self.spec.source}: {field}: {surrogate.name} gives {value:g} {unit} at {at}")
         return value
 
     def _cell(self):
@@ -366,9 +392,13 @@ class AnalogBackend(Backend):
         led.add(name, "pool_array_energy", float(np.sum(v * i_cell)) * costs.POOL_CELL_G * costs.POOL_T_READ)
         led.add(name, "pool_array_drives", int(np.count_nonzero(v)))
         windows = v.size // (k * k * len(v))
-        self.pool_area[name] = windows * k * k * ((self.spec.array.cell_area or costs.CELL_AREA) + costs.dac_area(1))
+        unit = (self.spec.array.cell_area or costs.CELL_AREA) + costs.dac_area(1)   # one cell and its driver
+        cell = "array.cell_area" if self.spec.array.cell_area else "costs.CELL_AREA"
+        self.pool_area[name] = windows * k * k * unit
+        self.pool_area_source[name] = costs.Cited(unit, costs.ISAAC, f"{cell} + costs.DAC1_AREA",
+                                                  f"x {k * k} per window").record()
         # the windows' columns read in parallel: one read of the pooling arrays per inference
-        led.add(name, "array_time", costs.POOL_T_READ)
+        led.add(name, "time:pool_avg", costs.POOL_T_READ)
         return y
 
     def _wta_max_pool(self, name, x, k):
@@ -399,8 +429,9 @@ class AnalogBackend(Backend):
         y = x_lo + (y_v - v_lo) / (v_hi - v_lo) * (x_hi - x_lo)
         led = self.ledger
         led.add(name, "pool_wta_energy", float(np.sum(energy.predict(gaps, out_of_domain="clip"))))
-        led.add(name, "array_time", costs.POOL_WTA_T_EVAL)
+        led.add(name, "time:pool_wta", costs.POOL_WTA_T_EVAL)
         self.pool_area[name] = len(win) // N * (k * k + 3) * costs.POOL_WTA_DEVICE_AREA
+        self.pool_area_source[name] = costs.POOL_WTA_DEVICE_AREA.record()
         return y.reshape(N, C, H // k, W // k)
 
     @property

@@ -25,14 +25,16 @@ import numpy as np
 from scipy import stats
 
 from ..validate import require_finite
-from .accounting import COMPONENTS, CostReport, summarise
-from .backend import AnalogBackend
+from .accounting import CostReport, mean_report, summarise
+from .backend import AnalogBackend, load_spec_library
+from .corners import library_corners
 from .errors import SimError
 from .network import Network
+from .results import breakdown, corner_table, write_results
 from .spec import SystemSpec, load_system_spec
 from .zoo import load_dataset, load_network
 
-__all__ = ["SimulationResult", "simulate", "sweep", "sweep_table"]
+__all__ = ["SimulationResult", "simulate", "simulate_corners", "sweep", "sweep_table"]
 
 log = logging.getLogger(__name__)
 
@@ -77,26 +79,20 @@ class SimulationResult:
         return _ci95(self.energy_per_seed)
 
     def to_table(self) -> str:
-        """The result as plain text: the table, then the ADC sweep and the plots when there are
-        any (what ``cimspice simulate`` prints)."""
-        c = self.costs
+        """The result as plain text: the metric, the energy, latency and area tables with each
+        component's source, the arrays, then the ADC sweep and the plots when there are any
+        (what ``cimspice simulate`` prints)."""
+        c, spec = self.costs, self.spec
         fmt = (lambda v: f"{v:.2%}") if self.metric == "accuracy" else (lambda v: f"{v:.3f}")
         ci = f" +- {fmt(self.analog_ci) if self.metric == 'accuracy' else f'{self.analog_ci:.3f}'}" \
             if len(self.seeds) > 1 else ""
-        lines = [f"cimspice simulate: network {self.network!r} on system {self.system!r} "
+        where = "" if spec is None or spec.corner is None and spec.temp is None else \
+            f" at corner {spec.corner or 'as characterized'}" + ("" if spec.temp is None else f", {spec.temp:g} degC")
+        lines = [f"cimspice simulate: network {self.network!r} on system {self.system!r}{where} "
                  f"({self.n_samples} held-out samples, {len(self.seeds)} device seed(s))",
-                 f"  {self.metric:<12} float {fmt(self.float_metric)}   analog {fmt(self.analog_metric)}{ci}",
-                 "", f"  {'energy per inference':<24}{'J':>12}{'share':>9}"]
-        total = c.total_energy or 1.0
-        for comp in COMPONENTS:
-            lines.append(f"  {comp:<24}{c.energy[comp]:>12.3e}{c.energy[comp] / total:>9.1%}")
-        e_ci = f" +- {self.energy_ci:.2e}" if len(self.seeds) > 1 else ""
-        lines.append(f"  {'total':<24}{c.total_energy:>12.3e}{e_ci}")
-        lines += ["", f"  latency per inference   {c.latency:.3e} s (arrays {c.latency_parts['arrays']:.2e}, "
-                      f"digital {c.latency_parts['digital']:.2e}, nonlinear {c.latency_parts['nonlinear']:.2e})",
-                  f"  area                    {c.total_area * 1e6:.4f} mm^2 "
-                  f"({', '.join(f'{k} {v * 1e6:.4f}' for k, v in c.area.items() if v)})",
-                  f"  arrays used             {c.arrays} of {self.plans[0].rows}x{self.plans[0].cols}" if self.plans
+                 f"  {self.metric:<12} float {fmt(self.float_metric)}   analog {fmt(self.analog_metric)}{ci}", ""]
+        lines += breakdown(c, self.energy_ci if len(self.seeds) > 1 else None)
+        lines += ["", f"  arrays used             {c.arrays} of {self.plans[0].rows}x{self.plans[0].cols}" if self.plans
                   else "  arrays used             0"]
         for plan in self.plans:
             lines.append(f"    {plan.describe()}")
@@ -167,9 +163,13 @@ def simulate(system, network, data=None, *, n_samples: int | None = None, seeds:
         ADC resolutions of an accuracy and energy sweep around the result, with and without
         input splitting (``result.sweep``); empty: no sweep.
     output : path, optional
-        Folder for ``simulate.txt`` (:meth:`SimulationResult.to_table`) and the plots
-        ``energy_breakdown.png`` and ``accuracy_vs_adc_bits.png`` (``result.plots``). It is
-        created only once every result is in: a run that fails leaves no folder.
+        Folder for ``simulate.txt`` (:meth:`SimulationResult.to_table`), ``results.json``
+        (every figure with its source, docs/system.md) and the plots ``energy_breakdown.png``
+        and ``accuracy_vs_adc_bits.png`` (``result.plots``). It is created only once every
+        result is in: a run that fails leaves no folder.
+
+    The library's tables are read at the spec's ``corner`` and ``temp`` (null: as named and
+    characterized); :func:`simulate_corners` runs every corner the library holds.
 
     Errors in the spec, an ``adc_bits`` value it refuses, an ``output`` that cannot be
     written, or a spec that does not fit the network raise :class:`SimError` before any
@@ -198,18 +198,15 @@ def simulate(system, network, data=None, *, n_samples: int | None = None, seeds:
     metrics, energies, reports = [], [], []
     seed_list = [spec.seed + i for i in range(int(seeds))]
     for i, seed in enumerate(seed_list):
-        backend = first if i == 0 else AnalogBackend(spec, library=first.library, seed=seed)
+        backend = first if i == 0 else AnalogBackend(spec, library=first.surrogates, seed=seed)
         backend.calibrate(net, x_cal)
         metrics.append(net.score(x, y, backend))
         peak = max((c["buffer_bits"] for c in backend.ledger.counts.values()), default=0) / len(x)
-        report = summarise(backend.ledger, spec, plans, len(x), peak, adc_energy=backend.adc_energy,
-                           pool_area=backend.pool_area)
+        report = summarise(backend, plans, len(x), peak)
         reports.append(report)
         energies.append(report.total_energy)
         log.info("seed %d: %s %.4f, %.3e J per inference", seed, net.metric, metrics[-1], energies[-1])
-    costs = reports[0]
-    if len(reports) > 1:  # mean energy over seeds; latency and area do not depend on the draw
-        costs.energy = {k: float(np.mean([r.energy[k] for r in reports])) for k in COMPONENTS}
+    costs = mean_report(reports)  # mean energy over seeds; latency and area do not depend on the draw
     result = SimulationResult(label, spec.name, net.metric, len(x), float_metric, metrics, costs, energies, plans,
                               seed_list, time.perf_counter() - t0, spec)
     if adc_bits:
@@ -220,8 +217,40 @@ def simulate(system, network, data=None, *, n_samples: int | None = None, seeds:
     return result
 
 
+def simulate_corners(system, network, data=None, *, corners=None, n_samples: int | None = None, seeds: int = 1,
+                     calibration_samples: int = 256, library: dict | None = None, adc_bits=(),
+                     output=None) -> list[SimulationResult]:
+    """:func:`simulate` at each process corner: ``corners`` (default every corner at which the
+    library holds a table the spec reads), at the spec's ``temp``; ``adc_bits``: each corner's
+    ADC sweep (none by default). Returns one result per corner; with ``output``, each corner's
+    files go to ``output/CORNER/`` and :func:`cimspice.sim.results.corner_table` to
+    ``output/corners.txt``.
+
+    Raises :class:`SimError` before any work when the library holds no corner tables.
+    """
+    spec = load_system_spec(system)
+    out = None if output is None else Path(output)
+    if out is not None:
+        _check_writable(out)
+    library = load_spec_library(spec) if library is None else library
+    keys = [key for _, key in spec.library_keys()]
+    corners = list(corners) if corners else library_corners(library, keys)
+    if not corners:
+        raise SimError(f"{spec.source}: corner: the library {spec.library} holds no corner tables of the keys the "
+                       f"spec reads ({', '.join(keys) or 'none'}); add them with "
+                       "`cimspice library build --corners tt,ff,ss`")
+    net, _ = _network(network)
+    data = _data(net, network, data, n_samples, calibration_samples)
+    results = [simulate(spec.updated({"corner": c}), net, data, seeds=seeds, library=library, adc_bits=adc_bits,
+                        output=None if out is None else out / c) for c in corners]
+    if out is not None:
+        (out / "corners.txt").write_text(corner_table(results) + "\n")
+    return results
+
+
 def _write(result: SimulationResult, out: Path) -> None:
-    """``out/simulate.txt`` and the plots (listed in ``result.plots``), ``out`` created."""
+    """``out/simulate.txt``, ``out/results.json`` and the plots (listed in ``result.plots``),
+    ``out`` created."""
     from .plots import plot_energy_breakdown, plot_sweep
 
     try:
@@ -232,6 +261,7 @@ def _write(result: SimulationResult, out: Path) -> None:
     if result.sweep:
         result.plots.append(plot_sweep(result.sweep, out / "accuracy_vs_adc_bits.png"))
     (out / "simulate.txt").write_text(result.to_table() + "\n")
+    write_results(result, out / "results.json")
 
 
 def sweep(system, network, data=None, *, adc_bits=(None,), array_sizes=(None,), splits=(None,),

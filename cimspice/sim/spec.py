@@ -13,7 +13,7 @@ several fields follow the walk, section by section. docs/system.md's field table
     mapping:    {weights: differential|offset, slices}
     inputs:     {encoding: bit_serial|dac, bits, signed: two_phase|bipolar}
     adc:        {type: ideal|surrogate, bits, partial_sum_bits, range: calibrated|full, per_array, surrogate,
-                 energy: {bits: key}, energy_at: {input: value}}
+                 energy: {bits: key}, time: {bits: key}, energy_at: {input: value}}
     sense:      {type: ideal|surrogate, surrogate, energy, v_ref, transimpedance}
     nonlinear:  {where: digital|reram_array, surrogates: {kind: name}, energy: {kind: name},
                  avg_pooling: digital|reram_array, max_pooling: digital|wta,
@@ -23,6 +23,8 @@ several fields follow the walk, section by section. docs/system.md's field table
     nonidealities: {ir_drop, r_wire, solver: surrogate|exact, cell_nonlinearity,
                     programming_sigma, programming_error: relative|absolute, read_noise_sigma}
     library:    path of the surrogate library (relative to the spec file), or null
+    corner:     process corner of the library's tables (each key read as key@corner), or null
+    temp:       temperature (degC) the tables are evaluated at, or null
     seed:       integer (device variation and noise draws)
 """
 
@@ -115,9 +117,12 @@ class AdcSpec:
     energy: dict[int, str] = spec_field(
         {}, "resolution -> library key of a characterized energy per conversion; other resolutions: the "
             "cited constant", unit="J", keys="ADC resolutions in bits", key_min=2, key_max=24, **_KEY)
+    time: dict[int, str] = spec_field(
+        {}, "resolution -> library key of a characterized time per conversion; other resolutions: the cited "
+            "rate (costs.ADC_RATE)", unit="s", keys="ADC resolutions in bits", key_min=2, key_max=24, **_KEY)
     energy_at: dict[str, float] = spec_field(
-        {}, "the energy surrogates' other inputs (e.g. `{vdd: 1.1, t_clk: 2.0e-9}`)", keys="surrogate input names",
-        values="number")
+        {}, "the energy and time surrogates' other inputs (e.g. `{vdd: 1.1, t_clk: 2.0e-9}`)",
+        keys="surrogate input names", values="number")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,6 +199,12 @@ class SystemSpec:
     tiling: TilingSpec = field(default_factory=TilingSpec)
     nonidealities: NonidealitySpec = field(default_factory=NonidealitySpec)
     library: str | None = spec_field(None, "surrogate library (HDF5), relative to the spec file")
+    corner: str | None = spec_field(
+        None, "process corner of the library's tables: each library key read as `key@corner` "
+              "(`cimspice simulate --corner`); null: the keys as named", nonempty=True)
+    temp: float | None = spec_field(
+        None, "temperature the library's tables are evaluated at (their `temp` input; a table without one must "
+              "have been characterized there); null: as characterized", unit="degC", min=-273.15)
     seed: int = spec_field(0, "seed of the device variation and noise draws", min=0)
     source: str = spec_field("<spec>", "where the spec came from, for messages", internal=True)
 
@@ -217,6 +228,22 @@ class SystemSpec:
             else:
                 merged[key] = value
         return parse_system_spec(merged, source or self.source)
+
+    def library_keys(self) -> list[tuple[str, str]]:
+        """(field, library key) of every surrogate this spec reads, e.g. ``("adc.energy.6", "adc.energy")``."""
+        a, adc, s, n = self.array, self.adc, self.sense, self.nonlinear
+        keys = [("array.surrogate", a.surrogate if a.cell == "surrogate" else None),
+                ("adc.surrogate", adc.surrogate if adc.type == "surrogate" else None)]
+        if s.type == "surrogate":
+            keys += [("sense.surrogate", s.surrogate), ("sense.energy", s.energy)]
+        keys += [(f"adc.{what}.{bits}", key) for what in ("energy", "time") for bits, key in getattr(adc, what).items()]
+        if n.where == "reram_array":
+            keys += [(f"nonlinear.{what}.{kind}", key) for what in ("surrogates", "energy")
+                     for kind, key in getattr(n, what).items()]
+        if n.max_pooling == "wta":
+            keys += [("nonlinear.max_pooling_error", n.max_pooling_error),
+                     ("nonlinear.max_pooling_energy", n.max_pooling_energy)]
+        return [(field, key) for field, key in keys if key]
 
     @property
     def nonideal(self) -> bool:
@@ -295,6 +322,9 @@ def _library_needed(spec: SystemSpec) -> str | None:
              ("adc.type 'surrogate'", spec.adc.type == "surrogate"),
              ("sense.type 'surrogate'", spec.sense.type == "surrogate"),
              ("adc.energy", bool(spec.adc.energy)),
+             ("adc.time", bool(spec.adc.time)),
+             ("corner", spec.corner is not None),
+             ("temp", spec.temp is not None),
              ("nonlinear.where 'reram_array'", spec.nonlinear.where == "reram_array"))
     return next((what for what, needed in needs if needed), None)
 

@@ -25,7 +25,7 @@ import zlib
 
 import numpy as np
 
-from .costs import ACTIVATION_BITS, adc_time
+from .costs import ACTIVATION_BITS
 from .crossbar import LinearCell, cell_factors, cell_read
 from .errors import SimError
 from .mapping import array_layout, plan_matrix, quantise_weights
@@ -358,6 +358,16 @@ class AnalogMatrix:
         """Energy (J) the arrays of ``tile`` draw for ``codes``: sum of V * I * t_read."""
         return tile.energy(codes) * self.spec.array.t_read
 
+    def _read_cycle(self, reads: float) -> tuple[str, float]:
+        """(event, s) of ``reads`` reads per inference. Row tiles work in parallel; each read
+        waits for the busiest array's ADCs: the cycle is ``t_read`` (event ``time:read``) or
+        the conversions of one ADC (``time:adc:BITS``), whichever is longer."""
+        bits = self.tiles[0].adc_bits
+        busiest = max(t.conv_per_array for t in self.tiles)
+        t_adc = -(-busiest // self.spec.adc.per_array) * self.backend.conversion_time(bits)
+        t_read = self.spec.array.t_read
+        return ("time:read", reads * t_read) if t_read >= t_adc else (f"time:adc:{bits}", reads * t_adc)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         if self.backend.calibrating:
@@ -401,10 +411,7 @@ class AnalogMatrix:
             ledger.add(self.name, f"adc:{tile.adc_bits}", P * n * C)
         ledger.add(self.name, "array_energy", energy)
         ledger.add(self.name, "driver_pulses", int(pulses))
-        # Row tiles work in parallel; each read waits for the busiest array's ADCs.
-        busiest = max(t.conv_per_array for t in self.tiles)
-        t_cycle = max(a.t_read, adc_time(-(-busiest // self.spec.adc.per_array)))
-        ledger.add(self.name, "array_time", P * n * t_cycle / self.backend.batch)
+        ledger.add(self.name, *self._read_cycle(P * n / self.backend.batch))
         conversions = P * n * C * len(self.tiles)
         ledger.add(self.name, "sense_samples", conversions)
         if sense_energy is not None:

@@ -1,0 +1,148 @@
+"""The library's tables at the spec's process corner and temperature (``corner``, ``temp``).
+
+A library holds one table per corner, ``name@corner`` (:data:`cimspice.surrogate.fit.CORNER_SEPARATOR`,
+the NLDM convention); temperature is an input ``temp`` (degC) of a table whose sweep swept it.
+:func:`at_operating_point` maps every key the spec names onto its table at ``spec.corner``,
+with ``temp`` fixed at ``spec.temp`` (:class:`AtTemperature`), so the rest of the simulator
+reads ``library[key]`` as it always does. A table that is not there is refused with the
+command that adds it; nothing is silently taken from another corner or temperature.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..surrogate.fit import CORNER_SEPARATOR
+from ..surrogate.library import surrogate_corner
+from .errors import SimError
+from .provenance import characterized
+
+__all__ = ["NOMINAL_TEMP", "AtTemperature", "at_operating_point", "characterized_temp", "corners_of", "library_corners",
+           "table_record"]
+
+#: degC: ngspice's default temperature and the circuits' ``temp`` default, where a sweep
+#: that does not sweep ``temp`` ran (cimspice.circuits.base.TEMP; the sim does not import circuits)
+NOMINAL_TEMP = 27.0
+
+
+def corners_of(library: dict, key: str) -> list[str]:
+    """The corners at which ``library`` holds ``key`` (as ``key@corner``)."""
+    prefix = f"{key}{CORNER_SEPARATOR}"
+    return sorted(surrogate_corner(s) or name[len(prefix):] for name, s in library.items() if name.startswith(prefix))
+
+
+def library_corners(library: dict, keys) -> list[str]:
+    """Every corner at which ``library`` holds one of ``keys``, sorted."""
+    return sorted({c for key in keys for c in corners_of(library, key)})
+
+
+def characterized_temp(surrogate) -> float:
+    """degC a table without a ``temp`` input was characterized at: the sweep's fixed ``temp``
+    (``provenance["fixed_inputs"]``), else :data:`NOMINAL_TEMP`."""
+    try:
+        fixed = json.loads(getattr(surrogate, "provenance", {}).get("fixed_inputs", "{}") or "{}")
+    except (TypeError, ValueError):
+        fixed = {}
+    value = fixed.get("temp")
+    return float(value[0] if isinstance(value, list) else value) if value is not None else NOMINAL_TEMP
+
+
+class AtTemperature:
+    """A surrogate with its ``temp`` input held at ``temp`` (degC): the same object to its
+    callers, one input fewer (``inputs``, ``domain``, ``predict``); everything else is the
+    wrapped surrogate's."""
+
+    def __init__(self, surrogate, temp: float):
+        self.surrogate, self.temp = surrogate, float(temp)
+        self._index = list(surrogate.inputs).index("temp")
+        self.inputs = [n for n in surrogate.inputs if n != "temp"]
+        self.input_units = [u for n, u in zip(surrogate.inputs, surrogate.input_units) if n != "temp"]
+
+    def __getattr__(self, name):
+        if name == "surrogate":      # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
+        return getattr(self.surrogate, name)
+
+    @property
+    def domain(self) -> dict:
+        return {k: v for k, v in self.surrogate.domain.items() if k != "temp"}
+
+    def predict(self, X, out_of_domain: str = "error"):
+        """As :meth:`cimspice.surrogate.Surrogate.predict`, without the ``temp`` column."""
+        if isinstance(X, dict):
+            n = max((np.size(v) for v in X.values()), default=1)
+            return self.surrogate.predict({**X, "temp": np.full(n, self.temp)}, out_of_domain=out_of_domain)
+        X = np.asarray(X, float)
+        return self.surrogate.predict(np.insert(X, self._index, self.temp, axis=1), out_of_domain=out_of_domain)
+
+    def __repr__(self):
+        return f"AtTemperature({self.surrogate.name!r}, {self.temp:g} degC)"
+
+
+def _table(library: dict, spec, field: str, key: str) -> str | None:
+    """The library name of ``key`` at ``spec.corner``; None if ``key`` is not in the library at all
+    (the backend's checks report it where it is needed)."""
+    corner = spec.corner
+    if corner is None:
+        return key if key in library else None
+    name = f"{key}{CORNER_SEPARATOR}{corner}"
+    if name in library:
+        return name
+    if key in library and surrogate_corner(library[key]) == corner:
+        return key
+    have = corners_of(library, key)
+    if not have and key not in library:
+        return None
+    where = f"corners {', '.join(have)}" if have else "no corner tables"
+    raise SimError(f"{spec.source}: {field}: no table {name!r} in the library {spec.library} ({key!r} has {where}); "
+                   f"add it with `cimspice library build --corners {corner}`")
+
+
+def _at_temp(surrogate, spec, field: str, name: str):
+    """``surrogate`` with ``temp`` fixed at ``spec.temp``, or as it is when the spec gives no temp."""
+    temp = spec.temp
+    if temp is None:
+        return surrogate
+    if "temp" not in surrogate.inputs:
+        t = characterized_temp(surrogate)
+        if not np.isclose(temp, t):
+            raise SimError(f"{spec.source}: temp: {field} {name!r} was characterized at {t:g} degC only (no temp "
+                           f"input), not {temp:g} degC; add temperatures with "
+                           f"`cimspice library build --temps {t:g},{temp:g}`")
+        return surrogate
+    lo, hi = surrogate.domain["temp"]
+    if not lo <= temp <= hi:
+        raise SimError(f"{spec.source}: temp: {temp:g} degC is outside {name!r}'s characterized range "
+                       f"[{lo:g}, {hi:g}] degC; add it with `cimspice library build --temps {lo:g},{temp:g},{hi:g}`")
+    return AtTemperature(surrogate, temp)
+
+
+def at_operating_point(library: dict, spec) -> tuple[dict, dict]:
+    """``(view, names)``: ``library`` with every key the spec names mapped onto its table at
+    ``spec.corner`` and ``spec.temp``, and key -> the library name read for it. Without a
+    corner and temperature, the library itself."""
+    if spec.corner is None and spec.temp is None:
+        return library, {}
+    view, names = dict(library), {}
+    for field, key in spec.library_keys():
+        name = _table(library, spec, field, key)
+        if name is not None:
+            view[key], names[key] = _at_temp(library[name], spec, field, name), name
+    return view, names
+
+
+def table_record(spec, field: str, key: str, surrogate, name: str, at: dict | None = None) -> dict:
+    """The source record (:func:`.provenance.characterized`) of ``surrogate``, the table read for
+    ``key`` (spec ``field``) under library name ``name``; ``at``: the operating point the spec
+    evaluates it at (only its inputs are kept)."""
+    inputs = list(getattr(surrogate, "inputs", ()))
+    if isinstance(surrogate, AtTemperature):
+        temp, raw = surrogate.temp, surrogate.surrogate
+    else:
+        raw = surrogate
+        temp = (at or {}).get("temp") if "temp" in inputs else characterized_temp(surrogate)
+    corner = surrogate_corner(raw) if hasattr(raw, "provenance") else ""
+    return characterized(spec.library or "<in memory>", name, field, corner or (spec.corner or ""), temp,
+                         {k: v for k, v in (at or {}).items() if k in inputs})
