@@ -1,9 +1,11 @@
-"""Shared fixtures: the process's ngspice engine and an independent `ngspice -b` runner."""
+"""Shared fixtures: the process's ngspice engine, an independent `ngspice -b` runner, and
+surrogates fitted to an analytic cell sweep."""
 
 from __future__ import annotations
 
 import re
 import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +46,20 @@ def batch(tmp_path):
 def rel_err(a, b) -> float:
     a, b = np.asarray(a, float), np.asarray(b, float)
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+@pytest.fixture(scope="session")
+def grid_fit(tmp_path_factory):
+    """``(path, surrogates)``: a grid sweep of the analytic cell current (tests/surrogate_data.py)
+    and what :func:`~cimspice.surrogate.fit_surrogates` fits to it with the fast candidates.
+    Fitted once (~6 s) for every test that reads it; none changes it."""
+    from surrogate_data import FAST_MODELS, cell_grid_sweep
+
+    from cimspice.surrogate import fit_surrogates
+
+    folder = tmp_path_factory.mktemp("gridfit")
+    path = cell_grid_sweep(folder / "cell_grid.h5")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        surrogates = fit_surrogates(path, models=FAST_MODELS)
+    return path, surrogates

@@ -174,16 +174,22 @@ def test_corners_and_temperatures_of_the_cell_against_ngspice_batch(tmp_path, ba
     np.testing.assert_array_equal(data.select_corner("ff").outputs["i_cell"], current[2:])
 
 
-def test_user_netlist_transient_and_temperature(tmp_path):
+def test_user_netlist_transient_and_temperature(tmp_path, engine, monkeypatch):
     """A tran analysis (final value of an RC step: 1 - exp(-t/RC)) and a temperature sweep
-    of a resistor with tc1 (R = r (1 + tc1 (T - 27)))."""
+    of a resistor with tc1 (R = r (1 + tc1 (T - 27))). A parameter that is one device's whole
+    value changes in place (``alter``), the others through ``alterparam`` + ``reset``."""
+    sent = []  # every command the sweep sends to ngspice, through the engine's public command()
+    command = engine.command
+    monkeypatch.setattr(engine, "command", lambda text: sent.append(text) or command(text))
     (tmp_path / "rc.cir").write_text("rc step\n.param vin=1 r=1k\nV1 in 0 dc 0 pulse(0 {vin} 0 1p 1p 1 2)\n"
                                      "R1 in out {r}\nC1 out 0 1n\n.end\n")
     spec = parse_sweep_spec({"netlist": "rc.cir", "analysis": {"tran": {"step": 2e-8, "stop": 2e-6, "max_step": 1e-8}},
                              "parameters": {"vin": {"values": [0.5, 1.0]}, "r": {"values": [500.0, 1000.0]}},
                              "outputs": {"v_out": {"vector": "v(out)", "unit": "V"}}}, source=str(tmp_path / "s.yaml"))
-    assert spec.circuit._device_of == {"r": "r1"}  # r changes in place, vin through alterparam
     run_sweep(spec, tmp_path / "rc.h5", executor="inline", progress=False)
+    # r (R1's value) never re-elaborates the circuit; vin (inside a pulse) does, once per value
+    assert [c for c in sent if c.startswith("alterparam")] == ["alterparam vin=0.5", "alterparam vin=1.0"]
+    assert sent.count("reset") == 2 and {"alter r1 = 500.0", "alter r1 = 1000.0"} <= set(sent)
     with h5py.File(tmp_path / "rc.h5", "r") as f:
         vin, r, v = f["inputs/vin"][...], f["inputs/r"][...], f["outputs/v_out"][...]
         assert f["outputs/v_out"].attrs["description"] == "final value of tran vector v(out)"

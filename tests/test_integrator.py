@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cimspice.circuits import CircuitError
-from cimspice.circuits.integrator import T_RELEASE, T_RESET, Integrator, nonlinearity
+from cimspice.circuits.integrator import T_EDGE, T_RELEASE, T_RESET, Integrator, nonlinearity
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,8 @@ def test_cycle_energy_equals_ngspice_integral_of_supply_power(engine, integrator
     integrator.load(engine)
     i_in, t_pulse = 70e-6, 3e-9
     energy = integrator.simulate(engine, {"i_in": i_in, "t_pulse": t_pulse}).values["energy"]
-    pulse = " ".join(repr(v) for v in integrator._pulse(t_pulse))
+    # the input pulse as documented: from t_start, T_EDGE edges, time integral t_pulse
+    pulse = " ".join(repr(v) for v in (0.0, 1.0, integrator.t_start, T_EDGE, T_EDGE, t_pulse - T_EDGE, 1.0))
     text = re.sub(r"^vpw pw 0 .*$", f"vpw pw 0 dc 0 pulse({pulse})", integrator.netlist(), flags=re.MULTILINE)
     text = text.replace("gin 0 bl pw 0 0", f"gin 0 bl pw 0 {i_in!r}")
     t_end = integrator.t_sample + T_RESET
@@ -85,7 +86,7 @@ def test_cycle_energy_equals_ngspice_integral_of_supply_power(engine, integrator
     run = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True, timeout=120)
     found = dict(re.findall(r"^(e_cycle|v_s)\s*=\s*(\S+)", run.stdout, re.MULTILINE))
     assert set(found) == {"e_cycle", "v_s"}, run.stdout + run.stderr
-    assert energy == pytest.approx(float(found["e_cycle"]), rel=1e-4)
+    assert energy == pytest.approx(float(found["e_cycle"]), rel=1e-4, abs=0)  # not approx's default abs=1e-12 J
     # the separate run integrated the same charge: its sample agrees too
     v_out = integrator.simulate(engine, {"i_in": i_in, "t_pulse": t_pulse}).values["v_out"]
     assert v_out == pytest.approx(float(found["v_s"]), abs=1e-5)

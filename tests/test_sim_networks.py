@@ -238,34 +238,44 @@ class _SaturatingCell:
         return self.law(X[:, 0], X[:, 1], X[:, 2])
 
 
-@pytest.mark.parametrize("encoding", ["bit_serial", "dac"])
-def test_tabulated_cell_surrogate_matches_per_cell_sum(encoding):
-    """A non-separable cell surrogate, factored by SVD over its levels, gives the column
-    currents of the cell-by-cell sum of its law."""
+def _saturating_layer_outputs(encoding, solver):
+    """Outputs (25, 6) of a 12x6 dense layer on 16x32 arrays of :class:`_SaturatingCell`,
+    with ideal ADCs and no wire resistance: the cell law is the only analog effect."""
     rng = np.random.default_rng(3)
     W, x = rng.normal(size=(12, 6)), rng.uniform(0, 1, size=(25, 12))
     net = Sequential("s", [Dense("d", W, np.zeros(6))])
     spec = parse_system_spec({"array": {"rows": 16, "cols": 32, "cell": "surrogate", "surrogate": "fake",
                                         "fixed": {"v_wl": 1.1}},
                               "mapping": {"slices": 2}, "inputs": {"encoding": encoding, "bits": 6},
-                              "nonidealities": {"cell_nonlinearity": True, "programming_sigma": 0.1},
+                              "adc": {"bits": None, "partial_sum_bits": None},
+                              "nonidealities": {"cell_nonlinearity": True, "programming_sigma": 0.1,
+                                                "solver": solver},
                               "library": "lib.h5"})
     backend = AnalogBackend(spec, library={"fake": _SaturatingCell()})
     backend.calibrate(net, x)
-    m = backend.matrices["d"]
-    codes, _ = m._encode(x)
-    (tile,) = m.tiles
-    D = m._currents(tile, codes, noise=False)
-    V = m._voltages(codes).reshape(-1, 12)
-    law = _SaturatingCell.law
-    for outs, G, plus, minus in tile.arrays:
-        I = law(G[None], V[:, :, None], 1.1).sum(axis=1)           # (reads, columns)
-        ref = (I[:, plus] - I[:, minus]).reshape(len(V), -1)
-        got = D[:, outs[0] * 2:outs[1] * 2]
-        # float32 products (ADCs of at most 16 bits, docs/system.md): a few 1e-7 of full scale
-        assert np.abs(got - ref).max() < 5e-7 * np.abs(ref).max()
+    return net.forward(x, backend), x @ W
+
+
+@pytest.mark.parametrize("encoding", ["bit_serial", "dac"])
+def test_tabulated_cell_surrogate_matches_per_cell_sum(encoding):
+    """A non-separable cell surrogate, factored by SVD over its levels (``solver:
+    surrogate``), gives the layer outputs of the cell-by-cell sum of its law (``solver:
+    exact`` with no wire resistance: every cell evaluated at its row voltage)."""
+    from cimspice.sim.crossbar import CrossbarSolver, SurrogateCell
+
+    # the exact solver without wires is the cell-by-cell sum, computed here from the law
+    rng = np.random.default_rng(4)
+    G, V = rng.uniform(1e-6, 1e-4, (16, 8)), rng.uniform(0.0, 0.3, (5, 16))
+    per_cell = _SaturatingCell.law(G[None], V[:, :, None], 1.1).sum(axis=1)
+    exact = CrossbarSolver(16, 8, r_wire=0.0, cell=SurrogateCell(_SaturatingCell(), fixed={"v_wl": 1.1}))
+    np.testing.assert_allclose(exact.column_currents(G, V), per_cell, rtol=1e-12)
+
+    factored, linear = _saturating_layer_outputs(encoding, "surrogate")
+    summed, _ = _saturating_layer_outputs(encoding, "exact")
+    # two levels (bit-serial) factor exactly; DAC levels keep singular values above 1e-9
+    assert np.abs(factored - summed).max() < 1e-8 * np.abs(summed).max()
     # the law is far from linear here: a linear-cell tile would be off by percents
-    assert np.abs(net.forward(x, backend) - x @ W).max() > 1e-2 * np.abs(x @ W).max()
+    assert np.abs(summed - linear).max() > 1e-2 * np.abs(linear).max()
 
 
 def test_surrogate_cell_partials_for_the_solver():
