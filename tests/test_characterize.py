@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import h5py
 import numpy as np
 import pytest
@@ -113,6 +116,17 @@ def test_existing_sweep_file_is_not_touched(tmp_path):
     assert out.read_bytes() == b"precious"
     with pytest.raises(SweepFileError, match="does not exist"):
         run_sweep(parse_spec(GRID), tmp_path / "no" / "dir.h5", progress=False)
+
+
+def test_sweep_processes_do_not_import_scipy():
+    """SciPy's import is ~50 MB of resident memory in every process: a 100,000-point sweep
+    with 2 workers peaked at 322 MB (benchmarks/sweep.py) because each worker and the parent
+    imported scipy.optimize through the circuit registry, which no sweep of theirs uses."""
+    code = ("import sys, cimspice.characterize.worker as w; "
+            "from cimspice.characterize import runner, spec, store; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn', 'matplotlib'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.slow
