@@ -281,14 +281,23 @@ def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSp
     timeout = data.get("timeout")
     if timeout is not None and _number(timeout, f"{source}: timeout", "s") <= 0:
         raise SpecError(f"{source}: timeout: {timeout!r} must be a positive number of seconds per point")
-    if not text:
-        text = yaml.safe_dump(data, sort_keys=False)
+    text = text or _as_text(data)
     spec = SweepSpec(circuits, design, tuple(axes), fixed, tuple(outputs), samples, seed, corners,
                      temperatures, tuple(variations), circuit_args, data.get("analysis"),
                      None if timeout is None else float(timeout), text, source)
     if variations:
         _check_draws(spec)
     return spec
+
+
+def _as_text(data: dict) -> str:
+    """The spec as text, for a spec given as a mapping: JSON (which YAML reads too) when it
+    can be, because PyYAML's dumper holds a node per value: 30 MB and 2.5 s for a list of
+    100,000 values, against 4 MB and 0.4 s."""
+    try:
+        return json.dumps(data, allow_nan=False) + "\n"
+    except (TypeError, ValueError):  # e.g. dates from YAML, NaN in a field read as is
+        return yaml.safe_dump(data, sort_keys=False)
 
 
 def _temperatures(data: dict, params: dict, circuit: Circuit, source: str) -> tuple[float, ...]:
