@@ -53,7 +53,7 @@ def _quiet_distributed() -> dict[str, int]:
 def death_reason(exitcode: int | None, time_limit: float | None) -> str:
     """Words for how a worker process ended."""
     if exitcode == worker.EXIT_TIMEOUT:
-        return f"exceeded the time limit of {time_limit:g} s per point" if time_limit else "exceeded its time limit"
+        return worker.timeout_reason(time_limit) if time_limit else "exceeded its time limit"
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
@@ -112,10 +112,11 @@ class LocalPool:
         self._processes.update(self._pool._processes or {})
         return future
 
-    def diagnose(self) -> dict[int, str]:
-        """After ``BrokenProcessPool``: ``point index -> reason`` for each worker that died
-        while simulating a point. Workers the pool itself terminated afterwards (SIGTERM)
-        and idle ones are left out. Waits until every worker has exited."""
+    def diagnose(self) -> dict[int, int]:
+        """After ``BrokenProcessPool``: ``point index -> exit code`` for each worker that died
+        while simulating a point (:func:`death_reason` puts it in words). Workers the pool
+        itself terminated afterwards (SIGTERM) and idle ones are left out. Waits until every
+        worker has exited."""
         self._pool.shutdown(wait=True, cancel_futures=True)
         codes = {}
         for process in self._processes.values():
@@ -127,7 +128,7 @@ class LocalPool:
             pid, index, start = self._slots[3 * k:3 * k + 3]
             code = codes.get(int(pid))
             if start > 0 and code not in (None, 0, -signal.SIGTERM):
-                culprits[int(index)] = death_reason(code, self.time_limit)
+                culprits[int(index)] = code
         _log.debug("pool broke: exit codes %s, culprits %s", codes, culprits)
         return culprits
 
