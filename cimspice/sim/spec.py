@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from ..yamlio import load_yaml
+from ..yamlio import finite, key_names, load_yaml, yaml_problem
 
 from .costs import T_READ
 from .errors import SimError
@@ -57,7 +57,7 @@ class _Reader:
         self.data, self.used = data, set()
 
     def fail(self, key: str, reason: str):
-        raise SimError(f"{self.source}: {self.section}.{key}: {reason}")
+        raise SimError(f"{self.source}: {self.section}.{key_names([key])}: {reason}")
 
     def get(self, key, default):
         self.used.add(key)
@@ -72,7 +72,7 @@ class _Reader:
                 v = float(v)  # YAML reads "1e-6" (no dot) as a string
             except ValueError:
                 pass
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf")):
+        if not finite(v):
             self.fail(key, f"expected a finite number, got {v!r}")
         v = float(v)
         if positive and not v > 0:
@@ -114,7 +114,7 @@ class _Reader:
         return v
 
     def done(self):
-        unknown = sorted(set(self.data) - self.used)
+        unknown = sorted(set(self.data) - self.used, key=str)  # YAML keys may be numbers, null, ...
         if unknown:
             self.fail(unknown[0], "unknown field")
 
@@ -273,7 +273,7 @@ def _adc_energy(r: _Reader) -> tuple[dict, dict]:
     for bits, key in energy.items():
         try:
             b = int(bits)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: .inf
             b = None
         if b is None or isinstance(bits, bool) or str(b) != str(bits).strip() or not 2 <= b <= 24:
             r.fail("energy", f"keys are ADC resolutions in bits (2..24), got {bits!r}")
@@ -290,8 +290,8 @@ def _adc_energy(r: _Reader) -> tuple[dict, dict]:
                 value = float(value)
             except ValueError:
                 pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-            r.fail("energy_at", f"{name}: expected a number, got {value!r}")
+        if not finite(value):
+            r.fail("energy_at", f"{key_names([name])}: expected a finite number, got {value!r}")
         values[str(name)] = float(value)
     return out, values
 
@@ -315,8 +315,7 @@ def parse_spec(data: Any, source: str = "<spec>", base: Path | None = None) -> S
     v0 = r.number("v0", RERAM_V0, positive=True)
     surrogate = r.text("surrogate")
     fixed = r.get("fixed", {}) or {}
-    if not isinstance(fixed, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                              for v in fixed.values()):
+    if not isinstance(fixed, dict) or not all(finite(v) for v in fixed.values()):
         r.fail("fixed", f"expected a mapping of input name -> number, got {fixed!r}")
     cell_area = r.number("cell_area", None, positive=True, optional=True)
     if cell == "surrogate" and not surrogate:
@@ -457,5 +456,5 @@ def load_spec(spec, source: str | None = None) -> SystemSpec:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise SimError(f"{path}: not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+        raise SimError(f"{path}: not valid YAML{where}: {yaml_problem(error)}") from None
     return parse_spec(data, str(path), base=path.parent)
