@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..yamlio import load_yaml
+from ..yamlio import finite, key_names, load_yaml, yaml_problem
 
 from ..circuits import get_circuit
 from ..circuits.base import Circuit, CircuitError
@@ -45,6 +45,10 @@ FIELDS = ("circuit", "circuit_args", "netlist", "analysis", "design", "parameter
           "seed", "corners", "temperatures", "timeout")
 #: Parameter names with a meaning of their own in a sweep file (see docs/sweep_schema.md).
 RESERVED = ("corner",)
+#: Points one sweep file may hold. The runner keeps every point's inputs in memory (8 bytes
+#: per parameter and point), and a typo such as num: 1000000 should fail here, not at
+#: the allocation: 10 million points are ~80 MB per parameter and a ~1 GB file.
+MAX_POINTS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,18 @@ class SweepSpec:
             "outputs": [[m, c.measurement(m).unit, c.measurement(m).description] for m in self.outputs],
         }
 
+    @property
+    def n_points(self) -> int:
+        """Points of the sweep, as :func:`~cimspice.characterize.points.sweep_points` makes
+        them, counted without making them."""
+        if self.design in ("lhs", "random"):
+            base = self.samples
+        elif self.design == "list":
+            base = len(self.axes[0].values) if self.axes else 1
+        else:
+            base = math.prod(len(a.values) for a in self.axes) * (self.samples if self.design == "montecarlo" else 1)
+        return base * max(1, len(self.corners)) * max(1, len(self.temperatures))
+
     @cached_property
     def sha256(self) -> str:
         """Hash of :meth:`normalized`: two specs with the same hash give the same sweep file."""
@@ -128,7 +144,7 @@ def _number(value, where: str, unit: str = "") -> float:
         hint = f" in {unit}" if unit else ""
         raise SpecError(f"{where}: {value!r} is not a number (write a plain SI number{hint}, e.g. 1.0e-6 "
                         f"not '1u', 27 not '300K')")
-    if not math.isfinite(value):
+    if not finite(value):
         raise SpecError(f"{where}: {value!r} is not finite")
     return float(value)
 
@@ -145,7 +161,7 @@ def _axis(name: str, entry: dict, design: str, source: str, circuit: Circuit) ->
     declared = circuit.parameter(name)
     unknown = set(entry) - {"values", "start", "stop", "num", "scale", "unit", "sigma", "mean"}
     if unknown:
-        raise SpecError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+        raise SpecError(f"{where}: unknown key(s) {key_names(unknown)}")
     if "unit" in entry and declared.unit and entry["unit"] != declared.unit:
         raise SpecError(f"{where}.unit: {entry['unit']!r} but {circuit.name}.{name} is in {declared.unit!r}")
     if "sigma" in entry:
@@ -167,6 +183,8 @@ def _axis(name: str, entry: dict, design: str, source: str, circuit: Circuit) ->
         if not isinstance(values, list) or not values:
             raise SpecError(f"{where}.values: expected a non-empty list of numbers")
         values = tuple(_number(v, f"{where}.values", declared.unit) for v in values)
+        if scale == "log" and design in ("lhs", "random") and min(values) <= 0:
+            raise SpecError(f"{where}: a log scale needs positive values (they bound the sampled range)")
     elif {"start", "stop"} <= set(entry):
         lo = _number(entry["start"], f"{where}.start", declared.unit)
         hi = _number(entry["stop"], f"{where}.stop", declared.unit)
@@ -176,8 +194,8 @@ def _axis(name: str, entry: dict, design: str, source: str, circuit: Circuit) ->
             values = (lo, hi)
         else:
             num = entry.get("num")
-            if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-                raise SpecError(f"{where}.num: expected a positive integer, got {num!r}")
+            if isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= MAX_POINTS:
+                raise SpecError(f"{where}.num: expected a positive integer up to {MAX_POINTS:,}, got {num!r}")
             space = np.geomspace if scale == "log" else np.linspace
             values = tuple(float(v) for v in space(lo, hi, num))
     else:
@@ -201,7 +219,10 @@ def _circuits(data: dict, source: str) -> tuple[tuple[Circuit, ...], tuple[str, 
                 raise SpecError(f"{source}: corners: a user netlist has no corner sizes; sweep a "
                                 f"registered circuit, or one netlist per corner")
             # A user netlist: relative to the spec file, its outputs name result vectors.
-            path = Path(str(data["netlist"]))
+            netlist = data["netlist"]
+            if not isinstance(netlist, str) or not netlist.strip() or not netlist.isprintable():
+                raise SpecError(f"{source}: netlist: expected the path of a netlist file, got {netlist!r}")
+            path = Path(netlist)
             if not path.is_absolute() and source != "<spec>":
                 path = Path(source).parent / path
             check_netlist(path)
@@ -213,8 +234,12 @@ def _circuits(data: dict, source: str) -> tuple[tuple[Circuit, ...], tuple[str, 
         if "analysis" in data:
             raise SpecError(f"{source}: analysis: only a user netlist takes one (a circuit runs its own)")
         args = data.get("circuit_args") or {}
-        if not isinstance(args, dict):
+        if not isinstance(args, dict) or not all(isinstance(k, str) and k.isidentifier() for k in args):
             raise SpecError(f"{source}: circuit_args: expected a mapping of sizes, e.g. {{w: 1.8e-7}}")
+        for key, value in args.items():
+            if not (value is None or isinstance(value, (str, bool)) or finite(value)):
+                raise SpecError(f"{source}: circuit_args.{key}: expected a finite number, a name, true/false or "
+                                f"null, got {value!r}")
         if corners is None:
             return (get_circuit(data["circuit"], **args),), (), args
         if "corner" in args:
@@ -233,7 +258,7 @@ def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSp
         raise SpecError(f"{source}: expected a mapping with 'circuit', 'parameters', ... at the top")
     unknown = set(data) - set(FIELDS)
     if unknown:
-        raise SpecError(f"{source}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+        raise SpecError(f"{source}: unknown field(s) {key_names(unknown)}")
     if ("circuit" in data) == ("netlist" in data):
         raise SpecError(f"{source}: give exactly one of 'circuit' (a cimspice circuit) or 'netlist' (a file)")
     circuits, corners, circuit_args = _circuits(data, source)
@@ -272,12 +297,15 @@ def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSp
         raise SpecError(f"{source}: design 'list' needs every parameter's values to have the same length")
     outputs = _outputs(data, circuit, source)
     samples = data.get("samples", 0)
-    if design in ("lhs", "random", "montecarlo") and (isinstance(samples, bool) or not isinstance(samples, int)
-                                                       or samples < 1):
-        raise SpecError(f"{source}: samples: design {design!r} needs a positive integer number of samples")
+    drawn = design in ("lhs", "random", "montecarlo")
+    # checked also where unused: it enters the spec's hash
+    if (drawn or "samples" in data) and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
+        need = f"design {design!r} needs a positive integer number of samples" if drawn else \
+            "expected a positive integer"
+        raise SpecError(f"{source}: samples: {need}, got {samples!r}")
     seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise SpecError(f"{source}: seed: expected a non-negative integer")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise SpecError(f"{source}: seed: expected a non-negative integer below 2**63 (an HDF5 int64)")
     timeout = data.get("timeout")
     if timeout is not None and _number(timeout, f"{source}: timeout", "s") <= 0:
         raise SpecError(f"{source}: timeout: {timeout!r} must be a positive number of seconds per point")
@@ -285,6 +313,9 @@ def parse_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSp
     spec = SweepSpec(circuits, design, tuple(axes), fixed, tuple(outputs), samples, seed, corners,
                      temperatures, tuple(variations), circuit_args, data.get("analysis"),
                      None if timeout is None else float(timeout), text, source)
+    if spec.n_points > MAX_POINTS:
+        raise SpecError(f"{source}: {spec.n_points:,} points, more than the {MAX_POINTS:,} one sweep file holds; "
+                        f"split the sweep (e.g. one file per corner or temperature)")
     if variations:
         _check_draws(spec)
     return spec
@@ -370,5 +401,5 @@ def load_spec(path: str | Path) -> SweepSpec:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise SpecError(f"{path}: malformed YAML{where}: {getattr(error, 'problem', None) or error}") from None
+        raise SpecError(f"{path}: malformed YAML{where}: {yaml_problem(error)}") from None
     return parse_spec(data, source=str(path), text=text)
