@@ -9,6 +9,7 @@ the spec validators refuse with a clear message.
 from __future__ import annotations
 
 import re
+import sys
 
 import yaml
 
@@ -29,5 +30,37 @@ SpecLoader.add_implicit_resolver(
 
 
 def load_yaml(text: str):
-    """Parse YAML text into plain Python data (dicts, lists, str, int, float, bool, None)."""
-    return yaml.load(text, Loader=SpecLoader)  # noqa: S506 - SpecLoader is a SafeLoader
+    """Parse YAML text into plain Python data (dicts, lists, str, int, float, bool, None,
+    dates). Every way the text can be unreadable raises ``yaml.YAMLError``."""
+    try:
+        return yaml.load(text, Loader=SpecLoader)  # noqa: S506 - SpecLoader is a SafeLoader
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
+    except (ValueError, OverflowError) as error:
+        # PyYAML's constructors raise these for scalars that match a tag's pattern but not
+        # its conversion: '._' (float), '2001-02-30' (date), an int of over 4300 digits.
+        raise yaml.YAMLError(f"unreadable value: {_first_line(error)}") from None
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """What is wrong, on one line (PyYAML's own text adds lines of context and position)."""
+    return _first_line(getattr(error, "problem", None) or error)
+
+
+def _first_line(error) -> str:
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def finite(value) -> bool:
+    """A YAML number (int or float, not bool) that a float holds: false for NaN, infinities
+    and ints past float's range (on which ``math.isfinite`` and ``float`` raise)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and -sys.float_info.max <= value <= sys.float_info.max)
+
+
+def key_names(keys) -> str:
+    """YAML keys (any string, number, null) for a one-line message: sorted, joined with
+    commas, each as written or quoted when it holds a line break or other unprintable
+    character."""
+    return ", ".join(sorted(str(k) if str(k).isprintable() else repr(str(k)) for k in keys))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import h5py
 import numpy as np
 import pytest
@@ -58,6 +61,11 @@ def test_lhs_points_are_stratified_in_each_dimension():
     ({"parameters": {"v_bl": {"values": [0.1], "unit": "mV"}}}, "unit: 'mV' but cell_1t1r.v_bl is in 'V'"),
     ({"outputs": ["i_nope"]}, "unknown measurement 'i_nope'"),
     ({"frobnicate": 1}, "unknown field"),
+    ({"design": "lhs", "samples": 4, "parameters": {"v_bl": {"values": [0.0, 0.3], "scale": "log"}}},
+     "v_bl: a log scale needs positive values"),  # was accepted: every point NaN
+    ({"parameters": {"v_bl": {"start": 0.0, "stop": 0.3, "num": 10**9}}}, "num: expected a positive integer up to"),
+    ({"parameters": {"g": 1e-5, "v_bl": {"start": 0.0, "stop": 0.3, "num": 5000},
+                     "v_wl": {"start": 0.6, "stop": 1.2, "num": 5000}}}, "25,000,000 points, more than the 10,000,000"),
 ])
 def test_bad_specs_name_the_field(change, message):
     with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -114,6 +122,17 @@ def test_existing_sweep_file_is_not_touched(tmp_path):
     assert out.read_bytes() == b"precious"
     with pytest.raises(SweepFileError, match="does not exist"):
         run_sweep(parse_sweep_spec(GRID), tmp_path / "no" / "dir.h5", progress=False)
+
+
+def test_sweep_processes_do_not_import_scipy():
+    """SciPy's import is ~50 MB of resident memory in every process: a 100,000-point sweep
+    with 2 workers peaked at 322 MB (benchmarks/sweep.py) because each worker and the parent
+    imported scipy.optimize through the circuit registry, which no sweep of theirs uses."""
+    code = ("import sys, cimspice.characterize.worker as w; "
+            "from cimspice.characterize import runner, spec, store; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn', 'matplotlib'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 @pytest.mark.slow

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import socket
+import subprocess
+import sys
 from dataclasses import replace
 
 import h5py
@@ -50,3 +54,32 @@ def test_dask_isolates_the_point_that_kills_its_workers(tmp_path):
         status, message = f["status"][...], f["message"][1].decode()
     assert list(status) == [0, 2, 0, 0]
     assert "worker processes died on this point 2 times while it ran alone" in message
+
+
+@pytest.fixture
+def port_8787_taken():
+    """Dask's default HTTP port held, as by another cluster or a notebook's dashboard."""
+    with socket.socket() as held:
+        try:
+            held.bind(("127.0.0.1", 8787))
+            held.listen()
+        except OSError:
+            pass  # already taken by someone else: the same situation
+        yield
+
+
+@pytest.mark.slow
+def test_dask_localcluster_runs_print_nothing_but_the_summary(tmp_path, port_8787_taken):
+    """Shutdown of a LocalCluster used to print a CommClosedError traceback about one run in
+    four (distributed logs it at INFO), every run an INFO line about jupyter-server-proxy,
+    and a port-in-use warning while 8787 was taken."""
+    (tmp_path / "spec.yaml").write_text("circuit: cell_1t1r\nparameters:\n  g: [1.0e-6, 1.0e-5]\n"
+                                        "  v_bl: [0.1, 0.2]\noutputs: [i_cell]\n")
+    for run in range(4):
+        done = subprocess.run([sys.executable, "-m", "cimspice.cli", "sweep", str(tmp_path / "spec.yaml"), "-o",
+                               str(tmp_path / "out.h5"), "--force", "--executor", "dask", "--workers", "2",
+                               "--no-progress"], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "4 ok, 0 converged with aids, 0 failed, 0 pending of 4 points" in done.stdout
+        assert "Traceback" not in done.stderr and not re.search(r"^INFO", done.stderr, re.M), done.stderr
+        assert done.stderr == "", f"run {run}: {done.stderr}"

@@ -30,10 +30,30 @@ _NOISY = ("distributed.scheduler", "distributed.nanny", "distributed.worker", "d
           "distributed.worker.state_machine", "distributed.client", "tornado.application")
 
 
+def _quiet_distributed() -> dict[str, int]:
+    """Mute Dask's chatter unless cimspice's own log is at DEBUG; returns the levels to restore.
+
+    distributed sets its logger to INFO, which passes any handler the application installed
+    (the CLI's prints WARNING and up): shutdown alone logs "Batched Comm Closed" with a
+    CommClosedError traceback at INFO about one run in four. So INFO goes, warnings stay.
+    A killed worker makes the scheduler, nanny and client log errors and tracebacks the
+    runner already turns into per-point reasons: those loggers are muted entirely.
+    """
+    if _log.isEnabledFor(logging.DEBUG):
+        return {}
+    levels = {"distributed": logging.WARNING, **dict.fromkeys(_NOISY, logging.CRITICAL)}
+    old = {}
+    for name, level in levels.items():
+        logger = logging.getLogger(name)
+        old[name] = logger.level
+        logger.setLevel(max(level, logger.level))
+    return old
+
+
 def death_reason(exitcode: int | None, time_limit: float | None) -> str:
     """Words for how a worker process ended."""
     if exitcode == worker.EXIT_TIMEOUT:
-        return f"exceeded the time limit of {time_limit:g} s per point" if time_limit else "exceeded its time limit"
+        return worker.timeout_reason(time_limit) if time_limit else "exceeded its time limit"
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
@@ -92,10 +112,11 @@ class LocalPool:
         self._processes.update(self._pool._processes or {})
         return future
 
-    def diagnose(self) -> dict[int, str]:
-        """After ``BrokenProcessPool``: ``point index -> reason`` for each worker that died
-        while simulating a point. Workers the pool itself terminated afterwards (SIGTERM)
-        and idle ones are left out. Waits until every worker has exited."""
+    def diagnose(self) -> dict[int, int]:
+        """After ``BrokenProcessPool``: ``point index -> exit code`` for each worker that died
+        while simulating a point (:func:`death_reason` puts it in words). Workers the pool
+        itself terminated afterwards (SIGTERM) and idle ones are left out. Waits until every
+        worker has exited."""
         self._pool.shutdown(wait=True, cancel_futures=True)
         codes = {}
         for process in self._processes.values():
@@ -107,7 +128,7 @@ class LocalPool:
             pid, index, start = self._slots[3 * k:3 * k + 3]
             code = codes.get(int(pid))
             if start > 0 and code not in (None, 0, -signal.SIGTERM):
-                culprits[int(index)] = death_reason(code, self.time_limit)
+                culprits[int(index)] = code
         _log.debug("pool broke: exit codes %s, culprits %s", codes, culprits)
         return culprits
 
@@ -138,15 +159,8 @@ class DaskPool:
             import distributed
         except ImportError as error:
             raise SweepError(f"executor dask: {error}; install dask[distributed]") from None
-        self.time_limit, self.cluster = time_limit, None
-        # A killed worker makes the scheduler, nanny and client log errors and tracebacks the
-        # runner already turns into per-point reasons; shown with --debug only.
-        self._levels = {}
-        if not _log.isEnabledFor(logging.DEBUG):
-            for name in _NOISY:
-                logger = logging.getLogger(name)
-                self._levels[name] = logger.level
-                logger.setLevel(logging.CRITICAL)
+        self.time_limit, self.cluster, self.client = time_limit, None, None
+        self._levels = _quiet_distributed()
         try:
             if scheduler:
                 self.client = distributed.Client(scheduler, timeout="20s")
@@ -155,12 +169,17 @@ class DaskPool:
                 # (KilledWorker) and split by the runner; the default (3) only costs restarts.
                 # worker-saturation 1.0: a single-threaded worker holds only the task it runs,
                 # so a worker's death is not blamed on tasks merely queued there.
+                # The scheduler serves HTTP even without a dashboard, on port 8787 (a warning
+                # when taken): bound to any free port, with only the health route (the proxy
+                # route logs about jupyter-server-proxy when imported).
                 with dask.config.set({"distributed.scheduler.allowed-failures": 1,
                                       "distributed.scheduler.worker-saturation": 1.0,
-                                      "distributed.worker.multiprocessing-method": "spawn"}):
+                                      "distributed.worker.multiprocessing-method": "spawn",
+                                      "distributed.scheduler.http.routes": ["distributed.http.health"]}):
                     self.cluster = distributed.LocalCluster(
                         n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address=None, silence_logs=logging.ERROR)
+                        dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                        silence_logs=logging.ERROR)
                 self.client = distributed.Client(self.cluster)
         except (OSError, TimeoutError) as error:
             self.close()
@@ -185,13 +204,21 @@ class DaskPool:
         return future
 
     def close(self, *, kill: bool = False) -> None:
-        client = getattr(self, "client", None)
-        if client is not None:
-            client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-        for name, level in self._levels.items():
-            logging.getLogger(name).setLevel(level)
+        """Client first, then the cluster (closed the other way round, the client is left
+        reconnecting to a scheduler that is gone), each within a time limit: a part that
+        does not stop in time is reported, not waited for."""
+        wait = 5.0 if kill else 30.0
+        try:
+            for name, part in (("client", self.client), ("LocalCluster", self.cluster)):
+                if part is None:
+                    continue
+                try:
+                    part.close(timeout=wait)
+                except (OSError, TimeoutError) as error:
+                    _log.warning("dask %s did not shut down within %g s: %s", name, wait, error)
+        finally:
+            for name, level in self._levels.items():
+                logging.getLogger(name).setLevel(level)
 
 
 def _hand_over(dask_future, future: Future) -> None:

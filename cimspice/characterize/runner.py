@@ -19,12 +19,12 @@ from tqdm.auto import tqdm
 
 from ..spice import MissingVectorError
 from .errors import SpecError, SweepError
-from .executors import DaskPool, InlinePool, LocalPool, is_killed_worker
+from .executors import DaskPool, InlinePool, LocalPool, death_reason, is_killed_worker
 from .journal import Record
 from .points import sweep_points
 from .spec import SweepSpec, load_sweep_spec
 from .store import SweepStore
-from .worker import AIDED, FAILED, OK, load_circuit, run_chunk
+from .worker import AIDED, EXIT_TIMEOUT, FAILED, OK, load_circuit, run_chunk, timeout_reason
 
 _log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class _Run:
                 if len(rest):
                     self.queue.appendleft(Task(rest, task.corner, task.retry))
                 for i in hit:
-                    self._struck(Task(np.array([i]), task.corner, task.retry, task.strikes), culprits[i])
+                    self._died(Task(np.array([i]), task.corner, task.retry, task.strikes), culprits[i])
             return
         # Nobody to blame (died between points, or heartbeats unavailable): run the suspects
         # one at a time; a death with one task in flight convicts that task.
@@ -216,6 +216,15 @@ class _Run:
             self._convicted(broken[0], "worker process died")
         else:
             self.quarantine.extend(broken)
+
+    def _died(self, task: Task, exitcode: int) -> None:
+        """A single point its worker died on (exit code ``exitcode``). The watchdog's kill is
+        a timeout, failed as one: rerun with aids it could only come out "aided" or not
+        depending on the machine's load, and aids fix convergence, not duration."""
+        if exitcode == EXIT_TIMEOUT and self.time_limit:
+            self._fail(int(task.index[0]), task.corner, timeout_reason(self.time_limit))
+        else:
+            self._struck(task, death_reason(exitcode, self.time_limit))
 
     def _struck(self, task: Task, reason: str) -> None:
         """A single point a worker died on: retried once alone with aids, then failed."""

@@ -23,7 +23,7 @@ from array import array
 import numpy as np
 
 from ..circuits.base import Measured
-from ..spice import MissingVectorError, SpiceError, get_engine
+from ..spice import MissingVectorError, SimulationTimeout, SpiceError, get_engine
 from .journal import Record
 
 PENDING, OK, AIDED, FAILED = -1, 0, 1, 2
@@ -114,6 +114,33 @@ def _failure(error: Exception) -> str:
     return text
 
 
+def timeout_reason(time_limit: float) -> str:
+    """The failure message of a point that ran past ``time_limit`` (s)."""
+    return f"timeout after {time_limit:g} s"
+
+
+def _measure(circuit, engine, point, retry: str | None) -> tuple[Measured | None, str]:
+    """One point: ``(measured, "")`` or ``(None, why it failed)``. A SpiceError is retried
+    once with convergence aids; a timeout is not (more iterations only take longer)."""
+    try:
+        if retry is not None:
+            return _with_aids(circuit, engine, point), ""
+        try:
+            return circuit.simulate(engine, point), ""
+        except (SimulationTimeout, MissingVectorError):
+            raise
+        except SpiceError as first:
+            try:
+                return _with_aids(circuit, engine, point), ""
+            except SpiceError as error:
+                return None, (f"{_failure(error)}\n(first try: {type(first).__name__}; "
+                              f"then retried with convergence aids)")
+    except MissingVectorError:
+        raise  # a wrong output name is wrong at every point: the runner stops the sweep
+    except Exception as error:  # noqa: BLE001 - a measurement bug fails this point, not the sweep
+        return None, _failure(error) if retry is None else f"{retry}; retried alone with aids: {_failure(error)}"
+
+
 def run_chunk(circuit, outputs: tuple[str, ...], index: np.ndarray, columns: dict[str, np.ndarray],
               time_limit: float | None = None, retry: str | None = None) -> Record:
     """Simulate the points ``index`` (inputs in ``columns``) in this process's engine.
@@ -122,8 +149,9 @@ def run_chunk(circuit, outputs: tuple[str, ...], index: np.ndarray, columns: dic
     recorded as failed with ngspice's reason and log excerpt; the chunk goes on. A
     :class:`MissingVectorError` (an output the circuit does not have) is raised instead.
     ``time_limit`` (s per point) starts the watchdog: never pass it in a process whose death
-    would lose more than this chunk. ``retry`` re-runs points straight away with aids and
-    says why (a worker died on them before).
+    would lose more than this chunk. A point that finishes past the limit fails as a
+    timeout too, so the outcome does not hang on whether the watchdog looked in time.
+    ``retry`` re-runs points straight away with aids and says why (a worker died on them).
     """
     global _limit
     with _lock:
@@ -139,33 +167,17 @@ def run_chunk(circuit, outputs: tuple[str, ...], index: np.ndarray, columns: dic
         names = list(columns)
         beat, at = _beat, _at
         for k, row in enumerate(zip(*[columns[c].tolist() for c in names])):
-            point = dict(zip(names, row))
             beat[at + 1], beat[at + 2] = float(index[k]), time.monotonic()
             try:
-                if retry is None:
-                    try:
-                        measured = circuit.simulate(engine, point)
-                    except MissingVectorError:
-                        raise
-                    except SpiceError as first:
-                        try:
-                            measured = _with_aids(circuit, engine, point)
-                        except SpiceError as error:
-                            status[k] = FAILED
-                            messages[k] = (f"{_failure(error)}\n(first try: {type(first).__name__}; "
-                                           f"then retried with convergence aids)")
-                            continue
-                else:
-                    measured = _with_aids(circuit, engine, point)
-            except MissingVectorError:
-                raise  # a wrong output name is wrong at every point: the runner stops the sweep
-            except Exception as error:  # noqa: BLE001 - a measurement bug fails this point, not the sweep
-                status[k] = FAILED
-                messages[k] = (_failure(error) if retry is None
-                               else f"{retry}; retried alone with aids: {_failure(error)}")
-                continue
+                measured, failure = _measure(circuit, engine, dict(zip(names, row)), retry)
+                # from the last attempt's start, as the watchdog counts (a retry restarts it)
+                if time_limit is not None and time.monotonic() - beat[at + 2] > time_limit:
+                    failure = timeout_reason(time_limit)
             finally:
                 beat[at + 2] = 0.0
+            if failure:
+                status[k], messages[k] = FAILED, failure
+                continue
             for j, name in enumerate(outputs):
                 values[j, k] = measured.values[name]
             if measured.status == "aided":

@@ -20,8 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.special import erf
 
 from ..validate import require_int
 from .base import CircuitError
@@ -37,6 +35,8 @@ def _sigmoid(x):
 
 
 def _gelu(x):
+    from scipy.special import erf  # scipy's import costs every sweep worker ~50 MB: only when used
+
     x = np.asarray(x, float)
     return 0.5 * x * (1.0 + erf(x / SQRT2))
 
@@ -116,6 +116,8 @@ def _minimax_continuous(u_segments: list[np.ndarray], y_segments: list[np.ndarra
     the largest error over all samples, with the pieces meeting at every breakpoint (a
     linear programme). Continuity costs little accuracy and makes the unit insensitive to
     comparator offsets: a shifted breakpoint only moves where two equal values meet."""
+    from scipy.optimize import linprog  # only when fitting (see _gelu)
+
     n_seg = len(u_segments)
     m = 2 * n_seg + 1  # alpha_0, beta_0, ..., t
     rows, rhs = [], []

@@ -4,12 +4,13 @@ result vectors the measurements."""
 from __future__ import annotations
 
 import math
+import numbers
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from ..spice.netlist import declared_params, prepare_netlist
-from ..validate import require_nonnegative
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
 from .devices import spice_number
 
@@ -51,6 +52,9 @@ class NetlistCircuit(Circuit):
         self.vectors = {}
         measurements = []
         for name, entry in outputs.items():
+            # a dataset of the sweep file: a '/' would make it a group
+            if not isinstance(name, str) or not name.isidentifier():
+                raise CircuitError(f"outputs: {name!r} is not an output name (letters, digits and _)")
             if not isinstance(entry, Mapping) or not isinstance(entry.get("vector"), str):
                 raise CircuitError(f"outputs.{name}: expected {{vector: 'v(node)', unit: 'V'}}")
             self.vectors[name] = entry["vector"]
@@ -105,9 +109,15 @@ def _analysis(analysis) -> tuple[str, dict]:
     missing = set(required) - set(args)
     if unknown or missing:
         raise CircuitError(f"analysis.{kind}: " + "; ".join(
-            ([f"unknown {', '.join(sorted(unknown))}"] if unknown else [])
+            ([f"unknown {', '.join(sorted(map(repr, unknown)))}"] if unknown else [])
             + ([f"missing {', '.join(sorted(missing))}"] if missing else [])))
-    return kind, {k: require_nonnegative(v, f"analysis.{kind}.{k}", CircuitError, unit="s") for k, v in args.items()}
+    seconds = {}
+    for key, value in args.items():
+        # compared, not math.isfinite(): that raises on an int past float's range
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= sys.float_info.max:
+            raise CircuitError(f"analysis.{kind}.{key}: {value!r} is not a non-negative number of seconds")
+        seconds[key] = float(value)
+    return kind, seconds
 
 
 _DEVICE_VALUE = re.compile(r"^\s*([rclvi]\w*)\s+\S+\s+\S+\s+(?:dc\s+)?\{\s*([a-z_][\w.]*)\s*\}\s*$", re.IGNORECASE)

@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import yaml
 
-from ..yamlio import load_yaml
+from ..yamlio import load_yaml, yaml_problem
 from . import spec_fields
 from .costs import CELL_AREA, T_READ
 from .errors import SimError
@@ -387,5 +387,5 @@ def load_system_spec(spec, source: str | None = None) -> SystemSpec:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise SimError(f"{path}: not valid YAML{where}: {getattr(error, 'problem', error)}") from None
+        raise SimError(f"{path}: not valid YAML{where}: {yaml_problem(error)}") from None
     return parse_system_spec(data, str(path), base=path.parent)
