@@ -39,7 +39,7 @@ NASTY_STRINGS = ["", " ", "1u", "300K", "1e-6", "1_0", "._", ".inf", "-.inf", ".
                  "../../etc/passwd", "/dev/null", "{{", "*", "9" * 5000]
 NUMBERS = st.one_of(st.integers(), st.floats(allow_nan=True, allow_infinity=True),
                     st.sampled_from([0, -1, 1, 2**31, 2**63, -(2**63), 10**30, 10**400, -(10**400), 1e308, 5e-324,
-                                     sweep_spec.MAX_POINTS + 1, 10**9]))
+                                     sweep_spec.DEFAULT_MAX_POINTS + 1, 10**9]))
 SCALARS = st.one_of(st.none(), st.booleans(), NUMBERS, st.sampled_from(WORDS), st.sampled_from(NASTY_STRINGS),
                     st.text(max_size=12))
 KEYS = st.one_of(st.sampled_from(WORDS), st.sampled_from(NASTY_STRINGS), st.text(max_size=8), st.integers(-3, 3),
