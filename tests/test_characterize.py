@@ -63,9 +63,11 @@ def test_lhs_points_are_stratified_in_each_dimension():
     ({"frobnicate": 1}, "unknown field"),
     ({"design": "lhs", "samples": 4, "parameters": {"v_bl": {"values": [0.0, 0.3], "scale": "log"}}},
      "v_bl: a log scale needs positive values"),  # was accepted: every point NaN
-    ({"parameters": {"v_bl": {"start": 0.0, "stop": 0.3, "num": 10**9}}}, "num: 1,000,000,000 values, more than max_points"),
+    ({"parameters": {"v_bl": {"start": 0.0, "stop": 0.3, "num": 10**9}}},
+     "num: 1,000,000,000 values, more than max_points"),
     ({"parameters": {"g": 1e-5, "v_bl": {"start": 0.0, "stop": 0.3, "num": 5000},
-                     "v_wl": {"start": 0.6, "stop": 1.2, "num": 5000}}}, "the sweep has 25,000,000 points, more than max_points (10,000,000)"),
+                     "v_wl": {"start": 0.6, "stop": 1.2, "num": 5000}}},
+     "the sweep has 25,000,000 points, more than max_points (10,000,000)"),
 ])
 def test_bad_specs_name_the_field(change, message):
     with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
