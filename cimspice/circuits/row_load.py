@@ -39,11 +39,14 @@ from .waveforms import supply_energy
 ROW_SEGMENTS = 16
 NEAR, FAR, VIRTUAL_GROUND = "row0", f"row{ROW_SEGMENTS}", "vg"
 
-# Simulator options of the driver benches. Tight tolerances keep ngspice's time step small
-# along the settling tail; itl1: the wl_driver's pulse-on operating point with PMOS or
-# transmission-gate switches needs 100-1000 Newton iterations from ngspice's zero start (no
-# .nodeset suits both its idle and its on state), and after the default 100 ngspice fell
-# back to gmin stepping.
+# Simulator options of the driver benches. chgtol: a small row's charge (0.2 V on 100 fF,
+# 20 fC) is near ngspice's default charge tolerance (1e-14 C), and at the defaults its 1 %
+# settling time read 68 ps instead of 38 ps; reltol: with chgtol alone a 1 pF row's still
+# moved by 9 % (175 against 191 ps), while at 1e-5 a slow line agrees with its analytic
+# response to 0.2 % (tests/test_input_drivers.py), for about 3x the run time (measured, TT).
+# itl1: the wl_driver's pulse-on operating point with PMOS or transmission-gate switches
+# needs 100-1000 Newton iterations from ngspice's zero start (no .nodeset suits both its
+# idle and its on state), and after the default 100 ngspice fell back to gmin stepping.
 PRECISION = ".options reltol=1e-5 vntol=1e-8 chgtol=1e-16 itl1=1000"
 
 ROW_PARAMETERS = (
@@ -100,6 +103,7 @@ def energies(result, p: Mapping[str, float], start: float, stop: float) -> dict[
     integrated), and the rest ``energy_driver``, from a transient ``result`` holding
     :func:`tran_vectors`."""
     t = result["time"]
+    stop = min(stop, float(t[-1]))  # ngspice's last time point can miss the stop by a rounding error
     energy = sum(supply_energy(t, v, -result[f"i({src})"], start=start, stop=stop) for src, v in supplies(p))
     power = sum(p["g_row"] * share * (result[f"v(row{k})"] - p["v_ref"]) ** 2 for k, share in enumerate(_shares()))
     cells = supply_energy(t, 1.0, power, start=start, stop=stop)  # the same windowed integral of a power

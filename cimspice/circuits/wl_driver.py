@@ -87,7 +87,7 @@ class WordLineDriver(AnalogCircuit):
         Width (m) of each NMOS output switch (PMOS switches are 2 ``w_out``). Default 32 um:
         9.5 ohm on (TT, 0.2 V rail, measured ``r_out``), under a sixth of the shipped row's
         64 ohm of wire, so the driver's drop (3 % at the mid-window load of 3.2 mS) stays well
-        below the row's own far-end IR drop (10 %).
+        below the row's own far-end IR drop (about 9 %).
     taper : float
         Fan-out of each chain stage (2..8). Default 4, the usual optimum for delay.
     switches : {"nmos", "pmos", "tg"}
@@ -234,8 +234,8 @@ class WordLineDriver(AnalogCircuit):
         settle = settling_time(t[on], far[on], final=v_far, tolerance=self.tolerance * p["v_read"], start=rise)
         half = v_ref + 0.5 * (v_far - v_ref)
         delay = crossing_time(t, far, half, direction="rising", after=rise) - rise
-        values = {**energies(tran, p, T_START - T_GAP, stop - T_GAP), "settling_time": settle, "delay": delay, "v_far": v_far,
-                  "v_error": v_far - (v_ref + p["v_read"]), "r_out": r_out}
+        values = {**energies(tran, p, T_START - T_GAP, stop - T_GAP), "settling_time": settle, "delay": delay,
+                  "v_far": v_far, "v_error": v_far - (v_ref + p["v_read"]), "r_out": r_out}
         aids = tuple(dict.fromkeys(aids + tran.aids))
         return Measured(values, "aided" if aids else "ok", aids)
 
