@@ -12,6 +12,7 @@ import pytest
 
 from cimspice.circuits import CircuitError
 from cimspice.circuits.dac import RowDAC, linearity
+from cimspice.circuits.row_load import ROW_SEGMENTS, energies
 from cimspice.circuits.tia import TransimpedanceAmplifier
 from cimspice.circuits.wl_driver import WordLineDriver
 
@@ -166,3 +167,16 @@ def test_dac_settles_within_the_read_window_on_the_nominal_row(dac, engine):
         m = dac.simulate(engine, {"code": code}).values
         assert 0 < m["settling_time"] < t_read
         assert m["energy"] > m["energy_cells"] > 0
+
+
+def test_energy_window_tolerates_ngspice_stopping_a_rounding_error_short():
+    # ngspice's last time point can fall one rounding error short of the requested stop
+    # (seen at t_conv = 12.3 ns): the energy over [start, stop] is still the integral to it
+    stop = 1.2345679e-08
+    t = np.array([0.0, 5e-9, np.nextafter(stop, 0.0)])
+    result = {"time": t, "i(vdd)": np.full(3, -1e-3), "i(vhi)": np.zeros(3), "i(vlo)": np.zeros(3),
+              **{f"v(row{k})": np.zeros(3) for k in range(ROW_SEGMENTS + 1)}}
+    point = {"vdd": 1.0, "v_ref": 0.0, "v_read": 0.2, "g_row": 1e-3}
+    e = energies(result, point, 0.0, stop)
+    assert e["energy"] == pytest.approx(1e-3 * stop, rel=1e-12, abs=0)
+    assert e["energy_cells"] == 0.0
