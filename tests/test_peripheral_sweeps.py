@@ -20,8 +20,10 @@ CASES = {
     "opamp": ("v_cm", [0.6, 0.8], "a0"),
     "strongarm": ("v_od", [0.01, -0.01], "decision"),
     "adc_flash": ("temp", [27.0, 85.0], "inl_max"),
+    "wl_driver": ("g_row", [5e-4, 3.2e-3], "v_far"),
+    "dac": ("code", [0, 5], "v_out"),
 }
-SIZES = {"adc_flash": {"adc_bits": 3}}
+SIZES = {"adc_flash": {"adc_bits": 3}, "dac": {"dac_bits": 3}}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n.startswith("adc") else n

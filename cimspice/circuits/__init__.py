@@ -11,6 +11,7 @@ from .base import Circuit, CircuitError, Measured, Measurement, Parameter
 from .cell import Cell1T1R
 from .comparator import StrongArmComparator
 from .crossbar import Crossbar
+from .dac import RowDAC
 from .integrator import Integrator
 from .lut_baseline import LutActivation
 from .opamp import OpAmp
@@ -18,6 +19,7 @@ from .pooling import AveragePool, MaxPool
 from .pwl_unit import PwlUnit
 from .sense_amp import CurrentSenseAmplifier
 from .tia import TransimpedanceAmplifier
+from .wl_driver import WordLineDriver
 
 CIRCUITS: dict[str, type[Circuit]] = {
     Cell1T1R.name: Cell1T1R,
@@ -33,6 +35,8 @@ CIRCUITS: dict[str, type[Circuit]] = {
     LutActivation.name: LutActivation,
     AveragePool.name: AveragePool,
     MaxPool.name: MaxPool,
+    WordLineDriver.name: WordLineDriver,
+    RowDAC.name: RowDAC,
 }
 
 
@@ -49,5 +53,5 @@ def get_circuit(name: str, **sizes) -> Circuit:
 
 
 __all__ = ["CIRCUITS", "Cell1T1R", "Circuit", "CircuitError", "Crossbar", "CurrentSenseAmplifier", "Integrator",
-           "FlashADC", "OpAmp", "RampADC", "SarADC", "StrongArmComparator", "TransimpedanceAmplifier", "Measured",
-           "Measurement", "Parameter", "get_circuit"]
+           "FlashADC", "OpAmp", "RampADC", "RowDAC", "SarADC", "StrongArmComparator", "TransimpedanceAmplifier",
+           "Measured", "Measurement", "Parameter", "WordLineDriver", "get_circuit"]
