@@ -70,7 +70,9 @@ def test_injected_failures_are_recorded_and_the_rest_completes(tmp_path):
     out = tmp_path / "inj.h5"
     summary = run_sweep(injected_spec(tmp_path), out, workers=2, chunk_size=4, timeout=1.0, progress=False)
     assert summary.counts == {"pending": 0, "ok": 7, "aided": 0, "failed": 5}
-    assert summary.restarts >= 5  # timeout once, exit and SIGKILL twice each (the second try alone)
+    # timeout once, exit and SIGKILL twice each (the second try alone, so those two always
+    # replace the pool on their own; first-round deaths of the two workers may share one)
+    assert summary.restarts >= 3
     with h5py.File(out, "r") as f:
         assert bool(f.attrs["complete"])
         status, messages = f["status"][...], [m.decode() for m in f["message"][...]]
