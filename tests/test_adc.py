@@ -56,10 +56,10 @@ def test_bad_inputs_fail_before_ngspice():
 
 
 def test_area_estimate_follows_its_stated_formulas():
-    assert transistor_area(1e-6, 50e-9) == pytest.approx(2.0 * (1e-6 + 110e-9) * (50e-9 + 210e-9))
-    assert capacitor_area(2e-15) == pytest.approx(1e-12) and MIM_DENSITY == 2e-3
-    assert resistor_area(3000.0) == pytest.approx(2.0 * 10 * (0.4e-6) ** 2)
-    assert logic_area(flip_flops=2) == pytest.approx(2 * FLIP_FLOP_AREA)
+    assert transistor_area(1e-6, 50e-9) == pytest.approx(2.0 * (1e-6 + 110e-9) * (50e-9 + 210e-9), abs=0)
+    assert capacitor_area(2e-15) == pytest.approx(1e-12, abs=0) and MIM_DENSITY == 2e-3
+    assert resistor_area(3000.0) == pytest.approx(2.0 * 10 * (0.4e-6) ** 2, abs=0)
+    assert logic_area(flip_flops=2) == pytest.approx(2 * FLIP_FLOP_AREA, abs=0)
     flash = [FlashADC(b).area() for b in (3, 4, 5)]
     assert 1.8 < flash[1] / flash[0] < 2.3 and 1.8 < flash[2] / flash[1] < 2.3  # ~2**N comparators
     sar3, sar4 = SarADC(3), SarADC(4)
@@ -101,8 +101,8 @@ def test_flash_energy_equals_integral_of_supply_currents(engine):
     r = engine.tran(1e-10, 4 * 2e-9 + 1e-9, max_step=1e-10, vectors=[f"v(q{s})" for s in sources])
     energy = -sum(volts * r[f"v(q{s})"][-1] * 1e-12 for s, volts in sources.items())
     assert conv.energy == pytest.approx(energy, rel=2e-3, abs=0)  # approx adds abs=1e-12 by default: pJ here
-    assert conv.energy_per_conversion == pytest.approx(conv.energy / 4)
-    assert conv.t_conversion == pytest.approx(2e-9)
+    assert conv.energy_per_conversion == pytest.approx(conv.energy / 4, abs=0)
+    assert conv.t_conversion == pytest.approx(2e-9, abs=0)
 
 
 @pytest.mark.slow
@@ -124,7 +124,7 @@ def test_sar_ramp_test_matches_ideal_quantiser(engine):
     m = adc.simulate(engine, {"t_clk": 2e-9})
     assert m.values["code_error_max"] == 0 and m.values["missing_codes"] == 0
     assert m.values["inl_max"] < 0.3 and m.values["dnl_max"] < 0.6
-    assert m.values["t_conversion"] == pytest.approx(4 * 2e-9)
+    assert m.values["t_conversion"] == pytest.approx(4 * 2e-9, abs=0)
     assert 50e-15 < m.values["energy_per_conversion"] < 2e-12
 
 
@@ -136,7 +136,7 @@ def test_ramp_adc_codes_match_ideal_quantiser(engine):
     v = lo + q * (np.array([0.3, 1.6, 2.4, 3.7, 5.3, 6.6, 7.4]))
     conv = adc.convert(engine, v)
     assert np.array_equal(conv.codes, am.ideal_quantiser(v, 3, lo, hi))
-    assert conv.t_conversion == pytest.approx(8 * 2e-9)
+    assert conv.t_conversion == pytest.approx(8 * 2e-9, abs=0)
     m = adc.simulate(engine, {})
     assert m.values["code_error_max"] <= 1 and m.values["missing_codes"] == 0
 

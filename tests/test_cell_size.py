@@ -29,7 +29,7 @@ def bench_params() -> dict[str, float]:
 
 def test_the_bench_the_cell_and_the_crossbar_share_one_size():
     params = bench_params()
-    assert (params["w_acc"], params["l_acc"]) == pytest.approx((ACCESS_W, ACCESS_L), rel=1e-12)
+    assert (params["w_acc"], params["l_acc"]) == pytest.approx((ACCESS_W, ACCESS_L), rel=1e-12, abs=0)
     cell = Cell1T1R()
     assert (cell.w, cell.l) == (ACCESS_W, ACCESS_L)
     xbar = Crossbar(4, 4, cell="1T1R")

@@ -105,7 +105,7 @@ def test_cell_sweep_file_schema_and_values(tmp_path, batch):
                 .replace("vbl bl 0 dc 0.2", f"vbl bl 0 dc {vb!r}")
                 .replace("vwl wl 0 dc 1.1", f"vwl wl 0 dc {vw!r}"))
         assert deck.count(f"g={gk!r}") == 1
-        assert current[k] == pytest.approx(batch(deck, ["i(vsl)"])["i(vsl)"], rel=1e-6)
+        assert current[k] == pytest.approx(batch(deck, ["i(vsl)"])["i(vsl)"], rel=1e-6, abs=0)
     # Physics: at a fixed state the current grows with both voltages.
     cube = current.reshape(3, 4, 2)
     assert np.all(np.diff(cube, axis=1) > 0) and np.all(np.diff(cube, axis=2) > 0)

@@ -122,11 +122,11 @@ def test_transient_read_matches_closed_form_rc_response():
     band = 1e-3 * np.abs(final).max()
     outside = np.abs(columns - final) > band
     latency = max(t[np.flatnonzero(outside[:, j])[-1] + 1] for j in range(cols))
-    assert read.latency == pytest.approx(latency, rel=0.03)
+    assert read.latency == pytest.approx(latency, rel=0.03, abs=0)
     power = (np.minimum(t / rise, 1.0)[:, None] * V * sources).sum(axis=1)
     upto = t <= read.latency
     energy = np.trapezoid(power[upto], t[upto])
-    assert read.energy == pytest.approx(energy, rel=0.01)
+    assert read.energy == pytest.approx(energy, rel=0.01, abs=0)
 
 
 def test_transient_read_refuses_an_unsettled_window():

@@ -97,13 +97,13 @@ def test_single_cell_closed_form(r_wire):
     g, v = 3.7e-5, 0.42
     I = CrossbarSolver(1, 1, r_wire=r_wire).column_currents([[g]], [v])
     assert I.shape == (1,)
-    assert I[0] == pytest.approx(v / (1.0 / g + 2.0 * r_wire), rel=1e-12)
+    assert I[0] == pytest.approx(v / (1.0 / g + 2.0 * r_wire), rel=1e-12, abs=0)
 
 
 def test_single_cell_with_sense_resistor():
     g, v, r, rs = 2e-5, 0.3, 4.0, 1e3
     I = CrossbarSolver(1, 1, r_wire=r, r_sense=rs).column_currents([[g]], [v])
-    assert I[0] == pytest.approx(v / (1.0 / g + 2.0 * r + rs), rel=1e-12)
+    assert I[0] == pytest.approx(v / (1.0 / g + 2.0 * r + rs), rel=1e-12, abs=0)
 
 
 @pytest.mark.parametrize("method", ["direct", "iterative"])
@@ -128,7 +128,7 @@ def test_sinh_single_cell_implicit_equation():
     g, v, r = 8e-4, 0.7, 50.0
     I = CrossbarSolver(1, 1, r_wire=r, cell=SinhCell(V0)).column_currents([[g]], [v])[0]
     # one segment on the row and one to the sense node: I = g v0 sinh((v - 2 r I) / v0)
-    assert I == pytest.approx(g * V0 * np.sinh((v - 2 * r * I) / V0), rel=1e-12)
+    assert I == pytest.approx(g * V0 * np.sinh((v - 2 * r * I) / V0), rel=1e-12, abs=0)
 
 
 # ------------------------------------------------------------------------- 3. vs ngspice

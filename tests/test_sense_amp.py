@@ -1,6 +1,7 @@
 """Current-mode latch sense amplifier (netlists/sense_amp.lib): decisions, the ideal
 (mismatch-free) limit of zero offset, threshold shifts predicted from a mirror's
-gm/Id, corner ordering, and the cycle energy against ngspice's own integral."""
+gm/Id, corner ordering, and the cycle energies against ngspice's own integrals on a converged
+time grid."""
 
 import re
 import subprocess
@@ -72,7 +73,11 @@ def test_fast_corner_decides_faster_than_slow(engine):
     assert delays["ff"] < delays["tt"] < delays["ss"]
 
 
-def test_cycle_energy_equals_ngspice_integral_of_supply_power(engine, tmp_path):
+@pytest.fixture(scope="module")
+def cycle_energies(engine, tmp_path_factory):
+    """``(measured, integrals)``: the amplifier's energies of one cycle (its own transient, 400
+    steps) and ngspice's ``meas integ`` of the supply and clock power, J, on the same deck run
+    with a 100x finer step, where they have converged (within 0.1 % of a 200000-step run)."""
     sa = CurrentSenseAmplifier(measure_offset=False)
     sa.load(engine)
     point = {"i_bl": 14e-6, "i_ref": 10e-6}
@@ -83,10 +88,11 @@ def test_cycle_energy_equals_ngspice_integral_of_supply_power(engine, tmp_path):
             .replace("vclk clk 0 dc 0 pulse(0 1.1 1n 20p 20p 1n 1)",
                      f"vclk clk 0 dc 0 pulse(0 1.1 {T_CLK!r} {T_EDGE!r} {T_EDGE!r} {t_eval!r} 1)"))
     assert "14u" in text and f"{t_eval!r}" in text
-    deck = tmp_path / "energy.cir"
+    deck = tmp_path_factory.mktemp("sense_amp_energy") / "energy.cir"
+    step = t_end / 40000
     deck.write_text(text.rstrip().removesuffix(".end") + "\n".join([
         "", ".control", "set num_threads=1",
-        f"tran {t_end / 400!r} {t_end!r}",
+        f"tran {step!r} {t_end!r} 0 {step!r}",
         "let p = -v(vdd) * i(vdd)",
         "let pc = -v(clk) * i(vclk)",
         f"meas tran e_vdd integ p from={T_CLK!r} to={t_end * (1 - 1e-9)!r}",
@@ -95,10 +101,25 @@ def test_cycle_energy_equals_ngspice_integral_of_supply_power(engine, tmp_path):
     run = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True, timeout=120)
     found = dict(re.findall(r"^(e_vdd|e_clk)\s*=\s*(\S+)", run.stdout, re.MULTILINE))
     assert set(found) == {"e_vdd", "e_clk"}, run.stdout + run.stderr
-    assert m["energy"] == pytest.approx(float(found["e_vdd"]), rel=1e-4)
-    assert m["energy_clock"] == pytest.approx(float(found["e_clk"]), rel=1e-4)
+    return m, {k: float(v) for k, v in found.items()}
+
+
+def test_cycle_energy_equals_ngspice_integral_of_supply_power(cycle_energies):
+    m, found = cycle_energies
+    # a finer grid, not the amplifier's 400-step waveform: on that one meas integ's Simpson rules and
+    # the trapezoid differ by 0.5 % (a ringing supply current); its trapezoid is 0.2 % below this
+    assert m["energy"] == pytest.approx(found["e_vdd"], rel=5e-3, abs=0)
     # at least the latch's two sides swung once: C V^2 with a few fF per side
     assert 5e-15 < m["energy"] < 500e-15
+
+
+@pytest.mark.xfail(strict=True, reason="energy_clock is 13 % high (4.58 fJ against a converged 4.04 fJ): "
+                   "CurrentSenseAmplifier._cycle caps the step at t_end / 400 = 11.6 ps, which does not "
+                   "resolve the 20 ps clock edges")
+def test_clock_energy_equals_ngspice_integral_of_clock_power(cycle_energies):
+    m, found = cycle_energies
+    # a small net of the rising and falling edges' energies: 1 %
+    assert m["energy_clock"] == pytest.approx(found["e_clk"], rel=1e-2, abs=0)
 
 
 def test_bad_values_fail_before_ngspice():

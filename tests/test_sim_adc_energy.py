@@ -39,7 +39,7 @@ def test_conversions_are_priced_with_the_characterized_energy(library):
     # the cited constant (no energy given for 10 bits)
     expected = conv6 * e + (base.costs.energy["adc"] - conv6 * _cited(6))
     assert priced.costs.events.get("adc:10", 0) > 0
-    assert priced.costs.energy["adc"] == pytest.approx(expected, rel=1e-9)
+    assert priced.costs.energy["adc"] == pytest.approx(expected, rel=1e-9, abs=0)
     assert priced.analog_metric == base.analog_metric
 
 

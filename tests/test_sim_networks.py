@@ -152,7 +152,7 @@ def test_array_energy_by_hand():
     g_pair = np.array([g_off + 3 * step + g_off, g_off + g_off + step, g_off + 2 * step + g_off])
     pulses_per_row = np.array([2, 1, 1])
     counts = backend.ledger.counts["d"]
-    assert counts["array_energy"] == pytest.approx(t * v ** 2 * pulses_per_row @ g_pair, rel=1e-12)
+    assert counts["array_energy"] == pytest.approx(t * v ** 2 * pulses_per_row @ g_pair, rel=1e-12, abs=0)
     assert counts["driver_pulses"] == 4 and counts["adc:8"] == 0 and counts["adc:None"] == 2
 
 
@@ -286,7 +286,7 @@ def test_surrogate_cell_partials_for_the_solver():
     g, vt, vb = 5e-5, 0.2, 0.03
     i, d_top, d_bottom = cell.current(np.array([vt]), np.array([vb]), np.array([g]))
     law = _SaturatingCell.law
-    assert i[0] == pytest.approx(law(g, vt - vb, 1.1 - vb), rel=1e-12)
+    assert i[0] == pytest.approx(law(g, vt - vb, 1.1 - vb), rel=1e-12, abs=0)
     h = 1e-7
     assert d_top[0] == pytest.approx((law(g, vt - vb + h, 1.1 - vb) - law(g, vt - vb - h, 1.1 - vb)) / (2 * h),
                                      rel=1e-6)

@@ -69,7 +69,7 @@ def test_lstm_on_pwl_arrays_keeps_accuracy_and_prices_measured_energy(library):
     from cimspice.sim import costs
     expected = arrays.costs.energy["nonlinear"] - ev["array_nonlinear:tanh"] * costs.NONLINEAR_ENERGY \
         + ev["nonlinear_energy:tanh"]
-    assert measured.costs.energy["nonlinear"] == pytest.approx(expected, rel=1e-9)
+    assert measured.costs.energy["nonlinear"] == pytest.approx(expected, rel=1e-9, abs=0)
 
 
 def test_bad_nonlinear_energy_spec_fails_before_work(library):

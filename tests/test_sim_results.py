@@ -81,7 +81,7 @@ def test_results_json_has_every_field_and_every_figure_its_source(tmp_path, caps
     for quantity, unit in (("energy", "energy_j"), ("latency", "latency_s"), ("area", "area_m2")):
         for comp, value in r[unit].items():
             if comp == "total":
-                assert value == pytest.approx(sum(v for k, v in r[unit].items() if k != "total"), rel=1e-12)
+                assert value == pytest.approx(sum(v for k, v in r[unit].items() if k != "total"), rel=1e-12, abs=0)
                 continue
             records = r["sources"][quantity].get(comp, [])
             # every nonzero figure is made of sourced parts (means over the two seeds included)
@@ -104,12 +104,12 @@ def test_characterized_fraction_is_the_characterized_components_share(plain_libr
     r = json.loads((tmp_path / "results.json").read_text())
     records = [rec for recs in r["sources"]["energy"].values() for rec in recs]
     by_hand = sum(rec["value"] for rec in records if rec["kind"] == "characterized") / r["energy_j"]["total"]
-    assert r["characterized_fraction"]["energy"] == pytest.approx(by_hand, rel=1e-12)
+    assert r["characterized_fraction"]["energy"] == pytest.approx(by_hand, rel=1e-12, abs=0)
     # and that share is the 6-bit conversions at the library's energy, nothing else
     e = float(load_library(plain_library)[KEY].predict({"vdd": [VDD]})[0])
     conversions = result.costs.events["adc:6"]
     assert 0 < by_hand < 1
-    assert by_hand == pytest.approx(conversions * e / r["energy_j"]["total"], rel=1e-9)
+    assert by_hand == pytest.approx(conversions * e / r["energy_j"]["total"], rel=1e-9, abs=0)
     (characterized,) = [rec for rec in records if rec["kind"] == "characterized"]
     assert characterized["key"] == KEY and characterized["library"] == str(plain_library)
     assert characterized["at"] == {"vdd": VDD} and characterized["temp"] == 27.0
@@ -142,12 +142,12 @@ def test_one_layer_energy_is_the_hand_summed_events_times_the_cited_figures(tmp_
                 "digital": 3 * shift_add + 3 * add, "buffers": (8 + 3) * 16 * buffer_bit, "nonlinear": 0.0}
     for comp, value in expected.items():
         assert r["energy_j"][comp] == pytest.approx(value, rel=1e-9, abs=1e-30), comp
-    assert r["energy_j"]["total"] == pytest.approx(sum(expected.values()), rel=1e-9)
+    assert r["energy_j"]["total"] == pytest.approx(sum(expected.values()), rel=1e-9, abs=0)
     # one read of t_read (it outlasts 3 conversions at 1.28 GS/s) and 6 digital operations on 16 lanes
-    assert r["latency_s"]["total"] == pytest.approx(t_read + 6 / (16 * 1.2e9), rel=1e-12)
-    assert r["events"]["time:read"] == pytest.approx(t_read) and r["events"]["adc:None"] == 3
+    assert r["latency_s"]["total"] == pytest.approx(t_read + 6 / (16 * 1.2e9), rel=1e-12, abs=0)
+    assert r["events"]["time:read"] == pytest.approx(t_read, abs=0) and r["events"]["adc:None"] == 3
     assert r["sources"]["latency"]["arrays"] == [{"kind": "spec", "field": "array.t_read", "setting": t_read,
-                                                  "value": pytest.approx(t_read)}]
+                                                  "value": pytest.approx(t_read, abs=0)}]
 
 
 def test_corner_reads_the_corner_tables_at_the_temperature(corner_library):

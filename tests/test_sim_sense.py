@@ -55,7 +55,7 @@ def test_tia_surrogate_reproduces_ngspice_on_held_out_currents(tia_library):
     assert float(sense.sense(np.array([0.0]))[0]) == pytest.approx(-offset_i, abs=2e-3 * abs(offset_i) + 1e-10)
     # energy per read: the class-A TIA draws less as the column current rises (docs/sense.md)
     e_true = np.array([m["energy_read"] for m in measured])
-    assert sense.energy(currents) == pytest.approx(e_true.sum(), rel=1e-3)
+    assert sense.energy(currents) == pytest.approx(e_true.sum(), rel=1e-3, abs=0)
     # outside the sweep the surrogate holds the edge value (clipped), it does not extrapolate
     edge = sense.sense(np.array([I_FS]))[0]
     assert sense.sense(np.array([1.5 * I_FS]))[0] == edge
@@ -118,5 +118,5 @@ def test_ideal_tia_surrogate_gives_the_ideal_sense_results(tmp_path):
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-9, atol=1e-12 * np.abs(outs[0]).max())
     # the characterized energy per read is booked once per sensed pair current
     ledger = backend.ledger
-    assert ledger.total("sense_energy") == pytest.approx(2.5e-12 * ledger.total("sense_samples"), rel=1e-12)
+    assert ledger.total("sense_energy") == pytest.approx(2.5e-12 * ledger.total("sense_samples"), rel=1e-12, abs=0)
     assert ledger.total("sense_samples") > 0

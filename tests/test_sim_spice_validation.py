@@ -109,7 +109,7 @@ def test_simulator_codes_match_ngspice_layer(layer, tmp_path):
     sim = AnalogBackend(_spec(lib, r_f))
     m = sim.matvec("layer", W)
     m.calibrate(x_cal)
-    assert float(m.tiles[0].lsb[0]) == pytest.approx(lsb, rel=1e-12)
+    assert float(m.tiles[0].lsb[0]) == pytest.approx(lsb, rel=1e-12, abs=0)
     y = m(x)
     # codes back from the digital output: y = code * lsb * w_max / (step * v_read) (one slice, x_max 1)
     codes_sim = y * (G_ON - G_OFF) * V_READ / (lsb * np.max(np.abs(W)))

@@ -55,10 +55,10 @@ def test_gap_inputs_are_the_same_circuit():
     # the same four voltages in another order: identical followers, the same output
     b = volts.simulate(engine, {"v_0": 0.86, "v_1": 0.6, "v_2": 0.9, "v_3": 0.885}).values
     assert a["y"] == pytest.approx(b["y"], abs=1e-9)
-    assert a["energy"] == pytest.approx(b["energy"], rel=1e-6)
+    assert a["energy"] == pytest.approx(b["energy"], rel=1e-6, abs=0)
     assert a["error"] > 0.005                  # close inputs share the tail: the output reads high
     from cimspice.sim import costs
-    assert 7 * costs.POOL_WTA_DEVICE_AREA == pytest.approx(MaxPool(4).area(), rel=1e-4)  # the sim's constant
+    assert 7 * costs.POOL_WTA_DEVICE_AREA == pytest.approx(MaxPool(4).area(), rel=1e-4, abs=0)  # the sim's constant
     with pytest.raises(CircuitError, match="inputs='sorted' is not 'voltages' or 'gaps'"):
         MaxPool(4, inputs="sorted")
 
@@ -89,7 +89,7 @@ def test_pooled_values_follow_the_circuit_in_ngspice(library):
     np.testing.assert_allclose(y, spice_y, atol=1.5e-3 / 0.5 * 4.0)
     exact = x.reshape(1, 3, 2, 2, 2, 2).max(axis=(3, 5))
     assert y[0, 0, 0, 0] - exact[0, 0, 0, 0] > 0.05                   # the near-tie reads high, as in ngspice
-    assert b.ledger.counts["p"]["pool_wta_energy"] == pytest.approx(spice_e, rel=1e-3)
+    assert b.ledger.counts["p"]["pool_wta_energy"] == pytest.approx(spice_e, rel=1e-3, abs=0)
     assert "pool_compare" not in b.ledger.counts["p"]
 
 
@@ -108,7 +108,7 @@ def test_cnn_with_wta_max_pooling_prices_the_circuit(library):
     # one 7-device circuit per window of the max-pooling layer (4 inputs, replica, 2 tails)
     from cimspice.sim import costs
     extra = wta.costs.area["nonlinear"] - digital.costs.area["nonlinear"]
-    assert extra == pytest.approx(windows * 7 * costs.POOL_WTA_DEVICE_AREA, rel=1e-12)
+    assert extra == pytest.approx(windows * 7 * costs.POOL_WTA_DEVICE_AREA, rel=1e-12, abs=0)
 
 
 def test_bad_wta_specs_fail_before_work(library):

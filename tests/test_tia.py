@@ -32,7 +32,7 @@ def test_transimpedance_is_the_finite_gain_prediction(engine):
     assert 0 < r_f - predicted < r_f * 1e-3  # and it is small: 0.06 % here
     # the DC virtual-ground error at zero current is the op-amp's offset
     assert m["v_in_error"] == pytest.approx(ol["offset"], abs=2e-5)
-    assert m["offset_i"] == pytest.approx(m["offset_v"] / r_f)
+    assert m["offset_i"] == pytest.approx(m["offset_v"] / r_f, abs=0)
 
 
 def _ideal_tia_vout(batch, r_f, c_f, v_ref, currents):
@@ -78,10 +78,10 @@ def test_read_energy_equals_ngspice_integral_of_supply_power(engine, tmp_path):
     run = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True, timeout=120)
     match = re.search(r"^e_read\s*=\s*(\S+)", run.stdout, re.MULTILINE)
     assert match, run.stdout + run.stderr
-    assert energy == pytest.approx(float(match.group(1)), rel=1e-4)  # ngspice prints 6 digits
+    assert energy == pytest.approx(float(match.group(1)), rel=1e-4, abs=0)  # ngspice prints 6 digits
     # and the order of magnitude is the static power over the window: a class-A amplifier
     static = tia.simulate(engine, {"i_in": i_in}).values["power"]
-    assert energy == pytest.approx(static * tia.t_read, rel=0.1)
+    assert energy == pytest.approx(static * tia.t_read, rel=0.1, abs=0)
 
 
 def test_offset_follows_input_mismatch_and_settling_follows_bitline_capacitance(engine):
