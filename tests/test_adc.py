@@ -68,6 +68,7 @@ def test_area_estimate_follows_its_stated_formulas():
     assert RampADC(3).area() < SarADC(3).area() < FlashADC(3).area()
 
 
+@pytest.mark.slow
 def test_flash_codes_match_ideal_quantiser_within_measured_inl(engine):
     adc = FlashADC(3, mismatch_seed=5, samples_per_code=8)
     lo, hi = 0.4, 1.0
@@ -118,6 +119,7 @@ def test_flash_enob_from_a_coherent_sine(engine):
     assert abs(enob - ideal) < 0.3
 
 
+@pytest.mark.slow
 def test_sar_ramp_test_matches_ideal_quantiser(engine):
     adc = SarADC(3, samples_per_code=2)
     adc.load(engine)
@@ -158,6 +160,7 @@ def test_sar_reference_energy_matches_charge_redistribution_theory(engine):
     assert conv.energy_by_source["vref_lo"] == pytest.approx(0.0, abs=1e-18)  # v_ref_lo = 0 V
 
 
+@pytest.mark.slow
 def test_sar_carries_no_memory_between_conversions(engine):
     # Inputs jumping across the range: while sampling, the top plate must return to v_cm.
     # The ramp test cannot see a memory effect (its inputs step by a fraction of an LSB).

@@ -41,6 +41,7 @@ def test_condensed_transfer_with_heavy_ir_drop():
     assert (W / G).min() < 0.6  # a real IR-drop case: some cells deliver under 60 %
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("r_wire, g_low", [(1e-5, 1e-8), (1e-3, 1e-7)])
 def test_condensed_transfer_with_wires_far_stiffer_than_cells(r_wire, g_low):
     # wire/cell conductance ratios of 1e10..1e13: where g_r - g_r^2 (g_r + Y)^-1 cancels;
