@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -125,6 +126,40 @@ def _simulate(args) -> int:
     return 0
 
 
+def _library_build(args) -> int:
+    from .library import LibraryError, build_library
+    from .library.doctable import update_doc
+
+    def numbers(text: str | None, flag: str, kind=float) -> list:
+        try:
+            return [kind(x.strip()) for x in text.split(",")] if text else []
+        except ValueError:
+            raise LibraryError(f"library build: {flag} {text}: expected a comma-separated list") from None
+
+    executor = args.executor or ("dask" if args.scheduler else "local")
+    if args.scheduler and executor != "dask":
+        raise LibraryError("library build: --scheduler needs --executor dask")
+    try:
+        results = build_library(args.output, only=args.only, quick=args.quick,
+                                corners=numbers(args.corners, "--corners", str), temps=numbers(args.temps, "--temps"),
+                                workers=args.workers, executor=executor, scheduler=args.scheduler, work=args.work,
+                                force=args.force, progress=False if args.no_progress else None, echo=print)
+    except KeyboardInterrupt:
+        print(f"cimspice: interrupted; {args.output} keeps every block it finished and the sweep files every "
+              "point: the same command continues", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    counts = {s: sum(r.status == s for r in results) for s in ("built", "refit", "unchanged", "failed")}
+    print(f"{args.output}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) +
+          f" in {sum(r.seconds for r in results):.0f} s")
+    if args.doc:
+        update_doc(args.output, args.doc, args.img)
+        print(f"wrote the tables of {args.doc}")
+    failed = [r.name for r in results if r.status == "failed"]
+    if failed:
+        raise LibraryError(f"library build: {len(failed)} block(s) failed: {', '.join(failed)} (reasons above)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cimspice", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"cimspice {__version__}")
@@ -205,6 +240,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="reduced sizes (a test's; minutes, not tens)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_study)
+
+    library = sub.add_parser("library", help="the characterized component library: build it (datasheets later)")
+    p = library.add_subparsers(dest="library_command", required=True).add_parser(
+        "build", help="characterize the catalogue's blocks into one surrogate library (incremental)",
+        description="Characterize the catalogue's blocks (docs/library.md) through ngspice, each with a training "
+                    "grid and an off-grid validation sweep, into one surrogate library. Blocks whose fingerprint "
+                    "did not change are left alone; interrupted sweeps are resumed.")
+    p._negative_number_matcher = re.compile(r"^-\d[\d.,]*$")  # --temps -40,27,125 is a value, not a flag
+    p.add_argument("-o", "--output", default="library.h5", help="surrogate library to write or update "
+                   "(default: %(default)s)")
+    p.add_argument("--only", nargs="+", metavar="BLOCK", help="these blocks, or every block of these circuits "
+                   "(default: the whole catalogue but its heavy blocks)")
+    p.add_argument("--quick", action="store_true", help="small grids and the quick set of blocks (minutes)")
+    p.add_argument("--corners", metavar="C,C", help="process corners, e.g. tt,ff,ss: one surrogate per corner "
+                   "(default: none, the circuits' tt cards)")
+    p.add_argument("--temps", metavar="T,T", help="temperatures in degC, e.g. -40,27,125: a temp input of "
+                   "every block (default: 27 only)")
+    p.add_argument("--workers", type=_count, default=1, help="worker processes (default: %(default)s)")
+    p.add_argument("--executor", choices=("local", "dask"), help="local process pool (default) or Dask")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--work", metavar="DIR", help="folder of the sweep files (default: OUTPUT.d)")
+    p.add_argument("--force", action="store_true", help="simulate and fit the selected blocks again")
+    p.add_argument("--doc", metavar="FILE.md", help="then rewrite FILE's marked tables from the library "
+                   "(e.g. docs/surrogates.md)")
+    p.add_argument("--img", metavar="DIR", help="with --doc: a parity plot per block in DIR")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_library_build)
 
     p = sub.add_parser("inspect", help="list the surrogates of a library with domains and errors")
     p.add_argument("library")

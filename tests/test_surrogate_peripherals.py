@@ -1,6 +1,6 @@
 """A comparator surrogate is true to ngspice at points the fit never saw.
 
-Reduced version of scripts/surrogate_characterize.py (docs/surrogates.md): a small grid of
+Reduced version of the read-out blocks of `cimspice library build` (docs/surrogates.md): a small grid of
 the StrongARM comparator (delay and energy against overdrive, log-scaled, and supply) and a
 few off-grid Latin-hypercube points, both through ngspice; the surrogates are fitted on the
 grid alone and compared with ngspice's values at the off-grid points, read from the sweep

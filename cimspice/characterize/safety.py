@@ -26,13 +26,9 @@ def check_netlist(path: str | Path) -> None:
         raise SpecError(str(error)) from None
 
 
-def netlist_fingerprint(text: str, base: Path | None = None) -> str:
-    """SHA-256 of a netlist and every file it includes, directly or not.
-
-    Include paths in ``text`` are replaced by the hash of the file's bytes, and the hashes
-    of all files reached are added, so the fingerprint changes when a model card is edited
-    but not when a checkout moves.
-    """
+def _visit(text: str, base: Path | None) -> tuple[list[str], dict[Path, str]]:
+    """The netlist's lines with each include path replaced by the file's hash, and every
+    file reached (directly or not) -> SHA-256 of its bytes ("missing" if unreadable)."""
     files: dict[Path, str] = {}
 
     def visit(body: str, folder: Path, has_title: bool) -> list[str]:
@@ -49,5 +45,21 @@ def netlist_fingerprint(text: str, base: Path | None = None) -> str:
             lines[include.line - 1] = f"{include.keyword} sha256:{files[include.target]} {include.section}".rstrip()
         return lines
 
-    top = visit(text, base or Path.cwd(), True)
+    return visit(text, base or Path.cwd(), True), files
+
+
+def included_files(text: str, base: Path | None = None) -> dict[Path, str]:
+    """Every file a netlist includes, directly or not (model cards, subcircuits) -> the
+    SHA-256 of its bytes, or ``"missing"`` for one that cannot be read."""
+    return _visit(text, base)[1]
+
+
+def netlist_fingerprint(text: str, base: Path | None = None) -> str:
+    """SHA-256 of a netlist and every file it includes, directly or not.
+
+    Include paths in ``text`` are replaced by the hash of the file's bytes, and the hashes
+    of all files reached are added, so the fingerprint changes when a model card is edited
+    but not when a checkout moves.
+    """
+    top, files = _visit(text, base)
     return hashlib.sha256("\n".join(top + sorted(files.values())).encode()).hexdigest()

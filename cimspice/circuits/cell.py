@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..paths import netlist_path
+from .area import transistor_area
 from .base import TEMP, Circuit, Measured, Measurement, Parameter
 from .devices import ACCESS_L, ACCESS_W, RERAM, VDD, check_corner, corner_library, drawn_size
 
@@ -64,6 +65,11 @@ class Cell1T1R(Circuit):
 
     def loaded_state(self) -> dict:
         return {"g": RERAM.g_ref}  # the netlist's .param g
+
+    def area(self) -> float:
+        """Layout area (m^2): the access transistor's footprint (:mod:`.area`); the ReRAM
+        element sits in the back end, on the transistor's drain contact, and adds none."""
+        return transistor_area(self.w, self.l)
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
         point = {p.name: point.get(p.name, p.default) for p in self.parameters}

@@ -18,13 +18,14 @@ docs/surrogate_schema.md.
 
 from .core import OUT_OF_DOMAIN_POLICIES, SCALES, Surrogate
 from .errors import SurrogateDomainError, SurrogateDomainWarning, SurrogateError
-from .fit import DEFAULT_MODELS, fit_surrogates, holdout_split, make_model, score_pct
+from .fit import DEFAULT_MODELS, FIT_VERSION, fit_surrogates, holdout_split, make_model, score_pct
 from .library import (
     LIBRARY_SCHEMA,
     LIBRARY_SCHEMA_VERSION,
     fit_library,
     format_surrogates,
     inspect_library,
+    load_blocks,
     load_library,
     save_library,
     select_corner,
@@ -38,6 +39,7 @@ __all__ = [
     "select_corner",
     "surrogate_corner",
     "DEFAULT_MODELS",
+    "FIT_VERSION",
     "LIBRARY_SCHEMA",
     "LIBRARY_SCHEMA_VERSION",
     "MLP",
@@ -59,6 +61,7 @@ __all__ = [
     "format_surrogates",
     "holdout_split",
     "inspect_library",
+    "load_blocks",
     "load_library",
     "make_model",
     "read_sweep",

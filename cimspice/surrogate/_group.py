@@ -16,7 +16,7 @@ from ._hdf5 import plain_attr, read_attr, read_dataset, set_str_list, write_data
 from .errors import SurrogateError
 from .models import model_from_hdf5
 
-__all__ = ["read_surrogate", "write_surrogate"]
+__all__ = ["read_plain_attrs", "read_surrogate", "write_plain_attr", "write_surrogate"]
 
 
 def write_surrogate(surrogate, group: h5py.Group) -> None:
@@ -55,10 +55,10 @@ def write_surrogate(surrogate, group: h5py.Group) -> None:
     for i, cand in enumerate(surrogate.candidates):
         g = c.create_group(f"{i:02d}")
         for key, value in cand.items():
-            _write_plain_attr(g.attrs, key, value)
+            write_plain_attr(g.attrs, key, value)
     p = group.create_group("provenance")
     for key, value in surrogate.provenance.items():
-        _write_plain_attr(p.attrs, key, value)
+        write_plain_attr(p.attrs, key, value)
 
 
 def read_surrogate(cls, group: h5py.Group):
@@ -116,14 +116,16 @@ def read_surrogate(cls, group: h5py.Group):
     if "candidates" in group:
         cands = group["candidates"]
         for key in sorted(cands):
-            obj.candidates.append(_read_plain_attrs(cands[key]))
+            obj.candidates.append(read_plain_attrs(cands[key]))
     if "provenance" in group:
-        obj.provenance = _read_plain_attrs(group["provenance"])
+        obj.provenance = read_plain_attrs(group["provenance"])
     obj.provenance.setdefault("created", read_attr(group, "created", "str", ""))
     return obj
 
 
-def _write_plain_attr(attrs: h5py.AttributeManager, key: str, value: Any) -> None:
+def write_plain_attr(attrs: h5py.AttributeManager, key: str, value: Any) -> None:
+    """Store ``value`` (text, a number, a list of text or a numeric array; None: nothing)
+    as the attribute ``key``; anything else raises :class:`SurrogateError`."""
     if value is None:
         return
     if isinstance(value, (bool, np.bool_)):
@@ -143,7 +145,8 @@ def _write_plain_attr(attrs: h5py.AttributeManager, key: str, value: Any) -> Non
         attrs[key] = arr
 
 
-def _read_plain_attrs(obj: h5py.HLObject) -> dict[str, Any]:
+def read_plain_attrs(obj: h5py.HLObject) -> dict[str, Any]:
+    """Every attribute of ``obj`` as text, a number, a list of text or a numeric array."""
     out = {}
     for key in obj.attrs:
         value = plain_attr(obj.attrs[key], f"{obj.name}/{key}")

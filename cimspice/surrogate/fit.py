@@ -55,8 +55,8 @@ from .selection import (
 )
 from .sweep import SweepData, read_sweep
 
-__all__ = ["CORNER_SEPARATOR", "DEFAULT_MODELS", "fit_surrogates", "holdout_split", "incomplete_notes",
-           "make_model", "score_pct"]
+__all__ = ["CORNER_SEPARATOR", "DEFAULT_MODELS", "FIT_VERSION", "fit_surrogates", "holdout_split",
+           "incomplete_notes", "make_model", "score_pct"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,11 @@ log = logging.getLogger(__name__)
 DEFAULT_MODELS = ("grid-linear", "grid-cubic", "poly-4", "poly-6", "gp", "mlp")
 #: joins a surrogate's name and its process corner: ``strongarm.delay@ss``
 CORNER_SEPARATOR = "@"
+#: version of what :func:`fit_surrogates` makes of a given sweep: raise it with any change
+#: that fits, scores or selects differently (families, their settings, full scale, the
+#: selection rule), so that ``cimspice library build`` refits every block (its fingerprint
+#: includes this number)
+FIT_VERSION = 1
 #: held-out RMS error (%FS) above which a fit is flagged: the target for the read-out
 #: circuits' figures of merit (docs/surrogates.md, issue 7), which every family tried there
 #: meets; a log axis fitted as linear was at 5-290 % (issue 15)

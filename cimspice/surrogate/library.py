@@ -15,11 +15,13 @@ import os
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
 
 from .. import __version__
+from ._group import read_plain_attrs, write_plain_attr
 from ._hdf5 import check_plain_tree, open_hdf5, plain_attr
 from .core import SCALES, Surrogate
 from .errors import SurrogateError, one_line
@@ -28,8 +30,8 @@ from .models import SurrogateModel
 from .sweep import SweepData, read_sweep
 
 __all__ = [
-    "LIBRARY_SCHEMA", "LIBRARY_SCHEMA_VERSION", "fit_library", "inspect_library", "load_library", "save_library",
-    "select_corner", "surrogate_corner",
+    "LIBRARY_SCHEMA", "LIBRARY_SCHEMA_VERSION", "fit_library", "inspect_library", "load_blocks", "load_library",
+    "save_library", "select_corner", "surrogate_corner",
 ]
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,8 @@ def save_library(
     *,
     append: bool = False,
     replace: bool = False,
+    remove: Iterable[str] = (),
+    blocks: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write surrogates to a library file, atomically.
 
@@ -83,6 +87,13 @@ def save_library(
     replace : bool
         With ``append``, let a new surrogate replace an existing one of the same name;
         otherwise a name clash is an error.
+    remove : names
+        With ``append``, surrogates of the existing file to leave out (e.g. a rebuilt
+        block's surrogates that it no longer makes).
+    blocks : mapping block name -> {attribute: text or number}, optional
+        Records of characterized blocks, written as attributes of ``/blocks/<name>``
+        (``cimspice library build``: circuit, area, fingerprint, ...). With ``append`` the
+        existing file's records are kept unless replaced here.
 
     Returns the path written. The new file is assembled in a temporary file next to
     ``path`` and renamed over it, so a crash leaves the old library intact.
@@ -93,13 +104,16 @@ def save_library(
         if not s.is_fitted():
             raise SurrogateError(f"save_library: surrogate {name!r} is not fitted")
     existing: list[str] = []
+    records = {name: dict(record) for name, record in (blocks or {}).items()}
     created = _now()
     if append and path.exists():
         existing_lib = load_library(path)  # validates the file we are about to copy from
         clash = sorted(set(existing_lib) & set(named))
         if clash and not replace:
             raise SurrogateError(f"{path}: already holds surrogate(s) {clash}; pass replace=True to overwrite them")
-        existing = [n for n in existing_lib if n not in named]
+        dropped = set(remove)
+        existing = [n for n in existing_lib if n not in named and n not in dropped]
+        records = {**load_blocks(path), **records}
         with h5py.File(path, "r") as old:
             created = str(plain_attr(old.attrs.get("created", created), "/created"))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,6 +135,7 @@ def save_library(
             for name, s in named.items():
                 s.to_hdf5(group.create_group(name))
             fh.attrs["n_surrogates"] = np.int64(len(group))
+            _write_blocks(fh, records)
         with open(tmp, "rb+") as fh_raw:
             os.fsync(fh_raw.fileno())
         os.replace(tmp, path)
@@ -129,6 +144,39 @@ def save_library(
         raise
     log.info("wrote %d surrogate(s) to %s (%d kept from before)", len(named), path, len(existing))
     return path
+
+
+def _write_blocks(fh: h5py.File, records: Mapping[str, Mapping[str, Any]]) -> None:
+    if not records:
+        return
+    group = fh.create_group("blocks")
+    for name, record in records.items():
+        if not name or "/" in name or name in (".", ".."):
+            raise SurrogateError(f"save_library: bad block name {name!r}")
+        attrs = group.create_group(name).attrs
+        for key, value in record.items():
+            write_plain_attr(attrs, key, value)
+
+
+def load_blocks(path: str | Path) -> dict[str, dict[str, Any]]:
+    """The block records of a library file (``/blocks/<name>`` attributes, written by
+    ``cimspice library build``): ``{block: {attribute: value}}``, empty if it has none.
+    The file is checked as :func:`load_library` checks it (schema, plain contents)."""
+    path = Path(path)
+    fh = open_hdf5(path, "surrogate library")
+    try:
+        with fh:
+            _check_header(fh)
+            blocks = fh.get("blocks")
+            if blocks is None:
+                return {}
+            if not isinstance(blocks, h5py.Group):
+                raise SurrogateError("/blocks is not a group")
+            return {name: read_plain_attrs(blocks[name]) for name in blocks}
+    except SurrogateError as exc:
+        raise SurrogateError(f"{path}: {one_line(exc)}") from None
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise SurrogateError(f"{path}: corrupt or unreadable library: {one_line(exc)}") from None
 
 
 def load_library(path: str | Path) -> dict[str, Surrogate]:
@@ -158,7 +206,8 @@ def load_library(path: str | Path) -> dict[str, Surrogate]:
         raise SurrogateError(f"{path}: corrupt or unreadable library: {one_line(exc)}") from None
 
 
-def _load_open(fh: h5py.File) -> dict[str, Surrogate]:
+def _check_header(fh: h5py.File) -> None:
+    """Schema, version and plain contents of an open library file, or :class:`SurrogateError`."""
     schema = plain_attr(fh.attrs["schema"], "/schema") if "schema" in fh.attrs else None
     if schema != LIBRARY_SCHEMA:
         raise SurrogateError(f"not a surrogate library (schema {schema!r}, expected {LIBRARY_SCHEMA!r})")
@@ -175,6 +224,10 @@ def _load_open(fh: h5py.File) -> dict[str, Surrogate]:
     if version < 1:
         raise SurrogateError(f"invalid schema_version {version}")
     check_plain_tree(fh)
+
+
+def _load_open(fh: h5py.File) -> dict[str, Surrogate]:
+    _check_header(fh)
     if "surrogates" not in fh or not isinstance(fh["surrogates"], h5py.Group):
         raise SurrogateError("group /surrogates is missing")
     out = {}

@@ -1,0 +1,329 @@
+"""The catalogue: every block ``cimspice library build`` characterizes, as data.
+
+A :class:`Block` names a registered circuit (``cimspice.circuits.CIRCUITS``) with its
+constructor arguments, the ranges its training grid spans, the outputs to fit and how
+many off-grid validation points score them. :meth:`Block.sweep_specs` turns it into the
+two sweep specs (plain data, as ``cimspice sweep`` reads them): the grid, and a
+Latin hypercube over the same ranges with a seed of its own, so its points lie inside
+the grid's hull but on none of its nodes.
+
+Grid sizes are chosen for time on a 2-core machine (docs/library.md has the measured
+build times): the cell and the sense circuits are cheap (0.05-0.2 s per point), a
+PWL unit with its timing bench 3 s, an ADC's ramp test 1.5 s (3-bit flash) to 4 min
+(6-bit SAR at 2 samples per code).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..circuits import get_circuit
+from ..circuits.base import CircuitError
+from ..circuits.nonlinear import FUNCTIONS
+from .errors import LibraryError
+
+#: one swept input: (start, stop, grid points, "linear" | "log")
+Range = tuple[float, float, int, str]
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: default seed of the validation sweeps (the grids have no randomness)
+VALIDATION_SEED = 11
+
+
+@dataclass(frozen=True)
+class Block:
+    """One characterized block of the library.
+
+    Attributes
+    ----------
+    name : the library's key prefix: surrogates are ``{name}.{output}`` (and ``@{corner}``)
+    circuit : registered circuit name; ``circuit_args`` its constructor arguments (sizes)
+    ranges : swept input -> (start, stop, grid points, scale), in the input's SI unit;
+        inputs not listed stay at the circuit's defaults
+    outputs : measurements to fit
+    why : one line: why this block, and why these ranges
+    quick_ranges : the ranges of a ``--quick`` build (default: ``ranges``)
+    quick_args : constructor arguments that replace ``circuit_args`` ones in a ``--quick`` build
+    samples, quick_samples : validation (Latin-hypercube) points of a full / quick build
+    seed : the validation sweep's seed
+    models : candidate families (``cimspice fit --models``); None: all that apply
+    output_scales : output -> "linear" | "log" for the fit
+    corners : whether the circuit takes a process corner (a passive one does not)
+    timeout : s per point (default: the sweep engine's 60 s)
+    quick : part of a ``--quick`` build
+    heavy : left out of a full build unless named with ``--only`` (hours of ngspice)
+    """
+
+    name: str
+    circuit: str
+    ranges: Mapping[str, Range]
+    outputs: tuple[str, ...]
+    why: str
+    circuit_args: Mapping[str, Any] = field(default_factory=dict)
+    quick_ranges: Mapping[str, Range] | None = None
+    quick_args: Mapping[str, Any] = field(default_factory=dict)
+    samples: int = 40
+    quick_samples: int = 8
+    seed: int = VALIDATION_SEED
+    models: tuple[str, ...] | None = None
+    output_scales: Mapping[str, str] = field(default_factory=dict)
+    corners: bool = True
+    timeout: float | None = None
+    quick: bool = True
+    heavy: bool = False
+
+    def __post_init__(self):
+        if not _NAME.fullmatch(self.name):
+            raise LibraryError(f"block {self.name!r}: a name is lower-case letters, digits and '_'")
+        for kind, ranges in (("ranges", self.ranges), ("quick_ranges", self.quick_ranges or {})):
+            for param, r in ranges.items():
+                if (len(r) != 4 or r[3] not in ("linear", "log") or isinstance(r[2], bool)
+                        or not isinstance(r[2], int) or r[2] < 1):
+                    raise LibraryError(f"block {self.name}: {kind}[{param!r}] = {r!r}: expected "
+                                       "(start, stop, points, 'linear' | 'log')")
+        if not self.outputs:
+            raise LibraryError(f"block {self.name}: no outputs")
+
+    def grid(self, quick: bool = False) -> Mapping[str, Range]:
+        """The ranges of a full or a ``--quick`` build."""
+        return (self.quick_ranges or self.ranges) if quick else self.ranges
+
+    def args(self, quick: bool = False) -> dict[str, Any]:
+        """The circuit's constructor arguments in a full or a ``--quick`` build."""
+        return {**self.circuit_args, **self.quick_args} if quick else dict(self.circuit_args)
+
+    def definition(self) -> dict:
+        """What the block's fingerprint covers: every field but the ``why`` text."""
+        data = asdict(self)
+        del data["why"]
+        return data
+
+    def sweep_specs(self, *, quick: bool = False, corners=(), temps=()) -> dict[str, dict]:
+        """``{"train": grid spec, "validation": Latin-hypercube spec}`` as plain data.
+
+        ``corners`` (names) run one circuit per process corner (ignored by a block without
+        corners); ``temps`` (degC) become the grid's ``temp`` axis, and the validation
+        sweep's range from the lowest to the highest (one temperature: held fixed;
+        ignored by a circuit without a ``temp`` parameter).
+        """
+        grid, lhs = {}, {}
+        for name, (start, stop, num, scale) in self.grid(quick).items():
+            axis = {"start": start, "stop": stop, "scale": scale}  # explicit: else the circuit's declared one
+            grid[name] = {**axis, "num": num}
+            lhs[name] = axis
+        temps = [float(t) for t in temps] if self.has_temp(quick) else []
+        if len(temps) == 1:
+            grid["temp"] = lhs["temp"] = temps[0]
+        elif temps:
+            grid["temp"] = {"values": temps}
+            lhs["temp"] = {"start": min(temps), "stop": max(temps)}
+        common: dict[str, Any] = {"circuit": self.circuit}
+        if self.args(quick):
+            common["circuit_args"] = self.args(quick)
+        if corners and self.corners:
+            common["corners"] = list(corners)
+        common["outputs"] = list(self.outputs)
+        if self.timeout is not None:
+            common["timeout"] = self.timeout
+        samples = self.quick_samples if quick else self.samples
+        return {"train": {**common, "design": "grid", "parameters": grid},
+                "validation": {**common, "design": "lhs", "samples": samples, "seed": self.seed,
+                               "parameters": lhs}}
+
+    def has_temp(self, quick: bool = False) -> bool:
+        """Whether the circuit declares a ``temp`` parameter."""
+        try:
+            get_circuit(self.circuit, **self.args(quick)).parameter("temp")
+        except CircuitError:
+            return False
+        return True
+
+
+# ---------------------------------------------------------------------------- the array
+CELL = Block(
+    "cell_1t1r", "cell_1t1r",
+    ranges={"g": (1e-6, 1e-4, 21, "log"), "v_bl": (0.0, 0.3, 25, "linear"), "v_wl": (0.5, 1.2, 13, "linear")},
+    quick_ranges={"g": (1e-6, 1e-4, 9, "log"), "v_bl": (0.0, 0.3, 7, "linear"), "v_wl": (0.5, 1.2, 6, "linear")},
+    outputs=("i_cell",), samples=300, quick_samples=40,
+    # 6825 points: the GP (800-point subset) and the MLP add minutes and lose to the grid
+    # here (docs/surrogates.md), so the demo's families
+    models=("grid-linear", "grid-cubic", "poly-4", "poly-6"),
+    why="the array's read law: the cell current over the programmed conductance (log), bit-line and "
+        "word-line voltages, the source line at 0 V",
+)
+
+# ---------------------------------------------------------------------------- sense circuits
+TIA = Block(
+    "tia", "tia",
+    ranges={"i_in": (0.0, 1e-4, 11, "linear"), "vdd": (0.95, 1.3, 5, "linear")},
+    quick_ranges={"i_in": (0.0, 1e-4, 5, "linear"), "vdd": (0.95, 1.3, 3, "linear")},
+    outputs=("v_out", "energy_read"),
+    why="the virtual-ground read of a bit line: output voltage and energy per read over the column current "
+        "(0 to the 100 uA full scale) and the supply",
+)
+SENSE_AMP = Block(
+    "sense_amp", "sense_amp", circuit_args={"measure_offset": False},
+    # i_ref at its default 10 uA, i_bl above it (decision 1); i_bl < i_ref is the mirror table
+    ranges={"i_bl": (1.5e-5, 2e-4, 9, "log"), "vdd": (0.8, 1.3, 6, "linear")},
+    quick_ranges={"i_bl": (1.5e-5, 2e-4, 5, "log"), "vdd": (0.8, 1.3, 3, "linear")},
+    outputs=("delay", "energy"),
+    why="the current-mode sense amplifier's decision: delay and energy over the bit-line current (log) "
+        "and the supply",
+)
+INTEGRATOR = Block(
+    "integrator", "integrator",
+    ranges={"i_in": (0.0, 1e-4, 9, "linear"), "t_pulse": (0.5e-9, 5e-9, 6, "linear"),
+            "vdd": (0.95, 1.3, 4, "linear")},
+    quick_ranges={"i_in": (0.0, 1e-4, 5, "linear"), "t_pulse": (0.5e-9, 5e-9, 4, "linear")},
+    outputs=("v_out", "energy"),
+    why="charge integration of bit-serial read pulses: output voltage and energy over the column current, "
+        "the pulse width and the supply",
+)
+STRONGARM = Block(
+    "strongarm", "strongarm", circuit_args={"measure_offset": False},
+    # positive overdrive only: v_od < 0 is the mirror decision; 10 uV .. 100 mV, where the
+    # delay follows the latch's log law and then saturates
+    ranges={"v_od": (1e-5, 0.1, 9, "log"), "vdd": (0.8, 1.3, 6, "linear")},
+    quick_ranges={"v_od": (1e-5, 0.1, 5, "log"), "vdd": (0.8, 1.3, 3, "linear")},
+    outputs=("delay", "energy"),
+    why="the ADCs' latch comparator: decision delay and energy over the overdrive (log) and the supply",
+)
+
+
+# ---------------------------------------------------------------------------- ADCs
+#: resolutions (bits) a shipped system or study prices: baseline 6 (and 10 for partial
+#: sums), `simulate --adc-bits` 3-6 and 8, input-splitting's SAR 3-6 and 10; each
+#: architecture up to its own limit (flash and ramp 8 bits)
+ADC_RESOLUTIONS = (3, 4, 5, 6, 8, 10)
+#: those a full build characterizes: every SAR up to 6 bits (the converter the studies
+#: price), flash and ramp up to 4; the others are heavy (named with --only): a ramp test
+#: takes 4-5 min at 6 bits here, ~7 min for the 8-bit SAR and hours beyond
+FULL_ADC_BITS = {"adc_sar": 6, "adc_flash": 4, "adc_ramp": 4}
+ADC_MAX_BITS = {"adc_sar": 10, "adc_flash": 8, "adc_ramp": 8}
+#: resolutions of a --quick build
+QUICK_ADC_BITS = (3,)
+ADC_OUTPUTS = ("energy_per_conversion", "t_conversion", "inl_max", "dnl_max")
+#: ramp-test density: transition levels resolved to half an LSB
+ADC_SAMPLES_PER_CODE = 2
+
+
+def adc_block(circuit: str, bits: int) -> Block:
+    """The ``{circuit}_{bits}b`` block: a ramp test (energy and time per conversion,
+    INL/DNL) over the supply, and at 3 bits over the clock period too."""
+    # the supply stays above the top reference (SAR 0.8 V, flash and ramp 1.0 V)
+    vdd = (0.9 if circuit == "adc_sar" else 1.0, 1.3, 4, "linear")
+    ranges: dict[str, Range] = {"vdd": vdd}
+    if bits == 3:  # 1.5-15 s per test: the clock axis too
+        ranges["t_clk"] = (1e-9, 4e-9, 3, "log")
+    return Block(
+        f"{circuit}_{bits}b", circuit, ranges=ranges, outputs=ADC_OUTPUTS,
+        circuit_args={"adc_bits": bits, "samples_per_code": ADC_SAMPLES_PER_CODE},
+        quick_ranges={"vdd": vdd}, samples=4 if bits == 3 else 2, quick_samples=2,
+        quick_args={"samples_per_code": 1},  # halves the ramp test; INL/DNL to 1 LSB
+        # cycles x t_clk: a straight line in log-log, which grid-linear reproduces exactly
+        output_scales={"t_conversion": "log"},
+        timeout=900.0 * 4 ** max(bits - 6, 0),
+        quick=bits in QUICK_ADC_BITS, heavy=bits > FULL_ADC_BITS[circuit],
+        why=f"{bits}-bit {circuit.removeprefix('adc_')} ADC, ramp test at {ADC_SAMPLES_PER_CODE} samples per "
+            "code: energy and time per conversion, INL and DNL over the supply"
+            + (" and the clock period" if bits == 3 else ""),
+    )
+
+
+def _adcs() -> list[Block]:
+    return [adc_block(circuit, bits) for circuit, top in ADC_MAX_BITS.items()
+            for bits in ADC_RESOLUTIONS if bits <= top]
+
+
+# ---------------------------------------------------------------------------- nonlinear units
+#: segments of the PWL unit (its default)
+PWL_SEGMENTS = 8
+
+def pwl_blocks(function: str) -> list[Block]:
+    """The PWL unit programmed for ``function``: its transfer (DC, dense in x) and its
+    timing bench (energy and latency per evaluation, 1-3 s a point, so fewer points).
+
+    The timing depends on the comparators' overdrive, i.e. on the distance of x to the
+    nearest segment breakpoint: it alternates between the breakpoints and the segments'
+    middles, the nodes of the timing grid (2 * segments + 1 points)."""
+    lo, hi = FUNCTIONS[function][1]
+    transfer = Block(
+        f"pwl_{function}", "pwl_unit", circuit_args={"function": function, "timing": False},
+        ranges={"x": (lo, hi, 65, "linear")}, quick_ranges={"x": (lo, hi, 17, "linear")},
+        outputs=("y", "i_out"), samples=40, quick_samples=8,
+        why=f"the reprogrammable PWL unit's {function} transfer over its input range",
+    )
+    timing = Block(
+        f"pwl_{function}_timing", "pwl_unit", circuit_args={"function": function},
+        ranges={"x": (lo, hi, 2 * PWL_SEGMENTS + 1, "linear")}, quick_ranges={"x": (lo, hi, 5, "linear")},
+        outputs=("energy", "latency"), samples=8, quick_samples=2, quick=function == "sigmoid",
+        why=f"the PWL unit's energy and latency per {function} evaluation over its input range",
+    )
+    return [transfer, timing]
+
+
+# ---------------------------------------------------------------------------- pooling
+_V_AVG = (0.0, 0.3, 4, "linear")
+_V_MAX = (0.5, 1.1, 5, "linear")
+AVG_POOL = Block(
+    "avg_pool", "avg_pool", corners=False,
+    # g linear: the column's current, and so its energy, is linear in the conductance (in
+    # log10(g) the energy is an exponential no family fitted to 1 % RMS)
+    ranges={**{f"v_{i}": _V_AVG for i in range(4)}, "g": (1e-6, 1e-4, 3, "linear")},
+    quick_ranges={f"v_{i}": (0.0, 0.3, 3, "linear") for i in range(4)},
+    outputs=("y", "energy"), samples=60, quick_samples=10,
+    why="average pooling of 4 inputs on a resistive column (passive: no process corner)",
+)
+MAX_POOL = Block(
+    "max_pool", "max_pool",
+    ranges={f"v_{i}": _V_MAX for i in range(4)},
+    quick_ranges={f"v_{i}": (0.5, 1.1, 3, "linear") for i in range(4)},
+    outputs=("y", "energy"), samples=60, quick_samples=10,
+    why="max pooling of 4 inputs by a source-follower winner-take-all",
+)
+
+# ---------------------------------------------------------------------------- input drivers
+# A place kept for the word-line driver and the DAC (issue 17), circuits `wl_driver` and
+# `dac` being written now. Once registered in cimspice.circuits.CIRCUITS, add one Block per
+# resolution or load the system uses, e.g.
+#     Block("wl_driver", "wl_driver", ranges={"c_load": (1e-14, 1e-12, 5, "log"), "vdd": (0.95, 1.3, 4,
+#           "linear")}, outputs=("energy", "delay"), why="...")
+#     Block("dac_8b", "dac", circuit_args={"bits": 8}, ranges=..., outputs=("energy", "t_settle"), why="...")
+# with the circuits' own parameter and measurement names; nothing else changes.
+DRIVERS: tuple[Block, ...] = ()
+
+# Not here: the 1R cell and the CAM row (cimspice.circuits.cam is a pair of bench functions
+# for the associative-processor study, not a registered circuit yet).
+
+
+def _catalogue() -> dict[str, Block]:
+    blocks = [CELL, TIA, SENSE_AMP, INTEGRATOR, STRONGARM, *_adcs(),
+              *(b for f in FUNCTIONS for b in pwl_blocks(f)), AVG_POOL, MAX_POOL, *DRIVERS]
+    return {b.name: b for b in blocks}
+
+
+#: block name -> Block, in build order
+CATALOGUE: Mapping[str, Block] = _catalogue()
+
+
+def select(catalogue: Mapping[str, Block], only=None, *, quick: bool = False) -> list[Block]:
+    """The blocks of a build: ``only`` names blocks or circuits (a circuit name selects
+    each of its blocks in the build); without it, every block of a full build (heavy ones
+    excepted) or of a ``--quick`` build. An unknown name raises :class:`LibraryError`."""
+    default = [b for b in catalogue.values() if not b.heavy and (b.quick or not quick)]
+    if not only:
+        return default
+    chosen: dict[str, Block] = {}
+    for name in only:
+        if name in catalogue:
+            chosen[name] = catalogue[name]
+            continue
+        matches = [b for b in default if b.circuit == name]
+        if not matches:
+            raise LibraryError(f"library build: --only {name}: no such block or circuit in the catalogue "
+                               f"(blocks: {', '.join(catalogue)})")
+        chosen.update((b.name, b) for b in matches)
+    return [b for b in catalogue.values() if b.name in chosen]

@@ -1,0 +1,166 @@
+"""Docs tables regenerated from a built library (``cimspice library build --doc FILE``).
+
+Two Markdown sections, each written between its markers in the doc when the markers are
+there: ``<!-- blocks:begin -->``/``<!-- blocks:end -->`` (what each block sweeps, its
+area and build time, from the block records) and ``<!-- results:begin -->``/
+``<!-- results:end -->`` (every surrogate's error at the off-grid validation points,
+recomputed here from the validation sweep file with plain h5py, and every candidate
+family's stored score). With an image folder, one parity plot per block.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ..surrogate import Surrogate, load_blocks, load_library
+from .errors import LibraryError
+
+__all__ = ["update_doc", "validation_rows"]
+
+MARKERS = ("blocks", "results")
+
+
+def _spice_values(path: Path, names: list[str], output: str, corner: str) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) at the usable points of a sweep file (of one corner), read with h5py alone."""
+    with h5py.File(path, "r") as f:
+        ok = np.isin(f["status"][...], (0, 1))
+        if corner:
+            labels = json.loads(f["inputs"]["corner"].attrs["labels"])
+            ok &= f["inputs"]["corner"][...].astype(int) == labels.index(corner)
+        X = np.column_stack([f["inputs"][n][...][ok] for n in names])
+        y = f["outputs"][output][...][ok]
+    finite = np.isfinite(y)
+    return X[finite], y[finite]
+
+
+def validation_rows(library: str | Path) -> list[dict]:
+    """One row per surrogate of a block in ``library``: its error (% of full scale) at the
+    validation sweep's in-domain points, and what the table shows of it."""
+    library = Path(library)
+    surrogates, records = load_library(library), load_blocks(library)
+    rows = []
+    for block, record in records.items():
+        for name in record.get("surrogates", []):
+            s = surrogates.get(name)
+            if s is not None:
+                rows.append(_row(block, s, library.parent / str(record["validation_sweep"])))
+    return rows
+
+
+def _row(block: str, s: Surrogate, validation: Path) -> dict:
+    output, corner = s.outputs[0], str(s.provenance.get("corner", ""))
+    X, truth = _spice_values(validation, s.inputs, output, corner)
+    inside = s.in_domain(X)
+    fs = float(s.validation["full_scale"][0])
+    pred = s.predict(X[inside])
+    err = 100 * np.abs(pred - truth[inside]) / fs
+    return {
+        "block": block, "surrogate": s.name, "unit": s.output_units[0], "model": s.model_label,
+        "inputs": [f"{n} ({sc})" for n, sc in zip(s.inputs, s.input_scales)], "full_scale": fs,
+        "rms_pct": float(np.sqrt(np.mean(err ** 2))) if err.size else float("nan"),
+        "max_pct": float(err.max()) if err.size else float("nan"),
+        "n_train": int(s.provenance.get("source_points_used", 0)), "n_validation": int(inside.sum()),
+        "truth": truth[inside], "pred": pred,
+        "candidates": {c["label"]: float(c["rms_pct"]) for c in s.candidates if c.get("status") == "ok"},
+    }
+
+
+def _eng(value: float, unit: str) -> str:
+    from matplotlib.ticker import EngFormatter
+
+    return EngFormatter(unit=unit, places=3)(value)
+
+
+def blocks_table(records: Mapping[str, Mapping]) -> str:
+    """What each block sweeps (from its training spec file), area and time."""
+    lines = ["| block | circuit (arguments) | swept (training grid) | validation points | area | ngspice + fit |",
+             "|---|---|---|---:|---:|---:|"]
+    for name, r in records.items():
+        args = json.loads(str(r.get("circuit_args", "{}")))
+        circuit = r["circuit"] + (f" ({', '.join(f'{k}={v}' for k, v in args.items())})" if args else "")
+        swept = "; ".join(f"{k} {v}" for k, v in json.loads(str(r.get("axes", "{}"))).items())
+        seconds = sum(float(r.get(f"{kind}_seconds", 0)) for kind in ("train", "validation", "fit"))
+        area = float(r.get("area", float("nan")))
+        lines.append(f"| `{name}` | {circuit} | {swept} | {r.get('validation_points', '-')} | "
+                     f"{_eng(area * 1e12, 'um²') if np.isfinite(area) else '-'} | {seconds:.0f} s |")
+    return "\n".join(lines)
+
+
+def results_table(rows: list[dict], images: Mapping[str, str] | None = None) -> str:
+    """Every surrogate's off-grid error, then every candidate's stored score."""
+    lines = ["| surrogate | inputs (scale) | chosen model | training points | off-grid points | RMS %FS | max %FS | "
+             "full scale |", "|---|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| `{r['surrogate']}` | {', '.join(r['inputs'])} | {r['model']} | {r['n_train']} | "
+                     f"{r['n_validation']} | {r['rms_pct']:.3g} | {r['max_pct']:.3g} | "
+                     f"{_eng(r['full_scale'], r['unit'])} |")
+    labels = sorted({k for r in rows for k in r["candidates"]})
+    lines += ["", "Every candidate's RMS error on the same off-grid points (%FS; the chosen one is the lowest; "
+              "`-`: not tried, or failed):", "",
+              "| surrogate | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+    for r in rows:
+        cells = (f"{r['candidates'][k]:.3g}" if k in r["candidates"] else "-" for k in labels)
+        lines.append(f"| `{r['surrogate']}` | " + " | ".join(cells) + " |")
+    if images:
+        lines += ["", "Parity plots (surrogate against ngspice at every off-grid point), per block:", ""]
+        lines += [f"![{block}]({src})" for block, src in images.items()]
+    return "\n".join(lines)
+
+
+def _plot_block(block: str, rows: list[dict], png: Path) -> None:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter
+
+    fig = Figure(figsize=(3.2 * len(rows), 3.2), dpi=80)
+    for ax, r in zip(np.atleast_1d(fig.subplots(1, len(rows))), rows):
+        lo, hi = float(min(r["truth"].min(), r["pred"].min())), float(max(r["truth"].max(), r["pred"].max()))
+        ax.plot([lo, hi], [lo, hi], color="0.6", lw=1)
+        ax.scatter(r["truth"], r["pred"], s=8, alpha=0.7)
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(EngFormatter(unit=r["unit"]))
+        ax.set_xlabel("ngspice (off-grid)", fontsize=8)
+        ax.set_title(f"{r['surrogate']}\nmax {r['max_pct']:.2g} %FS, {r['n_validation']} points", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    fig.savefig(png)
+
+
+def update_doc(library: str | Path, doc: str | Path, img: str | Path | None = None) -> str:
+    """Rewrite the marked sections of ``doc`` from ``library`` (a missing doc is created
+    with both; one without either marker is refused) and, with ``img``, draw a parity plot
+    per block there, linked relative to the doc. Returns the results table."""
+    library, doc = Path(library), Path(doc)
+    records, rows = load_blocks(library), validation_rows(library)
+    images = {}
+    if img is not None:
+        img = Path(img)
+        img.mkdir(parents=True, exist_ok=True)
+        for block in records:
+            mine = [r for r in rows if r["block"] == block and r["n_validation"]]
+            if mine:
+                png = img / f"library_{block}.png"
+                _plot_block(block, mine, png)
+                images[block] = Path(_relative(png, doc.parent)).as_posix()
+    sections = {"blocks": blocks_table(records), "results": results_table(rows, images)}
+    text = doc.read_text() if doc.exists() else f"# Surrogate library `{library.name}`\n\n" + "\n\n".join(
+        f"<!-- {key}:begin -->\n<!-- {key}:end -->" for key in MARKERS) + "\n"
+    if not any(f"<!-- {key}:begin -->" in text for key in MARKERS):
+        raise LibraryError(f"{doc}: no <!-- blocks:begin --> or <!-- results:begin --> marker to write between")
+    for key, body in sections.items():
+        begin, end = f"<!-- {key}:begin -->", f"<!-- {key}:end -->"
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            text = head + begin + "\n" + body + "\n" + end + rest.split(end, 1)[1]
+    doc.write_text(text)
+    return sections["results"]
+
+
+def _relative(path: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(path.resolve(), start.resolve())
