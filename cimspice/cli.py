@@ -126,6 +126,13 @@ def _simulate(args) -> int:
     return 0
 
 
+def _library_datasheet(args) -> int:
+    from .library.datasheet import write_datasheet
+
+    print(f"wrote {write_datasheet(args.library, args.output)}")
+    return 0
+
+
 def _library_build(args) -> int:
     from .library import LibraryError, build_library
     from .library.doctable import update_doc
@@ -241,8 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_study)
 
-    library = sub.add_parser("library", help="the characterized component library: build it (datasheets later)")
-    p = library.add_subparsers(dest="library_command", required=True).add_parser(
+    library = sub.add_parser("library", help="the characterized component library: build it, read its datasheet")
+    library_commands = library.add_subparsers(dest="library_command", required=True)
+    p = library_commands.add_parser(
         "build", help="characterize the catalogue's blocks into one surrogate library (incremental)",
         description="Characterize the catalogue's blocks (docs/library.md) through ngspice, each with a training "
                     "grid and an off-grid validation sweep, into one surrogate library. Blocks whose fingerprint "
@@ -267,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--img", metavar="DIR", help="with --doc: a parity plot per block in DIR")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_library_build)
+
+    p = library_commands.add_parser("datasheet", help="a page per block of a library (Markdown + PNG): ranges, "
+                                    "held-out errors, provenance, area, figures")
+    p.add_argument("library", help="surrogate library (.h5), e.g. from cimspice library build")
+    p.add_argument("-o", "--output", default="datasheet", help="output folder (default: %(default)s)")
+    p.set_defaults(func=_library_datasheet)
 
     p = sub.add_parser("inspect", help="list the surrogates of a library with domains and errors")
     p.add_argument("library")

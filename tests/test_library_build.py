@@ -208,3 +208,31 @@ def test_block_records_survive_appends_and_stale_surrogates_go(tmp_path):
                  blocks={"other": {"surrogates": ["toy.a"]}})
     assert sorted(load_library(path)) == ["toy.a", "toy.c"]
     assert load_blocks(path) == {"toy": {"area": 1e-12, "circuit": "toy"}, "other": {"surrogates": ["toy.a"]}}
+
+
+@pytest.mark.slow
+def test_datasheet_has_a_page_per_block_with_the_library_numbers(built, tmp_path):
+    folder, _ = built
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["library", "datasheet", str(folder / "lib.h5"), "-o", str(tmp_path / "ds")]) == 0
+    index = (tmp_path / "ds" / "index.md").read_text()
+    surrogates, records = load_library(folder / "lib.h5"), load_blocks(folder / "lib.h5")
+    for block in {name.split(".", 1)[0] for name in surrogates}:
+        assert f"[{block}]({block}.md)" in index
+        page = (tmp_path / "ds" / f"{block}.md").read_text()
+        if records.get(block, {}).get("area"):
+            assert f"area {records[block]['area'] * 1e12:.4g} um^2" in page
+        for name in (n for n in surrogates if n.startswith(f"{block}.")):
+            v = surrogates[name].validation
+            assert f"{v['rms_pct'][0]:.3g} / {v['max_pct'][0]:.3g}" in page, name
+            assert (tmp_path / "ds" / f"{name}.png").stat().st_size > 1000
+
+
+def test_datasheet_of_a_file_that_is_no_library_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "not_a_library.h5"
+    bad.write_bytes(b"not hdf5")
+    assert main(["library", "datasheet", str(bad), "-o", str(tmp_path / "ds")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not_a_library.h5" in err[0]
+    assert not (tmp_path / "ds").exists()
