@@ -286,14 +286,25 @@ MAX_POOL = Block(
 )
 
 # ---------------------------------------------------------------------------- input drivers
-# A place kept for the word-line driver and the DAC (issue 17), circuits `wl_driver` and
-# `dac` being written now. Once registered in cimspice.circuits.CIRCUITS, add one Block per
-# resolution or load the system uses, e.g.
-#     Block("wl_driver", "wl_driver", ranges={"c_load": (1e-14, 1e-12, 5, "log"), "vdd": (0.95, 1.3, 4,
-#           "linear")}, outputs=("energy", "delay"), why="...")
-#     Block("dac_8b", "dac", circuit_args={"bits": 8}, ranges=..., outputs=("energy", "t_settle"), why="...")
-# with the circuits' own parameter and measurement names; nothing else changes.
-DRIVERS: tuple[Block, ...] = ()
+WL_DRIVER = Block(
+    "wl_driver", "wl_driver",
+    # at the circuit's default row conductance, the baseline row (64 cells, 3.2 mS): the
+    # simulator counts the cells' and wires' energy from the currents (sum V I t_read), so the
+    # driver's own share (energy_driver) is what a pulse adds; r_out is the source resistance
+    # in front of the row. Over g_row as a fifth axis (1 nS..6.4 mS, 4 log points) the
+    # driver share fitted to 8 %FS RMS only: a difference of two large energies
+    ranges={"v_read": (0.1, 0.3, 5, "linear"), "c_row": (1e-14, 1e-12, 7, "log"),
+            "vdd": (1.0, 1.2, 3, "linear")},
+    quick_ranges={"v_read": (0.1, 0.3, 3, "linear"), "c_row": (1e-14, 1e-12, 3, "log"),
+                  "vdd": (1.0, 1.2, 2, "linear")},
+    outputs=("energy_driver", "settling_time", "r_out"), samples=40, quick_samples=8,
+    why="the bit-serial word-line driver (tapered chains switching a read rail onto the row): its own "
+        "energy per pulse, far-end settling and output resistance over read voltage, row capacitance and "
+        "supply, on the baseline row's 3.2 mS of cells",
+)
+# The multi-level DAC (circuit `dac`, cimspice.circuits.dac) is not in the catalogue yet: its
+# input `code` is an integer, and a Latin-hypercube validation sweep draws real values.
+DRIVERS: tuple[Block, ...] = (WL_DRIVER,)
 
 # Not here: the 1R cell and the CAM row (cimspice.circuits.cam is a pair of bench functions
 # for the associative-processor study, not a registered circuit yet).
