@@ -1,10 +1,10 @@
 """A comparator surrogate is true to ngspice at points the fit never saw.
 
-Reduced version of the read-out blocks of `cimspice library build` (docs/surrogates.md): a small grid of
-the StrongARM comparator (delay and energy against overdrive, log-scaled, and supply) and a
-few off-grid Latin-hypercube points, both through ngspice; the surrogates are fitted on the
-grid alone and compared with ngspice's values at the off-grid points, read from the sweep
-file with plain h5py.
+Reduced version of the `strongarm` block of `cimspice library build` (docs/surrogates.md):
+a small grid of the StrongARM comparator (delay and energy against overdrive, log-scaled,
+and supply) and a few off-grid Latin-hypercube points, both through ngspice; the
+surrogates are fitted on the grid alone and compared with ngspice's values at the off-grid
+points, read from the sweep file with plain h5py.
 """
 
 from __future__ import annotations

@@ -153,6 +153,8 @@ def _corners(corners: Iterable[str]) -> tuple[str, ...]:
 
 
 def _build_block(options: _Build, block: Block) -> BlockResult:
+    """One block: skipped if its fingerprint is recorded, else swept (or its complete
+    sweep files reused), fitted and written into the library; errors become "failed"."""
     started = time.monotonic()
     try:
         sweeps = _sweeps(options, block)

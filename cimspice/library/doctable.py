@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 
 from ..surrogate import Surrogate, load_blocks, load_library
+from .blocks import CATALOGUE
 from .errors import LibraryError
 
 __all__ = ["update_doc", "validation_rows"]
@@ -38,11 +39,17 @@ def _spice_values(path: Path, names: list[str], output: str, corner: str) -> tup
     return X[finite], y[finite]
 
 
+def _in_catalogue_order(records: dict[str, dict]) -> dict[str, dict]:
+    """Block records in the catalogue's order (others after them, by name)."""
+    order = {name: k for k, name in enumerate(CATALOGUE)}
+    return {name: records[name] for name in sorted(records, key=lambda n: (order.get(n, len(order)), n))}
+
+
 def validation_rows(library: str | Path) -> list[dict]:
     """One row per surrogate of a block in ``library``: its error (% of full scale) at the
     validation sweep's in-domain points, and what the table shows of it."""
     library = Path(library)
-    surrogates, records = load_library(library), load_blocks(library)
+    surrogates, records = load_library(library), _in_catalogue_order(load_blocks(library))
     rows = []
     for block, record in records.items():
         for name in record.get("surrogates", []):
@@ -73,7 +80,7 @@ def _row(block: str, s: Surrogate, validation: Path) -> dict:
 def _eng(value: float, unit: str) -> str:
     from matplotlib.ticker import EngFormatter
 
-    return EngFormatter(unit=unit, places=3)(value)
+    return EngFormatter(unit="" if unit == "1" else unit, places=3)(value)
 
 
 def blocks_table(records: Mapping[str, Mapping]) -> str:
@@ -87,7 +94,7 @@ def blocks_table(records: Mapping[str, Mapping]) -> str:
         seconds = sum(float(r.get(f"{kind}_seconds", 0)) for kind in ("train", "validation", "fit"))
         area = float(r.get("area", float("nan")))
         lines.append(f"| `{name}` | {circuit} | {swept} | {r.get('validation_points', '-')} | "
-                     f"{_eng(area * 1e12, 'um²') if np.isfinite(area) else '-'} | {seconds:.0f} s |")
+                     f"{f'{area * 1e12:.4g} µm²' if np.isfinite(area) else '-'} | {seconds:.0f} s |")
     return "\n".join(lines)
 
 
@@ -114,7 +121,7 @@ def results_table(rows: list[dict], images: Mapping[str, str] | None = None) -> 
 
 def _plot_block(block: str, rows: list[dict], png: Path) -> None:
     from matplotlib.figure import Figure
-    from matplotlib.ticker import EngFormatter
+    from matplotlib.ticker import EngFormatter, MaxNLocator
 
     fig = Figure(figsize=(3.2 * len(rows), 3.2), dpi=80)
     for ax, r in zip(np.atleast_1d(fig.subplots(1, len(rows))), rows):
@@ -122,7 +129,8 @@ def _plot_block(block: str, rows: list[dict], png: Path) -> None:
         ax.plot([lo, hi], [lo, hi], color="0.6", lw=1)
         ax.scatter(r["truth"], r["pred"], s=8, alpha=0.7)
         for axis in (ax.xaxis, ax.yaxis):
-            axis.set_major_formatter(EngFormatter(unit=r["unit"]))
+            axis.set_major_formatter(EngFormatter(unit="" if r["unit"] == "1" else r["unit"]))
+            axis.set_major_locator(MaxNLocator(4))
         ax.set_xlabel("ngspice (off-grid)", fontsize=8)
         ax.set_title(f"{r['surrogate']}\nmax {r['max_pct']:.2g} %FS, {r['n_validation']} points", fontsize=8)
         ax.tick_params(labelsize=7)
@@ -135,7 +143,7 @@ def update_doc(library: str | Path, doc: str | Path, img: str | Path | None = No
     with both; one without either marker is refused) and, with ``img``, draw a parity plot
     per block there, linked relative to the doc. Returns the results table."""
     library, doc = Path(library), Path(doc)
-    records, rows = load_blocks(library), validation_rows(library)
+    records, rows = _in_catalogue_order(load_blocks(library)), validation_rows(library)
     images = {}
     if img is not None:
         img = Path(img)
