@@ -32,7 +32,19 @@ __all__ = ["require_finite", "require_in_range", "require_int", "require_nonnega
 
 def _refuse(error: type[CimspiceError], what: str, expected: str, value) -> NoReturn:
     shown = value.item() if isinstance(value, np.generic) else value  # 1.5, not np.float64(1.5)
-    raise error(f"{what}: expected {expected}, got {shown!r}")
+    try:
+        text = repr(shown)
+    except ValueError:  # an integer past Python's digit limit for str()
+        text = f"an integer of {shown.bit_length()} bits"
+    raise error(f"{what}: expected {expected}, got {text[:60] + '...' if len(text) > 63 else text}")
+
+
+def _finite(value) -> bool:
+    """math.isfinite, false for an integer past float's range (which it raises on)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _in(unit: str) -> str:
@@ -50,21 +62,21 @@ def require_number(value, what: str, error: type[CimspiceError] = CimspiceError,
     all (e.g. how to write one in a spec file)."""
     if not _is_number(value):
         _refuse(error, what, f"a number{_in(unit)}{hint}", value)
-    if not math.isfinite(value):
+    if not _finite(value):
         _refuse(error, what, f"a finite number{_in(unit)}", value)
     return float(value)
 
 
 def require_positive(value, what: str, error: type[CimspiceError] = CimspiceError, *, unit: str = "") -> float:
     """``value`` as a float, or ``error`` unless it is a finite number > 0."""
-    if not (_is_number(value) and math.isfinite(value) and value > 0):
+    if not (_is_number(value) and _finite(value) and value > 0):
         _refuse(error, what, f"a positive number{_in(unit)}", value)
     return float(value)
 
 
 def require_nonnegative(value, what: str, error: type[CimspiceError] = CimspiceError, *, unit: str = "") -> float:
     """``value`` as a float, or ``error`` unless it is a finite number >= 0."""
-    if not (_is_number(value) and math.isfinite(value) and value >= 0):
+    if not (_is_number(value) and _finite(value) and value >= 0):
         _refuse(error, what, f"a number >= 0{_in(unit)}", value)
     return float(value)
 

@@ -60,3 +60,13 @@ def test_every_layer_refuses_a_bad_number_in_the_same_words(make, error, message
     with pytest.raises(error) as info:
         make()
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize("huge", [10**400, 10**5000], ids=["10^400", "10^5000"])
+def test_integers_past_float_range_are_refused_in_one_line(huge):
+    """Found by the spec fuzzer: math.isfinite raises OverflowError on them, and str() of
+    the larger one raises ValueError (Python's digit limit)."""
+    for check in (require_number, require_positive, require_nonnegative):
+        with pytest.raises(CimspiceError, match=r"^g: expected a .*number.*, got ") as info:
+            check(huge, "g")
+        assert len(str(info.value)) < 120 and "\n" not in str(info.value)
