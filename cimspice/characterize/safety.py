@@ -1,8 +1,8 @@
-"""A user netlist is data: the sandbox a sweep applies to it, and its fingerprint.
+"""A user netlist's fingerprint: its text with every included file's hash, for the spec hash.
 
-The rules (an allow-list of cards, includes only from the netlist's folder and the shipped
-``netlists/``, applied recursively) live in :mod:`cimspice.spice.sandbox`, next to the engine
-that hands decks to ngspice; here they are applied to the file a sweep spec names.
+What a netlist may contain (an allow-list of cards, includes only from the netlist's folder
+and the shipped ``netlists/``, applied recursively) is checked where it is read, by
+:mod:`cimspice.spice.sandbox` through :class:`~cimspice.circuits.user.NetlistCircuit`.
 """
 
 from __future__ import annotations
@@ -10,20 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..spice.errors import NetlistError
-from ..spice.sandbox import check_netlist_file, includes
-from .errors import SpecError
-
-
-def check_netlist(path: str | Path) -> None:
-    """Refuse a netlist file that could run commands or read files outside the allowed folders.
-
-    Raises :class:`SpecError` naming the file, the line and the reason.
-    """
-    try:
-        check_netlist_file(path)
-    except NetlistError as error:
-        raise SpecError(str(error)) from None
+from ..spice.sandbox import includes
 
 
 def _visit(text: str, base: Path | None) -> tuple[list[str], dict[Path, str]]:

@@ -32,13 +32,12 @@ def prepare_netlist(netlist: str | Path, *, trusted: bool = False) -> tuple[str,
     else:
         text, origin, base = netlist, "<netlist>", Path.cwd()
 
-    if not trusted:
-        check_deck(text, base, source=origin)
+    found = list(includes(text, base)) if trusted else check_deck(text, base, source=origin)
     lines = text.splitlines()
     if not any(ln.strip() and not ln.lstrip().startswith("*") for ln in lines[1:]):
         raise NetlistError("netlist has a title line but no elements", source=origin)
     out = list(lines)
-    for include in includes(text, base):
+    for include in found:
         if not include.target.is_file():
             raise NetlistError(f"line {include.line}: included file {include.target} not found", source=origin)
         out[include.line - 1] = f'{include.keyword} "{include.target}" {include.section}'.rstrip()

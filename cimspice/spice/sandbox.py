@@ -221,7 +221,8 @@ def _is_within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def check_deck(text: str, folder: Path, *, source="<netlist>", allowed: tuple[Path, ...] | None = None) -> None:
+def check_deck(text: str, folder: Path, *, source="<netlist>",
+               allowed: tuple[Path, ...] | None = None) -> list[Include]:
     """Refuse a deck (and, recursively, every file it includes) that breaks the allow-list.
 
     Parameters
@@ -231,6 +232,10 @@ def check_deck(text: str, folder: Path, *, source="<netlist>", allowed: tuple[Pa
     source : the name errors give (the file path).
     allowed : folders included files must lie in; default ``folder`` and the shipped ``netlists/``.
 
+    Returns
+    -------
+    The files the deck includes directly (as :func:`includes` finds them).
+
     Raises
     ------
     NetlistError
@@ -238,10 +243,10 @@ def check_deck(text: str, folder: Path, *, source="<netlist>", allowed: tuple[Pa
     """
     folder = folder.resolve()
     allowed = allowed or (folder, netlist_dir().resolve())
-    _check_text(text, folder, source, allowed, has_title=True, seen=set(), chain=())
+    return _check_text(text, folder, source, allowed, has_title=True, seen=set(), chain=())
 
 
-def _check_text(text, folder, source, allowed, *, has_title, seen, chain) -> None:
+def _check_text(text, folder, source, allowed, *, has_title, seen, chain) -> list[Include]:
     if len(chain) > _MAX_DEPTH:
         raise _refuse(source, None, f"includes nested more than {_MAX_DEPTH} deep")
     title, cards = read_cards(text, source=source, has_title=has_title)
@@ -250,10 +255,12 @@ def _check_text(text, folder, source, allowed, *, has_title, seen, chain) -> Non
                                           "script; a netlist is data")
     for card in cards:
         _check_card(card, source)
+    found = []
     for card in cards:
         include = _include_of(card, folder, source)
         if include is None:
             continue
+        found.append(include)
         if not any(_is_within(include.target, root) for root in allowed):
             shown = include.name if include.name == str(include.target) else f"{include.name} (= {include.target})"
             raise _refuse(source, card.line, f"include {shown} lies outside the netlist's folder {allowed[0]} "
@@ -267,21 +274,7 @@ def _check_text(text, folder, source, allowed, *, has_title, seen, chain) -> Non
             seen.add(include.target)
             _check_text(_read(include.target, include.target), include.target.parent, include.target, allowed,
                         has_title=False, seen=seen, chain=(*chain, (include.target, include.section)))
-
-
-def check_netlist_file(path: str | Path) -> str:
-    """Check a netlist file and everything it includes; return its text.
-
-    Raises :class:`NetlistError` naming the file, the line and the reason.
-    """
-    path = Path(path)
-    text = _read(path, path)
-    try:
-        folder = path.resolve().parent
-    except (OSError, RuntimeError) as error:
-        raise NetlistError(f"cannot resolve the netlist path: {error}", source=str(path)) from None
-    check_deck(text, folder, source=path)
-    return text
+    return found
 
 
 def includes(text: str, folder: Path, *, has_title: bool = True) -> Iterator[Include]:
