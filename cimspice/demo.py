@@ -7,8 +7,11 @@
    arrays in an HDF5 surrogate library;
 4. run an MLP trained on scikit-learn's digits with every matrix-vector product on crossbars,
    through :func:`cimspice.sim.simulate.simulate` as ``cimspice simulate`` does: once with
-   ideal cells, once with that cell from the library;
-5. print a summary and save plots.
+   ideal cells, once with that cell from the library, and once on the shipped ``baseline``
+   system, whose cell, row drivers and ADCs are the shipped component library's
+   (docs/library.md);
+5. print a summary, the baseline's energy per inference with each component's source and the
+   characterized share, and save plots.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ def cell_sweep_spec(config: DemoConfig, design: str, seed: int = 7) -> dict:
 def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool = True) -> str:
     """Run the demo into ``out_dir`` (created) and return the printed summary."""
     from .characterize import parse_sweep_spec, run_sweep
+    from .sim.results import energy_table
     from .surrogate import fit_surrogates, load_library, save_library, write_report
 
     out_dir = Path(out_dir)
@@ -109,6 +113,9 @@ def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool
         f"cells at v_read={config.v_read} V, v_wl={config.v_wl} V, {config.adc_bits}-bit ADC",
         f"  accuracy    float {network['float']:.2%}   ideal-cell crossbar {network['ideal']:.2%}   "
         f"1T1R crossbar (SPICE surrogate) {network['analog']:.2%}",
+        f"  baseline    the same MLP on the shipped `baseline` system (library {network['library']}): "
+        f"accuracy {network['baseline'].analog_metric:.2%}",
+        *energy_table(network["baseline"].costs),
         f"  plots       {out_dir / 'cell_iv.png'}, parity and error plots in {out_dir}",
     ]
     summary = "\n".join(lines)
@@ -178,8 +185,9 @@ def run_network(library_path, config: DemoConfig) -> dict:
     data = (x_test, y_test, x_train)
     ideal = simulate(demo_system(network, config), network, data)
     cell = simulate(demo_system(network, config, library_path, cell), network, data)
+    baseline = simulate("baseline", network, data)
     return {"n_test": len(y_test), "float": ideal.float_metric, "ideal": ideal.analog_metric,
-            "analog": cell.analog_metric}
+            "analog": cell.analog_metric, "baseline": baseline, "library": baseline.spec.library}
 
 
 def plot_iv_family(sweep_path: Path, png: Path) -> None:

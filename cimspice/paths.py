@@ -27,3 +27,13 @@ def netlist_path(name: str) -> Path:
     if not path.is_file():
         raise CimspiceError(f"{path}: no such shipped netlist")
     return path
+
+
+#: the word a system spec's ``library:`` uses for the shipped library
+DEFAULT_LIBRARY_NAME = "default"
+
+
+def default_library_path() -> Path:
+    """The component library shipped with cimspice (``cimspice library build``'s output,
+    docs/library.md); a spec names it ``library: default``."""
+    return _PACKAGE / "library" / "default.h5"

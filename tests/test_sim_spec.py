@@ -24,7 +24,10 @@ def _write(tmp_path, data, name="sys.yaml"):
 def test_shipped_systems_load():
     base = load_system_spec(f"{SYSTEMS}/baseline.yaml")
     assert isinstance(base, SystemSpec) and base.name == "baseline"
-    assert base.array.cell == "sinh" and base.mapping.slices == 2 and base.weight_bits == 4
+    assert base.array.cell == "surrogate" and base.mapping.slices == 2 and base.weight_bits == 4
+    # the shipped baseline runs on the shipped component library
+    from cimspice.paths import default_library_path
+    assert base.library == str(default_library_path()) and default_library_path().is_file()
     assert base.nonideal and not load_system_spec(f"{SYSTEMS}/ideal.yaml").nonideal
     assert load_system_spec(f"{SYSTEMS}/ideal.yaml").array.cell_bits is None
 

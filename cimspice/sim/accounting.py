@@ -129,15 +129,20 @@ def _energy(event: str, count: float, backend) -> tuple[str, float, dict] | None
             else _cell_law(spec)
         return "arrays", count, computed("sum V*I*t_read of the simulated array currents", law,
                                          t_read=spec_value("array.t_read", spec.array.t_read))
+    blocks = backend.blocks
     if event == "driver_pulses":
+        if blocks.driver_energy is not None:
+            return "drivers", count * blocks.driver_energy, records["inputs.driver"]
         bits = 1 if spec.inputs.encoding == "bit_serial" else spec.inputs.bits
         return "drivers", *_cited(count, costs.dac_energy(bits))
     if event == "sense_samples":
+        if blocks.sample_hold_energy is not None:
+            return "sense", count * blocks.sample_hold_energy, records["sense.sample_hold"]
         return "sense", *_cited(count, costs.SH_ENERGY)
     if event.startswith("adc:"):
         bits = _bits(event)
         if bits in backend.adc_energy:
-            return "adc", count * backend.adc_energy[bits], records[f"adc.energy.{bits}"]
+            return "adc", count * backend.adc_energy[bits], _adc_record(records, "energy", bits)
         return "adc", *_cited(count, costs.adc_energy(bits))
     if event.startswith(("nonlinear:", "array_nonlinear:")):
         # digital units; a reprogrammable array without a characterized energy (nonlinear.energy)
@@ -161,13 +166,20 @@ def _energy(event: str, count: float, backend) -> tuple[str, float, dict] | None
     return None
 
 
+def _adc_record(records: dict, what: str, bits: int) -> dict:
+    """Source record of the characterized ADC ``what`` (energy, time) at ``bits``: a key named
+    per resolution (``adc.energy``), or the family's block (``adc.circuit``)."""
+    return records.get(f"adc.{what}.{bits}") or records[f"adc.circuit.{bits}.{what}"]
+
+
 def _array_time(event: str, backend) -> dict:
     """Source record of the array read cycles booked as ``event``."""
     if event == "time:read":
         return spec_value("array.t_read", backend.spec.array.t_read)
     if event.startswith("time:adc:"):
         bits = _bits(event)
-        return backend.records[f"adc.time.{bits}"] if bits in backend.adc_time else costs.ADC_CONVERSION_TIME.record()
+        return _adc_record(backend.records, "time", bits) if bits in backend.adc_time \
+            else costs.ADC_CONVERSION_TIME.record()
     return {"time:pool_avg": costs.POOL_T_READ, "time:pool_wta": costs.POOL_WTA_T_EVAL}[event].record()
 
 
@@ -214,14 +226,26 @@ def _area(backend, plans, max_activation_bits: float, book: _Book) -> dict:
         area[component] += value
         book.add("area", component, value, record)
 
+    blocks = backend.blocks.area         # role -> (m^2 per instance, record), from the library's blocks
+
+    def priced(role: str, figure: costs.Cited) -> tuple[float, dict]:
+        return blocks.get(role) or (figure, figure.record())
+
+    cell_unit, cell = (a.cell_area, cell) if a.cell_area is not None else priced("cell", costs.CELL_AREA)
+    driver = priced("driver", costs.dac_area(dac_bits)) if dac_bits == 1 \
+        else (costs.dac_area(dac_bits), costs.dac_area(dac_bits).record())
+    sample_hold = priced("sample_hold", costs.SH_AREA)
     for plan in plans:
         n = plan.arrays
         bits = spec.adc.partial_sum_bits if (len(plan.row_tiles) > 1 and spec.tiling.split == "partial_sums") \
             else spec.adc.bits
-        add("arrays", n * a.rows * a.cols * (a.cell_area or costs.CELL_AREA), cell)
-        add("drivers", *_cited(n * a.rows, costs.dac_area(dac_bits)))
-        add("sense", *_cited(n * a.cols, costs.SH_AREA))
-        add("adc", *_cited(n * spec.adc.per_array, costs.adc_area(bits)))
+        adc = priced(f"adc:{bits}", costs.adc_area(bits))
+        add("arrays", n * a.rows * a.cols * cell_unit, cell)
+        add("drivers", n * a.rows * driver[0], driver[1])
+        add("sense", n * a.cols * sample_hold[0], sample_hold[1])
+        if "sense" in blocks:            # a characterized sense circuit per column
+            add("sense", n * a.cols * blocks["sense"][0], blocks["sense"][1])
+        add("adc", n * spec.adc.per_array * adc[0], adc[1])
         add("digital", *_cited(n, costs.SHIFT_ADD_AREA))
     add("digital", *_cited(costs.DIGITAL_LANES, costs.DIGITAL_LANE_AREA))
     add("digital", *_cited(1, costs.POOL_AREA))

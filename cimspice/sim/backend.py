@@ -13,6 +13,7 @@ and a :class:`Ledger` of every event for :mod:`.accounting`::
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 from .. import CimspiceError
 from ..validate import require_finite
 from . import costs
+from .components import BlockFigures
 from .corners import at_operating_point, corners_of, table_record
 from .crossbar import CrossbarSolver, LinearCell, SinhCell, SurrogateCell
 from .errors import SimError
@@ -31,6 +33,17 @@ from .spec import SystemSpec, load_system_spec
 from .tile import AnalogMatrix
 
 __all__ = ["AnalogBackend", "Ledger", "load_spec_library", "nonlinear_kinds"]
+
+
+def load_spec_blocks(spec: SystemSpec) -> dict:
+    """The block records of ``spec.library`` (empty without a library)."""
+    if not spec.library:
+        return {}
+    from ..surrogate import SurrogateError, load_blocks
+    try:
+        return load_blocks(spec.library)
+    except SurrogateError as error:
+        raise SimError(f"{spec.source}: library: {error}") from None
 
 
 def load_spec_library(spec: SystemSpec) -> dict:
@@ -178,6 +191,15 @@ class AnalogBackend(Backend):
         self.library, self._tables = at_operating_point(self.surrogates, spec)
         self._check_library()
         self.records = {field: self._record(field, key) for field, key in spec.library_keys() if key in self.library}
+        # block records (areas) come from the spec's library file, also when its tables were given
+        # already loaded; an in-memory library without a file has none
+        on_disk = library is None or (spec.library is not None and os.path.isfile(spec.library))
+        self.blocks = BlockFigures.read(spec, self.library, load_spec_blocks(spec) if on_disk else {},
+                                        self._record_at)
+        self.records.update(self.blocks.records)
+        self.adc_energy.update(self.blocks.adc_energy)
+        self.adc_time.update(self.blocks.adc_time)
+        self._check_operating_point()
         self.cell = cell if cell is not None else self._cell()
         self.sense = sense_from_spec(spec.sense, self.library)
         self._pool_range: dict = {}   # input range of each circuit-pooling layer (calibration)
@@ -206,6 +228,21 @@ class AnalogBackend(Backend):
         """The source record of the table read for ``key`` (spec ``field``)."""
         at = self.spec.adc.energy_at if field.startswith(("adc.energy.", "adc.time.")) else None
         return table_record(self.spec, field, key, self.library[key], self._tables.get(key, key), at)
+
+    def _record_at(self, field: str, key: str, at: dict) -> dict:
+        return table_record(self.spec, field, key, self.library[key], self._tables.get(key, key), at)
+
+    def _check_operating_point(self) -> None:
+        """Every ``operating_point`` name is an input of a table the spec reads (a misspelt
+        one would otherwise be ignored)."""
+        if not self.spec.operating_point:
+            return
+        inputs = {n for _, key in self.spec.library_keys() if key in self.library
+                  for n in getattr(self.library[key], "inputs", ())} | {"temp"}
+        stray = sorted(set(self.spec.operating_point) - inputs)
+        if stray:
+            raise SimError(f"{self.spec.source}: operating_point: {stray[0]!r} is not an input of any table the "
+                           f"spec reads (their inputs: {', '.join(sorted(inputs - {'temp'})) or 'none'})")
 
     def _check_library(self) -> None:
         s = self.spec

@@ -17,8 +17,8 @@ from .accounting import COMPONENTS, LATENCY_PARTS, QUANTITIES
 from .errors import SimError
 from .provenance import label
 
-__all__ = ["RESULTS_SCHEMA", "RESULTS_SCHEMA_VERSION", "breakdown", "corner_table", "engineering", "results_dict",
-           "write_results"]
+__all__ = ["RESULTS_SCHEMA", "RESULTS_SCHEMA_VERSION", "breakdown", "corner_table", "energy_table", "engineering",
+           "results_dict", "write_results"]
 
 RESULTS_SCHEMA = "cimspice.results"
 RESULTS_SCHEMA_VERSION = 1
@@ -68,6 +68,12 @@ def _section(title: str, values: dict, sources: dict, unit: str, fraction: float
 
 def _source(record: dict, unit: str, with_value: bool) -> str:
     return label(record) + (f" ({engineering(record['value'], unit)})" if with_value else "")
+
+
+def energy_table(costs) -> list[str]:
+    """The energy table alone of a :class:`.accounting.CostReport` (text lines)."""
+    return _section("energy per inference", costs.energy, costs.sources.get("energy", {}), "J",
+                    costs.characterized_fraction()["energy"])
 
 
 def breakdown(costs, energy_ci: float | None = None) -> list[str]:

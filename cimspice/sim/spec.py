@@ -11,10 +11,10 @@ several fields follow the walk, section by section. docs/system.md's field table
     array:      {rows, cols, cell: linear|sinh|surrogate, g_on, g_off, cell_bits, v_read, t_read, v0,
                  surrogate, fixed, cell_area}
     mapping:    {weights: differential|offset, slices}
-    inputs:     {encoding: bit_serial|dac, bits, signed: two_phase|bipolar}
+    inputs:     {encoding: bit_serial|dac, bits, signed: two_phase|bipolar, driver: block}
     adc:        {type: ideal|surrogate, bits, partial_sum_bits, range: calibrated|full, per_array, surrogate,
-                 energy: {bits: key}, time: {bits: key}, energy_at: {input: value}}
-    sense:      {type: ideal|surrogate, surrogate, energy, v_ref, transimpedance}
+                 energy: {bits: key}, time: {bits: key}, energy_at: {input: value}, circuit: family}
+    sense:      {type: ideal|surrogate, surrogate, energy, v_ref, transimpedance, sample_hold: block}
     nonlinear:  {where: digital|reram_array, surrogates: {kind: name}, energy: {kind: name},
                  avg_pooling: digital|reram_array, max_pooling: digital|wta,
                  max_pooling_error: name, max_pooling_energy: name}
@@ -22,7 +22,8 @@ several fields follow the walk, section by section. docs/system.md's field table
     tiling:     {split: partial_sums|input_splitting|none}
     nonidealities: {ir_drop, r_wire, solver: surrogate|exact, cell_nonlinearity,
                     programming_sigma, programming_error: relative|absolute, read_noise_sigma}
-    library:    path of the surrogate library (relative to the spec file), or null
+    library:    path of the surrogate library (relative to the spec file), `default` (the shipped one), or null
+    operating_point: {input: value} (e.g. vdd) for the library tables' inputs the simulation does not drive
     corner:     process corner of the library's tables (each key read as key@corner), or null
     temp:       temperature (degC) the tables are evaluated at, or null
     seed:       integer (device variation and noise draws)
@@ -37,6 +38,7 @@ from typing import Any, Literal
 
 import yaml
 
+from ..paths import DEFAULT_LIBRARY_NAME, default_library_path
 from ..yamlio import load_yaml, yaml_problem
 from . import spec_fields
 from .costs import CELL_AREA, T_READ
@@ -99,6 +101,9 @@ class InputSpec:
     bits: int | None = spec_field(8, "input resolution; null (`dac` only): ideal DAC, no clipping", min=1, max=16)
     signed: Literal["two_phase", "bipolar"] = spec_field(
         "two_phase", "signed inputs as a positive and a negative phase, or bipolar voltages")
+    driver: str | None = spec_field(
+        None, "library block of the bit-serial row driver (e.g. `wl_driver`): its `energy_driver` per pulse at "
+              "`array.v_read` and its area per row; null: the cited 1-bit driver (costs.DAC1_ENERGY)", nonempty=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,8 +126,11 @@ class AdcSpec:
         {}, "resolution -> library key of a characterized time per conversion; other resolutions: the cited "
             "rate (costs.ADC_RATE)", unit="s", keys="ADC resolutions in bits", key_min=2, key_max=24, **_KEY)
     energy_at: dict[str, float] = spec_field(
-        {}, "the energy and time surrogates' other inputs (e.g. `{vdd: 1.1, t_clk: 2.0e-9}`)",
-        keys="surrogate input names", values="number")
+        {}, "the energy and time surrogates' other inputs (e.g. `{vdd: 1.1, t_clk: 2.0e-9}`); over "
+            "`operating_point`", keys="surrogate input names", values="number")
+    circuit: str | None = spec_field(
+        None, "ADC family of the library (e.g. `adc_sar`): each resolution used reads block `{circuit}_{bits}b` "
+              "(energy_per_conversion, t_conversion, area); a resolution it lacks is refused", nonempty=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,6 +146,9 @@ class SenseSpec:
                               unit="V", positive=True, max=5.0)
     transimpedance: float = spec_field(SENSE_TRANSIMPEDANCE, "nominal TIA transimpedance, for the same", unit="ohm",
                                        positive=True)
+    sample_hold: str | None = spec_field(
+        None, "library block of the column sample-and-hold (e.g. `sample_hold`): its `energy` per sample and area "
+              "per column; null: the cited one (costs.SH_ENERGY)", nonempty=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,13 +209,19 @@ class SystemSpec:
     attention: AttentionSpec = field(default_factory=AttentionSpec)
     tiling: TilingSpec = field(default_factory=TilingSpec)
     nonidealities: NonidealitySpec = field(default_factory=NonidealitySpec)
-    library: str | None = spec_field(None, "surrogate library (HDF5), relative to the spec file")
+    library: str | None = spec_field(
+        None, "surrogate library (HDF5), relative to the spec file; `default`: the library shipped with cimspice "
+              "(docs/library.md)")
     corner: str | None = spec_field(
         None, "process corner of the library's tables: each library key read as `key@corner` "
               "(`cimspice simulate --corner`); null: the keys as named", nonempty=True)
     temp: float | None = spec_field(
         None, "temperature the library's tables are evaluated at (their `temp` input; a table without one must "
               "have been characterized there); null: as characterized", unit="degC", min=-273.15)
+    operating_point: dict[str, float] = spec_field(
+        {}, "inputs of the library's tables the simulation does not drive, held at these values (e.g. "
+            "`{vdd: 1.1, c_row: 2.0e-13}`); every name must be an input of a table the spec reads",
+        keys="surrogate input names", values="number")
     seed: int = spec_field(0, "seed of the device variation and noise draws", min=0)
     source: str = spec_field("<spec>", "where the spec came from, for messages", internal=True)
 
@@ -223,7 +240,8 @@ class SystemSpec:
         """A copy with nested ``changes`` (e.g. ``{"adc": {"bits": 4}}``), validated again."""
         merged = self.to_dict()
         for key, value in changes.items():
-            if isinstance(value, dict) and isinstance(merged.get(key), dict) and key not in ("fixed", "surrogates"):
+            if isinstance(value, dict) and isinstance(merged.get(key), dict) and key not in ("fixed", "surrogates",
+                                                                                             "operating_point"):
                 merged[key] = {**merged[key], **value}
             else:
                 merged[key] = value
@@ -243,7 +261,29 @@ class SystemSpec:
         if n.max_pooling == "wta":
             keys += [("nonlinear.max_pooling_error", n.max_pooling_error),
                      ("nonlinear.max_pooling_energy", n.max_pooling_energy)]
-        return [(field, key) for field, key in keys if key]
+        return [(field, key) for field, key in keys + self.block_keys() if key]
+
+    def adc_resolutions(self) -> list[int]:
+        """The finite ADC resolutions this system converts at (``bits``, and ``partial_sum_bits``
+        where partial sums leave an array)."""
+        bits = {self.adc.bits, self.adc.partial_sum_bits if self.tiling.split == "partial_sums" else None}
+        return sorted(b for b in bits if b is not None)
+
+    def block_keys(self) -> list[tuple[str, str]]:
+        """(field, library key) of the tables read from the library's blocks (``inputs.driver``,
+        ``sense.sample_hold``, ``adc.circuit``): e.g. ``("adc.circuit.6.energy",
+        "adc_sar_6b.energy_per_conversion")``."""
+        keys = []
+        if self.inputs.driver and self.inputs.encoding == "bit_serial":
+            keys.append(("inputs.driver", f"{self.inputs.driver}.energy_driver"))
+        if self.sense.sample_hold:
+            keys.append(("sense.sample_hold", f"{self.sense.sample_hold}.energy"))
+        if self.adc.circuit:
+            for bits in self.adc_resolutions():
+                block = f"{self.adc.circuit}_{bits}b"
+                keys += [(f"adc.circuit.{bits}.energy", f"{block}.energy_per_conversion"),
+                         (f"adc.circuit.{bits}.time", f"{block}.t_conversion")]
+        return keys
 
     @property
     def nonideal(self) -> bool:
@@ -291,6 +331,10 @@ def _check_adc(s: dict, fail):
     adc = s["adc"]
     if adc.type == "surrogate" and not adc.surrogate:
         fail("surrogate", "adc type 'surrogate' needs the library key of the ADC surrogate")
+    if adc.circuit and (adc.energy or adc.time):
+        fail("circuit", "an ADC family prices every resolution from its blocks; drop adc.energy and adc.time")
+    if adc.circuit and (adc.bits is None or adc.partial_sum_bits is None):
+        fail("bits", "a characterized ADC family has finite resolutions; bits and partial_sum_bits cannot be null")
     if adc.type == "surrogate" and (adc.bits is None or adc.partial_sum_bits is None):
         fail("bits", "a characterized ADC has a finite resolution; bits and partial_sum_bits cannot be null")
 
@@ -323,6 +367,9 @@ def _library_needed(spec: SystemSpec) -> str | None:
              ("sense.type 'surrogate'", spec.sense.type == "surrogate"),
              ("adc.energy", bool(spec.adc.energy)),
              ("adc.time", bool(spec.adc.time)),
+             ("adc.circuit", spec.adc.circuit is not None),
+             ("inputs.driver", spec.inputs.driver is not None),
+             ("sense.sample_hold", spec.sense.sample_hold is not None),
              ("corner", spec.corner is not None),
              ("temp", spec.temp is not None),
              ("nonlinear.where 'reram_array'", spec.nonlinear.where == "reram_array"))
@@ -346,7 +393,9 @@ def parse_system_spec(data: Any, source: str = "<spec>", base: Path | None = Non
         top = Section(source, "spec", {k: v for k, v in top.data.items() if k != "name"})
     values = read_fields(SystemSpec, top, skip=sections)
     library = values["library"]
-    if library is not None and base is not None and not Path(library).is_absolute():
+    if library == DEFAULT_LIBRARY_NAME:
+        values["library"] = str(default_library_path())
+    elif library is not None and base is not None and not Path(library).is_absolute():
         try:
             values["library"] = str((base / library).resolve())
         except (OSError, ValueError) as error:   # a NUL byte, a loop of links

@@ -26,7 +26,7 @@ import zlib
 import numpy as np
 
 from .costs import ACTIVATION_BITS
-from .crossbar import LinearCell, cell_factors, cell_read
+from .crossbar import LinearCell, SurrogateCell, cell_factors, cell_read
 from .errors import SimError
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import standard_normal
@@ -176,6 +176,10 @@ class AnalogMatrix:
                     G = G * np.exp(n.programming_sigma * noise)
                 else:
                     G = np.maximum(G + n.programming_sigma * (a.g_on - a.g_off) * noise, 1e-3 * a.g_off)
+                if isinstance(cell, SurrogateCell):
+                    # a write cannot take a device past its conductance window, the range its
+                    # surrogate was characterized over (write-verify saturates there)
+                    G = np.clip(G, *cell.surrogate.domain[cell.g_input])
             tile.arrays.append((outs, G, plus_idx, minus_idx))
             tile.conv_per_array = max(tile.conv_per_array, plus_idx.size)
             Gs.append(G)

@@ -1,0 +1,130 @@
+"""Figures of the library's characterized blocks that a system names by block, not by key.
+
+A system spec can name whole blocks of a component library (``cimspice library build``):
+``inputs.driver`` (the bit-serial row driver), ``sense.sample_hold`` (the column
+sample-and-hold) and ``adc.circuit`` (an ADC family, block ``{circuit}_{bits}b`` per
+resolution). :class:`BlockFigures` reads, once per system and before any work:
+
+- the energy per event (J) and the time per conversion (s) from the block's surrogates,
+  evaluated at the system's operating point (``operating_point``, the array's ``v_read`` for
+  the driver, ``adc.energy_at`` over both for the ADCs); a point outside a table's
+  characterized domain is refused;
+- the area of one instance (m^2) from the block's record (``/blocks/<block>``: the circuit's
+  own device sizes through its stated area model, ``area_source``).
+
+A block or resolution the library does not hold is refused with the command that adds it;
+nothing is scaled from another resolution. Every figure keeps its source record
+(:mod:`.provenance`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import CimspiceError
+from .errors import SimError
+from .provenance import characterized
+
+__all__ = ["BlockFigures", "block_of"]
+
+
+def block_of(key: str) -> str:
+    """The block a library key belongs to: ``adc_sar_6b.energy_per_conversion`` -> ``adc_sar_6b``
+    (a corner suffix ``@ss`` is not part of it)."""
+    return key.split("@", 1)[0].rsplit(".", 1)[0]
+
+
+@dataclass
+class BlockFigures:
+    """Characterized per-event figures and areas of the blocks a spec names.
+
+    Attributes
+    ----------
+    driver_energy : J per row pulse of ``inputs.driver`` (None: not named)
+    sample_hold_energy : J per sample of ``sense.sample_hold`` (None: not named)
+    adc_energy, adc_time : resolution (bits) -> J / s per conversion of ``adc.circuit``
+    area : component role -> (m^2 per instance, source record); roles ``cell``, ``driver``,
+        ``sample_hold``, ``sense`` and ``adc:{bits}``, present when the library's block record
+        gives the area
+    records : spec field -> source record of each figure above
+    """
+
+    driver_energy: float | None = None
+    sample_hold_energy: float | None = None
+    adc_energy: dict = field(default_factory=dict)
+    adc_time: dict = field(default_factory=dict)
+    area: dict = field(default_factory=dict)
+    records: dict = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, spec, library: dict, blocks: dict, record) -> BlockFigures:
+        """The figures of ``spec``'s blocks from ``library`` (key -> surrogate, at the spec's
+        corner and temperature) and ``blocks`` (block -> record); ``record(field, key, at)``
+        makes a table's source record. Raises :class:`SimError` naming the spec field."""
+        out = cls()
+        reader = _Reader(spec, library, blocks, record, out)
+        if spec.inputs.driver and spec.inputs.encoding == "bit_serial":
+            out.driver_energy = reader.value("inputs.driver", f"{spec.inputs.driver}.energy_driver", "J",
+                                             {"v_read": spec.array.v_read})
+            reader.area("driver", "inputs.driver", spec.inputs.driver)
+        if spec.sense.sample_hold:
+            out.sample_hold_energy = reader.value("sense.sample_hold", f"{spec.sense.sample_hold}.energy", "J")
+            reader.area("sample_hold", "sense.sample_hold", spec.sense.sample_hold)
+        if spec.adc.circuit:
+            for bits in spec.adc_resolutions():
+                block = f"{spec.adc.circuit}_{bits}b"
+                at = dict(spec.adc.energy_at)
+                out.adc_energy[bits] = reader.value(f"adc.circuit.{bits}.energy", f"{block}.energy_per_conversion",
+                                                    "J", at)
+                out.adc_time[bits] = reader.value(f"adc.circuit.{bits}.time", f"{block}.t_conversion", "s", at)
+                reader.area(f"adc:{bits}", f"adc.circuit.{bits}", block)
+        if spec.array.cell == "surrogate" and spec.array.cell_area is None and spec.array.surrogate:
+            reader.area("cell", "array.surrogate", block_of(spec.array.surrogate))
+        if spec.sense.type == "surrogate" and spec.sense.surrogate:
+            reader.area("sense", "sense.surrogate", block_of(spec.sense.surrogate))
+        return out
+
+
+class _Reader:
+    def __init__(self, spec, library, blocks, record, out: BlockFigures):
+        self.spec, self.library, self.blocks, self.record, self.out = spec, library, blocks, record, out
+
+    def _fail(self, field: str, why: str):
+        raise SimError(f"{self.spec.source}: {field}: {why}")
+
+    def value(self, field: str, key: str, unit: str, at: dict | None = None) -> float:
+        """The table ``key``'s value at the operating point (``operating_point`` under ``at``)."""
+        s = self.library.get(key)
+        if s is None:
+            block = block_of(key)
+            self._fail(field, f"the library {self.spec.library} has no {key!r}; add block {block} with "
+                              f"`cimspice library build -o {self.spec.library} --only {block}`")
+        point = {**self.spec.operating_point, **(at or {})}
+        missing = [n for n in s.inputs if n not in point]
+        if missing:
+            self._fail(field, f"{key} needs {', '.join(missing)} (its inputs: {', '.join(s.inputs)}); give "
+                              f"{'it' if len(missing) == 1 else 'them'} in operating_point")
+        given = (list(getattr(s, "output_units", [unit])) or [unit])[0]
+        if given not in ("", unit):
+            self._fail(field, f"{key} gives {given}, not {unit}")
+        point = {n: point[n] for n in s.inputs}
+        try:
+            value = float(np.ravel(s.predict({n: [v] for n, v in point.items()}))[0])
+        except CimspiceError as error:  # outside the characterized domain
+            self._fail(field, str(error).splitlines()[0])
+        if not value > 0:
+            self._fail(field, f"{key} gives {value:g} {unit} at {point}")
+        self.out.records[field] = self.record(field, key, point)
+        return value
+
+    def area(self, role: str, field: str, block: str) -> None:
+        """m^2 of one ``block`` from its library record, when the record gives one."""
+        rec = self.blocks.get(block) or {}
+        area = rec.get("area")
+        if isinstance(area, (int, float)) and np.isfinite(area) and area > 0:
+            source = characterized(self.spec.library or "<in memory>", block, f"{field} area",
+                                   ",".join(rec.get("corners") or []) or (self.spec.corner or ""))
+            source["area_model"] = str(rec.get("area_source", ""))
+            self.out.area[role] = (float(area), source)

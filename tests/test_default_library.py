@@ -1,0 +1,140 @@
+"""The shipped component library and the baseline system that runs on it (issue #17).
+
+Oracles: the library's own surrogates evaluated here directly (not through the simulator),
+event counts derived from the inputs by hand, fresh ngspice runs of a ``--quick`` rebuild, and
+the build's own fingerprints of the current netlists and catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from cimspice.characterize import parse_sweep_spec
+from cimspice.library.blocks import CATALOGUE
+from cimspice.library.provenance import block_fingerprint
+from cimspice.paths import default_library_path
+from cimspice.sim.errors import SimError
+from cimspice.sim.network import Sequential
+from cimspice.sim.simulate import simulate
+from cimspice.sim.spec import load_system_spec
+from cimspice.surrogate import load_blocks, load_library, read_sweep
+
+SHIPPED = default_library_path()
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_library(SHIPPED)
+
+
+def test_shipped_library_is_small_and_holds_what_the_baseline_reads(shipped):
+    assert SHIPPED.stat().st_size < 8e6
+    spec = load_system_spec("baseline")
+    keys = [key for _, key in spec.library_keys()]
+    assert keys and all(k in shipped for k in keys)
+    # the baseline's blocks, by role
+    assert {"cell_1t1r.i_cell", "wl_driver.energy_driver", "adc_sar_6b.energy_per_conversion",
+            "adc_sar_8b.energy_per_conversion"} <= set(keys)
+
+
+def test_shipped_library_is_current():
+    """Every shipped block was built from today's netlists, model cards and catalogue: a
+    change to any of them without `cimspice library build -o cimspice/library/default.h5`
+    fails here (the build's own fingerprint, recomputed)."""
+    stale = []
+    for name, record in load_blocks(SHIPPED).items():
+        block = CATALOGUE[name]
+        specs = {kind: parse_sweep_spec(data, source=f"{name}/{kind}.yaml", text=yaml.safe_dump(data, sort_keys=False))
+                 for kind, data in block.sweep_specs().items()}
+        if block_fingerprint(block, specs) != record["fingerprint"]:
+            stale.append(name)
+        assert record["quick"] is False and record["area"] > 0
+    assert not stale, f"rebuild the shipped library: {stale} changed"
+
+
+def _one_layer(n_in=32, n_out=6, n=20, seed=0):
+    rng = np.random.default_rng(seed)
+    net = Sequential.from_config("one", [{"type": "dense", "name": "fc"}],
+                                 {"fc.W": rng.normal(size=(n_in, n_out)), "fc.b": np.zeros(n_out)}, {})
+    x = rng.uniform(0, 1, size=(n, n_in))
+    return net, x, rng.integers(0, n_out, n)
+
+
+def test_one_layer_energy_is_the_hand_summed_library_energies(shipped):
+    """Drivers and ADCs of a one-layer network: events counted by hand from the inputs, priced
+    with the library's surrogates evaluated here at the spec's operating point."""
+    net, x, y = _one_layer()
+    result = simulate("baseline", net, (x, y, x))
+    spec = result.spec
+    op = spec.operating_point
+    e_pulse = float(shipped["wl_driver.energy_driver"].predict(
+        {"v_read": [spec.array.v_read], "c_row": [op["c_row"]], "vdd": [op["vdd"]]})[0])
+    e_conv = float(shipped["adc_sar_6b.energy_per_conversion"].predict({"vdd": [op["vdd"]]})[0])
+    # bit-serial: one pulse per 1 bit of each row's 8-bit code (range calibrated on x itself)
+    codes = np.rint(x / x.max() * (2 ** spec.inputs.bits - 1)).astype(int)
+    pulses = sum(bin(int(c)).count("1") for c in codes.ravel()) / len(x)
+    # one conversion per differential column pair and slice, per input bit (inputs >= 0: one phase)
+    conversions = net.matrices()["fc"].shape[1] * spec.mapping.slices * spec.inputs.bits
+    assert result.costs.energy["drivers"] == pytest.approx(pulses * e_pulse, rel=1e-9, abs=0)
+    assert result.costs.energy["adc"] == pytest.approx(conversions * e_conv, rel=1e-9, abs=0)
+    sources = result.costs.sources["energy"]
+    assert [r["key"] for r in sources["drivers"]] == ["wl_driver.energy_driver"]
+    assert [r["key"] for r in sources["adc"]] == ["adc_sar_6b.energy_per_conversion"]
+
+
+def test_baseline_cnn_energy_is_mostly_characterized(tmp_path):
+    out = tmp_path / "run"
+    simulate("baseline", "cnn", n_samples=40, output=out)
+    res = json.loads((out / "results.json").read_text())
+    share = res["characterized_fraction"]
+    assert share["energy"] >= 0.9, share
+    library = str(SHIPPED)
+    for component in ("drivers", "adc"):
+        records = res["sources"]["energy"][component]
+        assert all(r["kind"] == "characterized" and r["library"] == library for r in records), records
+    area = res["sources"]["area"]
+    assert area["adc"][0]["kind"] == "characterized" and area["adc"][0]["area_model"].startswith("cimspice.circuits")
+
+
+@pytest.mark.parametrize("change, block", [({"adc": {"bits": 7}}, "adc_sar_7b"),
+                                           ({"adc": {"partial_sum_bits": 10}}, "adc_sar_10b"),
+                                           ({"inputs": {"driver": "row_dac"}}, "row_dac")])
+def test_a_block_the_library_lacks_is_refused_with_the_command_that_adds_it(change, block):
+    spec = load_system_spec("baseline").updated(change)
+    net, x, y = _one_layer()
+    with pytest.raises(SimError, match=rf"has no '{block}\.[a-z_]+'; add block {block} with "
+                                       rf"`cimspice library build -o .* --only {block}`"):
+        simulate(spec, net, (x, y, x))
+
+
+def test_a_stray_operating_point_name_is_refused():
+    spec = load_system_spec("baseline").updated({"operating_point": {"vdd": 1.1, "c_row": 1e-13, "vddd": 1.0}})
+    net, x, y = _one_layer()
+    with pytest.raises(SimError, match=r"operating_point: 'vddd' is not an input of any table"):
+        simulate(spec, net, (x, y, x))
+
+
+@pytest.mark.slow
+def test_quick_rebuild_agrees_with_the_shipped_surrogates(tmp_path, shipped):
+    """A --quick build from scratch (fresh ngspice runs): the shipped surrogates predict its
+    off-grid validation points within their own stated validation error."""
+    from cimspice.library import build_library
+
+    lib = tmp_path / "quick.h5"
+    results = list(build_library(lib, only=["tia", "wl_driver"], quick=True, workers=1, progress=False))
+    assert [r.status for r in results] == ["built", "built"], [str(r) for r in results]
+    checked = 0
+    for block in ("tia", "wl_driver"):
+        sweep = read_sweep(tmp_path / "quick.h5.d" / block / "validation.h5")
+        for output, truth in sweep.outputs.items():
+            s = shipped[f"{block}.{output}"]
+            predicted = np.ravel(s.predict({n: sweep.inputs[n] for n in s.inputs}))
+            error_pct = 100 * np.max(np.abs(predicted - truth)) / float(s.validation["full_scale"][0])
+            stated = float(s.validation["max_pct"][0])
+            assert error_pct <= 1.5 * stated + 0.05, (block, output, error_pct, stated)
+            checked += 1
+    assert checked == 5
