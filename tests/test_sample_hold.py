@@ -1,17 +1,21 @@
 """The column sample-and-hold (cimspice.circuits.sample_hold) against oracles that share no
 code with it: the 1/C limit of the held value, the RC settling of a switch whose on-resistance
 a separate `ngspice -b` operating point measures, charge and gate-charge bookkeeping by hand
-from the model card's numbers."""
+from the model card's numbers, and `cimspice library build --only sample_hold` end to end."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 
 import pytest
 
 from cimspice.circuits import CircuitError, get_circuit
 from cimspice.circuits.sample_hold import SampleHold
+from cimspice.cli import main
 from cimspice.paths import netlist_path
+from cimspice.surrogate import load_blocks, load_library
 
 LSB = 0.5 / 2 ** 8  # V: 8 bits over 0.5 V
 # What the TT cards of netlists/ptm45.lib give a gate, per metre of width: oxide capacitance
@@ -117,3 +121,17 @@ def test_bad_sizes_and_parameters_are_one_line_errors(engine, make, message):
     with pytest.raises(CircuitError) as error:
         make(engine)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.slow  # ~10 s: 15 + 8 points and three fits
+def test_library_build_only_sample_hold_quick(tmp_path):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["library", "build", "-o", str(tmp_path / "lib.h5"), "--quick", "--only", "sample_hold",
+                     "--no-progress"])
+    assert code == 0, out.getvalue()
+    library, blocks = load_library(tmp_path / "lib.h5"), load_blocks(tmp_path / "lib.h5")
+    assert sorted(library) == ["sample_hold.energy", "sample_hold.error", "sample_hold.t_acq"]
+    assert blocks["sample_hold"]["area"] == pytest.approx(SampleHold().area())
+    for s in library.values():
+        assert 0 < s.validation["max_pct"][0] < 10  # 5 x 3 grid points; the full build is under 1 %
