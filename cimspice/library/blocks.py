@@ -184,9 +184,9 @@ INTEGRATOR = Block(
 )
 SAMPLE_HOLD = Block(
     "sample_hold", "sample_hold",
-    # v_in over the TIA's output range and a little beyond; t_sample stays at its 1 ns: it
-    # only has to exceed t_acq (0.1-0.7 ns over corners and temperatures), and the hold
-    # (100 ns, constructor) sets the leakage share of energy and error
+    # v_in over the TIA's output range and a little beyond; t_sample stays at its 2 ns: it
+    # only has to exceed t_acq (0.06-1.1 ns over corners, -40..125 degC and these ranges),
+    # and the hold (100 ns, constructor) sets the leakage share of energy and error
     ranges={"v_in": (0.25, 0.9, 14, "linear"), "vdd": (0.9, 1.3, 5, "linear")},
     quick_ranges={"v_in": (0.25, 0.9, 5, "linear"), "vdd": (0.9, 1.3, 3, "linear")},
     outputs=("energy", "error", "t_acq"),
