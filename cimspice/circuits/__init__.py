@@ -17,6 +17,7 @@ from .lut_baseline import LutActivation
 from .opamp import OpAmp
 from .pooling import AveragePool, MaxPool
 from .pwl_unit import PwlUnit
+from .sample_hold import SampleHold
 from .sense_amp import CurrentSenseAmplifier
 from .tia import TransimpedanceAmplifier
 from .wl_driver import WordLineDriver
@@ -37,6 +38,7 @@ CIRCUITS: dict[str, type[Circuit]] = {
     MaxPool.name: MaxPool,
     WordLineDriver.name: WordLineDriver,
     RowDAC.name: RowDAC,
+    SampleHold.name: SampleHold,
 }
 
 
@@ -53,5 +55,5 @@ def get_circuit(name: str, **sizes) -> Circuit:
 
 
 __all__ = ["CIRCUITS", "Cell1T1R", "Circuit", "CircuitError", "Crossbar", "CurrentSenseAmplifier", "Integrator",
-           "FlashADC", "OpAmp", "RampADC", "RowDAC", "SarADC", "StrongArmComparator", "TransimpedanceAmplifier",
-           "Measured", "Measurement", "Parameter", "WordLineDriver", "get_circuit"]
+           "FlashADC", "OpAmp", "RampADC", "RowDAC", "SampleHold", "SarADC", "StrongArmComparator",
+           "TransimpedanceAmplifier", "Measured", "Measurement", "Parameter", "WordLineDriver", "get_circuit"]

@@ -77,6 +77,34 @@ def chain_widths(load_width: float, taper: float) -> list[float]:
     return widths
 
 
+def chain_lines(tag: str, inp: str, out: str, widths: list[float]) -> list[str]:
+    """Netlist lines of an inverter chain on ``vdd`` from ``inp`` to ``out`` (inner nodes
+    ``{tag}1``, ``{tag}2``...), NMOS ``widths`` (m) input first, PMOS twice, L = 50 nm."""
+    nodes = [inp] + [f"{tag}{k}" for k in range(1, len(widths))] + [out]
+    lines = []
+    for k, w in enumerate(widths):
+        lines += [mos(f"m{tag}{k}n", nodes[k + 1], nodes[k], "0", "0", "nmos_vtg", w),
+                  mos(f"m{tag}{k}p", nodes[k + 1], nodes[k], "vdd", "vdd", "pmos_vtg", 2 * w)]
+    return lines
+
+
+def logic_inputs(out: str, outb: str, start: float, width: str, period: str) -> list[str]:
+    """Netlist lines of complementary ideal logic inputs ``out`` (low, then high) and ``outb``:
+    unit steps ``vstep``/``vstepb`` (dc: the state an operating point sees) with T_EDGE edges
+    at ``start`` (s), ``width`` and ``period`` (SPICE text: placeholders the benches alter),
+    scaled to vdd by ``e{out}``/``e{outb}`` (gains 1.1 here; the benches set each point's)."""
+    e = repr(T_EDGE)
+    return [f"vstep step 0 dc 0 pulse(0 1 {start!r} {e} {e} {width} {period})",
+            f"vstepb stepb 0 dc 1 pulse(1 0 {start!r} {e} {e} {width} {period})",
+            f"e{out} {out} 0 step 0 1.1",
+            f"e{outb} {outb} 0 stepb 0 1.1"]
+
+
+def chain_area(widths: list[float]) -> float:
+    """Layout estimate (m^2) of one :func:`chain_lines` chain."""
+    return float(sum(transistor_area(w, 50e-9) + transistor_area(2 * w, 50e-9) for w in widths))
+
+
 class WordLineDriver(AnalogCircuit):
     """A row driver for 1-bit read pulses of ``v_read`` (V) on the 45 nm BSIM4 cards.
 
@@ -138,12 +166,7 @@ class WordLineDriver(AnalogCircuit):
 
     # ------------------------------------------------------------------ netlist
     def _chain(self, tag: str, inp: str, out: str) -> list[str]:
-        nodes = [inp] + [f"{tag}{k}" for k in range(1, self.n_stages)] + [out]
-        lines = []
-        for k, w in enumerate(self.widths):
-            lines += [mos(f"m{tag}{k}n", nodes[k + 1], nodes[k], "0", "0", "nmos_vtg", w),
-                      mos(f"m{tag}{k}p", nodes[k + 1], nodes[k], "vdd", "vdd", "pmos_vtg", 2 * w)]
-        return lines
+        return chain_lines(tag, inp, out, self.widths)
 
     def _switches(self) -> list[str]:
         n, p = self.switches in ("nmos", "tg"), self.switches in ("pmos", "tg")
@@ -158,15 +181,10 @@ class WordLineDriver(AnalogCircuit):
         return lines
 
     def netlist(self) -> str:
-        e = repr(T_EDGE)
         return "\n".join(self.netlist_header(
             f"word-line driver switches={self.switches} w_out={self.w_out:g} taper={self.taper:g} "
             f"corner={self.corner}") + [
-            # unit logic steps (dc: the state an operating point sees), scaled to vdd below
-            f"vstep step 0 dc 0 pulse(0 1 {T_START!r} {e} {e} 1e-8 2e-8)",
-            f"vstepb stepb 0 dc 1 pulse(1 0 {T_START!r} {e} {e} 1e-8 2e-8)",
-            "ein in 0 step 0 1.1",
-            "einb inb 0 stepb 0 1.1",
+            *logic_inputs("in", "inb", T_START, "1e-8", "2e-8"),
             *self._chain("a", "in", "ga"),
             *self._chain("b", "inb", "gb"),
             *self._switches(),
@@ -180,7 +198,7 @@ class WordLineDriver(AnalogCircuit):
 
     def area(self) -> float:
         """Layout estimate (m^2): both chains and the output switches (cimspice.circuits.area)."""
-        chains = 2 * sum(transistor_area(w, 50e-9) + transistor_area(2 * w, 50e-9) for w in self.widths)
+        chains = 2 * chain_area(self.widths)
         n, p = self.switches in ("nmos", "tg"), self.switches in ("pmos", "tg")
         return float(chains + 2 * (n * transistor_area(self.w_out, 50e-9) + p * transistor_area(2 * self.w_out, 50e-9)))
 
@@ -240,4 +258,5 @@ class WordLineDriver(AnalogCircuit):
         return Measured(values, "aided" if aids else "ok", aids)
 
 
-__all__ = ["HEADROOM", "T_EDGE", "T_START", "WordLineDriver", "chain_widths"]
+__all__ = ["HEADROOM", "T_EDGE", "T_START", "WordLineDriver", "chain_area", "chain_lines", "chain_widths",
+           "logic_inputs"]

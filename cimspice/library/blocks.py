@@ -182,6 +182,17 @@ INTEGRATOR = Block(
     why="charge integration of bit-serial read pulses: output voltage and energy over the column current, "
         "the pulse width and the supply",
 )
+SAMPLE_HOLD = Block(
+    "sample_hold", "sample_hold",
+    # v_in over the TIA's output range and a little beyond; t_sample stays at its 2 ns: it
+    # only has to exceed t_acq (0.06-1.1 ns over corners, -40..125 degC and these ranges),
+    # and the hold (100 ns, constructor) sets the leakage share of energy and error
+    ranges={"v_in": (0.25, 0.9, 14, "linear"), "vdd": (0.9, 1.3, 5, "linear")},
+    quick_ranges={"v_in": (0.25, 0.9, 5, "linear"), "vdd": (0.9, 1.3, 3, "linear")},
+    outputs=("energy", "error", "t_acq"),
+    why="the column sample-and-hold (transmission gate, dummies, 10 fF): energy per sample from 0 V, held "
+        "error after a 100 ns hold and acquisition time to 0.5 LSB of 8 bits, over the input and the supply",
+)
 STRONGARM = Block(
     "strongarm", "strongarm", circuit_args={"measure_offset": False},
     # positive overdrive only: v_od < 0 is the mirror decision; 10 uV .. 100 mV, where the
@@ -311,7 +322,7 @@ DRIVERS: tuple[Block, ...] = (WL_DRIVER,)
 
 
 def _catalogue() -> dict[str, Block]:
-    blocks = [CELL, TIA, SENSE_AMP, INTEGRATOR, STRONGARM, *_adcs(),
+    blocks = [CELL, TIA, SENSE_AMP, INTEGRATOR, SAMPLE_HOLD, STRONGARM, *_adcs(),
               *(b for f in FUNCTIONS for b in pwl_blocks(f)), AVG_POOL, MAX_POOL, *DRIVERS]
     return {b.name: b for b in blocks}
 
