@@ -98,9 +98,13 @@ def _inspect(args) -> int:
 
 def _simulate(args) -> int:
     from . import simulate
+    from .sim.explore import apply_settings, parse_setting, parse_sweep
     from .sim.spec import load_system_spec
 
     spec = load_system_spec(args.system)
+    spec = apply_settings(spec, [parse_setting(text) for text in args.set or ()])
+    if args.sweep:
+        return _explore(args, spec, [parse_sweep(text) for text in args.sweep])
     every_corner = args.corner == "all"
     default_sweep = () if every_corner else (3, 4, 5, 6, 8)   # ADC resolutions of one run's accuracy sweep
     adc_bits = args.adc_bits if args.adc_bits is not None else default_sweep
@@ -121,8 +125,37 @@ def _simulate(args) -> int:
               + corner_table(results))
         return 0
     result = simulate(spec, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
-                      adc_bits=tuple(adc_bits), output=args.output)
+                      adc_bits=tuple(adc_bits), output=args.output, per_layer=args.per_layer)
     print(result.to_table())
+    return 0
+
+
+def _explore(args, spec, sweeps) -> int:
+    """``simulate --sweep``: every combination of the swept values, a table, results.csv and
+    the Pareto plot."""
+    from .sim.explore import design_points, explore, write_exploration
+    from .sim.results import engineering
+    from .sim.simulate import _check_writable
+
+    if args.adc_bits or args.corner:
+        raise CimspiceError("simulate: --sweep runs design points; sweep adc.bits with --sweep adc.bits=..., "
+                            "not --adc-bits, and choose one corner with --set corner=NAME")
+    points = design_points(spec, sweeps)
+    _check_writable(Path(args.output))
+    results = explore(points, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
+                      workers=args.workers, scheduler=args.scheduler, progress=sys.stderr.isatty())
+    files = write_exploration(results, Path(args.output))
+    knobs = list(points[0][0])
+    fmt = (lambda v: f"{v:.2%}") if results[0].metric == "accuracy" else (lambda v: f"{v:.3f}")
+    print(f"cimspice simulate: network {args.network!r} on system {spec.name!r}, {len(points)} design points")
+    print("  " + "".join(f"{k:>22}" for k in knobs) + f"{'float':>10}{'analog':>10}{'+-':>8}{'energy':>11}"
+          f"{'latency':>11}{'area':>13}")
+    for r in results:
+        c = r.costs
+        print("  " + "".join(f"{str(r.design[k]):>22}" for k in knobs) + f"{fmt(r.float_metric):>10}"
+              f"{fmt(r.analog_metric):>10}{fmt(r.analog_ci):>8}{engineering(c.total_energy, 'J'):>11}"
+              f"{engineering(c.latency, 's'):>11}{engineering(c.total_area, 'm^2'):>13}")
+    print(f"  files       {', '.join(map(str, files))}")
     return 0
 
 
@@ -236,6 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "key@NAME), or 'all': one run per corner the library holds, one table of them")
     p.add_argument("--temp", type=float, metavar="DEGC", help="temperature the library's tables are evaluated at "
                    "(their temp input; default: as characterized)")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE", help="override a spec field, e.g. adc.bits=5 "
+                   "(YAML value, validated as the spec file; repeatable)")
+    p.add_argument("--sweep", action="append", metavar="FIELD=V1,V2", help="simulate every combination of these "
+                   "values (repeatable): results.json, results.csv and pareto.png in the output folder")
+    p.add_argument("--workers", type=_count, default=1, help="local processes for --sweep (default: %(default)s)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler for --sweep (e.g. tcp://10.0.0.5:8786)")
+    p.add_argument("--per-layer", action="store_true", help="print the per-layer diagnosis (always in results.json "
+                   "and layers.png)")
     p.set_defaults(func=_simulate)
 
     from .studies import STUDIES

@@ -106,8 +106,8 @@ def test_baseline_cnn_energy_is_mostly_characterized(tmp_path):
 def test_a_block_the_library_lacks_is_refused_with_the_command_that_adds_it(change, block):
     spec = load_system_spec("baseline").updated(change)
     net, x, y = _one_layer()
-    with pytest.raises(SimError, match=rf"has no '{block}\.[a-z_]+'; add block {block} with "
-                                       rf"`cimspice library build -o .* --only {block}`"):
+    with pytest.raises(SimError, match=rf"has no '{block}\.[a-z_]+'; add block {block} with `cp .*default\.h5 "
+                                       rf"library\.h5 && cimspice library build -o library\.h5 --only {block}`"):
         simulate(spec, net, (x, y, x))
 
 

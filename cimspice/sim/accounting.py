@@ -56,6 +56,7 @@ class CostReport:
 
     energy: dict = field(default_factory=dict)
     energy_by_layer: dict = field(default_factory=dict)
+    latency_by_layer: dict = field(default_factory=dict)
     latency: float = 0.0
     latency_parts: dict = field(default_factory=dict)
     area: dict = field(default_factory=dict)
@@ -187,12 +188,15 @@ def _price_events(backend, batch: int, book: _Book, report: CostReport) -> tuple
     """Energy and array-time items of the backend's ledger into ``book``; per-layer energy and
     events into ``report``. Returns (digital operations, nonlinear evaluations) per inference."""
     by_layer: dict = defaultdict(lambda: dict.fromkeys(COMPONENTS, 0.0))
+    time_by_layer: dict = defaultdict(float)
     events: dict = defaultdict(float)
     digital_ops = nonlinear_ops = 0.0
     for layer, counts in backend.ledger.counts.items():
+        layer_digital = layer_nonlinear = 0.0
         for event, count in counts.items():
             if event.startswith("time:"):      # s, already per inference
                 events[event] += count
+                time_by_layer[layer] += count
                 book.add("latency", "arrays", count, _array_time(event, backend))
                 continue
             events[event] += count / batch
@@ -205,10 +209,14 @@ def _price_events(backend, batch: int, book: _Book, report: CostReport) -> tuple
                 by_layer[layer][component] += joules / batch
                 book.add("energy", component, joules / batch, record)
             if event.startswith("digital:") or event in ("pool_compare", "shift_add"):
-                digital_ops += count / batch
+                layer_digital += count / batch
             elif "nonlinear:" in event:
-                nonlinear_ops += count / batch
+                layer_nonlinear += count / batch
+        digital_ops += layer_digital
+        nonlinear_ops += layer_nonlinear
+        time_by_layer[layer] += layer_digital * costs.DIGITAL_OP_TIME + layer_nonlinear * costs.NONLINEAR_OP_TIME
     report.energy_by_layer = {k: dict(v) for k, v in by_layer.items()}
+    report.latency_by_layer = dict(time_by_layer)
     report.energy = {c: sum(v[c] for v in by_layer.values()) for c in COMPONENTS}
     report.events = dict(events)
     return digital_ops, nonlinear_ops

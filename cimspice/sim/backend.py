@@ -64,12 +64,18 @@ class Ledger:
 
     def __init__(self):
         self.counts: dict[str, Counter] = defaultdict(Counter)
+        # per layer, sums for the diagnosis (cimspice.sim.diagnosis): not events, never priced
+        self.diagnosis: dict[str, Counter] = defaultdict(Counter)
 
     def add(self, layer: str, event: str, amount) -> None:
         self.counts[layer][event] += amount
 
+    def diagnose(self, layer: str, **amounts) -> None:
+        self.diagnosis[layer].update(amounts)
+
     def clear(self) -> None:
         self.counts.clear()
+        self.diagnosis.clear()
 
     def total(self, event: str) -> float:
         return sum(c[event] for c in self.counts.values())
@@ -297,7 +303,7 @@ class AnalogBackend(Backend):
             return SinhCell(a.v0)
         surrogate = self.library[a.surrogate]
         try:
-            cell = SurrogateCell(surrogate, fixed=a.fixed, out_of_domain="error")
+            cell = SurrogateCell(surrogate, fixed=a.fixed, out_of_domain=a.out_of_domain)
         except SimError as error:
             raise SimError(f"{self.spec.source}: array.fixed: {error}") from None
         lo, hi = surrogate.domain.get(cell.v_input, (-np.inf, np.inf))

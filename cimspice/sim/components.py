@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import CimspiceError
+from ..paths import default_library_path
 from .errors import SimError
 from .provenance import characterized
 
@@ -99,8 +100,13 @@ class _Reader:
         s = self.library.get(key)
         if s is None:
             block = block_of(key)
-            self._fail(field, f"the library {self.spec.library} has no {key!r}; add block {block} with "
-                              f"`cimspice library build -o {self.spec.library} --only {block}`")
+            lib = self.spec.library
+            if lib == str(default_library_path()):   # the installed package's file: build a copy
+                how = (f"`cp {lib} library.h5 && cimspice library build -o library.h5 --only {block}`, then "
+                       "`library: library.h5`")
+            else:
+                how = f"`cimspice library build -o {lib} --only {block}`"
+            self._fail(field, f"the library {lib} has no {key!r}; add block {block} with {how}")
         point = {**self.spec.operating_point, **(at or {})}
         missing = [n for n in s.inputs if n not in point]
         if missing:

@@ -132,6 +132,8 @@ def results_dict(result) -> dict:
         "sources": c.sources,
         "arrays": int(c.arrays),
         "events": {k: float(v) for k, v in sorted(c.events.items())},
+        "layers": list(getattr(result, "layers", [])),
+        "design": dict(getattr(result, "design", {}) or {}),
         "seconds": float(result.seconds),
     })
 

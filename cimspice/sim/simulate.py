@@ -28,6 +28,7 @@ from ..validate import require_finite
 from .accounting import CostReport, mean_report, summarise
 from .backend import AnalogBackend, load_spec_library
 from .corners import library_corners
+from .diagnosis import format_layers, layer_table
 from .errors import SimError
 from .network import Network
 from .results import breakdown, corner_table, write_results
@@ -65,6 +66,9 @@ class SimulationResult:
     spec: SystemSpec | None = field(default=None, repr=False)
     sweep: list = field(default_factory=list)   # rows of :func:`sweep` (``adc_bits``), else empty
     plots: list = field(default_factory=list)   # PNG paths written (``output``), else empty
+    layers: list = field(default_factory=list)  # per-layer diagnosis (cimspice.sim.diagnosis), first seed
+    design: dict = field(default_factory=dict)  # the knobs set on the spec (--set/--sweep), field -> value
+    per_layer: bool = False                     # print the per-layer table in to_table()
 
     @property
     def analog_metric(self) -> float:
@@ -96,6 +100,9 @@ class SimulationResult:
                   else "  arrays used             0"]
         for plan in self.plans:
             lines.append(f"    {plan.describe()}")
+        if self.per_layer and self.layers:
+            lines += ["", "  per layer (error against the float product of the same inputs; first seed)",
+                      *format_layers(self.layers)]
         text = "\n".join(lines)
         if self.sweep:
             text += "\n\n  " + metric_label(self.metric) + " against ADC resolution\n" + "\n".join(
@@ -137,7 +144,7 @@ def _data(net: Network, network, data, n_samples, calibration_samples) -> tuple:
 
 def simulate(system, network, data=None, *, n_samples: int | None = None, seeds: int = 1,
              calibration_samples: int = 256, library: dict | None = None, adc_bits=(),
-             output=None) -> SimulationResult:
+             output=None, per_layer: bool = False) -> SimulationResult:
     """Run ``network`` on the accelerator ``system``: float and analog accuracy (or
     perplexity), energy, latency and area per inference.
 
@@ -209,6 +216,7 @@ def simulate(system, network, data=None, *, n_samples: int | None = None, seeds:
     costs = mean_report(reports)  # mean energy over seeds; latency and area do not depend on the draw
     result = SimulationResult(label, spec.name, net.metric, len(x), float_metric, metrics, costs, energies, plans,
                               seed_list, time.perf_counter() - t0, spec)
+    result.layers, result.per_layer = layer_table(first.ledger, costs), per_layer
     if adc_bits:
         result.sweep = sweep(spec, net, data, adc_bits=adc_bits, splits=("partial_sums", "input_splitting"),
                              seeds=seeds, library=library)
@@ -251,6 +259,7 @@ def simulate_corners(system, network, data=None, *, corners=None, n_samples: int
 def _write(result: SimulationResult, out: Path) -> None:
     """``out/simulate.txt``, ``out/results.json`` and the plots (listed in ``result.plots``),
     ``out`` created."""
+    from .diagnosis import plot_layers
     from .plots import plot_energy_breakdown, plot_sweep
 
     try:
@@ -258,6 +267,9 @@ def _write(result: SimulationResult, out: Path) -> None:
     except OSError as error:
         raise SimError(f"{out}: cannot create the output folder: {error.strerror}") from None
     result.plots = [plot_energy_breakdown(result, out / "energy_breakdown.png")]
+    if result.layers:
+        result.plots.append(plot_layers(result.layers, out / "layers.png",
+                                        f"{result.network} on {result.system}: per layer"))
     if result.sweep:
         result.plots.append(plot_sweep(result.sweep, out / "accuracy_vs_adc_bits.png"))
     (out / "simulate.txt").write_text(result.to_table() + "\n")

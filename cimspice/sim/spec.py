@@ -78,6 +78,8 @@ class ArraySpec:
         {}, "the cell surrogate's other inputs, held at these values (e.g. `{v_wl: 1.1}`)",
         keys="surrogate input names",
         values="number")
+    out_of_domain: Literal["error", "clip"] = spec_field(
+        "error", "a cell surrogate read outside its characterized domain: refused, or clipped onto its edge")
     cell_area: float | None = spec_field(
         None, f"area of one cell; null: costs.CELL_AREA ({CELL_AREA:.2g} m^2)", unit="m^2", positive=True)
 

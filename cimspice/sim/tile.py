@@ -91,6 +91,7 @@ class _RowTile:
         self.adc_bits = None
         self.conv_per_array = 0     # conversions per array per read (the busiest array)
         self.level_v = None
+        self.attenuation = 1.0      # mean IR-drop attenuation of the cells' currents (1: none)
         self._rowsum = None         # [(rowsum_r (rows,), f_r)]: current drawn per unit f_r
         self._ew = None             # (levels, rows): power per row at each level / t_read
 
@@ -132,6 +133,7 @@ class AnalogMatrix:
         spec = backend.spec
         self.name, self.backend, self.spec = name, backend, spec
         self.n_in, self.n_out = W.shape
+        self.W = np.asarray(W, dtype=float)   # the float network's weights: the diagnosis's reference
         self.plan = plan_matrix(name, self.n_in, self.n_out, spec)
         a, m = spec.array, spec.mapping
         self.planes = quantise_weights(W, m.weights, a.cell_bits, m.slices)
@@ -208,6 +210,7 @@ class AnalogMatrix:
                 frac = self.backend.solver(*Gj.shape).transfer_matrix(i_v / v) / (i_v / v)
                 parts.append(1.0 - kappa * (1.0 - frac))
             attenuation = np.hstack(parts)
+            tile.attenuation = float(np.mean(attenuation))
             factors = [(A * attenuation, f) for A, f in factors]
         # Bit-serial products in float32 when the ADC is at most 16 bits: the rounding
         # (~1e-7 of full scale) is far below one LSB and below every modelled non-ideality.
@@ -391,6 +394,7 @@ class AnalogMatrix:
         sense_energy = sense.energy if getattr(sense, "energy_surrogate", None) is not None else None
         ledger, a = self.backend.ledger, self.spec.array
         energy = pulses = e_sense = 0.0
+        clipped, code_max = 0, self.adc.code_max
         for tile in self.tiles:
             r0, r1 = tile.rows
             # ADC step and slice significance of every column, summed onto its output: the
@@ -406,6 +410,8 @@ class AnalogMatrix:
                 if sense_energy is not None:
                     e_sense += sense_energy(I)
                 adc_codes = self.adc.convert(D, tile.lsb.astype(D.dtype, copy=False)).reshape(P, m * C)
+                if np.isfinite(code_max):
+                    clipped += int(np.count_nonzero(np.abs(adc_codes) >= code_max))
                 if P == 1:
                     out[s:s + chunk] += adc_codes.reshape(m, C) @ (weights[0] * shift_add)
                 else:
@@ -425,4 +431,10 @@ class AnalogMatrix:
         in_bits = self.spec.inputs.bits or ACTIVATION_BITS
         ledger.add(self.name, "buffer_bits", n * (self.n_in * in_bits + self.n_out * ACTIVATION_BITS))
         # unit conversion: a current of step * v_read per (digit x input) is one weight unit
-        return out * (self.planes.scale * self.x_max / (self.step * a.v_read))
+        out *= self.planes.scale * self.x_max / (self.step * a.v_read)
+        # against the float network's product of the same inputs: this layer's own error
+        reference = x @ self.W
+        ledger.diagnose(self.name, error_sq=float(np.sum((out - reference) ** 2)),
+                        reference_sq=float(np.sum(reference ** 2)), clipped=clipped, conversions=conversions,
+                        attenuation=float(np.mean([t.attenuation for t in self.tiles])) * n, vectors=n)
+        return out
