@@ -1,12 +1,19 @@
 """The associative processor's CAM row as a registered circuit (``cam_row``): it measures
-what the study's bench functions measure, and refuses bad arguments in one line."""
+what the study's bench functions measure, refuses bad arguments in one line, and
+``cimspice library build --only cam_row_8b --quick`` runs end to end."""
 
 from __future__ import annotations
+
+import contextlib
+import io
 
 import pytest
 
 from cimspice.circuits import CircuitError, get_circuit
 from cimspice.circuits.cam import search_energy, write_energy
+from cimspice.cli import main
+from cimspice.library import CATALOGUE
+from cimspice.surrogate import load_blocks, load_library
 
 
 def test_registered_row_measures_what_the_bench_functions_do(engine):
@@ -42,3 +49,26 @@ def test_bad_supply_is_refused_before_ngspice_runs(engine):
     assert "\n" not in str(info.value)
     with pytest.raises(CircuitError, match="vdd"):
         search_energy(engine, vdd=0.5)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """``cimspice library build --only cam_row_8b --quick`` into a fresh folder: its path."""
+    path = tmp_path_factory.mktemp("camlib") / "lib.h5"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["library", "build", "--only", "cam_row_8b", "--quick", "-o", str(path), "--no-progress"])
+    assert code == 0, out.getvalue()
+    return path
+
+
+def test_quick_build_of_the_8_bit_row(library, engine):
+    block = CATALOGUE["cam_row_8b"]
+    surrogates, records = load_library(library), load_blocks(library)
+    assert sorted(surrogates) == sorted(f"cam_row_8b.{o}" for o in block.outputs)
+    row = get_circuit("cam_row", **block.args(quick=True))
+    assert records["cam_row_8b"]["area"] == pytest.approx(row.area()) and row.area() > 0
+    fresh = row.simulate(engine, {"vdd": 1.05}).values  # off the quick grid's nodes (0.9, 1.0, 1.1, 1.2 V)
+    for output, s in surrogates.items():
+        name = output.split(".")[1]
+        assert s.predict({"vdd": [1.05]})[0] == pytest.approx(fresh[name], rel=0.02), name
