@@ -8,6 +8,7 @@ from .adc_flash import FlashADC
 from .adc_ramp import RampADC
 from .adc_sar import SarADC
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
+from .cam_row import CamRow
 from .cell import Cell1T1R
 from .comparator import StrongArmComparator
 from .crossbar import Crossbar
@@ -39,6 +40,7 @@ CIRCUITS: dict[str, type[Circuit]] = {
     WordLineDriver.name: WordLineDriver,
     RowDAC.name: RowDAC,
     SampleHold.name: SampleHold,
+    CamRow.name: CamRow,
 }
 
 
@@ -54,6 +56,6 @@ def get_circuit(name: str, **sizes) -> Circuit:
         raise CircuitError(f"circuit {name}: {error}") from None
 
 
-__all__ = ["CIRCUITS", "Cell1T1R", "Circuit", "CircuitError", "Crossbar", "CurrentSenseAmplifier", "Integrator",
-           "FlashADC", "OpAmp", "RampADC", "RowDAC", "SampleHold", "SarADC", "StrongArmComparator",
+__all__ = ["CIRCUITS", "CamRow", "Cell1T1R", "Circuit", "CircuitError", "Crossbar", "CurrentSenseAmplifier",
+           "Integrator", "FlashADC", "OpAmp", "RampADC", "RowDAC", "SampleHold", "SarADC", "StrongArmComparator",
            "TransimpedanceAmplifier", "Measured", "Measurement", "Parameter", "WordLineDriver", "get_circuit"]

@@ -11,9 +11,9 @@ The layer sits above :mod:`cimspice.characterize` and :mod:`cimspice.surrogate`;
 simulator reads its output with :func:`cimspice.surrogate.load_library` alone.
 """
 
-from .blocks import CATALOGUE, Block, adc_block, pwl_blocks, select
+from .blocks import CATALOGUE, Block, adc_block, cam_block, pwl_blocks, select
 from .build import BlockResult, build_library
 from .errors import LibraryError
 
-__all__ = ["CATALOGUE", "Block", "BlockResult", "LibraryError", "adc_block", "build_library", "pwl_blocks",
+__all__ = ["CATALOGUE", "Block", "BlockResult", "LibraryError", "adc_block", "build_library", "cam_block", "pwl_blocks",
            "select"]

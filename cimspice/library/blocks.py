@@ -317,13 +317,42 @@ WL_DRIVER = Block(
 # input `code` is an integer, and a Latin-hypercube validation sweep draws real values.
 DRIVERS: tuple[Block, ...] = (WL_DRIVER,)
 
-# Not here: the 1R cell and the CAM row (cimspice.circuits.cam is a pair of bench functions
-# for the associative-processor study, not a registered circuit yet).
+
+# ---------------------------------------------------------------------------- associative processor
+#: row widths (bits) of the CAM-row blocks: the points of the width law
+#: (cimspice.library.width_law), which prices the studies' wider rows (367, 961 bits).
+#: 0.3-4 s a point (8-128 bits); a 256-bit point takes ~8 s and is left to the bench.
+CAM_WIDTHS = (8, 16, 32, 64, 128)
+#: the array the rows sit in, and the columns a compare drives: the ternary study's
+CAM_ROWS, CAM_ACTIVE_BITS = 256, 3
+CAM_OUTPUTS = ("energy_match", "energy_mismatch", "energy_write_cell", "energy_write_bit_line", "t_search")
+
+
+def cam_block(word_bits: int) -> Block:
+    """The ``cam_row_{word_bits}b`` block: one compare (match, 1-bit mismatch) and one
+    write per point, over the supply (nominal 1.1 V a grid node: the width law's point)."""
+    return Block(
+        f"cam_row_{word_bits}b", "cam_row",
+        circuit_args={"word_bits": word_bits, "rows": CAM_ROWS, "active_bits": CAM_ACTIVE_BITS},
+        ranges={"vdd": (0.9, 1.2, 7, "linear")}, quick_ranges={"vdd": (0.9, 1.2, 4, "linear")},
+        outputs=CAM_OUTPUTS, samples=4, quick_samples=2, quick=word_bits == CAM_WIDTHS[0],
+        # smooth 1-D curves on 4-7 nodes: the grid interpolants pass through the measured
+        # nodes (the width law reads the nominal-supply node), where an MLP or GP on so few
+        # points only adds fit time
+        models=("grid-linear", "grid-cubic"),
+        why=f"a {word_bits}-bit NOR CAM row of the associative processor in a {CAM_ROWS}-row array, "
+            f"{CAM_ACTIVE_BITS} active columns: energy per compare (match, 1-bit mismatch), per write "
+            "(cell flip, bit-line swing) and the mismatch's sense delay over the supply",
+    )
+
+
+# Not here: the 1R cell (a crossbar option, not a registered single-cell circuit).
 
 
 def _catalogue() -> dict[str, Block]:
     blocks = [CELL, TIA, SENSE_AMP, INTEGRATOR, SAMPLE_HOLD, STRONGARM, *_adcs(),
-              *(b for f in FUNCTIONS for b in pwl_blocks(f)), AVG_POOL, MAX_POOL, *DRIVERS]
+              *(b for f in FUNCTIONS for b in pwl_blocks(f)), AVG_POOL, MAX_POOL, *DRIVERS,
+              *(cam_block(w) for w in CAM_WIDTHS)]
     return {b.name: b for b in blocks}
 
 
