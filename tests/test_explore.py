@@ -1,0 +1,156 @@
+"""Design-space exploration (--set, --sweep, results.csv, Pareto) and the per-layer diagnosis."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from cimspice.cli import main
+from cimspice.sim.errors import SimError
+from cimspice.sim.explore import (
+    apply_settings,
+    design_points,
+    explore,
+    pareto_front,
+    parse_setting,
+    parse_sweep,
+    write_exploration,
+)
+from cimspice.sim.network import Sequential
+from cimspice.sim.simulate import simulate
+from cimspice.sim.spec import load_system_spec
+
+SYSTEM = {"name": "small", "array": {"rows": 32, "cols": 32, "cell": "linear"},
+          "mapping": {"weights": "differential", "slices": 2},
+          "inputs": {"encoding": "dac", "bits": 6}, "adc": {"bits": 5, "partial_sum_bits": 8},
+          "nonidealities": {"ir_drop": True, "r_wire": 2.0, "read_noise_sigma": 0.02}}
+
+
+def _one_layer(n_in=24, n_out=5, n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n_in, n_out))
+    net = Sequential.from_config("one", [{"type": "dense", "name": "fc"}], {"fc.W": W, "fc.b": np.zeros(n_out)}, {})
+    x = rng.uniform(0, 1, size=(n, n_in))
+    return net, W, x, np.argmax(x @ W, axis=1)
+
+
+def test_settings_parse_as_yaml_and_errors_name_the_flag():
+    assert parse_setting("adc.bits=5") == ("adc.bits", 5)
+    assert parse_setting("array.fixed={v_wl: 1.0}") == ("array.fixed", {"v_wl": 1.0})
+    assert parse_setting("adc.bits=null") == ("adc.bits", None)
+    assert parse_sweep("adc.bits=3,4,5") == ("adc.bits", [3, 4, 5])
+    assert parse_sweep("tiling.split=[partial_sums, none]") == ("tiling.split", ["partial_sums", "none"])
+    spec = load_system_spec(SYSTEM)
+    with pytest.raises(SimError, match=r"^--set adc.bits=1: adc.bits: must be >= 2, got 1$"):
+        apply_settings(spec, [parse_setting("adc.bits=1")])
+    with pytest.raises(SimError, match=r"--set 'adc.bits': expected FIELD=VALUE"):
+        parse_setting("adc.bits")
+    with pytest.raises(SimError, match=r"--sweep adc.bits=4: adc.bits.*got 1|--sweep adc.bits=1"):
+        design_points(spec, [parse_sweep("adc.bits=4,1")])
+    with pytest.raises(SimError, match="swept twice"):
+        design_points(spec, [("adc.bits", [4]), ("adc.bits", [5])])
+
+
+def test_set_is_the_same_as_editing_the_spec():
+    net, W, x, y = _one_layer()
+    by_flag = simulate(apply_settings(load_system_spec(SYSTEM), [("adc.bits", 4), ("array.rows", 16)]), net,
+                       (x, y, x))
+    edited = dict(SYSTEM, adc={"bits": 4, "partial_sum_bits": 8}, array={**SYSTEM["array"], "rows": 16})
+    by_yaml = simulate(edited, net, (x, y, x))
+    assert by_flag.analog_metric == by_yaml.analog_metric
+    assert by_flag.costs.total_energy == by_yaml.costs.total_energy
+
+
+def test_sweep_in_parallel_equals_serial(tmp_path):
+    net, W, x, y = _one_layer()
+    points = design_points(SYSTEM, [("adc.bits", [3, 6]), ("array.rows", [16, 32])])
+    assert [p[0] for p in points] == [{"adc.bits": 3, "array.rows": 16}, {"adc.bits": 3, "array.rows": 32},
+                                      {"adc.bits": 6, "array.rows": 16}, {"adc.bits": 6, "array.rows": 32}]
+    serial = explore(points, net, (x, y, x), seeds=2)
+    parallel = explore(points, net, (x, y, x), seeds=2, workers=2)
+    for a, b in zip(serial, parallel):
+        assert a.design == b.design
+        assert a.analog_metrics == b.analog_metrics and a.energy_per_seed == b.energy_per_seed
+    files = write_exploration(serial, tmp_path)
+    rows = list(csv.DictReader(open(tmp_path / "results.csv")))
+    assert [(int(r["adc.bits"]), int(r["array.rows"])) for r in rows] == [(3, 16), (3, 32), (6, 16), (6, 32)]
+    assert float(rows[0]["energy_j"]) == pytest.approx(serial[0].costs.total_energy, rel=1e-12, abs=0)
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert [p["design"] for p in doc["points"]] == [p[0] for p in points]
+    assert all(f.is_file() for f in files)
+
+
+class _R:
+    def __init__(self, e, m, metric="accuracy"):
+        self.metric, self.analog_metric = metric, m
+        self.costs = type("C", (), {"total_energy": e})()
+
+
+def test_pareto_front_by_hand():
+    pts = [_R(1.0, 0.5), _R(2.0, 0.7), _R(3.0, 0.6), _R(0.5, 0.2), _R(4.0, 0.9)]
+    assert pareto_front(pts) == [3, 0, 1, 4]
+    ppl = [_R(1.0, 9.0, "perplexity"), _R(2.0, 5.0, "perplexity"), _R(3.0, 6.0, "perplexity")]
+    assert pareto_front(ppl) == [0, 1]
+
+
+def test_per_layer_error_is_the_layers_own_output_error():
+    """One dense layer, no bias: its diagnosed relative RMS equals the network's output
+    against x @ W, computed here from the outputs."""
+    from cimspice.sim.backend import AnalogBackend
+
+    net, W, x, y = _one_layer(n=64)
+    backend = AnalogBackend(SYSTEM)
+    backend.calibrate(net, x)
+    out = net.forward(x, backend)
+    ref = x @ W
+    expected = np.sqrt(np.sum((out - ref) ** 2) / np.sum(ref ** 2))
+    result = simulate(SYSTEM, net, (x, y, x))
+    row = next(r for r in result.layers if r["layer"] == "fc")
+    assert row["rel_rms"] == pytest.approx(expected, rel=1e-9)
+    assert row["snr_db"] == pytest.approx(-20 * np.log10(expected), rel=1e-9)
+    assert 0.9 < row["ir_attenuation"] < 1.0           # r_wire 2 ohm: a few % lost
+    assert row["energy_share"] == pytest.approx(1.0, abs=1e-9) and 0 <= row["clip_rate"] <= 1
+
+
+def test_per_layer_diagnosis_sees_clipping_and_ideal_limit(tmp_path):
+    net, W, x, y = _one_layer(n=64)
+    ideal = dict(SYSTEM, inputs={"encoding": "dac", "bits": None}, adc={"bits": None, "partial_sum_bits": None},
+                 mapping={"weights": "differential", "slices": 1}, array={"rows": 32, "cols": 32, "cell_bits": None},
+                 nonidealities={"ir_drop": False, "read_noise_sigma": 0.0, "programming_sigma": 0.0,
+                                "cell_nonlinearity": False})
+    row = simulate(ideal, net, (x, y, x)).layers[0]
+    assert row["rel_rms"] < 1e-9 and row["clip_rate"] == 0.0 and row["ir_attenuation"] == 1.0
+    # calibrated on small inputs (the first eight rows), run on all: the ADC ranges are too
+    # small and clip far more often than with ranges calibrated on the data themselves
+    proper = simulate(SYSTEM, net, (x, y, x)).layers[0]["clip_rate"]
+    short = simulate(SYSTEM, net, (x, y, x[np.argsort(x.sum(axis=1))[:8]])).layers[0]["clip_rate"]
+    assert 0 < proper < 0.02 and short > 10 * proper
+
+
+def test_cli_sweep_and_set(tmp_path, capsys):
+    spec = tmp_path / "sys.yaml"
+    import yaml
+
+    spec.write_text(yaml.safe_dump(dict(SYSTEM, array={**SYSTEM["array"], "rows": 64, "cols": 64})))
+    out = tmp_path / "run"
+    assert main(["simulate", str(spec), "--network", "mlp", "--samples", "30", "--sweep", "adc.bits=3,5",
+                 "--set", "mapping.slices=1", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "2 design points" in text and (out / "pareto.png").is_file() and (out / "results.csv").is_file()
+    assert main(["simulate", str(spec), "--network", "mlp", "--samples", "30", "--set", "adc.bits=1"]) == 1
+    assert "--set adc.bits=1: adc.bits: must be >= 2" in capsys.readouterr().err
+    assert main(["simulate", str(spec), "--network", "mlp", "--samples", "30", "--per-layer", "--adc-bits",
+                 "-o", str(tmp_path / "one")]) == 0
+    text = capsys.readouterr().out
+    assert "per layer" in text and "SNR dB" in text
+    assert json.loads((tmp_path / "one" / "results.json").read_text())["layers"][0]["layer"]
+
+
+def test_out_of_domain_is_a_spec_field():
+    spec = load_system_spec({"array": {"out_of_domain": "clip"}})
+    assert spec.array.out_of_domain == "clip"
+    with pytest.raises(SimError, match="array.out_of_domain"):
+        load_system_spec({"array": {"out_of_domain": "warn"}})
