@@ -86,9 +86,12 @@ def test_quick_reprogrammable_nonlinear_study(tmp_path):
     rows = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 7 and cells[0] == "lstm":
+        if len(cells) == 8 and cells[0] == "lstm":
             rows[cells[1]] = cells
     assert set(rows) == {"digital unit", "ReRAM PWL array", "lookup table"}
+    # on the realistic system: the matrix products are the library's characterized circuits
+    assert all(int(r[7].rstrip("%")) >= 90 for r in rows.values()), rows
+    assert "transfer_error.png" in text and "latency (ns)" in text
     # the claimed ratio is the table's: lookup-table over array nonlinear energy
     claimed = float(re.search(r"\| 8\.5x \| ([0-9.]+)x \|", text).group(1))
     lut, arr = float(rows["lookup table"][3]), float(rows["ReRAM PWL array"][3])

@@ -64,7 +64,7 @@ class _LutModel:
 
 
 def _characterize(functions, cfg, tmp: Path, progress):
-    library, lut_energy, lut_models, pwl_energy = {}, {}, {}, {}
+    library, lut_energy, lut_models, pwl_energy, pwl_latency, lut_latency = {}, {}, {}, {}, {}, {}
     engine = get_engine()
     bar = tqdm(list(functions), desc="PWL units and LUTs in ngspice", unit="function",
                disable=None if progress is None else not progress)
@@ -75,8 +75,8 @@ def _characterize(functions, cfg, tmp: Path, progress):
         lo, hi = unit.program_.x_min, unit.program_.x_max
         xs = unit.sweep_points(cfg["dc_per_segment"])
         for timing, points, outputs, models in ((False, xs, ["y"], None),
-                                                (True, np.linspace(lo, hi, cfg["energy_points"]), ["energy"],
-                                                 ["grid-linear", "poly-4"])):
+                                                (True, np.linspace(lo, hi, cfg["energy_points"]),
+                                                 ["energy", "latency"], ["grid-linear", "poly-4"])):
             spec = parse_sweep_spec({"circuit": "pwl_unit",
                                      "circuit_args": {"function": f, "segments": S, "timing": timing},
                                      "design": "list", "parameters": {"x": [float(v) for v in points]},
@@ -84,14 +84,16 @@ def _characterize(functions, cfg, tmp: Path, progress):
             path = tmp / f"{f}_{'energy' if timing else 'dc'}.h5"
             run_sweep(spec, path, executor="inline", progress=False)
             library.update(fit_surrogates(path, models=models, name_template=f"pwl_{f}.{{output}}"))
-        e = library[f"pwl_{f}.energy"]
-        pwl_energy[f] = float(np.mean(e.predict(np.linspace(lo, hi, 101).reshape(-1, 1))))
+        grid = np.linspace(lo, hi, 101).reshape(-1, 1)
+        pwl_energy[f] = float(np.mean(library[f"pwl_{f}.energy"].predict(grid)))
+        pwl_latency[f] = float(np.max(library[f"pwl_{f}.latency"].predict(grid)))   # the clock waits for the slowest
         lut = LutActivation(f, address_bits=cfg["lut_bits"])
         lut.load(engine)
-        lut_energy[f] = float(np.mean([lut.simulate(engine, {"x": float(x)}).values["energy"]
-                                       for x in np.linspace(lo, hi, cfg["lut_points"] + 2)[1:-1]]))
+        runs = [lut.simulate(engine, {"x": float(x)}).values for x in np.linspace(lo, hi, cfg["lut_points"] + 2)[1:-1]]
+        lut_energy[f] = float(np.mean([r["energy"] for r in runs]))
+        lut_latency[f] = float(np.max([r["latency"] for r in runs]))
         lut_models[f] = _LutModel(lut)
-    return library, pwl_energy, lut_energy, lut_models
+    return library, {"pwl": pwl_energy, "lut": lut_energy}, {"pwl": pwl_latency, "lut": lut_latency}, lut_models
 
 
 # Winner-take-all max pooling (MaxPool, inputs="gaps"): maxima up to 1.0 V (the servo clips
@@ -109,6 +111,67 @@ def _characterize_wta(tmp: Path) -> dict:
     return fit_surrogates(tmp / "wta.h5", models=["grid-cubic"], name_template="wta.{output}")
 
 
+def _system(tmp: Path, library: dict) -> tuple:
+    """The realistic system the networks run on: ``baseline`` (1T1R cells, word-line drivers,
+    SAR ADCs, all from the shipped component library) with this run's PWL, LUT and WTA
+    tables beside the library's; returns ``(spec, tables)``."""
+    from ..paths import default_library_path
+
+    save_library(tmp / "library.h5", library)      # the PWL surrogates as a system would load them
+    tables = {**load_library(default_library_path()), **load_library(tmp / "library.h5")}
+    return load_system_spec("baseline"), tables
+
+
+def _tie_error(wta: dict) -> tuple[float, float]:
+    """The winner-take-all's error at a 4-way tie (V) at the middle of its input range, and
+    that range (V): what a ReLU layer's zeros tying in a window cost."""
+    s = wta["wta.error"]
+    lo, hi = s.domain["v_max"]
+    point = {"v_max": [0.5 * (lo + hi)], **{f"d_{i}": [0.0] for i in (1, 2, 3)}}
+    return float(np.ravel(s.predict(point))[0]), hi - lo
+
+
+def _plot_errors(library, functions, cfg, out):
+    """Transfer error (array or table minus the ideal function) over each function's range."""
+    from ..circuits.nonlinear import ideal
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(functions), figsize=(3.4 * len(functions), 3.0), squeeze=False)
+    for ax, f in zip(axes[0], functions):
+        lo, hi = library[f"pwl_{f}.y"].domain["x"]
+        xx = np.linspace(lo, hi, 801)
+        ref = ideal(f, xx)
+        ax.plot(xx, library[f"pwl_{f}.y"].predict(xx.reshape(-1, 1)) - ref, "-", lw=1.0,
+                label=f"ReRAM array ({cfg['segments']} seg.)")
+        ax.plot(xx, library[f"lut_{f}.y"].predict(xx.reshape(-1, 1)) - ref, "--", lw=0.8,
+                label=f"lookup table ({cfg['lut_bits']} bits)")
+        ax.axhline(0.0, color="k", lw=0.5)
+        ax.set_title(f"{f}: error against the function")
+        ax.set_xlabel("pre-activation")
+        ax.set_ylabel("output error")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    return save_figure(fig, out / "transfer_error.png")
+
+
+def _mode_rows(modes: dict, lut_e: dict) -> dict:
+    """Per mode: metric, float metric, nonlinear energy (the LUT's measured energy per lookup in
+    place of the unit's cited price), total energy, evaluations."""
+    rows = {}
+    for mode, r in modes.items():
+        e_nl = r.costs.energy["nonlinear"]
+        if mode == "lookup table":  # the table's measured energy per lookup, not the unit's price
+            counts = {k.split(":", 1)[1]: c for k, c in r.costs.events.items() if k.startswith("array_nonlinear:")}
+            e_nl = (e_nl - sum(counts.values()) * costs.NONLINEAR_ENERGY
+                    + sum(c * lut_e["exp" if k == "softmax" else k] for k, c in counts.items()))
+        total = r.costs.total_energy - r.costs.energy["nonlinear"] + e_nl
+        rows[mode] = {"metric": r.analog_metric, "float": r.float_metric, "nonlinear": e_nl, "total": total,
+                      "share": r.costs.characterized_fraction()["energy"],
+                      "evaluations": sum(c for k, c in r.costs.events.items() if "nonlinear" in k
+                                         and not k.startswith("nonlinear_energy"))}
+    return rows
+
+
 def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     import tempfile
 
@@ -119,19 +182,17 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     functions = sorted({f for n in cfg["networks"] for f in NETWORK_FUNCTIONS[n]})
     tmpdir = tempfile.TemporaryDirectory()
     tmp = Path(tmpdir.name)
-    library, pwl_e, lut_e, lut_models = _characterize(functions, cfg, tmp, progress)
-    if "cnn" in cfg["networks"]:
-        library.update(_characterize_wta(tmp))
-    save_library(tmp / "library.h5", library)      # the PWL surrogates as a system would load them
-    library = load_library(tmp / "library.h5")
+    library, energy, latency, lut_models = _characterize(functions, cfg, tmp, progress)
+    lut_e = energy["lut"]
+    wta = _characterize_wta(tmp) if "cnn" in cfg["networks"] else {}
+    library.update(wta)
+    base, library = _system(tmp, library)
     library.update({m.name: m for m in lut_models.values()})  # NumPy table models: in memory only
-    base = load_system_spec("ideal").updated({"library": str(tmp / "library.h5")})
     results = {}
     for net in cfg["networks"]:
         fs = NETWORK_FUNCTIONS[net]
         n = cfg["samples"].get(net)
-        digital = simulate(base, net, n_samples=n, library=library)
-        modes = {"digital unit": digital}
+        modes = {"digital unit": simulate(base, net, n_samples=n, library=library)}
         # on arrays: the functions on PWL units, average pooling on equal-conductance columns
         reram = base.updated({"nonlinear": {"where": "reram_array" if fs else "digital",
                                             "surrogates": {f: f"pwl_{f}.y" for f in fs},
@@ -139,43 +200,21 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
                                             "avg_pooling": "reram_array"}})
         modes["ReRAM PWL array"] = simulate(reram, net, n_samples=n, library=library)
         if net == "cnn":  # and max pooling on the source-follower winner-take-all
-            wta = reram.updated({"nonlinear": {"max_pooling": "wta", "max_pooling_error": "wta.error",
-                                               "max_pooling_energy": "wta.energy"}})
-            modes["ReRAM arrays + WTA max pooling"] = simulate(wta, net, n_samples=n, library=library)
+            wta_spec = reram.updated({"nonlinear": {"max_pooling": "wta", "max_pooling_error": "wta.error",
+                                                    "max_pooling_energy": "wta.energy"}})
+            modes["ReRAM arrays + WTA max pooling"] = simulate(wta_spec, net, n_samples=n, library=library)
         if fs:
             lut = base.updated({"nonlinear": {"where": "reram_array", "surrogates": {f: f"lut_{f}.y" for f in fs}}})
             modes["lookup table"] = simulate(lut, net, n_samples=n, library=library)
-        rows = {}
-        for mode, r in modes.items():
-            e_nl = r.costs.energy["nonlinear"]
-            if mode == "lookup table":  # the table's measured energy per lookup, not the unit's price
-                counts = {k.split(":", 1)[1]: c for k, c in r.costs.events.items() if k.startswith("array_nonlinear:")}
-                e_nl = (e_nl - sum(counts.values()) * costs.NONLINEAR_ENERGY
-                        + sum(c * lut_e[k] for k, c in counts.items()))
-            total = r.costs.total_energy - r.costs.energy["nonlinear"] + e_nl
-            rows[mode] = {"metric": r.analog_metric, "float": r.float_metric, "nonlinear": e_nl, "total": total,
-                          "evaluations": sum(c for k, c in r.costs.events.items() if "nonlinear" in k
-                                             and not k.startswith("nonlinear_energy"))}
-        results[net] = (digital.metric, rows)
-
-    # transfer curves of the characterized arrays against the functions, before the files go
-    plt = pyplot()
-    from ..circuits.nonlinear import ideal
-    fig, axes = plt.subplots(1, len(functions), figsize=(3.2 * len(functions), 3.0), squeeze=False)
-    for ax, f in zip(axes[0], functions):
-        s = library[f"pwl_{f}.y"]
-        lo, hi = s.domain["x"]
-        xx = np.linspace(lo, hi, 801)
-        ax.plot(xx, ideal(f, xx), "k-", lw=0.8, label="ideal")
-        ax.plot(xx, s.predict(xx.reshape(-1, 1)), "-", lw=1.0, label=f"ReRAM array ({cfg['segments']} seg.)")
-        ax.plot(xx, library[f"lut_{f}.y"].predict(xx.reshape(-1, 1)), "--", lw=0.8,
-                label=f"lookup table ({cfg['lut_bits']} bits)")
-        ax.set_title(f)
-        ax.set_xlabel("pre-activation")
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    transfer_png = save_figure(fig, out / "transfer.png")
+        results[net] = (modes["digital unit"].metric, _mode_rows(modes, lut_e))
+    error_png = _plot_errors(library, functions, cfg, out)
     tmpdir.cleanup()
+    return _report(out, cfg, functions, results, energy, latency, wta and _tie_error(wta), error_png,
+                   time.perf_counter() - t0)
+
+
+def _report(out, cfg, functions, results, energy, latency, tie, error_png, seconds) -> Path:
+    pwl_e, lut_e = energy["pwl"], energy["lut"]
     report = Report("Reprogrammable nonlinear ReRAM arrays (de Moura & Carro, TRETS 2023) on cimspice's circuits", out)
     ratios = {net: rows["lookup table"]["nonlinear"] / rows["ReRAM PWL array"]["nonlinear"]
               for net, (_, rows) in results.items() if "lookup table" in rows}
@@ -192,22 +231,32 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     setup = f"""
 - PWL ReRAM function unit, {cfg['segments']} segments, programmed as {', '.join(functions)}: DC transfer swept
   in ngspice ({cfg['dc_per_segment']} points per segment plus both sides of every breakpoint) and fitted;
-  energy per evaluation from {cfg['energy_points']} transients with the StrongARM comparator bank, fitted against
-  the input (docs/nonlinear.md for the circuit).
-- Lookup-table baseline: {cfg['lut_bits']} address bits, 8-bit words, same cards; energy per lookup the mean of
-  {cfg['lut_points']} ngspice transients per function; transfer: its stored words (ideal comparators).
+  energy and latency per evaluation from {cfg['energy_points']} transients with the StrongARM comparator bank,
+  fitted against the input (docs/nonlinear.md for the circuit).
+- Lookup-table baseline: {cfg['lut_bits']} address bits, 8-bit words, same cards; energy per lookup the mean and
+  latency the longest of {cfg['lut_points']} ngspice transients per function; transfer: its stored words (ideal
+  comparators).
 - CNN max pooling, in its last mode: the source-follower winner-take-all (4 inputs) swept in ngspice over
   its maximum (0.5-1.0 V) and the other inputs' gaps below it (0-0.3 V), error and energy fitted grid-cubic.
-- Networks: the shipped {', '.join(cfg['networks'])} on the `ideal` system (arrays, DACs and ADCs ideal, so that
-  only the nonlinear units differ); softmax is the exp unit plus a digital normalisation, counted.
+- Networks: the shipped {', '.join(cfg['networks'])} on the shipped `baseline` system: 1T1R cells, word-line
+  drivers and SAR ADCs from the shipped component library (docs/library.md), so the matrix products cost what
+  the characterized circuits cost; only the nonlinear units differ between modes. Softmax is the exp unit plus a
+  digital normalisation, counted.
 """
     report.heading("Characterized in this run (ngspice, TT, 27 degC)")
-    report.table(["function", f"PWL array, {cfg['segments']} segments: mean energy (pJ)",
-                  f"lookup table, {cfg['lut_bits']} bits: energy (pJ)", "ratio", "digital unit, cited (pJ)"],
-                 [[f, f"{pwl_e[f] * 1e12:.3f}", f"{lut_e[f] * 1e12:.3f}", f"{lut_e[f] / pwl_e[f]:.1f}x",
-                   f"{costs.NONLINEAR_ENERGY * 1e12:.2f}"] for f in functions])
-    report.figure(transfer_png, "Transfer of the reprogrammed arrays (ngspice, through their surrogates) and of the "
-                                "lookup tables against the ideal functions")
+    unit_t = costs.NONLINEAR_OP_TIME * costs.NONLINEAR_UNITS   # one unit's time per evaluation
+    report.table(["function", f"PWL array, {cfg['segments']} seg.: energy (pJ)", "latency (ns)",
+                  f"lookup table, {cfg['lut_bits']} bits: energy (pJ)", "latency (ns)", "energy ratio",
+                  "digital unit, cited: energy (pJ)", "time (ns)"],
+                 [[f, f"{pwl_e[f] * 1e12:.3f}", f"{latency['pwl'][f] * 1e9:.2f}", f"{lut_e[f] * 1e12:.3f}",
+                   f"{latency['lut'][f] * 1e9:.2f}", f"{lut_e[f] / pwl_e[f]:.1f}x",
+                   f"{costs.NONLINEAR_ENERGY * 1e12:.2f}", f"{unit_t * 1e9:.2f}"] for f in functions])
+    report.text("Latency: the PWL unit's slowest evaluation over its input range (clock edge to the output "
+                "within 1 % of full scale), the table's slowest lookup (clock edge to its last output bit), the "
+                f"digital unit's clock period ({costs.NONLINEAR_UNITS} units at {costs.CLOCK / 1e9:.1f} GHz, ISAAC). "
+                "Softmax on the array is the exp unit's latency plus the digital normalisation.")
+    report.figure(error_png, "Transfer error of the reprogrammed arrays (ngspice, through their surrogates) and "
+                             "of the lookup tables: output minus the ideal function")
     report.heading("Whole networks")
     table = []
     for net, (metric, rows) in results.items():
@@ -217,18 +266,20 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
             table.append([net, mode, f"{metric} {fmt(v['metric'])} (float {fmt(v['float'])})",
                           f"{v['nonlinear'] * 1e9:.3f}", f"{v['total'] * 1e9:.3f}",
                           f"{v['nonlinear'] / ref['nonlinear']:.2f}x" if ref else "-",
-                          f"{v['total'] / ref['total']:.3f}x" if ref else "-"])
+                          f"{v['total'] / ref['total']:.3f}x" if ref else "-", f"{v['share']:.0%}"])
     report.table(["network", "nonlinearities on", "result", "nonlinear energy (nJ)", "total energy (nJ)",
-                  "nonlinear energy / array's", "total / array's"], table)
-    report.text("""
-The CNN's nonlinearities are ReLU and pooling: ReLU is a digital compare in every case (one
-0.03 pJ compare beats any array); in the array mode its average pooling runs on
-equal-conductance ReRAM columns (the cells' read law and energy, checked against the pooling
-circuit in ngspice); with max pooling on the source-follower winner-take-all as well
-(ngspice grid of 2,187 windows, its error and energy fitted), the CNN loses accuracy: ReLU
-zeros tie in many windows, and a 4-way tie reads 55 mV high on a 0.5 V range. For the LSTM and the GPT the arrays'
-energy is set by their comparator banks; the energy per inference moves less than the
-nonlinear energy does, because the matrix products (arrays, drivers, ADCs at the simulator's
-cited prices) dominate.
-""")
-    return report.write(setup, time.perf_counter() - t0)
+                  "nonlinear energy / array's", "total / array's", "characterized share"], table)
+    relu = costs.DIGITAL_ENERGY["max"]
+    text = (f"ReLU is a digital compare in every mode ({relu * 1e12:.2f} pJ, {relu.name} [Horowitz]): an array "
+            "evaluating it costs more than the compare. ")
+    if tie:
+        text += (f"The CNN's average pooling runs on equal-conductance ReRAM columns in the array modes; with max "
+                 f"pooling on the source-follower winner-take-all as well, ReLU zeros tie in many windows, and a "
+                 f"4-way tie reads {tie[0] * 1e3:.0f} mV high on its {tie[1]:.2f} V input range (this run's WTA "
+                 "surrogate at mid-range). ")
+    text += ("For the LSTM and the GPT the arrays' energy is set by their comparator banks; the energy per inference "
+             "moves less than the nonlinear energy does, because the matrix products (characterized arrays, "
+             "drivers and ADCs) dominate. Not compared here: the paper's field-programmable *analog* alternative "
+             "(an FPAA-style function block); no such circuit is characterized in cimspice yet.")
+    report.text(text)
+    return report.write(setup, seconds)
