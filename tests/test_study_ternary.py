@@ -36,12 +36,15 @@ def test_ternary_network_on_the_ap_equals_integer_arithmetic():
     ternary = [(rng.choice([-1, 0, 1], (12, 7)), 1.0), (rng.choice([-1, 0, 1], (7, 3)), 1.0)]
     xq = rng.integers(0, 16, (9, 12))
     shifts = [2]
-    out, counts = _run_ap(ternary, shifts, xq, 4)
+    out, counts, layers = _run_ap(ternary, shifts, xq, 4)
     np.testing.assert_array_equal(out, _reference(ternary, shifts, xq, 4))
     expected = xq @ ternary[0][0]
     h = np.minimum(np.maximum(expected, 0) >> 2, 15)
     np.testing.assert_array_equal(out, h @ ternary[1][0])  # written out independently
     assert counts.matched_rows + counts.mismatched_rows == 9 * counts.compares
+    # each layer's row: inputs, accumulators (input bits + log2 fan-in + sign) and a carry
+    assert [w for w, _ in layers] == [12 * 4 + 7 * (4 + 4 + 1) + 1, 7 * 4 + 3 * (4 + 3 + 1) + 1]
+    assert sum(c.compares for _, c in layers) == counts.compares
 
 
 def test_cam_row_decides_and_costs_more_on_a_mismatch():
@@ -64,3 +67,7 @@ def test_quick_ternary_associative_report(tmp_path):
     ap = float(re.search(r"^\| AP \(bit-exact integer arithmetic\) \| [0-9.]+ % \| ([0-9.]+) \|", text, re.M).group(1))
     xb = float(re.search(r"^\| crossbar \| [0-9.]+ % \| ([0-9.]+) ", text, re.M).group(1))
     assert claimed == pytest.approx(xb / ap, rel=0.02)
+    # compares priced at the MLP's own row widths, each simulated at that width
+    widths = re.findall(r"^\| NOR CAM row, 3 active columns, 256-row array \(a layer of the MLP\) \| (\d+) \|", text,
+                        re.M)
+    assert len(widths) == 2 and all(int(w) > 64 for w in widths)

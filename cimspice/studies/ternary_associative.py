@@ -25,6 +25,7 @@ access and density we do not model; the report says so beside the ratio.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from ..sim.spec import load_system_spec
 from ..sim.zoo import load_dataset
 from ..spice import get_engine
 from .adc_energy import conversion_energy, measure_adc_energy
-from .associative import AssociativeProcessor
+from .associative import AssociativeProcessor, PassCounts
 from .report import Report, pyplot, save_figure
 from .training import quantised, train_mlp, train_split_aware
 
@@ -103,10 +104,11 @@ def _acc_bits(n_in, in_bits):
 
 def _run_ap(ternary, shifts, xq, in_bits):
     """Execute the network on an AP whose rows are the samples; returns (last-layer
-    accumulators, the AP's pass counts)."""
+    accumulators, the AP's pass counts, [(row width in bits, that layer's counts)])."""
     rows = len(xq)
     h = xq
     total = None
+    layers = []
     for k, (T, _scale) in enumerate(ternary):
         n_in, n_out = T.shape
         m = _acc_bits(n_in, in_bits)
@@ -128,15 +130,56 @@ def _run_ap(ternary, shifts, xq, in_bits):
                     ap.write(list(range(acc, acc + m)), [0] * m, tag)
             h = _requantise(out, in_bits, shifts[k])
         c = ap.counts
+        layers.append((ap.data.shape[1], _merge(PassCounts(), c)))
         total = c if total is None else _merge(total, c)
         last = out
-    return last, total
+    return last, total, layers
 
 
 def _merge(a, b):
     for f in ("compares", "writes", "matched_rows", "mismatched_rows", "written_columns", "flips"):
         setattr(a, f, getattr(a, f) + getattr(b, f))
     return a
+
+
+#: widest row the CAM bench builds (cimspice.circuits.cam); past it, the width law
+CAM_BENCH_MAX_BITS = 1024
+
+
+class CamAtWidth:
+    """The CAM's per-row costs at the row widths a run uses: ngspice's bench at that width
+    (the search cycle stretched one unit per 128 bits, so the match line swings fully and
+    precharges: cimspice.circuits.cam), cached. :meth:`law` is a line through the widths
+    simulated so far, for the single-layer sweep's many widths (``by_law`` counts its uses,
+    ``beyond`` those past the widest row simulated)."""
+
+    def __init__(self, engine, rows: int, write: dict):
+        self.engine, self.rows, self.write = engine, rows, write
+        self.measured: dict[int, dict] = {}
+        self.by_law = self.beyond = 0
+
+    def law(self, width: int) -> dict:
+        w = np.array(sorted(self.measured), float)
+        self.by_law += 1
+        self.beyond += int(width > w.max())
+        fit = {k: np.polyfit(w, [self.measured[int(x)][k] for x in w], 1) for k in ("match", "mismatch")}
+        return {**{k: float(np.polyval(c, width)) for k, c in fit.items()}, **self.write}
+
+    def __call__(self, width: int) -> dict:
+        width = int(width)
+        if width > CAM_BENCH_MAX_BITS:
+            return self.law(width)
+        if width not in self.measured:
+            s = search_energy(self.engine, word_bits=width, rows=self.rows, active_bits=3,
+                              stretch=max(1, math.ceil(width / 128)))
+            self.measured[width] = {"match": s["match"], "mismatch": s["mismatch"], "t_search": s["t_search"]}
+        return {**self.measured[width], **self.write}
+
+
+def _ap_energy_layers(layers, cam, rows_in_sim, ap_rows):
+    """J per row (per sample) of every layer's passes, each priced at its own row width by
+    ``cam`` (width -> costs)."""
+    return sum(_ap_energy(c, cam(width), rows_in_sim, ap_rows) for width, c in layers)
 
 
 def _ap_energy(counts, cam, rows_in_sim, ap_rows):
@@ -184,9 +227,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     bits = cfg["in_bits"]
 
     # 1. circuits
-    s3 = search_energy(engine, word_bits=8, rows=cfg["ap_rows"], active_bits=3)
     wr = write_energy(engine, rows=cfg["ap_rows"])
-    cam = {"match": s3["match"], "mismatch": s3["mismatch"], "cell": wr["cell"], "bit_line": wr["same"]}
+    cam = CamAtWidth(engine, cfg["ap_rows"], {"cell": wr["cell"], "bit_line": wr["same"]})
     adc = measure_adc_energy([cfg["adc_bits"]], "sar", n_inputs=2, progress=progress)
 
     # 2. a ternary network
@@ -205,9 +247,11 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
 
     # 3a. the AP, bit-exact on a batch
     xq = xq_t[: cfg["ap_samples"]]
-    logits_ap, counts = _run_ap(ternary, shifts, xq, bits)
+    logits_ap, counts, ap_layers = _run_ap(ternary, shifts, xq, bits)
     exact = bool(np.array_equal(logits_ap, _reference(ternary, shifts, xq, bits)))
-    e_ap = _ap_energy(counts, cam, len(xq), cfg["ap_rows"])
+    e_ap = _ap_energy_layers(ap_layers, cam, len(xq), cfg["ap_rows"])
+    for w in (8, 64):        # narrow rows too, so a law past the bench's widest row has a span
+        cam(w)
     macs = sum(int(np.count_nonzero(T)) for T, _ in ternary)
     # 3b. the crossbar: the same ternary weights (biases zero: the AP path has none either)
     net = _ternary_net(ternary, [np.zeros(T.shape[1]) for T, _ in ternary], "ternary-mlp")
@@ -223,8 +267,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
         for b in cfg["sweep_bits"]:
             xs = rng.random((max(cfg["sweep_samples"], 2), n_in))
             layer = [(T, 1.0)]
-            _, c = _run_ap(layer, [], _quantise_inputs(xs[: cfg["sweep_samples"]], b), b)
-            e_ap_l = _ap_energy(c, cam, cfg["sweep_samples"], cfg["ap_rows"])
+            _, _, c = _run_ap(layer, [], _quantise_inputs(xs[: cfg["sweep_samples"]], b), b)
+            e_ap_l = _ap_energy_layers(c, cam.law, cfg["sweep_samples"], cfg["ap_rows"])
             one = Sequential("layer", [Dense("fc", T.astype(float), np.zeros(64))])
             xs_all = rng.random((64, n_in))
             r = simulate(_crossbar_spec(64, b, cfg["adc_bits"]), one, (xs_all[:16], np.zeros(16, int), xs_all[16:]))
@@ -253,22 +297,32 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
 - AP: every sample a CAM row; inputs and {acc_widths}-bit accumulators
   as fields; each nonzero weight one in-place add or subtract (8 passes per accumulator bit, 4 of them
   compares over 3 columns and 4 writes of 2; above the input's width 2 of each); ReLU one compare on the
-  sign bit and one write per output; every compare priced as the 3-column one measured (an upper
-  bound for the 1- and 2-column ones). Arrays of {cfg['ap_rows']} rows. {cfg['ap_samples']} held-out digits run
+  sign bit and one write per output; every compare priced as the 3-column one measured at its row's
+  width ({', '.join(str(w) for w, _ in ap_layers)} bits; an upper bound for the 1- and 2-column ones).
+  Arrays of {cfg['ap_rows']} rows. {cfg['ap_samples']} held-out digits run
   bit by bit; the AP's outputs {'equal' if exact else 'DIFFER FROM'} the integer reference exactly.
 - Crossbar: the same ternary weights on the system simulator's 64x64 arrays (one-bit cells as
   differential pairs), bit-serial {bits}-bit inputs, {cfg['adc_bits']}-bit ADCs priced with the SAR measured here;
   other components at the simulator's cited constants (`cimspice/sim/costs.py`).
 """
     report.heading("Circuits characterized in this run (ngspice, TT, 27 degC)")
+    net_widths = [w for w, _ in ap_layers]
+    report.table(["circuit", "row width (bits)", "compare, row matches (fJ)", "compare, row mismatches (fJ)",
+                  "search time, 1-bit mismatch (ps)"],
+                 [[f"NOR CAM row, 3 active columns, {cfg['ap_rows']}-row array"
+                   + (" (a layer of the MLP)" if w in net_widths else ""), w, f"{m['match'] * 1e15:.2f}",
+                   f"{m['mismatch'] * 1e15:.2f}", f"{m['t_search'] * 1e12:.0f}"]
+                  for w, m in sorted(cam.measured.items())])
+    report.text(f"Each of the MLP's compares is priced at the width of the row it runs on, from ngspice at that "
+                f"width (the cycle stretched one unit per 128 bits so the match line swings fully and precharges). "
+                f"The single-layer sweep below has {cam.by_law} rows of other widths: they take a line through the "
+                f"widths above, {cam.beyond} of them beyond the widest simulated (extrapolated; the line is the "
+                f"energy of a full-swing compare: docs/library.md, 'The CAM row and its width law', has its "
+                f"validation against the bench).")
     report.table(["circuit", "figure", "value"], [
-        [f"NOR CAM row, 3 active of 8 bits, {cfg['ap_rows']}-row array", "compare, row matches (stays tagged)",
-         f"{cam['match'] * 1e15:.2f} fJ"],
-        ["", "compare, row mismatches (match line discharged and restored)", f"{cam['mismatch'] * 1e15:.2f} fJ"],
-        ["", "of which the search lines' share per row", f"{s3['lines_mismatch'] * 1e15:.2f} fJ"],
         [f"6T SRAM cell, {cfg['ap_rows']}-row bit line", "bit-line swing per written column",
-         f"{cam['bit_line'] * 1e15:.2f} fJ"],
-        ["", "cell flip", f"{cam['cell'] * 1e15:.2f} fJ"],
+         f"{cam.write['bit_line'] * 1e15:.2f} fJ"],
+        ["", "cell flip", f"{cam.write['cell'] * 1e15:.2f} fJ"],
         [f"{cfg['adc_bits']}-bit SAR ADC", "energy per conversion", f"{adc[cfg['adc_bits']]['energy'] * 1e12:.3f} pJ"],
     ])
     report.heading("The ternary MLP")
