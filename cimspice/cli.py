@@ -75,6 +75,16 @@ def _fit(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from .surrogate.export import export_csv
+
+    if args.output == "-":
+        export_csv(args.sweep, sys.stdout)
+    else:
+        print(f"wrote {export_csv(args.sweep, args.output)}")
+    return 0
+
+
 def _input_scale(text: str) -> tuple[str, str]:
     """``NAME=log`` or ``NAME=linear`` (``cimspice fit --input-scale``) -> (name, scale)."""
     name, _, scale = text.partition("=")
@@ -223,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "per surrogate (on the --validation sweep, else on the held-out points that chose its model)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_fit)
+
+    p = sub.add_parser("export", help="a sweep file as a CSV table: one row per point (inputs, outputs, status)",
+                       description="Write every point of a sweep file as a CSV row: inputs, outputs, status. The "
+                                   "first line is a # comment with each column's unit and the status codes. In "
+                                   "Python, cimspice.surrogate.open_sweep_dataset(SWEEP.h5) gives an xarray.Dataset.")
+    p.add_argument("sweep", help="sweep file (.h5)")
+    p.add_argument("-o", "--output", required=True, help="CSV file to write, or - for stdout")
+    p.set_defaults(func=_export)
 
     p = sub.add_parser("simulate", help="a trained network on a described accelerator: accuracy, energy, "
                        "latency, area")
