@@ -68,7 +68,20 @@ def _fit(args) -> int:
 
     print(fit_library(args.sweeps, args.output, outputs=args.outputs, models=args.models,
                       validation_sweep_path=args.validation, name_template=args.name,
-                      input_scales=dict(args.input_scale or ()), allow_incomplete=args.allow_incomplete))
+                      input_scales=dict(args.input_scale or ()), allow_incomplete=args.allow_incomplete,
+                      progress=False if args.no_progress else None, report=args.report))
+    if args.report:
+        print(f"wrote {Path(args.report) / 'report.md'} (a parity plot and an error histogram per surrogate)")
+    return 0
+
+
+def _export(args) -> int:
+    from .surrogate.export import export_csv
+
+    if args.output == "-":
+        export_csv(args.sweep, sys.stdout)
+    else:
+        print(f"wrote {export_csv(args.sweep, args.output)}")
     return 0
 
 
@@ -249,7 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "records for its axis)")
     p.add_argument("--allow-incomplete", action="store_true", help="fit an interrupted sweep's finished points "
                    "(refused without it; the surrogates record it)")
+    p.add_argument("--report", metavar="DIR", help="write DIR/report.md with a parity plot and an error histogram "
+                   "per surrogate (on the --validation sweep, else on the held-out points that chose its model)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_fit)
+
+    p = sub.add_parser("export", help="a sweep file as a CSV table: one row per point (inputs, outputs, status)",
+                       description="Write every point of a sweep file as a CSV row: inputs, outputs, status. The "
+                                   "first line is a # comment with each column's unit and the status codes. In "
+                                   "Python, cimspice.surrogate.open_sweep_dataset(SWEEP.h5) gives an xarray.Dataset.")
+    p.add_argument("sweep", help="sweep file (.h5)")
+    p.add_argument("-o", "--output", required=True, help="CSV file to write, or - for stdout")
+    p.set_defaults(func=_export)
 
     p = sub.add_parser("simulate", help="a trained network on a described accelerator: accuracy, energy, "
                        "latency, area")

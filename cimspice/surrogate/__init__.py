@@ -13,11 +13,13 @@ Model families (:mod:`.models`): :class:`GridInterpolator` (linear / cubic on a 
 grid), :class:`PolynomialRidge`, :class:`GaussianProcess`, :class:`MLP`. Fitting uses
 scikit-learn; evaluation (``predict``) and loading need only NumPy and h5py, and nothing
 in a library file is ever unpickled or executed. The file format is documented in
-docs/surrogate_schema.md.
+docs/surrogate_schema.md. A sweep file's points come out as an ``xarray.Dataset``
+(:func:`open_sweep_dataset`, the ``xarray`` extra) or a CSV table (:func:`export_csv`).
 """
 
 from .core import OUT_OF_DOMAIN_POLICIES, SCALES, Surrogate
 from .errors import SurrogateDomainError, SurrogateDomainWarning, SurrogateError
+from .export import export_csv, open_sweep_dataset
 from .fit import DEFAULT_MODELS, FIT_VERSION, fit_surrogates, holdout_split, make_model, score_pct
 from .library import (
     LIBRARY_SCHEMA,
@@ -55,6 +57,7 @@ __all__ = [
     "SurrogateError",
     "SurrogateModel",
     "SweepData",
+    "export_csv",
     "file_sha256",
     "fit_library",
     "fit_surrogates",
@@ -64,6 +67,7 @@ __all__ = [
     "load_blocks",
     "load_library",
     "make_model",
+    "open_sweep_dataset",
     "read_sweep",
     "save_library",
     "score_pct",

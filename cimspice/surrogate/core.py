@@ -112,6 +112,10 @@ class Surrogate:
     incomplete_sweep : str
         ``""``, or why its sweep was not finished (file and point counts): fitted on an
         interrupted sweep with ``allow_incomplete``.
+    heldout : dict or None
+        Set by ``fit_surrogates``, not saved in a library: the points that scored the chosen
+        family, ``truth`` and ``pred`` (ndarray (n_val,), output units; ``pred`` from the
+        family fitted without them) and the split's ``method``; the report's parity plot.
     """
 
     def __init__(
@@ -151,6 +155,7 @@ class Surrogate:
         self.candidates: list[dict[str, Any]] = []
         self.provenance: dict[str, Any] = {}
         self.incomplete_sweep = ""
+        self.heldout: dict[str, Any] | None = None
         self._log_in = np.array([s == "log" for s in self.input_scales])
         self._log_out = np.array([s == "log" for s in self.output_scales])
 

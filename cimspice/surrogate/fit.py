@@ -8,6 +8,9 @@ on held-out points that are *off* the training points' grid:
   held-out points lie inside the training domain). Candidates are fitted on the coarser
   grid that remains and scored on all other points, which lie between its planes. This
   is conservative for the final model, refitted on the full (twice finer) grid;
+* a Monte Carlo sweep (``holdout="auto"`` or a fraction): a random fraction of its samples
+  (device instances, drawn parameters as inputs) is held out, each at every condition, but
+  none holding a smallest or largest draw (docs/surrogates.md, "Monte Carlo sweeps");
 * any other design (``holdout="auto"`` or a fraction such as ``0.2``): a random fraction
   of the points not at an input's minimum or maximum is held out;
 * ``validation_sweep_path``: a separate sweep (e.g. ``design="lhs"`` points run for
@@ -33,6 +36,7 @@ import json
 import logging
 import warnings
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,7 @@ from .. import __version__
 from .core import SCALES, Surrogate
 from .errors import SurrogateError, one_line
 from .models import SurrogateModel
+from .progress import FitProgress
 from .selection import (
     FIT_ERRORS,
     Split,
@@ -56,7 +61,7 @@ from .selection import (
 from .sweep import SweepData, read_sweep
 
 __all__ = ["CORNER_SEPARATOR", "DEFAULT_MODELS", "FIT_VERSION", "fit_surrogates", "holdout_split",
-           "incomplete_notes", "make_model", "score_pct"]
+           "fit_steps", "incomplete_notes", "make_model", "score_pct"]
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +126,7 @@ def fit_surrogates(
     tolerance_pct: float | None = None,
     random_state: int = 0,
     name_template: str = "{circuit}.{output}",
+    progress: bool | None | FitProgress = False,
 ) -> dict[str, Surrogate]:
     """Fit, score and select one surrogate per output of a sweep.
 
@@ -141,6 +147,9 @@ def fit_surrogates(
     random_state : seed for hold-out sampling and the stochastic models
     name_template : surrogate name, formatted with ``circuit``, ``output`` and ``corner``;
         without ``{corner}`` a corner sweep's names get ``@<corner>`` appended
+    progress : a tqdm bar on stderr, one step per candidate fitted (and per refit), naming
+        the surrogate and family being fitted: True, False (default), None (only on a
+        terminal), or a :class:`~.progress.FitProgress` shared by several calls
 
     A sweep over process corners (``/inputs/corner``) gives one surrogate per output and
     corner, ``{circuit}.{output}@{corner}`` (e.g. ``strongarm.delay@ss``), each fitted,
@@ -165,38 +174,55 @@ def fit_surrogates(
     unfinished = incomplete_notes(sweep, validation=vsweep)
     if unfinished and not sweep.attrs.get("corner"):  # once per file, not again for each of its corners
         log.warning("fitting on an incomplete sweep: %s", unfinished)
-    if sweep.corner is not None or (vsweep is not None and vsweep.corner is not None):
-        return _fit_per_corner(
-            sweep, vsweep, outputs=outputs, models=models, holdout=holdout, input_scales=input_scales,
-            output_scales=output_scales, tolerance_pct=tolerance_pct, random_state=random_state,
-            name_template=name_template,
-        )
-    request = _resolve_inputs(sweep, vsweep, outputs, models, tolerance_pct, input_scales, output_scales)
-    X_all = sweep.X(request.inputs)
-    result: dict[str, Surrogate] = {}
-    for output in request.outputs:
-        target = _resolve_output(sweep, request, output, X_all, name_template)
-        result[target.name] = _fit_output(sweep, vsweep, request, target, holdout=holdout, tolerance_pct=tolerance_pct,
-                                          random_state=random_state)
-        result[target.name].incomplete_sweep = unfinished
-    return result
+    if models is not None:
+        models = list(models)  # an iterator would be spent on the first output
+    with (nullcontext(progress) if isinstance(progress, FitProgress)
+          else FitProgress(fit_steps(sweep, vsweep, outputs, models), progress)) as bar:
+        if sweep.corner is not None or (vsweep is not None and vsweep.corner is not None):
+            return _fit_per_corner(
+                sweep, vsweep, outputs=outputs, models=models, holdout=holdout, input_scales=input_scales,
+                output_scales=output_scales, tolerance_pct=tolerance_pct, random_state=random_state,
+                name_template=name_template, progress=bar,
+            )
+        request = _resolve_inputs(sweep, vsweep, outputs, models, tolerance_pct, input_scales, output_scales)
+        X_all = sweep.X(request.inputs)
+        result: dict[str, Surrogate] = {}
+        for output in request.outputs:
+            target = _resolve_output(sweep, request, output, X_all, name_template)
+            result[target.name] = _fit_output(sweep, vsweep, request, target, holdout=holdout,
+                                              tolerance_pct=tolerance_pct, random_state=random_state, progress=bar)
+            result[target.name].incomplete_sweep = unfinished
+        return result
+
+
+def fit_steps(sweep: SweepData, vsweep: SweepData | None, outputs, models) -> int:
+    """The progress steps of :func:`fit_surrogates` on ``sweep``: one per candidate family
+    per output and corner, and one more for the refit when there is no validation sweep."""
+    n_outputs = 1 if isinstance(outputs, str) else len(outputs if outputs is not None else sweep.output_names)
+    n_models = len(models if models is not None else DEFAULT_MODELS)
+    return n_outputs * max(1, len(sweep.corners)) * (n_models + (vsweep is None))
 
 
 def _fit_output(sweep: SweepData, vsweep: SweepData | None, request: _Request, target: _Target, *, holdout,
-                tolerance_pct: float | None, random_state: int) -> Surrogate:
+                tolerance_pct: float | None, random_state: int, progress: FitProgress) -> Surrogate:
     """One output's surrogate through the steps after :func:`_resolve_output`: split, score
     the candidates, select one, refit it, and record how it was chosen."""
     split = _split(sweep, vsweep, request, target, holdout, random_state)
     log.info("%s: %s", target.name, split.method)
     candidates, fitted = score_candidates(request.specs, lambda spec: target.new_surrogate(spec, random_state), split,
-                                          target.full_scale, target.name)
+                                          target.full_scale, target.name, progress)
     if not any(c["status"] == "ok" for c in candidates):
         reasons = "; ".join(f"{c['label']}: {c.get('reason', '')}" for c in candidates)
         raise SurrogateError(f"{sweep.label}: no candidate model could be fitted for {target.output!r} ({reasons})")
     best, selection = select_candidate(candidates, fitted, tolerance_pct, target.name)
-    final = (_refit(sweep, target, request.specs[best], candidates[best]["label"], random_state)
-             if split.refit else fitted[best])
+    final = fitted[best]
+    if split.refit:
+        progress.start(target.name, f"refit {candidates[best]['label']}")
+        final = _refit(sweep, target, request.specs[best], candidates[best]["label"], random_state)
+        progress.done()
     _record(final, target, split, candidates, best, request.in_scales)
+    final.heldout = {"truth": split.y_val, "pred": fitted[best].predict(split.X_val, out_of_domain="error"),
+                     "method": split.method}
     final.provenance = _provenance(sweep, vsweep, request.fixed, selection, int(target.y.size))
     if target.corner:
         final.provenance["corner"] = target.corner
@@ -280,6 +306,7 @@ class _Target:
     full_scale: float        # output units: the denominator of every %FS score
     inputs: list[str]
     args: dict               # the Surrogate's keyword arguments: units, scales, name, description
+    groups: np.ndarray | None = None  # (n,) Monte Carlo sample of each point, None for other designs
 
     def new_surrogate(self, spec, random_state: int) -> Surrogate:
         """An unfitted surrogate of this output on the model ``spec`` (a label, or a model
@@ -311,7 +338,8 @@ def _resolve_output(sweep: SweepData, request: _Request, output: str, X_all: np.
         name=name,
         description=sweep.output_descriptions.get(output, ""),
     )
-    return _Target(output, name, corner, X, y, _full_scale(y), request.inputs, args)
+    groups = sweep.mc_sample[ok] if sweep.design == "montecarlo" and sweep.mc_sample is not None else None
+    return _Target(output, name, corner, X, y, _full_scale(y), request.inputs, args, groups)
 
 
 def _surrogate_name(name_template: str, circuit: str, output: str, corner: str) -> str:
@@ -339,7 +367,11 @@ def _split(sweep: SweepData, vsweep: SweepData | None, request: _Request, target
     X, y = target.X, target.y
     if vsweep is None:
         grid = [sweep.grid[n] for n in request.inputs] if sweep.design == "grid" and sweep.grid is not None else None
-        train, validate, method = holdout_split(X, holdout, grid=grid, random_state=random_state)
+        try:
+            train, validate, method = holdout_split(X, holdout, grid=grid, random_state=random_state,
+                                                    names=request.inputs, groups=target.groups)
+        except SurrogateError as exc:
+            raise SurrogateError(f"{sweep.label}: {target.output}: {exc}") from None
         return Split(X[train], y[train], X[validate], y[validate], method, refit=True)
     if target.output not in vsweep.outputs:
         raise SurrogateError(f"{vsweep.label}: validation sweep lacks output {target.output!r}")
@@ -407,8 +439,6 @@ def _fit_per_corner(sweep: SweepData, vsweep: SweepData | None, **kwargs) -> dic
             f"{sweep.corner_labels}; run the validation sweep with the same 'corners:' so each corner's "
             "surrogate is scored on its own corner's points"
         )
-    if kwargs.get("models") is not None:
-        kwargs["models"] = list(kwargs["models"])  # an iterator would be spent on the first corner
     missing = [c for c in sweep.corner_labels if c not in sweep.corners]
     if missing:
         log.warning("%s: no usable point at corner(s) %s; no surrogate for them", sweep.label, missing)

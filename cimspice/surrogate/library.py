@@ -25,8 +25,9 @@ from ._group import read_plain_attrs, write_plain_attr
 from ._hdf5 import check_plain_tree, open_hdf5, plain_attr
 from .core import SCALES, Surrogate
 from .errors import SurrogateError, one_line
-from .fit import fit_surrogates, incomplete_notes
+from .fit import fit_steps, fit_surrogates, incomplete_notes
 from .models import SurrogateModel
+from .progress import FitProgress
 from .sweep import SweepData, read_sweep
 
 __all__ = [
@@ -358,6 +359,8 @@ def fit_library(
     name_template: str = "{circuit}.{output}",
     input_scales: Mapping[str, str] | None = None,
     allow_incomplete: bool = False,
+    progress: bool | None = None,
+    report: str | Path | None = None,
 ) -> str:
     """Fit every sweep file into one library (created or extended) and describe it
     (``cimspice fit``).
@@ -381,6 +384,11 @@ def fit_library(
     surrogates then record it (``incomplete_sweep``, shown by ``cimspice inspect``).
     ``input_scales`` (name -> "linear" | "log") overrides the scales the sweep files record,
     for the sweeps that have that input; a name in none of them is refused.
+    ``progress``: one tqdm bar over every candidate fit of every sweep, naming the
+    surrogate and family being fitted (default: only on a terminal). ``report``: a folder
+    for :func:`~cimspice.surrogate.report.write_report` of the surrogates fitted here
+    (``report.md``, a parity plot and an error histogram per surrogate: on the validation
+    sweep, else on the held-out points that chose each family), written after the library.
     Returns :func:`~cimspice.surrogate.library.inspect_library` of the result.
     """
     paths = [sweeps] if isinstance(sweeps, (str, Path)) else list(sweeps)
@@ -395,32 +403,35 @@ def fit_library(
     wanted = list(outputs) if outputs else None
     found: set[str] = set()
     _check_scaled(input_scales, read)  # before anything is written
+    if report is not None and Path(report).exists() and not Path(report).is_dir():
+        raise SurrogateError(f"{report}: the report folder is a file")
+    models = list(models) if models is not None else None
+    these = [[o for o in wanted if o in sweep.outputs] if wanted else None for sweep in read]
     fitted: dict[str, Surrogate] = {}
-    for path, sweep in zip(paths, read):
-        these = [o for o in wanted if o in sweep.outputs] if wanted else None
-        if wanted and not these:
-            log.warning("%s: none of the outputs %s; skipped", path, wanted)
-            continue
-        found.update(these or sweep.output_names)
-        surrogates = fit_surrogates(
-            sweep,
-            outputs=these,
-            models=list(models) if models is not None else None,
-            holdout=holdout,
-            validation_sweep_path=vsweep,
-            tolerance_pct=tolerance_pct,
-            name_template=name_template,
-            input_scales=_scales_of(sweep, input_scales),
-        )
-        clash = sorted(set(fitted) & set(surrogates))
-        if clash and not replace:
-            raise SurrogateError(f"surrogate(s) {clash} come from two of the sweeps {[str(p) for p in paths]}")
-        fitted.update(surrogates)
+    steps = sum(fit_steps(sweep, vsweep, outs, models) for sweep, outs in zip(read, these) if outs != [])
+    with FitProgress(steps, progress) as bar:
+        for path, sweep, outs in zip(paths, read, these):
+            if outs == []:
+                log.warning("%s: none of the outputs %s; skipped", path, wanted)
+                continue
+            found.update(outs or sweep.output_names)
+            surrogates = fit_surrogates(sweep, outputs=outs, models=models, holdout=holdout,
+                                        validation_sweep_path=vsweep, tolerance_pct=tolerance_pct,
+                                        name_template=name_template, input_scales=_scales_of(sweep, input_scales),
+                                        progress=bar)
+            clash = sorted(set(fitted) & set(surrogates))
+            if clash and not replace:
+                raise SurrogateError(f"surrogate(s) {clash} come from two of the sweeps {[str(p) for p in paths]}")
+            fitted.update(surrogates)
     if wanted:
         absent = [o for o in wanted if o not in found]
         if absent:
             raise SurrogateError(f"output(s) {absent} are in none of the sweeps {[str(p) for p in paths]}")
     save_library(library, fitted, append=True, replace=replace)
+    if report is not None:
+        from .report import write_report  # matplotlib only when asked
+
+        write_report(fitted, vsweep, report, title=f"the surrogates fitted into `{library}` by this run")
     return inspect_library(library)
 
 

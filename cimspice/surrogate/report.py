@@ -60,23 +60,31 @@ def _evaluate(s: Surrogate, data: SweepData, output: str) -> dict[str, Any] | No
     pred = s.predict(X[use], out_of_domain="error")
     if not s.single_output:
         pred = pred[:, s.outputs.index(output)]
+    return _errors(s, output, y[use], pred, y[ok], int((ok & ~inside).sum()))
+
+
+def _errors(s: Surrogate, output: str, truth: np.ndarray, pred: np.ndarray, usable: np.ndarray,
+            n_outside: int) -> dict[str, Any]:
+    """Errors of ``pred`` against ``truth`` (n,) in % of the full scale stored in ``s`` (else
+    the span of ``usable``, output units), as :func:`_plots` draws them."""
     j = s.outputs.index(output)
     if s.validation is not None and np.isfinite(s.validation["full_scale"][j]):
         fs = float(s.validation["full_scale"][j])
     else:
-        span = float(np.ptp(y[ok]))
+        span = float(np.ptp(usable))
         fs = span if span > 0 else 1.0
-    rms, mx = score_pct(pred, y[use], fs)
-    return {
-        "n": int(use.sum()),
-        "n_outside": int((ok & ~inside).sum()),
-        "truth": y[use],
-        "pred": pred,
-        "err_pct": 100 * (pred - y[use]) / fs,
-        "full_scale": fs,
-        "rms_pct": rms,
-        "max_pct": mx,
-    }
+    rms, mx = score_pct(pred, truth, fs)
+    return {"n": int(truth.size), "n_outside": n_outside, "truth": truth, "pred": pred,
+            "err_pct": 100 * (pred - truth) / fs, "full_scale": fs, "rms_pct": rms, "max_pct": mx}
+
+
+def _heldout(s: Surrogate, output: str) -> dict[str, Any] | None:
+    """Errors on the points that scored a freshly fitted surrogate (``s.heldout``, set by
+    ``fit_surrogates``; None for one loaded from a library)."""
+    if not s.heldout or not s.single_output or s.heldout["truth"].size == 0:
+        return None
+    truth = np.asarray(s.heldout["truth"], dtype=np.float64)
+    return _errors(s, output, truth, np.asarray(s.heldout["pred"], dtype=np.float64), truth, 0)
 
 
 def _plots(name: str, output: str, unit: str, ev: dict[str, Any], out_dir: Path) -> tuple[str, str]:
@@ -112,10 +120,24 @@ def _plots(name: str, output: str, unit: str, ev: dict[str, Any], out_dir: Path)
     return parity, hist
 
 
+def _heldout_section(name: str, s: Surrogate, output: str, j: int, out_dir: Path) -> list[str]:
+    """The parity plot and error histogram of ``output`` on its fit's held-out points
+    (none for a surrogate loaded from a library)."""
+    ev = _heldout(s, output)
+    if ev is None:
+        return []
+    parity, hist = _plots(name, output, s.output_units[j], ev, out_dir)
+    return [f"`{output}` on the {ev['n']} held-out points that scored it: RMS {_num(ev['rms_pct'])} %FS, max "
+            f"{_num(ev['max_pct'])} %FS ({_cell(s.heldout['method'])}).", "",
+            f"![parity plot]({parity}) ![error histogram]({hist})", ""]
+
+
 def write_report(
     library: str | Path | Mapping[str, Surrogate] | Iterable[Surrogate],
     validation: str | Path | SweepData | None,
     out_dir: str | Path,
+    *,
+    title: str | None = None,
 ) -> Path:
     """Write ``report.md`` and, per surrogate output, a parity plot and an error histogram.
 
@@ -123,10 +145,14 @@ def write_report(
     ----------
     library : library file path, mapping name -> Surrogate, or iterable of Surrogate
     validation : sweep file (or :class:`SweepData`) to evaluate the surrogates on, e.g. an
-        ``lhs`` sweep of off-grid points; ``None`` writes the table of stored scores only.
+        ``lhs`` sweep of off-grid points; ``None`` writes the table of stored scores, with
+        plots for surrogates just fitted (``fit_surrogates``): of the held-out points that
+        scored them, predicted by the chosen family fitted without them.
         Points outside a surrogate's training domain are left out and counted. If it is
         the very sweep a surrogate was fitted on, the report says the errors are in-sample.
     out_dir : folder created if needed
+    title : what the surrogates are, for the report's first line (default: the library
+        path, or "surrogates in memory")
 
     Returns the path of ``report.md``. Errors are % of the output's full scale as stored
     in the surrogate (max - min of the training data).
@@ -138,6 +164,7 @@ def write_report(
         lib_label, surrogates = "surrogates in memory", dict(library)
     else:
         lib_label, surrogates = "surrogates in memory", {s.name: s for s in library}
+    lib_label = title or lib_label
     if not surrogates:
         raise SurrogateError("write_report: no surrogates")
     data = None
@@ -155,6 +182,9 @@ def write_report(
             f"Evaluation data: `{data.label}` (design {data.design or '-'}, sha256 {sha}, "
             f"{data.n_points} usable points)."
         )
+    elif any(s.heldout for s in surrogates.values()):
+        lines.append("No evaluation data given: the table lists the stored scores, and each surrogate is plotted "
+                     "on the held-out points that scored it.")
     else:
         lines.append("No evaluation data given: the table lists the scores stored in the library; no plots.")
     lines += ["", "Errors are in % of each output's full scale (max - min over the training sweep).", ""]
@@ -226,6 +256,8 @@ def write_report(
                         f"![parity plot]({parity}) ![error histogram]({hist})",
                         "",
                     ]
+            if data is None:
+                sec += _heldout_section(name, s, output, j, out_dir)
             lines.append(row)
         sections += sec
     lines.append("")

@@ -18,6 +18,7 @@ import numpy as np
 from .core import Surrogate
 from .errors import SurrogateError, one_line
 from .models import MLP, GaussianProcess, GridInterpolator, PolynomialRidge, SurrogateModel
+from .progress import FitProgress
 
 __all__ = ["DEFAULT_HOLDOUT_FRACTION", "FIT_ERRORS", "Split", "holdout_split", "make_model", "score_candidates",
            "score_pct", "select_candidate"]
@@ -92,10 +93,17 @@ def holdout_split(
     *,
     grid: Sequence[np.ndarray] | None = None,
     random_state: int = 0,
+    names: Sequence[str] | None = None,
+    groups: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Boolean masks ``(train, validate)`` over the rows of ``X: (n, n_inputs)`` and a
-    one-line description of the split (see the module docstring)."""
+    one-line description of the split (see the module docstring).
+
+    ``names`` (one per column) name the inputs in messages. ``groups: (n,)`` int, the Monte
+    Carlo sample (device instance) of each row: a fraction of whole samples is held out
+    (:func:`_sample_split`) instead of a fraction of points."""
     n, d = X.shape
+    names = list(names) if names is not None else [f"input {j}" for j in range(d)]
     if holdout == "auto":
         planes_possible = grid is not None and any(np.asarray(a).size >= 3 for a in grid)
         holdout = "planes" if planes_possible else DEFAULT_HOLDOUT_FRACTION
@@ -124,7 +132,7 @@ def holdout_split(
             train &= keep[idx]
         validate = ~train
         if not validate.any():
-            raise SurrogateError("holdout='planes': no axis has 3 or more values, nothing to hold out")
+            raise SurrogateError(f"holdout='planes': {_no_interior_point(X, names, True)}")
         text = (
             f"held-out grid planes: candidates fitted on the coarse grid ({' x '.join(shape)} planes kept, "
             f"{int(train.sum())} points) and scored on the {int(validate.sum())} points between its planes; "
@@ -137,18 +145,70 @@ def holdout_split(
         raise SurrogateError(f"holdout must be 'auto', 'planes' or a fraction in (0, 1), got {holdout!r}") from None
     if not 0 < frac < 1:
         raise SurrogateError(f"holdout fraction must be in (0, 1), got {frac}")
+    rng = np.random.default_rng(random_state)
+    if groups is not None:
+        return _sample_split(X, frac, np.asarray(groups), rng)
     extreme = np.any((X == X.min(axis=0)) | (X == X.max(axis=0)), axis=1)
     pool = np.flatnonzero(~extreme)
     n_val = min(int(round(frac * n)), pool.size)
     if n_val < 1:
-        raise SurrogateError(f"holdout {frac}: too few interior points ({pool.size}) to hold any out")
-    rng = np.random.default_rng(random_state)
+        raise SurrogateError(_no_interior_point(X, names, grid is not None))
     validate = np.zeros(n, dtype=bool)
     validate[rng.choice(pool, size=n_val, replace=False)] = True
     text = (
         f"random hold-out: {n_val} interior points ({frac:.0%}) scored, candidates fitted on the other "
         f"{n - n_val}; the chosen model is then refitted on all points"
     )
+    return ~validate, validate, text
+
+
+def _no_interior_point(X: np.ndarray, names: list[str], is_grid: bool) -> str:
+    """Why no point of ``X`` can be held out, in plain words, and what to do: each point
+    lies at the minimum or maximum of some input, so leaving it out would shrink the
+    domain the candidates are fitted on."""
+    counts = [int(np.unique(X[:, j]).size) for j in range(X.shape[1])]
+    few = [(name, k) for name, k in zip(names, counts) if k < 3]
+    what = ("grid axis", "grid axes") if is_grid else ("input", "inputs")
+    if len(few) == 1:
+        which = f"{what[0]} {few[0][0]} has {few[0][1]} value{'s' * (few[0][1] != 1)}"
+    else:
+        which = f"{what[1]} " + ", ".join(f"{name} ({k} values)" for name, k in few) + " have fewer than 3 values"
+    if few:
+        return (f"no point can be held out to score the candidates: {which}, so every point lies at an end of "
+                f"the swept range; holding points out needs a {what[0]} with >= 3 values: sweep one with "
+                "num >= 3, fix an input that need not vary (a constant input is left out of the surrogate), or "
+                "score on a separate off-grid sweep (--validation)")
+    return (f"no point can be held out to score the candidates: each of the {X.shape[0]} points lies at the "
+            "minimum or maximum of some input: sweep more points, or score on a separate off-grid sweep "
+            "(--validation)")
+
+
+def _sample_split(X: np.ndarray, frac: float, groups: np.ndarray,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, str]:
+    """Hold out a fraction ``frac`` of whole Monte Carlo samples (``groups: (n,)``, the
+    sample of each row of ``X``): the candidates are scored on device instances they never
+    saw, at every condition of the grid. A sample holding the smallest or largest draw of
+    some parameter stays in training (the draws bound the surrogate's domain)."""
+    labels, which = np.unique(groups, return_inverse=True)
+    lo = np.full((labels.size, X.shape[1]), np.inf)
+    hi = np.full((labels.size, X.shape[1]), -np.inf)
+    np.minimum.at(lo, which, X)
+    np.maximum.at(hi, which, X)
+    drawn = np.all(lo == hi, axis=0)  # a draw is constant within a sample; a condition varies
+    edge = np.any((lo[:, drawn] == X[:, drawn].min(axis=0)) | (hi[:, drawn] == X[:, drawn].max(axis=0)), axis=1)
+    pool = np.flatnonzero(~edge)
+    n_val = min(int(round(frac * labels.size)), pool.size)
+    if n_val < 1:
+        raise SurrogateError(
+            f"Monte Carlo sweep of {labels.size} samples: no sample can be held out to score the candidates "
+            f"({labels.size - pool.size} hold the smallest or largest draw of a parameter and bound the domain): "
+            "run more samples, or score on a separate Monte Carlo sweep (--validation)")
+    validate = np.isin(which, rng.choice(pool, size=n_val, replace=False))
+    # a failed point may leave a held-out one outside the training points' box: not scorable
+    validate &= np.all((X >= X[~validate].min(axis=0)) & (X <= X[~validate].max(axis=0)), axis=1)
+    text = (f"held-out Monte Carlo samples: candidates fitted on {labels.size - n_val} of {labels.size} device "
+            f"instances ({int((~validate).sum())} points) and scored on the other {n_val} at every condition "
+            f"({int(validate.sum())} points); the chosen model is then refitted on all points")
     return ~validate, validate, text
 
 
@@ -167,7 +227,8 @@ class Split:
 
 
 def score_candidates(specs: Sequence, new_surrogate: Callable[[Any], Surrogate], split: Split,
-                     full_scale: float, name: str) -> tuple[list[dict[str, Any]], list[Surrogate | None]]:
+                     full_scale: float, name: str,
+                     progress: FitProgress | None = None) -> tuple[list[dict[str, Any]], list[Surrogate | None]]:
     """Fit every candidate (``new_surrogate(spec)`` for each label or model of ``specs``) on
     the training points and score it on the held-out ones: RMS and max error in % of
     ``full_scale`` (output units), fit time and prediction rate.
@@ -175,12 +236,17 @@ def score_candidates(specs: Sequence, new_surrogate: Callable[[Any], Surrogate],
     Returns one record per candidate (``label``, ``kind``, ``params``, ``n_train``,
     ``n_validation``, ``status`` "ok" or "failed" with a ``reason``, ``rms_pct``,
     ``max_pct``, ``fit_time_s``, ``predict_rate_per_s``, ``warnings``) and the fitted
-    surrogates (None where the candidate failed)."""
+    surrogates (None where the candidate failed). ``progress`` shows each family as it is
+    fitted, one step per candidate."""
     candidates: list[dict[str, Any]] = []
     fitted: list[Surrogate | None] = []
     for spec in specs:
         surrogate = new_surrogate(spec)
+        if progress is not None:
+            progress.start(name, surrogate.model.label)
         record, ok = _score(surrogate, split, full_scale, name)
+        if progress is not None:
+            progress.done()
         candidates.append(record)
         fitted.append(surrogate if ok else None)
     return candidates, fitted

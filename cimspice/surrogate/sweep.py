@@ -73,6 +73,12 @@ class SweepData:
         ``ff`` and ``ss``); :meth:`select_corner` gives the points of one corner.
     corner_labels : list of str
         The corners of the sweep (``[]`` when it did not sweep corners).
+    mc_sample : ndarray (n,) of int or None
+        Monte Carlo sample (device instance) of each kept point (``/mc_sample``, design
+        "montecarlo" only): the points of one sample share their drawn parameters.
+    status : ndarray (n,) of int or None
+        Status code of each kept point (0 ok, 1 ok after convergence aids; with
+        ``read_sweep(..., all_points=True)`` also 2 failed and -1 pending).
     """
 
     inputs: dict[str, np.ndarray]
@@ -94,6 +100,8 @@ class SweepData:
     sha256: str = ""
     corner: np.ndarray | None = None
     corner_labels: list[str] = field(default_factory=list)
+    mc_sample: np.ndarray | None = None
+    status: np.ndarray | None = None
 
     @property
     def corners(self) -> list[str]:
@@ -136,6 +144,8 @@ class SweepData:
             attrs={**self.attrs, "corner": corner},
             path=self.path,
             sha256=self.sha256,
+            mc_sample=None if self.mc_sample is None else self.mc_sample[mask],
+            status=None if self.status is None else self.status[mask],
         )
 
     @property
@@ -228,8 +238,10 @@ def _read_column(group: h5py.Group, name: str, n: int) -> np.ndarray:
     return np.asarray(ds[()], dtype=np.float64)
 
 
-def read_sweep(path: str | Path) -> SweepData:
-    """Read the usable points (status 0 or 1) of a sweep file.
+def read_sweep(path: str | Path, *, all_points: bool = False) -> SweepData:
+    """Read the usable points (status 0 or 1) of a sweep file; with ``all_points``, every
+    point, failed and pending ones included (their outputs NaN, ``status`` says which),
+    e.g. to export the file (:mod:`.export`).
 
     Raises :class:`SurrogateError` naming the file for: a missing or unreadable file, a
     wrong ``schema``, a ``schema_version`` newer than :data:`SWEEP_SCHEMA_VERSION`,
@@ -241,7 +253,7 @@ def read_sweep(path: str | Path) -> SweepData:
     fh = open_hdf5(path, "sweep file")
     try:
         with fh:
-            data = _read_open_sweep(fh)
+            data = _read_open_sweep(fh, all_points)
     except SurrogateError as exc:
         raise SurrogateError(f"{path}: {exc}") from None
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
@@ -251,7 +263,7 @@ def read_sweep(path: str | Path) -> SweepData:
     return data
 
 
-def _read_open_sweep(fh: h5py.File) -> SweepData:
+def _read_open_sweep(fh: h5py.File, all_points: bool = False) -> SweepData:
     schema = _attr(fh, "schema")
     if schema != SWEEP_SCHEMA:
         raise SurrogateError(f"not a cimspice sweep file (schema {schema!r}, expected {SWEEP_SCHEMA!r})")
@@ -303,7 +315,7 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
         if int(np.prod([a.size for a in grid.values()])) * n_corners != n:
             sizes = [str(a.size) for a in grid.values()] + ([str(n_corners)] if corner_codes is not None else [])
             raise SurrogateError(f"grid axes {'x'.join(sizes)} do not match the {n} points of /status")
-    keep = np.isin(status, OK_STATUS)
+    keep = np.isin(status, OK_STATUS) | all_points
     if not keep.any():
         raise SurrogateError(f"no usable point (status 0 or 1) among {n}")
     inputs, input_units, input_scales, input_desc = {}, {}, {}, {}
@@ -325,9 +337,8 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
     complete = bool(_attr(fh, "complete", False))
     n_pending = int(np.sum(status == -1))
     if not complete or n_pending:  # the fit refuses it, or warns and records it (surrogate.fit)
-        log.info(
-            "sweep is incomplete: %d of %d points pending; using the %d usable ones", n_pending, n, int(keep.sum())
-        )
+        log.info("sweep is incomplete: %d of %d points pending, %d usable", n_pending, n,
+                 int(np.isin(status, OK_STATUS).sum()))
     attrs = {}
     for key in ("circuit", "netlist_sha256", "cimspice_version", "pyspice_version", "ngspice_version", "created"):
         if key in fh.attrs:
@@ -350,7 +361,19 @@ def _read_open_sweep(fh: h5py.File) -> SweepData:
         attrs=attrs,
         corner=None if corner_codes is None else corner_codes[keep],
         corner_labels=corner_labels,
+        mc_sample=_read_mc_sample(fh, n, keep),
+        status=status[keep],
     )
+
+
+def _read_mc_sample(fh: h5py.File, n: int, keep: np.ndarray) -> np.ndarray | None:
+    """``/mc_sample`` (design "montecarlo") at the kept points, or None without it."""
+    if "mc_sample" not in fh:
+        return None
+    ds = fh["mc_sample"]
+    if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "iu" or ds.shape != (n,):
+        raise SurrogateError(f"/mc_sample: expected an integer dataset of shape ({n},) like /status")
+    return np.asarray(ds[()], dtype=np.int64)[keep]
 
 
 def _input_scale(ds: h5py.Dataset, version: int) -> str:
