@@ -2,8 +2,9 @@
 
 PyYAML implements YAML 1.1, where ``1e-6`` (no dot) is a *string*; a designer writing
 ``i_in: [5e-6, 4e-5]`` means numbers. This loader reads every YAML 1.2 float as a float;
-anything else that looks like a number with a unit (``1u``, ``300K``) stays a string, which
-the spec validators refuse with a clear message.
+anything else that looks like a number with a unit (``1u``, ``600mV``) stays a string, which
+the spec validators read as ngspice would (:func:`cimspice.validate.spice_number`) or refuse
+with a clear message.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 import sys
 
 import yaml
+
+from .validate import did_you_mean
 
 
 class SpecLoader(yaml.SafeLoader):
@@ -64,3 +67,10 @@ def key_names(keys) -> str:
     commas, each as written or quoted when it holds a line break or other unprintable
     character."""
     return ", ".join(sorted(str(k) if str(k).isprintable() else repr(str(k)) for k in keys))
+
+
+def unknown_keys(keys, known) -> str:
+    """Misspelt YAML keys for a one-line "unknown ..." message: :func:`key_names` of them,
+    then the close matches among the ``known`` keys (``"ouputs; did you mean 'outputs'?"``)."""
+    keys = list(keys)
+    return key_names(keys) + did_you_mean(map(str, keys), known)

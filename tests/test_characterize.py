@@ -56,7 +56,7 @@ def test_lhs_points_are_stratified_in_each_dimension():
     ({"design": "sobolish"}, "design: 'sobolish'"),
     ({"parameters": {"v_xx": {"values": [1.0]}}}, "unknown parameter 'v_xx'"),
     ({"parameters": {"v_bl": {"values": [0.1, 5.0]}}}, "v_bl: 5 V outside the circuit's bounds"),
-    ({"parameters": {"g": {"values": ["10u"]}}}, "g.values: expected a number in S (plain SI"),
+    ({"parameters": {"g": {"values": ["10u5"]}}}, "g.values: expected a number in S (e.g. 0.6, 600m"),
     ({"parameters": {"v_bl": {"start": 0.0, "stop": 0.3, "num": 0}}}, "num: expected a positive integer"),
     ({"parameters": {"v_bl": {"values": [0.1], "unit": "mV"}}}, "unit: 'mV' but cell_1t1r.v_bl is in 'V'"),
     ({"outputs": ["i_nope"]}, "unknown measurement 'i_nope'"),

@@ -64,7 +64,7 @@ def test_bad_netlists(tmp_path, netlist, message):
 
 @pytest.mark.parametrize("edit, fragments", [
     (("r2: {values: [1000.0, 3000.0]}", "r9: {values: [1000.0]}"), ("unknown parameter 'r9'", "spec.yaml")),
-    (("[1000.0, 3000.0]", "[1k, 3k]"), ("expected a number", "spec.yaml", "r2")),
+    (("[1000.0, 3000.0]", "[1k, 3k5]"), ("expected a number", "spec.yaml", "r2", "3k5")),
     (("r2: {values", "r2: {valuez"), ("unknown key(s) valuez", "spec.yaml")),
     (("design: grid", "design: [grid"), ("malformed YAML", "spec.yaml")),
 ])

@@ -56,9 +56,9 @@ CASES = {
                         "spec.yaml: circuit: unknown circuit 'cell_9t9r' (known: "),
     "out of bounds": ("spec.yaml", "circuit: cell_1t1r\nparameters:\n  v_bl: {values: [0.1, 7.0]}\n",
                       "spec.yaml: parameter v_bl: 7 V outside the circuit's bounds [0, 1] V"),
-    "wrong units": ("spec.yaml", "circuit: cell_1t1r\ntemperatures: [300K]\nparameters:\n  v_bl: 0.1\n",
-                    "spec.yaml: temperatures: expected a number in degC (plain SI: 1.0e-6 not '1u', 27 not '300K'), "
-                    "got '300K'"),
+    "wrong units": ("spec.yaml", "circuit: cell_1t1r\ntemperatures: [27 C]\nparameters:\n  v_bl: 0.1\n",
+                    "spec.yaml: temperatures: expected a number in degC (e.g. 0.6, 600m, 1.2u, 10meg), "
+                    "got '27 C'"),
     "shell in netlist": ("div.cir", DIVIDER.replace(".end", "shell rm -rf $HOME\n.end"),
                          "div.cir: line 6: 'shell' is an ngspice command"),
     "other spec": ("spec.yaml", GOOD.replace("3000.0", "4000.0"), "out.h5: written by a different sweep spec"),

@@ -53,8 +53,8 @@ def test_accepted_values_come_back_as_plain_python_numbers():
     (lambda: Crossbar(2, 0), CircuitError, "crossbar: cols: expected an integer >= 1, got 0"),
     (lambda: transistor_area(0.0, 50e-9), CircuitError, "area: w: expected a positive number in m, got 0.0"),
     (lambda: PolynomialRidge(alpha="0.1"), SurrogateError, "PolynomialRidge: alpha: expected a number >= 0, got '0.1'"),
-    (lambda: parse_sweep_spec({"circuit": "cell_1t1r", "parameters": {"v_bl": "0.1V"}}, source="s.yaml"), SpecError,
-     "s.yaml: parameters.v_bl: expected a number in V (plain SI: 1.0e-6 not '1u', 27 not '300K'), got '0.1V'"),
+    (lambda: parse_sweep_spec({"circuit": "cell_1t1r", "parameters": {"v_bl": "0.1 V"}}, source="s.yaml"), SpecError,
+     "s.yaml: parameters.v_bl: expected a number in V (e.g. 0.6, 600m, 1.2u, 10meg), got '0.1 V'"),
 ])
 def test_every_layer_refuses_a_bad_number_in_the_same_words(make, error, message):
     with pytest.raises(error) as info:

@@ -35,12 +35,13 @@ from ..circuits import get_circuit
 from ..circuits.base import Circuit, CircuitError
 from ..circuits.user import NetlistCircuit
 from ..spice.errors import SpiceError
-from ..validate import require_number
-from ..yamlio import finite, key_names, load_yaml, yaml_problem
+from ..validate import spice_number
+from ..yamlio import finite, load_yaml, unknown_keys, yaml_problem
 from .errors import SpecError
 from .safety import netlist_fingerprint
 
 DESIGNS = ("grid", "lhs", "random", "list", "montecarlo")
+AXIS_KEYS = ("values", "start", "stop", "num", "scale", "unit", "sigma", "mean")
 FIELDS = ("circuit", "circuit_args", "netlist", "analysis", "design", "parameters", "outputs", "samples",
           "seed", "corners", "temperatures", "timeout", "max_points")
 #: Most points a spec may describe unless its ``max_points`` says otherwise: a typo in a
@@ -80,6 +81,8 @@ class SweepSpec:
 
     ``circuits`` holds one instance per entry of ``corners`` (a single instance when no
     corners are swept); ``temperatures`` (degC) are crossed with every other point.
+    ``units`` are the units the spec declares for a user netlist's parameters (the circuit
+    records them too: they go into the sweep file).
     """
 
     circuits: tuple[Circuit, ...]
@@ -97,6 +100,7 @@ class SweepSpec:
     timeout: float | None = None
     text: str = field(default="", repr=False)
     source: str = "<spec>"
+    units: dict[str, str] = field(default_factory=dict)
 
     @property
     def circuit(self) -> Circuit:
@@ -119,6 +123,8 @@ class SweepSpec:
             "fixed": self.fixed, "temperatures": list(self.temperatures),
             "variations": [[v.name, v.mean, v.sigma] for v in self.variations],
             "outputs": [[m, c.measurement(m).unit, c.measurement(m).description] for m in self.outputs],
+            # only when declared: the hash of a spec without units stays what it was
+            **({"units": self.units} if self.units else {}),
         }
 
     def scale(self, name: str) -> str:
@@ -146,7 +152,8 @@ class SweepSpec:
 
 
 def _number(value, where: str, unit: str = "") -> float:
-    return require_number(value, where, SpecError, unit=unit, hint=" (plain SI: 1.0e-6 not '1u', 27 not '300K')")
+    """A value of the spec: a number, or a SPICE number (``600m``, ``1.2u``, ``10meg``)."""
+    return spice_number(value, where, SpecError, unit=unit)
 
 
 def _check(circuit: Circuit, name: str, values, where: str) -> None:
@@ -159,11 +166,11 @@ def _check(circuit: Circuit, name: str, values, where: str) -> None:
 def _axis(name: str, entry: dict, design: str, source: str, circuit: Circuit, max_points: int) -> Axis | Variation:
     where = f"{source}: parameters.{name}"
     declared = circuit.parameter(name)
-    unknown = set(entry) - {"values", "start", "stop", "num", "scale", "unit", "sigma", "mean"}
+    unknown = set(entry) - set(AXIS_KEYS)
     if unknown:
-        raise SpecError(f"{where}: unknown key(s) {key_names(unknown)}")
-    if "unit" in entry and declared.unit and entry["unit"] != declared.unit:
-        raise SpecError(f"{where}.unit: {entry['unit']!r} but {circuit.name}.{name} is in {declared.unit!r}")
+        raise SpecError(f"{where}: unknown key(s) {unknown_keys(unknown, AXIS_KEYS)}")
+    if "unit" in entry:
+        _unit(entry["unit"], declared, circuit, where)
     if "sigma" in entry:
         if design != "montecarlo":
             raise SpecError(f"{where}.sigma: a drawn parameter needs design 'montecarlo'")
@@ -209,6 +216,18 @@ def _axis(name: str, entry: dict, design: str, source: str, circuit: Circuit, ma
     return Axis(name, values=values, scale=scale)
 
 
+def _unit(unit, declared, circuit: Circuit, where: str) -> None:
+    """Refuse a declared ``unit`` that is not a unit symbol, or that differs from the unit the
+    circuit gives the parameter. A user netlist's ``.param`` without one takes it."""
+    if not isinstance(unit, str) or not unit.strip() or not unit.isprintable():
+        raise SpecError(f"{where}.unit: expected a unit symbol such as 'V', got {unit!r}")
+    if not declared.unit and isinstance(circuit, NetlistCircuit):
+        return
+    if unit != declared.unit and {unit, declared.unit} != {"1", ""}:
+        have = repr(declared.unit) if declared.unit else "dimensionless ('')"
+        raise SpecError(f"{where}.unit: {unit!r} but {circuit.name}.{declared.name} is in {have}")
+
+
 def _circuits(data: dict, source: str) -> tuple[tuple[Circuit, ...], tuple[str, ...], dict]:
     corners = data.get("corners")
     if corners is not None:
@@ -230,17 +249,14 @@ def _circuits(data: dict, source: str) -> tuple[tuple[Circuit, ...], tuple[str, 
             outputs = data.get("outputs") or {}
             if not isinstance(outputs, dict):
                 raise SpecError(f"{source}: outputs: a netlist sweep needs name: {{vector: 'v(out)', unit: 'V'}}")
-            circuit = NetlistCircuit(path, outputs, data.get("analysis"))
+            try:
+                circuit = NetlistCircuit(path, outputs, data.get("analysis"))
+            except CircuitError as error:  # "outputs.v: ...", "analysis.tran: ...": the field is named
+                raise SpecError(f"{source}: {error}") from None
             return (circuit,), (), {}
         if "analysis" in data:
             raise SpecError(f"{source}: analysis: only a user netlist takes one (a circuit runs its own)")
-        args = data.get("circuit_args") or {}
-        if not isinstance(args, dict) or not all(isinstance(k, str) and k.isidentifier() for k in args):
-            raise SpecError(f"{source}: circuit_args: expected a mapping of sizes, e.g. {{w: 4.5e-7}}")
-        for key, value in args.items():
-            if not (value is None or isinstance(value, (str, bool)) or finite(value)):
-                raise SpecError(f"{source}: circuit_args.{key}: expected a finite number, a name, true/false or "
-                                f"null, got {value!r}")
+        args = _circuit_args(data.get("circuit_args") or {}, source)
         if corners is None:
             return (get_circuit(data["circuit"], **args),), (), args
         if "corner" in args:
@@ -253,13 +269,29 @@ def _circuits(data: dict, source: str) -> tuple[tuple[Circuit, ...], tuple[str, 
         raise SpecError(f"{source}: netlist: {error}") from None
 
 
+def _circuit_args(args, source: str) -> dict:
+    """``circuit_args`` checked, SPICE numbers (``450n``) read as numbers; other strings are
+    names (``tt``, ``sigmoid``) for the circuit's constructor to check."""
+    if not isinstance(args, dict) or not all(isinstance(k, str) and k.isidentifier() for k in args):
+        raise SpecError(f"{source}: circuit_args: expected a mapping of sizes, e.g. {{w: 4.5e-7}}")
+    out = {}
+    for key, value in args.items():
+        if isinstance(value, str) and value.strip()[:1] in tuple("+-.0123456789"):
+            value = _number(value, f"{source}: circuit_args.{key}")
+        elif not (value is None or isinstance(value, (str, bool)) or finite(value)):
+            raise SpecError(f"{source}: circuit_args.{key}: expected a finite number, a name, true/false or "
+                            f"null, got {value!r}")
+        out[key] = value
+    return out
+
+
 def parse_sweep_spec(data: dict, *, source: str = "<spec>", text: str = "") -> SweepSpec:
     """Validate a spec given as a mapping (e.g. from YAML)."""
     if not isinstance(data, dict):
         raise SpecError(f"{source}: expected a mapping with 'circuit', 'parameters', ... at the top")
     unknown = set(data) - set(FIELDS)
     if unknown:
-        raise SpecError(f"{source}: unknown field(s) {key_names(unknown)}")
+        raise SpecError(f"{source}: unknown field(s) {unknown_keys(unknown, FIELDS)}")
     if ("circuit" in data) == ("netlist" in data):
         raise SpecError(f"{source}: give exactly one of 'circuit' (a cimspice circuit) or 'netlist' (a file)")
     circuits, corners, circuit_args = _circuits(data, source)
@@ -273,7 +305,7 @@ def parse_sweep_spec(data: dict, *, source: str = "<spec>", text: str = "") -> S
     max_points = data.get("max_points", DEFAULT_MAX_POINTS)
     if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
         raise SpecError(f"{source}: max_points: expected a positive integer, got {max_points!r}")
-    axes, fixed, variations = [], {}, []
+    axes, fixed, variations, units = [], {}, [], {}
     for name, entry in params.items():
         name = str(name)
         try:
@@ -287,9 +319,13 @@ def parse_sweep_spec(data: dict, *, source: str = "<spec>", text: str = "") -> S
         if isinstance(entry, dict):
             item = _axis(name, entry, design, source, circuit, max_points)
             (variations if isinstance(item, Variation) else axes).append(item)
+            if "unit" in entry and not declared.unit and isinstance(circuit, NetlistCircuit):  # the file records it
+                units[name] = entry["unit"]
         else:
             fixed[name] = _number(entry, f"{source}: parameters.{name}", declared.unit)
             _check(circuit, name, fixed[name], where=source)
+    if units:
+        circuit.declare_units(units)
     temperatures = _temperatures(data, params, circuit, source)
     if design == "montecarlo" and not variations:
         raise SpecError(f"{source}: parameters: design 'montecarlo' needs at least one parameter with a sigma")
@@ -311,18 +347,31 @@ def parse_sweep_spec(data: dict, *, source: str = "<spec>", text: str = "") -> S
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise SpecError(f"{source}: seed: expected a non-negative integer below 2**63 (an HDF5 int64)")
     timeout = data.get("timeout")
-    if timeout is not None and _number(timeout, f"{source}: timeout", "s") <= 0:
-        raise SpecError(f"{source}: timeout: {timeout!r} must be a positive number of seconds per point")
+    if timeout is not None:
+        seconds = _number(timeout, f"{source}: timeout", "s")
+        if seconds <= 0:
+            raise SpecError(f"{source}: timeout: {timeout!r} must be a positive number of seconds per point")
+        timeout = seconds
     text = text or _as_text(data)
     spec = SweepSpec(circuits, design, tuple(axes), fixed, tuple(outputs), samples, seed, corners,
-                     temperatures, tuple(variations), circuit_args, data.get("analysis"),
-                     None if timeout is None else float(timeout), text, source)
+                     temperatures, tuple(variations), circuit_args, _analysis_values(data.get("analysis"), circuit),
+                     timeout, text, source, units)
     if spec.n_points > max_points:
         raise SpecError(f"{source}: the sweep has {spec.n_points:,} points, more than max_points ({max_points:,}); "
                         "sweep fewer, or raise max_points in the spec")
     if variations:
         _check_draws(spec)
     return spec
+
+
+def _analysis_values(analysis, circuit: Circuit):
+    """The spec's ``analysis`` with its SPICE numbers (``step: 1n``) as the numbers the
+    circuit read; as written otherwise, so the hash of a spec without any stays what it was."""
+    if not isinstance(analysis, dict) or not isinstance(circuit, NetlistCircuit):
+        return analysis
+    (kind, args), = analysis.items()
+    seconds = circuit.analysis[1]
+    return {kind: {k: seconds[k] if isinstance(v, str) else v for k, v in args.items()}}
 
 
 def _as_text(data: dict) -> str:

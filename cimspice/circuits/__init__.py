@@ -4,6 +4,9 @@
 specifications refer to them.
 """
 
+import re
+
+from ..validate import did_you_mean
 from .adc_flash import FlashADC
 from .adc_ramp import RampADC
 from .adc_sar import SarADC
@@ -20,6 +23,7 @@ from .pooling import AveragePool, MaxPool
 from .pwl_unit import PwlUnit
 from .sample_hold import SampleHold
 from .sense_amp import CurrentSenseAmplifier
+from .signature import constructor_args
 from .tia import TransimpedanceAmplifier
 from .wl_driver import WordLineDriver
 
@@ -49,10 +53,16 @@ def get_circuit(name: str, **sizes) -> Circuit:
     try:
         cls = CIRCUITS[name]
     except (KeyError, TypeError):
-        raise CircuitError(f"unknown circuit {name!r} (known: {', '.join(sorted(CIRCUITS))})") from None
+        hint = did_you_mean(name, CIRCUITS) if isinstance(name, str) else ""
+        raise CircuitError(f"unknown circuit {name!r} (known: {', '.join(sorted(CIRCUITS))}){hint}") from None
     try:
         return cls(**sizes)
     except TypeError as error:
+        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(error))
+        if unexpected:
+            known = [a.name for a in constructor_args(cls)]
+            raise CircuitError(f"circuit {name}: unknown argument {unexpected.group(1)!r} (known: {', '.join(known)})"
+                               f"{did_you_mean(unexpected.group(1), known)}") from None
         raise CircuitError(f"circuit {name}: {error}") from None
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..validate import did_you_mean
 from .devices import VDD
 from .errors import CircuitError
 
@@ -95,15 +96,17 @@ class Circuit:
         for p in self.parameters:
             if p.name == name:
                 return p
-        known = ", ".join(p.name for p in self.parameters)
-        raise CircuitError(f"circuit {self.name}: unknown parameter {name!r} (known: {known})")
+        known = [p.name for p in self.parameters]
+        raise CircuitError(f"circuit {self.name}: unknown parameter {name!r} (known: {', '.join(known)})"
+                           f"{did_you_mean(str(name), known)}")
 
     def measurement(self, name: str) -> Measurement:
         for m in self.measurements:
             if m.name == name:
                 return m
-        known = ", ".join(m.name for m in self.measurements)
-        raise CircuitError(f"circuit {self.name}: unknown measurement {name!r} (known: {known})")
+        known = [m.name for m in self.measurements]
+        raise CircuitError(f"circuit {self.name}: unknown measurement {name!r} (known: {', '.join(known)})"
+                           f"{did_you_mean(str(name), known)}")
 
     def check_points(self, points: Mapping[str, np.ndarray], *, where: str = "") -> dict[str, np.ndarray]:
         """Validate a batch of points: every name declared, values numeric and in bounds,

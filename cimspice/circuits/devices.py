@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..paths import netlist_path
 from ..validate import require_in_range
+from ..validate import spice_number as _spice_number
 from .errors import CircuitError
 
 # FreePDK45 / PTM 45 nm nominal supply (see the header of netlists/ptm45.lib).
@@ -25,19 +26,13 @@ ACCESS_W, ACCESS_L = 450e-9, 50e-9
 # and the largest this toolkit draws (width; length of a single device).
 MIN_L, MIN_W, MAX_SIZE, MAX_L = 50e-9, 90e-9, 100e-6, 10e-6
 
-_SUFFIX = {"t": 12, "g": 9, "meg": 6, "k": 3, "m": -3, "u": -6, "n": -9, "p": -12, "f": -15}  # powers of ten
-_NUMBER = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)(meg|[tgkmunpf])?[a-z]*$", re.IGNORECASE)
-
 
 def spice_number(text: str) -> float:
-    """``"100u"`` -> 1e-4, ``"1meg"`` -> 1e6, ``"0.25"`` -> 0.25 (SPICE scale suffixes)."""
-    match = _NUMBER.match(text.strip())
-    if not match:
+    """``"100u"`` -> 1e-4, ``"1meg"`` -> 1e6, ``"0.25"`` -> 0.25 (SPICE scale suffixes, as
+    :func:`cimspice.validate.spice_number` reads them); a :class:`CircuitError` otherwise."""
+    if not isinstance(text, str):
         raise CircuitError(f"not a SPICE number: {text!r}")
-    value, suffix = match.groups()
-    # Shift the decimal exponent rather than multiply, so "100u" is exactly float("1e-4").
-    mantissa, _, exponent = value.lower().partition("e")
-    return float(f"{mantissa}e{int(exponent or 0) + (_SUFFIX[suffix.lower()] if suffix else 0)}")
+    return _spice_number(text, "not a SPICE number", CircuitError)
 
 
 @dataclass(frozen=True)

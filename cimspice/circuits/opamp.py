@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..paths import netlist_path
-from ..validate import require_int, require_positive
+from ..validate import did_you_mean, require_int, require_positive
 from .analog import AnalogCircuit, Transistor, dvth_parameters, subckt_defaults, transistors
 from .area import capacitor_area, resistor_area, transistor_area
 from .base import TEMP, CircuitError, Measured, Measurement, Parameter, supply
@@ -65,7 +65,8 @@ def opamp_sizes(overrides: Mapping[str, float] | None = None, *, where: str = "o
     sizes = dict(OPAMP_SIZES)
     for name, value in (overrides or {}).items():
         if name not in OPAMP_SIZES:
-            raise CircuitError(f"{where}: unknown op-amp size {name!r} (known: {', '.join(OPAMP_SIZES)})")
+            raise CircuitError(f"{where}: unknown op-amp size {name!r} (known: {', '.join(OPAMP_SIZES)})"
+                               f"{did_you_mean(str(name), OPAMP_SIZES)}")
         sizes[name] = require_positive(value, f"{where}: {name}", CircuitError)
     for name, value in sizes.items():
         if name.startswith("l_") and value < 50e-9:

@@ -8,11 +8,13 @@ import numbers
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from ..spice.netlist import declared_params, prepare_netlist
+from ..validate import did_you_mean, spice_letters, spice_number
+from ..yamlio import unknown_keys
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
-from .devices import spice_number
 
 # Analyses a netlist circuit can run, with their required and optional arguments (s).
 _ANALYSES = {"op": ((), ()), "tran": (("step", "stop"), ("start", "max_step"))}
@@ -27,9 +29,12 @@ class NetlistCircuit(Circuit):
         no commands, includes only from its folder and ``netlists/``, all present).
     outputs : name -> ``{"vector": "v(out)", "unit": "V"}``: vectors to record.
     analysis : ``"op"`` (default) or ``{"tran": {"step": s, "stop": s[, "start": s, "max_step": s]}}``;
-        after a transient the recorded value is the vector's last sample (at ``stop``).
+        after a transient the recorded value is the vector's last sample (at ``stop``). Times
+        are numbers or SPICE numbers (``"1n"``).
 
-    Besides the ``.param`` parameters, ``temp`` (degC) sets the circuit temperature.
+    Besides the ``.param`` parameters, ``temp`` (degC) sets the circuit temperature. A
+    parameter's unit is what its ``.param`` value says after the number (``vin=600mV`` is in
+    V, one of :data:`UNIT_LETTERS`), else unknown (``""``) until :meth:`declare_units` sets it.
     """
 
     def __init__(self, path: str | Path, outputs: Mapping[str, Mapping[str, str]], analysis=None):
@@ -37,10 +42,11 @@ class NetlistCircuit(Circuit):
         self.text, _ = prepare_netlist(self.path)
         self.name = self.path.stem
         self.analysis = _analysis(analysis)
-        defaults = _param_defaults(self.text)
+        values = param_values(self.text)
         declared = declared_params(self.text)
         self.parameters = tuple(
-            Parameter(n, "", defaults.get(n, 0.0), (-math.inf, math.inf), f".param {n} of {self.path.name}")
+            Parameter(n, value_unit(values.get(n, "")), _default(values.get(n, "")), (-math.inf, math.inf),
+                      f".param {n} of {self.path.name}")
             for n in declared)
         if not self.parameters:
             raise CircuitError(f"{self.path}: the netlist declares no .param parameters to sweep")
@@ -55,16 +61,21 @@ class NetlistCircuit(Circuit):
             # a dataset of the sweep file: a '/' would make it a group
             if not isinstance(name, str) or not name.isidentifier():
                 raise CircuitError(f"outputs: {name!r} is not an output name (letters, digits and _)")
-            if not isinstance(entry, Mapping) or not isinstance(entry.get("vector"), str):
-                raise CircuitError(f"outputs.{name}: expected {{vector: 'v(node)', unit: 'V'}}")
-            self.vectors[name] = entry["vector"]
+            self.vectors[name], unit = _output(name, entry)
             kind = "op" if self.analysis[0] == "op" else "final value of tran"
-            measurements.append(Measurement(name, str(entry.get("unit", "")), f"{kind} vector {entry['vector']}"))
+            measurements.append(Measurement(name, unit, f"{kind} vector {entry['vector']}"))
         self.measurements = tuple(measurements)
         # Parameters that are just one device's value change in place (alter: no reset, no
         # re-elaboration); the others through alterparam + reset, only when they change.
         self._device_of = _device_params(self.text, declared)
         self._applied: dict[str, float] = {}
+
+    def declare_units(self, units: Mapping[str, str]) -> None:
+        """Give parameters whose unit the netlist does not say (``""``) the unit (SI symbol)
+        declared for them, e.g. by a sweep spec's ``parameters.<name>.unit``; the sweep file
+        records it. A parameter the netlist already gives a unit keeps it."""
+        self.parameters = tuple(
+            replace(p, unit=str(units[p.name])) if p.name in units and not p.unit else p for p in self.parameters)
 
     def netlist(self) -> str:
         return self.text
@@ -101,7 +112,8 @@ def _analysis(analysis) -> tuple[str, dict]:
         raise CircuitError(f"analysis: expected 'op' or {{tran: {{step: s, stop: s}}}}, got {analysis!r}")
     (kind, args), = analysis.items()
     if kind not in _ANALYSES or kind == "op":
-        raise CircuitError(f"analysis: {kind!r} is not one of {', '.join(_ANALYSES)}")
+        raise CircuitError(f"analysis: {kind!r} is not one of {', '.join(_ANALYSES)}"
+                           f"{did_you_mean(str(kind), _ANALYSES)}")
     required, optional = _ANALYSES[kind]
     if not isinstance(args, Mapping):
         raise CircuitError(f"analysis.{kind}: expected a mapping of {', '.join(required + optional)}")
@@ -110,14 +122,37 @@ def _analysis(analysis) -> tuple[str, dict]:
     if unknown or missing:
         raise CircuitError(f"analysis.{kind}: " + "; ".join(
             ([f"unknown {', '.join(sorted(map(repr, unknown)))}"] if unknown else [])
-            + ([f"missing {', '.join(sorted(missing))}"] if missing else [])))
+            + ([f"missing {', '.join(sorted(missing))}"] if missing else []))
+            + did_you_mean(map(str, unknown), sorted(set(required + optional) - set(args))))
     seconds = {}
     for key, value in args.items():
+        if isinstance(value, str):  # "1n": a SPICE number
+            value = spice_number(value, f"analysis.{kind}.{key}", CircuitError, unit="s")
         # compared, not math.isfinite(): that raises on an int past float's range
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= sys.float_info.max:
             raise CircuitError(f"analysis.{kind}.{key}: {value!r} is not a non-negative number of seconds")
         seconds[key] = float(value)
     return kind, seconds
+
+
+#: Output entry keys: ``{vector: "v(out)", unit: "V"}``.
+_OUTPUT_KEYS = ("vector", "unit")
+
+
+def _output(name: str, entry) -> tuple[str, str]:
+    """``(vector, unit)`` of an output entry ``{vector: 'v(out)', unit: 'V'}``; a misspelt key
+    is refused, not dropped (``units: V`` would leave the output without its unit)."""
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("vector"), str):
+        unknown = [str(k) for k in entry if k not in _OUTPUT_KEYS] if isinstance(entry, Mapping) else []
+        raise CircuitError(f"outputs.{name}: expected {{vector: 'v(node)', unit: 'V'}}"
+                           f"{did_you_mean(unknown, _OUTPUT_KEYS)}")
+    unknown = set(entry) - set(_OUTPUT_KEYS)
+    if unknown:
+        raise CircuitError(f"outputs.{name}: unknown key(s) {unknown_keys(unknown, _OUTPUT_KEYS)}")
+    unit = entry.get("unit", "")
+    if not isinstance(unit, str) or not unit.isprintable():
+        raise CircuitError(f"outputs.{name}.unit: expected a unit symbol such as 'V', got {unit!r}")
+    return entry["vector"], unit
 
 
 _DEVICE_VALUE = re.compile(r"^\s*([rclvi]\w*)\s+\S+\s+\S+\s+(?:dc\s+)?\{\s*([a-z_][\w.]*)\s*\}\s*$", re.IGNORECASE)
@@ -155,13 +190,27 @@ def _device_params(text: str, declared: list[str]) -> dict[str, str]:
     return {name: devs[0] for name, devs in devices.items() if len(devs) == 1 and uses[name] == 1}
 
 
-def _param_defaults(text: str) -> dict[str, float]:
-    """Numeric defaults of ``.param name=value`` lines (expressions have none)."""
+#: Letters after a ``.param`` value's number that name its unit (``vin=600mV``): SI symbols,
+#: as written (SPICE ignores them and their case, so ``mS`` and ``ms`` read the same number).
+UNIT_LETTERS = {"V": "V", "A": "A", "F": "F", "H": "H", "s": "s", "Hz": "Hz", "ohm": "ohm", "Ohm": "ohm",
+                "S": "S", "W": "W", "J": "J", "C": "C"}
+
+
+def param_values(text: str) -> dict[str, str]:
+    """``name -> value`` as written in the ``.param name=value`` lines of a netlist (lower-cased
+    names; ``600mV``, ``{2*w}``)."""
     lines = "\n".join(ln for ln in text.splitlines() if ln.strip().lower().startswith(".param"))
-    out = {}
-    for name, value in re.findall(r"([A-Za-z_][\w.]*)\s*=\s*([-+0-9.][^\s{}]*)", lines):
-        try:
-            out[name.lower()] = spice_number(value)
-        except CircuitError:
-            pass
-    return out
+    return {name.lower(): value for name, value in re.findall(r"([A-Za-z_][\w.]*)\s*=\s*(\{[^}]*\}|[^\s{}=]+)", lines)}
+
+
+def value_unit(value: str) -> str:
+    """The unit a ``.param`` value names after its number (``"600mV"`` -> ``"V"``), else ``""``."""
+    return UNIT_LETTERS.get(spice_letters(value), "")
+
+
+def _default(value: str) -> float:
+    """A ``.param`` value as a number; 0.0 for one that is not (an expression, another name)."""
+    try:
+        return spice_number(value, "value", CircuitError)
+    except CircuitError:
+        return 0.0

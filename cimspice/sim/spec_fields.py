@@ -20,6 +20,7 @@ import types
 import typing
 from typing import Any, Literal, NoReturn
 
+from ..validate import did_you_mean
 from .errors import SimError
 
 #: Metadata a field may carry (see spec_field).
@@ -104,7 +105,8 @@ def read_fields(cls, section: Section, *, defaults: dict | None = None, skip=())
         values[f.name] = _check_value(section, f.name, section.data.get(f.name, default), hint, f.metadata)
     unknown = [k for k in section.data if not (isinstance(k, str) and (k in values or k in skip))]
     if unknown:
-        section.fail(min(map(_label, unknown), key=lambda k: (k.startswith("<"), k)), "unknown field")
+        key = min(map(_label, unknown), key=lambda k: (k.startswith("<"), k))
+        section.fail(key, "unknown field" + did_you_mean(key, [*values, *skip]))
     return values
 
 
