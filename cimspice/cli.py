@@ -350,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="list the surrogates of a library with domains and errors")
     p.add_argument("library")
     p.set_defaults(func=_inspect)
+    from . import circuits_cmd
+
+    circuits_cmd.add_parser(sub)
     return parser
 
 

@@ -48,6 +48,34 @@ def test_conv2d_matches_scipy_correlate(padding, stride):
     np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("stride, padding, dilation, groups", [((2, 1), (1, 0, 2, 1), 1, 1), (1, 2, (2, 3), 1),
+                                                               (1, 1, 1, 2), ((1, 2), 1, 2, 4)])
+def test_conv2d_strides_asymmetric_pads_dilation_groups_match_scipy(stride, padding, dilation, groups):
+    """Each output channel o correlates the input channels of its group with its kernel,
+    dilated (zeros between taps), over the padded input, sampled every stride."""
+    N, C, O, H, Wd, k = 2, 4, 8, 9, 10, 3
+    x = rng.normal(size=(N, C, H, Wd))
+    kernel, b = rng.normal(size=(O, C // groups, k, k)), rng.normal(size=O)
+    conv = Conv2d("c", kernel, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = conv(x)
+    sh, sw = (stride, stride) if np.isscalar(stride) else stride
+    dh, dw = (dilation, dilation) if np.isscalar(dilation) else dilation
+    t, left, bottom, r = (padding,) * 4 if np.isscalar(padding) else padding
+    xp = np.pad(x, ((0, 0), (0, 0), (t, bottom), (left, r)))
+    for o in range(O):
+        g = o // (O // groups)
+        dilated = np.zeros((C // groups, dh * (k - 1) + 1, dw * (k - 1) + 1))
+        dilated[:, ::dh, ::dw] = kernel[o]
+        for n in range(N):
+            full = sum(signal.correlate2d(xp[n, g * (C // groups) + c], dilated[c], mode="valid")
+                       for c in range(C // groups))
+            np.testing.assert_allclose(y[n, o], full[::sh, ::sw] + b[o], rtol=1e-12, atol=1e-12)
+    assert len(conv.matrices()) == groups and all(W.shape == (C // groups * k * k, O // groups)
+                                                  for W in conv.matrices().values())
+    with pytest.raises(SimError, match="c: groups must be >= 1 and divide the 8 output channels, got 3"):
+        Conv2d("c", kernel, groups=3)
+
+
 def test_pooling_against_loops():
     x = rng.normal(size=(2, 3, 4, 6))
     mx, av = MaxPool2d("m", 2)(x), AvgPool2d("a", 2)(x)

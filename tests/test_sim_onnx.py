@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+pytest.importorskip("onnxruntime")
+from onnx import TensorProto  # noqa: E402
+from onnx_models import ModelBuilder as Graph  # noqa: E402
+from onnx_models import assert_rel, gemm, ort_run  # noqa: E402
 
 from cimspice.cli import main  # noqa: E402
 from cimspice.sim.backend import AnalogBackend  # noqa: E402
@@ -32,62 +34,6 @@ from cimspice.sim.zoo import load_dataset, load_network, read_network_file  # no
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IDEAL = {"array": {"rows": 32, "cols": 32, "cell_bits": None}, "inputs": {"encoding": "dac", "bits": None},
          "adc": {"bits": None, "partial_sum_bits": None}}
-
-
-# ---------------------------------------------------------------------------- building models
-class Graph:
-    """Collects nodes and float32 initializers; ``save`` writes an opset-``opset`` model."""
-
-    def __init__(self):
-        self.nodes, self.inits, self.k = [], [], 0
-
-    def w(self, array, name=None) -> str:
-        self.k += 1
-        name = name or f"w{self.k}"
-        a = np.asarray(array)
-        self.inits.append(numpy_helper.from_array(a.astype(np.int64 if a.dtype.kind == "i" else np.float32), name))
-        return name
-
-    def c(self, value) -> str:
-        """A Constant node (how PyTorch writes scalars such as GELU's sqrt 2)."""
-        return self.op("Constant", [], value=numpy_helper.from_array(np.asarray(value, np.float32)))
-
-    def op(self, op_type, inputs, n_out=1, name=None, **attrs) -> str | list[str]:
-        self.k += 1
-        outs = [f"t{self.k}_{j}" for j in range(n_out)]
-        self.nodes.append(helper.make_node(op_type, inputs, outs, name=name or f"{op_type.lower()}{self.k}", **attrs))
-        return outs[0] if n_out == 1 else outs
-
-    def save(self, path, x_shape, out, out_shape=None, opset=17):
-        graph = helper.make_graph(self.nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
-                                  [helper.make_tensor_value_info(out, TensorProto.FLOAT, out_shape)], self.inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="test")
-        model.ir_version = 9  # what onnxruntime reads
-        onnx.save(model, str(path))
-        return path
-
-
-def ort_run(path, x):
-    """onnxruntime's output for input ``x``; its CPU LSTM has no layout=1 (batch-first)
-    kernel, so those files go through onnx's reference evaluator (also independent of us)."""
-    model = onnx.load(str(path))
-    if any(n.op_type == "LSTM" and any(a.name == "layout" and a.i == 1 for a in n.attribute) for n in model.graph.node):
-        from onnx.reference import ReferenceEvaluator
-
-        return ReferenceEvaluator(model).run(None, {model.graph.input[0].name: np.asarray(x, np.float32)})[0]
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return sess.run(None, {sess.get_inputs()[0].name: np.asarray(x, np.float32)})[0]
-
-
-def assert_rel(a, b, tol):
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    assert a.shape == b.shape
-    assert np.abs(a - b).max() <= tol * np.abs(b).max(), np.abs(a - b).max() / np.abs(b).max()
-
-
-def gemm(g, x, W, b, name=None):
-    """PyTorch's Linear export: Gemm with the (out, in) weight and transB=1."""
-    return g.op("Gemm", [x, g.w(np.asarray(W).T), g.w(b)], name=name, transB=1)
 
 
 def export_zoo(name, path):
@@ -286,19 +232,20 @@ def _bad(tmp_path, build, x_shape=("N", 4), opset=17):
 
 @pytest.mark.parametrize("build, x_shape, message", [
     (lambda g: g.op("LeakyRelu", ["x"], name="leaky"), ("N", 4), r"'leaky' \(LeakyRelu\): unsupported op"),
-    (lambda g: g.op("Conv", ["x", g.w(np.ones((4, 1, 3, 3)))], name="c", kernel_shape=[3, 3], group=2),
-     ("N", 2, 8, 8), r"'c' \(Conv\): Conv with group=2 unsupported"),
-    (lambda g: g.op("Conv", ["x", g.w(np.ones((4, 1, 3, 3)))], kernel_shape=[3, 3], dilations=[2, 2]),
-     ("N", 1, 8, 8), r"dilations \[2, 2\] unsupported"),
-    (lambda g: g.op("MaxPool", ["x"], kernel_shape=[3, 3], strides=[1, 1]), ("N", 1, 8, 8),
-     r"strides \[1, 1\] unsupported"),
-    (lambda g: g.op("Add", ["x", g.op("Relu", ["x"])], name="residual"), ("N", 4), r"'residual'.*branching"),
+    (lambda g: g.op("Conv", ["x", g.w(np.ones((3, 1, 3, 3)))], name="c", kernel_shape=[3, 3], group=2),
+     ("N", 2, 8, 8), r"'c' \(Conv\): c: groups must be >= 1 and divide the 3 output channels, got 2"),
+    (lambda g: g.op("Conv", ["x", g.w(np.ones((4, 1, 3, 3, 3)))], kernel_shape=[3, 3, 3]),
+     ("N", 1, 8, 8, 8), r"3-D Conv unsupported \(2-D only\)"),
+    (lambda g: g.op("MaxPool", ["x"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1), ("N", 1, 8, 8),
+     r"ceil_mode, dilations and storage_order unsupported"),
+    (lambda g: g.op("LeakyRelu", [g.op("Add", ["x", g.op("Relu", ["x"])], name="residual")], name="leaky"),
+     ("N", 4), r"'leaky' \(LeakyRelu\): unsupported op"),
     (lambda g: g.op("Reshape", ["x", g.w(np.array([2, -1]))], name="rs"), ("N", 4, 4),
      r"'rs' \(Reshape\): Reshape to \[2, -1\] unsupported"),
     (lambda g: g.op("Gemm", ["x", g.w(np.ones((5, 4)))], name="fc"), ("N", 4), r"'fc'.*4 features, W has 5"),
-    (lambda g: g.op("Softmax", ["x"], axis=1), ("N", 3, 4), r"Softmax over axis 1 unsupported"),
-    (lambda g: g.op("Conv", ["x", g.w(np.ones((2, 1, 3, 3)))], kernel_shape=[3, 3], pads=[1, 0, 1, 0]),
-     ("N", 1, 8, 8), r"pads \[1, 0, 1, 0\] unsupported"),
+    (lambda g: g.op("Softmax", ["x"], axis=0), ("N", 3, 4), r"Softmax along axis 0, the batch axis, unsupported"),
+    (lambda g: g.op("Transpose", ["x"], perm=[1, 0], name="t"), ("N", 4),
+     r"'t' \(Transpose\): Transpose perm=\[1, 0\] unsupported \(it moves the batch axis"),
     (lambda g: g.op("Relu", [g.op("Gelu", ["x"], approximate="tanh")]), ("N", 4), r"approximate='tanh'"),
     (lambda g: g.op("LSTM", ["x", g.w(np.ones((1, 8, 3))), g.w(np.ones((1, 8, 2)))], n_out=3, hidden_size=2,
                     layout=1, name="rnn")[0], ("N", 5, 3), r"'rnn' \(LSTM\): only the last hidden state Y_h"),

@@ -5,6 +5,8 @@ surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.si
 
 - :mod:`.execution` / :mod:`.layers` / :mod:`.network`: NumPy layers whose matrix products and
   nonlinearities go through one backend interface (float reference or analog);
+- :mod:`.graph` / :mod:`.graph_layers`: networks as graphs of layers (residuals, attention),
+  with digital element-wise and data-movement layers; :mod:`.onnx_import` reads them from ONNX;
 - :mod:`.spec`: the accelerator description (YAML -> typed dataclasses);
 - :mod:`.mapping`, :mod:`.tile`, :mod:`.peripherals`, :mod:`.backend`: weights on crossbar
   arrays, ADCs, sense, and the analog backend;
@@ -20,11 +22,12 @@ from .backend import AnalogBackend
 from .crossbar import LinearCell, SinhCell, SurrogateCell
 from .errors import SimError
 from .execution import Backend, FloatBackend, MatVec, Nonlinearity
+from .graph import Graph
 from .network import GPT, Network, Sequential, accuracy, perplexity
 from .peripherals import AdcModel, IdealAdc, SenseModel
 from .spec import SystemSpec, load_system_spec
 from .zoo import list_networks, load_dataset, load_network
 
-__all__ = ["AdcModel", "AnalogBackend", "Backend", "FloatBackend", "GPT", "IdealAdc", "LinearCell", "MatVec", "Network",
-           "Nonlinearity", "SenseModel", "Sequential", "SimError", "SinhCell", "SurrogateCell", "SystemSpec",
+__all__ = ["AdcModel", "AnalogBackend", "Backend", "FloatBackend", "GPT", "Graph", "IdealAdc", "LinearCell", "MatVec",
+           "Network", "Nonlinearity", "SenseModel", "Sequential", "SimError", "SinhCell", "SurrogateCell", "SystemSpec",
            "accuracy", "list_networks", "load_dataset", "load_network", "load_system_spec", "perplexity"]

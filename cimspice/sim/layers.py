@@ -70,48 +70,92 @@ class Dense(Layer):
         return {self.name: self.W}
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -> tuple[np.ndarray, int, int]:
-    """``x`` (N, C, H, W) -> rows (N*Ho*Wo, C*kh*kw) ordered (c, i, j), and Ho, Wo."""
-    if padding:
-        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+def _pair(name: str, value, what: str) -> tuple[int, int]:
+    """``value`` (an int, or one per spatial axis) as ``(along H, along W)``."""
+    v = tuple(int(a) for a in np.ravel(value))
+    if len(v) == 1:
+        v = v * 2
+    if len(v) != 2:
+        raise SimError(f"{name}: {what} must be one int or two (H, W), got {value!r}")
+    return v
+
+
+def _pads(name: str, value) -> tuple[int, int, int, int]:
+    """``value`` (one int, or ONNX's ``(top, left, bottom, right)``) as that 4-tuple."""
+    v = tuple(int(a) for a in np.ravel(value))
+    if len(v) == 1:
+        v = v * 4
+    if len(v) != 4 or min(v) < 0:
+        raise SimError(f"{name}: padding must be one int or (top, left, bottom, right) >= 0, got {value!r}")
+    return v
+
+
+def im2col(x: np.ndarray, kh: int, kw: int, stride=1, padding=0, dilation=1) -> tuple[np.ndarray, int, int]:
+    """``x`` (N, C, H, W) -> rows (N*Ho*Wo, C*kh*kw) ordered (c, i, j), and Ho, Wo.
+
+    ``stride`` and ``dilation``: an int or ``(along H, along W)``; ``padding``: an int or
+    ``(top, left, bottom, right)`` zeros (ONNX's ``pads`` order)."""
+    (sh, sw), (dh, dw) = _pair("im2col", stride, "stride"), _pair("im2col", dilation, "dilation")
+    top, left, bottom, right = _pads("im2col", padding)
+    if top or left or bottom or right:
+        x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
     N, C, H, W = x.shape
-    if H < kh or W < kw:
-        raise SimError(f"im2col: a {kh}x{kw} kernel does not fit a padded {H}x{W} input")
-    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1       # the dilated kernel's extent
+    if H < eh or W < ew:
+        raise SimError(f"im2col: a {kh}x{kw} kernel (dilation {dh}x{dw}) does not fit a padded {H}x{W} input")
+    win = np.lib.stride_tricks.sliding_window_view(x, (eh, ew), axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
     Ho, Wo = win.shape[2], win.shape[3]
     return win.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * kh * kw), Ho, Wo
 
 
 class Conv2d(Layer):
-    """2-D convolution (cross-correlation, as in PyTorch) by im2col onto one weight matrix.
+    """2-D convolution (cross-correlation, as in PyTorch) by im2col onto weight matrices.
 
-    ``kernel: (out_ch, in_ch, kh, kw)``, ``b: (out_ch,)``; input (N, in_ch, H, W) ->
-    (N, out_ch, Ho, Wo).
+    ``kernel: (out_ch, in_ch / groups, kh, kw)``, ``b: (out_ch,)``; input (N, in_ch, H, W) ->
+    (N, out_ch, Ho, Wo). ``stride``, ``dilation``: an int or (H, W); ``padding``: an int or
+    (top, left, bottom, right). With ``groups`` g > 1 (g = in_ch: depthwise) each group's
+    kernel is its own matrix ``name.g{k}`` ((in_ch/g)*kh*kw, out_ch/g), on its own arrays:
+    groups share no inputs, and packing several into one array is not modelled.
     """
 
-    def __init__(self, name: str, kernel, b=None, *, stride: int = 1, padding: int = 0):
+    def __init__(self, name: str, kernel, b=None, *, stride=1, padding=0, dilation=1, groups: int = 1):
         self.name = name
         self.kernel = _array(f"{name}.kernel", kernel, 4)
         out_ch = self.kernel.shape[0]
         self.b = np.zeros(out_ch) if b is None else _array(f"{name}.b", b, 1)
         if self.b.shape != (out_ch,):
             raise SimError(f"{name}: bias shape {self.b.shape} does not match {out_ch} output channels")
-        if stride < 1 or padding < 0:
-            raise SimError(f"{name}: stride must be >= 1 and padding >= 0, got {stride}, {padding}")
-        self.stride, self.padding = int(stride), int(padding)
-        self.W = self.kernel.reshape(out_ch, -1).T  # (in_ch*kh*kw, out_ch)
+        if int(groups) < 1 or out_ch % int(groups):
+            raise SimError(f"{name}: groups must be >= 1 and divide the {out_ch} output channels, got {groups}")
+        strides, dilations = _pair(name, stride, "stride"), _pair(name, dilation, "dilation")
+        if min(strides) < 1 or min(dilations) < 1:
+            raise SimError(f"{name}: stride and dilation must be >= 1, got {stride}, {dilation}")
+        _pads(name, padding)
+        # as given (an int for one stride / padding on all sides), so a config round-trips
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, int(groups)
+        per = out_ch // self.groups
+        self.group_W = [self.kernel[g * per:(g + 1) * per].reshape(per, -1).T for g in range(self.groups)]
+        self.W = self.group_W[0] if self.groups == 1 else None   # (in_ch*kh*kw, out_ch) with one group
+
+    def _matrix_names(self) -> list[str]:
+        return [self.name] if self.groups == 1 else [f"{self.name}.g{g}" for g in range(self.groups)]
 
     def __call__(self, x, backend=FLOAT):
         x = np.asarray(x, dtype=float)
-        if x.ndim != 4 or x.shape[1] != self.kernel.shape[1]:
-            raise SimError(f"{self.name}: expected input (N, {self.kernel.shape[1]}, H, W), got {x.shape}")
-        cols, Ho, Wo = im2col(x, *self.kernel.shape[2:], self.stride, self.padding)
-        y = backend.matvec(self.name, self.W)(cols)
+        cin = self.kernel.shape[1] * self.groups
+        if x.ndim != 4 or x.shape[1] != cin:
+            raise SimError(f"{self.name}: expected input (N, {cin}, H, W), got {x.shape}")
+        cg, ys = self.kernel.shape[1], []
+        for g, (mname, W) in enumerate(zip(self._matrix_names(), self.group_W)):
+            cols, Ho, Wo = im2col(x[:, g * cg:(g + 1) * cg], *self.kernel.shape[2:], self.stride, self.padding,
+                                  self.dilation)
+            ys.append(backend.matvec(mname, W)(cols))
+        y = ys[0] if len(ys) == 1 else np.concatenate(ys, axis=1)
         backend.digital(self.name, "add", y.size)
         return (y + self.b).reshape(x.shape[0], Ho, Wo, -1).transpose(0, 3, 1, 2)
 
     def matrices(self):
-        return {self.name: self.W}
+        return dict(zip(self._matrix_names(), self.group_W))
 
 
 class _Pool(Layer):

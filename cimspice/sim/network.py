@@ -96,7 +96,8 @@ class Sequential(Network):
     """Layers applied in order. Built from a list of layer descriptions:
 
     ``{"type": "dense", "name": n}`` (weights ``n.W``, ``n.b``), ``{"type": "conv2d", "name": n,
-    "stride": s, "padding": p}`` (``n.kernel``, ``n.b``), ``{"type": "lstm", "name": n}``
+    "stride": s, "padding": p, "dilation": d, "groups": g}`` (``n.kernel``, ``n.b``; the last
+    four optional), ``{"type": "lstm", "name": n}``
     (``n.W_ih``, ``n.W_hh``, ``n.b``), ``{"type": "activation", "kind": k}``,
     ``{"type": "maxpool" | "avgpool", "k": k}``, ``{"type": "flatten"}``.
     """
@@ -112,7 +113,8 @@ class Sequential(Network):
                 built.append(Dense(lname, w("W"), w("b")))
             elif kind == "conv2d":
                 built.append(Conv2d(lname, w("kernel"), w("b"), stride=spec.get("stride", 1),
-                                    padding=spec.get("padding", 0)))
+                                    padding=spec.get("padding", 0), dilation=spec.get("dilation", 1),
+                                    groups=spec.get("groups", 1)))
             elif kind == "lstm":
                 built.append(LSTM(lname, w("W_ih"), w("W_hh"), w("b")))
             elif kind == "activation":

@@ -1,31 +1,39 @@
-"""Networks from ONNX files: ``load_onnx(path)`` -> a :class:`~cimspice.sim.network.Sequential`.
+"""Networks from ONNX files: ``load_onnx(path)`` -> a :class:`~cimspice.sim.network.Sequential`
+(a chain of layers) or a :class:`~cimspice.sim.graph.Graph` (residuals, attention, any DAG).
 
 ::
 
     from cimspice.sim.onnx_import import load_onnx
-    net = load_onnx("my_cnn.onnx")            # layers of cimspice.sim.layers, float64 weights
-    net.info["input_shape"]                   # (1, 8, 8): one sample, without the batch axis
+    net = load_onnx("resnet18.onnx")          # layers of cimspice.sim.layers, float64 weights
+    net.info["input_shape"]                   # (3, 224, 224): one sample, without the batch axis
 
-The graph must be a chain (every node takes the previous node's output and constants) of
-the ops in docs/onnx.md: Gemm/MatMul(+Add), Conv(+BatchNormalization), pooling, Flatten/
-Reshape, Relu/Sigmoid/Tanh/Gelu/Softmax, LayerNormalization, LSTM (gates converted from
-ONNX's i, o, f, c to PyTorch's i, f, c, o). Anything else raises :class:`SimError` naming
-the file, the node and the reason. ONNX is protobuf (reading it runs no code); external
-weights are read only from the model's folder; ``onnx`` is imported only here.
+Every node becomes a layer of :mod:`.layers` (matrix products, convolutions, LSTMs,
+nonlinearities, norms, pooling) or :mod:`.graph_layers` (element-wise arithmetic and data
+movement), converted by :mod:`.onnx_ops` and :mod:`.onnx_tensor_ops`; docs/onnx.md lists the
+ops and their conditions. A bias ``Add`` after a MatMul/Gemm/Conv and a BatchNormalization
+after a Conv are folded into them; nodes that compute from constants only (a
+DequantizeLinear of int8 weights, a Sign of real weights) are evaluated once at import with
+onnx's reference evaluator. Anything else raises :class:`SimError` naming the file, the node
+and the reason. ONNX is protobuf (reading it runs no code); external weights are read only
+from the model's folder; ``onnx`` is imported only when a file is loaded.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..validate import require_finite
 from .errors import SimError
-from .layers import LSTM, Activation, AvgPool2d, Conv2d, Dense, Flatten, Layer, LayerNorm, MaxPool2d
-from .network import Sequential
+from .graph import Graph, Node
+from .layers import FLOAT, Activation, Layer
+from .network import Network, Sequential
+from .onnx_ops import MatrixOps
+from .onnx_tensor_ops import TensorOps
 
 __all__ = ["DIGITS_FORMATS", "load_onnx"]
 
@@ -34,7 +42,9 @@ log = logging.getLogger(__name__)
 #: Input shapes (without the batch axis) in which the shipped digits can be fed, and the
 #: ``input_format`` of the zoo network whose data set (held-out split) they are.
 DIGITS_FORMATS = {(64,): "flat", (1, 8, 8): "image", (8, 8): "rows"}
-_ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Gelu": "gelu"}
+#: ops that take a tensor in an LSTM's ONNX layout or a QuantizeLinear's output (``_Tensor.mode``)
+_LAYOUT_OPS = {"Transpose", "LSTM", "Squeeze", "Gather", "Flatten", "Reshape", "Identity", "Dropout",
+               "DequantizeLinear"}
 
 
 def _onnx():
@@ -95,23 +105,32 @@ def _read_model(path: Path):
     return onnx, model
 
 
-class _Importer:
-    """Walks the nodes (topologically ordered, as ONNX requires) along the one activation
-    tensor ``cur``, building layers and running each on a probe input to follow shapes.
+@dataclass
+class _Tensor:
+    """An activation while importing: ``probe``, its value for a batch of one zero input (only
+    its shape is used: a bias folded later does not update it), and ``mode``: None, or where
+    the file's layout differs from cimspice's batch-first tensor: ``"time"`` (time-major
+    (T, N, F) before a layout-0 LSTM), ``("dir", axis)`` (an LSTM's Y_h with its singleton
+    direction axis, removed by a following Squeeze/Gather/Flatten/Reshape) or ``("quant",
+    ...)`` (a QuantizeLinear's output, which only a DequantizeLinear takes)."""
 
-    ``mode`` records where the ONNX layout differs from cimspice's batch-first tensor:
-    ``"time"`` (time-major (T, N, F) before a layout-0 LSTM) or ``("dir", axis)`` (an LSTM's
-    Y_h with its singleton direction axis, removed by a following Squeeze/Flatten/Reshape).
-    """
+    probe: np.ndarray
+    mode: object = None
+
+
+class _Importer(MatrixOps, TensorOps):
+    """Walks the nodes (topologically ordered, as ONNX requires), building graph nodes and
+    running each layer on the probes of its inputs to follow shapes."""
 
     def __init__(self, onnx, model, path: Path):
         self.onnx, self.path, self.graph = onnx, path, model.graph
         g = model.graph
         if g.sparse_initializer:
             raise SimError(f"{path}: sparse initializers are unsupported")
+        self.onnx_opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=1)
         self.consts = {t.name: require_finite(onnx.numpy_helper.to_array(t), f"{path}: initializer {t.name!r}",
                                               SimError) for t in g.initializer}
-        self.nodes = []
+        self.onnx_nodes = []
         for node in g.node:  # Constant nodes have no inputs: hoisted, so patterns see the layers only
             if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
                 value = self._attrs(node).get("value")
@@ -120,32 +139,49 @@ class _Importer:
                 self.consts[node.output[0]] = require_finite(onnx.numpy_helper.to_array(value),
                                                              f"{path}: constant {node.output[0]!r}", SimError)
             else:
-                self.nodes.append(node)
+                self.onnx_nodes.append(node)
+        self.consumers: dict[str, list[int]] = {}
+        for i, node in enumerate(self.onnx_nodes):
+            for x in dict.fromkeys(x for x in node.input if x):
+                self.consumers.setdefault(x, []).append(i)
+        self.uses = {name: len(c) for name, c in self.consumers.items()}
+        for o in g.output:
+            self.uses[o.name] = self.uses.get(o.name, 0) + 1
+        self.nodes: list[Node] = []
+        self.producer: dict[str, int] = {}     # tensor -> index in self.nodes of the node writing it
+        self.alias: dict[str, str] = {}        # tensor -> the tensor it is (Identity, folded Add...)
+        self.names: set[str] = set()
+        self.skip: set[int] = set()
+        self._input(onnx, g)
+
+    def _input(self, onnx, g) -> None:
         inputs = [i for i in g.input if i.name not in self.consts]
         if len(inputs) != 1 or len(g.output) != 1:
-            raise SimError(f"{path}: needs exactly one input and one output tensor, has {len(inputs)} and "
+            raise SimError(f"{self.path}: needs exactly one input and one output tensor, has {len(inputs)} and "
                            f"{len(g.output)}")
         inp = inputs[0]
         dims = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
+        users = [self.onnx_nodes[i] for i in self.consumers.get(inp.name, [])]
+        ints = (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
+        token_ids = inp.type.tensor_type.elem_type in ints and users and all(
+            n.op_type == "Gather" and list(n.input[1:2]) == [inp.name] for n in users)
         if inp.type.tensor_type.elem_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE,
-                                                  onnx.TensorProto.FLOAT16):
-            raise SimError(f"{path}: input {inp.name!r} is not a float tensor")
+                                                  onnx.TensorProto.FLOAT16) and not token_ids:
+            raise SimError(f"{self.path}: input {inp.name!r} is not a float tensor (nor token ids that only "
+                           f"Gather embedding tables)")
         self.input_name = inp.name
-        first = next((n for n in self.nodes if inp.name in n.input), None)
-        self.mode = None
-        if first is not None and first.op_type == "LSTM" and self._attrs(first).get("layout", 0) == 0:
-            self.mode, dims = "time", [dims[1], dims[0], *dims[2:]] if len(dims) == 3 else dims
+        mode = None
+        if users and users[0].op_type == "LSTM" and self._attrs(users[0]).get("layout", 0) == 0:
+            mode, dims = "time", [dims[1], dims[0], *dims[2:]] if len(dims) == 3 else dims
         if len(dims) < 2 or any(not d or d < 1 for d in dims[1:]):
-            raise SimError(f"{path}: input {inp.name!r} has shape {dims}: needs a batch axis and static "
+            raise SimError(f"{self.path}: input {inp.name!r} has shape {dims}: needs a batch axis and static "
                            f"sizes for the others")
         self.batch = dims[0]              # None: dynamic batch
         self.input_shape = tuple(int(d) for d in dims[1:])
-        self.probe = np.zeros((1, *self.input_shape))
-        self.cur, self.layers, self.names = inp.name, [], set()
-        self.used = {x for n in self.nodes for x in n.input} | {o.name for o in g.output}
-        self.onnx_opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=1)
+        probe = np.zeros((1, *self.input_shape), dtype=np.int64 if token_ids else float)
+        self.tensors = {inp.name: _Tensor(probe, mode)}
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ helpers for the converters
     def _attrs(self, node) -> dict:
         get = self.onnx.helper.get_attribute_value
         return {a.name: v.decode() if isinstance(v := get(a), bytes) else v for a in node.attribute}
@@ -153,7 +189,9 @@ class _Importer:
     def fail(self, node, why: str):  # -> NoReturn
         raise SimError(f"{self.path}: node {node.name or '(unnamed)'!r} ({node.op_type}): {why}")
 
-    def const(self, node, k: int, required: bool = True):
+    def const(self, node, k: int, required: bool = True, raw: bool = False):
+        """Input ``k`` of ``node``, which must be a constant, as float (``raw``: its own dtype);
+        None when absent and not ``required``."""
         name = node.input[k] if len(node.input) > k else ""
         if not name:
             if required:
@@ -164,14 +202,17 @@ class _Importer:
         value = np.asarray(self.consts[name])
         if value.dtype.kind not in "biuf":
             self.fail(node, f"input {k} ({name!r}) is not numeric ({value.dtype})")
-        return value.astype(float)
+        return value if raw else value.astype(float)
 
-    def push(self, node, layer: Layer) -> None:
-        try:
-            self.probe = layer(self.probe)
-        except SimError as error:
-            self.fail(node, str(error))
-        self.layers.append(layer)
+    def dynamic(self, node) -> list[str]:
+        """The activation (non-constant) inputs of ``node``, in order."""
+        return [x for x in node.input if x and x not in self.consts]
+
+    def ref(self, name: str) -> str:
+        """The graph tensor ``name`` stands for (through Identity and folded nodes)."""
+        while name in self.alias:
+            name = self.alias[name]
+        return name
 
     def lname(self, node, i: int) -> str:
         base = (node.name or "").strip("/").replace("/", ".") or f"{node.op_type.lower()}{i}"
@@ -181,269 +222,161 @@ class _Importer:
         self.names.add(name)
         return name
 
-    def onnx_shape(self, B: int) -> tuple:
-        s = self.probe.shape[1:]
-        if self.mode == "time":
-            return (s[0], B, *s[1:])
-        if self.mode:
-            return (1, B, *s) if self.mode[1] == 0 else (B, 1, *s)
-        return (B, *s)
+    def _probe(self, node, layer: Layer, inputs: list[str]):
+        args = [self.tensors[x].probe for x in inputs]
+        try:
+            with np.errstate(all="ignore"):   # zeros may divide by zero; only shapes matter here
+                y = layer(args[0] if len(args) == 1 else tuple(args), FLOAT)
+        except SimError as error:
+            self.fail(node, str(error))
+        return y if isinstance(y, tuple) else (y,)
+
+    def emit(self, node, layer: Layer, inputs: list[str], outputs: list[str] | None = None) -> None:
+        """Add ``layer`` reading tensors ``inputs``, writing ``outputs`` (default the node's first)."""
+        outputs = list(outputs or node.output[:1])
+        for name, value in zip(outputs, self._probe(node, layer, inputs)):
+            self.tensors[name] = _Tensor(value)
+            self.producer[name] = len(self.nodes)
+        self.nodes.append(Node(layer, [self.ref(x) for x in inputs], outputs))
+
+    def same(self, out: str, src: str, mode=None) -> None:
+        """Tensor ``out`` is tensor ``src`` (no node), in layout ``mode``."""
+        self.tensors[out] = _Tensor(self.tensors[src].probe, mode)
+        self.alias[out] = src
+        self.uses[self.ref(src)] = self.uses.get(self.ref(src), 0) + self.uses.get(out, 0) - 1
+
+    def foldable(self, name: str, cls) -> Layer | None:
+        """The layer of class ``cls`` writing tensor ``name`` when nothing else reads it (so a
+        bias or a normalisation can be folded into it), else None."""
+        k = self.producer.get(self.ref(name))
+        layer = None if k is None else self.nodes[k].layer
+        return layer if isinstance(layer, cls) and self.uses.get(self.ref(name)) == 1 else None
+
+    def refold(self, name: str, layer: Layer) -> None:
+        """Replace the layer writing tensor ``name`` by ``layer`` (same inputs, outputs and
+        shapes: the probes, which only give shapes, stay)."""
+        k = self.producer[self.ref(name)]
+        self.nodes[k] = Node(layer, self.nodes[k].inputs, self.nodes[k].outputs)
 
     # ------------------------------------------------------------------ walk
-    def run(self) -> list[Layer]:
-        nodes, i = self.nodes, 0
-        while i < len(nodes):
-            node = nodes[i]
+    def run(self) -> Network:
+        for i, node in enumerate(self.onnx_nodes):
+            if i in self.skip:
+                continue
             if node.domain not in ("", "ai.onnx"):
                 self.fail(node, f"unsupported op (domain {node.domain!r})")
-            dyn = [x for x in node.input if x and x not in self.consts]
+            dyn = self.dynamic(node)
             if not dyn:
-                self.fail(node, "computes from constants only (export with constant folding)")
-            if dyn != [self.cur]:
-                self.fail(node, f"takes {dyn}, not only the previous output {self.cur!r}: branching graphs "
-                                f"are unsupported (only a chain of layers)")
-            if self._gelu(nodes, i):
-                i += 5
+                self._fold(node)
+                continue
+            if self._gelu(i):
                 continue
             handler = getattr(self, f"op_{node.op_type}", None)
             if handler is None:
                 self.fail(node, "unsupported op")
+            if node.op_type not in _LAYOUT_OPS:
+                for x in dyn:
+                    self._plain(node, x)
             try:
-                out = handler(node, i)
+                handler(node, i)
             except (ValueError, TypeError, IndexError, KeyError) as error:  # malformed attributes or weights
                 self.fail(node, f"cannot convert ({type(error).__name__}: {error})")
-            extra = [o for o in node.output[1:] if o and o in self.used and o != out]
+            except SimError as error:   # a layer refusing its weights: say which file and node
+                if str(error).startswith(f"{self.path}: "):
+                    raise
+                self.fail(node, str(error))
+            extra = [o for o in node.output if o and self.uses.get(o) and o not in self.tensors]
             if extra:
                 self.fail(node, f"output(s) {extra} are used; only the first output is supported")
-            self.cur = out or node.output[0]
-            i += 1
-        why = (f"the graph output {self.graph.output[0].name!r} is not the end of the chain ({self.cur!r})"
-               if self.cur != self.graph.output[0].name else
-               f"the output keeps an LSTM's ONNX layout {self.mode}: end with a Squeeze" if self.mode else
-               "the graph has no layers cimspice can simulate" if not self.layers else None)
-        if why:
-            raise SimError(f"{self.path}: {why}")
-        return self.layers
+        return self._network()
 
-    def _gelu(self, nodes, i) -> bool:
-        """PyTorch's erf GELU: Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5."""
-        seq = nodes[i:i + 5]
-        if [n.op_type for n in seq] != ["Div", "Erf", "Add", "Mul", "Mul"]:
+    def _plain(self, node, x: str) -> None:
+        mode = self.tensors[x].mode
+        if mode is None:
+            return
+        if isinstance(mode, tuple) and mode[0] == "quant":
+            self.fail(node, f"takes {x!r}, a QuantizeLinear output: only a DequantizeLinear may follow one")
+        self.fail(node, f"takes {x!r} in an LSTM's ONNX layout ({mode}), which only Transpose, Squeeze, Gather, "
+                        f"Flatten, Reshape and LSTM take")
+
+    def _fold(self, node) -> None:
+        """Evaluate a node of constants only (onnx's reference evaluator) into new constants."""
+        if not hasattr(self, f"op_{node.op_type}") and node.op_type != "Cast":
+            self.fail(node, "unsupported op (on constants only)")
+        from onnx.reference import ReferenceEvaluator
+
+        feeds = {x: self.consts[x] for x in node.input if x}
+        try:
+            values = ReferenceEvaluator(node, opsets={"": self.onnx_opset}).run(None, feeds)
+        except Exception as error:  # noqa: BLE001 - the evaluator raises whatever NumPy or its checks raise
+            self.fail(node, f"cannot evaluate on its constants ({type(error).__name__}: {error})".splitlines()[0])
+        for name, value in zip([o for o in node.output if o], values):
+            self.consts[name] = require_finite(np.asarray(value), f"{self.path}: folded constant {name!r}", SimError)
+
+    def _gelu(self, i: int) -> bool:
+        """PyTorch's erf GELU: Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5, each
+        intermediate read only by the next."""
+        d = self.onnx_nodes[i]
+        if d.op_type != "Div" or len(d.input) != 2 or d.input[0] in self.consts:
             return False
-        x = self.cur
+        x = d.input[0]
 
-        def other(n, name):  # the scalar constant operand of a binary node whose other input is ``name``
+        def scalar(n, name):  # the scalar constant operand of binary node n whose other input is ``name``
             c = [v for v in n.input if v != name]
             ok = len(n.input) == 2 and name in n.input and len(c) == 1 and np.size(self.consts.get(c[0], ())) == 1
             return float(np.ravel(self.consts[c[0]])[0]) if ok else None
 
-        d, e, a, m, h = seq
-        ok = (d.input[0] == x and math.isclose(other(d, x) or 0.0, math.sqrt(2), rel_tol=1e-6)
-              and list(e.input) == [d.output[0]] and other(a, e.output[0]) == 1.0
-              and sorted(m.input) == sorted([x, a.output[0]]) and other(h, m.output[0]) == 0.5)
-        if ok:
-            self.push(h, Activation(self.lname(h, i), "gelu"))
-            self.cur = h.output[0]
-        return ok
+        def next_of(n, op):
+            users = self.consumers.get(n.output[0], [])
+            nxt = self.onnx_nodes[users[0]] if len(users) == 1 and self.uses.get(n.output[0]) == 1 else None
+            return users[0] if nxt is not None and nxt.op_type == op else None
 
-    # ------------------------------------------------------------------ ops
-    def _dense(self, node, i, W, b):
-        if self.mode:
-            self.fail(node, f"a matrix product on an ONNX layout cimspice does not use ({self.mode})")
-        self.push(node, Dense(self.lname(node, i), W, b))
+        chain = [i]
+        for op in ("Erf", "Add", "Mul", "Mul"):
+            k = next_of(self.onnx_nodes[chain[-1]], op)
+            if k is None:
+                return False
+            chain.append(k)
+        _, e, a, m, h = (self.onnx_nodes[k] for k in chain)
+        if not (math.isclose(scalar(d, x) or 0.0, math.sqrt(2), rel_tol=1e-6) and scalar(a, e.output[0]) == 1.0
+                and sorted(m.input) == sorted([x, a.output[0]]) and scalar(h, m.output[0]) == 0.5):
+            return False
+        self._plain(d, x)
+        self.skip.update(chain[1:])
+        self.uses[self.ref(x)] -= 1           # read twice by the pattern, once by the one layer
+        self.emit(h, Activation(self.lname(h, i), "gelu"), [x])
+        return True
 
-    def op_Gemm(self, node, i):
-        a = self._attrs(node)
-        if a.get("transA", 0):
-            self.fail(node, "Gemm with transA=1 unsupported")
-        if node.input[0] != self.cur or self.probe.ndim != 2:
-            self.fail(node, "Gemm needs the activation (batch, features) as input A")
-        B = self.const(node, 1)
-        W = a.get("alpha", 1.0) * (B.T if a.get("transB", 0) else B)
-        C = self.const(node, 2, required=False)
-        b = np.zeros(W.shape[1]) if C is None else a.get("beta", 1.0) * C
-        if b.size not in (1, W.shape[1]) or b.ndim > 2 or (b.ndim == 2 and b.shape[0] != 1):
-            self.fail(node, f"Gemm bias of shape {b.shape} unsupported (one bias per output)")
-        self._dense(node, i, W, np.broadcast_to(b.ravel(), (W.shape[1],)))
-
-    def op_MatMul(self, node, i):
-        if node.input[0] != self.cur:
-            self.fail(node, "MatMul needs the activation on the left (x @ W)")
-        W = self.const(node, 1)
-        if W.ndim != 2:
-            self.fail(node, f"MatMul weight of shape {W.shape} unsupported (2-D only)")
-        self._dense(node, i, W, None)
-
-    def op_Add(self, node, i):
-        last = self.layers[-1] if self.layers else None
-        c = self.const(node, 1 if node.input[0] == self.cur else 0)
-        if isinstance(last, Dense) and c.size == last.W.shape[1] and c.shape[-1] == c.size:
-            last.b, self.probe = last.b + c.ravel(), self.probe + c.ravel()
-        elif isinstance(last, Conv2d) and c.size == len(last.b) and c.shape[-3:] == (c.size, 1, 1):
-            last.b, self.probe = last.b + c.ravel(), self.probe + c.reshape(-1, 1, 1)
-        else:
-            self.fail(node, "Add of a constant is supported only as the bias of the MatMul/Gemm/Conv before it")
-
-    def op_Conv(self, node, i):
-        a = self._attrs(node)
-        Wk = self.const(node, 1)
-        if Wk.ndim != 4:
-            self.fail(node, f"{Wk.ndim - 2}-D Conv unsupported (2-D only)")
-        if a.get("group", 1) != 1:
-            self.fail(node, f"Conv with group={a['group']} unsupported")
-        if any(d != 1 for d in a.get("dilations", [1, 1])):
-            self.fail(node, f"dilations {a['dilations']} unsupported")
-        if a.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-            self.fail(node, f"auto_pad={a['auto_pad']} unsupported (give explicit pads)")
-        pads, strides = a.get("pads", [0] * 4), a.get("strides", [1, 1])
-        if len(set(pads)) != 1:
-            self.fail(node, f"pads {pads} unsupported (one padding on every side)")
-        if len(set(strides)) != 1:
-            self.fail(node, f"strides {strides} unsupported (one stride for both axes)")
-        self.push(node, Conv2d(self.lname(node, i), Wk, self.const(node, 2, required=False),
-                               stride=strides[0], padding=pads[0]))
-
-    def op_BatchNormalization(self, node, i):
-        last = self.layers[-1] if self.layers else None
-        if not isinstance(last, Conv2d) or len(node.output) > 1 and any(o in self.used for o in node.output[1:]):
-            self.fail(node, "BatchNormalization is supported only right after a Conv (folded into it)")
-        gamma, beta, mean, var = (self.const(node, k) for k in (1, 2, 3, 4))
-        s = gamma / np.sqrt(var + self._attrs(node).get("epsilon", 1e-5))
-        self.layers[-1] = Conv2d(last.name, last.kernel * s[:, None, None, None], (last.b - mean) * s + beta,
-                                 stride=last.stride, padding=last.padding)
-        self.probe = (self.probe - mean[:, None, None]) * s[:, None, None] + beta[:, None, None]
-
-    def _pool(self, node, i, cls):
-        a = self._attrs(node)
-        k = a["kernel_shape"]
-        if len(k) != 2 or k[0] != k[1]:
-            self.fail(node, f"kernel_shape {k} unsupported (square 2-D only)")
-        if list(a.get("strides", [1, 1])) != list(k):
-            self.fail(node, f"strides {a.get('strides', [1, 1])} unsupported (non-overlapping: stride = kernel)")
-        if any(a.get("pads", [0])) or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])) \
-                or a.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID") or a.get("storage_order", 0):
-            self.fail(node, "pads, ceil_mode, dilations, auto_pad and storage_order unsupported")
-        self.push(node, cls(self.lname(node, i), k[0]))
-
-    def op_MaxPool(self, node, i):
-        self._pool(node, i, MaxPool2d)
-
-    def op_AveragePool(self, node, i):
-        self._pool(node, i, AvgPool2d)
-
-    def op_GlobalAveragePool(self, node, i):
-        if self.probe.ndim != 4 or self.probe.shape[2] != self.probe.shape[3]:
-            self.fail(node, f"GlobalAveragePool needs square (N, C, H, H) input, got {self.probe.shape}")
-        self.push(node, AvgPool2d(self.lname(node, i), self.probe.shape[2]))
-
-    def op_Flatten(self, node, i):
-        axis = self._attrs(node).get("axis", 1)
-        rank = len(self.onnx_shape(1))
-        if axis % rank != 1 or self.mode == "time" or (self.mode and self.mode[1] != 1):
-            self.fail(node, f"Flatten axis={axis} unsupported here (only to (batch, features))")
-        self.mode = None
-        self.push(node, Flatten(self.lname(node, i)))
-
-    def op_Reshape(self, node, i):
-        target = self.const(node, 1).astype(int).tolist()
-        zero = self._attrs(node).get("allowzero", 0)
-        flat = int(np.prod(self.probe.shape[1:]))
-        for B in ((2, 3) if self.batch is None else (self.batch,)):
-            src = self.onnx_shape(B)
-            out = [src[k] if d == 0 and not zero else d for k, d in enumerate(target)]
-            if out.count(-1) == 1:
-                out[out.index(-1)] = int(np.prod(src)) // max(1, -int(np.prod(out)))
-            if out != [B, flat]:
-                self.fail(node, f"Reshape to {target} unsupported (only to (batch, features))")
-        self.mode = None
-        self.push(node, Flatten(self.lname(node, i)))
-
-    def op_Squeeze(self, node, i):
-        axes = self._attrs(node).get("axes")
-        if axes is None and len(node.input) > 1:
-            axes = self.const(node, 1).astype(int).tolist()
-        if not isinstance(self.mode, tuple) or [int(a) % 3 for a in (axes or [])] != [self.mode[1]]:
-            self.fail(node, "Squeeze is supported only to drop an LSTM's direction axis")
-        self.mode = None
-
-    def op_Gather(self, node, i):  # PyTorch's h_n[-1]: the last (only) direction of Y_h
-        idx = self.const(node, 1)
-        if not isinstance(self.mode, tuple) or self._attrs(node).get("axis", 0) % 3 != self.mode[1] \
-                or idx.shape != () or int(idx) not in (0, -1):
-            self.fail(node, "Gather is supported only to pick an LSTM's one direction from Y_h")
-        self.mode = None
-
-    def op_Transpose(self, node, i):
-        perm = list(self._attrs(node).get("perm", []))
-        if perm != [1, 0, 2] or self.probe.ndim != 3 or isinstance(self.mode, tuple):
-            self.fail(node, f"Transpose perm={perm} unsupported (only (N, T, F) <-> (T, N, F) around an LSTM)")
-        self.mode = None if self.mode == "time" else "time"
-
-    def op_Relu(self, node, i):  # also Sigmoid, Tanh, Gelu (the erf form, as cimspice's gelu)
-        if self._attrs(node).get("approximate", "none") != "none":
-            self.fail(node, "Gelu approximate='tanh' unsupported (cimspice's gelu is the erf form)")
-        self.push(node, Activation(self.lname(node, i), _ACTIVATIONS[node.op_type]))
-
-    op_Sigmoid = op_Tanh = op_Gelu = op_Relu
-
-    def op_Softmax(self, node, i):
-        rank = len(self.onnx_shape(1))
-        axis = self._attrs(node).get("axis", -1 if self.onnx_opset >= 13 else 1)
-        if axis % rank != rank - 1:
-            self.fail(node, f"Softmax over axis {axis} unsupported (last axis only)")
-        self.push(node, Activation(self.lname(node, i), "softmax"))
-
-    def op_LayerNormalization(self, node, i):
-        a = self._attrs(node)
-        if a.get("axis", -1) % len(self.onnx_shape(1)) != len(self.onnx_shape(1)) - 1:
-            self.fail(node, f"LayerNormalization over axis {a['axis']} unsupported (last axis only)")
-        gamma = self.const(node, 1)
-        beta = self.const(node, 2, required=False)
-        self.push(node, LayerNorm(self.lname(node, i), gamma.ravel(),
-                                  np.zeros(gamma.size) if beta is None else beta.ravel(), a.get("epsilon", 1e-5)))
-
-    def op_Identity(self, node, i):
-        return None
-
-    def op_Dropout(self, node, i):
-        if len(node.input) > 2 and node.input[2] and self.const(node, 2).any():
-            self.fail(node, "Dropout with training_mode=true unsupported")
-
-    def op_LSTM(self, node, i):
-        a = self._attrs(node)
-        layout = a.get("layout", 0)
-        if a.get("direction", "forward") != "forward":
-            self.fail(node, f"direction={a['direction']} unsupported (forward only)")
-        acts = [s.decode() if isinstance(s, bytes) else s for s in a.get("activations", [])]
-        if acts and acts != ["Sigmoid", "Tanh", "Tanh"] or "clip" in a or a.get("input_forget", 0):
-            self.fail(node, "activations other than (Sigmoid, Tanh, Tanh), clip and input_forget unsupported")
-        if (layout == 0) != (self.mode == "time") or self.probe.ndim != 3:
-            self.fail(node, "LSTM input must be (T, N, F) with layout=0 or (N, T, F) with layout=1")
-        for k, what in ((4, "sequence_lens"), (7, "peepholes P")):
-            if len(node.input) > k and node.input[k]:
-                self.fail(node, f"{what} unsupported")
-        for k in (5, 6):  # initial_h, initial_c: only zeros (cimspice starts every sequence from zero)
-            init = self.const(node, k, required=False)
-            if init is not None and init.any():
-                self.fail(node, "non-zero initial_h / initial_c unsupported")
-        W, R = self.const(node, 1), self.const(node, 2)
-        H = int(a.get("hidden_size", R.shape[-1]))
-        B = self.const(node, 3, required=False)
-        B = np.zeros((1, 8 * H)) if B is None else B
-        order = lambda m: np.concatenate([np.split(m, 4)[j] for j in (0, 2, 3, 1)])  # ONNX iofc -> ifco # noqa
-        if W.shape[:2] != (1, 4 * H) or R.shape != (1, 4 * H, H) or B.shape != (1, 8 * H):
-            self.fail(node, f"W {W.shape}, R {R.shape}, B {B.shape} do not fit hidden_size {H}")
-        if node.output[0] in self.used or len(node.output) > 2 and node.output[2] in self.used:
-            self.fail(node, "only the last hidden state Y_h is supported (Y and Y_c must be unused)")
-        if len(node.output) < 2 or not node.output[1]:
-            self.fail(node, "output Y_h is missing")
-        self.push(node, LSTM(self.lname(node, i), order(W[0]).T, order(R[0]).T, order(B[0, :4 * H] + B[0, 4 * H:])))
-        self.mode = ("dir", 0 if layout == 0 else 1)
-        return node.output[1]
+    # ------------------------------------------------------------------ the network
+    def _network(self) -> Network:
+        out = self.graph.output[0].name
+        if out not in self.tensors:
+            what = "a constant" if out in self.consts else "never computed"
+            raise SimError(f"{self.path}: the graph output {out!r} is {what}")
+        mode = self.tensors[out].mode
+        if mode is not None:
+            raise SimError(f"{self.path}: the output keeps an LSTM's ONNX layout {mode}: end with a Squeeze")
+        out = self.ref(out)
+        needed, nodes = {out}, []
+        for node in reversed(self.nodes):     # nodes whose outputs nothing needs are dropped
+            if needed.intersection(node.outputs):
+                needed.update(node.inputs)
+                nodes.append(node)
+        nodes.reverse()
+        if not nodes:
+            raise SimError(f"{self.path}: the graph has no layers cimspice can simulate")
+        chain = all(len(n.inputs) == 1 and len(n.outputs) == 1 for n in nodes) and nodes[-1].outputs[0] == out \
+            and all(n.inputs[0] == (nodes[k - 1].outputs[0] if k else self.input_name) for k, n in enumerate(nodes))
+        name, info = self.path.stem, {}
+        if chain:
+            return Sequential(name, [n.layer for n in nodes], info)
+        return Graph(name, nodes, self.input_name, out, info)
 
 
-def load_onnx(path) -> Sequential:
-    """The network in ONNX file ``path`` as a :class:`Sequential` (float64 weights).
+def load_onnx(path) -> Network:
+    """The network in ONNX file ``path``: a :class:`Sequential` when its nodes form a chain
+    (each takes the previous one's output and constants), else a :class:`Graph`; float64
+    weights.
 
     ``info`` holds ``path``, ``input_shape`` (one sample, without the batch axis),
     ``input_format`` ("flat", "image", "rows" when the shape is one the shipped digits come
@@ -453,9 +386,10 @@ def load_onnx(path) -> Sequential:
     path = Path(path)
     onnx, model = _read_model(path)
     importer = _Importer(onnx, model, path)
-    layers = importer.run()
-    info = {"path": str(path), "source": "onnx", "producer": model.producer_name, "opset": importer.onnx_opset,
-            "input_shape": importer.input_shape, "input_format": DIGITS_FORMATS.get(importer.input_shape),
-            "input_name": importer.input_name}
-    log.info("%s: %d layers from %d ONNX nodes", path, len(layers), len(model.graph.node))
-    return Sequential(path.stem, layers, info)
+    net = importer.run()
+    net.info.update({"path": str(path), "source": "onnx", "producer": model.producer_name,
+                     "opset": importer.onnx_opset, "input_shape": importer.input_shape,
+                     "input_format": DIGITS_FORMATS.get(importer.input_shape), "input_name": importer.input_name})
+    log.info("%s: %s of %d layers from %d ONNX nodes", path, type(net).__name__, len(net.layers),
+             len(model.graph.node))
+    return net
