@@ -38,7 +38,7 @@ def test_shipped_library_is_small_and_holds_what_the_baseline_reads(shipped):
     assert keys and all(k in shipped for k in keys)
     # the baseline's blocks, by role
     assert {"cell_1t1r.i_cell", "wl_driver.energy_driver", "adc_sar_6b.energy_per_conversion",
-            "adc_sar_8b.energy_per_conversion"} <= set(keys)
+            "adc_sar_6b.t_conversion", "sample_hold.energy"} <= set(keys)
 
 
 def test_shipped_library_is_current():
@@ -74,6 +74,7 @@ def test_one_layer_energy_is_the_hand_summed_library_energies(shipped):
     e_pulse = float(shipped["wl_driver.energy_driver"].predict(
         {"v_read": [spec.array.v_read], "c_row": [op["c_row"]], "vdd": [op["vdd"]]})[0])
     e_conv = float(shipped["adc_sar_6b.energy_per_conversion"].predict({"vdd": [op["vdd"]]})[0])
+    e_sample = float(shipped["sample_hold.energy"].predict({"v_in": [op["v_in"]], "vdd": [op["vdd"]]})[0])
     # bit-serial: one pulse per 1 bit of each row's 8-bit code (range calibrated on x itself)
     codes = np.rint(x / x.max() * (2 ** spec.inputs.bits - 1)).astype(int)
     pulses = sum(bin(int(c)).count("1") for c in codes.ravel()) / len(x)
@@ -81,6 +82,8 @@ def test_one_layer_energy_is_the_hand_summed_library_energies(shipped):
     conversions = net.matrices()["fc"].shape[1] * spec.mapping.slices * spec.inputs.bits
     assert result.costs.energy["drivers"] == pytest.approx(pulses * e_pulse, rel=1e-9, abs=0)
     assert result.costs.energy["adc"] == pytest.approx(conversions * e_conv, rel=1e-9, abs=0)
+    # one column sample per conversion
+    assert result.costs.energy["sense"] == pytest.approx(conversions * e_sample, rel=1e-9, abs=0)
     sources = result.costs.sources["energy"]
     assert [r["key"] for r in sources["drivers"]] == ["wl_driver.energy_driver"]
     assert [r["key"] for r in sources["adc"]] == ["adc_sar_6b.energy_per_conversion"]
@@ -93,7 +96,7 @@ def test_baseline_cnn_energy_is_mostly_characterized(tmp_path):
     share = res["characterized_fraction"]
     assert share["energy"] >= 0.9, share
     library = str(SHIPPED)
-    for component in ("drivers", "adc"):
+    for component in ("drivers", "adc", "sense"):
         records = res["sources"]["energy"][component]
         assert all(r["kind"] == "characterized" and r["library"] == library for r in records), records
     area = res["sources"]["area"]
@@ -112,7 +115,8 @@ def test_a_block_the_library_lacks_is_refused_with_the_command_that_adds_it(chan
 
 
 def test_a_stray_operating_point_name_is_refused():
-    spec = load_system_spec("baseline").updated({"operating_point": {"vdd": 1.1, "c_row": 1e-13, "vddd": 1.0}})
+    base = load_system_spec("baseline")
+    spec = base.updated({"operating_point": {**base.operating_point, "vddd": 1.0}})
     net, x, y = _one_layer()
     with pytest.raises(SimError, match=r"operating_point: 'vddd' is not an input of any table"):
         simulate(spec, net, (x, y, x))
