@@ -119,8 +119,7 @@ def _simulate(args) -> int:
     if args.sweep:
         return _explore(args, spec, [parse_sweep(text) for text in args.sweep])
     every_corner = args.corner == "all"
-    default_sweep = () if every_corner else (3, 4, 5, 6, 8)   # ADC resolutions of one run's accuracy sweep
-    adc_bits = args.adc_bits if args.adc_bits is not None else default_sweep
+    adc_bits = args.adc_bits or ()   # the accuracy sweep over ADC resolution is opt-in
     for bits in adc_bits:  # an error names the flag, before any work
         spec.updated({"adc": {"bits": bits}}, source="--adc-bits")
     for field, value in (("corner", None if every_corner else args.corner), ("temp", args.temp)):
@@ -287,8 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_count, metavar="N", help="test samples (default: the whole held-out set)")
     p.add_argument("--seeds", type=_count, default=1, help="noise seeds averaged (default: %(default)s)")
     p.add_argument("--adc-bits", type=int, nargs="*", metavar="B",
-                   help="ADC resolutions of the accuracy sweep (default: 3 4 5 6 8, none with --corner all; "
-                   "none given: no sweep)")
+                   help="ADC resolutions of an accuracy sweep beside the run, both row splits (default: none; "
+                   "a design sweep of any field: --sweep)")
     p.add_argument("--corner", metavar="NAME", help="process corner of the library's tables (each key read as "
                    "key@NAME), or 'all': one run per corner the library holds, one table of them")
     p.add_argument("--temp", type=float, metavar="DEGC", help="temperature the library's tables are evaluated at "

@@ -41,7 +41,7 @@ def test_simulate_function_does_what_the_command_does(tmp_path, capsys):
     np.savez(tmp_path / "d.npz", x=x, y=y, x_calibration=load_dataset("mlp", "train", n=64)[0])
     result = simulate("ideal", "mlp", tmp_path / "d.npz", n_samples=50, adc_bits=[4], output=tmp_path / "py")
     assert result.n_samples == 50 and [r["adc_bits"] for r in result.sweep] == [4, 4]
-    assert [p.name for p in result.plots] == ["energy_breakdown.png", "accuracy_vs_adc_bits.png"]
+    assert [p.name for p in result.plots] == ["energy_breakdown.png", "layers.png", "accuracy_vs_adc_bits.png"]
     assert (tmp_path / "py" / "simulate.txt").read_text() == result.to_table() + "\n"
     assert main(["simulate", "ideal", "--network", "mlp", "--data", str(tmp_path / "d.npz"), "--samples", "50",
                  "--adc-bits", "4", "-o", str(tmp_path / "cli")]) == 0
