@@ -86,7 +86,9 @@ def plot_layers(rows: list[dict], png: Path, title: str) -> Path:
     left.bar(x, snr, color="tab:blue", label="SNR (dB)")
     left.set_ylabel("output SNR against float (dB)")
     twin = left.twinx()
-    twin.plot(list(x), [100 * (r["clip_rate"] or 0.0) for r in rows], "o-", color="tab:red", label="ADC clipped")
+    # markers only: a clipping rate exists for matrix layers, not for the ones between them
+    twin.plot(list(x), [float("nan") if r["clip_rate"] is None else 100 * r["clip_rate"] for r in rows], "o",
+              color="tab:red", label="ADC clipped")
     twin.set_ylabel("conversions clipped (%)", color="tab:red")
     left.set_title("error per layer")
     width = 0.4
