@@ -3,8 +3,10 @@ same network's plain NumPy float inference, measured in one run.
 
     python benchmarks/system.py [--samples 1000] [--exact-samples 100] [--repeats 3]
 
-Systems (both with IR drop, sinh cell nonlinearity, 5 % programming error, 1 % read
-noise, 6-bit ADCs, 10-bit partial-sum ADCs, 64x64 arrays of 2-bit cells, 2 slices):
+Systems (both the shipped library-driven baseline: IR drop, the 1T1R cell surrogate of the
+shipped component library, 5 % programming error, 1 % read noise, 6-bit SAR ADCs priced from
+the library, 64x64 arrays of 2-bit cells, 2 slices; every surrogate figure is evaluated once
+per system, not per event):
 
 - ``baseline``  cimspice/sim/systems/baseline.yaml: 8-bit bit-serial inputs (8 reads per
   input vector and sign phase: 8x the conversions);
@@ -14,7 +16,9 @@ For each, the surrogate mode (IR drop folded into the cells' separable read law 
 the linear crossbar's transfer matrix) and the exact mode (every read solved by the fast
 crossbar solver's Newton iteration) are timed. The exact mode runs on ``--exact-samples``
 digits and its time is scaled to ``--samples`` (inference time is linear in the batch).
-Times are the best of ``--repeats`` runs; the machine may be shared, so float and analog
+The 1T1R surrogate cell is not separable in one term like the sinh law: its read law is
+factored by SVD (``cell_factors``: rank 2 on bit-serial levels, 4-5 on 256 DAC levels), and
+each term is one more product. Times are the best of ``--repeats`` runs; the machine may be shared, so float and analog
 runs alternate. Target (issue #8): surrogate mode at most 5x the float time.
 
 Beside each surrogate ratio, a floor: the work any model has to do that reads every input

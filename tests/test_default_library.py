@@ -118,7 +118,8 @@ def test_a_stray_operating_point_name_is_refused():
     base = load_system_spec("baseline")
     spec = base.updated({"operating_point": {**base.operating_point, "vddd": 1.0}})
     net, x, y = _one_layer()
-    with pytest.raises(SimError, match=r"operating_point: 'vddd' is not an input of any table"):
+    with pytest.raises(SimError, match=r"operating_point: 'vddd' is not an input of any table of the library .*; "
+                                       r"did you mean 'vdd'\?"):
         simulate(spec, net, (x, y, x))
 
 

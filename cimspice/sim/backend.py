@@ -13,6 +13,7 @@ and a :class:`Ledger` of every event for :mod:`.accounting`::
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections import Counter, defaultdict
 
@@ -239,16 +240,18 @@ class AnalogBackend(Backend):
         return table_record(self.spec, field, key, self.library[key], self._tables.get(key, key), at)
 
     def _check_operating_point(self) -> None:
-        """Every ``operating_point`` name is an input of a table the spec reads (a misspelt
-        one would otherwise be ignored)."""
+        """Every ``operating_point`` name is an input of some table of the library (a misspelt
+        one would otherwise be ignored; one that only a block the spec does not use now
+        takes, e.g. the driver's ``c_row`` with DAC inputs, is allowed)."""
         if not self.spec.operating_point:
             return
-        inputs = {n for _, key in self.spec.library_keys() if key in self.library
-                  for n in getattr(self.library[key], "inputs", ())} | {"temp"}
+        inputs = {n for s in self.library.values() for n in getattr(s, "inputs", ())} | {"temp"}
         stray = sorted(set(self.spec.operating_point) - inputs)
         if stray:
-            raise SimError(f"{self.spec.source}: operating_point: {stray[0]!r} is not an input of any table the "
-                           f"spec reads (their inputs: {', '.join(sorted(inputs - {'temp'})) or 'none'})")
+            close = difflib.get_close_matches(stray[0], sorted(inputs), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise SimError(f"{self.spec.source}: operating_point: {stray[0]!r} is not an input of any table of the "
+                           f"library {self.spec.library}{hint}")
 
     def _check_library(self) -> None:
         s = self.spec
