@@ -117,7 +117,10 @@ class ADC(Circuit):
             Parameter("t_clk", "s", 2e-9, (0.5e-9, 100e-9), "comparator clock period", scale="log"),
             TEMP,
         ) + self._extra_parameters()
-        self.measurements = ADC_MEASUREMENTS
+        # and the INL at every transition: the measured static transfer the simulator applies
+        self.measurements = ADC_MEASUREMENTS + tuple(
+            Measurement(f"inl_{k}", "LSB", f"INL at transition {k} (endpoint line) from the ramp test")
+            for k in range(1, 2 ** self.adc_bits))
         self._applied: dict[str, float] = {}
         self._loaded_text = ""
 
@@ -278,7 +281,9 @@ class ADC(Circuit):
             dnl, inl = adc_metrics.dnl_inl(levels, method="endpoint")
             out.update(inl_max=float(np.max(np.abs(inl))), dnl_max=float(np.max(np.abs(dnl))))
         except CircuitError:  # transitions do not increase (a stuck ADC): no LSB to refer to
+            inl = np.full(self.n_codes - 1, np.nan)
             out.update(inl_max=float("nan"), dnl_max=float("nan"))
+        out.update({f"inl_{k}": float(v) for k, v in enumerate(inl, start=1)})
         return out
 
     # -------------------------------------------------------------- helpers for subclasses

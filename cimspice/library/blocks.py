@@ -217,6 +217,14 @@ ADC_MAX_BITS = {"adc_sar": 10, "adc_flash": 8, "adc_ramp": 8}
 #: resolutions of a --quick build
 QUICK_ADC_BITS = (3,)
 ADC_OUTPUTS = ("energy_per_conversion", "t_conversion", "inl_max", "dnl_max")
+
+
+def inl_outputs(bits: int) -> tuple[str, ...]:
+    """The INL at each of a ``bits``-bit converter's transitions (``inl_1`` ..): its measured
+    static transfer, which the simulator applies (``adc.transfer: measured``)."""
+    return tuple(f"inl_{k}" for k in range(1, 2 ** bits))
+
+
 #: ramp-test density: transition levels resolved to half an LSB
 ADC_SAMPLES_PER_CODE = 2
 
@@ -230,7 +238,7 @@ def adc_block(circuit: str, bits: int) -> Block:
     if bits == 3:  # 1.5-15 s per test: the clock axis too
         ranges["t_clk"] = (1e-9, 4e-9, 3, "log")
     return Block(
-        f"{circuit}_{bits}b", circuit, ranges=ranges, outputs=ADC_OUTPUTS,
+        f"{circuit}_{bits}b", circuit, ranges=ranges, outputs=ADC_OUTPUTS + inl_outputs(bits),
         circuit_args={"adc_bits": bits, "samples_per_code": ADC_SAMPLES_PER_CODE},
         quick_ranges={"vdd": vdd}, samples=4 if bits == 3 else 2, quick_samples=2,
         quick_args={"samples_per_code": 1},  # halves the ramp test; INL/DNL to 1 LSB

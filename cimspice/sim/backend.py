@@ -29,7 +29,7 @@ from .errors import SimError
 from .execution import Backend, FloatNonlinearity, pool_windows
 from .layers import Layer, MaxPool2d
 from .mapping import plan_matrix
-from .peripherals import adc_from_spec, sense_from_spec
+from .peripherals import MeasuredAdc, adc_from_spec, sense_from_spec
 from .spec import SystemSpec, load_system_spec
 from .tile import AnalogMatrix
 
@@ -326,7 +326,9 @@ class AnalogBackend(Backend):
 
     def adc(self, bits):
         if bits not in self._adcs:
-            self._adcs[bits] = adc_from_spec(self.spec.adc, bits, self.library)
+            inl = self.blocks.adc_inl.get(bits)
+            self._adcs[bits] = MeasuredAdc(bits, inl) if inl is not None else \
+                adc_from_spec(self.spec.adc, bits, self.library)
         return self._adcs[bits]
 
     # ---------------------------------------------------------------- network level

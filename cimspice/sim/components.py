@@ -46,6 +46,7 @@ class BlockFigures:
     driver_energy : J per row pulse of ``inputs.driver`` (None: not named)
     sample_hold_energy : J per sample of ``sense.sample_hold`` (None: not named)
     adc_energy, adc_time : resolution (bits) -> J / s per conversion of ``adc.circuit``
+    adc_inl : resolution -> (2**bits - 1,) INL (LSB) at each transition (``adc.transfer: measured``)
     area : component role -> (m^2 per instance, source record); roles ``cell``, ``driver``,
         ``sample_hold``, ``sense`` and ``adc:{bits}``, present when the library's block record
         gives the area
@@ -56,6 +57,7 @@ class BlockFigures:
     sample_hold_energy: float | None = None
     adc_energy: dict = field(default_factory=dict)
     adc_time: dict = field(default_factory=dict)
+    adc_inl: dict = field(default_factory=dict)
     area: dict = field(default_factory=dict)
     records: dict = field(default_factory=dict)
 
@@ -81,6 +83,10 @@ class BlockFigures:
                                                     "J", at)
                 out.adc_time[bits] = reader.value(f"adc.circuit.{bits}.time", f"{block}.t_conversion", "s", at)
                 reader.area(f"adc:{bits}", f"adc.circuit.{bits}", block)
+                if spec.adc.transfer == "measured":
+                    out.adc_inl[bits] = np.array([reader.value(f"adc.circuit.{bits}.inl_{k}", f"{block}.inl_{k}",
+                                                               "LSB", at, positive=False)
+                                                  for k in range(1, 2 ** bits)])
         if spec.array.cell == "surrogate" and spec.array.cell_area is None and spec.array.surrogate:
             reader.area("cell", "array.surrogate", block_of(spec.array.surrogate))
         if spec.sense.type == "surrogate" and spec.sense.surrogate:
@@ -95,7 +101,7 @@ class _Reader:
     def _fail(self, field: str, why: str):
         raise SimError(f"{self.spec.source}: {field}: {why}")
 
-    def value(self, field: str, key: str, unit: str, at: dict | None = None) -> float:
+    def value(self, field: str, key: str, unit: str, at: dict | None = None, positive: bool = True) -> float:
         """The table ``key``'s value at the operating point (``operating_point`` under ``at``)."""
         s = self.library.get(key)
         if s is None:
@@ -120,7 +126,7 @@ class _Reader:
             value = float(np.ravel(s.predict({n: [v] for n, v in point.items()}))[0])
         except CimspiceError as error:  # outside the characterized domain
             self._fail(field, str(error).splitlines()[0])
-        if not value > 0:
+        if not np.isfinite(value) or (positive and not value > 0):
             self._fail(field, f"{key} gives {value:g} {unit} at {point}")
         self.out.records[field] = self.record(field, key, point)
         return value

@@ -33,8 +33,8 @@ import numpy as np
 
 from .errors import SimError
 
-__all__ = ["AdcModel", "IdealAdc", "IdealSense", "SenseModel", "SurrogateAdc", "SurrogateSense", "adc_from_spec",
-           "sense_from_spec"]
+__all__ = ["AdcModel", "IdealAdc", "IdealSense", "MeasuredAdc", "SenseModel", "SurrogateAdc", "SurrogateSense",
+           "adc_from_spec", "sense_from_spec"]
 
 
 @runtime_checkable
@@ -108,6 +108,39 @@ class SurrogateAdc(IdealAdc):
         u = np.clip(np.asarray(x / (lsb * c), float), -1.0, 1.0)
         codes = np.asarray(self.surrogate.predict(u.reshape(-1, 1), out_of_domain="clip"), float)
         return np.clip(np.rint(codes.reshape(u.shape)), -c, c)
+
+
+class MeasuredAdc(IdealAdc):
+    """An ADC with its measured static transfer: the INL at each of its ``2**bits - 1``
+    transitions (LSB, endpoint line, from a ramp test in ngspice).
+
+    The ideal converter's signed code ``round(x / lsb)`` is, on the physical converter's
+    unsigned scale ``u = x / lsb + code_max + 1/2``, the number of transitions at or below
+    ``u``, ideally at ``k = 1 .. 2**bits - 1``; here they sit at ``k + inl_k``. Codes then
+    come back to the signed range ``[-code_max, code_max]`` (the top unsigned code clips,
+    as in :class:`IdealAdc`). With every INL zero this is the ideal quantiser.
+    """
+
+    def __init__(self, bits: int, inl):
+        super().__init__(bits)
+        inl = np.asarray(inl, dtype=float)
+        if inl.shape != (2 ** self.bits - 1,) or not np.all(np.isfinite(inl)):
+            raise SimError(f"adc: a {bits}-bit transfer needs {2 ** self.bits - 1} finite INL values, got "
+                           f"shape {inl.shape}")
+        self.transitions = np.arange(1, 2 ** self.bits) + inl
+        if np.any(np.diff(self.transitions) <= 0):
+            raise SimError(f"adc: the measured {bits}-bit transitions do not increase (missing codes larger than "
+                           "one LSB); the converter cannot be modelled by its transitions")
+        self.inl = inl
+
+    def convert(self, x, lsb):
+        c = self.code_max
+        u = np.asarray(x / lsb, dtype=float) + (c + 0.5)
+        codes = np.searchsorted(self.transitions, u, side="right").astype(u.dtype) - c
+        return np.clip(codes, -c, c, out=codes)
+
+    def __repr__(self):
+        return f"MeasuredAdc(bits={self.bits}, max |INL| {np.max(np.abs(self.inl)):.2f} LSB)"
 
 
 def adc_from_spec(adc_spec, bits: int | None, library: dict | None) -> AdcModel:

@@ -133,6 +133,9 @@ class AdcSpec:
     circuit: str | None = spec_field(
         None, "ADC family of the library (e.g. `adc_sar`): each resolution used reads block `{circuit}_{bits}b` "
               "(energy_per_conversion, t_conversion, area); a resolution it lacks is refused", nonempty=True)
+    transfer: Literal["ideal", "measured"] = spec_field(
+        "ideal", "the conversion: a uniform quantiser, or the measured INL at every transition of `adc.circuit`'s "
+                 "block (`inl_1` ..)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,6 +288,8 @@ class SystemSpec:
                 block = f"{self.adc.circuit}_{bits}b"
                 keys += [(f"adc.circuit.{bits}.energy", f"{block}.energy_per_conversion"),
                          (f"adc.circuit.{bits}.time", f"{block}.t_conversion")]
+                if self.adc.transfer == "measured":
+                    keys += [(f"adc.circuit.{bits}.inl_{k}", f"{block}.inl_{k}") for k in range(1, 2 ** bits)]
         return keys
 
     @property
@@ -335,6 +340,10 @@ def _check_adc(s: dict, fail):
         fail("surrogate", "adc type 'surrogate' needs the library key of the ADC surrogate")
     if adc.circuit and (adc.energy or adc.time):
         fail("circuit", "an ADC family prices every resolution from its blocks; drop adc.energy and adc.time")
+    if adc.transfer == "measured" and not adc.circuit:
+        fail("transfer", "a measured transfer is read from the library's ADC blocks: name them with adc.circuit")
+    if adc.transfer == "measured" and adc.type == "surrogate":
+        fail("transfer", "adc.type surrogate already gives the transfer; use one of them")
     if adc.circuit and (adc.bits is None or adc.partial_sum_bits is None):
         fail("bits", "a characterized ADC family has finite resolutions; bits and partial_sum_bits cannot be null")
     if adc.type == "surrogate" and (adc.bits is None or adc.partial_sum_bits is None):

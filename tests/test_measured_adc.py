@@ -1,0 +1,48 @@
+"""The ADC's measured static transfer (INL at every transition) in the simulator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cimspice.sim.errors import SimError
+from cimspice.sim.peripherals import IdealAdc, MeasuredAdc
+
+
+def test_zero_inl_is_the_ideal_quantiser():
+    rng = np.random.default_rng(0)
+    lsb = np.array([0.5, 1.0, 2.0])
+    x = rng.uniform(-40, 40, size=(1000, 3))
+    x = x[np.all(np.abs(np.abs(x / lsb) % 1 - 0.5) > 1e-9, axis=1)]   # no input exactly on a transition
+    for bits in (3, 5, 6):
+        np.testing.assert_array_equal(MeasuredAdc(bits, np.zeros(2 ** bits - 1)).convert(x, lsb),
+                                      IdealAdc(bits).convert(x.copy(), lsb))
+
+
+def test_a_shifted_transition_moves_exactly_its_codes():
+    """3 bits: code_max 3, unsigned transitions at 1..7 on u = x/lsb + 3.5. Moving transition 4
+    (ideally at x = 0.5 LSB, between codes 0 and 1) up by 0.3 LSB turns inputs in
+    [0.5, 0.8) LSB from code 1 into code 0 and leaves every other input alone."""
+    inl = np.zeros(7)
+    inl[3] = 0.3
+    adc, ideal = MeasuredAdc(3, inl), IdealAdc(3)
+    x = np.linspace(-4, 4, 8001)
+    x = x[(np.abs(np.abs(x) % 1 - 0.5) > 1e-9) & (np.abs(x - 0.8) > 1e-9)]   # none on a transition
+    got, want = adc.convert(x, 1.0), ideal.convert(x.copy(), 1.0)
+    moved = (x > 0.5) & (x < 0.8)
+    assert np.all(got[moved] == 0) and np.all(want[moved] == 1)
+    np.testing.assert_array_equal(got[~moved], want[~moved])
+
+
+def test_bad_transfers_are_refused():
+    with pytest.raises(SimError, match="needs 7 finite INL values"):
+        MeasuredAdc(3, np.zeros(6))
+    with pytest.raises(SimError, match="do not increase"):
+        MeasuredAdc(3, np.array([0, 0, 1.5, 0, 0, 0, 0.0]))
+
+
+def test_spec_measured_transfer_needs_the_adc_family():
+    from cimspice.sim.spec import load_system_spec
+
+    with pytest.raises(SimError, match="adc.transfer: a measured transfer is read from the library's ADC blocks"):
+        load_system_spec({"adc": {"transfer": "measured"}})
