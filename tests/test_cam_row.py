@@ -71,7 +71,7 @@ def test_fit_recovers_an_exact_line_and_refuses_too_few_widths():
     ({"word_bits": 0}, "word_bits"), ({"word_bits": 257}, "word_bits"), ({"word_bits": 8.0}, "word_bits"),
     ({"word_bits": True}, "word_bits"), ({"rows": 0}, "rows"), ({"rows": 5000}, "rows"),
     ({"active_bits": 0}, "active_bits"), ({"word_bits": 4, "active_bits": 5}, "exceeds word_bits"),
-    ({"corner": "xx"}, "corner"), ({"width": 8}, "unexpected keyword"),
+    ({"corner": "xx"}, "corner"), ({"width": 8}, "unknown argument .width."),
 ])
 def test_bad_arguments_are_one_line_circuit_errors(args, message):
     with pytest.raises(CircuitError, match=message) as info:
