@@ -101,3 +101,22 @@ def test_bad_values_fail_before_ngspice(integrator):
         Integrator(c_int=0)
     with pytest.raises(CircuitError, match="t_window=5e-11 s is shorter"):
         Integrator(t_window=50e-12)
+
+
+def test_op_amp_bias_sets_the_static_power_and_the_charge_law_still_holds(engine):
+    # a slow column: 2 uA for 60 ns on 0.25 pF, 0.48 V of swing; the op-amp at a tenth of its
+    # bias settles slower, so the output is held 30 ns (and the reset observed 40 ns)
+    slow = dict(c_int=0.25e-12, t_window=60e-9, i_full_scale=2e-6, adc_bits=8, t_hold=30e-9, t_reset=40e-9)
+    low, shipped = Integrator(**slow, ib=1e-6), Integrator(**slow)
+    point = {"i_in": 2e-6, "t_pulse": 60e-9}
+    low.load(engine)
+    m = low.simulate(engine, point).values
+    assert m["v_out"] - m["pedestal"] == pytest.approx(0.75 - 2e-6 * 60e-9 / 0.25e-12, abs=5e-3)  # 1 % of 0.48 V
+    assert 0 < m["settling_time"] < 30e-9 and 0 < m["reset_time"] < 40e-9
+    shipped.load(engine)
+    e_shipped = shipped.simulate(engine, point).values["energy"]
+    # the supply current is the bias mirrored (tail 4x, sink 20x, ~25x in all): a tenth of the
+    # bias, about a tenth of the energy over the same cycle
+    assert 0.07 < m["energy"] / e_shipped < 0.2
+    with pytest.raises(CircuitError, match="ib: expected a positive number in A"):
+        Integrator(ib=0)

@@ -7,6 +7,7 @@ never carries a second, drifting copy.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -72,6 +73,38 @@ def _reram() -> ReramModel:
 
 
 RERAM = _reram()
+
+
+@dataclass(frozen=True)
+class ReramCard(ReramModel):
+    """A device card of ``netlists/``: a subcircuit ``subckt`` in ``lib`` built on the
+    ``reram`` model with its own window, and the current bounds it states (A; ``None``
+    when the card states none). The numbers are read from the card's subcircuit header."""
+
+    lib: str = "reram.lib"
+    subckt: str = "reram"
+    i_read_max: float | None = None    # A, largest read current of one cell
+    i_write_max: float | None = None   # A, largest programming current of one cell
+
+    def read_voltage(self) -> float:
+        """The read voltage (V) at which a ``g_on`` cell carries ``i_read_max`` (sinh law)."""
+        if self.i_read_max is None:
+            raise CircuitError(f"{self.lib}: {self.subckt} states no i_read_max")
+        return self.v0 * math.asinh(self.i_read_max / (self.g_on * self.v0))
+
+
+def reram_card(lib: str, subckt: str) -> ReramCard:
+    """The card ``subckt`` of ``netlists/<lib>``: its ``g_on``, ``g_off``, ``v0`` and, if
+    given, ``i_read_max``/``i_write_max`` defaults (a :class:`CircuitError` if one is missing)."""
+    d = _subckt_defaults(lib, subckt)
+    try:
+        numbers = {k: spice_number(d[k]) for k in ("g_on", "g_off", "v0")}
+    except KeyError as missing:
+        raise CircuitError(f"{netlist_path(lib)}: .subckt {subckt} has no default for {missing}") from None
+    bounds = {k: spice_number(d[k]) for k in ("i_read_max", "i_write_max") if k in d}
+    if not 0 < numbers["g_off"] < numbers["g_on"]:
+        raise CircuitError(f"{netlist_path(lib)}: {subckt} needs 0 < g_off < g_on")
+    return ReramCard(**numbers, lib=lib, subckt=subckt, **bounds)
 
 
 def _corners(lib: str = "ptm45.lib") -> tuple[str, ...]:

@@ -46,6 +46,7 @@ T_EDGE = 50e-12    # s: edges of the reset clock and of the input pulse
 # cc): 4.6 ns to 0.5 LSB at 6 bits (TT). The window leaves margin, so that its last
 # sample is a settled reference for reset_time.
 T_RESET = 6e-9
+_IBIAS = "i.xint.xop.ibias"  # the op-amp's bias reference inside the bench's integrator
 
 
 class Integrator(AnalogCircuit):
@@ -70,6 +71,14 @@ class Integrator(AnalogCircuit):
         integration is then within 0.25 mV of its final value (1.5 mV after 2 ns, TT): the
         bit line, pushed ~65 mV above v_ref while the output ramps, returns slowly.
     corner : {"tt", "ff", "ss"}
+    t_reset : float
+        Reset phase observed after the sample (s). Default :data:`T_RESET`, 6 ns, for the
+        default design; an op-amp biased lower slews back slower and needs longer.
+    ib : float, optional
+        Bias reference current (A) of the op-amp, which its tail (4x) and output sink (20x)
+        mirror. Default the op-amp's design, 10 uA (netlists/opamp.lib), sized for 100 uA
+        columns: a design integrating a smaller column current can scale it down (its
+        static power scales with it). Applied to the loaded bench with ``alter``.
     """
 
     name = "integrator"
@@ -87,8 +96,12 @@ class Integrator(AnalogCircuit):
     )
 
     def __init__(self, c_int: float = 1e-12, t_window: float = 5e-9, i_full_scale: float = 100e-6,
-                 adc_bits: int = 6, c_load: float = 100e-15, t_hold: float = 3e-9, corner: str = "tt"):
+                 adc_bits: int = 6, c_load: float = 100e-15, t_hold: float = 3e-9, corner: str = "tt",
+                 t_reset: float = T_RESET, ib: float | None = None):
         super().__init__(corner)
+        self.t_reset = require_positive(t_reset, f"{self.name}: t_reset", CircuitError, unit="s")
+        self.ib = OPAMP_SIZES["ib"] if ib is None else require_positive(ib, f"{self.name}: ib", CircuitError,
+                                                                        unit="A")
         self.c_int = require_positive(c_int, f"{self.name}: c_int", CircuitError, unit="F")
         self.t_window = require_positive(t_window, f"{self.name}: t_window", CircuitError, unit="s")
         self.t_hold = require_positive(t_hold, f"{self.name}: t_hold", CircuitError, unit="s")
@@ -114,6 +127,10 @@ class Integrator(AnalogCircuit):
     @property
     def t_sample(self) -> float:
         return self.t_start + self.t_window + self.t_hold
+
+    def loaded_state(self) -> dict:
+        # the netlist holds the op-amp's own bias: only a different ib is altered in
+        return {**super().loaded_state(), (_IBIAS, ""): OPAMP_SIZES["ib"]}
 
     def area(self) -> float:
         """Layout estimate (m^2): the op-amp, c_int and the reset transmission gate."""
@@ -151,6 +168,7 @@ class Integrator(AnalogCircuit):
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
         p = self.point(point)
         self.apply_common(engine, p)
+        self.set(engine, _IBIAS, self.ib)
         self.set(engine, "vref", p["v_ref"])
         self.set(engine, "cbl", p["c_bl"])
         i_in, t_pulse = p["i_in"], p["t_pulse"]
@@ -158,7 +176,7 @@ class Integrator(AnalogCircuit):
         self.set(engine, "gin", gain=i_in if t_pulse > 0 else 0.0)
         if t_pulse > 0:
             self.set_vector(engine, "vpw", "pulse", self._pulse(t_pulse))
-        t_end = self.t_sample + T_RESET
+        t_end = self.t_sample + self.t_reset
         tran = engine.tran(min(25e-12, self.t_window / 100), t_end, vectors=["time", "v(out)", "v(bl)", "i(vdd)"])
         t, v = tran["time"], tran["v(out)"]
         sample = float(np.interp(self.t_sample, t, v))

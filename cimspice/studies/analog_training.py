@@ -1,7 +1,9 @@
 """Training an MLP on analog ReRAM arrays: the three kernels of Marinella et al. (JETCAS 2018).
 
 Each weight is one ReRAM cell against a shared reference conductance, ``W = (G - G_ref) /
-g_unit``, with ``G = g_off (g_on/g_off)**w`` (netlists/reram.lib). Per training sample:
+g_unit``, with ``G = g_off (g_on/g_off)**w`` (the ``reram`` model of netlists/reram.lib, with
+the window of the device card given: :func:`cimspice.circuits.devices.reram_card`). Per
+training sample:
 
 - forward, vector-matrix multiply (VMM): ``y = x @ W`` read as column currents, inputs at
   ``input_bits`` levels, outputs through a ``adc_bits`` ADC on a calibrated range;
@@ -25,32 +27,43 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..circuits.devices import RERAM
+from ..circuits.devices import RERAM, ReramModel
 
-__all__ = ["PulseLaw", "train_analog", "train_float"]
+__all__ = ["PulseLaw", "reference", "train_analog", "train_float"]
 
 
 @dataclass(frozen=True)
 class PulseLaw:
     """State change of one programming pulse: ``1 - w -> (1 - w) exp(-a_set)`` for SET,
-    ``w -> w exp(-a_reset)`` for RESET (dimensionless, from ngspice), energies in J."""
+    ``w -> w exp(-a_reset)`` for RESET (dimensionless, from ngspice), energies in J, and the
+    pulses' durations edges included (s, measured on the simulated waveforms)."""
 
     a_set: float
     a_reset: float
     energy_set: float = 0.0
     energy_reset: float = 0.0
+    t_set: float = 0.0
+    t_reset: float = 0.0
 
     def apply(self, w, n_set, n_reset):
         w = 1.0 - (1.0 - w) * np.exp(-self.a_set * n_set)
         return w * np.exp(-self.a_reset * n_reset)
 
 
-def _conductance(w):
-    return RERAM.g_off * (RERAM.g_on / RERAM.g_off) ** w
+def _conductance(w, card):
+    return card.g_off * (card.g_on / card.g_off) ** w
 
 
-def _state(g):
-    return np.clip(np.log(g / RERAM.g_off) / np.log(RERAM.g_on / RERAM.g_off), 0.0, 1.0)
+def _state(g, card):
+    return np.clip(np.log(g / card.g_off) / np.log(card.g_on / card.g_off), 0.0, 1.0)
+
+
+def reference(card: ReramModel, w_range: float) -> tuple[float, float]:
+    """``(G_ref, g_unit)`` (S, S per unit weight): the reference at the middle of the card's
+    window, ``(g_on + g_off) / 2``, and the conductance of one unit of weight, so that
+    ``|W| <= w_range`` spans the window on both sides."""
+    g_ref = 0.5 * (card.g_on + card.g_off)
+    return g_ref, (card.g_on - g_ref) / w_range
 
 
 def _quantise(v, bits, full):
@@ -107,29 +120,29 @@ def predict(Ws, x):
 
 
 def train_analog(x, y, law: PulseLaw | None, hidden=36, *, epochs=5, lr=0.05, seed=0, adc_bits=8, input_bits=8,
-                 w_range=1.0, max_pulses=8):
+                 w_range=1.0, max_pulses=8, card: ReramModel = RERAM):
     """Per-sample SGD with every kernel on arrays (see the module docstring).
 
     ``w_range``: the weight the conductance window spans on each side of the reference
-    (``G_ref`` the middle of the window, ``(g_on + g_off) / 2``); ``|W| <= w_range``. Returns ``(Ws, counters)``
-    with the SET/RESET pulse counts and the kernel calls, for the energy account.
+    (:func:`reference`); ``|W| <= w_range``. ``card``: the device's window (g_on, g_off).
+    Returns ``(Ws, counters)`` with the SET/RESET pulse counts and the kernel calls, for the
+    energy account.
     """
     rng = np.random.default_rng(seed)
     W0 = _init([x.shape[1], hidden, 10], rng)
     # the reference sits at the middle of the conductance window (not of the state): the
     # weight range is then symmetric, [-w_range, w_range]
-    g_ref = 0.5 * (RERAM.g_on + RERAM.g_off)
-    g_unit = (RERAM.g_on - g_ref) / w_range
+    g_ref, g_unit = reference(card, w_range)
     # weights -> states: programmed once at the start (write-verify, not counted here)
-    states = [_state(np.clip(g_ref + W * g_unit, RERAM.g_off, RERAM.g_on)) for W in W0]
-    weights = lambda: [(_conductance(s) - g_ref) / g_unit for s in states]  # noqa: E731
+    states = [_state(np.clip(g_ref + W * g_unit, card.g_off, card.g_on), card) for W in W0]
+    weights = lambda: [(_conductance(s, card) - g_ref) / g_unit for s in states]  # noqa: E731
     counts = {"set": 0, "reset": 0, "vmm": 0, "mvm_t": 0, "opu": 0}
     # what one SET and one RESET pulse do to W at the reference state: pulse counts are
     # set so that the two directions balance there (away from it they do not: the device)
     if law is not None:
-        w_ref = float(_state(g_ref))
-        dw_set = (_conductance(law.apply(w_ref, 1, 0)) - g_ref) / g_unit
-        dw_reset = (g_ref - _conductance(law.apply(w_ref, 0, 1))) / g_unit
+        w_ref = float(_state(g_ref, card))
+        dw_set = (_conductance(law.apply(w_ref, 1, 0), card) - g_ref) / g_unit
+        dw_reset = (g_ref - _conductance(law.apply(w_ref, 0, 1), card)) / g_unit
 
     # ADC ranges per kernel and layer: the largest output seen so far, decaying slowly (an
     # ADC whose range is recalibrated as training goes)

@@ -28,17 +28,20 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, path: Path) -> Path:
-    """Lay out, write (PNG, 110 dpi) and close ``fig``; returns ``path``."""
+def save_figure(fig, path: Path, rect=None) -> Path:
+    """Lay out (within ``rect``, figure fractions (left, bottom, right, top), when a figure
+    legend needs room), write (PNG, 110 dpi) and close ``fig``; returns ``path``."""
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
 def _fmt(value, unit: str) -> str:
+    if unit == "J" and 1e-18 <= abs(value) < 1e-12:
+        return f"{value * 1e15:.3g} fJ"
     if unit == "x":
         return f"{value:.3g}x"
     if unit == "J":
@@ -71,10 +74,11 @@ class Report:
     def figure(self, png: Path, caption: str) -> None:
         self.parts.append(f"![{caption}]({Path(png).name})\n\n*{caption}*\n")
 
-    def claim(self, key: str, measured: float, agrees: bool, why: str) -> None:
+    def claim(self, key: str, measured: float, agrees: bool, why: str, case: str = "") -> None:
         """Record ``measured`` against :data:`CLAIMS[key] <.sources.CLAIMS>`; ``why`` explains
-        the agreement or the difference (required either way: agreement is not the goal)."""
-        self.claims.append((CLAIMS[key], measured, agrees, why))
+        the agreement or the difference (required either way: agreement is not the goal);
+        ``case``: the configuration and the agreement rule, fixed before the run compared."""
+        self.claims.append((CLAIMS[key], measured, agrees, why, case))
 
     def write(self, setup: str, seconds: float) -> Path:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -87,9 +91,12 @@ class Report:
                 "## Setup\n", setup.strip() + "\n"]
         if self.claims:
             head.append("## The paper's claims against this run\n")
-            rows = [[f"{c.text} [{c.source}]", _fmt(c.value, c.unit), _fmt(m, c.unit),
-                     "agrees" if ok else "differs", why] for c, m, ok, why in self.claims]
-            lines = ["| claim | paper | measured here | | why |", "|---|---|---|---|---|"]
+            cases = any(case for *_, case in self.claims)
+            rows = [[f"{c.text} [{c.source}]", c.shown or _fmt(c.value, c.unit), _fmt(m, c.unit),
+                     "agrees" if ok else "differs", *([case] if cases else []), why]
+                    for c, m, ok, why, case in self.claims]
+            lines = ["| claim | paper | measured here | | " + ("case fixed before comparing | " if cases else "")
+                     + "why |", "|---|---|---|---|" + ("---|" if cases else "") + "---|"]
             lines += ["| " + " | ".join(r) + " |" for r in rows]
             head.append("\n".join(lines) + "\n")
         path = self.out_dir / "report.md"
