@@ -133,7 +133,7 @@ def describe_netlist(path: Path) -> str:
         _vectors(text, str(path)), "",
         "includes: " + ("; ".join(found) if found else "none"),
         "analyses in the deck: " + ("; ".join(analyses) if analyses else "none") +
-        " (a sweep runs op, or the spec's `analysis: {tran: {step: ..., stop: ...}}`)",
+        " (a sweep runs the spec's `analysis:`, op by default, or any of op, dc, ac, noise, tran)",
     ])
 
 

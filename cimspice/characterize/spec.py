@@ -250,10 +250,9 @@ def _circuits(data: dict, source: str) -> tuple[tuple[Circuit, ...], tuple[str, 
             if not isinstance(outputs, dict):
                 raise SpecError(f"{source}: outputs: a netlist sweep needs name: {{vector: 'v(out)', unit: 'V'}}")
             try:
-                circuit = NetlistCircuit(path, outputs, data.get("analysis"))
+                return (NetlistCircuit(path, outputs, data.get("analysis")),), (), {}
             except CircuitError as error:  # "outputs.v: ...", "analysis.tran: ...": the field is named
                 raise SpecError(f"{source}: {error}") from None
-            return (circuit,), (), {}
         if "analysis" in data:
             raise SpecError(f"{source}: analysis: only a user netlist takes one (a circuit runs its own)")
         args = _circuit_args(data.get("circuit_args") or {}, source)
@@ -369,9 +368,9 @@ def _analysis_values(analysis, circuit: Circuit):
     circuit read; as written otherwise, so the hash of a spec without any stays what it was."""
     if not isinstance(analysis, dict) or not isinstance(circuit, NetlistCircuit):
         return analysis
-    (kind, args), = analysis.items()
-    seconds = circuit.analysis[1]
-    return {kind: {k: seconds[k] if isinstance(v, str) else v for k, v in args.items()}}
+    read = circuit.analysis_values()
+    return {kind: {k: read[kind][k] if isinstance(v, str) else v for k, v in args.items()}
+            if isinstance(args, dict) else args for kind, args in analysis.items()}
 
 
 def _as_text(data: dict) -> str:
