@@ -13,6 +13,7 @@ from ..spice.netlist import declared_params, prepare_netlist
 from ..validate import spice_letters, spice_number
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
 from .user_analyses import parse_analyses
+from .user_corners import corner_map, swap_corner
 from .user_outputs import parse_outputs
 
 
@@ -28,16 +29,24 @@ class NetlistCircuit(Circuit):
     analysis : ``"op"`` (default), or a mapping of the analyses to run at every point, e.g.
         ``{"tran": {"step": s, "stop": s}, "ac": {...}}`` (:mod:`.user_analyses`). Times
         and frequencies are numbers or SPICE numbers (``"1n"``).
+    corner : a process corner: the deck's ``.lib`` lines of the shipped cards and of the
+        files in ``corner_libs`` (``{file: {corner: section}}``) read its section
+        (:mod:`.user_corners`).
 
     Besides the ``.param`` parameters, ``temp`` (degC) sets the circuit temperature. A
     parameter's unit is what its ``.param`` value says after the number (``vin=600mV`` is in
     V, one of :data:`UNIT_LETTERS`), else unknown (``""``) until :meth:`declare_units` sets it.
     """
 
-    def __init__(self, path: str | Path, outputs: Mapping[str, Mapping], analysis=None):
+    def __init__(self, path: str | Path, outputs: Mapping[str, Mapping], analysis=None, *,
+                 corner: str | None = None, corner_libs=None):
         self.path = Path(path)
         self.text, _ = prepare_netlist(self.path)
         self.name = self.path.stem
+        self.corner = corner
+        if corner is not None:  # its .lib lines read the corner's sections (user_corners)
+            folder = self.path.resolve().parent
+            self.text = swap_corner(self.text, folder, corner, corner_map(corner_libs, folder), str(self.path))
         values = param_values(self.text)
         declared = declared_params(self.text)
         self.parameters = tuple(
