@@ -191,9 +191,11 @@ def _fields(kind: str, args, analyses: dict[str, Analysis], text: str, where: st
     if group == "ac":
         other = parse_probe(a["input"], f"{where}.input", "ac") if "input" in a else None
         units = {probe.unit, other.unit if other else "V"}
+        what = {"dc_gain": "DC gain (at the first frequency)", "bandwidth": "-3 dB bandwidth",
+                "unity_gain": "unity-gain frequency", "phase_margin": "phase margin"}[kind]
         return dict(analysis="ac", unit=FIXED_UNITS.get(kind, "V/V" if units == {"V"} else ""), probe=probe,
                     other=other, vectors=probe.vectors + (other.vectors if other else ()),
-                    description=f"{kind.replace('_', ' ')} of {probe.text}" + (f" / {other.text}" if other else ""))
+                    description=f"{what} of {probe.text}" + (f" / {other.text}" if other else ""))
     if group == "rise":
         low, high = (_fraction(a.get(k, d), f"{where}.{k}") for k, d in (("low", 0.1), ("high", 0.9)))
         if not 0 <= low < high <= 1:
