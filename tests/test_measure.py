@@ -6,6 +6,7 @@ does not compute, against the analytic RC step."""
 from __future__ import annotations
 
 import math
+import struct
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from meas_oracle import TWO_POLE, ngspice_meas, sweep_outputs, with_param
 
 from cimspice.characterize import SpecError, parse_sweep_spec
 from cimspice.circuits import CircuitError
+from cimspice.circuits import measure_math as mm
 from cimspice.circuits.measure import parse_meas
 
 # An RC ladder driven by a pulse train: crossings rising and falling, several of each, and
@@ -173,3 +175,37 @@ def test_a_meas_line_ngspice_would_read_differently_is_refused(text, message):
     with pytest.raises(CircuitError) as info:
         parse_meas(text, "outputs.x.meas")
     assert str(info.value) == f"outputs.x.meas: {message}"
+
+
+def _ngspice_integral(x, y) -> float:
+    """measure_rms_integral's loop in ngspice 39's com_measure2.c, transcribed sample by sample."""
+    def ulps_equal(a: float, b: float) -> bool:  # AlmostEqualUlps(a, b, 100) for a, b >= 0
+        ia, ib = (struct.unpack("<q", struct.pack("<d", v))[0] for v in (a, b))
+        return a == b or abs(ia - ib) <= 100
+    width = [x[k + 1] - x[k] for k in range(len(x) - 1)] + [0.0, 0.0]
+    i, total = 0, 0.0
+    while i < len(x) - 1:
+        if ulps_equal(width[i], width[i + 1]) and ulps_equal(width[i], width[i + 2]):
+            total += 3 * width[i] * (y[i] + 3 * (y[i + 1] + y[i + 2]) + y[i + 3]) / 8.0
+            i += 3
+        elif ulps_equal(width[i], width[i + 1]):
+            total += width[i] * (y[i] + 4 * y[i + 1] + y[i + 2]) / 3.0
+            i += 2
+        else:
+            total += width[i] * (y[i] + y[i + 1]) / 2
+            i += 1
+    return total
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_integ_takes_ngspice_rules_run_by_run_and_where_widths_drift(seed):
+    """Runs of 1..7 equal widths between odd ones, and (odd seeds) widths drifting by 60 ulps
+    a step, so that neighbours are equal but not every pair in a run is."""
+    rng = np.random.default_rng(seed)
+    widths = np.concatenate([np.full(rng.integers(1, 8), rng.uniform(1, 2)) for _ in range(60)])
+    if seed % 2:
+        widths = widths.view(np.int64) + 60 * np.arange(widths.size)
+        widths = widths.view(np.float64)
+    x = np.concatenate([[0.0], np.cumsum(widths)])
+    y = np.sin(x / 7) + 0.1 * rng.standard_normal(x.size)
+    assert mm.integral(x, y) == pytest.approx(_ngspice_integral(list(x), list(y)), rel=1e-13)

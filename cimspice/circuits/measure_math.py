@@ -141,45 +141,45 @@ def integral(x: np.ndarray, y: np.ndarray) -> float:
     n = x.size - 1
     if n < 1:
         return 0.0
-    w = np.r_[np.diff(x), 0.0, 0.0]
+    w = np.concatenate([np.diff(x), [0.0, 0.0]])
     eq1 = almost_equal(w[:n], w[1:n + 1])
     eq2 = almost_equal(w[:n], w[2:n + 2])
-    if np.any(eq1[:-1] & eq1[1:] & ~eq2[:-1]) or np.any(w[:n] == 0):
-        return _integral_walk(w, y, eq1, eq2)
-    # Equality is transitive here, so the walk goes run by run of equal widths: a run of m
-    # intervals takes m // 3 3/8-rules, then a 1/3 rule (m % 3 == 2) or a trapezoid (1).
-    starts = np.flatnonzero(np.r_[True, ~eq1[:-1]])
-    length = np.diff(np.r_[starts, n])
+    # The walk's step from each interval: 3 (3/8 rule), 2 (1/3 rule) or 1 (trapezoid).
+    k = np.arange(n)
+    step = np.where(eq1 & eq2 & (k + 3 <= n), 3, np.where(eq1 & (k + 2 <= n), 2, 1))
+    # Where equal widths come in runs (equality transitive), the walk goes run by run: a run
+    # of m intervals takes m // 3 3/8 rules, then a 1/3 rule (m % 3 == 2) or a trapezoid (1).
+    starts = np.flatnonzero(np.concatenate([[True], ~eq1[:-1]]))
+    length = np.diff(np.append(starts, n))
     run = np.repeat(np.arange(starts.size), length)
-    offset = np.arange(n) - starts[run]
+    offset = k - starts[run]
     m = length[run]
     full = 3 * (m // 3)
-    yp = np.r_[y, 0.0, 0.0, 0.0]
-    k = np.arange(n)
-    three = (offset < full) & (offset % 3 == 0)
-    two = (offset == full) & (m - full == 2)
-    one = (offset == full) & (m - full == 1)
-    total = np.sum(3 * w[k[three]] * (yp[k[three]] + 3 * (yp[k[three] + 1] + yp[k[three] + 2])
-                                       + yp[k[three] + 3]) / 8.0)
-    total += np.sum(w[k[two]] * (yp[k[two]] + 4 * yp[k[two] + 1] + yp[k[two] + 2]) / 3.0)
-    total += np.sum(w[k[one]] * (yp[k[one]] + yp[k[one] + 1]) / 2)
+    three = np.flatnonzero((offset < full) & (offset % 3 == 0))
+    two = np.flatnonzero((offset == full) & (m - full == 2))
+    one = np.flatnonzero((offset == full) & (m - full == 1))
+    # that tiling is the walk if the walk takes its step at every group's start
+    if not (np.all(step[three] == 3) and np.all(step[two] == 2) and np.all(step[one] == 1)):
+        return _integral_walk(w, y, step)
+    yp = np.concatenate([y, [0.0, 0.0, 0.0]])
+    total = np.sum(3 * w[three] * (yp[three] + 3 * (yp[three + 1] + yp[three + 2]) + yp[three + 3]) / 8.0)
+    total += np.sum(w[two] * (yp[two] + 4 * yp[two + 1] + yp[two + 2]) / 3.0)
+    total += np.sum(w[one] * (yp[one] + yp[one + 1]) / 2)
     return float(total)
 
 
-def _integral_walk(w: np.ndarray, y: np.ndarray, eq1: np.ndarray, eq2: np.ndarray) -> float:
-    """:func:`integral` interval by interval (widths that drift within the tolerance, or
-    zero-width intervals)."""
+def _integral_walk(w: np.ndarray, y: np.ndarray, step: np.ndarray) -> float:
+    """:func:`integral` interval by interval, taking ``step`` (widths that drift within the
+    tolerance, so that equal widths do not come in runs)."""
     n, i, total = y.size - 1, 0, 0.0
     while i < n:
-        if eq1[i] and eq2[i] and i + 3 <= n:
+        if step[i] == 3:
             total += 3 * w[i] * (y[i] + 3 * (y[i + 1] + y[i + 2]) + y[i + 3]) / 8.0
-            i += 3
-        elif eq1[i] and i + 2 <= n:
+        elif step[i] == 2:
             total += w[i] * (y[i] + 4 * y[i + 1] + y[i + 2]) / 3.0
-            i += 2
         else:
             total += w[i] * (y[i] + y[i + 1]) / 2
-            i += 1
+        i += int(step[i])
     return float(total)
 
 
