@@ -17,6 +17,12 @@ Prints:
 3. resident memory (RSS, main process + workers, sampled every 0.2 s with psutil) of a
    100,000-point sweep with 2 workers: peak, and growth over the last 60 % of the run (after
    start-up). Target: peak < 300 MB, flat.
+4. measurements: per-point cost of a transient measured by eight ``.meas`` lines (TRIG/TARG,
+   WHEN, FIND, AVG, MAX, PP, RMS, INTEG), in a sweep (measured in NumPy, 1 local worker)
+   against ngspice's own ``meas`` commands in its ``foreach`` loop over the same points;
+   both marginal, and each also without the measurements (only the last sample read), so
+   the measurements' own cost shows. Target: ratio of the per-point times <= 1.2.
+   ``--measure-only`` runs this part alone.
 """
 
 from __future__ import annotations
@@ -83,6 +89,115 @@ def ngspice_loop_seconds(netlist: Path, n: int, workdir: Path, change: str = "al
     return elapsed
 
 
+# A three-section RC ladder under a pulse train, 10 ps steps over 40 ns (~4000 time points).
+LADDER = """rc ladder, three sections
+.param r=1k
+V1 in 0 dc 0 pulse(0 1 0.5n 0.1n 0.1n 3n 8n)
+R1 in out {r}
+C1 out 0 0.8p
+R2 out mid 1.5k
+C2 mid 0 0.4p
+R3 mid end 3k
+C3 end 0 0.2p
+.end
+"""
+MEAS = {
+    "t_pd": "tran TRIG v(in) VAL=0.5 RISE=1 TARG v(out) VAL=0.5 RISE=1",
+    "t_last": "tran WHEN v(mid)=0.3 FALL=LAST",
+    "v_at": "tran FIND v(out) AT=2.5n",
+    "v_avg": "tran AVG v(out) FROM=3n TO=17n",
+    "v_max": "tran MAX v(out) FROM=2n",
+    "v_pp": "tran PP v(end)",
+    "i_rms": "tran RMS i(v1)",
+    "q": "tran INTEG i(v1) FROM=1n TO=11n",
+}
+
+
+def _ladder_values(n: int) -> list[float]:
+    return [1000.0 + 0.25 * k for k in range(n)]
+
+
+def measured_sweep_seconds(netlist: Path, n: int, out: Path, measured: bool) -> float:
+    """A sweep of ``n`` points of LADDER, its outputs the MEAS lines (or one last sample)."""
+    from cimspice.characterize import parse_sweep_spec, run_sweep
+
+    outputs = ({name: {"meas": text} for name, text in MEAS.items()} if measured
+               else {"v_end": {"vector": "v(out)", "unit": "V"}})
+    spec = parse_sweep_spec({"netlist": str(netlist), "design": "list", "analysis": {"tran": {"step": "10p",
+                             "stop": "40n"}}, "parameters": {"r": {"values": _ladder_values(n)}}, "outputs": outputs})
+    start = time.perf_counter()
+    summary = run_sweep(spec, out, workers=1, overwrite=True, progress=False)
+    elapsed = time.perf_counter() - start
+    if summary.counts["ok"] != n:
+        raise RuntimeError(f"sweep: {summary}")
+    return elapsed
+
+
+def ngspice_meas_loop_seconds(n: int, workdir: Path, measured: bool) -> float:
+    """One ``ngspice -b`` process: ``alter r1``, ``tran``, the MEAS lines as ``meas``
+    commands (or none), ``destroy all``, for each of ``n`` values."""
+    words = " ".join(f"{v!r}" for v in _ladder_values(n))
+    lines = "\n".join(f"meas {t.split(None, 1)[0]} {name} {t.split(None, 1)[1]}" for name, t in MEAS.items())
+    deck = workdir / f"measloop{n}.cir"
+    body = LADDER.rstrip().removesuffix(".end")
+    deck.write_text(f"{body}\n.control\nforeach val {words}\nalter r1 = $val\ntran 10p 40n\n"
+                    f"{lines if measured else ''}\ndestroy all\nend\n.endc\n.end\n")
+    start = time.perf_counter()
+    out = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    done = out.stdout.count("t_pd ") if measured else out.stdout.count("No. of Data Rows")
+    if done != n:
+        raise RuntimeError(f"ngspice loop measured {done} of {n} points:\n{out.stdout[-2000:]}")
+    return elapsed
+
+
+def evaluation_seconds(repeats: int = 20) -> tuple[float, float]:
+    """``(measurements, transient)``: the least time (s) of evaluating every MEAS line on one
+    transient's vectors in NumPy, and of the transient itself through the engine, in this
+    process (no sweep around them, so less at the mercy of a loaded machine)."""
+    from cimspice.circuits.measure import parse_meas
+    from cimspice.spice import get_engine
+
+    engine = get_engine()
+    engine.load(LADDER)
+    meas = [parse_meas(text) for text in MEAS.values()]
+    vectors = ["time", *sorted({v for m in meas for v in m.vectors})]
+    best_tran = best_meas = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = engine.tran(10e-12, 40e-9, vectors=vectors)
+        middle = time.perf_counter()
+        for m in meas:
+            m.evaluate(result["time"], result.vectors)
+        end = time.perf_counter()
+        best_tran, best_meas = min(best_tran, middle - start), min(best_meas, end - middle)
+    return best_meas, best_tran
+
+
+def measurements(tmp: Path, quick: bool) -> None:
+    """Part 4: per-point cost of measured transients, sweep against ngspice's loop."""
+    netlist = tmp / "ladder.cir"
+    netlist.write_text(LADDER)
+    n1, n2 = (20, 80) if quick else (50, 250)
+    runs = {(side, m): {n1: [], n2: []} for side in ("sweep", "ngspice") for m in (True, False)}
+    for _ in range(2 if quick else 3):  # alternated: the machine's cores may be shared
+        for n in (n1, n2):
+            for m in (True, False):
+                runs["sweep", m][n].append(measured_sweep_seconds(netlist, n, tmp / "meas.h5", m))
+                runs["ngspice", m][n].append(ngspice_meas_loop_seconds(n, tmp, m))
+    per = {key: (min(r[n2]) - min(r[n1])) / (n2 - n1) for key, r in runs.items()}
+    print(f"4. per point, a 40 ns transient of an RC ladder (~4000 time points) measured by {len(MEAS)} .meas lines")
+    for side, label in (("ngspice", "ngspice -b, foreach + alter/tran/meas"), ("sweep", "cimspice sweep, 1 worker")):
+        own = per[side, True] - per[side, False]
+        print(f"   {label + ':':40s} {per[side, True] * 1e3:.2f} ms/point with the measurements, "
+              f"{per[side, False] * 1e3:.2f} without ({own * 1e3:+.2f} ms for the {len(MEAS)} measurements)")
+    print(f"   ratio sweep / ngspice, with the measurements: {per['sweep', True] / per['ngspice', True]:.2f} "
+          f"(target <= 1.2); without: {per['sweep', False] / per['ngspice', False]:.2f}")
+    meas, tran = evaluation_seconds()
+    print(f"   in one process: the {len(MEAS)} measurements in NumPy {meas * 1e3:.2f} ms, the transient through "
+          f"the engine {tran * 1e3:.2f} ms (least of 20)")
+
+
 def _burn(n: int) -> int:
     total = 0
     for k in range(n):
@@ -138,10 +253,14 @@ class RssSampler:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="reduced sizes (about a minute)")
+    parser.add_argument("--measure-only", action="store_true", help="only part 4, the measurements")
     args = parser.parse_args()
     q = args.quick
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if args.measure_only:
+            measurements(tmp, q)
+            return
         netlist = tmp / "small.cir"
         netlist.write_text(SMALL)
         # The same circuit with r2 inside an expression: no single device to alter, so the
@@ -210,6 +329,10 @@ def main() -> None:
         print(f"   peak {mb.max():.0f} MB (target < 300 MB); over the last 60 % of the run: median {first:.1f} MB "
               f"in its first third, {last:.1f} MB in its last ({last - first:+.1f} MB), "
               f"range {steady.min():.1f}-{steady.max():.1f} MB")
+
+        # 4. Measurements against ngspice's own .meas in its loop.
+        measurements(tmp, q)
+
 
 if __name__ == "__main__":
     main()

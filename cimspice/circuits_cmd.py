@@ -129,11 +129,11 @@ def describe_netlist(path: Path) -> str:
         "parameters (its top-level .param lines; a sweep spec's `parameters:`)",
         table(("name", "unit", "default as written"), rows) if rows else "  none: nothing to sweep but temp", "",
         _units_note(names, unknown), "",
-        "vectors it can record (a sweep spec's `outputs: {name: {vector: ..., unit: ...}}`)",
+        "vectors it can record (a sweep spec's `outputs:`)",
         _vectors(text, str(path)), "",
         "includes: " + ("; ".join(found) if found else "none"),
         "analyses in the deck: " + ("; ".join(analyses) if analyses else "none") +
-        " (a sweep runs op, or the spec's `analysis: {tran: {step: ..., stop: ...}}`)",
+        " (a sweep runs the spec's `analysis:`, op by default, or any of op, dc, ac, noise, tran)",
     ])
 
 

@@ -75,6 +75,19 @@ def test_ac_corner_is_minus_3db(engine):
     assert np.angle(result["v(out)"][0], deg=True) == pytest.approx(-45, abs=1e-4)
 
 
+def test_noise_of_a_resistor_is_4ktr_and_leaves_no_plot(engine):
+    """R's thermal noise referred to the source in series with it is flat, sqrt(4kTR) per
+    sqrt(Hz) (ngspice 39: k = 1.38064852e-23 J/K, 27 degC); both noise plots are freed."""
+    engine.load("rc noise\nV1 in 0 dc 0 ac 1\nR1 in out 10k\nC1 out 0 1p\n.end")
+    result = engine.noise("v(out)", "V1", 5, 1.0, 1e9, ["frequency", "inoise_spectrum", "onoise_total"])
+    assert result["frequency"].size == 5 * 9 + 1
+    np.testing.assert_allclose(result["inoise_spectrum"], np.sqrt(4 * 1.38064852e-23 * 300.15 * 1e4), rtol=1e-6)
+    assert result["onoise_total"].shape == (1,)
+    assert engine.plot_names() == ["const"]
+    with pytest.raises(ParameterError, match="noise output 'i\\(v1\\)': expected v\\(node\\) or v\\(node,ref\\)"):
+        engine.noise("i(v1)", "v1", 5, 1.0, 1e9)
+
+
 def test_temperature_option_applies_and_survives_reset(engine):
     engine.load(".title tc\n.param r2=1k\nV1 a 0 1\nR1 a b 1k tc1=0.01\nR2 b 0 {r2}\n.end")
     engine.set_temperature(127.0)  # R1 = 1k * (1 + 0.01 * 100) = 2k

@@ -139,3 +139,24 @@ def test_ordinary_decks_pass(tmp_path):
     title, cards = read_cards(deck)
     assert title.line == 1 and title.text.startswith("* a title")
     assert any(c.text == "R2 out 0 {r} $ continued" and c.line == 8 and c.last_line == 9 for c in cards)
+
+
+def test_a_shipped_file_is_found_by_its_bare_name_in_the_deck_only(tmp_path):
+    """`.lib ptm45.lib tt` names the shipped cards when the netlist's folder has no such file;
+    a file of that name beside the netlist wins; an included file gets no such fallback (the
+    engine rewrites only the deck's own include lines, so ngspice could not find it)."""
+    from cimspice.paths import netlist_path
+    from cimspice.spice.netlist import prepare_netlist
+
+    (tmp_path / "a.cir").write_text("a\n.lib ptm45.lib tt\nV1 a 0 1\nR1 a 0 1k\n.end\n")
+    text, _ = prepare_netlist(tmp_path / "a.cir")
+    assert f'.lib "{netlist_path("ptm45.lib")}" tt' in text.splitlines()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "ptm45.lib").write_text(".lib tt\n.param own=1\n.endl tt\n")
+    (tmp_path / "b" / "b.cir").write_text("b\n.lib ptm45.lib tt\nV1 a 0 1\nR1 a 0 1k\n.end\n")
+    text, _ = prepare_netlist(tmp_path / "b" / "b.cir")
+    assert f'.lib "{tmp_path / "b" / "ptm45.lib"}" tt' in text.splitlines()
+    (tmp_path / "sub.inc").write_text(".lib ptm45.lib tt\n")
+    (tmp_path / "c.cir").write_text("c\n.include sub.inc\nV1 a 0 1\nR1 a 0 1k\n.end\n")
+    with pytest.raises(NetlistError, match="sub.inc: line 1: included file .*ptm45.lib not found"):
+        prepare_netlist(tmp_path / "c.cir")

@@ -78,7 +78,7 @@ def test_spice_numbers_give_the_same_spec_hash_as_plain_ones(tmp_path):
     net = _netlist_spec(tmp_path, {"r2": [1e3, 2e3]})
     one = parse_sweep_spec({**net, "analysis": {"tran": {"step": 1e-9, "stop": 1e-8}}})
     two = parse_sweep_spec({**net, "analysis": {"tran": {"step": "1n", "stop": "10ns"}}})
-    assert two.circuit.analysis == ("tran", {"step": 1e-9, "stop": 1e-8}) and two.sha256 == one.sha256
+    assert two.circuit.analysis_values() == {"tran": {"step": 1e-9, "stop": 1e-8}} and two.sha256 == one.sha256
 
 
 @pytest.mark.parametrize("change, message", [
@@ -205,7 +205,7 @@ def test_a_misspelt_key_gets_the_close_match(data, message):
      "outputs.v_out: unknown key(s) units; did you mean 'unit'?"),   # was dropped: the file had no unit
     ({"analysis": {"tran": {"stpe": 1e-9, "stop": 1e-8}}},
      "analysis.tran: unknown 'stpe'; missing step; did you mean 'step'?"),
-    ({"analysis": {"trans": {"step": 1e-9, "stop": 1e-8}}}, "analysis: 'trans' is not one of op, tran; "
+    ({"analysis": {"trans": {"step": 1e-9, "stop": 1e-8}}}, "analysis: 'trans' is not one of op, dc, ac, noise, tran; "
      "did you mean 'tran'?"),
 ])
 def test_a_misspelt_netlist_key_gets_the_close_match(tmp_path, change, message):

@@ -103,9 +103,6 @@ def test_corners_and_temperatures_cross_every_point():
     np.testing.assert_array_equal(p["temp"], np.tile(np.repeat([0.0, 50.0], 3), 2))
     np.testing.assert_array_equal(p["v_bl"], np.tile([0.1, 0.2, 0.3], 4))
     assert np.all(p["v_wl"] == 0.9)
-    # Corners of a user netlist make no sense: no constructor size to set.
-    with pytest.raises(SpecError, match="corners: a user netlist has no corner sizes"):
-        parse_sweep_spec({"netlist": str(netlist_path("cell_1t1r.cir")), "corners": ["tt"], "parameters": {}})
 
 
 def test_spec_hash_ignores_formatting_but_not_content(tmp_path):

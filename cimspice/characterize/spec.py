@@ -43,7 +43,7 @@ from .safety import netlist_fingerprint
 DESIGNS = ("grid", "lhs", "random", "list", "montecarlo")
 AXIS_KEYS = ("values", "start", "stop", "num", "scale", "unit", "sigma", "mean")
 FIELDS = ("circuit", "circuit_args", "netlist", "analysis", "design", "parameters", "outputs", "samples",
-          "seed", "corners", "temperatures", "timeout", "max_points")
+          "seed", "corners", "corner_libs", "temperatures", "timeout", "max_points")
 #: Most points a spec may describe unless its ``max_points`` says otherwise: a typo in a
 #: ``num`` (or one axis too many) should be an error, not a MemoryError. 1e7 points is a
 #: day of simple operating points at ~0.1 ms each on every core of a workstation, and
@@ -101,6 +101,7 @@ class SweepSpec:
     text: str = field(default="", repr=False)
     source: str = "<spec>"
     units: dict[str, str] = field(default_factory=dict)
+    corner_libs: dict = field(default_factory=dict)
 
     @property
     def circuit(self) -> Circuit:
@@ -125,6 +126,7 @@ class SweepSpec:
             "outputs": [[m, c.measurement(m).unit, c.measurement(m).description] for m in self.outputs],
             # only when declared: the hash of a spec without units stays what it was
             **({"units": self.units} if self.units else {}),
+            **({"corner_libs": self.corner_libs} if self.corner_libs else {}),
         }
 
     def scale(self, name: str) -> str:
@@ -235,10 +237,10 @@ def _circuits(data: dict, source: str) -> tuple[tuple[Circuit, ...], tuple[str, 
                 or len(set(corners)) != len(corners)):
             raise SpecError(f"{source}: corners: expected a list of distinct corner names, e.g. [tt, ff, ss]")
     try:
+        if "corner_libs" in data and ("netlist" not in data or corners is None):
+            raise SpecError(f"{source}: corner_libs: maps a user netlist's model files to the sections of its "
+                            f"corners; give it with netlist and corners")
         if "netlist" in data:
-            if corners is not None:
-                raise SpecError(f"{source}: corners: a user netlist has no corner sizes; sweep a "
-                                f"registered circuit, or one netlist per corner")
             # A user netlist: relative to the spec file, its outputs name result vectors.
             netlist = data["netlist"]
             if not isinstance(netlist, str) or not netlist.strip() or not netlist.isprintable():
@@ -250,10 +252,13 @@ def _circuits(data: dict, source: str) -> tuple[tuple[Circuit, ...], tuple[str, 
             if not isinstance(outputs, dict):
                 raise SpecError(f"{source}: outputs: a netlist sweep needs name: {{vector: 'v(out)', unit: 'V'}}")
             try:
-                circuit = NetlistCircuit(path, outputs, data.get("analysis"))
+                if corners is None:
+                    return (NetlistCircuit(path, outputs, data.get("analysis")),), (), {}
+                # one deck per corner, its .lib lines swapped (cimspice.circuits.user_corners)
+                return tuple(NetlistCircuit(path, outputs, data.get("analysis"), corner=c,
+                                            corner_libs=data.get("corner_libs")) for c in corners), tuple(corners), {}
             except CircuitError as error:  # "outputs.v: ...", "analysis.tran: ...": the field is named
                 raise SpecError(f"{source}: {error}") from None
-            return (circuit,), (), {}
         if "analysis" in data:
             raise SpecError(f"{source}: analysis: only a user netlist takes one (a circuit runs its own)")
         args = _circuit_args(data.get("circuit_args") or {}, source)
@@ -355,7 +360,7 @@ def parse_sweep_spec(data: dict, *, source: str = "<spec>", text: str = "") -> S
     text = text or _as_text(data)
     spec = SweepSpec(circuits, design, tuple(axes), fixed, tuple(outputs), samples, seed, corners,
                      temperatures, tuple(variations), circuit_args, _analysis_values(data.get("analysis"), circuit),
-                     timeout, text, source, units)
+                     timeout, text, source, units, data.get("corner_libs") or {})
     if spec.n_points > max_points:
         raise SpecError(f"{source}: the sweep has {spec.n_points:,} points, more than max_points ({max_points:,}); "
                         "sweep fewer, or raise max_points in the spec")
@@ -369,9 +374,9 @@ def _analysis_values(analysis, circuit: Circuit):
     circuit read; as written otherwise, so the hash of a spec without any stays what it was."""
     if not isinstance(analysis, dict) or not isinstance(circuit, NetlistCircuit):
         return analysis
-    (kind, args), = analysis.items()
-    seconds = circuit.analysis[1]
-    return {kind: {k: seconds[k] if isinstance(v, str) else v for k, v in args.items()}}
+    read = circuit.analysis_values()
+    return {kind: {k: read[kind][k] if isinstance(v, str) else v for k, v in args.items()}
+            if isinstance(args, dict) else args for kind, args in analysis.items()}
 
 
 def _as_text(data: dict) -> str:

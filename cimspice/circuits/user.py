@@ -1,23 +1,20 @@
-"""A user's own netlist as a circuit: its ``.param`` values are the parameters, named
-result vectors the measurements."""
+"""A user's own netlist as a circuit: its ``.param`` values are the parameters; the sweep
+spec's analyses run at every point and its outputs are measured on their results."""
 
 from __future__ import annotations
 
 import math
-import numbers
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from ..spice.netlist import declared_params, prepare_netlist
-from ..validate import did_you_mean, spice_letters, spice_number
-from ..yamlio import unknown_keys
+from ..validate import spice_letters, spice_number
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
-
-# Analyses a netlist circuit can run, with their required and optional arguments (s).
-_ANALYSES = {"op": ((), ()), "tran": (("step", "stop"), ("start", "max_step"))}
+from .user_analyses import parse_analyses
+from .user_corners import corner_map, swap_corner
+from .user_outputs import parse_outputs
 
 
 class NetlistCircuit(Circuit):
@@ -27,21 +24,29 @@ class NetlistCircuit(Circuit):
     ----------
     path : netlist file. It is read and checked here (the sandbox of :mod:`cimspice.spice.sandbox`:
         no commands, includes only from its folder and ``netlists/``, all present).
-    outputs : name -> ``{"vector": "v(out)", "unit": "V"}``: vectors to record.
-    analysis : ``"op"`` (default) or ``{"tran": {"step": s, "stop": s[, "start": s, "max_step": s]}}``;
-        after a transient the recorded value is the vector's last sample (at ``stop``). Times
-        are numbers or SPICE numbers (``"1n"``).
+    outputs : name -> ``{"vector": "v(out)", "unit": "V"}``, ``{"meas": "tran WHEN ..."}``,
+        ``{"energy": {...}}``...: what to record (:mod:`.user_outputs`).
+    analysis : ``"op"`` (default), or a mapping of the analyses to run at every point, e.g.
+        ``{"tran": {"step": s, "stop": s}, "ac": {...}}`` (:mod:`.user_analyses`). Times
+        and frequencies are numbers or SPICE numbers (``"1n"``).
+    corner : a process corner: the deck's ``.lib`` lines of the shipped cards and of the
+        files in ``corner_libs`` (``{file: {corner: section}}``) read its section
+        (:mod:`.user_corners`).
 
     Besides the ``.param`` parameters, ``temp`` (degC) sets the circuit temperature. A
     parameter's unit is what its ``.param`` value says after the number (``vin=600mV`` is in
     V, one of :data:`UNIT_LETTERS`), else unknown (``""``) until :meth:`declare_units` sets it.
     """
 
-    def __init__(self, path: str | Path, outputs: Mapping[str, Mapping[str, str]], analysis=None):
+    def __init__(self, path: str | Path, outputs: Mapping[str, Mapping], analysis=None, *,
+                 corner: str | None = None, corner_libs=None):
         self.path = Path(path)
         self.text, _ = prepare_netlist(self.path)
         self.name = self.path.stem
-        self.analysis = _analysis(analysis)
+        self.corner = corner
+        if corner is not None:  # its .lib lines read the corner's sections (user_corners)
+            folder = self.path.resolve().parent
+            self.text = swap_corner(self.text, folder, corner, corner_map(corner_libs, folder), str(self.path))
         values = param_values(self.text)
         declared = declared_params(self.text)
         self.parameters = tuple(
@@ -55,20 +60,22 @@ class NetlistCircuit(Circuit):
             self.parameters += (Parameter("temp", "degC", 27.0, (-273.15, 1000.0), "circuit temperature"),)
         if not outputs:
             raise CircuitError(f"{self.path}: give outputs as name: {{vector: 'v(out)', unit: 'V'}}")
-        self.vectors = {}
-        measurements = []
-        for name, entry in outputs.items():
-            # a dataset of the sweep file: a '/' would make it a group
-            if not isinstance(name, str) or not name.isidentifier():
-                raise CircuitError(f"outputs: {name!r} is not an output name (letters, digits and _)")
-            self.vectors[name], unit = _output(name, entry)
-            kind = "op" if self.analysis[0] == "op" else "final value of tran"
-            measurements.append(Measurement(name, unit, f"{kind} vector {entry['vector']}"))
-        self.measurements = tuple(measurements)
+        self.analyses = parse_analyses(analysis, self.text)
+        self.outputs = parse_outputs(outputs, self.analyses, self.text)
+        self.measurements = tuple(Measurement(o.name, o.unit, o.description) for o in self.outputs.values())
+        # what each analysis reads: its axis and the outputs' vectors
+        self._reads = {kind: list(dict.fromkeys([a.axis] * bool(a.axis) + [
+            v for o in self.outputs.values() if o.analysis == kind for v in o.vectors]))
+            for kind, a in self.analyses.items()}
+        self._axes = {kind: a.axis for kind, a in self.analyses.items()}
         # Parameters that are just one device's value change in place (alter: no reset, no
         # re-elaboration); the others through alterparam + reset, only when they change.
         self._device_of = _device_params(self.text, declared)
         self._applied: dict[str, float] = {}
+
+    def analysis_values(self) -> dict:
+        """``kind -> arguments`` of the analyses each point runs (numbers as numbers)."""
+        return {kind: dict(a.args) for kind, a in self.analyses.items()}
 
     def declare_units(self, units: Mapping[str, str]) -> None:
         """Give parameters whose unit the netlist does not say (``""``) the unit (SI symbol)
@@ -96,63 +103,14 @@ class NetlistCircuit(Circuit):
             if name in device_of:
                 engine.alter(device_of[name], value)
         applied.update(point)
-        kind, args = self.analysis
-        if kind == "op":
-            result = engine.op(list(self.vectors.values()))
-        else:
-            result = engine.tran(vectors=list(self.vectors.values()), **args)
-        values = {name: float(result[vector][-1].real) for name, vector in self.vectors.items()}
-        return Measured(values, result.status, result.aids)
-
-
-def _analysis(analysis) -> tuple[str, dict]:
-    if analysis is None or analysis == "op":
-        return "op", {}
-    if not isinstance(analysis, Mapping) or len(analysis) != 1:
-        raise CircuitError(f"analysis: expected 'op' or {{tran: {{step: s, stop: s}}}}, got {analysis!r}")
-    (kind, args), = analysis.items()
-    if kind not in _ANALYSES or kind == "op":
-        raise CircuitError(f"analysis: {kind!r} is not one of {', '.join(_ANALYSES)}"
-                           f"{did_you_mean(str(kind), _ANALYSES)}")
-    required, optional = _ANALYSES[kind]
-    if not isinstance(args, Mapping):
-        raise CircuitError(f"analysis.{kind}: expected a mapping of {', '.join(required + optional)}")
-    unknown = set(args) - set(required) - set(optional)
-    missing = set(required) - set(args)
-    if unknown or missing:
-        raise CircuitError(f"analysis.{kind}: " + "; ".join(
-            ([f"unknown {', '.join(sorted(map(repr, unknown)))}"] if unknown else [])
-            + ([f"missing {', '.join(sorted(missing))}"] if missing else []))
-            + did_you_mean(map(str, unknown), sorted(set(required + optional) - set(args))))
-    seconds = {}
-    for key, value in args.items():
-        if isinstance(value, str):  # "1n": a SPICE number
-            value = spice_number(value, f"analysis.{kind}.{key}", CircuitError, unit="s")
-        # compared, not math.isfinite(): that raises on an int past float's range
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= sys.float_info.max:
-            raise CircuitError(f"analysis.{kind}.{key}: {value!r} is not a non-negative number of seconds")
-        seconds[key] = float(value)
-    return kind, seconds
-
-
-#: Output entry keys: ``{vector: "v(out)", unit: "V"}``.
-_OUTPUT_KEYS = ("vector", "unit")
-
-
-def _output(name: str, entry) -> tuple[str, str]:
-    """``(vector, unit)`` of an output entry ``{vector: 'v(out)', unit: 'V'}``; a misspelt key
-    is refused, not dropped (``units: V`` would leave the output without its unit)."""
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("vector"), str):
-        unknown = [str(k) for k in entry if k not in _OUTPUT_KEYS] if isinstance(entry, Mapping) else []
-        raise CircuitError(f"outputs.{name}: expected {{vector: 'v(node)', unit: 'V'}}"
-                           f"{did_you_mean(unknown, _OUTPUT_KEYS)}")
-    unknown = set(entry) - set(_OUTPUT_KEYS)
-    if unknown:
-        raise CircuitError(f"outputs.{name}: unknown key(s) {unknown_keys(unknown, _OUTPUT_KEYS)}")
-    unit = entry.get("unit", "")
-    if not isinstance(unit, str) or not unit.isprintable():
-        raise CircuitError(f"outputs.{name}.unit: expected a unit symbol such as 'V', got {unit!r}")
-    return entry["vector"], unit
+        results, aids = {}, []
+        for kind, analysis in self.analyses.items():
+            result = analysis.run(engine, self._reads[kind])
+            results[kind] = result.vectors
+            aids += [a for a in result.aids if a not in aids]
+        # a measurement that cannot be taken raises MeasureError: this point fails with its reason
+        values = {name: output.evaluate(results, self._axes) for name, output in self.outputs.items()}
+        return Measured(values, "aided" if aids else "ok", tuple(aids))
 
 
 _DEVICE_VALUE = re.compile(r"^\s*([rclvi]\w*)\s+\S+\s+\S+\s+(?:dc\s+)?\{\s*([a-z_][\w.]*)\s*\}\s*$", re.IGNORECASE)

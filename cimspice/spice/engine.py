@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +79,8 @@ def vector_key(name: str) -> str:
     return key
 
 
-#: vectors that are an analysis's axis, not a node voltage or a branch current
-_AXES = re.compile(r"time|frequency|[a-z]+-sweep")
+#: vectors that are an analysis's axis (or a noise result), not a node voltage or a branch current
+_AXES = re.compile(r"time|frequency|[a-z]+-sweep|[io]noise_(?:spectrum|total)")
 #: how many vectors a missing-vector message lists (close matches first)
 _LISTED = 20
 
@@ -302,6 +303,22 @@ class Engine:
         f1, f2 = _check_value("fstart", fstart), _check_value("fstop", fstop)
         return self.run(f"ac {variation} {int(points)} {f1!r} {f2!r}", vectors, timeout=timeout)
 
+    def noise(self, output: str, source: str, points: int, fstart: float, fstop: float, vectors=None, *,
+              variation: str = "dec", timeout: float | None = None) -> Result:
+        """Small-signal noise analysis (hertz) of ``output`` (``"v(out)"`` or ``"v(out,ref)"``)
+        referred to the independent ``source``. Vectors: ``"frequency"``,
+        ``"onoise_spectrum"`` (V/sqrt(Hz) or A/sqrt(Hz)) and ``"inoise_spectrum"`` (in the
+        source's unit per sqrt(Hz)), and ngspice's integrated ``"onoise_total"`` /
+        ``"inoise_total"`` (shape (1,)); both of ngspice's plots are freed afterwards."""
+        if variation not in ("dec", "oct", "lin"):
+            raise ParameterError(f"noise variation {variation!r}: expected dec, oct or lin")
+        if not re.fullmatch(r"v\(\s*[\w.:#]+\s*(,\s*[\w.:#]+\s*)?\)", output.strip().lower()):
+            raise ParameterError(f"noise output {output!r}: expected v(node) or v(node,ref)")
+        source = _check_name(source, "source")
+        f1, f2 = _check_value("fstart", fstart), _check_value("fstop", fstop)
+        command = f"noise {output.strip().lower()} {source} {variation} {int(points)} {f1!r} {f2!r}"
+        return self.run(command, vectors, timeout=timeout)
+
     def run(self, command: str, vectors=None, *, timeout: float | None = None) -> Result:
         """Run one analysis command and return its vectors; the plot is freed afterwards.
 
@@ -310,20 +327,28 @@ class Engine:
         """
         self._require_circuit()
         analysis = command.split()[0].lower()
+        # noise makes two plots (spectra, then totals); every other analysis one
+        earlier = set(self.plot_names()) if analysis == "noise" else None
         before = self._current_plot()
-        lines = self.command(command) if timeout is None else self._run_with_timeout(command, timeout)
+        try:
+            lines = self.command(command) if timeout is None else self._run_with_timeout(command, timeout)
+        finally:
+            extra = [] if earlier is None else [p for p in self.plot_names() if p not in earlier]
+            if earlier is not None and sys.exc_info()[0] is not None:  # halted: free what it made
+                for name in extra:
+                    self.command(f"destroy {name}")
         outcome = classify(lines, analysis=analysis, source=self.source)
         plot = self._current_plot()
-        if outcome.error is not None:
-            if plot != before:
-                self.command(f"destroy {plot}")
-            raise outcome.error
-        if plot == before:
-            raise SpiceError(f"{analysis} produced no results", log="\n".join(lines), source=self.source)
+        plots = [plot] + [p for p in extra if p != plot] if plot != before else extra
         try:
-            data = self._read_vectors(plot, vectors)
+            if outcome.error is not None:
+                raise outcome.error
+            if not plots:
+                raise SpiceError(f"{analysis} produced no results", log="\n".join(lines), source=self.source)
+            data = self._read_vectors(plots, vectors)
         finally:
-            self.command(f"destroy {plot}")
+            for name in plots:
+                self.command(f"destroy {name}")
         return Result(analysis, data, outcome.status, outcome.aids, outcome.warnings, "\n".join(lines))
 
     def _run_with_timeout(self, command: str, timeout: float) -> list[str]:
@@ -352,18 +377,23 @@ class Engine:
     def _current_plot(self) -> str:
         return self._ffi.string(self._lib.ngSpice_CurPlot()).decode()
 
-    def _read_vectors(self, plot: str, vectors) -> dict[str, np.ndarray]:
+    def _read_vectors(self, plots: list[str], vectors) -> dict[str, np.ndarray]:
+        """Vectors from the first of ``plots`` that has each (``None``: all of them)."""
         if vectors is None:
-            names = self._all_vectors(plot)
+            names = [v for plot in plots for v in self._all_vectors(plot)]
             keys = names
         else:
             names = [vectors] if isinstance(vectors, str) else list(vectors)
             keys = [vector_key(n) for n in names]
         out = {}
         for name, key in zip(names, keys):
-            info = self._lib.ngGet_Vec_Info(f"{plot}.{key}".encode())
-            if info == self._ffi.NULL:
-                raise MissingVectorError(missing_vector(name, self._all_vectors(plot)), source=self.source)
+            for plot in plots:
+                info = self._lib.ngGet_Vec_Info(f"{plot}.{key}".encode())
+                if info != self._ffi.NULL:
+                    break
+            else:
+                have = [v for p in plots for v in self._all_vectors(p)]
+                raise MissingVectorError(missing_vector(name, have), source=self.source)
             n = info.v_length
             if info.v_compdata != self._ffi.NULL:
                 raw = np.frombuffer(self._ffi.buffer(info.v_compdata, 16 * n), dtype=np.complex128)

@@ -16,7 +16,9 @@ leading blanks skipped, case folded, ``+`` continuation lines joined to their ca
 must then be a comment, a circuit element of a supported kind, or one of the dot commands in
 :data:`DOT_COMMANDS`; anything else is refused, and every included file, shipped ones too,
 passes the same rules. Included files must lie in the netlist's own folder (or below it) or
-in the shipped ``netlists/`` folder, after symbolic links are resolved.
+in the shipped ``netlists/`` folder, after symbolic links are resolved. A deck may name a
+shipped file by its bare name (``.lib ptm45.lib tt``) when its own folder has no file of
+that name.
 """
 
 from __future__ import annotations
@@ -128,8 +130,11 @@ def read_cards(text: str, *, source="<netlist>", has_title: bool = True,
     return title, cards
 
 
-def _include_of(card: Card, folder: Path, source) -> Include | None:
-    """The file a card pulls in, or None; the path is resolved against ``folder``."""
+def _include_of(card: Card, folder: Path, source, *, shipped: bool = False) -> Include | None:
+    """The file a card pulls in, or None; the path is resolved against ``folder``, and with
+    ``shipped`` (a top-level deck, whose include lines the engine makes absolute) a bare
+    file name that is not there but is one of the shipped ``netlists/`` (``ptm45.lib``)
+    names that one."""
     word = card.word
     if not (word.startswith(".inc") or word == ".lib"):
         return None
@@ -145,6 +150,8 @@ def _include_of(card: Card, folder: Path, source) -> Include | None:
         target = folder / target
     if word == ".lib" and len(tokens) == 1 and "/" not in name and not target.exists():
         return None  # '.lib tt' opens a section of a library file (a file of that name is checked)
+    if shipped and not target.exists() and "/" not in name and (netlist_dir() / name).is_file():
+        target = netlist_dir() / name
     if card.last_line:
         raise _refuse(source, card.line, f"write {word} on one line (not continued with '+')")
     try:
@@ -257,7 +264,7 @@ def _check_text(text, folder, source, allowed, *, has_title, seen, chain) -> lis
         _check_card(card, source)
     found = []
     for card in cards:
-        include = _include_of(card, folder, source)
+        include = _include_of(card, folder, source, shipped=has_title)
         if include is None:
             continue
         found.append(include)
@@ -282,6 +289,6 @@ def includes(text: str, folder: Path, *, has_title: bool = True) -> Iterator[Inc
     _, cards = read_cards(text, has_title=has_title, strict=False)
     for card in cards:
         if not card.text.startswith("*"):
-            include = _include_of(card, folder, "<netlist>")
+            include = _include_of(card, folder, "<netlist>", shipped=has_title)
             if include is not None:
                 yield include

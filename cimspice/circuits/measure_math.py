@@ -1,0 +1,227 @@
+"""NumPy kernels of the measurements on sampled analysis results: crossings, values at a
+point of the axis, windows, integrals, derivatives.
+
+``x`` is an analysis's axis (time in s, frequency in Hz, a dc sweep's source value) as
+ngspice sampled it, ``y`` a real signal on it, both 1-D of the same length. The crossing,
+AT and window rules are ngspice 39's ``.meas`` rules (``src/frontend/com_measure2.c``), so a
+``.meas`` line evaluated here gives the number ngspice prints for it: linear interpolation
+between the two samples around a crossing or an AT point, window statistics on the samples
+inside the window, and ngspice's mix of Simpson and trapezoid rules for integrals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: ngspice's tolerance (units in the last place) when it compares two widths or a window
+#: edge with a sample (``AlmostEqualUlps(a, b, 100)``).
+ULPS = 100
+
+
+def almost_equal(a, b, ulps: int = ULPS) -> np.ndarray:
+    """ngspice's ``AlmostEqualUlps``: equal, or at most ``ulps`` doubles apart."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ia, ib = a.view(np.int64), b.view(np.int64)
+    lowest = np.iinfo(np.int64).min
+    # negative doubles ordered as two's-complement integers, as ngspice does
+    ia = np.where(ia < 0, lowest - ia, ia)
+    ib = np.where(ib < 0, lowest - ib, ib)
+    with np.errstate(over="ignore"):
+        return (a == b) | (np.abs(ia - ib) <= ulps)
+
+
+def crossings(x: np.ndarray, y: np.ndarray, level) -> tuple[np.ndarray, np.ndarray]:
+    """Every crossing of ``y`` through ``level`` (a number or a second signal, shape of y),
+    in order: ``(positions on x, direction +1 rising / -1 falling)``.
+
+    ngspice's rule: the first sample sets the side (below when y < level, else above); a
+    later sample at or beyond the level from the side it is on crosses it (so a sample
+    exactly on the level is a crossing both ways, alternately). The position is the linear
+    interpolation between the two samples around it.
+    """
+    d = np.asarray(y, dtype=np.float64) - level
+    if d.size < 2:
+        return np.empty(0), np.empty(0, dtype=np.int8)
+    if np.any(d[1:] == 0.0):
+        index, sign = _crossings_with_ties(d)
+    else:
+        side = d > 0
+        side[0] = d[0] >= 0
+        index = np.flatnonzero(side[1:] != side[:-1]) + 1
+        sign = np.where(side[index], 1, -1).astype(np.int8)
+    x = np.asarray(x, dtype=np.float64)
+    x0, x1, d0, d1 = x[index - 1], x[index], d[index - 1], d[index]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        at = np.where(d1 != d0, x0 + (0.0 - d0) * (x1 - x0) / (d1 - d0), x1)
+    return at, sign
+
+
+def _crossings_with_ties(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`crossings` sample by sample, for signals with samples exactly on the level."""
+    above, index, sign = bool(d[0] >= 0), [], []
+    for k in range(1, d.size):
+        if not above and d[k] >= 0:
+            above = True
+            index.append(k), sign.append(1)
+        elif above and d[k] <= 0:
+            above = False
+            index.append(k), sign.append(-1)
+    return np.asarray(index, dtype=np.intp), np.asarray(sign, dtype=np.int8)
+
+
+def pick(at: np.ndarray, sign: np.ndarray, edge: str, count: int) -> float:
+    """The crossing a ``.meas`` clause asks for: ``edge`` "rise", "fall" or "cross" (either),
+    ``count`` the n-th (1-based) or -1 for the last; NaN when there is none."""
+    chosen = at if edge == "cross" else at[sign == (1 if edge == "rise" else -1)]
+    if count == -1:
+        return float(chosen[-1]) if chosen.size else float("nan")
+    return float(chosen[count - 1]) if chosen.size >= count else float("nan")
+
+
+def value_at(x: np.ndarray, y: np.ndarray, at: float) -> float:
+    """``y`` linearly interpolated at ``at`` in the first interval of ``x`` that holds it
+    (rising, or falling too for a sweep that runs backwards); NaN outside ``x``."""
+    lo, hi = x[:-1], x[1:]
+    inside = ((lo <= at) & (hi >= at)) | ((lo >= at) & (hi <= at))
+    k = np.flatnonzero(inside)
+    if k.size == 0:
+        return float("nan")
+    k = int(k[0])
+    if x[k + 1] == x[k]:
+        return float(y[k])
+    return float(y[k] + (at - x[k]) * (y[k + 1] - y[k]) / (x[k + 1] - x[k]))
+
+
+def derivative_at(x: np.ndarray, y: np.ndarray, at: float) -> float:
+    """dy/dx at ``at``: the derivative of the parabola through the three samples around it
+    (second-order accurate on a non-uniform axis); NaN outside ``x``."""
+    if x.size < 3 or not min(x[0], x[-1]) <= at <= max(x[0], x[-1]):
+        return float("nan")
+    k = int(np.clip(np.searchsorted(x, at) - 1, 0, x.size - 3))
+    x0, x1, x2 = x[k:k + 3]
+    y0, y1, y2 = y[k:k + 3]
+    # d/dx of the Lagrange parabola through (x0, y0), (x1, y1), (x2, y2)
+    return float(y0 * (2 * at - x1 - x2) / ((x0 - x1) * (x0 - x2))
+                 + y1 * (2 * at - x0 - x2) / ((x1 - x0) * (x1 - x2))
+                 + y2 * (2 * at - x0 - x1) / ((x2 - x0) * (x2 - x1)))
+
+
+def window_mask(x: np.ndarray, start: float, stop: float) -> np.ndarray:
+    """Samples with ``start <= x <= stop`` (ngspice's AVG/MIN/MAX/PP window)."""
+    return (x >= start) & (x <= stop)
+
+
+def average(x: np.ndarray, y: np.ndarray) -> float:
+    """Trapezoid mean of the samples (ngspice's AVG: no interpolation at the window's
+    edges); NaN for fewer than two samples."""
+    if x.size < 2 or x[-1] == x[0]:
+        return float("nan")
+    return float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)) / (x[-1] - x[0]))
+
+
+def windowed(x: np.ndarray, y: np.ndarray, start: float, stop: float) -> tuple[np.ndarray, np.ndarray]:
+    """The samples of ``y`` in ``[start, stop]`` with the signal interpolated at both edges
+    unless a sample lies within :data:`ULPS` of it (ngspice's RMS/INTEG window); empty
+    when the window misses ``x``. ``x`` rises."""
+    if x.size == 0 or start > x[-1] or stop < x[0] or stop < start:
+        return np.empty(0), np.empty(0)
+    inner = (x >= start) & (x <= stop)
+    xs, ys = x[inner], y[inner]
+    if start > x[0] and not (xs.size and almost_equal(xs[0], start)):
+        xs, ys = np.r_[start, xs], np.r_[np.interp(start, x, y), ys]
+    if stop < x[-1] and not (xs.size and almost_equal(xs[-1], stop)):
+        xs, ys = np.r_[xs, stop], np.r_[ys, np.interp(stop, x, y)]
+    return xs, ys
+
+
+def integral(x: np.ndarray, y: np.ndarray) -> float:
+    """The integral of samples ``y`` over ``x`` by ngspice's rule (INTEG, RMS): walking the
+    intervals, three of (almost) equal width take Simpson's 3/8 rule, two Simpson's 1/3
+    rule, one the trapezoid rule. Exact for cubics on a uniform axis."""
+    n = x.size - 1
+    if n < 1:
+        return 0.0
+    w = np.concatenate([np.diff(x), [0.0, 0.0]])
+    eq1 = almost_equal(w[:n], w[1:n + 1])
+    eq2 = almost_equal(w[:n], w[2:n + 2])
+    # The walk's step from each interval: 3 (3/8 rule), 2 (1/3 rule) or 1 (trapezoid).
+    k = np.arange(n)
+    step = np.where(eq1 & eq2 & (k + 3 <= n), 3, np.where(eq1 & (k + 2 <= n), 2, 1))
+    # Where equal widths come in runs (equality transitive), the walk goes run by run: a run
+    # of m intervals takes m // 3 3/8 rules, then a 1/3 rule (m % 3 == 2) or a trapezoid (1).
+    starts = np.flatnonzero(np.concatenate([[True], ~eq1[:-1]]))
+    length = np.diff(np.append(starts, n))
+    run = np.repeat(np.arange(starts.size), length)
+    offset = k - starts[run]
+    m = length[run]
+    full = 3 * (m // 3)
+    three = np.flatnonzero((offset < full) & (offset % 3 == 0))
+    two = np.flatnonzero((offset == full) & (m - full == 2))
+    one = np.flatnonzero((offset == full) & (m - full == 1))
+    # that tiling is the walk if the walk takes its step at every group's start
+    if not (np.all(step[three] == 3) and np.all(step[two] == 2) and np.all(step[one] == 1)):
+        return _integral_walk(w, y, step)
+    yp = np.concatenate([y, [0.0, 0.0, 0.0]])
+    total = np.sum(3 * w[three] * (yp[three] + 3 * (yp[three + 1] + yp[three + 2]) + yp[three + 3]) / 8.0)
+    total += np.sum(w[two] * (yp[two] + 4 * yp[two + 1] + yp[two + 2]) / 3.0)
+    total += np.sum(w[one] * (yp[one] + yp[one + 1]) / 2)
+    return float(total)
+
+
+def _integral_walk(w: np.ndarray, y: np.ndarray, step: np.ndarray) -> float:
+    """:func:`integral` interval by interval, taking ``step`` (widths that drift within the
+    tolerance, so that equal widths do not come in runs)."""
+    n, i, total = y.size - 1, 0, 0.0
+    while i < n:
+        if step[i] == 3:
+            total += 3 * w[i] * (y[i] + 3 * (y[i + 1] + y[i + 2]) + y[i + 3]) / 8.0
+        elif step[i] == 2:
+            total += w[i] * (y[i] + 4 * y[i + 1] + y[i + 2]) / 3.0
+        else:
+            total += w[i] * (y[i] + y[i + 1]) / 2
+        i += int(step[i])
+    return float(total)
+
+
+def power_law_integral(f: np.ndarray, s: np.ndarray, start: float, stop: float) -> float:
+    """The integral of a spectral density ``s`` (per Hz, >= 0) over ``[start, stop]`` Hz,
+    taking ``s`` as a power of ``f`` between samples (exact for 1/f, flat and 1/f^2
+    spectra; ngspice's rule for noise totals). Edges inside an interval are interpolated
+    the same way."""
+    f, s = np.asarray(f, dtype=np.float64), np.asarray(s, dtype=np.float64)
+    if not f[0] <= start < stop <= f[-1]:
+        raise ValueError(f"band [{start:g}, {stop:g}] Hz outside the analysis's [{f[0]:g}, {f[-1]:g}] Hz")
+    inner = (f > start) & (f < stop)
+    edges = np.r_[start, f[inner], stop]
+    values = np.r_[_power_law_at(f, s, start), s[inner], _power_law_at(f, s, stop)]
+    f1, f2, s1, s2 = edges[:-1], edges[1:], values[:-1], values[1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.log(s2 / s1) / np.log(f2 / f1)
+        power = s1 * f1 / (a + 1) * ((f2 / f1) ** (a + 1) - 1)
+    log_case = np.abs(a + 1) < 1e-10
+    piece = np.where(log_case, s1 * f1 * np.log(f2 / f1), power)
+    # a zero or flat-zero density has no power law: the trapezoid is exact enough there
+    piece = np.where((s1 > 0) & (s2 > 0) & (f1 > 0), piece, 0.5 * (s1 + s2) * (f2 - f1))
+    return float(np.sum(piece))
+
+
+def _power_law_at(f: np.ndarray, s: np.ndarray, at: float) -> float:
+    k = int(np.clip(np.searchsorted(f, at) - 1, 0, f.size - 2))
+    f1, f2, s1, s2 = f[k], f[k + 1], s[k], s[k + 1]
+    if at == f1:
+        return float(s1)
+    if s1 <= 0 or s2 <= 0 or f1 <= 0:
+        return float(s1 + (s2 - s1) * (at - f1) / (f2 - f1))
+    return float(s1 * (at / f1) ** (np.log(s2 / s1) / np.log(f2 / f1)))
+
+
+def log_crossing(f: np.ndarray, magnitude: np.ndarray, level: float) -> float:
+    """The first frequency (Hz) where ``magnitude`` falls through ``level`` (> 0), with
+    log|H| interpolated linearly in log f (a power law between samples, so a pole's slope
+    is followed exactly); NaN when it never does."""
+    below = np.flatnonzero(magnitude < level)
+    if below.size == 0 or below[0] == 0:
+        return float("nan")
+    k = int(below[0])
+    lf, lm = np.log(f[k - 1:k + 1]), np.log(magnitude[k - 1:k + 1])
+    return float(np.exp(lf[0] + (np.log(level) - lm[0]) * (lf[1] - lf[0]) / (lm[1] - lm[0])))
