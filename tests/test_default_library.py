@@ -143,3 +143,19 @@ def test_quick_rebuild_agrees_with_the_shipped_surrogates(tmp_path, shipped):
             assert error_pct <= 1.5 * stated + 0.05, (block, output, error_pct, stated)
             checked += 1
     assert checked == 5
+
+
+def test_baseline_converts_through_the_sars_measured_transitions(shipped):
+    """The baseline's ADC is the 6-bit SAR's measured transfer: its transitions sit at k + INL_k,
+    the INL read here from the library's surrogates at the spec's supply."""
+    from cimspice.sim.backend import AnalogBackend
+    from cimspice.sim.peripherals import MeasuredAdc
+
+    backend = AnalogBackend("baseline")
+    adc = backend.adc(6)
+    vdd = backend.spec.operating_point["vdd"]
+    inl = np.array([float(shipped[f"adc_sar_6b.inl_{k}"].predict({"vdd": [vdd]})[0]) for k in range(1, 64)])
+    assert isinstance(adc, MeasuredAdc)
+    np.testing.assert_allclose(adc.inl, inl, rtol=0, atol=1e-12)
+    assert 0 < np.max(np.abs(inl)) < 2.0          # a real, monotonic 6-bit converter
+
