@@ -193,6 +193,8 @@ def load_dataset(name, split: str = "test", n: int | None = None) -> tuple[np.nd
         from ..onnx_import import DIGITS_FORMATS, load_onnx
 
         info = load_onnx(name).info
+        if info.get("zoo_data"):      # the model says whose held-out data score it
+            return load_dataset(info["zoo_data"], split, n)
         if info["input_format"] is None:
             raise SimError(f"{name}: input shape {info['input_shape']} is not one the shipped digits come in "
                            f"({', '.join(map(str, DIGITS_FORMATS))}): give the data as FILE.npz (--data)")
