@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from pathlib import Path
 
 import numpy as np
@@ -61,12 +62,8 @@ def _peak_rss() -> float:
 
 
 def _best(f, repeats: int) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    """The fastest of ``repeats`` calls of ``f``, s."""
+    return min(timeit.repeat(f, number=1, repeat=repeats))
 
 
 def measure(config: str, path: Path, batch: int, calibration: int, repeats: int, shape: tuple) -> dict:
