@@ -1,7 +1,7 @@
 """Train the reference networks of ``cimspice.sim.zoo`` and write their HDF5 files.
 
     .venv/bin/pip install torch            # training only; cimspice never imports torch
-    .venv/bin/python scripts/train_zoo.py              # all four networks
+    .venv/bin/python scripts/train_zoo.py              # all five networks
     .venv/bin/python scripts/train_zoo.py cnn gpt      # some of them
 
 Networks and data (real data that ship with installed packages, no download):
@@ -9,6 +9,10 @@ Networks and data (real data that ship with installed packages, no download):
 - ``mlp``  64-64-32-10 ReLU perceptron on scikit-learn's 8x8 digits;
 - ``cnn``  conv 3x3 (8) - avgpool 2 - conv 3x3 (16) - maxpool 2 - dense 10 on the digits;
 - ``lstm`` one LSTM layer (hidden 32) reading each digit row by row (8 steps of 8 pixels);
+- ``resnet`` a residual CNN on the digits, a graph with branches: conv 3x3 (16) stem, three
+  basic blocks (16 identity shortcut; 32 stride 2 with a 1x1 stride-2 projection shortcut;
+  32 identity), global average pooling, dense 10; trained with BatchNormalization, which is
+  folded into each convolution's kernel and bias for the stored file;
 - ``gpt``  a 2-layer, 4-head, d_model 48, context 64 character-level transformer on the
   docstrings of a fixed list of Python standard-library modules; whole modules are held out
   for the test text, which is stored in the file.
@@ -173,6 +177,107 @@ def train_digits(kind: str, seed: int, out: Path) -> dict:
     return {"network": kind, "accuracy": acc}
 
 
+# ----------------------------------------------------------------------- residual CNN
+#: (name, input channels, output channels, stride) of the basic blocks
+RESNET_BLOCKS = [("block1", 16, 16, 1), ("block2", 16, 32, 2), ("block3", 32, 32, 1)]
+
+
+def _conv_bn(c_in, c_out, k, stride):
+    return nn.Sequential(nn.Conv2d(c_in, c_out, k, stride, k // 2, bias=False), nn.BatchNorm2d(c_out))
+
+
+class ResBlock(nn.Module):
+    """conv-BN-ReLU-conv-BN plus the shortcut (identity, or a strided 1x1 conv-BN projection
+    where the shape changes), then ReLU."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv1, self.conv2 = _conv_bn(c_in, c_out, 3, stride), _conv_bn(c_out, c_out, 3, 1)
+        self.down = _conv_bn(c_in, c_out, 1, stride) if stride != 1 or c_in != c_out else None
+
+    def forward(self, x):
+        h = self.conv2(torch.relu(self.conv1(x)))
+        return torch.relu(h + (x if self.down is None else self.down(x)))
+
+
+class ResNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = _conv_bn(1, RESNET_BLOCKS[0][1], 3, 1)
+        self.blocks = nn.ModuleList(ResBlock(c_in, c_out, s) for _, c_in, c_out, s in RESNET_BLOCKS)
+        self.fc = nn.Linear(RESNET_BLOCKS[-1][2], 10)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        for block in self.blocks:
+            x = block(x)
+        return self.fc(x.mean((2, 3)))
+
+
+def _fold_bn(seq: nn.Sequential) -> tuple[np.ndarray, np.ndarray]:
+    """A trained conv-BN pair (eval statistics) as one conv in place (float32-rounded kernel
+    and bias, BN replaced by Identity); returns ``(kernel, b)``."""
+    conv, bn = seq[0], seq[1]
+    s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    kernel, b = _to_np(conv.weight * s[:, None, None, None]), _to_np(bn.bias - bn.running_mean * s)
+    folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding)
+    with torch.no_grad():
+        folded.weight.copy_(torch.tensor(kernel))
+        folded.bias.copy_(torch.tensor(b))
+    seq[0], seq[1] = folded, nn.Identity()
+    return kernel, b
+
+
+def _resnet_graph(model: ResNet) -> tuple[dict, dict]:
+    """Fold every BN (in place) and describe the model as a graph config (docs/system.md)
+    and its weights."""
+    weights, nodes = {}, []
+
+    def conv(name, seq, src, stride):
+        weights[f"{name}.kernel"], weights[f"{name}.b"] = _fold_bn(seq)
+        k = seq[0].kernel_size[0]
+        nodes.append({"type": "conv2d", "name": name, "stride": stride, "padding": k // 2, "inputs": [src],
+                      "outputs": [name]})
+        return name
+
+    def relu(name, src):
+        nodes.append({"type": "activation", "name": name, "kind": "relu", "inputs": [src], "outputs": [name]})
+        return name
+
+    x = relu("stem.relu", conv("stem", model.stem, "x", 1))
+    for (name, _, _, stride), block in zip(RESNET_BLOCKS, model.blocks):
+        h = relu(f"{name}.relu1", conv(f"{name}.conv1", block.conv1, x, stride))
+        h = conv(f"{name}.conv2", block.conv2, h, 1)
+        skip = x if block.down is None else conv(f"{name}.down", block.down, x, stride)
+        nodes.append({"type": "binary", "op": "add", "name": f"{name}.add", "inputs": [h, skip],
+                      "outputs": [f"{name}.add"]})
+        x = relu(f"{name}.relu2", f"{name}.add")
+    nodes += [{"type": "avgpool", "name": "pool", "k": 4, "inputs": [x], "outputs": ["pool"]},   # global: 4x4
+              {"type": "flatten", "name": "flatten", "inputs": ["pool"], "outputs": ["flatten"]},
+              {"type": "dense", "name": "fc", "inputs": ["flatten"], "outputs": ["logits"]}]
+    weights["fc.W"], weights["fc.b"] = _to_np(model.fc.weight.T), _to_np(model.fc.bias)
+    return {"input": "x", "output": "logits", "nodes": nodes}, weights
+
+
+def train_resnet(seed: int, out: Path, epochs: int = 60) -> dict:
+    _setup(seed)
+    X, y, train, test = digit_split(seed)
+    shape = (-1, 1, 8, 8)
+    model = _fit_classifier(ResNet(), X[train].reshape(shape), y[train], epochs, 3e-3, seed).eval()
+    with torch.no_grad():
+        config, weights = _resnet_graph(model)
+        # the folded float32 weights evaluated in float64: the numbers the NumPy graph uses
+        logits = model.double()(torch.tensor(X[test].reshape(shape), dtype=torch.float64)).numpy()
+    acc = float(np.mean(logits.argmax(1) == y[test]))
+    save_network(out / "resnet.h5", name="resnet", kind="graph", config=config, weights=weights,
+                 attrs={"metric": "accuracy", "float_metric": acc, "input_format": "image",
+                        "dataset": "scikit-learn digits (8x8), stratified 80/20 split",
+                        **_provenance(seed, {"epochs": epochs, "batchnorm": "folded into the convolutions"})},
+                 data={"test_indices": test.astype(np.int16)},
+                 reference={"inputs": X[test[:8]].reshape(shape), "logits": logits[:8]})
+    return {"network": "resnet", "accuracy": acc}
+
+
 # -------------------------------------------------------------------------------- GPT
 def docstrings(modules) -> str:
     parts = []
@@ -276,13 +381,14 @@ def train_gpt(seed: int, out: Path, steps: int = 1500) -> dict:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("networks", nargs="*", default=["mlp", "cnn", "lstm", "gpt"])
+    parser.add_argument("networks", nargs="*", default=["mlp", "cnn", "lstm", "resnet", "gpt"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--out", type=Path, default=ZOO_DIR)
     args = parser.parse_args(argv)
     for name in args.networks:
         t0 = time.perf_counter()
-        result = train_gpt(args.seed, args.out) if name == "gpt" else train_digits(name, args.seed, args.out)
+        train = {"gpt": train_gpt, "resnet": train_resnet}.get(name)
+        result = train(args.seed, args.out) if train else train_digits(name, args.seed, args.out)
         print(f"{result} in {time.perf_counter() - t0:.1f} s")
 
 

@@ -16,26 +16,42 @@ import pytest
 
 from cimspice.sim.backend import AnalogBackend
 from cimspice.sim.errors import SimError
-from cimspice.sim.layers import Dense
+from cimspice.sim.graph import Graph
+from cimspice.sim.graph_layers import Binary
+from cimspice.sim.layers import Conv2d, Dense
 from cimspice.sim.network import Sequential
 from cimspice.sim.spec import parse_system_spec
 from cimspice.sim.zoo import list_networks, load_dataset, load_network, read_network_file
 
 # Held-out accuracy / perplexity each shipped network is stated to reach (docs/system.md).
-STATED = {"mlp": ("accuracy", 0.95), "cnn": ("accuracy", 0.95), "lstm": ("accuracy", 0.95), "gpt": ("perplexity", 9.0)}
+STATED = {"mlp": ("accuracy", 0.95), "cnn": ("accuracy", 0.95), "lstm": ("accuracy", 0.95),
+          "resnet": ("accuracy", 0.97), "gpt": ("perplexity", 9.0)}
 
 IDEAL = {"array": {"cell_bits": None}, "inputs": {"encoding": "dac", "bits": None},
          "adc": {"bits": None, "partial_sum_bits": None}}
 
 
-def test_zoo_ships_the_four_networks_small():
+def test_zoo_ships_the_five_networks_small():
     from cimspice.sim.zoo import ZOO_DIR
 
-    assert list_networks() == ["cnn", "gpt", "lstm", "mlp"]
+    assert list_networks() == ["cnn", "gpt", "lstm", "mlp", "resnet"]
     assert sum(p.stat().st_size for p in ZOO_DIR.glob("*.h5")) < 1.5e6
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm", "gpt"])
+def test_resnet_is_a_graph_with_identity_and_projection_shortcuts():
+    net = load_network("resnet")
+    assert type(net) is Graph and net.metric == "accuracy"
+    adds = [n for n in net.nodes if isinstance(n.layer, Binary)]
+    assert len(adds) == 3 and all(n.layer.op == "add" and len(set(n.inputs)) == 2 for n in adds)
+    convs = {n.outputs[0]: n for n in net.nodes if isinstance(n.layer, Conv2d)}
+    shortcuts = [a.inputs[1] for a in adds]          # what each residual adds to its block's output
+    assert [s in convs for s in shortcuts] == [False, True, False]   # identity, projection, identity
+    down = convs[shortcuts[1]].layer
+    assert down.kernel.shape[2:] == (1, 1) and down.stride == 2
+    assert any(c.layer.stride == 2 and c.layer.kernel.shape[2:] == (3, 3) for c in convs.values())
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm", "resnet", "gpt"])
 def test_numpy_network_reproduces_the_trainer(name):
     net = load_network(name)
     attrs, _, _, ref = read_network_file(net.info["path"])
@@ -62,7 +78,7 @@ def test_digits_reader_matches_scikit_learn():
     assert x_test.shape == (359, 1, 8, 8) and len(x_train) + len(x_test) == 1797
 
 
-@pytest.mark.parametrize("name, n", [("mlp", 100), ("cnn", 60), ("lstm", 60), ("gpt", 4)])
+@pytest.mark.parametrize("name, n", [("mlp", 100), ("cnn", 60), ("lstm", 60), ("resnet", 60), ("gpt", 4)])
 def test_ideal_analog_equals_float(name, n):
     """Every non-ideality off, ideal peripherals: analog == float to rounding, with layers
     split over several arrays (32x32 arrays: partial sums) and signed inputs in two phases."""
@@ -292,3 +308,16 @@ def test_surrogate_cell_partials_for_the_solver():
                                      rel=1e-6)
     assert d_bottom[0] == pytest.approx((law(g, vt - vb - h, 1.1 - vb - h) - law(g, vt - vb + h, 1.1 - vb + h))
                                         / (2 * h), rel=1e-6)
+
+
+def test_residual_cnn_scored_on_the_baseline_system():
+    """A graph with branches on the held-out digits with every non-ideality on: accuracy, not
+    only equivalence; the 1x1 projection shortcut is on arrays, the residual adds digital."""
+    from cimspice.sim.simulate import simulate
+
+    result = simulate("baseline", "resnet", n_samples=60, calibration_samples=64)
+    assert result.metric == "accuracy" and result.float_metric >= 0.95
+    assert result.analog_metric >= result.float_metric - 0.05
+    assert result.costs.energy_by_layer["block2.down"]["arrays"] > 0
+    assert result.costs.energy_by_layer["block2.add"]["digital"] > 0
+    assert "accuracy" in result.to_table() and "block2.down: 16x32" in result.to_table()

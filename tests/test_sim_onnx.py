@@ -36,40 +36,55 @@ IDEAL = {"array": {"rows": 32, "cols": 32, "cell_bits": None}, "inputs": {"encod
          "adc": {"bits": None, "partial_sum_bits": None}}
 
 
+def _export_layer(g, spec, w, x):
+    """One zoo layer description (``spec``) applied to tensor ``x`` as ONNX node(s)."""
+    t, n = spec["type"], spec.get("name")
+    if t == "dense":
+        return gemm(g, x, w[f"{n}.W"], w[f"{n}.b"], name=n)
+    if t == "conv2d":
+        p, k = spec.get("padding", 0), list(w[f"{n}.kernel"].shape[2:])
+        return g.op("Conv", [x, g.w(w[f"{n}.kernel"]), g.w(w[f"{n}.b"])], name=n, kernel_shape=k,
+                    pads=[p] * 4, strides=[spec.get("stride", 1)] * 2)
+    if t == "activation":
+        return g.op(spec["kind"].capitalize(), [x], name=n)
+    if t in ("avgpool", "maxpool"):
+        k = spec["k"]
+        return g.op("AveragePool" if t == "avgpool" else "MaxPool", [x], name=n, kernel_shape=[k, k], strides=[k, k])
+    if t == "flatten":
+        return g.op("Flatten", [x], name=n, axis=1)
+    if t == "binary":
+        return g.op(spec["op"].capitalize(), list(x), name=n)
+    assert t == "lstm", t  # PyTorch batch_first export: Transpose -> LSTM (T, N, F) -> Y_h -> Squeeze
+    H = w[f"{n}.W_hh"].shape[0]
+    iofc = lambda m: np.concatenate([np.split(m.T, 4)[j] for j in (0, 3, 1, 2)])  # ifgo -> iofc # noqa
+    B = np.concatenate([iofc(w[f"{n}.b"][None, :]).ravel(), np.zeros(4 * H)])[None]
+    x = g.op("Transpose", [x], perm=[1, 0, 2])
+    _, yh, _ = g.op("LSTM", [x, g.w(iofc(w[f"{n}.W_ih"])[None]), g.w(iofc(w[f"{n}.W_hh"])[None]), g.w(B)],
+                    n_out=3, name=n, hidden_size=H)
+    return g.op("Squeeze", [yh, g.w(np.array([0]))])
+
+
 def export_zoo(name, path):
-    """The zoo network ``name`` written as ONNX, from its stored weights (no cimspice code)."""
+    """The zoo network ``name`` written as ONNX, from its stored weights (no cimspice code):
+    a layer list in order, or a graph's nodes over named tensors."""
     attrs, w, _, _ = read_network_file(os.path.join(REPO, "cimspice", "sim", "zoo", f"{name}.h5"))
-    g, x = Graph(), "x"
-    for spec in attrs["config"]["layers"]:
-        t, n = spec["type"], spec.get("name")
-        if t == "dense":
-            x = gemm(g, x, w[f"{n}.W"], w[f"{n}.b"], name=n)
-        elif t == "conv2d":
-            p = spec.get("padding", 0)
-            x = g.op("Conv", [x, g.w(w[f"{n}.kernel"]), g.w(w[f"{n}.b"])], name=n, kernel_shape=[3, 3],
-                     pads=[p] * 4, strides=[spec.get("stride", 1)] * 2)
-        elif t == "activation":
-            x = g.op(spec["kind"].capitalize(), [x], name=n)
-        elif t in ("avgpool", "maxpool"):
-            k = spec["k"]
-            x = g.op("AveragePool" if t == "avgpool" else "MaxPool", [x], name=n, kernel_shape=[k, k],
-                     strides=[k, k])
-        elif t == "flatten":
-            x = g.op("Flatten", [x], name=n, axis=1)
-        elif t == "lstm":  # PyTorch batch_first export: Transpose -> LSTM (T, N, F) -> Y_h -> Squeeze
-            H = w[f"{n}.W_hh"].shape[0]
-            iofc = lambda m: np.concatenate([np.split(m.T, 4)[j] for j in (0, 3, 1, 2)])  # ifgo -> iofc # noqa
-            B = np.concatenate([iofc(w[f"{n}.b"][None, :]).ravel(), np.zeros(4 * H)])[None]
-            x = g.op("Transpose", [x], perm=[1, 0, 2])
-            _, yh, _ = g.op("LSTM", [x, g.w(iofc(w[f"{n}.W_ih"])[None]), g.w(iofc(w[f"{n}.W_hh"])[None]), g.w(B)],
-                            n_out=3, name=n, hidden_size=H)
-            x = g.op("Squeeze", [yh, g.w(np.array([0]))])
+    g, config = Graph(), attrs["config"]
+    if attrs["kind"] == "graph":
+        env = {config["input"]: "x"}
+        for spec in config["nodes"]:
+            ins = [env[t] for t in spec["inputs"]]
+            env[spec["outputs"][0]] = _export_layer(g, spec, w, ins[0] if len(ins) == 1 else ins)
+        x = env[config["output"]]
+    else:
+        x = "x"
+        for spec in config["layers"]:
+            x = _export_layer(g, spec, w, x)
     fmt = {"flat": [None, 64], "image": [None, 1, 8, 8], "rows": [None, 8, 8]}[attrs["input_format"]]
     return g.save(path, ["N", *fmt[1:]], x, ["N", 10])
 
 
 # ---------------------------------------------------------------------------- the zoo, round trip
-@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm"])
+@pytest.mark.parametrize("name", ["mlp", "cnn", "lstm", "resnet"])
 def test_zoo_networks_round_trip_through_onnx(name, tmp_path):
     path = export_zoo(name, tmp_path / f"{name}.onnx")
     net, zoo = load_onnx(path), load_network(name)
@@ -98,6 +113,23 @@ def test_imported_cnn_on_the_baseline_system_is_the_zoo_cnn(tmp_path):
     assert ours.float_metric == zoo.float_metric and ours.analog_metric == zoo.analog_metric
     assert ours.costs.total_energy == pytest.approx(zoo.costs.total_energy, rel=1e-12, abs=0)
     assert ours.costs.latency == zoo.costs.latency and ours.costs.total_area == zoo.costs.total_area
+
+
+def test_exported_resnet_on_the_ideal_system_is_the_zoo_resnet(tmp_path):
+    """The residual CNN through ONNX (a graph with branches): on the ideal system the import
+    gives the zoo object's logits there (both equal to float), and the same accuracy."""
+    net, zoo = load_onnx(export_zoo("resnet", tmp_path / "resnet.onnx")), load_network("resnet")
+    assert type(net) is type(zoo) and set(net.matrices()) == set(zoo.matrices())
+    x, y = load_dataset("resnet", "test", n=100)
+    x_cal = load_dataset("resnet", "train", n=32)[0]
+    logits = []
+    for model in (net, zoo):
+        backend = AnalogBackend(parse_system_spec(IDEAL))
+        backend.calibrate(model, x_cal)
+        logits.append(model.forward(x, backend))
+    assert_rel(logits[0], logits[1], 1e-6)
+    assert_rel(logits[1], zoo.forward(x), 1e-10)
+    assert np.mean(logits[0].argmax(1) == y) == np.mean(logits[1].argmax(1) == y) == zoo.score(x, y)
 
 
 def test_imported_cnn_runs_on_ideal_arrays_as_float(tmp_path):

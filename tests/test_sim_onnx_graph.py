@@ -20,7 +20,7 @@ from onnx_models import ModelBuilder, assert_rel, encoder, gemm, ort_run, rel_er
 from cimspice.sim.backend import AnalogBackend  # noqa: E402
 from cimspice.sim.errors import SimError  # noqa: E402
 from cimspice.sim.graph import Graph  # noqa: E402
-from cimspice.sim.graph_layers import ActMatMul, Binary, ChannelAffine, FakeQuant, Pool2d  # noqa: E402
+from cimspice.sim.graph_layers import ActMatMul, Binary, ChannelAffine, FakeQuant, Mask, Pool2d  # noqa: E402
 from cimspice.sim.layers import Conv2d, Dense, Embedding  # noqa: E402
 from cimspice.sim.network import Sequential  # noqa: E402
 from cimspice.sim.onnx_import import load_onnx  # noqa: E402
@@ -105,6 +105,19 @@ def _qdq(g):
     return g.op("DequantizeLinear", [g.op("QuantizeLinear", [h, s8, z8]), s8, z8])
 
 
+def _causal_masks(g):
+    """Scores (N, 2, 4, 4) masked three ways: PyTorch's masked_fill (``Where(above, -inf, s)``),
+    a finite fill (``Where(keep, s, -1e9)``), and an additive mask built on constants
+    (``Trilu``, ``Cast``, ``Where(lower, 0, -inf)``: folded at import) then ``Add``."""
+    above = ~np.tril(np.ones((4, 4), dtype=bool))
+    s1 = g.op("Where", [g.w(above, dtype=np.bool_), g.w(np.array(-np.inf)), "x"])
+    s2 = g.op("Where", [g.w(~above, dtype=np.bool_), "x", g.w(np.array(-1e9))])
+    lower = g.op("Cast", [g.op("Trilu", [g.w(np.ones((4, 4)))], upper=0)], to=onnx.TensorProto.BOOL)
+    s3 = g.op("Add", ["x", g.op("Where", [lower, g.w(np.array(0.0)), g.w(np.array(-np.inf))])])
+    soft = lambda s: g.op("Softmax", [s], axis=-1)  # noqa: E731
+    return g.op("Add", [g.op("Add", [soft(s1), g.op("Mul", [soft(s2), g.w(np.array(2.0))])]), soft(s3)])
+
+
 # (builder, input shape without the batch axis, a layer type the import must make)
 OPS = {"add_sub_mul_div": (_elementwise, (4, 5), Binary),
        "concat_split_slice_transpose_reshape_squeeze_unsqueeze_gather_flatten": (_data_movement, (6, 4), Binary),
@@ -113,7 +126,8 @@ OPS = {"add_sub_mul_div": (_elementwise, (4, 5), Binary),
        "pools_batchnorm_global_pools": (_pool_variants, (2, 7, 9), ChannelAffine),
        "gemm_transb_alpha_beta": (_gemm_variants, (6,), Dense),
        "sign_clip_binarized": (_binarized, (6,), Dense),
-       "quantize_dequantize": (_qdq, (3, 6, 6), FakeQuant)}
+       "quantize_dequantize": (_qdq, (3, 6, 6), FakeQuant),
+       "where_masks_with_minus_inf_trilu_additive": (_causal_masks, (2, 4, 4), Mask)}
 
 
 @pytest.mark.parametrize("case", OPS)
@@ -213,6 +227,17 @@ def test_a_chain_as_graph_runs_exactly_as_the_sequential(tmp_path):
     (lambda g: g.op("Relu", [g.op("QuantizeLinear", ["x", g.w(np.array(0.1))])], name="r"), (4,),
      r"QuantizeLinear of an activation is supported only in a QuantizeLinear -> DequantizeLinear pair"),
     (lambda g: g.op("Mul", ["x", g.w(np.ones((3, 4)))]), (4,), r"Mul of a constant of shape \(3, 4\) unsupported"),
+    (lambda g: g.op("Where", [g.w(np.ones(4), dtype=np.bool_), "x", g.op("Relu", ["x"])]), (4,),
+     r"Where of two activations unsupported"),
+    (lambda g: g.op("Where", [g.w(np.ones((2, 4)), dtype=np.bool_), "x", g.w(np.array(0.0))]), (4,),
+     r"Where condition of shape \(2, 4\) unsupported \(it would broadcast across the batch axis\)"),
+    # -inf passes only as a mask; NaN and +inf never
+    (lambda g: g.op("Where", [g.w(np.ones(4), dtype=np.bool_), "x", g.w(np.array(np.inf), "fill")]), (4,),
+     r"initializer 'fill': 1 of 1 entries are not finite"),
+    (lambda g: g.op("Add", ["x", g.w(np.array([0, np.nan, -np.inf, 0]), "mask")]), (4,),
+     r"initializer 'mask': 1 of 4 entries are not finite"),
+    (lambda g: g.op("MatMul", ["x", g.w(np.array([[0.0], [-np.inf], [1], [2]]), "W")]), (4,),
+     r"initializer 'W': 1 of 4 entries are not finite"),
 ])
 def test_unsupported_graph_ops_name_file_node_and_op(tmp_path, build, shape, message):
     g = ModelBuilder()

@@ -29,7 +29,7 @@ import numpy as np
 from .errors import SimError
 from .execution import Backend
 from .layers import FLOAT, Layer
-from .network import Network
+from .network import Network, layer_from_config
 
 __all__ = ["Graph", "Node"]
 
@@ -74,6 +74,26 @@ class Graph(Network):
         last = {t: i for i, node in enumerate(self.nodes) for t in node.inputs}
         self._free = [[t for t in (*node.inputs, *node.outputs) if last.get(t, -1) <= i and t != output]
                       for i, node in enumerate(self.nodes)]
+
+    @classmethod
+    def from_config(cls, name: str, config: dict, weights: dict, info: dict | None = None) -> Graph:
+        """A graph from plain data (how the zoo stores one, docs/system.md): ``config`` is
+        ``{"input": tensor, "output": tensor, "nodes": [node, ...]}``, each node a layer
+        description of :meth:`~cimspice.sim.network.Sequential.from_config` with its
+        ``"inputs"`` and ``"outputs"`` tensor names, or ``{"type": "binary", "op": "add" |
+        "sub" | "mul" | "div"}`` (of two tensors: a residual connection); weights by layer
+        name as there (``name.kernel``, ``name.b``...)."""
+        from .graph_layers import Binary
+
+        try:
+            nodes = []
+            for i, spec in enumerate(config["nodes"]):
+                layer = (Binary(spec["name"], spec["op"]) if spec.get("type") == "binary"
+                         else layer_from_config(spec, weights, name, i))
+                nodes.append(Node(layer, spec["inputs"], spec["outputs"]))
+            return cls(name, nodes, config["input"], config["output"], info)
+        except (KeyError, TypeError) as error:
+            raise SimError(f"network {name!r}: graph config lacks or mistypes {error}") from None
 
     def forward(self, x, backend: Backend = FLOAT) -> np.ndarray:
         """The output tensor for input ``x`` (N, ...), each node run on ``backend``."""

@@ -18,7 +18,7 @@ import numpy as np
 from .errors import SimError
 from .layers import FLOAT, Layer
 
-__all__ = ["ActMatMul", "Binary", "ChannelAffine", "Clip", "Concat", "FakeQuant", "Pool2d", "Reshape", "Sign",
+__all__ = ["ActMatMul", "Binary", "ChannelAffine", "Clip", "Concat", "FakeQuant", "Mask", "Pool2d", "Reshape", "Sign",
            "Slice", "Softmax", "Split", "Take", "Transpose"]
 
 _BINARY = {"add": (np.add, "add"), "sub": (np.subtract, "add"), "mul": (np.multiply, "mul"),
@@ -52,6 +52,20 @@ class Binary(Layer):
         y = f(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
         backend.digital(self.name, kind, y.size)
         return y
+
+
+class Mask(Layer):
+    """``x`` where the constant ``keep`` is true, else the constant ``fill`` (ONNX ``Where``
+    with a constant condition; NumPy broadcasting, never across the batch axis): attention's
+    causal mask, -inf above the diagonal, which softmax weighs zero. Counted as nothing:
+    which positions are masked is fixed when the network is mapped, so masked scores are
+    simply not sent on (as :class:`~cimspice.sim.layers.CausalSelfAttention` counts it)."""
+
+    def __init__(self, name: str, keep, fill):
+        self.name, self.keep, self.fill = name, np.asarray(keep, dtype=bool), np.asarray(fill, dtype=float)
+
+    def __call__(self, x, backend=FLOAT):
+        return np.where(self.keep, np.asarray(x, dtype=float), self.fill)
 
 
 class ActMatMul(Layer):

@@ -29,7 +29,7 @@ from .layers import (
     MLPBlock,
 )
 
-__all__ = ["GPT", "Network", "Sequential", "accuracy", "perplexity"]
+__all__ = ["GPT", "Network", "Sequential", "accuracy", "layer_from_config", "perplexity"]
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -104,28 +104,29 @@ class Sequential(Network):
 
     @classmethod
     def from_config(cls, name: str, layers: list[dict], weights: dict, info: dict | None = None) -> Sequential:
-        built: list[Layer] = []
-        for i, spec in enumerate(layers):
-            kind = spec.get("type")
-            lname = spec.get("name", f"{kind}{i}")
-            w = lambda key, lname=lname: _weight(weights, f"{lname}.{key}", name)  # noqa: E731
-            if kind == "dense":
-                built.append(Dense(lname, w("W"), w("b")))
-            elif kind == "conv2d":
-                built.append(Conv2d(lname, w("kernel"), w("b"), stride=spec.get("stride", 1),
-                                    padding=spec.get("padding", 0), dilation=spec.get("dilation", 1),
-                                    groups=spec.get("groups", 1)))
-            elif kind == "lstm":
-                built.append(LSTM(lname, w("W_ih"), w("W_hh"), w("b")))
-            elif kind == "activation":
-                built.append(Activation(lname, spec["kind"]))
-            elif kind in ("maxpool", "avgpool"):
-                built.append((MaxPool2d if kind == "maxpool" else AvgPool2d)(lname, spec["k"]))
-            elif kind == "flatten":
-                built.append(Flatten(lname))
-            else:
-                raise SimError(f"network {name!r}: layer {i} has unknown type {kind!r}")
-        return cls(name, built, info)
+        return cls(name, [layer_from_config(spec, weights, name, i) for i, spec in enumerate(layers)], info)
+
+
+def layer_from_config(spec: dict, weights: dict, network: str, index: int) -> Layer:
+    """One layer of :meth:`Sequential.from_config`'s list (also a graph node's layer:
+    :meth:`cimspice.sim.graph.Graph.from_config`), its weights read from ``weights``."""
+    kind = spec.get("type")
+    lname = spec.get("name", f"{kind}{index}")
+    w = lambda key: _weight(weights, f"{lname}.{key}", network)  # noqa: E731
+    if kind == "dense":
+        return Dense(lname, w("W"), w("b"))
+    if kind == "conv2d":
+        return Conv2d(lname, w("kernel"), w("b"), stride=spec.get("stride", 1), padding=spec.get("padding", 0),
+                      dilation=spec.get("dilation", 1), groups=spec.get("groups", 1))
+    if kind == "lstm":
+        return LSTM(lname, w("W_ih"), w("W_hh"), w("b"))
+    if kind == "activation":
+        return Activation(lname, spec["kind"])
+    if kind in ("maxpool", "avgpool"):
+        return (MaxPool2d if kind == "maxpool" else AvgPool2d)(lname, spec["k"])
+    if kind == "flatten":
+        return Flatten(lname)
+    raise SimError(f"network {network!r}: layer {index} has unknown type {kind!r}")
 
 
 class GPT(Network):

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 #: ``input_format`` of the zoo network whose data set (held-out split) they are.
 DIGITS_FORMATS = {(64,): "flat", (1, 8, 8): "image", (8, 8): "rows"}
 #: ops that take a tensor in an LSTM's ONNX layout or a QuantizeLinear's output (``_Tensor.mode``)
+#: ops supported on constants only (evaluated at import): casts and how masks are built
+_CONSTANT_ONLY = {"Cast", "Trilu", "Not", "And", "Or", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
+                  "ConstantOfShape", "Range", "Expand"}
 _LAYOUT_OPS = {"Transpose", "LSTM", "Squeeze", "Gather", "Flatten", "Reshape", "Identity", "Dropout",
                "DequantizeLinear"}
 
@@ -128,22 +131,22 @@ class _Importer(MatrixOps, TensorOps):
         if g.sparse_initializer:
             raise SimError(f"{path}: sparse initializers are unsupported")
         self.onnx_opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=1)
-        self.consts = {t.name: require_finite(onnx.numpy_helper.to_array(t), f"{path}: initializer {t.name!r}",
-                                              SimError) for t in g.initializer}
+        raw = {t.name: (onnx.numpy_helper.to_array(t), "initializer") for t in g.initializer}
         self.onnx_nodes = []
         for node in g.node:  # Constant nodes have no inputs: hoisted, so patterns see the layers only
             if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
                 value = self._attrs(node).get("value")
                 if value is None:
                     self.fail(node, "only tensor 'value' constants are supported")
-                self.consts[node.output[0]] = require_finite(onnx.numpy_helper.to_array(value),
-                                                             f"{path}: constant {node.output[0]!r}", SimError)
+                raw[node.output[0]] = (onnx.numpy_helper.to_array(value), "constant")
             else:
                 self.onnx_nodes.append(node)
         self.consumers: dict[str, list[int]] = {}
         for i, node in enumerate(self.onnx_nodes):
             for x in dict.fromkeys(x for x in node.input if x):
                 self.consumers.setdefault(x, []).append(i)
+        self.consts = {name: self._finite(name, value, f"{path}: {what} {name!r}")
+                       for name, (value, what) in raw.items()}
         self.uses = {name: len(c) for name, c in self.consumers.items()}
         for o in g.output:
             self.uses[o.name] = self.uses.get(o.name, 0) + 1
@@ -180,6 +183,18 @@ class _Importer(MatrixOps, TensorOps):
         self.input_shape = tuple(int(d) for d in dims[1:])
         probe = np.zeros((1, *self.input_shape), dtype=np.int64 if token_ids else float)
         self.tensors = {inp.name: _Tensor(probe, mode)}
+
+    def _finite(self, name: str, value, what: str) -> np.ndarray:
+        """A constant checked finite; -inf passes in a mask only (every node reading the
+        constant is a ``Where``, taking it as a value, or an ``Add``: attention's causal mask,
+        whose -inf entries softmax weighs zero). NaN and +inf never pass."""
+        a = np.asarray(value)
+        users = [self.onnx_nodes[k] for k in self.consumers.get(name, [])]
+        mask = users and all(n.op_type == "Add" or n.op_type == "Where" and name in n.input[1:] for n in users)
+        if mask and a.dtype.kind == "f" and np.isneginf(a).any():
+            require_finite(np.where(np.isneginf(a), 0.0, a), what, SimError)
+            return a
+        return require_finite(a, what, SimError)
 
     # ------------------------------------------------------------------ helpers for the converters
     def _attrs(self, node) -> dict:
@@ -301,7 +316,7 @@ class _Importer(MatrixOps, TensorOps):
 
     def _fold(self, node) -> None:
         """Evaluate a node of constants only (onnx's reference evaluator) into new constants."""
-        if not hasattr(self, f"op_{node.op_type}") and node.op_type != "Cast":
+        if not hasattr(self, f"op_{node.op_type}") and node.op_type not in _CONSTANT_ONLY:
             self.fail(node, "unsupported op (on constants only)")
         from onnx.reference import ReferenceEvaluator
 
@@ -311,7 +326,7 @@ class _Importer(MatrixOps, TensorOps):
         except Exception as error:  # noqa: BLE001 - the evaluator raises whatever NumPy or its checks raise
             self.fail(node, f"cannot evaluate on its constants ({type(error).__name__}: {error})".splitlines()[0])
         for name, value in zip([o for o in node.output if o], values):
-            self.consts[name] = require_finite(np.asarray(value), f"{self.path}: folded constant {name!r}", SimError)
+            self.consts[name] = self._finite(name, value, f"{self.path}: folded constant {name!r}")
 
     def _gelu(self, i: int) -> bool:
         """PyTorch's erf GELU: Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5, each
@@ -373,6 +388,24 @@ class _Importer(MatrixOps, TensorOps):
         return Graph(name, nodes, self.input_name, out, info)
 
 
+def _metadata(net: Network, model, path: Path) -> None:
+    """The model's ``metadata_props`` cimspice reads: ``cimspice.metric`` (accuracy or
+    perplexity: how the network is scored) and ``cimspice.zoo_data`` (a shipped network whose
+    held-out data score it, e.g. "gpt" for its text)."""
+    from .zoo.store import list_networks
+
+    meta = {p.key: p.value for p in model.metadata_props}
+    metric = meta.get("cimspice.metric", "accuracy")
+    if metric not in ("accuracy", "perplexity"):
+        raise SimError(f"{path}: metadata cimspice.metric is {metric!r}, expected 'accuracy' or 'perplexity'")
+    net.metric = metric
+    data = meta.get("cimspice.zoo_data")
+    if data is not None and data not in list_networks():
+        raise SimError(f"{path}: metadata cimspice.zoo_data is {data!r}, not a shipped network "
+                       f"({', '.join(list_networks())})")
+    net.info["zoo_data"] = data
+
+
 def load_onnx(path) -> Network:
     """The network in ONNX file ``path``: a :class:`Sequential` when its nodes form a chain
     (each takes the previous one's output and constants), else a :class:`Graph`; float64
@@ -380,7 +413,8 @@ def load_onnx(path) -> Network:
 
     ``info`` holds ``path``, ``input_shape`` (one sample, without the batch axis),
     ``input_format`` ("flat", "image", "rows" when the shape is one the shipped digits come
-    in, else None), ``producer`` and ``opset``. Raises :class:`SimError` (file, node, reason)
+    in, else None), ``producer``, ``opset`` and ``zoo_data``; the metric is accuracy unless the
+    model's metadata say otherwise (``cimspice.metric``, docs/onnx.md). Raises :class:`SimError` (file, node, reason)
     for files that are unreadable, unsafe or use anything unsupported.
     """
     path = Path(path)
@@ -390,6 +424,7 @@ def load_onnx(path) -> Network:
     net.info.update({"path": str(path), "source": "onnx", "producer": model.producer_name,
                      "opset": importer.onnx_opset, "input_shape": importer.input_shape,
                      "input_format": DIGITS_FORMATS.get(importer.input_shape), "input_name": importer.input_name})
+    _metadata(net, model, path)
     log.info("%s: %s of %d layers from %d ONNX nodes", path, type(net).__name__, len(net.layers),
              len(model.graph.node))
     return net

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph_layers import Binary, Clip, Concat, FakeQuant, Reshape, Sign, Slice, Split, Transpose
+from .graph_layers import Binary, Clip, Concat, FakeQuant, Mask, Reshape, Sign, Slice, Split, Transpose
 from .layers import Conv2d, Dense, Flatten
 
 __all__ = ["TensorOps"]
@@ -42,9 +42,7 @@ class TensorOps:
         x, c = (b, self.const(node, 0)) if first else (a, self.const(node, 1))
         if op == "add" and self._bias(node, x, c):
             return
-        if c.ndim > self.rank(x) or c.ndim == self.rank(x) and c.shape[0] != 1:
-            self.fail(node, f"{node.op_type} of a constant of shape {c.shape} unsupported (it would broadcast "
-                            f"across the batch axis)")
+        self._no_batch_broadcast(node, c, x, "of a constant")
         self.emit(node, Binary(self.lname(node, i), op, c, const_first=first), [x])
 
     op_Sub = op_Mul = op_Div = op_Add
@@ -61,6 +59,23 @@ class TensorOps:
             return False
         self.same(node.output[0], x)
         return True
+
+    def _no_batch_broadcast(self, node, c: np.ndarray, x: str, what: str) -> None:
+        if c.ndim > self.rank(x) or c.ndim == self.rank(x) and c.shape[0] != 1:
+            self.fail(node, f"{node.op_type} {what} of shape {c.shape} unsupported (it would broadcast across the "
+                            f"batch axis)")
+
+    def op_Where(self, node, i):
+        """A constant condition choosing between an activation and a constant: a mask."""
+        dyn = [k for k in (1, 2) if node.input[k] not in self.consts]
+        if len(dyn) != 1:
+            self.fail(node, "Where of two activations unsupported (an activation and a constant: a mask)")
+        k = dyn[0]
+        keep = self.const(node, 0, raw=True).astype(bool)      # the condition: a constant (or refused)
+        keep, fill = (keep if k == 1 else ~keep), self.const(node, 3 - k)
+        self._no_batch_broadcast(node, keep, node.input[k], "condition")
+        self._no_batch_broadcast(node, fill, node.input[k], "constant")
+        self.emit(node, Mask(self.lname(node, i), keep, fill), [node.input[k]])
 
     def op_Sign(self, node, i):
         self.emit(node, Sign(self.lname(node, i)), [node.input[0]])

@@ -13,8 +13,12 @@ reproduces it from a fixed seed. The data are real and ship with installed packa
 scikit-learn's 8x8 digits, and for the GPT, docstrings of the Python standard library
 (the held-out text itself is stored in the file, so the score does not depend on the
 Python version installed).
+
+:func:`~cimspice.sim.zoo.export.gpt_to_onnx` writes the GPT as an ONNX transformer, which
+:func:`~cimspice.sim.onnx_import.load_onnx` reads back like any other (docs/onnx.md).
 """
 
+from .export import gpt_to_onnx
 from .store import (
                     NETWORK_SCHEMA,
                     NETWORK_SCHEMA_VERSION,
@@ -26,5 +30,5 @@ from .store import (
                     save_network,
 )
 
-__all__ = ["NETWORK_SCHEMA", "NETWORK_SCHEMA_VERSION", "ZOO_DIR", "list_networks", "load_dataset", "load_network",
-           "read_network_file", "save_network"]
+__all__ = ["NETWORK_SCHEMA", "NETWORK_SCHEMA_VERSION", "ZOO_DIR", "gpt_to_onnx", "list_networks", "load_dataset",
+           "load_network", "read_network_file", "save_network"]

@@ -2,8 +2,8 @@
 
 Layout::
 
-    /                 attrs: schema, schema_version, name, kind ("sequential" | "gpt"),
-                             config (JSON: layer list or GPT hyper-parameters), metric,
+    /                 attrs: schema, schema_version, name, kind ("sequential" | "graph" | "gpt"),
+                             config (JSON: layer list, graph nodes or GPT hyper-parameters), metric,
                              float_metric, input_format, provenance (seed, script, versions)
     /weights/<name>   float32 arrays, named as the layers expect ("conv1.kernel", ...)
     /data/<name>      held-out data the score is computed on (digit indices, text ids)
@@ -29,6 +29,7 @@ import numpy as np
 from ... import __version__
 from ...validate import require_finite
 from ..errors import SimError
+from ..graph import Graph
 from ..network import GPT, Network, Sequential
 
 __all__ = ["NETWORK_SCHEMA", "NETWORK_SCHEMA_VERSION", "VOCAB", "ZOO_DIR", "decode_text", "encode_text",
@@ -158,7 +159,7 @@ def _path(name) -> Path:
 
 
 def load_network(name) -> Network:
-    """A shipped network by name ("mlp", "cnn", "lstm", "gpt") or a network file path
+    """A shipped network by name ("mlp", "cnn", "lstm", "resnet", "gpt") or a network file path
     (cimspice HDF5, or ONNX when it ends in ``.onnx``: :func:`cimspice.sim.onnx_import.load_onnx`)."""
     if str(name).lower().endswith(".onnx"):
         from ..onnx_import import load_onnx
@@ -171,6 +172,8 @@ def load_network(name) -> Network:
     kind, config = attrs.get("kind"), attrs["config"]
     if kind == "sequential":
         return Sequential.from_config(attrs["name"], config["layers"], weights, info)
+    if kind == "graph":
+        return Graph.from_config(attrs["name"], config, weights, info)
     if kind == "gpt":
         return GPT.from_config(attrs["name"], config, weights, info)
     raise SimError(f"{path}: unknown network kind {kind!r}")
@@ -190,6 +193,8 @@ def load_dataset(name, split: str = "test", n: int | None = None) -> tuple[np.nd
         from ..onnx_import import DIGITS_FORMATS, load_onnx
 
         info = load_onnx(name).info
+        if info.get("zoo_data"):      # the model says whose held-out data score it
+            return load_dataset(info["zoo_data"], split, n)
         if info["input_format"] is None:
             raise SimError(f"{name}: input shape {info['input_shape']} is not one the shipped digits come in "
                            f"({', '.join(map(str, DIGITS_FORMATS))}): give the data as FILE.npz (--data)")

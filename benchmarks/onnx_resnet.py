@@ -1,0 +1,156 @@
+"""ResNet-18 through ONNX on the simulator: one-time programming cost and per-image cost
+apart, against float NumPy inference of the same graph, and peak memory, measured in one run.
+
+    python benchmarks/onnx_resnet.py [--batch 8] [--calibration 2] [--repeats 1] [--imagenet]
+
+The network is tests/onnx_models.py's ResNet-18 (basic blocks, strided 1x1 projection
+shortcuts, BatchNormalization folded at import, global average pooling, Gemm; seeded random
+weights) in CIFAR shape (3x32x32, 10 classes) or with ``--imagenet`` in ImageNet shape
+(3x224x224, 1000 classes), written with ``onnx.helper`` and read by ``load_onnx``. Inputs
+are seeded standard-normal images. Configurations, each in its own process (so each peak
+resident memory is its own):
+
+- ``float``            the imported graph on the float NumPy backend (the reference);
+- ``ideal``            cimspice/sim/systems/ideal.yaml (every non-ideality off);
+- ``baseline dac``     baseline.yaml with ``--set inputs.encoding=dac`` (one read per input
+  vector, 8-bit DAC levels; and ``--set operating_point={vdd: 1.1, v_in: 0.55}``, without
+  the bit-serial driver's ``c_row``), every non-ideality on, surrogate mode;
+- ``baseline serial``  baseline.yaml as shipped: 8-bit bit-serial inputs (8 reads per vector).
+
+Programming is the one-time cost before the first image: ``AnalogBackend(spec)`` (library
+load, checks) plus ``calibrate`` on ``--calibration`` images (every matrix programmed: its
+conductances, the IR-drop transfer matrices, the input and ADC ranges). Per image is the
+forward pass of a batch of ``--batch`` images divided by the batch (best of ``--repeats``).
+Peak memory is the process's peak resident set (``resource.getrusage``), the network and
+its batch included.
+
+Targets (issue #19) are stated for ResNet-18 at 3x224x224, every non-ideality on, DAC inputs,
+surrogate mode: per image <= 6x the float NumPy inference; bit-serial inputs <= 20x; peak
+memory under 4 GB for a batch of 8. They are printed beside the measured figures, which
+are not asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))       # the ONNX model builders of the tests
+
+# baseline's operating point holds c_row, an input of the bit-serial word-line driver's table
+# only: with DAC inputs no table reads it, which the backend refuses, so the DAC point drops it
+DAC = ["inputs.encoding=dac", "operating_point={vdd: 1.1, v_in: 0.55}"]
+CONFIGS = {"float": None, "ideal": ("ideal", []), "baseline dac": ("baseline", DAC),
+           "baseline serial": ("baseline", [])}
+TARGETS = {"baseline dac": "<= 6x", "baseline serial": "<= 20x"}
+MEMORY_TARGET = 4e9  # B, batch of 8 (issue #19)
+
+
+def _peak_rss() -> float:
+    """Peak resident set of this process, B (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
+
+
+def _best(f, repeats: int) -> float:
+    """The fastest of ``repeats`` calls of ``f``, s."""
+    return min(timeit.repeat(f, number=1, repeat=repeats))
+
+
+def measure(config: str, path: Path, batch: int, calibration: int, repeats: int, shape: tuple) -> dict:
+    """One configuration in this process: seconds of programming and per image, peak RSS."""
+    from cimspice.sim.backend import AnalogBackend
+    from cimspice.sim.explore import apply_settings, parse_setting
+    from cimspice.sim.onnx_import import load_onnx
+    from cimspice.sim.spec import load_system_spec
+
+    net = load_onnx(path)
+    rng = np.random.default_rng(0)
+    x, x_cal = rng.normal(size=(batch, *shape)), rng.normal(size=(calibration, *shape))
+    out = {"config": config, "programming": None, "arrays": None}
+    if CONFIGS[config] is None:
+        out["per_image"] = _best(lambda: net.forward(x), repeats) / batch
+    else:
+        system, settings = CONFIGS[config]
+        spec = apply_settings(load_system_spec(system), [parse_setting(s) for s in settings])
+        t0 = time.perf_counter()
+        backend = AnalogBackend(spec)
+        plans = backend.prepare(net)
+        backend.calibrate(net, x_cal)
+        out["programming"] = time.perf_counter() - t0
+        out["arrays"] = sum(plan.arrays for plan in plans)
+        out["per_image"] = _best(lambda: net.forward(x, backend), repeats) / batch
+    out["peak_rss"] = _peak_rss()
+    return out
+
+
+def _child(config: str, args, path: Path) -> dict:
+    """``measure`` in a fresh interpreter (its own peak memory); the result as a JSON line."""
+    cmd = [sys.executable, __file__, "--one", config, "--model", str(path), "--batch", str(args.batch),
+           "--calibration", str(args.calibration), "--repeats", str(args.repeats)]
+    if args.imagenet:
+        cmd.append("--imagenet")
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.exit(f"{config}: failed\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _report(results: list[dict], args, shape) -> None:
+    f = results[0]["per_image"]
+    print(f"ResNet-18 {'ImageNet' if args.imagenet else 'CIFAR'} shape ({'x'.join(map(str, shape))}) through ONNX, "
+          f"batch of {args.batch} images, calibration on {args.calibration}, best of {args.repeats}")
+    print(f"{'config':<17}{'arrays':>8}{'programming (s)':>17}{'per image (s)':>15}{'x float':>9}"
+          f"{'peak RSS':>10}  target (issue #19: 3x224x224)")
+    for r in results:
+        prog = "-" if r["programming"] is None else f"{r['programming']:.1f}"
+        arrays = "-" if r["arrays"] is None else str(r["arrays"])
+        print(f"{r['config']:<17}{arrays:>8}{prog:>17}{r['per_image']:>15.4f}{r['per_image'] / f:>9.1f}"
+              f"{r['peak_rss'] / 1e9:>8.2f} GB  {TARGETS.get(r['config'], '')}")
+    for r in results[1:]:
+        if r["config"] in TARGETS:
+            limit = float(TARGETS[r["config"]].split()[-1].rstrip("x"))
+            ratio = r["per_image"] / f
+            print(f"{'meets' if ratio <= limit else 'misses'}  {r['config']}: {ratio:.1f}x float per image "
+                  f"(target {TARGETS[r['config']]}); programming {r['programming'] / f:.0f} float images' worth, "
+                  f"once")
+    peak = max(r["peak_rss"] for r in results)
+    print(f"{'meets' if peak < MEMORY_TARGET else 'misses'}  peak memory {peak / 1e9:.2f} GB for a batch of "
+          f"{args.batch} (target < {MEMORY_TARGET / 1e9:.0f} GB for a batch of 8)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=8, help="images per forward pass (default: %(default)s)")
+    parser.add_argument("--calibration", type=int, default=2, help="calibration images (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=1, help="forward passes timed, best kept")
+    parser.add_argument("--imagenet", action="store_true", help="3x224x224 and 1000 classes instead of CIFAR")
+    parser.add_argument("--one", choices=list(CONFIGS), help=argparse.SUPPRESS)
+    parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    shape = (3, 224, 224) if args.imagenet else (3, 32, 32)
+    if args.one:
+        print(json.dumps(measure(args.one, args.model, args.batch, args.calibration, args.repeats, shape)))
+        return
+    from onnx_models import resnet18
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = resnet18(Path(tmp) / "resnet18.onnx", imagenet=args.imagenet, classes=1000 if args.imagenet else 10)
+        results = []
+        for config in CONFIGS:
+            results.append(_child(config, args, path))
+            print(f"  {json.dumps(results[-1])}", file=sys.stderr, flush=True)   # partial results survive
+    _report(results, args, shape)
+
+
+if __name__ == "__main__":
+    main()
