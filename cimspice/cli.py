@@ -278,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="a trained network on a described accelerator: accuracy, energy, "
                        "latency, area")
     p.add_argument("system", help="system spec (YAML), or a shipped one: baseline, ideal")
-    p.add_argument("--network", required=True, help="shipped network (mlp, cnn, lstm, gpt), a network file, or "
+    p.add_argument("--network", required=True, help="shipped network (mlp, cnn, resnet, lstm, gpt), a network file, or "
                    "an ONNX model (PATH.onnx, see docs/onnx.md)")
     p.add_argument("--data", metavar="FILE.npz", help="evaluation data: arrays x, y (and x_calibration) "
                    "instead of the held-out digits (needed by ONNX models not shaped like them)")
