@@ -153,7 +153,7 @@ def simulate(system, network, data=None, *, n_samples: int | None = None, seeds:
     system : str, path, mapping or SystemSpec
         A shipped system by name ("baseline", "ideal"), a YAML system spec, or its contents.
     network : str, path or Network
-        A shipped network ("mlp", "cnn", "lstm", "gpt"), a network file (``.h5``), an ONNX
+        A shipped network ("mlp", "cnn", "resnet", "lstm", "gpt"), a network file (``.h5``), an ONNX
         model (``.onnx``, docs/onnx.md), or a network object.
     data : optional
         Evaluation data: ``(x, y, x_calibration)`` arrays or an ``.npz`` file of them;
