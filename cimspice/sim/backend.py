@@ -36,27 +36,27 @@ from .tile import AnalogMatrix
 __all__ = ["AnalogBackend", "Ledger", "load_spec_library", "nonlinear_kinds"]
 
 
-def load_spec_blocks(spec: SystemSpec) -> dict:
-    """The block records of ``spec.library`` (empty without a library)."""
+def _read_spec_library(spec: SystemSpec, what: str) -> dict:
+    """``what`` ("load_library" or "load_blocks") of ``spec.library``, a problem named as the
+    spec's ``library`` field (empty without a library)."""
     if not spec.library:
         return {}
-    from ..surrogate import SurrogateError, load_blocks
+    from .. import surrogate
+
     try:
-        return load_blocks(spec.library)
-    except SurrogateError as error:
+        return getattr(surrogate, what)(spec.library)
+    except surrogate.SurrogateError as error:
         raise SimError(f"{spec.source}: library: {error}") from None
+
+
+def load_spec_blocks(spec: SystemSpec) -> dict:
+    """The block records of ``spec.library`` (empty without a library)."""
+    return _read_spec_library(spec, "load_blocks")
 
 
 def load_spec_library(spec: SystemSpec) -> dict:
     """The surrogate library ``spec.library`` names, name -> surrogate (empty without one)."""
-    if not spec.library:
-        return {}
-    from ..surrogate import SurrogateError, load_library
-
-    try:
-        return load_library(spec.library)
-    except SurrogateError as error:
-        raise SimError(f"{spec.source}: library: {error}") from None
+    return _read_spec_library(spec, "load_library")
 
 
 class Ledger:
