@@ -29,12 +29,13 @@ from .area import capacitor_area, resistor_area
 from .base import CircuitError, Measured, Measurement, Parameter
 from .opamp import (
     BIT_LINE_PARAMETERS,
-    OPAMP_SIZES,
     PRECISION,
     check_readout,
     opamp_area,
     opamp_nodeset,
+    opamp_sizes,
     opamp_transistors,
+    size_arguments,
 )
 from .waveforms import settling_time, supply_energy
 
@@ -61,6 +62,8 @@ class TransimpedanceAmplifier(AnalogCircuit):
     t_read : float
         Read window (s) after the current step over which ``energy_read`` is integrated.
     corner : {"tt", "ff", "ss"}
+    **opamp : op-amp sizes overriding netlists/opamp.lib (names as there: ``w_sink``, ``ib`` ...
+        in SI units), e.g. a class-A sink sized for a larger column current.
     """
 
     name = "tia"
@@ -80,13 +83,14 @@ class TransimpedanceAmplifier(AnalogCircuit):
 
     def __init__(self, r_f: float = 5e3, c_f: float = 100e-15, c_load: float = 100e-15,
                  i_full_scale: float = 100e-6, adc_bits: int = 6, t_read: float = 10e-9,
-                 corner: str = "tt"):
+                 corner: str = "tt", **opamp: float):
         super().__init__(corner)
+        self.sizes = opamp_sizes(opamp, where=self.name)
         self.r_f = require_positive(r_f, f"{self.name}: r_f", CircuitError, unit="ohm")
         self.c_f = require_positive(c_f, f"{self.name}: c_f", CircuitError, unit="F")
         self.t_read = require_positive(t_read, f"{self.name}: t_read", CircuitError, unit="s")
         self.c_load, self.i_full_scale, self.adc_bits = check_readout(self.name, c_load, i_full_scale, adc_bits)
-        self.transistors = opamp_transistors("xtia.xop", OPAMP_SIZES)
+        self.transistors = opamp_transistors("xtia.xop", self.sizes)
         self.parameters = (
             Parameter("i_in", "A", 0.5 * i_full_scale, (-2 * i_full_scale, 2 * i_full_scale),
                       "column current flowing into the bit line"),
@@ -99,14 +103,16 @@ class TransimpedanceAmplifier(AnalogCircuit):
 
     def area(self) -> float:
         """Layout estimate (m^2): the op-amp, r_f and c_f (cimspice.circuits.area)."""
-        return opamp_area(OPAMP_SIZES) + resistor_area(self.r_f) + capacitor_area(self.c_f)
+        return opamp_area(self.sizes) + resistor_area(self.r_f) + capacitor_area(self.c_f)
 
     def netlist(self) -> str:
+        sized = size_arguments(self.sizes)
         return "\n".join(self.netlist_header(f"TIA r_f={self.r_f:g} c_f={self.c_f:g} corner={self.corner}") + [
             f'.include "{netlist_path("tia.lib")}"',
+            *(_sized_tia(sized) if sized else []),
             "vdd vdd 0 dc 1.1",
             "vref ref 0 dc 0.75",
-            f"xtia bl out ref vdd 0 tia r_f={self.r_f!r} c_f={self.c_f!r}",
+            f"xtia bl out ref vdd 0 {'tia_sized' if sized else 'tia'} r_f={self.r_f!r} c_f={self.c_f!r}",
             "cbl bl 0 50f",
             f"cload out 0 {self.c_load!r}",
             "iin 0 bl dc 0 ac 1",
@@ -164,6 +170,14 @@ class TransimpedanceAmplifier(AnalogCircuit):
         }
         aids = tuple(dict.fromkeys(aids))
         return Measured(values, "aided" if aids else "ok", aids)
+
+
+def _sized_tia(sized: str) -> list[str]:
+    # netlists/tia.lib's subcircuit with the op-amp resized; its instance path (xtia.xop) and
+    # nodes are the library's, so mismatch and measurements address it the same way
+    return [".subckt tia_sized bl out ref vdd vss r_f=5k c_f=100f",
+            f"xop ref bl out vdd vss opamp {sized}",
+            "rf out bl {r_f}", "cf out bl {c_f}", ".ends tia_sized"]
 
 
 __all__ = ["T_RISE", "T_STEP", "TransimpedanceAmplifier"]

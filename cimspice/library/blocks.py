@@ -55,6 +55,8 @@ class Block:
     timeout : s per point (default: the sweep engine's 60 s)
     quick : part of a ``--quick`` build
     heavy : left out of a full build unless named with ``--only`` (hours of ngspice)
+    fixed : inputs held at a value other than the circuit's default (e.g. a TIA's ``v_ref``),
+        in their SI unit
     """
 
     name: str
@@ -74,6 +76,7 @@ class Block:
     timeout: float | None = None
     quick: bool = True
     heavy: bool = False
+    fixed: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
         if not _NAME.fullmatch(self.name):
@@ -99,6 +102,8 @@ class Block:
         """What the block's fingerprint covers: every field but the ``why`` text."""
         data = asdict(self)
         del data["why"]
+        if not data["fixed"]:  # fields added later stay out of older blocks' fingerprints
+            del data["fixed"]
         return data
 
     def sweep_specs(self, *, quick: bool = False, corners=(), temps=()) -> dict[str, dict]:
@@ -109,7 +114,7 @@ class Block:
         sweep's range from the lowest to the highest (one temperature: held fixed;
         ignored by a circuit without a ``temp`` parameter).
         """
-        grid, lhs = {}, {}
+        grid, lhs = dict(self.fixed), dict(self.fixed)
         for name, (start, stop, num, scale) in self.grid(quick).items():
             axis = {"start": start, "stop": stop, "scale": scale}  # explicit: else the circuit's declared one
             grid[name] = {**axis, "num": num}
@@ -163,6 +168,22 @@ TIA = Block(
     outputs=("v_out", "energy_read"),
     why="the virtual-ground read of a bit line: output voltage and energy per read over the column current "
         "(0 to the 100 uA full scale) and the supply",
+)
+TIA_ARRAY = Block(
+    "tia_array", "tia",
+    # sized for the baseline's arrays: their calibrated column-pair currents reach 95-260 uA
+    # (64 rows of 1-100 uS cells at 0.2 V); r_f puts +-300 uA on +-0.45 V around v_ref, the
+    # op-amp's class-A sink (w_sink 3x: 600 uA) is twice the full scale as in the 100 uA design
+    circuit_args={"r_f": 1500.0, "i_full_scale": 3e-4, "t_read": 1e-8, "w_sink": 6e-5},
+    fixed={"v_ref": 0.55},
+    ranges={"i_in": (-3e-4, 3e-4, 13, "linear"), "vdd": (0.95, 1.3, 5, "linear")},
+    quick_ranges={"i_in": (-3e-4, 3e-4, 7, "linear"), "vdd": (0.95, 1.3, 3, "linear")},
+    # not settling_time: the time to enter a 0.5 LSB band jumps where ringing crosses the band
+    # edge (a grid-linear fit missed by 19.6 %FS); measured <= 8.8 ns over 0.95-1.3 V, 5.0 ns at 1.1 V
+    outputs=("v_out", "energy_read", "power"),
+    models=("grid-linear", "grid-cubic"),
+    why="the array's read-out: a TIA sized for a 64-row column pair (+-300 uA), its virtual ground 0.55 V "
+        "above the op-amp's negative rail; transfer, energy over its 10 ns read, static power, settling",
 )
 SENSE_AMP = Block(
     "sense_amp", "sense_amp", circuit_args={"measure_offset": False},
@@ -361,7 +382,7 @@ def cam_block(word_bits: int) -> Block:
 
 
 def _catalogue() -> dict[str, Block]:
-    blocks = [CELL, TIA, SENSE_AMP, INTEGRATOR, SAMPLE_HOLD, STRONGARM, *_adcs(),
+    blocks = [CELL, TIA, TIA_ARRAY, SENSE_AMP, INTEGRATOR, SAMPLE_HOLD, STRONGARM, *_adcs(),
               *(b for f in FUNCTIONS for b in pwl_blocks(f)), AVG_POOL, MAX_POOL, *DRIVERS,
               *(cam_block(w) for w in CAM_WIDTHS)]
     return {b.name: b for b in blocks}

@@ -155,6 +155,11 @@ def _energy(event: str, count: float, backend) -> tuple[str, float, dict] | None
         return "nonlinear", count, computed("sum V*I*t of the pooling columns' cells", _cell_law(spec),
                                             constants=[c.name for c in (costs.POOL_CELL_G, costs.POOL_V_MAX,
                                                                         costs.POOL_T_READ)])
+    if event == "sense_energy" and spec.sense.circuit:   # J, the sense block over array.t_read
+        record = dict(records["sense.circuit.energy_read"])
+        record["model"] = (f"{spec.sense.circuit}.energy_read over its bench window + {spec.sense.circuit}.power "
+                           "x the rest of array.t_read (cimspice.sim.sense_circuit)")
+        return "sense", count, record
     measured = {"sense_energy": "sense.energy", "pool_wta_energy": "nonlinear.max_pooling_energy"}
     if event in measured or event.startswith("nonlinear_energy:"):   # J, from a characterized surrogate
         key = measured.get(event) or f"nonlinear.energy.{event.split(':', 1)[1]}"

@@ -208,7 +208,7 @@ class AnalogBackend(Backend):
         self.adc_time.update(self.blocks.adc_time)
         self._check_operating_point()
         self.cell = cell if cell is not None else self._cell()
-        self.sense = sense_from_spec(spec.sense, self.library)
+        self.sense = self.blocks.sense or sense_from_spec(spec.sense, self.library)
         self._pool_range: dict = {}   # input range of each circuit-pooling layer (calibration)
         # circuit-pooling layer -> area (m^2) of its per-window circuits, one per window of
         # one inference, all evaluated at once; layers run in turn and share them; and the

@@ -25,8 +25,10 @@ import numpy as np
 
 from .. import CimspiceError
 from ..paths import default_library_path
+from .corners import AtPoint
 from .errors import SimError
 from .provenance import characterized
+from .sense_circuit import sense_circuit
 
 __all__ = ["BlockFigures", "block_of"]
 
@@ -47,6 +49,7 @@ class BlockFigures:
     sample_hold_energy : J per sample of ``sense.sample_hold`` (None: not named)
     adc_energy, adc_time : resolution (bits) -> J / s per conversion of ``adc.circuit``
     adc_inl : resolution -> (2**bits - 1,) INL (LSB) at each transition (``adc.transfer: measured``)
+    sense : the :class:`~cimspice.sim.peripherals.SurrogateSense` of ``sense.circuit`` (None: not named)
     area : component role -> (m^2 per instance, source record); roles ``cell``, ``driver``,
         ``sample_hold``, ``sense`` and ``adc:{bits}``, present when the library's block record
         gives the area
@@ -58,6 +61,7 @@ class BlockFigures:
     adc_energy: dict = field(default_factory=dict)
     adc_time: dict = field(default_factory=dict)
     adc_inl: dict = field(default_factory=dict)
+    sense: object = None
     area: dict = field(default_factory=dict)
     records: dict = field(default_factory=dict)
 
@@ -91,6 +95,9 @@ class BlockFigures:
             reader.area("cell", "array.surrogate", block_of(spec.array.surrogate))
         if spec.sense.type == "surrogate" and spec.sense.surrogate:
             reader.area("sense", "sense.surrogate", block_of(spec.sense.surrogate))
+        if spec.sense.circuit:
+            out.sense = sense_circuit(spec, reader)
+            reader.area("sense", "sense.circuit", spec.sense.circuit)
         return out
 
 
@@ -101,8 +108,8 @@ class _Reader:
     def _fail(self, field: str, why: str):
         raise SimError(f"{self.spec.source}: {field}: {why}")
 
-    def value(self, field: str, key: str, unit: str, at: dict | None = None, positive: bool = True) -> float:
-        """The table ``key``'s value at the operating point (``operating_point`` under ``at``)."""
+    def _surrogate(self, field: str, key: str, unit: str):
+        """The library's table ``key`` in ``unit``, or the refusal naming the block to build."""
         s = self.library.get(key)
         if s is None:
             block = block_of(key)
@@ -113,15 +120,24 @@ class _Reader:
             else:
                 how = f"`cimspice library build -o {lib} --only {block}`"
             self._fail(field, f"the library {lib} has no {key!r}; add block {block} with {how}")
-        point = {**self.spec.operating_point, **(at or {})}
-        missing = [n for n in s.inputs if n not in point]
-        if missing:
-            self._fail(field, f"{key} needs {', '.join(missing)} (its inputs: {', '.join(s.inputs)}); give "
-                              f"{'it' if len(missing) == 1 else 'them'} in operating_point")
         given = (list(getattr(s, "output_units", [unit])) or [unit])[0]
         if given not in ("", unit):
             self._fail(field, f"{key} gives {given}, not {unit}")
-        point = {n: point[n] for n in s.inputs}
+        return s
+
+    def _point(self, field: str, key: str, s, at: dict | None, free=()) -> dict:
+        """The operating point of every input of ``s`` but ``free``."""
+        point = {**self.spec.operating_point, **(at or {})}
+        missing = [n for n in s.inputs if n not in point and n not in free]
+        if missing:
+            self._fail(field, f"{key} needs {', '.join(missing)} (its inputs: {', '.join(s.inputs)}); give "
+                              f"{'it' if len(missing) == 1 else 'them'} in operating_point")
+        return {n: point[n] for n in s.inputs if n not in free}
+
+    def value(self, field: str, key: str, unit: str, at: dict | None = None, positive: bool = True) -> float:
+        """The table ``key``'s value at the operating point (``operating_point`` under ``at``)."""
+        s = self._surrogate(field, key, unit)
+        point = self._point(field, key, s, at)
         try:
             value = float(np.ravel(s.predict({n: [v] for n, v in point.items()}))[0])
         except CimspiceError as error:  # outside the characterized domain
@@ -130,6 +146,21 @@ class _Reader:
             self._fail(field, f"{key} gives {value:g} {unit} at {point}")
         self.out.records[field] = self.record(field, key, point)
         return value
+
+    def table(self, field: str, key: str, unit: str, free: str):
+        """The table ``key`` as a function of its input ``free`` alone, every other input held
+        at the operating point (inside the characterized domain)."""
+        s = self._surrogate(field, key, unit)
+        if free not in s.inputs:
+            self._fail(field, f"{key} has no input {free!r} (its inputs: {', '.join(s.inputs)})")
+        point = self._point(field, key, s, None, free=(free,))
+        for name, v in point.items():
+            lo, hi = s.domain[name]
+            if not lo <= v <= hi:
+                self._fail(field, f"operating_point {name}={v:g} is outside {key}'s characterized range "
+                                  f"[{lo:g}, {hi:g}]")
+        self.out.records[field] = self.record(field, key, point)
+        return AtPoint(s, point) if point else s
 
     def area(self, role: str, field: str, block: str) -> None:
         """m^2 of one ``block`` from its library record, when the record gives one."""

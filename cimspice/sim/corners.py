@@ -49,16 +49,17 @@ def characterized_temp(surrogate) -> float:
     return float(value[0] if isinstance(value, list) else value) if value is not None else NOMINAL_TEMP
 
 
-class AtTemperature:
-    """A surrogate with its ``temp`` input held at ``temp`` (degC): the same object to its
-    callers, one input fewer (``inputs``, ``domain``, ``predict``); everything else is the
-    wrapped surrogate's."""
+class AtPoint:
+    """A surrogate with some inputs held (``fixed``: name -> value in its unit): the same
+    object to its callers with those inputs gone (``inputs``, ``domain``, ``predict``);
+    everything else is the wrapped surrogate's."""
 
-    def __init__(self, surrogate, temp: float):
-        self.surrogate, self.temp = surrogate, float(temp)
-        self._index = list(surrogate.inputs).index("temp")
-        self.inputs = [n for n in surrogate.inputs if n != "temp"]
-        self.input_units = [u for n, u in zip(surrogate.inputs, surrogate.input_units) if n != "temp"]
+    def __init__(self, surrogate, fixed: dict):
+        self.surrogate, self.fixed = surrogate, {k: float(v) for k, v in fixed.items()}
+        names = list(surrogate.inputs)
+        self._held = sorted((names.index(k), v) for k, v in self.fixed.items())
+        self.inputs = [n for n in names if n not in self.fixed]
+        self.input_units = [u for n, u in zip(names, surrogate.input_units) if n not in self.fixed]
 
     def __getattr__(self, name):
         if name == "surrogate":      # not set yet (a copy being built): no recursion
@@ -67,15 +68,30 @@ class AtTemperature:
 
     @property
     def domain(self) -> dict:
-        return {k: v for k, v in self.surrogate.domain.items() if k != "temp"}
+        return {k: v for k, v in self.surrogate.domain.items() if k not in self.fixed}
 
     def predict(self, X, out_of_domain: str = "error"):
-        """As :meth:`cimspice.surrogate.Surrogate.predict`, without the ``temp`` column."""
+        """As :meth:`cimspice.surrogate.Surrogate.predict`, without the held columns."""
         if isinstance(X, dict):
             n = max((np.size(v) for v in X.values()), default=1)
-            return self.surrogate.predict({**X, "temp": np.full(n, self.temp)}, out_of_domain=out_of_domain)
+            return self.surrogate.predict({**X, **{k: np.full(n, v) for k, v in self.fixed.items()}},
+                                          out_of_domain=out_of_domain)
         X = np.asarray(X, float)
-        return self.surrogate.predict(np.insert(X, self._index, self.temp, axis=1), out_of_domain=out_of_domain)
+        for index, value in self._held:          # ascending: each insert lands where it belongs
+            X = np.insert(X, index, value, axis=1)
+        return self.surrogate.predict(X, out_of_domain=out_of_domain)
+
+    def __repr__(self):
+        held = ", ".join(f"{k}={v:g}" for k, v in self.fixed.items())
+        return f"{type(self).__name__}({self.surrogate.name!r}, {held})"
+
+
+class AtTemperature(AtPoint):
+    """A surrogate with its ``temp`` input held at ``temp`` (degC)."""
+
+    def __init__(self, surrogate, temp: float):
+        super().__init__(surrogate, {"temp": temp})
+        self.temp = float(temp)
 
     def __repr__(self):
         return f"AtTemperature({self.surrogate.name!r}, {self.temp:g} degC)"

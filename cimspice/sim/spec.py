@@ -14,7 +14,8 @@ several fields follow the walk, section by section. docs/system.md's field table
     inputs:     {encoding: bit_serial|dac, bits, signed: two_phase|bipolar, driver: block}
     adc:        {type: ideal|surrogate, bits, partial_sum_bits, range: calibrated|full, per_array, surrogate,
                  energy: {bits: key}, time: {bits: key}, energy_at: {input: value}, circuit: family}
-    sense:      {type: ideal|surrogate, surrogate, energy, v_ref, transimpedance, sample_hold: block}
+    sense:      {type: ideal|surrogate, surrogate, energy, v_ref, transimpedance, circuit: block,
+                 sample_hold: block}
     nonlinear:  {where: digital|reram_array, surrogates: {kind: name}, energy: {kind: name},
                  avg_pooling: digital|reram_array, max_pooling: digital|wta,
                  max_pooling_error: name, max_pooling_energy: name}
@@ -151,6 +152,10 @@ class SenseSpec:
                               unit="V", positive=True, max=5.0)
     transimpedance: float = spec_field(SENSE_TRANSIMPEDANCE, "nominal TIA transimpedance, for the same", unit="ohm",
                                        positive=True)
+    circuit: str | None = spec_field(
+        None, "library block of the bit-line sense circuit (e.g. `tia_array`): its transfer `v_out`, energy per read "
+              "(`energy_read` over the block's read window, `power` over the rest of `array.t_read`) and area; its "
+              "reference and transimpedance from the block's record", nonempty=True)
     sample_hold: str | None = spec_field(
         None, "library block of the column sample-and-hold (e.g. `sample_hold`): its `energy` per sample and area "
               "per column; null: the cited one (costs.SH_ENERGY)", nonempty=True)
@@ -283,6 +288,9 @@ class SystemSpec:
             keys.append(("inputs.driver", f"{self.inputs.driver}.energy_driver"))
         if self.sense.sample_hold:
             keys.append(("sense.sample_hold", f"{self.sense.sample_hold}.energy"))
+        if self.sense.circuit:
+            keys += [(f"sense.circuit.{what}", f"{self.sense.circuit}.{what}")
+                     for what in ("v_out", "energy_read", "power")]
         if self.adc.circuit:
             for bits in self.adc_resolutions():
                 block = f"{self.adc.circuit}_{bits}b"
@@ -354,6 +362,9 @@ def _check_sense(s: dict, fail):
     if s["sense"].type == "surrogate" and not s["sense"].surrogate:
         fail("surrogate", "sense type 'surrogate' needs the library key of the sense-circuit surrogate "
                           "(e.g. tia.v_out)")
+    if s["sense"].circuit and s["sense"].type == "surrogate":
+        fail("circuit", "give the sense circuit either as a library block (sense.circuit) or as surrogate keys "
+                        "(sense.type surrogate), not both")
 
 
 def _check_nonlinear(s: dict, fail):
@@ -381,6 +392,7 @@ def _library_needed(spec: SystemSpec) -> str | None:
              ("adc.circuit", spec.adc.circuit is not None),
              ("inputs.driver", spec.inputs.driver is not None),
              ("sense.sample_hold", spec.sense.sample_hold is not None),
+             ("sense.circuit", spec.sense.circuit is not None),
              ("corner", spec.corner is not None),
              ("temp", spec.temp is not None),
              ("nonlinear.where 'reram_array'", spec.nonlinear.where == "reram_array"))
