@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,17 +18,10 @@ from cimspice.circuits import CircuitError
 from cimspice.circuits import measure_math as mm
 from cimspice.circuits.measure import parse_meas
 
-# An RC ladder driven by a pulse train: crossings rising and falling, several of each, and
-# two nodes that cross each other. 10 ps steps: ngspice's INTEG/RMS take Simpson's rules.
-TRAN = """rc ladder
-.param r=1k
-V1 in 0 dc 0 pulse(0 1 1n 0.2n 0.3n 4n 10n)
-R1 in out {r}
-C1 out 0 1p
-R2 out mid 2k
-C2 mid 0 0.5p
-.end
-"""
+# An RC ladder driven by a pulse train (shared with benchmarks/sweep.py): crossings rising and
+# falling, several of each, and two nodes that cross each other. 10 ps steps: ngspice's
+# INTEG/RMS take Simpson's rules.
+TRAN = (Path(__file__).parent / "data" / "rc_ladder.cir").read_text()
 TRAN_MEAS = {
     "d1": "tran TRIG v(in) VAL=0.5 RISE=1 TARG v(out) VAL=0.5 RISE=1",
     "d2": "tran TRIG v(in) VAL=0.5 FALL=2 TARG v(out) VAL=0.3 FALL=2",
