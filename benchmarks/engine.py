@@ -5,7 +5,9 @@
 Prints, per circuit, the time per operating point through :mod:`cimspice.spice` and
 through one ``ngspice -b`` process running a ``.control`` ``foreach``/``alterparam``/``reset``
 loop over the same values (process start-up subtracted by a zero-point run), their ratio
-against the targets of the foundation issue, and the resident-memory growth per run.
+against the targets of the foundation issue, and the resident-memory growth per run. The
+ngspice loop runs with its default OpenMP threads (2 in Debian's build; the target's
+yardstick) and, for a like-for-like ratio, with the one thread the engine sets.
 """
 
 from __future__ import annotations
@@ -57,47 +59,59 @@ def crossbar_1t1r(n: int, seed: int = 0) -> str:
     return "\n".join(lines)
 
 
-def ngspice_loop_seconds(netlist: str, param: str, values: np.ndarray, workdir: Path) -> float:
-    """Wall time per point of one ``ngspice -b`` process looping over ``values``."""
+def ngspice_loop_seconds(netlist: str, param: str, values: np.ndarray, workdir: Path,
+                         threads: int | None = None) -> np.ndarray:
+    """(wall, CPU) time per point of one ``ngspice -b`` process looping over ``values``; ``threads``
+    sets ngspice's OpenMP device-evaluation threads (None: its default, 2 in Debian's build;
+    the engine runs 1, since sweeps run one process per core)."""
 
-    def run(vals) -> float:
+    def run(vals) -> np.ndarray:
         body = netlist.rstrip().removesuffix(".end")
         words = " ".join(f"{v:.6g}" for v in vals)
         deck = workdir / f"loop{len(vals)}.cir"
-        deck.write_text(f"{body}\n.control\nforeach val {words}\nalterparam {param}=$val\nreset\nop\n"
+        setting = f"set num_threads={threads}\n" if threads else ""
+        deck.write_text(f"{body}\n.control\n{setting}foreach val {words}\nalterparam {param}=$val\nreset\nop\n"
                         f"destroy all\nend\n.endc\n.end\n")
-        start = time.perf_counter()
+        start = clock()
         # ngspice -b exits 1 when the deck has no .print lines; count the runs instead.
         out = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         runs = out.stdout.count("No. of Data Rows")
         if runs != len(vals):
             raise RuntimeError(f"ngspice loop ran {runs} of {len(vals)} points:\n{out.stdout[-2000:]}")
         return elapsed
 
     # Process start-up and parsing measured by a zero-point run and subtracted.
-    base = min(run(values[:1]) for _ in range(2))
+    base = np.minimum(run(values[:1]), run(values[:1]))
     total = run(values)
     return (total - base) / (len(values) - 1)
 
 
 def engine_seconds(netlist: str, param: str, values: np.ndarray, device: str | None,
-                   scale: float) -> tuple[float, float]:
-    """(alter path, alterparam+reset path) seconds per point through the engine."""
+                   scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(alter path, alterparam+reset path) (wall, CPU) seconds per point through the engine."""
     engine = get_engine()
     engine.load(netlist)
-    start = time.perf_counter()
+    start = clock()
     if device:
         for v in values:
             engine.alter(device, v * scale)
             engine.op(["v(b)"] if device == "r2" else ["i(vs0)"])
-    alter = (time.perf_counter() - start) / len(values)
-    start = time.perf_counter()
+    alter = (clock() - start) / len(values)
+    start = clock()
     for v in values:
         engine.set_params(**{param: v})
         engine.op(["v(b)"] if device == "r2" else ["i(vs0)"])
-    reparse = (time.perf_counter() - start) / len(values)
+    reparse = (clock() - start) / len(values)
     return alter, reparse
+
+
+def clock() -> np.ndarray:
+    """(wall, CPU) seconds now. CPU counts this process and its finished children (an
+    ``ngspice -b`` run): on a shared machine, where other work stretches the wall time of
+    whichever side it lands on, the CPU ratio is the steadier one."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return np.array([time.perf_counter(), time.process_time() + children.ru_utime + children.ru_stime])
 
 
 def rss_bytes() -> int:
@@ -119,11 +133,16 @@ def memory_growth(runs: int) -> float:
     return (rss_bytes() - before) / runs
 
 
-def report(name: str, ours: float, ours_reparse: float, theirs: float, target: float) -> None:
-    ratio = ours / theirs
+def report(name: str, ours: np.ndarray, ours_reparse: np.ndarray, theirs: np.ndarray, target: float,
+           one_thread: np.ndarray) -> None:
+    """One circuit's line: wall times and ratio (the target's), then CPU-time ratios."""
+    ratio = ours[0] / theirs[0]
     verdict = "PASS" if ratio <= target else "FAIL"
-    print(f"{name:22s} engine alter {ours * 1e3:8.3f} ms/pt | engine alterparam+reset {ours_reparse * 1e3:8.3f} ms/pt"
-          f" | ngspice -b loop {theirs * 1e3:8.3f} ms/pt | ratio {ratio:5.2f} (target <= {target}) {verdict}")
+    print(f"{name:22s} engine alter {ours[0] * 1e3:8.3f} ms/pt | engine alterparam+reset {ours_reparse[0] * 1e3:8.3f} "
+          f"ms/pt | ngspice -b loop {theirs[0] * 1e3:8.3f} ms/pt | ratio {ratio:5.2f} (target <= {target}) {verdict}")
+    print(f"{'':22s} CPU time: engine alter {ours[1] * 1e3:8.3f} ms/pt | ngspice -b loop {theirs[1] * 1e3:8.3f} ms/pt, "
+          f"ratio {ours[1] / theirs[1]:5.2f}; with one OpenMP thread, as the engine runs: {one_thread[1] * 1e3:8.3f} "
+          f"ms/pt, ratio {ours[1] / one_thread[1]:5.2f} (wall {ours[0] / one_thread[0]:5.2f})")
 
 
 def main(argv=None) -> int:
@@ -138,13 +157,15 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         values = np.linspace(500, 5000, args.points)
         ours, reparse = engine_seconds(SMALL, "r2", values, "r2", 1.0)
-        report("small (4 resistors)", ours, reparse, ngspice_loop_seconds(SMALL, "r2", values, tmp), 1.0)
+        report("small (4 resistors)", ours, reparse, ngspice_loop_seconds(SMALL, "r2", values, tmp), 1.0,
+               ngspice_loop_seconds(SMALL, "r2", values, tmp, threads=1))
 
         n = args.crossbar_size
         xbar = crossbar_1t1r(n)
         values = np.linspace(0.05, 0.3, args.crossbar_points)
         ours, reparse = engine_seconds(xbar, "vin", values, "v0", 1.0)
-        report(f"{n}x{n} 1T1R crossbar", ours, reparse, ngspice_loop_seconds(xbar, "vin", values, tmp), 1.1)
+        report(f"{n}x{n} 1T1R crossbar", ours, reparse, ngspice_loop_seconds(xbar, "vin", values, tmp), 1.1,
+               ngspice_loop_seconds(xbar, "vin", values, tmp, threads=1))
 
     growth = memory_growth(args.memory_runs)
     verdict = "PASS" if growth <= 1024 else "FAIL"

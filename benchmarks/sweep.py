@@ -89,18 +89,9 @@ def ngspice_loop_seconds(netlist: Path, n: int, workdir: Path, change: str = "al
     return elapsed
 
 
-# A three-section RC ladder under a pulse train, 10 ps steps over 40 ns (~4000 time points).
-LADDER = """rc ladder, three sections
-.param r=1k
-V1 in 0 dc 0 pulse(0 1 0.5n 0.1n 0.1n 3n 8n)
-R1 in out {r}
-C1 out 0 0.8p
-R2 out mid 1.5k
-C2 mid 0 0.4p
-R3 mid end 3k
-C3 end 0 0.2p
-.end
-"""
+# A three-section RC ladder under a pulse train, 10 ps steps over 40 ns (~4000 time points):
+# the deck tests/test_measure.py checks these measurements on against ngspice's own.
+LADDER = (Path(__file__).resolve().parents[1] / "tests" / "data" / "rc_ladder.cir").read_text()
 MEAS = {
     "t_pd": "tran TRIG v(in) VAL=0.5 RISE=1 TARG v(out) VAL=0.5 RISE=1",
     "t_last": "tran WHEN v(mid)=0.3 FALL=LAST",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,17 +18,10 @@ from cimspice.circuits import CircuitError
 from cimspice.circuits import measure_math as mm
 from cimspice.circuits.measure import parse_meas
 
-# An RC ladder driven by a pulse train: crossings rising and falling, several of each, and
-# two nodes that cross each other. 10 ps steps: ngspice's INTEG/RMS take Simpson's rules.
-TRAN = """rc ladder
-.param r=1k
-V1 in 0 dc 0 pulse(0 1 1n 0.2n 0.3n 4n 10n)
-R1 in out {r}
-C1 out 0 1p
-R2 out mid 2k
-C2 mid 0 0.5p
-.end
-"""
+# An RC ladder driven by a pulse train (shared with benchmarks/sweep.py): crossings rising and
+# falling, several of each, and two nodes that cross each other. 10 ps steps: ngspice's
+# INTEG/RMS take Simpson's rules.
+TRAN = (Path(__file__).parent / "data" / "rc_ladder.cir").read_text()
 TRAN_MEAS = {
     "d1": "tran TRIG v(in) VAL=0.5 RISE=1 TARG v(out) VAL=0.5 RISE=1",
     "d2": "tran TRIG v(in) VAL=0.5 FALL=2 TARG v(out) VAL=0.3 FALL=2",
@@ -209,3 +203,50 @@ def test_integ_takes_ngspice_rules_run_by_run_and_where_widths_drift(seed):
     x = np.concatenate([[0.0], np.cumsum(widths)])
     y = np.sin(x / 7) + 0.1 * rng.standard_normal(x.size)
     assert mm.integral(x, y) == pytest.approx(_ngspice_integral(list(x), list(y)), rel=1e-13)
+
+
+# A divider: v(b,c) = r2 / (r1 + r2 + r3) * v1, exactly, and in a transient its final value.
+DIVIDER = """divider
+.param r2=1k
+V1 a 0 dc 1 pulse(0 1 0 1n 1n 10n 20n)
+R1 a b 1k
+R2 b c {r2}
+R3 c 0 2k
+.end
+"""
+
+
+@pytest.mark.parametrize("analysis", ["op", {"tran": {"step": "0.1n", "stop": "5n"}}])
+def test_a_vector_output_of_two_nodes_is_their_difference(tmp_path, analysis):
+    r2 = [1e3, 3e3]
+    outputs = {"d": {"vector": "v(b, c)", "unit": "V"}, "dn": {"vector": "V(c,b)"}, "c": {"vector": "v(c,0)"},
+               "i": {"vector": "i(v1)"}}
+    ours, messages, status = sweep_outputs(tmp_path, DIVIDER, {"analysis": analysis, "parameters": {"r2": r2},
+                                                               "outputs": outputs})
+    assert list(status) == [0, 0], messages
+    expected = np.array([r / (3e3 + r) for r in r2])
+    assert ours["d"] == pytest.approx(expected, rel=1e-9)
+    assert ours["dn"] == pytest.approx(-expected, rel=1e-9)
+    assert ours["c"] == pytest.approx([2e3 / (3e3 + r) for r in r2], rel=1e-9)
+    assert ours["i"] == pytest.approx([-1 / (3e3 + r) for r in r2], rel=1e-9)
+    assert ours["_units"]["d"] == "V"
+
+
+@pytest.mark.parametrize("vector, message", [
+    ("v(b,c", r"outputs.d.vector: 'v\(b,c' is not a vector \(v\(node\), v\(a,b\), i\(source\)"),
+    ("v(b,c,a)", r"outputs.d.vector: 'v\(b,c,a\)' is not a vector"),
+    ("vdb(b)", r"outputs.d.vector: .*vdb\(b\): vdb\(\) reads complex results, from ac only"),
+    ("v(0)", r"outputs.d.vector: v\(0\) is ground, 0 V at every point"),
+])
+def test_a_bad_vector_output_is_one_line_naming_it(tmp_path, vector, message):
+    (tmp_path / "d.cir").write_text(DIVIDER)
+    with pytest.raises(SpecError, match=message) as caught:
+        parse_sweep_spec({"netlist": "d.cir", "parameters": {"r2": [1e3]}, "outputs": {"d": {"vector": vector}}},
+                         source=str(tmp_path / "s.yaml"))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_vector_of_a_node_the_netlist_lacks_stops_the_sweep_naming_it(tmp_path):
+    with pytest.raises(SpecError, match=r"outputs: .*bench.cir: v\(zz\) not in the netlist's vectors") as caught:
+        sweep_outputs(tmp_path, DIVIDER, {"parameters": {"r2": [1e3]}, "outputs": {"d": {"vector": "v(b,zz)"}}})
+    assert "\n" not in str(caught.value)

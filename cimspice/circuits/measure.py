@@ -94,7 +94,9 @@ class Probe:
         signal = data[f"{self.kind}({first})"] if first != "0" else 0.0
         if rest and rest[0] != "0":
             signal = signal - data[f"{self.kind}({rest[0]})"]
-        return np.broadcast_to(signal, next(iter(data.values())).shape)
+        if isinstance(signal, np.ndarray):
+            return signal
+        return np.broadcast_to(signal, next(iter(data.values())).shape)  # v(0): ground
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ An output is ``name: {KIND: ARGUMENTS, unit: UNIT}`` with one kind:
 =================  =====================================================  ===========
 kind               arguments                                              analysis
 =================  =====================================================  ===========
-``vector``         ``v(out)``: its operating point (or last tran sample)  op / tran
+``vector``         ``v(out)``, ``v(a,b)``, ``i(vdd)``: its operating     op / tran
+                   point (or last tran sample)
 ``meas``           an ngspice ``.meas`` line without its name             tran/ac/dc
 ``energy``         ``{supply: vdd[, from: t, to: t]}``: int v*i dt         tran
 ``settling``       ``{vector, tolerance: 1m | 1%[, from, to, final]}``   tran
@@ -84,7 +85,7 @@ class Output:
     def _value(self, x, data) -> float:
         k = self.kind
         if k == "vector":
-            return float(np.real(data[self.vector][-1]))
+            return float(np.real(self.probe.signal(data)[-1]))  # one sample: no array copied
         if k == "meas":
             return self.meas.evaluate(x, data)
         if k == "energy":
@@ -167,7 +168,12 @@ def _fields(kind: str, args, analyses: dict[str, Analysis], text: str, where: st
             raise CircuitError(f"{where}: expected {{vector: 'v(node)', unit: 'V'}}")
         analysis = "op" if "op" in analyses or "tran" not in analyses else "tran"
         what = "op" if analysis == "op" else "final value of tran"
-        return dict(analysis=analysis, unit="", description=f"{what} vector {args}", vectors=(args,), vector=args)
+        # as a measurement reads it: v(a,b) is v(a) - v(b), read as the two node voltages
+        probe = parse_probe(args, f"{where}.vector", analysis)
+        if not probe.vectors:
+            raise CircuitError(f"{where}.vector: {probe.text} is ground, 0 V at every point")
+        return dict(analysis=analysis, unit="", description=f"{what} vector {args}", vectors=probe.vectors,
+                    probe=probe, vector=args)
     if kind == "meas":
         meas = parse_meas(args, f"{where}.meas")
         axis = analyses[meas.analysis].axis_unit if meas.analysis in analyses else ""

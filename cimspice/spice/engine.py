@@ -20,6 +20,7 @@ already loaded ngspice).
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import re
 import sys
@@ -69,6 +70,7 @@ class Result:
         return self.vectors[name]
 
 
+@functools.lru_cache(maxsize=4096)  # the same few names at every point of a sweep
 def vector_key(name: str) -> str:
     """ngspice's own name of a vector: ``v(out)`` -> ``out``, ``i(vdd)`` -> ``vdd#branch``."""
     key = name.strip().lower()
@@ -110,9 +112,14 @@ def _check_value(name: str, value) -> float:
 
 
 def _check_name(name: str, what: str = "parameter") -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _valid_name(name):
         raise ParameterError(f"{what} name {name!r} is not a valid ngspice identifier")
     return name.lower()
+
+
+@functools.lru_cache(maxsize=4096)  # the same few names at every point of a sweep
+def _valid_name(name: str) -> bool:
+    return _NAME.match(name) is not None
 
 
 class Engine:

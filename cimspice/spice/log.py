@@ -34,6 +34,11 @@ _AIDS = (
     ("transient op started", "transient op"),
 )
 _SINGULAR_NODE = re.compile(r"singular matrix:\s*check node\s+(\S+)", re.IGNORECASE)
+# Every marker the full reading looks for (lower case; "error" and "warning:" anywhere, where
+# it looks for them at a line's start): console output with none of them is a plain success,
+# told by substring tests (a regex alternation took 20 us a command; most commands print
+# nothing, an op three lines of its own).
+_MARKERS = (*_ABORTED, *_NOT_PARSED, *(m for m, _ in _AIDS), "error", "warning:")
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,9 @@ class Outcome:
     aids: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     error: SpiceError | None = field(default=None, compare=False)
+
+
+_OK = Outcome("ok")
 
 
 def _content(line: str) -> str:
@@ -66,6 +74,10 @@ def classify(lines: list[str], *, analysis: str = "", source: str = "") -> Outco
     source : str
         Netlist origin, for error messages.
     """
+    # the "stderr " prefix itself contains "error": dropped before the test
+    low = "\n".join(lines).lower().replace("stderr ", "")
+    if not any(m in low for m in _MARKERS):
+        return _OK  # what the reading below concludes when no marker is there, without it
     text = [_content(line).strip() for line in lines]
     low = [t.lower() for t in text]
     log = "\n".join(lines)
