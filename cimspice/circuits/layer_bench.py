@@ -290,7 +290,7 @@ def adc_transfer_points(levels, v_ref: float, lsb_v: float, bits: int) -> tuple[
 
 def flash_transitions(adc: ADC, engine=None, point=None, *, steps: int = 10,
                       bracket: float = 0.5) -> np.ndarray:
-    """Transition levels (V) of a flash ADC, ``(2**N - 1,)``: level ``k`` is the input at
+    """Transition levels (V) of an ADC (flash or SAR), ``(2**N - 1,)``: level ``k`` is the input at
     which the code reaches ``k``. Bisection on all levels at once, one transient of
     ``2**N - 1`` conversions per step, from brackets of +-``bracket`` LSB around the ideal
     levels; resolution ``2 bracket LSB / 2**steps``. A level that runs into its bracket's
