@@ -64,14 +64,20 @@ def adc_surrogate(levels, bits=BITS) -> Surrogate:
     return s.fit(u[:, None], code)
 
 
-@pytest.fixture(scope="module")
-def layer():
-    rng = np.random.default_rng(8)
+def layer_data(n_vectors: int, seed: int = 8):
+    """The layer's weights W (ROWS, OUTS) uniform in [-1, 1], calibration inputs (256, ROWS)
+    and ``n_vectors`` inputs (n_vectors, ROWS), both on the 4-bit DAC grid (0 .. 1)."""
+    rng = np.random.default_rng(seed)
     W = rng.uniform(-1, 1, (ROWS, OUTS))
     x_cal = rng.integers(0, 16, (256, ROWS)) / 15
     x_cal[0] = 1.0                                     # input range: full DAC scale
-    x = rng.integers(0, 16, (N_VECTORS, ROWS)) / 15
+    x = rng.integers(0, 16, (n_vectors, ROWS)) / 15
     return W, x_cal, x
+
+
+@pytest.fixture(scope="module")
+def layer():
+    return layer_data(N_VECTORS)
 
 
 @pytest.mark.slow

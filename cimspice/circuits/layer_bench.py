@@ -1,4 +1,4 @@
-"""One small neural-network layer end to end in ngspice: crossbar, bit-line TIAs, flash ADC.
+"""One small neural-network layer end to end in ngspice: crossbar, bit-line TIAs, an ADC.
 
 The bench the system simulator is validated against (tests/test_sim_spice_validation.py,
 docs/validation.md). A weight matrix on one array, differential pairs, DAC inputs::
@@ -8,9 +8,10 @@ docs/validation.md). A weight matrix on one array, differential pairs, DAC input
                         vs<j> ammeter into vg = v_ref (ideal virtual ground of the array)
     output o (plus column p, minus column m):
         fp<o>: copies  I(vs<p>) into bl<o>        fm<o>: draws I(vs<m>) out of bl<o>
-        bl<o> --> xtia<o> (netlists/tia.lib: op-amp + r_f || c_f, held at v_ref) --> out<o>
-    out<o> (sampled)  --> one 4-6 bit flash ADC (FlashADC, netlists/strongarm.lib),
-                          time-multiplexed over the outputs and input vectors
+        bl<o> --> xtia<o> (netlists/tia.lib: op-amp + r_f || c_f, held at v_ref; the op-amp
+                  resized by ``opamp``, as TransimpedanceAmplifier's tia_sized) --> out<o>
+    out<o> (sampled)  --> one ADC (FlashADC by default, or any ADC given, e.g. a library
+                          block's SarADC), time-multiplexed over the outputs and input vectors
 
 Choices, and why:
 
@@ -26,15 +27,18 @@ Choices, and why:
   moves every cell's voltage). ``coupling="direct"`` measures what that costs: the plus
   column is wired to the TIA's bit-line node and the minus column is held at the same
   voltage by an ideal buffer, its current still copied out of the bit line.
-- **Gain and levels.** TIA output ``v_ref - (I_plus - I_minus) r_f``. The flash ADC's
+- **Gain and levels.** TIA output ``v_ref - (I_plus - I_minus) r_f``. The ADC's
   references are set so that zero current sits in the middle of a code:
   ``v_ref_lo = v_ref - (2**(N-1) + 1/2) lsb_v``, ``v_ref_hi = v_ref_lo + 2**N lsb_v``. The
-  flash's code ``c`` (0 .. 2**N - 1) then reads as the signed code ``s = 2**(N-1) - c`` (the
+  ADC's code ``c`` (0 .. 2**N - 1) then reads as the signed code ``s = 2**(N-1) - c`` (the
   TIA inverts), clipped to ``+-(2**(N-1) - 1)``: the simulator's mid-tread converter with
-  a current step ``lsb_v / r_f``.
+  a current step ``lsb_v / r_f``. It is the mirror image of the simulator's ADC contract
+  (``cimspice.sim.peripherals.MeasuredAdc``: zero current at ``u = 2**(N-1) - 1/2`` LSB on
+  a scale rising with the current): the ADC's transition ``m`` is the simulator's transition
+  ``2**N - m``, with its INL negated.
 - **One ADC, time-multiplexed.** A 4-bit flash conversion costs ~0.16 s of ngspice time
-  here (5-bit 0.41 s); per-column ADCs in one transient would simulate the same number of
-  comparator decisions. The sampled TIA outputs (ideal sample-and-hold, as in the ADC's
+  here (5-bit 0.41 s, a 4-bit SAR ~0.6 s of CPU); per-column ADCs in one transient would
+  simulate the same number of comparator decisions. The sampled TIA outputs (ideal sample-and-hold, as in the ADC's
   own bench) are converted in one transient, in input order.
 - **DC reads.** One operating point per input vector (``alter`` of the row sources).
 """
@@ -47,17 +51,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..paths import netlist_path
 from ..validate import require_in_range, require_positive
+from .adc_base import ADC
 from .adc_flash import FlashADC
 from .base import CircuitError
 from .crossbar import Crossbar
 from .devices import corner_library
-from .opamp import PRECISION, opamp_nodeset
+from .opamp import PRECISION, opamp_nodeset, opamp_sizes
+from .tia import tia_subcircuit
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BenchResult", "LayerBench", "adc_transfer_points", "flash_transitions"]
+#: ADC -> input range (V) its references may span here. The flash's NMOS-input StrongARM
+#: latches compare the input with a ladder tap directly, so both need a common mode above
+#: ~0.3-0.4 V; the SAR samples the input on bottom plates and its comparator sees the top
+#: plate around its own v_cm, so its input may use the whole supply (0 .. 1.1 V).
+ADC_INPUT_RANGE = {"adc_flash": (0.3, 1.05), "adc_sar": (0.0, 1.1)}
+
+__all__ = ["ADC_INPUT_RANGE", "BenchResult", "LayerBench", "adc_transfer_points", "flash_transitions"]
 
 
 @dataclass(frozen=True)
@@ -91,10 +102,17 @@ class LayerBench:
         Crossbar cell (a 1T1R cell would need its word lines; not used here).
     r_f, c_f : float
         TIA feedback resistance (ohm) and capacitance (F).
+    opamp : mapping, optional
+        The TIAs' op-amp sizes (names of netlists/opamp.lib, SI units), as
+        :class:`~cimspice.circuits.tia.TransimpedanceAmplifier` takes them (e.g. its
+        ``sizes``); default the library's design.
     v_ref : float
         Bit-line (virtual-ground) voltage (V), the TIAs' reference.
     adc_bits : int
-        Flash ADC resolution.
+        Resolution of the default flash ADC.
+    adc : ADC, optional
+        The converter (e.g. ``SarADC(4, samples_per_code=2)``, a library block's design);
+        default ``FlashADC(adc_bits)``. Its references come from ``v_ref`` and ``lsb_v``.
     lsb_v : float
         ADC step (V) at the TIA output; the current step is ``lsb_v / r_f``.
     t_clk : float
@@ -107,7 +125,8 @@ class LayerBench:
 
     def __init__(self, G, plus_idx, minus_idx, *, r_wire: float = 1.0, cell: str = "R", r_f: float = 5e3,
                  c_f: float = 100e-15, v_ref: float = 0.7, adc_bits: int = 4, lsb_v: float = 0.035,
-                 t_clk: float = 2e-9, corner: str = "tt", coupling: str = "copy"):
+                 t_clk: float = 2e-9, corner: str = "tt", coupling: str = "copy", opamp=None,
+                 adc: ADC | None = None):
         if coupling not in ("copy", "direct"):
             raise CircuitError(f"layer_bench: coupling {coupling!r} must be 'copy' or 'direct'")
         self.coupling = coupling
@@ -130,11 +149,15 @@ class LayerBench:
             in (("r_f", r_f, "ohm"), ("c_f", c_f, "F"), ("lsb_v", lsb_v, "V"), ("t_clk", t_clk, "s")))
         self.v_ref = require_in_range(v_ref, 0.55, 0.95, "layer_bench: v_ref", CircuitError, unit="V")  # the TIA's
         self.corner = corner
-        self.adc = FlashADC(adc_bits, corner=corner)
+        self.opamp = opamp_sizes(opamp, where="layer_bench: opamp")
+        self.adc = FlashADC(adc_bits, corner=corner) if adc is None else adc
+        if not isinstance(self.adc, ADC) or self.adc.name not in ADC_INPUT_RANGE:
+            raise CircuitError(f"layer_bench: adc must be an ADC instance of {' or '.join(ADC_INPUT_RANGE)}")
         self.bits = self.adc.adc_bits
-        if self.v_ref_lo < 0.3 or self.v_ref_hi > 1.05:
+        lo, hi = ADC_INPUT_RANGE[self.adc.name]
+        if self.v_ref_lo < lo - 1e-12 or self.v_ref_hi > hi + 1e-12:
             raise CircuitError(f"layer_bench: ADC range {self.v_ref_lo:.3f} .. {self.v_ref_hi:.3f} V leaves "
-                               "0.3 .. 1.05 V (comparator common mode, supply); lower lsb_v")
+                               f"{lo} .. {hi} V ({self.adc.name}'s input range); lower lsb_v")
 
     # ------------------------------------------------------------------ levels
     @property
@@ -190,8 +213,8 @@ class LayerBench:
                 raise CircuitError(f"layer_bench: crossbar netlist has no ammeter line {old!r}") from None
         v = repr(self.v_ref)
         lines[0] = f"{lines[0]} + {self.n_out} TIAs r_f={self.r_f!r} v_ref={v}"
-        lines += [corner_library(self.corner),
-                  f'.include "{netlist_path("tia.lib")}"',
+        subckt, tia_lines = tia_subcircuit(self.opamp)
+        lines += [corner_library(self.corner), *tia_lines,
                   "vdd vdd 0 dc 1.1", f"vref ref 0 dc {v}", f"vvg vg 0 dc {v}"]
         nodesets = []
         for o, (p, m) in enumerate(zip(self.plus, self.minus)):
@@ -200,7 +223,7 @@ class LayerBench:
             else:
                 lines.append(f"em{o} bm{o} 0 bl{o} 0 1")    # minus bit line at the plus one's voltage
             lines += [f"fm{o} bl{o} 0 vs{m} 1",             # and draw I_minus out of it
-                      f"xtia{o} bl{o} out{o} ref vdd 0 tia r_f={self.r_f!r} c_f={self.c_f!r}"]
+                      f"xtia{o} bl{o} out{o} ref vdd 0 {subckt} r_f={self.r_f!r} c_f={self.c_f!r}"]
             nodesets.append(f".nodeset v(bl{o})={v} v(out{o})={v}")
             nodesets.append(opamp_nodeset(f"xtia{o}.xop"))
         lines += nodesets + [PRECISION, ".end"]
@@ -265,9 +288,9 @@ def adc_transfer_points(levels, v_ref: float, lsb_v: float, bits: int) -> tuple[
     return u_all, c_all
 
 
-def flash_transitions(adc: FlashADC, engine=None, point=None, *, steps: int = 10,
+def flash_transitions(adc: ADC, engine=None, point=None, *, steps: int = 10,
                       bracket: float = 0.5) -> np.ndarray:
-    """Transition levels (V) of a flash ADC, ``(2**N - 1,)``: level ``k`` is the input at
+    """Transition levels (V) of an ADC (flash or SAR), ``(2**N - 1,)``: level ``k`` is the input at
     which the code reaches ``k``. Bisection on all levels at once, one transient of
     ``2**N - 1`` conversions per step, from brackets of +-``bracket`` LSB around the ideal
     levels; resolution ``2 bracket LSB / 2**steps``. A level that runs into its bracket's

@@ -106,13 +106,12 @@ class TransimpedanceAmplifier(AnalogCircuit):
         return opamp_area(self.sizes) + resistor_area(self.r_f) + capacitor_area(self.c_f)
 
     def netlist(self) -> str:
-        sized = size_arguments(self.sizes)
+        subckt, lines = tia_subcircuit(self.sizes)
         return "\n".join(self.netlist_header(f"TIA r_f={self.r_f:g} c_f={self.c_f:g} corner={self.corner}") + [
-            f'.include "{netlist_path("tia.lib")}"',
-            *(_sized_tia(sized) if sized else []),
+            *lines,
             "vdd vdd 0 dc 1.1",
             "vref ref 0 dc 0.75",
-            f"xtia bl out ref vdd 0 {'tia_sized' if sized else 'tia'} r_f={self.r_f!r} c_f={self.c_f!r}",
+            f"xtia bl out ref vdd 0 {subckt} r_f={self.r_f!r} c_f={self.c_f!r}",
             "cbl bl 0 50f",
             f"cload out 0 {self.c_load!r}",
             "iin 0 bl dc 0 ac 1",
@@ -172,12 +171,20 @@ class TransimpedanceAmplifier(AnalogCircuit):
         return Measured(values, "aided" if aids else "ok", aids)
 
 
-def _sized_tia(sized: str) -> list[str]:
-    # netlists/tia.lib's subcircuit with the op-amp resized; its instance path (xtia.xop) and
-    # nodes are the library's, so mismatch and measurements address it the same way
-    return [".subckt tia_sized bl out ref vdd vss r_f=5k c_f=100f",
-            f"xop ref bl out vdd vss opamp {sized}",
-            "rf out bl {r_f}", "cf out bl {c_f}", ".ends tia_sized"]
+def tia_subcircuit(sizes) -> tuple[str, list[str]]:
+    """(subcircuit name, netlist lines defining it) of the TIA with op-amp ``sizes``
+    (:func:`~cimspice.circuits.opamp.opamp_sizes`): ``tia`` of netlists/tia.lib, or, with any
+    size off the design, ``tia_sized`` (the same subcircuit, op-amp resized). Its ports are
+    ``bl out ref vdd vss`` and its parameters ``r_f``, ``c_f`` either way."""
+    lines = [f'.include "{netlist_path("tia.lib")}"']
+    sized = size_arguments(sizes)
+    if not sized:
+        return "tia", lines
+    # its instance path (x<name>.xop) and nodes are the library's, so mismatch and
+    # measurements address it the same way
+    return "tia_sized", lines + [".subckt tia_sized bl out ref vdd vss r_f=5k c_f=100f",
+                                 f"xop ref bl out vdd vss opamp {sized}",
+                                 "rf out bl {r_f}", "cf out bl {c_f}", ".ends tia_sized"]
 
 
-__all__ = ["T_RISE", "T_STEP", "TransimpedanceAmplifier"]
+__all__ = ["T_RISE", "T_STEP", "TransimpedanceAmplifier", "tia_subcircuit"]
