@@ -111,6 +111,7 @@ def _splits(cfg, net, xb, y, xt, yt, priced_bits):
                      "baseline_paper": _accuracy(net, xt, yt, Readout(rows, need)),
                      "split_as_trained": _accuracy(as_trained, xt, yt, Readout(rows, bits)),
                      "split_retrained": _accuracy(retrained, xt, yt, Readout(rows, bits)),
+                     "split_retrained_paper": _accuracy(retrained, xt, yt, Readout(rows, need)),
                      "retrain_seconds": time.perf_counter() - t0,
                      "adc_curve": {b: _accuracy(net, xt, yt, Readout(rows, b)) for b in cfg["adc_curve"]}}
         log.info("%d rows: %s", rows, {k: v for k, v in out[rows].items() if k != "adc_curve"})
