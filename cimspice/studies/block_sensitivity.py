@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .block_case import Case, Context, Evaluation, evaluate
-from .report import pyplot, save_figure
+from .report import tornado_figure
 
 __all__ = ["METRICS", "Swing", "sensitivity", "tornado"]
 
@@ -87,24 +87,7 @@ def _log_ticks(ax) -> None:
 def tornado(swings: list[Swing], nominal: dict, paper: dict, path):
     """One panel per headline figure: each assumption's low (light) and high (dark) case as a
     bar from the nominal value (solid line); the paper's value dashed. Log axes."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(15, 0.42 * len(swings) + 1.6), sharey=True)
-    ys = np.arange(len(swings))[::-1]
-    for ax, (key, (label, scale, unit, claim)) in zip(axes, METRICS.items()):
-        base = nominal[key] * scale
-        for y, s in zip(ys, swings):
-            for ev, dy, color in ((s.low, 0.2, "#9ecae1"), (s.high, -0.2, "#08519c")):
-                ax.barh(y + dy, ev.headline[key] * scale - base, left=base, height=0.38, color=color)
-        ax.axvline(base, color="k", lw=1)
-        ax.axvline(paper[claim] * scale, color="crimson", ls="--", lw=1)
-        ax.set_xscale("log")
-        _log_ticks(ax)
-        ax.set_title(f"{label} ({unit})", fontsize=9)
-        ax.grid(alpha=0.3, axis="x", which="both")
-        ax.tick_params(labelsize=7)
-    axes[0].set_yticks(ys, [f"{s.label} ({s.low_text} / {s.high_text})" for s in swings], fontsize=7)
-    handles = [plt.Rectangle((0, 0), 1, 1, color="#9ecae1"), plt.Rectangle((0, 0), 1, 1, color="#08519c"),
-               plt.Line2D([], [], color="k"), plt.Line2D([], [], color="crimson", ls="--")]
-    fig.legend(handles, ["low value", "high value", "this run (nominal)", "the paper"], loc="lower center",
-               ncol=4, fontsize=8, frameon=False)
-    return save_figure(fig, path, rect=(0, 0.06, 1, 1))
+    panels = [(f"{label} ({unit})", nominal[key] * scale, paper[claim] * scale,
+               [s.low.headline[key] * scale for s in swings], [s.high.headline[key] * scale for s in swings])
+              for key, (label, scale, unit, claim) in METRICS.items()]
+    return tornado_figure([f"{s.label} ({s.low_text} / {s.high_text})" for s in swings], panels, path, ticks=_log_ticks)

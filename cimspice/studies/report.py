@@ -12,10 +12,12 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .. import __version__
 from .sources import CLAIMS
 
-__all__ = ["Report", "pyplot", "save_figure"]
+__all__ = ["Report", "pyplot", "save_figure", "tornado_figure"]
 
 
 def pyplot():
@@ -37,6 +39,33 @@ def save_figure(fig, path: Path, rect=None) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def tornado_figure(labels: list[str], panels: list[tuple], path: Path, width: float = 15, ticks=None) -> Path:
+    """A tornado plot: one panel per ``(title, nominal, paper, lows, highs)``, each assumption
+    (``labels``, top to bottom) a light bar from the nominal to its low case's value and a dark
+    one to its high case's; the nominal solid, the paper's value dashed; log x axes, laid out
+    by ``ticks(ax)`` when given."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, 0.42 * len(labels) + 1.6), sharey=True, squeeze=False)
+    ys = np.arange(len(labels))[::-1]
+    for ax, (title, base, paper, lows, highs) in zip(axes[0], panels):
+        for values, dy, color in ((lows, 0.2, "#9ecae1"), (highs, -0.2, "#08519c")):
+            ax.barh(ys + dy, np.asarray(values) - base, left=base, height=0.38, color=color)
+        ax.axvline(base, color="k", lw=1)
+        ax.axvline(paper, color="crimson", ls="--", lw=1)
+        ax.set_xscale("log")
+        if ticks:
+            ticks(ax)
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3, axis="x", which="both")
+        ax.tick_params(labelsize=7)
+    axes[0][0].set_yticks(ys, labels, fontsize=7)
+    handles = [plt.Rectangle((0, 0), 1, 1, color="#9ecae1"), plt.Rectangle((0, 0), 1, 1, color="#08519c"),
+               plt.Line2D([], [], color="k"), plt.Line2D([], [], color="crimson", ls="--")]
+    fig.legend(handles, ["low value", "high value", "this run (nominal)", "the paper"], loc="lower center",
+               ncol=4, fontsize=8, frameon=False)
+    return save_figure(fig, path, rect=(0, 0.06, 1, 1))
 
 
 def _fmt(value, unit: str) -> str:

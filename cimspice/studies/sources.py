@@ -1,10 +1,15 @@
 """The papers the studies reproduce: their claims, and the constants a study takes from
 them, in one place. A report prints each claim beside the value measured in its run.
 
-[Kim] Y. Kim, H. Kim, J.-J. Park (Kim, Kim & Park), "Input-Splitting of Large Neural
-    Networks for Power-Efficient Accelerator with Resistive Crossbar Memory Array",
-    ISLPED 2018. Large layers split over arrays so that each array's output needs only a
-    low-resolution ADC; the split network is retrained.
+[Kim] Y. Kim, H. Kim, D. Ahn, J.-J. Kim, "Input-Splitting of Large Neural Networks for
+    Power-Efficient Accelerator with Resistive Crossbar Memory Array", ISLPED 2018,
+    doi:10.1145/3218603.3218605. A binarized network's layer wider than an array is split
+    so that each array's slice has its own batch norm and sign, read by a 1-bit sense
+    amplifier instead of a partial-sum ADC; the groups' signs are merged by majority and
+    the split network is retrained. Its settings (network, array sizes, merge, training)
+    are taken from the authors' code, github.com/YulhwaKim/RRAMScalable_BNN, which goes with
+    the extended version, Kim, Kim & Kim, "Neural Network-Hardware Co-design for Scalable
+    RRAM-based BNN Accelerators", arXiv:1811.02187.
 [Marinella] M. J. Marinella et al., "Multiscale Co-Design Analysis of Energy, Latency,
     Area, and Accuracy of a ReRAM Analog Neural Training Accelerator", IEEE JETCAS 8(1),
     2018.
@@ -46,8 +51,8 @@ CLAIMS = {
     "kim.adc_power": Claim("Kim", "ADC power lower with input splitting than with high-resolution "
                                   "partial-sum ADCs", 32.0, "x"),
     "kim.chip_power": Claim("Kim", "chip power lower with input splitting", 3.0, "x"),
-    "kim.accuracy": Claim("Kim", "accuracy kept after retraining the split network (loss, points)", 0.0,
-                          "points"),
+    "kim.accuracy": Claim("Kim", "accuracy kept after retraining the split network (change, points)", 0.0,
+                          "points", shown="kept"),
     "marinella.mac_energy": Claim("Marinella", "energy per MAC of the analog ReRAM training block", 11e-15, "J"),
     "marinella.energy_vs_reram": Claim("Marinella", "energy advantage over a similar block using only digital ReRAM",
                                        270.0, "x"),
