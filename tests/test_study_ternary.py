@@ -43,8 +43,8 @@ def test_ternary_network_on_the_ap_equals_integer_arithmetic():
     np.testing.assert_array_equal(out, h @ ternary[1][0])  # written out independently
     assert counts.matched_rows + counts.mismatched_rows == 9 * counts.compares
     # each layer's row: inputs, accumulators (input bits + log2 fan-in + sign) and a carry
-    assert [w for w, _ in layers] == [12 * 4 + 7 * (4 + 4 + 1) + 1, 7 * 4 + 3 * (4 + 3 + 1) + 1]
-    assert sum(c.compares for _, c in layers) == counts.compares
+    assert [L.width for L in layers] == [12 * 4 + 7 * (4 + 4 + 1) + 1, 7 * 4 + 3 * (4 + 3 + 1) + 1]
+    assert sum(L.counts.compares for L in layers) == counts.compares
 
 
 def test_cam_row_decides_and_costs_more_on_a_mismatch():
