@@ -33,14 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import default_library_path
 from ..sim.layers import Activation, Dense
 from ..sim.network import Sequential
 from ..sim.onnx_import import load_onnx
 from ..sim.simulate import simulate
 from ..sim.zoo import load_dataset
-from ..paths import default_library_path
-from ..surrogate import load_library
 from ..spice import get_engine
+from ..surrogate import load_library
 from . import ternary_report
 from .associative import AssociativeProcessor, PassCounts
 from .ternary_costs import CASE, ApLayer, ap_energy, crossbar_spec, lines_share_at, load_ap_costs

@@ -15,8 +15,8 @@ from ..sim import costs
 from .report import Report, pyplot, save_figure
 from .sources import CLAIMS
 from .ternary_costs import AP_ROWS, CASE, ap_energy, crossbar_sources, movement_share
-from .ternary_sensitivity import ratios, sensitivity, tornado, verdict
 from .ternary_resnet import layer_shapes
+from .ternary_sensitivity import ratios, sensitivity, tornado, verdict
 
 __all__ = ["Context", "validate_law", "write"]
 
@@ -83,7 +83,8 @@ def _claims(report: Report, ctx, nominal: dict, ap_rn: dict, xb_rn: dict, acc_lo
                  f"ResNet-18, {CASE['resnet_images']} image per AP array pass; {case}")
     report.claim("delima.accuracy", acc_loss, acc_loss <= 1.0,
                  f"Float MLP {100 * ctx.data['acc_float']:.2f} %, ternary on the AP (bit-exact integer) "
-                 f"{100 * ctx.mlp[CASE['in_bits']]['acc']:.2f} % on the held-out digits; ResNet-18 is not trained here.",
+                 f"{100 * ctx.mlp[CASE['in_bits']]['acc']:.2f} % on the held-out digits; ResNet-18 is not "
+                 "trained here.",
                  f"the digits MLP, {CASE['in_bits']}-bit activations; within 1 point")
     share = 100 * movement_share(xb_rn)
     report.claim("delima.movement", share, share >= 10,
@@ -128,8 +129,8 @@ def _resnet(report: Report, ctx, ap_rn: dict) -> None:
     report.text(f"""
 Ternary ResNet-18 in CIFAR shape (3x{side}x{side} inputs, stages of {', '.join(map(str, ctx.cfg['resnet_stages']))}
 channels), written as ONNX and read by `load_onnx`: {shapes['matrices']} matrix layers,
-{shapes['macs'] / 1e6:,.3g} M MACs per image of which {shapes['nonzero_macs'] / 1e6:,.3g} M with a nonzero weight. On the AP every output position
-is a row holding its receptive field and all output channels' accumulators: rows of
+{shapes['macs'] / 1e6:,.3g} M MACs per image of which {shapes['nonzero_macs'] / 1e6:,.3g} M with a nonzero
+weight. On the AP every output position is a row holding its receptive field and all output channels' accumulators: rows of
 {min(L.width for L in a):,} to {max(L.width for L in a):,} bits (match lines split at
 {CASE['segment_bits']} bits), {compares / 1e6:,.3g} M compares per image, every row through all of
 its layer's. Per-row rates (share of rows mismatching a compare
@@ -266,8 +267,9 @@ def _setup(ctx, mlp) -> str:
   requantised between layers by a power-of-two shift with saturation.
 - AP: every digit a CAM row (rows of {widths} bits: inputs, accumulators, a carry); each nonzero weight an
   in-place add or subtract (8 passes per accumulator bit); ReLU a compare on the sign bit and a write.
-  {mlp['rows']} held-out digits run bit by bit; the AP's outputs {'equal' if mlp['exact'] else 'DIFFER FROM'}
-  the integer reference exactly. Compares and writes priced from the component library (below).
+  {mlp['rows']} held-out digits run bit by bit; the AP's outputs
+  {'equal' if mlp['exact'] else 'DIFFER FROM'} the integer reference exactly. Compares and writes priced
+  from the component library (below).
 - Crossbar: the shipped `baseline` system on the component library (`library: default`: the 1T1R cell
   surrogate, `inputs.driver: wl_driver`, `sense.circuit: tia_array`, `sense.sample_hold: sample_hold`,
   `adc.circuit: adc_sar` 6-bit with its measured transfer, partial sums at 6 bits) with one-bit cells as
