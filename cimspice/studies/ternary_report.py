@@ -130,7 +130,8 @@ def _resnet(report: Report, ctx, ap_rn: dict) -> None:
 Ternary ResNet-18 in CIFAR shape (3x{side}x{side} inputs, stages of {', '.join(map(str, ctx.cfg['resnet_stages']))}
 channels), written as ONNX and read by `load_onnx`: {shapes['matrices']} matrix layers,
 {shapes['macs'] / 1e6:,.3g} M MACs per image of which {shapes['nonzero_macs'] / 1e6:,.3g} M with a nonzero
-weight. On the AP every output position is a row holding its receptive field and all output channels' accumulators: rows of
+weight. On the AP every output position is a row holding its receptive field and all output
+channels' accumulators: rows of
 {min(L.width for L in a):,} to {max(L.width for L in a):,} bits (match lines split at
 {CASE['segment_bits']} bits), {compares / 1e6:,.3g} M compares per image, every row through all of
 its layer's. Per-row rates (share of rows mismatching a compare
