@@ -116,7 +116,7 @@ def test_quick_ternary_associative_report(tmp_path):
     batch32 = float(re.search(r"^\| 32 \| ([0-9.]+)x \|", text, re.M).group(1))
     assert batch32 == pytest.approx(xb / ap, rel=0.02)
     # every crossbar component from the library or a cited constant, none from the ideal system
-    sources = re.findall(r"^\| crossbar: \w+ \| [0-9.e-]+ \| [0-9.]+ % \| (.+) \|$", text, re.M)
+    sources = re.findall(r"^\| crossbar: \w+ \| [0-9.e+-]+ \| [0-9.e+-]+ % \| (.+) \|$", text, re.M)
     assert sources and all(s.startswith(("library", "cited", "sum V*I")) for s in sources)
     assert "library tia_array.energy_read" in text and "library adc_sar_6b.energy_per_conversion" in text
     assert "tornado.png" in text and "## What this study does not do" in text

@@ -5,7 +5,7 @@ batch, ResNet-18, the single-layer sweep, the sensitivity and what the study doe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -57,17 +57,18 @@ def _nj(e: float) -> str:
     return f"{e * 1e9:.3g}"
 
 
-def _breakdown(report: Report, title: str, ap: dict, xb: dict, xb_src: dict, cam) -> None:
-    """Both sides' energy per inference by component, each with its source."""
+def _breakdown(report: Report, title: str, ap: dict, xb: dict, xb_src: dict, cam, unit: str = "nJ") -> None:
+    """Both sides' energy per inference by component (in ``unit``: nJ or uJ), each with its source."""
+    scale = {"nJ": 1e9, "uJ": 1e6}[unit]
     report.heading(title, 3)
     ap_src = {"match lines": "compare, match; compare, mismatch", "search lines": "search lines per compare",
               "write bit lines": "write, bit line", "write cells": "write, cell",
               "data movement": "buffer, per bit moved; write, bit line; write, cell"}
-    rows = [[f"AP: {k}", _nj(v), f"{100 * v / sum(ap.values()):.1f} %",
+    rows = [[f"AP: {k}", f"{v * scale:.3g}", f"{100 * v / sum(ap.values()):.2g} %",
              "; ".join(cam.sources[s] for s in ap_src[k].split("; "))] for k, v in ap.items()]
-    rows += [[f"crossbar: {k}", _nj(v), f"{100 * v / sum(xb.values()):.1f} %", xb_src.get(k, "-")]
+    rows += [[f"crossbar: {k}", f"{v * scale:.3g}", f"{100 * v / sum(xb.values()):.2g} %", xb_src.get(k, "-")]
              for k, v in xb.items() if v]
-    report.table(["component", "energy per inference (nJ)", "share of its side", "source"], rows)
+    report.table(["component", f"energy per inference ({unit})", "share of its side", "source"], rows)
 
 
 def _claims(report: Report, ctx, nominal: dict, ap_rn: dict, xb_rn: dict, acc_loss: float) -> None:
@@ -90,7 +91,7 @@ def _claims(report: Report, ctx, nominal: dict, ap_rn: dict, xb_rn: dict, acc_lo
     report.claim("delima.movement", share, share >= 10,
                  f"The buffers' share (the simulator's buffer_bits at ISAAC's eDRAM energy) of the crossbar's "
                  f"ResNet-18 energy; the AP's movement share under the same pricing is "
-                 f"{100 * movement_share(ap_rn):.1f} %. The TIAs' read energy dwarfs movement on this crossbar.",
+                 f"{100 * movement_share(ap_rn):.2g} %. The TIAs' read energy dwarfs movement on this crossbar.",
                  "ResNet-18; 'considerable' = at least 10 % of the crossbar's energy")
     t = xb_rn["buffers"] / ap_rn["data movement"]
     report.claim("delima.transfers", t, t >= 1.33,
@@ -157,6 +158,7 @@ def _sweep(report: Report, ctx) -> None:
         ax.plot([r["n_in"] for r in rb], [r["xb"] * 1e15 for r in rb], "s--", color=line.get_color(),
                 label=f"crossbar, {b}-bit inputs")
     ax.set_xscale("log", base=2)
+    ax.set_xticks(cfg["sweep_widths"], [str(w) for w in cfg["sweep_widths"]])
     ax.set_yscale("log")
     ax.set_xlabel("fan-in (inputs of the layer)")
     ax.set_ylabel("energy per MAC (fJ)")
@@ -222,7 +224,7 @@ def write(ctx: Context, seconds: float) -> Path:
     _resnet(report, ctx, ap_rn)
     report.text(f"Crossbar over AP: **{nominal['resnet']:.3g}x** per image (the paper: 7.5x on ImageNet).")
     _breakdown(report, "Energy by component, ResNet-18 (per image)", ap_rn, xb_rn,
-               crossbar_sources(ctx.resnet["xb"]), ctx.cam)
+               crossbar_sources(ctx.resnet["xb"]), ctx.cam, unit="uJ")
     _circuits(report, ctx)
     report.heading("Sensitivity")
     png = tornado(swings, nominal, CLAIMS["delima.efficiency"].value, ctx.out / "tornado.png")
@@ -238,7 +240,16 @@ def write(ctx: Context, seconds: float) -> Path:
     return report.write(_setup(ctx, mlp), seconds)
 
 
+def _match_scaled(ctx, k: float) -> float:
+    """The AP's MLP energy with every matching row's compare ``k`` times the law, over the case's."""
+    mlp, cam = ctx.mlp[CASE["in_bits"]], ctx.cam
+    more = replace(cam, match=lambda w: k * cam.match(w))
+    return sum(ap_energy(mlp["layers"], more, CASE["batch"]).values()) / sum(
+        ap_energy(mlp["layers"], cam, CASE["batch"]).values())
+
+
 def _circuits(report: Report, ctx) -> None:
+    mlp = ctx.mlp[CASE["in_bits"]]
     report.heading("The AP's figures and where they come from")
     report.table(["figure", "source"], [[k, v] for k, v in ctx.cam.sources.items()])
     widths = sorted({L.width for L in ctx.mlp[CASE["in_bits"]]["layers"]})
@@ -250,7 +261,11 @@ def _circuits(report: Report, ctx) -> None:
                     f"{math.ceil(c['width'] / 128)}x): mismatch {c['bench']['mismatch'] * 1e15:.1f} fJ measured, "
                     f"{c['law']['mismatch'] * 1e15:.1f} fJ by the law "
                     f"({100 * (c['law']['mismatch'] / c['bench']['mismatch'] - 1):+.1f} %); match "
-                    f"{c['bench']['match'] * 1e15:.2f} fJ against {c['law']['match'] * 1e15:.2f} fJ.")
+                    f"{c['bench']['match'] * 1e15:.2f} fJ against {c['law']['match'] * 1e15:.2f} fJ (the match law is "
+                    f"no guide past its 128 bits: docs/library.md). Matching rows are "
+                    f"{100 * (1 - mlp['rates']['mismatch']):.0f} % of the rows compared: every match priced at the "
+                    f"bench's {c['bench']['match'] / c['law']['match']:.2f}x the law would raise the AP's MLP energy "
+                    f"by {100 * (_match_scaled(ctx, c['bench']['match'] / c['law']['match']) - 1):.1f} %.")
     else:
         report.text("(--quick: the law is not checked against the bench in this run.)")
 
