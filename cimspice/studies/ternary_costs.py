@@ -48,7 +48,8 @@ __all__ = ["CASE", "MATCH_LINE_MAX_BITS", "ApCosts", "ap_energy", "crossbar_spec
 #: the case every verdict is judged in, fixed before the run computes anything
 CASE = {"in_bits": 4, "batch": 32, "t_read": 10e-9, "segment_bits": 1024, "resnet_images": 1,
         "rule": "a ratio agrees within 25 % of the paper's (0.75-1.33x); accuracy within 1 point; "
-                "'considerable' activation movement: at least 10 % of the crossbar's energy"}
+                "'considerable' activation movement: at least 10 % of the crossbar's energy; 'substantially' "
+                "fewer transfers: the crossbar's movement energy at least 1.33x the AP's"}
 #: widest match line priced whole: the CAM bench's widest row (cimspice.circuits.cam.MAX_WORD_BITS)
 MATCH_LINE_MAX_BITS = 1024
 #: J per bit moved between a buffer and the arrays, both sides (ISAAC's eDRAM)

@@ -73,7 +73,7 @@ def _breakdown(report: Report, title: str, ap: dict, xb: dict, xb_src: dict, cam
 
 def _claims(report: Report, ctx, nominal: dict, ap_rn: dict, xb_rn: dict, acc_loss: float) -> None:
     case = (f"{CASE['in_bits']}-bit activations, AP match lines whole up to {CASE['segment_bits']} bits, "
-            f"crossbar read {CASE['t_read'] * 1e9:.0f} ns; {CASE['rule']}")
+            f"crossbar read {CASE['t_read'] * 1e9:.0f} ns; a ratio agrees within 25 % of the paper's")
     r = nominal["resnet"]
     side = ctx.cfg["resnet_size"]
     report.claim("delima.efficiency", r, 0.75 <= r / 7.5 <= 1.33,
@@ -277,7 +277,7 @@ def _setup(ctx, mlp) -> str:
 - The case, fixed before the run computed anything (`cimspice/studies/ternary_costs.py`, `CASE`):
   {bits}-bit activations; {CASE['batch']} digits per 256-row AP array for the MLP, {CASE['resnet_images']} image
   for ResNet-18; AP match lines whole up to {CASE['segment_bits']} bits (the CAM bench's widest working row),
-  wider rows in segments of that length; the crossbar's {CASE['t_read'] * 1e9:.0f} ns read.
+  wider rows in segments of that length; the crossbar's {CASE['t_read'] * 1e9:.0f} ns read. Rules: {CASE['rule']}.
 - Network: MLP 64-{'-'.join(map(str, cfg['hidden']))}-10 without biases, trained in NumPy on the digits, then
   fine-tuned with ternary weights (+-alpha where |W| > 0.7 mean|W|, else 0, straight-through); activations
   requantised between layers by a power-of-two shift with saturation.
