@@ -26,7 +26,7 @@ import zlib
 import numpy as np
 
 from .costs import ACTIVATION_BITS
-from .crossbar import LinearCell, SurrogateCell, cell_factors, cell_read
+from .crossbar import LinearCell, SurrogateCell, cell_factors, cell_reads
 from .errors import SimError
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import standard_normal
@@ -53,9 +53,13 @@ class _Separable:
             c = sum(t[0] * A.sum(axis=0) for (A, _), t in zip(factors, tables))
             self.c = c.astype(dtype) if np.any(c) else None
             self.mode = "two"
-        else:  # DAC levels: tabulated, in the chosen precision (float32 halves the traffic)
-            self.tables = [np.asarray(f(level_v), dtype) for _, f in factors]
-            self.As = [np.asarray(A, dtype) for A, _ in factors]
+        else:  # DAC levels: tabulated, in the chosen precision (float32 halves the traffic);
+            # all terms at once: one (levels, R) lookup per code and one product with the
+            # factors stacked row by row, (rows * R, cols) (half the time of one lookup and
+            # one product per term)
+            self.table = np.stack([np.asarray(f(level_v), dtype) for _, f in factors], axis=1)
+            self.A = np.stack([np.asarray(A, dtype) for A, _ in factors], axis=1)
+            self.A = self.A.reshape(-1, self.A.shape[-1])
             self.mode = "table"
 
     @property
@@ -65,7 +69,7 @@ class _Separable:
         if self.mode == "two":
             return bool((self.M >= 0).all() and (self.c is None or (self.c >= 0).all()))
         if self.mode == "table":
-            return all((t >= 0).all() for t in self.tables) and all((A >= 0).all() for A in self.As)
+            return bool((self.table >= 0).all() and (self.A >= 0).all())
         return False
 
     def apply(self, codes):
@@ -74,7 +78,7 @@ class _Separable:
             out = codes.astype(self.dtype, copy=False) @ self.M
             return out if self.c is None else out + self.c
         if self.mode == "table":
-            return sum(np.take(t, codes) @ A for t, A in zip(self.tables, self.As))
+            return np.take(self.table, codes, axis=0).reshape(len(codes), -1) @ self.A
         return sum(f(codes) @ A for A, f in self.factors)
 
 
@@ -205,8 +209,8 @@ class AnalogMatrix:
                 if isinstance(cell, LinearCell):
                     parts.append(self.backend.solver(*Gj.shape).transfer_matrix(Gj) / Gj)
                     continue
-                i_v = cell_read(cell, Gj, v)
-                kappa = v * (cell_read(cell, Gj, v + h) - cell_read(cell, Gj, v - h)) / (2 * h) / i_v
+                i_v, i_up, i_down = cell_reads(cell, Gj, (v, v + h, v - h))
+                kappa = v * (i_up - i_down) / (2 * h) / i_v
                 frac = self.backend.solver(*Gj.shape).transfer_matrix(i_v / v) / (i_v / v)
                 parts.append(1.0 - kappa * (1.0 - frac))
             attenuation = np.hstack(parts)
