@@ -29,7 +29,7 @@ __all__ = ["FACTOR_ERROR_SHARE", "cell_factors", "cell_reads", "factor_tolerance
 #: Largest error the factored read law may add, as a share of the cell surrogate's stated
 #: RMS validation error (against ngspice, % of full scale): a tenth, so even if the two
 #: errors add, the law's error against SPICE is at most 10 % above the surrogate's own (in
-#: quadrature, 0.5 %). For the default 1T1R cell (RMS 0.0047 % FS) that is 4.7e-7 of full
+#: quadrature, 0.5 %). For the default 1T1R cell (RMS 0.0047 % FS) that is 4.7e-6 of full
 #: scale, where 3 SVD terms suffice on 256 DAC levels (the 4th singular value is 1e-6 of
 #: the first).
 FACTOR_ERROR_SHARE = 0.1
