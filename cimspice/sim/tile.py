@@ -436,8 +436,12 @@ class AnalogMatrix:
         ledger.diagnose(self.name, clipped=clipped, conversions=conversions,
                         attenuation=float(np.mean([t.attenuation for t in self.tiles])) * n, vectors=n)
         if self.backend.float_reference:
-            # against the float network's product of the same inputs: this layer's own error
-            reference = x @ self.W
-            ledger.diagnose(self.name, error_sq=float(np.sum((out - reference) ** 2)),
-                            reference_sq=float(np.sum(reference ** 2)))
+            self._error(x, out)
         return out
+
+    def _error(self, x, out) -> None:
+        """The diagnosis's error sums of ``out`` against the float network's product of the
+        same inputs ``x``: this layer's own error."""
+        reference = x @ self.W
+        self.backend.ledger.diagnose(self.name, error_sq=float(np.sum((out - reference) ** 2)),
+                                     reference_sq=float(np.sum(reference ** 2)))
