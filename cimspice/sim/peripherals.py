@@ -142,8 +142,9 @@ class MeasuredAdc(IdealAdc):
         if self._near is None:
             codes = np.searchsorted(self.transitions, u, side="right").astype(u.dtype) - c
         else:
-            codes = np.clip(np.rint(u), 0.0, len(self._near) - 1.0)
-            codes += self._near[codes.astype(np.intp)] <= u     # transitions <= u: rint(u) - 1 + that
+            codes = np.rint(u)
+            np.clip(codes, 0.0, len(self._near) - 1.0, out=codes)
+            codes += self._near.take(codes.astype(np.intp)) <= u     # transitions <= u: rint(u) - 1 + that
             codes -= c + 1.0
         return np.clip(codes, -c, c, out=codes)
 
