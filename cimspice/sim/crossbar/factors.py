@@ -34,7 +34,7 @@ __all__ = ["FACTOR_ERROR_SHARE", "cell_factors", "cell_reads", "factor_tolerance
 #: the first).
 FACTOR_ERROR_SHARE = 0.1
 
-_GRID_START, _GRID_MAX = 257, 16385   # conductance nodes: first try, refinement limit
+_GRID_START, _GRID_MAX = 257, 16385   # conductance nodes: first try; points evaluated at most
 _LEVELS_MAX = 1025                    # voltage levels tabulated exactly (more: interpolated)
 _TILE_LEVELS_MAX = 65                 # the per-cell path's voltage grid (its SVD is per tile)
 
@@ -70,7 +70,7 @@ class _ConductanceTable:
             g = np.linspace(lo, hi, 2 * n - 1)               # nodes at even, midpoints at odd
             T = np.asarray(cell_read(cell, g[:, None], v[None, :]), float) ** power
             err = float(np.max(np.abs(0.5 * (T[2::2] + T[:-2:2]) - T[1::2])))
-            if err <= tol or 2 * n - 1 > _GRID_MAX:
+            if err <= tol or 2 * n - 1 >= _GRID_MAX:          # evaluated at most _GRID_MAX points
                 break
             n = 2 * n - 1
         self.ok, self.error = err <= tol, err
