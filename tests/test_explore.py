@@ -154,3 +154,20 @@ def test_out_of_domain_is_a_spec_field():
     assert spec.array.out_of_domain == "clip"
     with pytest.raises(SimError, match="array.out_of_domain"):
         load_system_spec({"array": {"out_of_domain": "warn"}})
+
+
+def test_float_reference_off_leaves_the_error_columns_empty_and_the_outputs_unchanged():
+    """The diagnosis's float product is optional (benchmarks time the simulator without it);
+    the analog outputs and the other columns do not depend on it."""
+    from cimspice.sim.backend import AnalogBackend
+
+    net, W, x, y = _one_layer(n=64)
+    logits, rows = [], []
+    for reference in (True, False):
+        backend = AnalogBackend(SYSTEM, float_reference=reference)
+        backend.calibrate(net, x)
+        logits.append(net.forward(x, backend))
+        rows.append(dict(backend.ledger.diagnosis["fc"]))
+    np.testing.assert_array_equal(logits[0], logits[1])
+    assert rows[0]["error_sq"] > 0 and "error_sq" not in rows[1] and "reference_sq" not in rows[1]
+    assert rows[1] == {k: v for k, v in rows[0].items() if k not in ("error_sq", "reference_sq")}

@@ -46,3 +46,19 @@ def test_spec_measured_transfer_needs_the_adc_family():
 
     with pytest.raises(SimError, match="adc.transfer: a measured transfer is read from the library's ADC blocks"):
         load_system_spec({"adc": {"transfer": "measured"}})
+
+
+@pytest.mark.parametrize("spread", [0.49, 0.9])
+def test_codes_count_the_transitions_at_or_below_the_input(spread):
+    """Each code is the number of transitions at or below ``u = x/lsb + code_max + 1/2``,
+    counted here one by one, on inputs exactly on, just beside and between every transition
+    (|INL| below 1/2 LSB takes the one-lookup path, 0.9 LSB the search)."""
+    rng = np.random.default_rng(2)
+    bits = 5
+    adc = MeasuredAdc(bits, rng.uniform(-spread, spread, 2 ** bits - 1) * np.sort(rng.random(2 ** bits - 1)))
+    t = adc.transitions
+    u = np.concatenate([t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf), rng.uniform(-3, 2 ** bits + 3, 5000)])
+    x = u - (adc.code_max + 0.5)
+    u = x + (adc.code_max + 0.5)           # what the converter sees (x - 15.5 + 15.5 may round)
+    counted = np.array([np.count_nonzero(t <= v) for v in u]) - adc.code_max
+    np.testing.assert_array_equal(adc.convert(x, 1.0), np.clip(counted, -adc.code_max, adc.code_max))

@@ -182,14 +182,21 @@ class AnalogBackend(Backend):
         each key the spec names onto that table, ``self.surrogates`` is the library as given.
     seed : int, optional
         Overrides ``spec.seed`` (device variation and read-noise draws).
+    float_reference : bool
+        Each analog matrix product also computes the float network's product of the same
+        inputs for the per-layer diagnosis's error (``rel_rms``, ``snr_db``): one float
+        product per call, the float inference's own cost again. On by default (results.json
+        always carries it); ``False`` leaves those two columns empty (benchmarks time both).
 
     ``records`` holds the source record (:mod:`.provenance`) of every table the spec reads,
     by spec field (``adc.energy.6``, ``sense.energy``, ...); ``adc_energy`` / ``adc_time``
     the characterized J / s per conversion by resolution.
     """
 
-    def __init__(self, spec, library: dict | None = None, seed: int | None = None, cell=None):
+    def __init__(self, spec, library: dict | None = None, seed: int | None = None, cell=None,
+                 float_reference: bool = True):
         super().__init__()
+        self.float_reference = bool(float_reference)
         spec = load_system_spec(spec)
         if seed is not None:
             spec = spec.updated({"seed": int(seed)})

@@ -26,7 +26,7 @@ import zlib
 import numpy as np
 
 from .costs import ACTIVATION_BITS
-from .crossbar import LinearCell, SurrogateCell, cell_factors, cell_read
+from .crossbar import LinearCell, SurrogateCell, cell_factors, cell_reads
 from .errors import SimError
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import standard_normal
@@ -53,9 +53,13 @@ class _Separable:
             c = sum(t[0] * A.sum(axis=0) for (A, _), t in zip(factors, tables))
             self.c = c.astype(dtype) if np.any(c) else None
             self.mode = "two"
-        else:  # DAC levels: tabulated, in the chosen precision (float32 halves the traffic)
-            self.tables = [np.asarray(f(level_v), dtype) for _, f in factors]
-            self.As = [np.asarray(A, dtype) for A, _ in factors]
+        else:  # DAC levels: tabulated, in the chosen precision (float32 halves the traffic);
+            # all terms at once: one (levels, R) lookup per code and one product with the
+            # factors stacked row by row, (rows * R, cols) (half the time of one lookup and
+            # one product per term)
+            self.table = np.stack([np.asarray(f(level_v), dtype) for _, f in factors], axis=1)
+            self.A = np.stack([np.asarray(A, dtype) for A, _ in factors], axis=1)
+            self.A = self.A.reshape(-1, self.A.shape[-1])
             self.mode = "table"
 
     @property
@@ -65,7 +69,7 @@ class _Separable:
         if self.mode == "two":
             return bool((self.M >= 0).all() and (self.c is None or (self.c >= 0).all()))
         if self.mode == "table":
-            return all((t >= 0).all() for t in self.tables) and all((A >= 0).all() for A in self.As)
+            return bool((self.table >= 0).all() and (self.A >= 0).all())
         return False
 
     def apply(self, codes):
@@ -74,7 +78,7 @@ class _Separable:
             out = codes.astype(self.dtype, copy=False) @ self.M
             return out if self.c is None else out + self.c
         if self.mode == "table":
-            return sum(np.take(t, codes) @ A for t, A in zip(self.tables, self.As))
+            return np.take(self.table, codes, axis=0).reshape(len(codes), -1) @ self.A
         return sum(f(codes) @ A for A, f in self.factors)
 
 
@@ -205,8 +209,8 @@ class AnalogMatrix:
                 if isinstance(cell, LinearCell):
                     parts.append(self.backend.solver(*Gj.shape).transfer_matrix(Gj) / Gj)
                     continue
-                i_v = cell_read(cell, Gj, v)
-                kappa = v * (cell_read(cell, Gj, v + h) - cell_read(cell, Gj, v - h)) / (2 * h) / i_v
+                i_v, i_up, i_down = cell_reads(cell, Gj, (v, v + h, v - h))
+                kappa = v * (i_up - i_down) / (2 * h) / i_v
                 frac = self.backend.solver(*Gj.shape).transfer_matrix(i_v / v) / (i_v / v)
                 parts.append(1.0 - kappa * (1.0 - frac))
             attenuation = np.hstack(parts)
@@ -382,13 +386,11 @@ class AnalogMatrix:
         if self.x_max is None:
             raise SimError(f"{self.name}: not calibrated; run the backend's calibrate() first")
         n = len(x)
-        out = np.zeros((n, self.n_out))
+        summed = np.zeros((n, self.n_out * self.k))   # codes x ADC step over pulses and row tiles
         codes_all, weights = self._encode(x)
         P = len(codes_all)
         C = self.n_out * self.k
         chunk = max(1, _CHUNK // (P * C))
-        powers = self.planes.base ** np.arange(self.k)
-        col = np.arange(C)
         sense = self.backend.sense
         # a characterized sense circuit's energy per read, from the currents it senses
         sense_energy = sense.energy if getattr(sense, "energy_surrogate", None) is not None else None
@@ -397,11 +399,6 @@ class AnalogMatrix:
         clipped, code_max = 0, self.adc.code_max
         for tile in self.tiles:
             r0, r1 = tile.rows
-            # ADC step and slice significance of every column, summed onto its output: the
-            # shift-add of the slices as one (m, C) @ (C, n_out) product (small-k stacks
-            # of products and reshaped sums are several times slower)
-            shift_add = np.zeros((C, self.n_out))
-            shift_add[col, col // self.k] = tile.lsb * powers[col % self.k]
             for s in range(0, n, chunk):
                 codes = codes_all[:, s:s + chunk, r0:r1]
                 m = codes.shape[1]
@@ -412,10 +409,12 @@ class AnalogMatrix:
                 adc_codes = self.adc.convert(D, tile.lsb.astype(D.dtype, copy=False)).reshape(P, m * C)
                 if np.isfinite(code_max):
                     clipped += int(np.count_nonzero(np.abs(adc_codes) >= code_max))
-                if P == 1:
-                    out[s:s + chunk] += adc_codes.reshape(m, C) @ (weights[0] * shift_add)
-                else:
-                    out[s:s + chunk] += (weights @ adc_codes).reshape(m, C) @ shift_add
+                # pulses' significance, then each column's ADC step: O(m C) per row tile
+                # (a (C, n_out) shift-add matrix per tile costs O(m C n_out): 512 outputs make
+                # it 8x the signal product of a 64-row tile)
+                # (one pulse: a scalar product; a matmul of mixed precisions takes no BLAS)
+                pulsed = adc_codes[0] * weights[0] if P == 1 else weights @ adc_codes
+                summed[s:s + chunk] += pulsed.reshape(m, C) * tile.lsb
                 energy += self._energy(tile, codes)
                 pulses += tile.driven(codes)
             ledger.add(self.name, f"adc:{tile.adc_bits}", P * n * C)
@@ -430,11 +429,19 @@ class AnalogMatrix:
         ledger.add(self.name, "digital:add", n * self.n_out * (len(self.tiles) - 1))  # partial sums / splits
         in_bits = self.spec.inputs.bits or ACTIVATION_BITS
         ledger.add(self.name, "buffer_bits", n * (self.n_in * in_bits + self.n_out * ACTIVATION_BITS))
-        # unit conversion: a current of step * v_read per (digit x input) is one weight unit
-        out *= self.planes.scale * self.x_max / (self.step * a.v_read)
-        # against the float network's product of the same inputs: this layer's own error
-        reference = x @ self.W
-        ledger.diagnose(self.name, error_sq=float(np.sum((out - reference) ** 2)),
-                        reference_sq=float(np.sum(reference ** 2)), clipped=clipped, conversions=conversions,
+        # slices' significance summed onto each output, once for every row tile; then the unit
+        # conversion: a current of step * v_read per (digit x input) is one weight unit
+        powers = self.planes.base ** np.arange(self.k) * (self.planes.scale * self.x_max / (self.step * a.v_read))
+        out = summed.reshape(n, self.n_out, self.k) @ powers
+        ledger.diagnose(self.name, clipped=clipped, conversions=conversions,
                         attenuation=float(np.mean([t.attenuation for t in self.tiles])) * n, vectors=n)
+        if self.backend.float_reference:
+            self._error(x, out)
         return out
+
+    def _error(self, x, out) -> None:
+        """The diagnosis's error sums of ``out`` against the float network's product of the
+        same inputs ``x``: this layer's own error."""
+        reference = x @ self.W
+        self.backend.ledger.diagnose(self.name, error_sq=float(np.sum((out - reference) ** 2)),
+                                     reference_sq=float(np.sum(reference ** 2)))

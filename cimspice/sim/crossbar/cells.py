@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import SimError
 from .errors import SolverError
 
-__all__ = ["Cell", "LinearCell", "SinhCell", "SurrogateCell", "cell_factors", "cell_read"]
+__all__ = ["Cell", "LinearCell", "SinhCell", "SurrogateCell", "cell_read"]
 
 
 @runtime_checkable
@@ -206,36 +206,3 @@ def cell_read(cell, G, v) -> np.ndarray:
         return read(G, v)
     return cell.current(v, np.zeros_like(np.asarray(v, float)), G)[0]
 
-
-def cell_factors(cell, G: np.ndarray, v_levels: np.ndarray, power: int = 1, rtol: float = 1e-9):
-    """Separable form of a cell's read current: ``I(G, v)**power ~= sum_r A_r * f_r(v)``.
-
-    ``G`` (rows, cols) in S; ``v_levels`` the voltages (V) the inputs can take. Returns a
-    list of ``(A_r, f_r)`` with ``A_r`` (rows, cols) and ``f_r`` a function of a voltage
-    array, so a column current is ``sum_r f_r(V) @ A_r``: as cheap as a matrix product.
-
-    Linear and sinh cells are separable exactly (one term). Any other cell is tabulated on
-    every cell's own ``G`` and on the voltage levels (at most 65, linearly interpolated in
-    between) and factored by SVD, keeping singular values above ``rtol`` of the largest:
-    exact on the levels up to that tolerance.
-    """
-    G = np.asarray(G, dtype=float)
-    if isinstance(cell, LinearCell):
-        return [(G ** power, lambda v: np.asarray(v, float) ** power)]
-    if isinstance(cell, SinhCell):
-        v0 = cell.v0
-        return [(G ** power, lambda v: (v0 * np.sinh(np.asarray(v, float) / v0)) ** power)]
-    levels = np.unique(np.asarray(v_levels, dtype=float))
-    grid = levels if len(levels) <= 65 else np.linspace(levels[0], levels[-1], 65)
-    table = cell_read(cell, G.reshape(-1, 1), grid[None, :]) ** power      # (cells, n_v)
-    U, s, Vt = np.linalg.svd(table, full_matrices=False)
-    rank = max(1, int(np.sum(s > rtol * s[0]))) if s[0] > 0 else 1
-    factors = []
-    for r in range(rank):
-        A = (U[:, r] * s[r]).reshape(G.shape)
-        row = Vt[r].copy()
-        if len(grid) == 1:
-            factors.append((A, lambda v, c=row[0]: np.full_like(np.asarray(v, float), c)))
-        else:
-            factors.append((A, lambda v, x=grid, y=row: np.interp(v, x, y)))
-    return factors

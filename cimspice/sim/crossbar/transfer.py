@@ -44,21 +44,26 @@ from threadpoolctl import ThreadpoolController
 from .errors import SolverError
 from .line_algebra import _Chains
 
-__all__ = ["condensed_transfer"]
+__all__ = ["condensed_transfer", "one_blas_thread"]
 
 
 _blas: ThreadpoolController | None = None
 
 
-def condensed_transfer(G, gr, gc, dc, g_end) -> np.ndarray:
-    """:func:`_condense` on one BLAS thread. OpenBLAS's two threads on a busy 2-core machine
-    spin against each other: measured at 128x128 with a load average of 5, 1.36 s on two
-    threads against 0.10 s on one (threadpoolctl: the scikit-learn team's library for
-    exactly this, already installed with scikit-learn)."""
+def one_blas_thread():
+    """Context in which BLAS/LAPACK run on one thread. OpenBLAS's two threads on a busy
+    2-core machine spin against each other: measured at 128x128 with a load average of 5,
+    1.36 s on two threads against 0.10 s on one (threadpoolctl: the scikit-learn team's
+    library for exactly this, already installed with scikit-learn)."""
     global _blas
     if _blas is None:
         _blas = ThreadpoolController()
-    with _blas.limit(limits=1, user_api="blas"):
+    return _blas.limit(limits=1, user_api="blas")
+
+
+def condensed_transfer(G, gr, gc, dc, g_end) -> np.ndarray:
+    """:func:`_condense` on one BLAS thread (:func:`one_blas_thread`)."""
+    with one_blas_thread():
         return _condense(G, gr, gc, dc, g_end)
 
 
