@@ -17,6 +17,7 @@ terms, half for the interpolation in ``g``).
 
 from __future__ import annotations
 
+import functools
 import weakref
 
 import numpy as np
@@ -102,7 +103,11 @@ def _level_functions(grid: np.ndarray, rows: np.ndarray) -> list:
     """``f_r`` of a voltage array: ``rows[r]`` given on ``grid``, interpolated in between."""
     if len(grid) == 1:
         return [lambda v, c=row[0]: np.full_like(np.asarray(v, float), c) for row in rows]
-    return [lambda v, x=grid, y=row.copy(): np.interp(v, x, y) for row in rows]
+    return [functools.partial(_interp_on, grid, row.copy()) for row in rows]
+
+
+def _interp_on(x: np.ndarray, y: np.ndarray, v):
+    return np.interp(v, x, y)
 
 
 def _shared_factors(cell, grid: np.ndarray, power: int):
