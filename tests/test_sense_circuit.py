@@ -102,3 +102,29 @@ def test_an_operating_point_outside_the_table_is_refused():
     with pytest.raises(SimError, match=r"sense.circuit.v_out: operating_point vdd=0.92 is outside "
                                        r"tia_array.v_out's characterized range \[0.95, 1.3\]"):
         AnalogBackend(spec)
+
+
+def test_measured_transfer_through_the_inverting_tia_is_the_mirrored_converter():
+    """An inverting TIA before a converter with known transitions, built as the bench builds it
+    (tests/test_layer_library.py): references put zero current half an LSB above mid-scale,
+    unsigned code k = transitions passed, signed code 2**(N-1) - k. The simulator's converter
+    for an inverting sense gives those codes; the converter's INL taken the other way round
+    (not mirrored) does not."""
+    from cimspice.sim.peripherals import MeasuredAdc
+    from cimspice.sim.sense_circuit import mirrored_inl
+
+    bits, rng = 4, np.random.default_rng(3)
+    n, c = 2 ** bits, 2 ** (bits - 1) - 1
+    inl = rng.uniform(-0.35, 0.35, n - 1)
+    inl[2] = 0.45                                                 # one transition far off
+    transitions = np.arange(1, n) + inl                          # on the converter's own scale
+    x = rng.uniform(-1.1, 1.1, 50_000) * c                       # current in LSB (lsb = 1)
+    u_converter = n / 2 + 0.5 - x                                # the TIA inverts
+    k = np.searchsorted(transitions, u_converter, side="right")
+    expected = np.clip(n // 2 - k, -c, c)
+    np.testing.assert_array_equal(MeasuredAdc(bits, mirrored_inl(inl)).convert(x, 1.0), expected)
+    assert np.mean(MeasuredAdc(bits, inl).convert(x, 1.0) != expected) > 0.02
+    # and the shipped baseline builds its converter that way: it reads through tia_array
+    backend = AnalogBackend(load_system_spec("baseline"))
+    adc = backend.adc(6)
+    np.testing.assert_array_equal(adc.inl, mirrored_inl(backend.blocks.adc_inl[6]))

@@ -29,7 +29,8 @@ from .errors import SimError
 from .execution import Backend, FloatNonlinearity, pool_windows
 from .layers import Layer, MaxPool2d
 from .mapping import plan_matrix
-from .peripherals import MeasuredAdc, adc_from_spec, sense_from_spec
+from .peripherals import MeasuredAdc, SurrogateSense, adc_from_spec, sense_from_spec
+from .sense_circuit import mirrored_inl
 from .spec import SystemSpec, load_system_spec
 from .tile import AnalogMatrix
 
@@ -334,6 +335,8 @@ class AnalogBackend(Backend):
     def adc(self, bits):
         if bits not in self._adcs:
             inl = self.blocks.adc_inl.get(bits)
+            if inl is not None and isinstance(self.sense, SurrogateSense):
+                inl = mirrored_inl(inl)
             self._adcs[bits] = MeasuredAdc(bits, inl) if inl is not None else \
                 adc_from_spec(self.spec.adc, bits, self.library)
         return self._adcs[bits]

@@ -14,6 +14,13 @@ tables (``cimspice library build``, docs/library.md), each held at the spec's
   ``energy_read(i) + power(i) * (t_read - t_bench)``. A shorter read than the bench's window
   is refused: the block was not shown to settle in it.
 
+The TIA inverts: more current, a lower voltage at the converter. A converter's measured
+transfer (``adc.transfer: measured``: the INL at each of its transitions, on its own input
+scale) therefore meets the signed codes in reverse order (:func:`mirrored_inl`), with the
+references placed as a designer places them around the TIA's reference: zero current half
+an LSB above the converter's mid-scale, so that the signed codes are the ideal mid-tread
+quantiser's (tests/test_layer_library.py's bench is built so, and agrees with it).
+
 The sensed current is the column pair's difference (``cimspice.sim.peripherals``), one sense
 circuit per pair: the negative column's current is subtracted on the bit line (a current
 mirror), whose own error is not modelled.
@@ -27,7 +34,7 @@ import numpy as np
 
 from .peripherals import SurrogateSense
 
-__all__ = ["ReadEnergy", "sense_circuit"]
+__all__ = ["ReadEnergy", "mirrored_inl", "sense_circuit"]
 
 
 class ReadEnergy:
@@ -50,6 +57,14 @@ class ReadEnergy:
             return e
         p = np.asarray(self.power.predict(X, out_of_domain=out_of_domain), np.float64)
         return e + p.reshape(e.shape) * self.extra
+
+
+def mirrored_inl(inl: np.ndarray) -> np.ndarray:
+    """The INL (LSB) at the signed scale's transitions ``j = 1 .. 2**N - 1`` of a converter
+    read through an inverting sense, from its own ``inl`` (transition ``k`` at ``k + inl_k`` of
+    its input scale): with that scale running against the current, ``u = 2**N - u_signed``,
+    transition ``j`` is the converter's ``2**N - j``, displaced the other way."""
+    return -np.asarray(inl, dtype=float)[::-1]
 
 
 def _design(surrogate) -> tuple[float | None, float | None, float | None]:
