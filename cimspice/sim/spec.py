@@ -289,7 +289,10 @@ class SystemSpec:
                 keys += [(f"adc.circuit.{bits}.energy", f"{block}.energy_per_conversion"),
                          (f"adc.circuit.{bits}.time", f"{block}.t_conversion")]
                 if self.adc.transfer == "measured":
+                    # a ramp-tested block's INL at each transition, or a weight-tested one's bit weights
                     keys += [(f"adc.circuit.{bits}.inl_{k}", f"{block}.inl_{k}") for k in range(1, 2 ** bits)]
+                    keys += [(f"adc.circuit.{bits}.weight_err_{j}", f"{block}.weight_err_{j}")
+                             for j in range(1, bits + 1)]
         return keys
 
     @property
