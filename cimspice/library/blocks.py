@@ -211,10 +211,11 @@ STRONGARM = Block(
 #: from 2 to 10 (issue 17: "at least 1-10 bits"; 1 bit is the comparator, `strongarm`)
 ADC_RESOLUTIONS = (3, 4, 5, 6, 8, 10)
 SAR_RESOLUTIONS = tuple(range(2, 11))
-#: those a full build characterizes: every SAR up to 10 bits (7-10 by the weight test,
-#: the rest by the ramp test), flash and ramp up to 4; the others are heavy (named with
-#: --only): a ramp test takes 4-5 min at 6 bits here and hours beyond 8
-FULL_ADC_BITS = {"adc_sar": 10, "adc_flash": 4, "adc_ramp": 4}
+#: those a full build characterizes: every SAR up to 6 bits, flash and ramp up to 4; the
+#: others are heavy (named with --only): a ramp test takes 4-5 min at 6 bits here and hours
+#: beyond 8; the wide SARs' weight test 1-4 min a point at 7-10 bits, 0.5-1.5 h for the four
+#: blocks on 2 shared cores (docs/library.md)
+FULL_ADC_BITS = {"adc_sar": 6, "adc_flash": 4, "adc_ramp": 4}
 ADC_MAX_BITS = {"adc_sar": 10, "adc_flash": 8, "adc_ramp": 8}
 #: SARs from this width up are characterized by the weight test
 #: (cimspice.circuits.adc_sar_weights: N + 11 conversions instead of 2**(N+1))
@@ -263,8 +264,9 @@ def adc_block(circuit: str, bits: int) -> Block:
 def wide_sar_block(bits: int) -> Block:
     """The ``adc_sar_{bits}b`` block of a wide SAR: the weight test
     (:mod:`cimspice.circuits.adc_sar_weights`) over the supply, from v_cm + half the range
-    (1.1 V), where the top plate stays inside the supply and the test holds, to 1.3 V."""
-    vdd = (1.1, 1.3, 3, "linear")
+    (1.1 V), where the top plate stays inside the supply and the test holds, to 1.3 V, on 4
+    nodes like the ramp-tested SARs (the fit needs more than 3)."""
+    vdd = (1.1, 1.3, 4, "linear")
     return Block(
         f"adc_sar_{bits}b", "adc_sar", ranges={"vdd": vdd},
         outputs=ADC_OUTPUTS + ("offset",) + tuple(f"weight_err_{j}" for j in range(1, bits + 1)),
