@@ -82,3 +82,15 @@ def test_weight_test_refuses_a_clock_its_comparator_cannot_follow(engine):
     w.load(engine)
     with pytest.raises(CircuitError, match="comparator does not decide as its input says"):
         w.simulate(engine, {"vdd": 1.1, "t_clk": 0.6e-9})
+
+
+def test_the_spec_lists_bit_weights_where_the_catalogue_has_them():
+    from cimspice.library.blocks import CATALOGUE, SAR_WEIGHT_BITS
+    from cimspice.sim.spec import WEIGHT_TEST_BITS, load_system_spec
+
+    assert WEIGHT_TEST_BITS == SAR_WEIGHT_BITS
+    assert CATALOGUE["adc_sar_8b"].circuit_args["bench"] == "weights"
+    assert "weight_err_8" in CATALOGUE["adc_sar_8b"].outputs and "bench" not in CATALOGUE["adc_sar_6b"].circuit_args
+    spec = load_system_spec("baseline").updated({"adc": {"bits": 8, "partial_sum_bits": 8}})
+    keys = dict(spec.library_keys())
+    assert keys["adc.circuit.8.weight_err_8"] == "adc_sar_8b.weight_err_8"
