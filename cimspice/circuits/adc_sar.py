@@ -63,6 +63,11 @@ class SarADC(ADC):
         bottom plates jump from the last DAC state to the new input. With 1 um at 8 bits
         (1.3 pF) the time constant was ~2 ns and codes carried 5-20 LSB of the previous
         input (measured; the ramp test, whose inputs step by one LSB, did not show it).
+    bench : {"ramp", "weights"}
+        What :meth:`simulate` measures: the ramp test (``inl_1`` .. ``inl_{2**N-1}``), or the
+        weight test of :mod:`~cimspice.circuits.adc_sar_weights` (N + 11 conversions;
+        ``offset`` and ``weight_err_1`` .. ``weight_err_N`` instead of the INL at every
+        transition) for wide converters, valid for vdd >= v_cm + half the range.
     """
 
     name = "adc_sar"

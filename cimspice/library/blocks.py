@@ -10,7 +10,7 @@ the grid's hull but on none of its nodes.
 Grid sizes are chosen for time on a 2-core machine (docs/library.md has the measured
 build times): the cell and the sense circuits are cheap (0.05-0.2 s per point), a
 PWL unit with its timing bench 3 s, an ADC's ramp test 1.5 s (3-bit flash) to 4 min
-(6-bit SAR at 2 samples per code).
+(6-bit SAR at 2 samples per code), a wide SAR's weight test 1-4 min (7-10 bits).
 """
 
 from __future__ import annotations
