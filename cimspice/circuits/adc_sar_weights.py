@@ -32,9 +32,11 @@ puts T_1 .. T_5 0.25-1 LSB low, an error of the input level no set of bit weight
 (0.64 LSB residual). :func:`check` refuses such points. The residues also cannot see a
 comparator that has not decided when its bit is stored: at a 0.6 ns clock the 5-bit ramp
 test finds every even transition 1 LSB low (DNL 1) while the residues are exact. So the
-codes of the 9 conversions off the transitions (the energy inputs, half an LSB from any
+codes of the 10 conversions off the transitions (the energy inputs, half an LSB from any
 ideal transition, and the alpha input) must be those the composed transitions give, or
-the point is refused (:func:`check_codes`).
+the point is refused (:func:`code_slack`) when they sit more than CODE_SLACK = 0.25 LSB
+(half the ramp test's resolution) outside those transitions. At 9-10 bits they sit up to
+~0.2 LSB outside (``code_slack``): there the composed transitions hold to that, not better.
 
 **Energy and time per conversion.** The simulator prices every conversion alike, so the
 figure is the mean over the inputs it converts; the ramp test's (the shipped 3-6-bit
@@ -70,6 +72,9 @@ ENERGY_STRATA = 8
 ALPHA_STEP = 0.25
 #: where the residue is read: this fraction of a clock cycle before the comparator's edge
 READ_BEFORE_EDGE = 0.03
+#: largest distance (LSB) between the transitions the codes show and the composed ones:
+#: half the ramp test's resolution at 2 samples per code (code_slack)
+CODE_SLACK = 0.25
 
 
 def measurements(bits: int) -> tuple[Measurement, ...]:
@@ -81,7 +86,10 @@ def measurements(bits: int) -> tuple[Measurement, ...]:
         Measurement("dnl_max", "LSB", "largest |DNL| of the superposed transitions"),
         Measurement("offset_error", "LSB", "first transition level minus its ideal value"),
         Measurement("gain_error", "LSB", "span of the transitions minus the ideal span"),
-        Measurement("offset", "LSB", "c: the shift every transition shares (T_k = c + sum_j b_j (2**j + e_j))"),
+        Measurement("offset", "LSB", "c: the shift every transition shares (T_k = c + sum_j b_j (2**j + e_j)), "
+                    "from the residues"),
+        Measurement("code_slack", "LSB", "how far the codes of the 10 conversions off the transitions put "
+                    "them from the composed ones, at least (refused above 0.25)"),
     ) + tuple(Measurement(f"weight_err_{j + 1}", "LSB", f"error of bit {j}'s weight 2**{j} (weight_err_1: the LSB)")
               for j in range(bits))
 
@@ -143,20 +151,28 @@ def check(adc, p: Mapping[str, float]) -> None:
                            "and only a ramp test (bench: ramp) measures the transfer")
 
 
-def check_codes(adc, codes: np.ndarray, levels: np.ndarray, p: Mapping[str, float]) -> None:
-    """Refuse the point when a conversion off the transitions (all but the key ones at their
-    transitions) gave another code than the composed ``levels`` (LSB) say (module docstring)."""
+def code_slack(adc, codes: np.ndarray, levels: np.ndarray, p: Mapping[str, float]) -> float:
+    """How far (LSB) the codes of the conversions off the transitions (all but the key ones)
+    put the transitions from the composed ones ``levels`` (LSB), at least: 0 when each input
+    ``u`` lies between the composed transitions of its code m, ``T_m <= u < T_{m+1}``,
+    else the largest distance outside. The residues see the comparator's input, the codes
+    where it decides: at 9-10 bits the two differ by up to ~0.2 LSB (charge the decisions
+    leave on the floating top plate, which depends on their history, not only on the code's
+    bits). Above CODE_SLACK the comparator decides against its input (module docstring): refused."""
     n = adc.adc_bits
     u = np.array(input_levels(n)) * 2 ** n                 # inputs in LSB above v_ref_lo
     off = np.r_[np.arange(ENERGY_STRATA + 1), ENERGY_STRATA + 2]   # energy inputs and the alpha one
-    want = np.searchsorted(levels, u[off], side="right")
-    bad = np.flatnonzero(codes[off] != want)
-    if bad.size:
-        i = off[bad[0]]
-        raise CircuitError(f"{adc.name}: at {dict(p)} the input {u[i]:g} LSB gave code {codes[i]}, the bit weights "
-                           f"say {want[bad[0]]} ({bad.size} of {off.size} conversions disagree): the comparator "
-                           "does not decide as its input says (a clock too fast?); the weight test does not hold, "
-                           "use the ramp test (bench: ramp)")
+    t = np.r_[-np.inf, levels, np.inf]
+    m = codes[off]
+    outside = np.maximum(t[m] - u[off], u[off] - t[m + 1])
+    slack = max(0.0, float(np.max(outside)))
+    if slack > CODE_SLACK:
+        i = off[int(np.argmax(outside))]
+        raise CircuitError(f"{adc.name}: at {dict(p)} the input {u[i]:g} LSB gave code {codes[i]}, {slack:.2g} LSB "
+                           f"outside it by the transitions the bit weights compose (at most {CODE_SLACK}): the "
+                           "comparator does not decide as its input says (a clock too fast?); the weight test "
+                           "does not hold, use the ramp test (bench: ramp)")
+    return slack
 
 
 def _residues(adc, r, p: Mapping[str, float], first_slot: int) -> np.ndarray:
@@ -199,8 +215,8 @@ def simulate(adc, engine, p: Mapping[str, float]) -> Measured:
     levels = {k: k + r_k / (alpha * q) for k, r_k in zip(keys, np.delete(d, 1))}
     c, e = solve_weights(levels, n)
     composed = superposed_levels(e, c)
-    check_codes(adc, adc._decode(r, len(fractions), p), composed, p)
-    out = dict(energy_per_conversion=energy / m, t_conversion=t_conv, offset=c,
+    slack = code_slack(adc, adc._decode(r, len(fractions), p), composed, p)
+    out = dict(energy_per_conversion=energy / m, t_conversion=t_conv, offset=c, code_slack=slack,
                **{f"weight_err_{j + 1}": float(v) for j, v in enumerate(e)})
     out.update(_static(composed, n))
     return Measured(out, r.status, r.aids)
