@@ -62,3 +62,46 @@ def test_codes_count_the_transitions_at_or_below_the_input(spread):
     u = x + (adc.code_max + 0.5)           # what the converter sees (x - 15.5 + 15.5 may round)
     counted = np.array([np.count_nonzero(t <= v) for v in u]) - adc.code_max
     np.testing.assert_array_equal(adc.convert(x, 1.0), np.clip(counted, -adc.code_max, adc.code_max))
+
+
+def test_zero_weight_error_is_the_ideal_quantiser():
+    rng = np.random.default_rng(1)
+    for bits in (3, 8, 10):
+        lsb = np.array([0.5, 1.0])
+        x = rng.uniform(-(2 ** (bits - 1)), 2 ** (bits - 1), size=(2000, 2)) * lsb
+        x = x[np.all(np.abs(np.abs(x / lsb) % 1 - 0.5) > 1e-9, axis=1)]
+        np.testing.assert_array_equal(MeasuredAdc.from_weights(np.zeros(bits)).convert(x, lsb),
+                                      IdealAdc(bits).convert(x.copy(), lsb))
+
+
+def test_a_weight_error_moves_exactly_the_codes_superposition_says():
+    """3 bits, bit 1 (weight 2) 0.4 LSB heavy: transitions T_k = sum of k's bit weights,
+    1, 2.4, 3.4, 4, 5, 6.4, 7.4; on the endpoint line (T_1 = 1, T_7 = 7.4, LSB 6.4/6) they
+    sit at 1 + (T_k - 1) * 6/6.4 = 1, 2.3125, 3.25, 3.8125, 4.75, 6.0625, 7 (worked by hand).
+    Inputs between an ideal transition and its moved one change code by one; no other does."""
+    moved_to = np.array([1, 2.3125, 3.25, 3.8125, 4.75, 6.0625, 7])
+    adc, ideal = MeasuredAdc.from_weights([0.0, 0.4, 0.0]), IdealAdc(3)
+    np.testing.assert_allclose(adc.transitions, moved_to, rtol=0, atol=1e-12)
+    u = np.linspace(0.01, 7.99, 7981)                       # unsigned scale, u = x / lsb + 3.5
+    u = u[np.min(np.abs(u[:, None] - np.concatenate([moved_to, np.arange(1, 8)])[None]), axis=1) > 1e-6]
+    x = u - 3.5
+    got, want = adc.convert(x, 1.0), ideal.convert(x.copy(), 1.0)
+    # between ideal k and its moved level: one code lower where it moved up, higher where down
+    expect = want - np.sum((u[:, None] >= np.arange(1, 8)) & (u[:, None] < moved_to), axis=1) \
+        + np.sum((u[:, None] >= moved_to) & (u[:, None] < np.arange(1, 8)), axis=1)
+    np.testing.assert_array_equal(got, expect)
+    assert np.count_nonzero(got != want) > 100
+
+
+def test_superposed_inl_agrees_with_the_circuit_side_composition():
+    """Two implementations of T_k = sum_j b_j(k) (2**j + e_j): the simulator's (code by code)
+    and the weight test's (a bit matrix), through adc_metrics' endpoint INL."""
+    from cimspice.circuits import adc_metrics
+    from cimspice.circuits.adc_sar_weights import superposed_levels
+    from cimspice.sim.peripherals import superposed_inl
+
+    e = np.random.default_rng(2).normal(0, 0.3, 10)
+    _, inl = adc_metrics.dnl_inl(superposed_levels(e, offset=0.7), method="endpoint")
+    np.testing.assert_allclose(superposed_inl(e), inl, rtol=0, atol=1e-9)
+    with pytest.raises(SimError, match="bit-weight errors"):
+        superposed_inl([0.0, np.nan])

@@ -33,9 +33,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..validate import require_in_range
+from . import adc_sar_weights
 from .adc_base import ADC, number, staircase
 from .area import capacitor_area, logic_area, transistor_area
-from .base import CircuitError, Parameter
+from .base import CircuitError, Measured, Parameter
 from .clocking import clock_buffer, clock_buffer_area, mos
 from .comparator import T_EDGE
 
@@ -62,6 +63,11 @@ class SarADC(ADC):
         bottom plates jump from the last DAC state to the new input. With 1 um at 8 bits
         (1.3 pF) the time constant was ~2 ns and codes carried 5-20 LSB of the previous
         input (measured; the ramp test, whose inputs step by one LSB, did not show it).
+    bench : {"ramp", "weights"}
+        What :meth:`simulate` measures: the ramp test (``inl_1`` .. ``inl_{2**N-1}``), or the
+        weight test of :mod:`~cimspice.circuits.adc_sar_weights` (N + 11 conversions;
+        ``offset`` and ``weight_err_1`` .. ``weight_err_N`` instead of the INL at every
+        transition) for wide converters, valid for vdd >= v_cm + half the range.
     """
 
     name = "adc_sar"
@@ -69,8 +75,13 @@ class SarADC(ADC):
     max_bits = 10
 
     def __init__(self, adc_bits: int = 4, *, c_unit: float = 5e-15, w_switch: float = 0.3e-6,
-                 w_top: float | None = None, **kwargs):
+                 w_top: float | None = None, bench: str = "ramp", **kwargs):
         super().__init__(adc_bits, **kwargs)
+        if bench not in ("ramp", "weights"):
+            raise CircuitError(f"{self.name}: bench {bench!r} is not 'ramp' or 'weights'")
+        self.bench = bench
+        if bench == "weights":
+            self.measurements = adc_sar_weights.measurements(self.adc_bits)
         if w_top is None:
             w_top = max(1e-6, 2 ** self.adc_bits / 16 * 1e-6)
         self.c_unit = require_in_range(c_unit, 0.5e-15, 1e-12, f"{self.name}: c_unit", CircuitError, unit="F")
@@ -83,6 +94,17 @@ class SarADC(ADC):
     def _check_point(self, p: Mapping[str, float]) -> None:
         if p["v_cm"] > p["vdd"] - 0.1:
             raise CircuitError(f"{self.name}: v_cm={p['v_cm']:g} V must stay 0.1 V below vdd={p['vdd']:g} V")
+
+    def netlist(self) -> str:
+        if self.bench == "weights":
+            return self._text(adc_sar_weights.expressions(self.adc_bits))
+        return super().netlist()
+
+    def simulate(self, engine, point: Mapping[str, float]) -> Measured:
+        """The ramp test, or the weight test (``bench``), at ``point``."""
+        if self.bench == "weights":
+            return adc_sar_weights.simulate(self, engine, self._point(point))
+        return super().simulate(engine, point)
 
     def cycles_per_conversion(self) -> int:
         return self.adc_bits + 1

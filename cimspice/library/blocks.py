@@ -10,7 +10,7 @@ the grid's hull but on none of its nodes.
 Grid sizes are chosen for time on a 2-core machine (docs/library.md has the measured
 build times): the cell and the sense circuits are cheap (0.05-0.2 s per point), a
 PWL unit with its timing bench 3 s, an ADC's ramp test 1.5 s (3-bit flash) to 4 min
-(6-bit SAR at 2 samples per code).
+(6-bit SAR at 2 samples per code), a wide SAR's weight test 1-4 min (7-10 bits).
 """
 
 from __future__ import annotations
@@ -228,13 +228,19 @@ STRONGARM = Block(
 # ---------------------------------------------------------------------------- ADCs
 #: resolutions (bits) a shipped system or study prices: baseline 6 (and 10 for partial
 #: sums), `simulate --adc-bits` 3-6 and 8, input-splitting's SAR 3-6 and 10; each
-#: architecture up to its own limit (flash and ramp 8 bits)
+#: architecture up to its own limit (flash and ramp 8 bits). The SAR at every resolution
+#: from 2 to 10 (issue 17: "at least 1-10 bits"; 1 bit is the comparator, `strongarm`)
 ADC_RESOLUTIONS = (3, 4, 5, 6, 8, 10)
-#: those a full build characterizes: every SAR up to 6 bits (the converter the studies
-#: price), flash and ramp up to 4; the others are heavy (named with --only): a ramp test
-#: takes 4-5 min at 6 bits here, ~7 min for the 8-bit SAR and hours beyond
+SAR_RESOLUTIONS = tuple(range(2, 11))
+#: those a full build characterizes: every SAR up to 6 bits, flash and ramp up to 4; the
+#: others are heavy (named with --only): a ramp test takes 4-5 min at 6 bits here and hours
+#: beyond 8; the wide SARs' weight test 0.5-4 min a point at 7-10 bits, and adc_sar_10b's
+#: code check refuses 1.1-1.15 V (docs/library.md)
 FULL_ADC_BITS = {"adc_sar": 6, "adc_flash": 4, "adc_ramp": 4}
 ADC_MAX_BITS = {"adc_sar": 10, "adc_flash": 8, "adc_ramp": 8}
+#: SARs from this width up are characterized by the weight test
+#: (cimspice.circuits.adc_sar_weights: N + 11 conversions instead of 2**(N+1))
+SAR_WEIGHT_BITS = 7
 #: resolutions of a --quick build
 QUICK_ADC_BITS = (3,)
 ADC_OUTPUTS = ("energy_per_conversion", "t_conversion", "inl_max", "dnl_max")
@@ -276,9 +282,31 @@ def adc_block(circuit: str, bits: int) -> Block:
     )
 
 
+def wide_sar_block(bits: int) -> Block:
+    """The ``adc_sar_{bits}b`` block of a wide SAR: the weight test
+    (:mod:`cimspice.circuits.adc_sar_weights`) over the supply, from v_cm + half the range
+    (1.1 V), where the top plate stays inside the supply and the test holds, to 1.3 V, on 4
+    nodes like the ramp-tested SARs (the fit needs more than 3)."""
+    vdd = (1.1, 1.3, 4, "linear")
+    return Block(
+        f"adc_sar_{bits}b", "adc_sar", ranges={"vdd": vdd},
+        outputs=ADC_OUTPUTS + ("offset",) + tuple(f"weight_err_{j}" for j in range(1, bits + 1)),
+        circuit_args={"adc_bits": bits, "bench": "weights"}, samples=2, quick_samples=2,
+        output_scales={"t_conversion": "log"}, models=("grid-linear", "grid-cubic"), timeout=900.0,
+        quick=False, heavy=bits > FULL_ADC_BITS["adc_sar"],
+        why=f"{bits}-bit SAR ADC, weight test ({bits + 11} conversions): energy and time per conversion, the "
+            "bit weights and offset that compose its transitions, INL and DNL over the supply",
+    )
+
+
 def _adcs() -> list[Block]:
-    return [adc_block(circuit, bits) for circuit, top in ADC_MAX_BITS.items()
-            for bits in ADC_RESOLUTIONS if bits <= top]
+    blocks = []
+    for circuit, top in ADC_MAX_BITS.items():
+        for bits in SAR_RESOLUTIONS if circuit == "adc_sar" else ADC_RESOLUTIONS:
+            if bits <= top:
+                wide = circuit == "adc_sar" and bits >= SAR_WEIGHT_BITS
+                blocks.append(wide_sar_block(bits) if wide else adc_block(circuit, bits))
+    return blocks
 
 
 # ---------------------------------------------------------------------------- nonlinear units

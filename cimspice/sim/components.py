@@ -27,6 +27,7 @@ from .. import CimspiceError
 from ..paths import default_library_path
 from .corners import AtPoint
 from .errors import SimError
+from .peripherals import superposed_inl
 from .provenance import characterized
 from .sense_circuit import sense_circuit
 
@@ -48,7 +49,9 @@ class BlockFigures:
     driver_energy : J per row pulse of ``inputs.driver`` (None: not named)
     sample_hold_energy : J per sample of ``sense.sample_hold`` (None: not named)
     adc_energy, adc_time : resolution (bits) -> J / s per conversion of ``adc.circuit``
-    adc_inl : resolution -> (2**bits - 1,) INL (LSB) at each transition (``adc.transfer: measured``)
+    adc_inl : resolution -> (2**bits - 1,) INL (LSB) at each transition (``adc.transfer: measured``):
+        the block's ``inl_k`` (ramp test), or composed from its ``weight_err_1`` ..
+        ``weight_err_N`` (weight test of the wide SARs, :func:`.peripherals.superposed_inl`)
     sense : the :class:`~cimspice.sim.peripherals.SurrogateSense` of ``sense.circuit`` (None: not named)
     area : component role -> (m^2 per instance, source record); roles ``cell``, ``driver``,
         ``sample_hold``, ``sense`` and ``adc:{bits}``, present when the library's block record
@@ -88,9 +91,7 @@ class BlockFigures:
                 out.adc_time[bits] = reader.value(f"adc.circuit.{bits}.time", f"{block}.t_conversion", "s", at)
                 reader.area(f"adc:{bits}", f"adc.circuit.{bits}", block)
                 if spec.adc.transfer == "measured":
-                    out.adc_inl[bits] = np.array([reader.value(f"adc.circuit.{bits}.inl_{k}", f"{block}.inl_{k}",
-                                                               "LSB", at, positive=False)
-                                                  for k in range(1, 2 ** bits)])
+                    out.adc_inl[bits] = reader.transfer(bits, block, at)
         if spec.array.cell == "surrogate" and spec.array.cell_area is None and spec.array.surrogate:
             reader.area("cell", "array.surrogate", block_of(spec.array.surrogate))
         if spec.sense.type == "surrogate" and spec.sense.surrogate:
@@ -161,6 +162,19 @@ class _Reader:
                                   f"[{lo:g}, {hi:g}]")
         self.out.records[field] = self.record(field, key, point)
         return AtPoint(s, point) if point else s
+
+    def transfer(self, bits: int, block: str, at: dict) -> np.ndarray:
+        """(2**bits - 1,) INL (LSB) of ``block``: its ``inl_k``, or superposed from its
+        ``weight_err_j`` when it carries bit weights instead (the wide SARs' weight test)."""
+        if f"{block}.weight_err_1" in self.library:
+            e = [self.value(f"adc.circuit.{bits}.weight_err_{j}", f"{block}.weight_err_{j}", "LSB", at,
+                            positive=False) for j in range(1, bits + 1)]
+            try:
+                return superposed_inl(e)
+            except SimError as error:
+                self._fail(f"adc.circuit.{bits}", str(error))
+        return np.array([self.value(f"adc.circuit.{bits}.inl_{k}", f"{block}.inl_{k}", "LSB", at, positive=False)
+                         for k in range(1, 2 ** bits)])
 
     def area(self, role: str, field: str, block: str) -> None:
         """m^2 of one ``block`` from its library record, when the record gives one."""

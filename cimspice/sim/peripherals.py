@@ -34,7 +34,7 @@ import numpy as np
 from .errors import SimError
 
 __all__ = ["AdcModel", "IdealAdc", "IdealSense", "MeasuredAdc", "SenseModel", "SurrogateAdc", "SurrogateSense",
-           "adc_from_spec", "sense_from_spec"]
+           "adc_from_spec", "sense_from_spec", "superposed_inl"]
 
 
 @runtime_checkable
@@ -148,8 +148,38 @@ class MeasuredAdc(IdealAdc):
             codes -= c + 1.0
         return np.clip(codes, -c, c, out=codes)
 
+    @classmethod
+    def from_weights(cls, weight_err) -> MeasuredAdc:
+        """A binary-weighted SAR's transfer from its ``N`` bit-weight errors (LSB, bit 0
+        first; a library's ``weight_err_1`` .. ``weight_err_N``): :func:`superposed_inl`."""
+        e = np.asarray(weight_err, dtype=float)
+        return cls(e.size, superposed_inl(e))
+
     def __repr__(self):
         return f"MeasuredAdc(bits={self.bits}, max |INL| {np.max(np.abs(self.inl)):.2f} LSB)"
+
+
+def superposed_inl(weight_err) -> np.ndarray:
+    """Endpoint INL (LSB), (2**N - 1,), of a binary-weighted SAR whose bit j weighs
+    ``2**j + e_j`` LSB (``weight_err`` (N,), bit 0 first).
+
+    Its DAC holds code k at the critical trial of transition k, so the transition sits at
+    the sum of the weights of k's set bits (plus an offset every transition shares, which the
+    endpoint line removes): ``T_k = sum_j b_j(k) (2**j + e_j)``, built here code by code
+    (``T_k = T_{k - 2**j} + w_j`` with j the top bit of k). INL is ``T_k`` against the line
+    through ``T_1`` and ``T_{2**N - 1}``, in that line's LSB, as for a ramp-tested block.
+    """
+    e = np.asarray(weight_err, dtype=float)
+    if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)):
+        raise SimError(f"adc: bit-weight errors must be >= 2 finite values (one per bit), got {e.tolist()}")
+    levels = np.zeros(1)                        # T_0 = 0: no bit set
+    for w in 2.0 ** np.arange(e.size) + e:      # bit j's weight: the codes with bit j set add it
+        levels = np.concatenate([levels, levels + w])
+    t = levels[1:]
+    step = (t[-1] - t[0]) / (t.size - 1)
+    if not step > 0:
+        raise SimError(f"adc: bit-weight errors {e.tolist()} leave no positive span between the end transitions")
+    return (t - (t[0] + step * np.arange(t.size))) / step
 
 
 def adc_from_spec(adc_spec, bits: int | None, library: dict | None) -> AdcModel:

@@ -59,6 +59,10 @@ SENSE_V_REF, SENSE_TRANSIMPEDANCE = 0.75, 5e3
 
 _KEY = {"values": "library key", "nonempty": True}   # a dict of library keys
 
+#: from this resolution on the catalogue's SAR blocks carry bit weights (``weight_err_j``,
+#: the weight test), not ``inl_k``: cimspice.library.blocks.SAR_WEIGHT_BITS
+WEIGHT_TEST_BITS = 7
+
 
 @dataclass(frozen=True, kw_only=True)
 class ArraySpec:
@@ -297,7 +301,12 @@ class SystemSpec:
                 keys += [(f"adc.circuit.{bits}.energy", f"{block}.energy_per_conversion"),
                          (f"adc.circuit.{bits}.time", f"{block}.t_conversion")]
                 if self.adc.transfer == "measured":
+                    # a ramp-tested block's INL at each transition; from WEIGHT_TEST_BITS on the
+                    # catalogue's SARs carry bit weights instead (the reader takes what is there)
                     keys += [(f"adc.circuit.{bits}.inl_{k}", f"{block}.inl_{k}") for k in range(1, 2 ** bits)]
+                    if bits >= WEIGHT_TEST_BITS:
+                        keys += [(f"adc.circuit.{bits}.weight_err_{j}", f"{block}.weight_err_{j}")
+                                 for j in range(1, bits + 1)]
         return keys
 
     @property
