@@ -150,7 +150,8 @@ def test_quick_rebuild_agrees_with_the_shipped_surrogates(tmp_path, shipped):
 
 def test_baseline_converts_through_the_sars_measured_transitions(shipped):
     """The baseline's ADC is the 6-bit SAR's measured transfer: its transitions sit at k + INL_k,
-    the INL read here from the library's surrogates at the spec's supply."""
+    the INL read here from the library's surrogates at the spec's supply, met in reverse order
+    behind the inverting TIA (tests/test_sense_circuit.py)."""
     from cimspice.sim.backend import AnalogBackend
     from cimspice.sim.peripherals import MeasuredAdc
 
@@ -159,6 +160,6 @@ def test_baseline_converts_through_the_sars_measured_transitions(shipped):
     vdd = backend.spec.operating_point["vdd"]
     inl = np.array([float(shipped[f"adc_sar_6b.inl_{k}"].predict({"vdd": [vdd]})[0]) for k in range(1, 64)])
     assert isinstance(adc, MeasuredAdc)
-    np.testing.assert_allclose(adc.inl, inl, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(adc.inl, -inl[::-1], rtol=0, atol=1e-12)
     assert 0 < np.max(np.abs(inl)) < 2.0          # a real, monotonic 6-bit converter
 
