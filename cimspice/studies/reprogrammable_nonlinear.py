@@ -35,6 +35,7 @@ from ..sim.simulate import simulate
 from ..sim.spec import load_system_spec
 from ..spice import get_engine
 from ..surrogate import fit_surrogates, load_library, save_library
+from . import nonlinear_sensitivity as sensitivity
 from .report import Report, pyplot, save_figure
 
 __all__ = ["run"]
@@ -46,6 +47,23 @@ DEFAULT = dict(segments=16, networks=("lstm", "gpt", "cnn"), samples={"lstm": No
                dc_per_segment=8, energy_points=7, lut_bits=6, lut_points=3)
 QUICK = dict(segments=8, networks=("lstm",), samples={"lstm": 60}, dc_per_segment=4, energy_points=5, lut_bits=4,
              lut_points=1)
+
+NOT_DONE = """
+- No field-programmable *analog* alternative: the paper compares against analog and digital
+  field-programmable approaches; only the digital one (the lookup table) is built and measured
+  here. An analog activation (a differential pair, tanh of its input difference, programmed
+  through its tail current and load) is not characterized in cimspice yet, so the analog side
+  of the paper's "up to 8.5x" is not tested.
+- No process, voltage or temperature corners and no device variation: every unit at TT, 27 degC,
+  the PWL unit with its target conductances (programming error is in docs/nonlinear.md, not here).
+- The sensitivity re-prices this run's counts; it does not re-simulate. The segment and
+  address-bit cases scale each unit's energy with its comparator count, an upper bound on the
+  move; accuracy at other segment counts or table sizes is not re-measured.
+- The evaluation time is not varied: the PWL unit's energy is measured over its {segments}-segment
+  unit's own clock period, and the networks' latency is not recomputed per mode.
+- Areas are not compared, and reprogramming energy (write-verify of the PWL cells, a ROM/SRAM
+  rewrite for the table) is not charged per inference.
+"""
 
 
 class _LutModel:
@@ -154,18 +172,35 @@ def _plot_errors(library, functions, cfg, out):
     return save_figure(fig, out / "transfer_error.png")
 
 
+def _unit_energy(events: dict, lut_e: dict | None) -> float:
+    """Energy of the function evaluations alone (J per inference) from a run's ``events``:
+    the table's energy per lookup ``lut_e`` (per function; softmax evaluates exp) times its
+    lookups when given, else the characterized units' summed surrogate energy, else the
+    cited digital price times the array's evaluations (a table before its re-pricing), else
+    times the digital units' evaluations."""
+    arr = {k.split(":", 1)[1]: c for k, c in events.items() if k.startswith("array_nonlinear:")}
+    if lut_e is not None:
+        return float(sum(c * lut_e["exp" if k == "softmax" else k] for k, c in arr.items()))
+    measured = [e for k, e in events.items() if k.startswith("nonlinear_energy:")]
+    if measured:
+        return float(sum(measured))
+    digital = sum(c for k, c in events.items() if k.startswith("nonlinear:"))
+    return float((sum(arr.values()) if arr else digital) * costs.NONLINEAR_ENERGY)
+
+
 def _mode_rows(modes: dict, lut_e: dict) -> dict:
     """Per mode: metric, float metric, nonlinear energy (the LUT's measured energy per lookup in
-    place of the unit's cited price), total energy, evaluations."""
+    place of the unit's cited price), of it the function evaluations' own (``unit``, J), total
+    energy, evaluations."""
     rows = {}
     for mode, r in modes.items():
         e_nl = r.costs.energy["nonlinear"]
+        unit = _unit_energy(r.costs.events, lut_e if mode == "lookup table" else None)
         if mode == "lookup table":  # the table's measured energy per lookup, not the unit's price
-            counts = {k.split(":", 1)[1]: c for k, c in r.costs.events.items() if k.startswith("array_nonlinear:")}
-            e_nl = (e_nl - sum(counts.values()) * costs.NONLINEAR_ENERGY
-                    + sum(c * lut_e["exp" if k == "softmax" else k] for k, c in counts.items()))
+            e_nl += unit - _unit_energy(r.costs.events, None)
         total = r.costs.total_energy - r.costs.energy["nonlinear"] + e_nl
         rows[mode] = {"metric": r.analog_metric, "float": r.float_metric, "nonlinear": e_nl, "total": total,
+                      "unit": unit,
                       "share": r.costs.characterized_fraction()["energy"],
                       "evaluations": sum(c for k, c in r.costs.events.items() if "nonlinear" in k
                                          and not k.startswith("nonlinear_energy"))}
@@ -282,4 +317,8 @@ def _report(out, cfg, functions, results, energy, latency, tie, error_png, secon
              "drivers and ADCs) dominate. Not compared here: the paper's field-programmable *analog* alternative "
              "(an FPAA-style function block); no such circuit is characterized in cimspice yet.")
     report.text(text)
+    sensitivity.section(report, {net: rows for net, (_, rows) in results.items() if "lookup table" in rows}, best,
+                        cfg, out)
+    report.heading("What this study does not do")
+    report.text(NOT_DONE.format(**cfg))
     return report.write(setup, seconds)
