@@ -100,7 +100,7 @@ def test_quick_reprogrammable_nonlinear_study(tmp_path):
         cells = _cells(line)
         if len(cells) == 8 and cells[0] == "lstm":
             rows[cells[1]] = cells
-    assert set(rows) == {"digital unit", "ReRAM PWL array", "lookup table"}
+    assert set(rows) == {"digital unit", "ReRAM PWL array", "lookup table", "analog differential pair"}
     # on the realistic system: the matrix products are the library's characterized circuits
     assert all(int(r[7].rstrip("%")) >= 90 for r in rows.values()), rows
     assert "transfer_error.png" in text and "latency (ns)" in text
@@ -121,7 +121,14 @@ def test_quick_reprogrammable_nonlinear_study(tmp_path):
     assert ratio(nominal[5]) == pytest.approx(float(rows["lookup table"][4]) / float(rows["ReRAM PWL array"][4]),
                                               rel=0.01)
     assert "sensitivity_tornado.png" in sens and sens.count("lstm: ") == 3
-    assert "field-programmable *analog* alternative" in text.split("## What this study does not do")[1]
+    assert "differential pair" in text.split("## What this study does not do")[1]
+    # the analog alternative: measured per function, and its energy per evaluation is what the
+    # network's nonlinear energy divides by its evaluations (the array's likewise)
+    pair = {c[0]: c for c in map(_cells, text.split("## The analog alternative")[1].split("##")[0].splitlines())
+            if len(c) == 8 and c[0] in ("sigmoid", "tanh")}
+    assert set(pair) == {"sigmoid", "tanh"} and all(0 < float(c[4]) < 0.05 for c in pair.values())
+    dp = rows["analog differential pair"]
+    assert float(dp[5].rstrip("x")) == pytest.approx(float(dp[3]) / arr, abs=0.01)
 
 
 def test_report_folder_that_cannot_exist_is_a_one_line_error(tmp_path):
