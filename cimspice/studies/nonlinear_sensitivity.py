@@ -18,23 +18,26 @@ from .report import tornado_figure
 
 __all__ = ["HEADLINES", "Scale", "headlines", "swings", "tornado"]
 
-ARRAY, LUT, DIGITAL = "ReRAM PWL array", "lookup table", "digital unit"
+ARRAY, LUT, DIGITAL, PAIR = "ReRAM PWL array", "lookup table", "digital unit", "analog differential pair"
 # key -> (panel title, the paper's figure it is compared with)
 HEADLINES = {
     "lut_vs_array": ("lookup table / array, nonlinear energy (x)", 8.5),
     "digital_vs_array": ("digital unit / array, nonlinear energy (x)", 8.5),
     "total_lut_vs_array": ("lookup table / array, energy per inference (x)", 8.5),
+    "pair_vs_array": ("differential pair / array, nonlinear energy (x)", 8.5),   # networks the pair can run
 }
 
 
 @dataclass(frozen=True)
 class Scale:
-    """Factors on the nominal prices: the array's, the table's and the digital unit's
-    energy per evaluation, and the energy of everything but the nonlinearities."""
+    """Factors on the nominal prices: the array's, the table's, the digital unit's and the
+    differential pair's energy per evaluation, and the energy of everything but the
+    nonlinearities."""
 
     array: float = 1.0
     lut: float = 1.0
     digital: float = 1.0
+    pair: float = 1.0
     rest: float = 1.0
 
 
@@ -46,13 +49,15 @@ def _price(row: dict, factor: float, rest: float) -> tuple[float, float]:
 
 
 def headlines(rows: dict, s: Scale = Scale()) -> dict:
-    """The three ratios of :data:`HEADLINES` for one network's mode ``rows`` (from
+    """The ratios of :data:`HEADLINES` (the pair's when it ran) for one network's mode ``rows`` (from
     ``_mode_rows``: nonlinear, unit and total energy per mode) under scale ``s``."""
     arr = _price(rows[ARRAY], s.array, s.rest)
     lut = _price(rows[LUT], s.lut, s.rest)
     dig = _price(rows[DIGITAL], s.digital, s.rest)
-    return {"lut_vs_array": lut[0] / arr[0], "digital_vs_array": dig[0] / arr[0],
-            "total_lut_vs_array": lut[1] / arr[1]}
+    out = {"lut_vs_array": lut[0] / arr[0], "digital_vs_array": dig[0] / arr[0], "total_lut_vs_array": lut[1] / arr[1]}
+    if PAIR in rows:
+        out["pair_vs_array"] = _price(rows[PAIR], s.pair, s.rest)[0] / arr[0]
+    return out
 
 
 def _cases(segments: int, lut_bits: int) -> list[tuple[str, str, str, Scale, Scale]]:
@@ -67,6 +72,7 @@ def _cases(segments: int, lut_bits: int) -> list[tuple[str, str, str, Scale, Sca
         ("PWL unit energy per evaluation", "x0.5", "x2", Scale(array=0.5), Scale(array=2.0)),
         ("lookup-table energy per lookup", "x0.5", "x2", Scale(lut=0.5), Scale(lut=2.0)),
         ("digital unit price (ISAAC)", "x0.5", "x2", Scale(digital=0.5), Scale(digital=2.0)),
+        ("differential pair energy (tail current, period)", "x0.5", "x2", Scale(pair=0.5), Scale(pair=2.0)),
         ("all but the nonlinearities", "x0.5", "x2", Scale(rest=0.5), Scale(rest=2.0)),
         ("PWL segments, energy ~ S-1", str(s_lo), str(s_hi),
          Scale(array=(s_lo - 1) / (segments - 1)), Scale(array=(s_hi - 1) / (segments - 1))),
@@ -99,7 +105,7 @@ def verdict(cases: list, nominal: dict, key: str) -> str:
 def tornado(cases: list, nominal: dict, path):
     """One panel per headline: each case's low (light) and high (dark) value; log axes."""
     panels = [(title, nominal[key], paper, [c[3][key] for c in cases], [c[4][key] for c in cases])
-              for key, (title, paper) in HEADLINES.items()]
+              for key, (title, paper) in HEADLINES.items() if key in nominal]
     return tornado_figure([f"{c[0]} ({c[1]} / {c[2]})" for c in cases], panels, path, width=13, ticks=_log_ticks)
 
 
@@ -115,14 +121,16 @@ def section(report, results: dict, best: str, cfg: dict, out) -> None:
         per_net[net] = (nominal, cases)
         for c in [("nominal", "-", "-", nominal, nominal)] + cases:
             table.append([net, c[0], f"{c[1]} / {c[2]}",
-                          *(f"{c[3][k]:.4g}x / {c[4][k]:.4g}x" for k in HEADLINES)])
+                          *(f"{c[3][k]:.4g}x / {c[4][k]:.4g}x" if k in c[3] else "-" for k in HEADLINES)])
     report.table(["network", "assumption", "low / high", *(f"{HEADLINES[k][0]}: low / high" for k in HEADLINES)],
                  table)
     nominal, cases = per_net[best]
     report.figure(tornado(cases, nominal, out / "sensitivity_tornado.png"),
-                  f"The three ratios for the {best} with one assumption moved at a time (the paper's 8.5x dashed)")
-    lines = [f"- {HEADLINES[k][0]}, {net}: {verdict(c, n, k)}." for net, (n, c) in per_net.items() for k in HEADLINES]
+                  f"The ratios for the {best} with one assumption moved at a time (the paper's 8.5x dashed)")
+    lines = [f"- {HEADLINES[k][0]}, {net}: {verdict(c, n, k)}." for net, (n, c) in per_net.items() for k in HEADLINES
+             if k in n]
     report.text("Over every case above (one assumption at a time):\n\n" + "\n".join(lines) + "\n\n"
                 "The array's advantage over the table is set by the two units' energies per evaluation, "
                 "that is by their comparator counts; against the digital unit the verdict rests on ISAAC's "
-                "cited price; per inference the matrix products dilute either ratio towards 1.")
+                "cited price; per inference the matrix products dilute either ratio towards 1. The pair's energy "
+                "is its tail current times the evaluation period: halving either halves it.")
