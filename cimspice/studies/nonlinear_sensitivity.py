@@ -21,10 +21,10 @@ __all__ = ["HEADLINES", "Scale", "headlines", "swings", "tornado"]
 ARRAY, LUT, DIGITAL, PAIR = "ReRAM PWL array", "lookup table", "digital unit", "analog differential pair"
 # key -> (panel title, the paper's figure it is compared with)
 HEADLINES = {
-    "lut_vs_array": ("lookup table / array, nonlinear energy (x)", 8.5),
-    "digital_vs_array": ("digital unit / array, nonlinear energy (x)", 8.5),
-    "total_lut_vs_array": ("lookup table / array, energy per inference (x)", 8.5),
-    "pair_vs_array": ("differential pair / array, nonlinear energy (x)", 8.5),   # networks the pair can run
+    "lut_vs_array": ("table / array: nonlinear energy (x)", 8.5),
+    "digital_vs_array": ("digital unit / array: nonlinear (x)", 8.5),
+    "total_lut_vs_array": ("table / array: per inference (x)", 8.5),
+    "pair_vs_array": ("diff. pair / array: nonlinear (x)", 8.5),   # networks the pair can run
 }
 
 
@@ -72,7 +72,7 @@ def _cases(segments: int, lut_bits: int) -> list[tuple[str, str, str, Scale, Sca
         ("PWL unit energy per evaluation", "x0.5", "x2", Scale(array=0.5), Scale(array=2.0)),
         ("lookup-table energy per lookup", "x0.5", "x2", Scale(lut=0.5), Scale(lut=2.0)),
         ("digital unit price (ISAAC)", "x0.5", "x2", Scale(digital=0.5), Scale(digital=2.0)),
-        ("differential pair energy (tail current, period)", "x0.5", "x2", Scale(pair=0.5), Scale(pair=2.0)),
+        ("pair energy (tail current, period)", "x0.5", "x2", Scale(pair=0.5), Scale(pair=2.0)),
         ("all but the nonlinearities", "x0.5", "x2", Scale(rest=0.5), Scale(rest=2.0)),
         ("PWL segments, energy ~ S-1", str(s_lo), str(s_hi),
          Scale(array=(s_lo - 1) / (segments - 1)), Scale(array=(s_hi - 1) / (segments - 1))),
@@ -106,7 +106,7 @@ def tornado(cases: list, nominal: dict, path):
     """One panel per headline: each case's low (light) and high (dark) value; log axes."""
     panels = [(title, nominal[key], paper, [c[3][key] for c in cases], [c[4][key] for c in cases])
               for key, (title, paper) in HEADLINES.items() if key in nominal]
-    return tornado_figure([f"{c[0]} ({c[1]} / {c[2]})" for c in cases], panels, path, width=13, ticks=_log_ticks)
+    return tornado_figure([f"{c[0]} ({c[1]} / {c[2]})" for c in cases], panels, path, width=16, ticks=_log_ticks)
 
 
 def section(report, results: dict, best: str, cfg: dict, out) -> None:
