@@ -168,3 +168,22 @@ def test_lut_baseline_reads_its_rom_word_through_the_transistors(engine):
         word = round((math.tanh(-4.0 + (k + 0.5) * 1.0) - math.tanh(-4.0)) / (2 * math.tanh(4.0)) * 255)
         assert m["code"] == word
         assert 0 < m["latency"] < lut.t_clk / 2 and m["energy"] > 7 * 10e-15  # 7 comparators at >10 fJ
+
+
+def test_differential_pair_steers_its_tail_as_tanh_and_sigmoid(engine):
+    from cimspice.circuits.devices import VDD
+
+    tanh = get_circuit("diff_pair_activation", function="tanh", gain=0.1)
+    tanh.load(engine)
+    ys = {x: tanh.simulate(engine, {"x": x}).values for x in (-4.0, -0.5, 0.0, 0.5, 4.0)}
+    assert ys[0.0]["y"] == pytest.approx(0.0, abs=1e-6)
+    assert ys[0.5]["y"] == pytest.approx(-ys[-0.5]["y"], rel=1e-3) and 0.1 < ys[0.5]["y"] < math.tanh(0.5)
+    assert ys[4.0]["y"] > 0.95  # fully steered: the whole tail in one load
+    # the tail and its mirror reference from vdd over one evaluation, and a settling output
+    assert ys[4.0]["energy"] == pytest.approx(2 * VDD * tanh.i_tail * tanh.t_clk, rel=0.05)
+    assert 0 < ys[4.0]["latency"] < tanh.t_clk
+    sigmoid = get_circuit("diff_pair_activation", function="sigmoid", gain=0.05)
+    sigmoid.load(engine)
+    assert sigmoid.simulate(engine, {"x": 1.0}).values["y"] == pytest.approx((1 + ys[0.5]["y"]) / 2, rel=1e-3)
+    with pytest.raises(CircuitError, match="gelu"):
+        get_circuit("diff_pair_activation", function="gelu")

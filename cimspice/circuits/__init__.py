@@ -16,6 +16,7 @@ from .cell import Cell1T1R
 from .comparator import StrongArmComparator
 from .crossbar import Crossbar
 from .dac import RowDAC
+from .diff_pair import DiffPairActivation
 from .integrator import Integrator
 from .lut_baseline import LutActivation
 from .opamp import OpAmp
@@ -39,6 +40,7 @@ CIRCUITS: dict[str, type[Circuit]] = {
     RampADC.name: RampADC,
     PwlUnit.name: PwlUnit,
     LutActivation.name: LutActivation,
+    DiffPairActivation.name: DiffPairActivation,
     AveragePool.name: AveragePool,
     MaxPool.name: MaxPool,
     WordLineDriver.name: WordLineDriver,
@@ -67,5 +69,6 @@ def get_circuit(name: str, **sizes) -> Circuit:
 
 
 __all__ = ["CIRCUITS", "CamRow", "Cell1T1R", "Circuit", "CircuitError", "Crossbar", "CurrentSenseAmplifier",
-           "Integrator", "FlashADC", "OpAmp", "RampADC", "RowDAC", "SampleHold", "SarADC", "StrongArmComparator",
+           "DiffPairActivation", "Integrator", "FlashADC", "OpAmp", "RampADC", "RowDAC", "SampleHold", "SarADC",
+           "StrongArmComparator",
            "TransimpedanceAmplifier", "Measured", "Measurement", "Parameter", "WordLineDriver", "get_circuit"]

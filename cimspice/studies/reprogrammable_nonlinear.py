@@ -35,17 +35,37 @@ from ..sim.simulate import simulate
 from ..sim.spec import load_system_spec
 from ..spice import get_engine
 from ..surrogate import fit_surrogates, load_library, save_library
+from . import nonlinear_analog as analog
+from . import nonlinear_sensitivity as sensitivity
 from .report import Report, pyplot, save_figure
 
 __all__ = ["run"]
 
 log = logging.getLogger(__name__)
 
+DIFF_PAIR = "analog differential pair"
 NETWORK_FUNCTIONS = {"lstm": ("sigmoid", "tanh"), "gpt": ("gelu", "exp"), "cnn": ()}
 DEFAULT = dict(segments=16, networks=("lstm", "gpt", "cnn"), samples={"lstm": None, "gpt": 16, "cnn": None},
-               dc_per_segment=8, energy_points=7, lut_bits=6, lut_points=3)
+               dc_per_segment=8, energy_points=7, lut_bits=6, lut_points=3, dp_points=33)
 QUICK = dict(segments=8, networks=("lstm",), samples={"lstm": 60}, dc_per_segment=4, energy_points=5, lut_bits=4,
-             lut_points=1)
+             lut_points=1, dp_points=17)
+
+NOT_DONE = """
+- The analog alternative is one differential pair, not the paper's field-programmable analog
+  blocks: sigmoid and tanh only (the LSTM), programmed by its input gain alone (tail current and
+  loads fixed), its tail an ideal sink (a mirror's reference counted, its mismatch not), and no
+  converter or buffer between it and the next layer counted. GELU and exp get no analog row.
+  The sensitivity tornado does not vary the pair.
+- No process, voltage or temperature corners and no device variation: every unit at TT, 27 degC,
+  the PWL unit with its target conductances (programming error is in docs/nonlinear.md, not here).
+- The sensitivity re-prices this run's counts; it does not re-simulate. The segment and
+  address-bit cases scale each unit's energy with its comparator count, an upper bound on the
+  move; accuracy at other segment counts or table sizes is not re-measured.
+- The evaluation time is not varied: the PWL unit's energy is measured over its {segments}-segment
+  unit's own clock period, and the networks' latency is not recomputed per mode.
+- Areas are not compared, and reprogramming energy (write-verify of the PWL cells, a ROM/SRAM
+  rewrite for the table) is not charged per inference.
+"""
 
 
 class _LutModel:
@@ -145,6 +165,9 @@ def _plot_errors(library, functions, cfg, out):
                 label=f"ReRAM array ({cfg['segments']} seg.)")
         ax.plot(xx, library[f"lut_{f}.y"].predict(xx.reshape(-1, 1)) - ref, "--", lw=0.8,
                 label=f"lookup table ({cfg['lut_bits']} bits)")
+        if f"dp_{f}.y" in library:
+            ax.plot(xx, library[f"dp_{f}.y"].predict(xx.reshape(-1, 1)) - ref, ":", lw=1.0,
+                    label="differential pair (analog)")
         ax.axhline(0.0, color="k", lw=0.5)
         ax.set_title(f"{f}: error against the function")
         ax.set_xlabel("pre-activation")
@@ -154,18 +177,35 @@ def _plot_errors(library, functions, cfg, out):
     return save_figure(fig, out / "transfer_error.png")
 
 
+def _unit_energy(events: dict, lut_e: dict | None) -> float:
+    """Energy of the function evaluations alone (J per inference) from a run's ``events``:
+    the table's energy per lookup ``lut_e`` (per function; softmax evaluates exp) times its
+    lookups when given, else the characterized units' summed surrogate energy, else the
+    cited digital price times the array's evaluations (a table before its re-pricing), else
+    times the digital units' evaluations."""
+    arr = {k.split(":", 1)[1]: c for k, c in events.items() if k.startswith("array_nonlinear:")}
+    if lut_e is not None:
+        return float(sum(c * lut_e["exp" if k == "softmax" else k] for k, c in arr.items()))
+    measured = [e for k, e in events.items() if k.startswith("nonlinear_energy:")]
+    if measured:
+        return float(sum(measured))
+    digital = sum(c for k, c in events.items() if k.startswith("nonlinear:"))
+    return float((sum(arr.values()) if arr else digital) * costs.NONLINEAR_ENERGY)
+
+
 def _mode_rows(modes: dict, lut_e: dict) -> dict:
     """Per mode: metric, float metric, nonlinear energy (the LUT's measured energy per lookup in
-    place of the unit's cited price), total energy, evaluations."""
+    place of the unit's cited price), of it the function evaluations' own (``unit``, J), total
+    energy, evaluations."""
     rows = {}
     for mode, r in modes.items():
         e_nl = r.costs.energy["nonlinear"]
+        unit = _unit_energy(r.costs.events, lut_e if mode == "lookup table" else None)
         if mode == "lookup table":  # the table's measured energy per lookup, not the unit's price
-            counts = {k.split(":", 1)[1]: c for k, c in r.costs.events.items() if k.startswith("array_nonlinear:")}
-            e_nl = (e_nl - sum(counts.values()) * costs.NONLINEAR_ENERGY
-                    + sum(c * lut_e["exp" if k == "softmax" else k] for k, c in counts.items()))
+            e_nl += unit - _unit_energy(r.costs.events, None)
         total = r.costs.total_energy - r.costs.energy["nonlinear"] + e_nl
         rows[mode] = {"metric": r.analog_metric, "float": r.float_metric, "nonlinear": e_nl, "total": total,
+                      "unit": unit,
                       "share": r.costs.characterized_fraction()["energy"],
                       "evaluations": sum(c for k, c in r.costs.events.items() if "nonlinear" in k
                                          and not k.startswith("nonlinear_energy"))}
@@ -184,6 +224,8 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     tmp = Path(tmpdir.name)
     library, energy, latency, lut_models = _characterize(functions, cfg, tmp, progress)
     lut_e = energy["lut"]
+    dp_library, *dp = analog.characterize(functions, cfg["dp_points"], tmp, get_engine())
+    library.update(dp_library)
     wta = _characterize_wta(tmp) if "cnn" in cfg["networks"] else {}
     library.update(wta)
     base, library = _system(tmp, library)
@@ -206,14 +248,39 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
         if fs:
             lut = base.updated({"nonlinear": {"where": "reram_array", "surrogates": {f: f"lut_{f}.y" for f in fs}}})
             modes["lookup table"] = simulate(lut, net, n_samples=n, library=library)
+        if fs and all(f"dp_{f}.y" in library for f in fs):   # a differential pair has sigmoid's and tanh's shape only
+            pair = base.updated({"nonlinear": {"where": "reram_array", "surrogates": {f: f"dp_{f}.y" for f in fs},
+                                               "energy": {f: f"dp_{f}.energy" for f in fs}}})
+            modes[DIFF_PAIR] = simulate(pair, net, n_samples=n, library=library)
         results[net] = (modes["digital unit"].metric, _mode_rows(modes, lut_e))
     error_png = _plot_errors(library, functions, cfg, out)
+    errors = {f: {k: analog.rms_error(library[f"{k}_{f}.y"], f) for k in ("pwl", "lut", "dp")
+                  if f"{k}_{f}.y" in library} for f in functions}
     tmpdir.cleanup()
     return _report(out, cfg, functions, results, energy, latency, wta and _tie_error(wta), error_png,
-                   time.perf_counter() - t0)
+                   time.perf_counter() - t0, dict(zip(("gain", "energy", "latency"), dp), errors=errors))
 
 
-def _report(out, cfg, functions, results, energy, latency, tie, error_png, seconds) -> Path:
+def _analog_section(report, functions, pwl_e, lut_e, dp) -> None:
+    """The analog alternative beside the array and the table: energy, latency, transfer error."""
+    report.heading("The analog alternative: a differential pair")
+    rows = []
+    for f in functions:
+        err = dp["errors"][f]
+        pair = ([f"{dp['gain'][f] * 1e3:.1f} mV", f"{dp['energy'][f] * 1e12:.3f}", f"{dp['latency'][f] * 1e9:.2f}",
+                 f"{err['dp']:.4f}", f"{pwl_e[f] / dp['energy'][f]:.1f}x"] if f in dp["gain"]
+                else ["-", "not its shape", "-", "-", "-"])
+        rows.append([f, *pair, f"{err['pwl']:.4f}", f"{err['lut']:.4f}"])
+    report.table(["function", "pair: input gain per unit", "energy (pJ)", "latency (ns)", "rms error",
+                  "array's energy / pair's", "array: rms error", "table: rms error"], rows)
+    report.text("The pair (NMOS, 1 um / 100 nm, 10 uA tail, 30 kohm loads, an ideal tail sink standing for a "
+                "mirror whose reference branch is counted) is programmed by its input gain, chosen in the run to "
+                "minimise the rms error against the function from a probe sweep of the measured pair; energy over "
+                "the same 2 ns evaluation period as the array's, latency from an input step to the output within "
+                "1 % of full scale. RMS errors over each function's whole range, in activation units.")
+
+
+def _report(out, cfg, functions, results, energy, latency, tie, error_png, seconds, dp) -> Path:
     pwl_e, lut_e = energy["pwl"], energy["lut"]
     report = Report("Reprogrammable nonlinear ReRAM arrays (de Moura & Carro, TRETS 2023) on cimspice's circuits", out)
     ratios = {net: rows["lookup table"]["nonlinear"] / rows["ReRAM PWL array"]["nonlinear"]
@@ -227,7 +294,10 @@ def _report(out, cfg, functions, results, energy, latency, tie, error_png, secon
                  f"Against the simulator's cited digital unit ({costs.NONLINEAR_ENERGY * 1e12:.2f} pJ, ISAAC) "
                  f"the array is "
                  f"{'cheaper' if pwl_e[min(pwl_e, key=pwl_e.get)] < costs.NONLINEAR_ENERGY else 'dearer'}: "
-                 f"{min(pwl_e.values()) * 1e12:.2f}-{max(pwl_e.values()) * 1e12:.2f} pJ per evaluation.")
+                 f"{min(pwl_e.values()) * 1e12:.2f}-{max(pwl_e.values()) * 1e12:.2f} pJ per evaluation."
+                 + "".join(f" Against the analog differential pair, {net}: the pair's nonlinear energy is "
+                           f"{rows[DIFF_PAIR]['nonlinear'] / rows['ReRAM PWL array']['nonlinear']:.2g}x the array's."
+                           for net, (_, rows) in results.items() if DIFF_PAIR in rows))
     setup = f"""
 - PWL ReRAM function unit, {cfg['segments']} segments, programmed as {', '.join(functions)}: DC transfer swept
   in ngspice ({cfg['dc_per_segment']} points per segment plus both sides of every breakpoint) and fitted;
@@ -236,6 +306,9 @@ def _report(out, cfg, functions, results, energy, latency, tie, error_png, secon
 - Lookup-table baseline: {cfg['lut_bits']} address bits, 8-bit words, same cards; energy per lookup the mean and
   latency the longest of {cfg['lut_points']} ngspice transients per function; transfer: its stored words (ideal
   comparators).
+- Analog alternative (sigmoid and tanh): a differential pair on the same cards, its input gain
+  programmed in the run from a 41-point probe sweep, then {cfg['dp_points']} transients per function
+  (output, energy over 2 ns, latency from an input step) fitted grid-cubic.
 - CNN max pooling, in its last mode: the source-follower winner-take-all (4 inputs) swept in ngspice over
   its maximum (0.5-1.0 V) and the other inputs' gaps below it (0-0.3 V), error and energy fitted grid-cubic.
 - Networks: the shipped {', '.join(cfg['networks'])} on the shipped `baseline` system: 1T1R cells, word-line
@@ -255,8 +328,9 @@ def _report(out, cfg, functions, results, energy, latency, tie, error_png, secon
                 "within 1 % of full scale), the table's slowest lookup (clock edge to its last output bit), the "
                 f"digital unit's clock period ({costs.NONLINEAR_UNITS} units at {costs.CLOCK / 1e9:.1f} GHz, ISAAC). "
                 "Softmax on the array is the exp unit's latency plus the digital normalisation.")
-    report.figure(error_png, "Transfer error of the reprogrammed arrays (ngspice, through their surrogates) and "
-                             "of the lookup tables: output minus the ideal function")
+    report.figure(error_png, "Transfer error of the reprogrammed arrays (ngspice, through their surrogates), "
+                             "of the lookup tables and of the differential pairs: output minus the ideal function")
+    _analog_section(report, functions, pwl_e, lut_e, dp)
     report.heading("Whole networks")
     table = []
     for net, (metric, rows) in results.items():
@@ -279,7 +353,11 @@ def _report(out, cfg, functions, results, energy, latency, tie, error_png, secon
                  "surrogate at mid-range). ")
     text += ("For the LSTM and the GPT the arrays' energy is set by their comparator banks; the energy per inference "
              "moves less than the nonlinear energy does, because the matrix products (characterized arrays, "
-             "drivers and ADCs) dominate. Not compared here: the paper's field-programmable *analog* alternative "
-             "(an FPAA-style function block); no such circuit is characterized in cimspice yet.")
+             "drivers and ADCs) dominate. The differential pair computes sigmoid and tanh only (the LSTM's); GELU "
+             "and exp have no analog counterpart here.")
     report.text(text)
+    sensitivity.section(report, {net: rows for net, (_, rows) in results.items() if "lookup table" in rows}, best,
+                        cfg, out)
+    report.heading("What this study does not do")
+    report.text(NOT_DONE.format(**cfg))
     return report.write(setup, seconds)
