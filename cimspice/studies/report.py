@@ -41,20 +41,29 @@ def save_figure(fig, path: Path, rect=None) -> Path:
     return path
 
 
-def tornado_figure(labels: list[str], panels: list[tuple], path: Path, width: float = 15, ticks=None) -> Path:
+def tornado_figure(labels: list[str], panels: list[tuple], path: Path, width: float = 15, ticks=None, *,
+                   height: float | None = None, references=(), pad: float | None = None,
+                   nominal_label: str = "this run (nominal)", paper_label: str = "the paper") -> Path:
     """A tornado plot: one panel per ``(title, nominal, paper, lows, highs)``, each assumption
     (``labels``, top to bottom) a light bar from the nominal to its low case's value and a dark
     one to its high case's; the nominal solid, the paper's value dashed; log x axes, laid out
-    by ``ticks(ax)`` when given."""
+    by ``ticks(ax)`` when given. ``references``: more ``(value, label)`` lines on every panel
+    (dotted grey); ``pad``: x limits that span every value shown, widened by that factor."""
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(width, 0.42 * len(labels) + 1.6), sharey=True, squeeze=False)
+    height = 0.42 * len(labels) + 1.6 if height is None else height
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, height), sharey=True, squeeze=False)
     ys = np.arange(len(labels))[::-1]
     for ax, (title, base, paper, lows, highs) in zip(axes[0], panels):
         for values, dy, color in ((lows, 0.2, "#9ecae1"), (highs, -0.2, "#08519c")):
             ax.barh(ys + dy, np.asarray(values) - base, left=base, height=0.38, color=color)
         ax.axvline(base, color="k", lw=1)
+        for value, _ in references:
+            ax.axvline(value, color="0.4", ls=":", lw=1)
         ax.axvline(paper, color="crimson", ls="--", lw=1)
         ax.set_xscale("log")
+        if pad is not None:
+            shown = [base, paper, *(v for v, _ in references), *lows, *highs]
+            ax.set_xlim(min(shown) / pad, max(shown) * pad)
         if ticks:
             ticks(ax)
         ax.set_title(title, fontsize=9)
@@ -62,9 +71,10 @@ def tornado_figure(labels: list[str], panels: list[tuple], path: Path, width: fl
         ax.tick_params(labelsize=7)
     axes[0][0].set_yticks(ys, labels, fontsize=7)
     handles = [plt.Rectangle((0, 0), 1, 1, color="#9ecae1"), plt.Rectangle((0, 0), 1, 1, color="#08519c"),
-               plt.Line2D([], [], color="k"), plt.Line2D([], [], color="crimson", ls="--")]
-    fig.legend(handles, ["low value", "high value", "this run (nominal)", "the paper"], loc="lower center",
-               ncol=4, fontsize=8, frameon=False)
+               plt.Line2D([], [], color="k"), *(plt.Line2D([], [], color="0.4", ls=":") for _ in references),
+               plt.Line2D([], [], color="crimson", ls="--")]
+    names = ["low value", "high value", nominal_label, *(label for _, label in references), paper_label]
+    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False)
     return save_figure(fig, path, rect=(0, 0.06, 1, 1))
 
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from .block_sensitivity import _log_ticks
-from .report import pyplot, save_figure
+from .report import tornado_figure
 from .ternary_costs import CASE, ap_energy, scaled_crossbar
 from .ternary_resnet import ap_layers
 
@@ -87,28 +85,10 @@ def verdict(nominal: float, swings: list[Swing], key: str) -> str:
 def tornado(swings: list[Swing], nominal: dict, paper: float, path):
     """Two panels (MLP, ResNet-18): each swing's low (light) and high (dark) ratio as a bar
     from the nominal (solid line); break-even (dotted) and the paper's 7.5x (dashed)."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(swings) + 1.8), sharey=True)
-    ys = np.arange(len(swings))[::-1]
-    for ax, (key, title) in zip(axes, (("mlp", "ternary MLP, digits"), ("resnet", "ternary ResNet-18, 3x32x32"))):
-        base = nominal[key]
-        for y, s in zip(ys, swings):
-            ax.barh(y + 0.2, s.low[key] - base, left=base, height=0.38, color="#9ecae1")
-            ax.barh(y - 0.2, s.high[key] - base, left=base, height=0.38, color="#08519c")
-        ax.axvline(base, color="k", lw=1)
-        ax.axvline(1.0, color="0.4", ls=":", lw=1)
-        ax.axvline(paper, color="crimson", ls="--", lw=1)
-        ax.set_xscale("log")
-        values = [base, 1.0, paper] + [v for s in swings for v in (s.low[key], s.high[key])]
-        ax.set_xlim(min(values) / 1.5, max(values) * 1.5)
-        _log_ticks(ax)
-        ax.set_title(f"{title}: crossbar / AP energy (x)", fontsize=9)
-        ax.grid(alpha=0.3, axis="x", which="both")
-        ax.tick_params(labelsize=7)
-    axes[0].set_yticks(ys, [f"{s.label}\n({s.low_text} / {s.high_text})" for s in swings], fontsize=7)
-    handles = [plt.Rectangle((0, 0), 1, 1, color="#9ecae1"), plt.Rectangle((0, 0), 1, 1, color="#08519c"),
-               plt.Line2D([], [], color="k"), plt.Line2D([], [], color="0.4", ls=":"),
-               plt.Line2D([], [], color="crimson", ls="--")]
-    fig.legend(handles, ["low value", "high value", "this run (the case)", "break-even (AP wins right of it)",
-                         "the paper (7.5x)"], loc="lower center", ncol=5, fontsize=8, frameon=False)
-    return save_figure(fig, path, rect=(0, 0.07, 1, 1))
+    panels = [(f"{title}: crossbar / AP energy (x)", nominal[key], paper, [s.low[key] for s in swings],
+               [s.high[key] for s in swings])
+              for key, title in (("mlp", "ternary MLP, digits"), ("resnet", "ternary ResNet-18, 3x32x32"))]
+    return tornado_figure([f"{s.label}\n({s.low_text} / {s.high_text})" for s in swings], panels, path, width=11,
+                          ticks=_log_ticks, height=0.5 * len(swings) + 1.8, pad=1.5,
+                          references=[(1.0, "break-even (AP wins right of it)")],
+                          nominal_label="this run (the case)", paper_label="the paper (7.5x)")
