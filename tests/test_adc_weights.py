@@ -1,7 +1,7 @@
-"""The wide SAR's weight test (cimspice.circuits.adc_sar_weights) against the ramp test.
+"""The SAR's weight test (cimspice.circuits.adc_sar_weights) against the ramp test and bisection.
 
 Oracles: a fresh ngspice ramp test of the same converter (2 samples per code: every
-transition to half an LSB) and the shipped library's ramp-tested 6-bit block.
+transition to half an LSB) and every transition bisected through whole conversions.
 """
 
 from __future__ import annotations
@@ -56,24 +56,6 @@ def test_weight_test_agrees_with_a_fresh_ramp_test_at_5_bits(engine):
 
 
 @pytest.mark.slow
-def test_weight_test_agrees_with_the_shipped_6_bit_ramp_test(engine):
-    """At the shipped block's grid node vdd = 1.3 V (its surrogates pass through the node)."""
-    import cimspice
-    from cimspice.paths import default_library_path
-
-    bits, vdd = 6, 1.3
-    lib = cimspice.load_library(default_library_path())
-    shipped = {k: float(np.ravel(lib[f"adc_sar_6b.{k}"].predict({"vdd": [vdd]}))[0])
-               for k in ["energy_per_conversion", *(f"inl_{i}" for i in range(1, 2 ** bits))]}
-    w = SarADC(bits, bench="weights")
-    w.load(engine)
-    m = w.simulate(engine, {"vdd": vdd})
-    inl_ramp = np.array([shipped[f"inl_{k}"] for k in range(1, 2 ** bits)])
-    assert np.max(np.abs(_composed_inl(m, bits) - inl_ramp)) <= RAMP_RESOLUTION
-    assert m.values["energy_per_conversion"] == pytest.approx(shipped["energy_per_conversion"], rel=0.01)
-
-
-@pytest.mark.slow
 def test_weight_test_refuses_a_clock_its_comparator_cannot_follow(engine):
     """At a 0.6 ns clock the 5-bit ramp test finds every even transition 1 LSB low (measured:
     INL alternating 0 / -1, DNL 1) while the residues read before each decision are exact:
@@ -90,7 +72,35 @@ def test_the_spec_lists_bit_weights_where_the_catalogue_has_them():
 
     assert WEIGHT_TEST_BITS == SAR_WEIGHT_BITS
     assert CATALOGUE["adc_sar_8b"].circuit_args["bench"] == "weights"
-    assert "weight_err_8" in CATALOGUE["adc_sar_8b"].outputs and "bench" not in CATALOGUE["adc_sar_6b"].circuit_args
+    assert CATALOGUE["adc_sar_3b"].circuit_args["bench"] == "weights"
+    assert "weight_err_8" in CATALOGUE["adc_sar_8b"].outputs and "bench" not in CATALOGUE["adc_sar_2b"].circuit_args
+    assert "decision_offset" in CATALOGUE["adc_sar_6b"].outputs
     spec = load_system_spec("baseline").updated({"adc": {"bits": 8, "partial_sum_bits": 8}})
     keys = dict(spec.library_keys())
     assert keys["adc.circuit.8.weight_err_8"] == "adc_sar_8b.weight_err_8"
+    assert keys["adc.circuit.8.decision_offset"] == "adc_sar_8b.decision_offset"
+    flash = dict(spec.updated({"adc": {"circuit": "adc_flash", "bits": 4, "partial_sum_bits": 4}}).library_keys())
+    assert "adc.circuit.4.inl_15" in flash and not any("weight_err" in f for f in flash)
+    assert not any(".inl_" in f for f in keys)
+
+
+@pytest.mark.slow
+def test_absolute_transitions_agree_with_bisected_conversions_at_4_bits(engine):
+    """The weight test's absolute transitions (offset + decision_offset + the bit weights)
+    against every one of the 15 transitions bisected through whole conversions in ngspice
+    (layer_bench.flash_transitions, to 1/128 LSB): within 0.02 LSB, where the residues
+    alone sit 0.08 LSB high (the decision the residue read before the edge cannot see)."""
+    from cimspice.circuits.layer_bench import flash_transitions
+
+    bits, point = 4, {"vdd": 1.1}
+    w = SarADC(bits, bench="weights")
+    w.load(engine)
+    v = w.simulate(engine, point).values
+    e = [v[f"weight_err_{j}"] for j in range(1, bits + 1)]
+    ramp = SarADC(bits)
+    p = ramp._point(point)
+    lsb = (p["v_ref_hi"] - p["v_ref_lo"]) / 2 ** bits
+    bisected = (flash_transitions(ramp, engine, point, steps=6, bracket=0.25) - p["v_ref_lo"]) / lsb
+    absolute = superposed_levels(e, v["offset"] + v["decision_offset"])
+    assert np.max(np.abs(absolute - bisected)) < 0.02, (absolute - bisected).round(4).tolist()
+    assert np.max(np.abs(superposed_levels(e, v["offset"]) - bisected)) > 0.05

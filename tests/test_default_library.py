@@ -149,17 +149,25 @@ def test_quick_rebuild_agrees_with_the_shipped_surrogates(tmp_path, shipped):
 
 
 def test_baseline_converts_through_the_sars_measured_transitions(shipped):
-    """The baseline's ADC is the 6-bit SAR's measured transfer: its transitions sit at k + INL_k,
-    the INL read here from the library's surrogates at the spec's supply, met in reverse order
-    behind the inverting TIA (tests/test_sense_circuit.py)."""
+    """The baseline's ADC is the 6-bit SAR's measured transfer: its absolute transitions,
+    composed here from the library's bit weights and offsets at the spec's supply (the weight
+    test: T_k = offset + decision_offset + sum_j b_j (2**j + e_j)), met in reverse order behind
+    the inverting TIA (tests/test_sense_circuit.py)."""
     from cimspice.sim.backend import AnalogBackend
     from cimspice.sim.peripherals import MeasuredAdc
 
     backend = AnalogBackend("baseline")
     adc = backend.adc(6)
     vdd = backend.spec.operating_point["vdd"]
-    inl = np.array([float(shipped[f"adc_sar_6b.inl_{k}"].predict({"vdd": [vdd]})[0]) for k in range(1, 64)])
-    assert isinstance(adc, MeasuredAdc)
-    np.testing.assert_allclose(adc.inl, -inl[::-1], rtol=0, atol=1e-12)
-    assert 0 < np.max(np.abs(inl)) < 2.0          # a real, monotonic 6-bit converter
 
+    def read(name):
+        return float(shipped[f"adc_sar_6b.{name}"].predict({"vdd": [vdd]})[0])
+
+    weights = 2.0 ** np.arange(6) + [read(f"weight_err_{j}") for j in range(1, 7)]
+    codes = np.arange(1, 64)
+    levels = read("offset") + read("decision_offset") + ((codes[:, None] >> np.arange(6)) & 1) @ weights
+    assert isinstance(adc, MeasuredAdc)
+    np.testing.assert_allclose(adc.inl, -(levels - codes)[::-1], rtol=0, atol=1e-12)
+    # a real converter: it converts 0.05-0.2 LSB low (docs/validation.md), monotonic
+    assert -0.2 < read("offset") + read("decision_offset") < -0.05
+    assert np.all(np.diff(levels) > 0)

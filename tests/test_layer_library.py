@@ -4,7 +4,8 @@ docs/validation.md "On the component library").
 The simulator reads ONLY blocks of ``library: default`` by name, nothing fitted from the bench:
 ``sense.circuit: tia_array`` (the TIA's ``v_out`` referred back with the block's own ``v_ref``
 0.55 V and ``r_f`` 1.5 kOhm) and ``adc: {circuit: adc_sar, bits: 4, transfer: measured}`` (the
-block's INL from its ngspice ramp test); cells ``linear`` because the bench's cells are
+block's absolute transitions from its ngspice weight test: bit weights, offset and the
+comparator's decision offset); cells ``linear`` because the bench's cells are
 resistors. The bench (:class:`LayerBench`) instantiates the same designs: the TIA with the
 block's ``circuit_args`` (op-amp sink ``w_sink`` 3x) and fixed ``v_ref``, the SAR with the
 block's ``circuit_args``, both at 1.1 V.
@@ -12,7 +13,7 @@ block's ``circuit_args``, both at 1.1 V.
 Range: the SAR keeps the span of its default references (0.8 V, ``lsb_v`` 50 mV), moved to
 sit around the TIA's ``v_ref`` (0.125 .. 0.925 V: zero current half an LSB above mid-scale,
 the mirror of the simulator's ``u = code_max + 1/2`` through the inverting TIA), so the test
-also asks whether the block's INL, measured at (0, 0.8) V, carries over. The SAR's comparator
+also asks whether the block's transitions, measured at (0, 0.8) V, carry over. The SAR's comparator
 sees its top plate around its own ``v_cm``, so the input may sit this low (the flash's NMOS
 latches could not: 0.55 - 8.5 x 37.5 mV = 0.23 V < 0.4 V). ``v_read`` is scaled so that the
 simulator's calibrated current LSB is ``lsb_v / r_f`` = 33.3 uA (the array is linear).
@@ -139,9 +140,6 @@ def test_library_layer_analog_chain_and_codes(run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue 17: adc_sar_4b's SAR converts 0.08-0.10 LSB low (an offset); the block's endpoint "
-                          "INL, from a ramp test at 2 samples per code, cannot carry it (docs/validation.md)")
 def test_library_layer_codes_match_ngspice(run):
     """Issue 17's target: >= 99 % identical codes, and the library doing better than ideal models."""
     diff = run["result"].codes - run["codes_sim"]

@@ -105,3 +105,34 @@ def test_superposed_inl_agrees_with_the_circuit_side_composition():
     np.testing.assert_allclose(superposed_inl(e), inl, rtol=0, atol=1e-9)
     with pytest.raises(SimError, match="bit-weight errors"):
         superposed_inl([0.0, np.nan])
+
+
+def _sar_trials(u, weights, threshold):
+    """Successive approximation by hand: from the MSB, keep bit j when the input reaches the
+    threshold plus the weights of the bits kept so far and bit j (the comparator's decision)."""
+    code = np.zeros(u.shape, dtype=int)
+    total = np.zeros(u.shape)
+    for j in reversed(range(len(weights))):
+        keep = u >= threshold + total + weights[j]
+        code += keep * (1 << j)
+        total += keep * weights[j]
+    return code
+
+
+def test_absolute_transitions_convert_as_the_sar_trials_do():
+    """superposed_errors' transitions against an independent SAR: bisection trials on the
+    bit weights with a shifted threshold (offset and gain kept, nothing removed)."""
+    from cimspice.sim.peripherals import superposed_errors
+
+    rng = np.random.default_rng(5)
+    for bits, offset in ((4, -0.09), (6, 0.31), (8, -1.7)):
+        e = rng.normal(0, 0.2, bits)
+        adc = MeasuredAdc(bits, superposed_errors(e, offset))
+        u = rng.uniform(-2, 2 ** bits + 2, 20000)
+        want = np.clip(_sar_trials(u, 2.0 ** np.arange(bits) + e, offset), 0, 2 ** bits - 1) - adc.code_max
+        got = adc.convert(u - (adc.code_max + 0.5), 1.0)
+        np.testing.assert_array_equal(got, np.clip(want, -adc.code_max, adc.code_max))
+        # the endpoint INL of the same converter forgets the offset: it converts otherwise
+        assert np.any(MeasuredAdc.from_weights(e).convert(u - (adc.code_max + 0.5), 1.0) != got)
+    with pytest.raises(SimError, match="offset must be finite"):
+        superposed_errors([0.0, 0.1], np.nan)

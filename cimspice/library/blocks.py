@@ -234,13 +234,17 @@ ADC_RESOLUTIONS = (3, 4, 5, 6, 8, 10)
 SAR_RESOLUTIONS = tuple(range(2, 11))
 #: those a full build characterizes: every SAR up to 6 bits, flash and ramp up to 4; the
 #: others are heavy (named with --only): a ramp test takes 4-5 min at 6 bits here and hours
-#: beyond 8; the wide SARs' weight test 0.5-4 min a point at 7-10 bits, and adc_sar_10b's
+#: beyond 8; the SARs' weight test 0.5-4 min a point at 7-10 bits, and adc_sar_10b's
 #: code check refuses 1.1-1.15 V (docs/library.md)
 FULL_ADC_BITS = {"adc_sar": 6, "adc_flash": 4, "adc_ramp": 4}
 ADC_MAX_BITS = {"adc_sar": 10, "adc_flash": 8, "adc_ramp": 8}
 #: SARs from this width up are characterized by the weight test
-#: (cimspice.circuits.adc_sar_weights: N + 11 conversions instead of 2**(N+1))
-SAR_WEIGHT_BITS = 7
+#: (cimspice.circuits.adc_sar_weights: N + 11 conversions and a bisected decision offset,
+#: instead of a ramp of 2**(N+1)): their transitions are absolute, offset included, to
+#: 0.004 LSB, where a ramp at 2 samples per code resolves half an LSB and its endpoint INL
+#: drops the offset (the 3-6-bit SARs convert 0.08-0.1 LSB low: docs/validation.md). 2 bits
+#: keep the ramp (8 energy strata need 3 bits).
+SAR_WEIGHT_BITS = 3
 #: resolutions of a --quick build
 QUICK_ADC_BITS = (3,)
 ADC_OUTPUTS = ("energy_per_conversion", "t_conversion", "inl_max", "dnl_max")
@@ -283,19 +287,21 @@ def adc_block(circuit: str, bits: int) -> Block:
 
 
 def wide_sar_block(bits: int) -> Block:
-    """The ``adc_sar_{bits}b`` block of a wide SAR: the weight test
+    """The ``adc_sar_{bits}b`` block of a SAR from :data:`SAR_WEIGHT_BITS` up: the weight test
     (:mod:`cimspice.circuits.adc_sar_weights`) over the supply, from v_cm + half the range
     (1.1 V), where the top plate stays inside the supply and the test holds, to 1.3 V, on 4
-    nodes like the ramp-tested SARs (the fit needs more than 3)."""
+    nodes like the ramp-tested converters (the fit needs more than 3)."""
     vdd = (1.1, 1.3, 4, "linear")
     return Block(
         f"adc_sar_{bits}b", "adc_sar", ranges={"vdd": vdd},
-        outputs=ADC_OUTPUTS + ("offset",) + tuple(f"weight_err_{j}" for j in range(1, bits + 1)),
+        outputs=ADC_OUTPUTS + ("offset", "decision_offset") + tuple(f"weight_err_{j}" for j in range(1, bits + 1)),
         circuit_args={"adc_bits": bits, "bench": "weights"}, samples=2, quick_samples=2,
-        output_scales={"t_conversion": "log"}, models=("grid-linear", "grid-cubic"), timeout=900.0,
-        quick=False, heavy=bits > FULL_ADC_BITS["adc_sar"],
-        why=f"{bits}-bit SAR ADC, weight test ({bits + 11} conversions): energy and time per conversion, the "
-            "bit weights and offset that compose its transitions, INL and DNL over the supply",
+        output_scales={"t_conversion": "log"}, models=("grid-linear", "grid-cubic"),
+        timeout=900.0 * 2 ** max(bits - 7, 0),
+        quick=bits in QUICK_ADC_BITS, heavy=bits > FULL_ADC_BITS["adc_sar"],
+        why=f"{bits}-bit SAR ADC, weight test ({bits + 11} conversions, and 8 x 3 to bisect its decision "
+            "offset): energy and time per conversion, the bit weights and offsets that compose its absolute "
+            "transitions, INL and DNL over the supply",
     )
 
 

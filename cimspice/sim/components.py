@@ -27,7 +27,7 @@ from .. import CimspiceError
 from ..paths import default_library_path
 from .corners import AtPoint
 from .errors import SimError
-from .peripherals import superposed_inl
+from .peripherals import superposed_errors, superposed_inl
 from .provenance import characterized
 from .sense_circuit import sense_circuit
 
@@ -164,12 +164,17 @@ class _Reader:
         return AtPoint(s, point) if point else s
 
     def transfer(self, bits: int, block: str, at: dict) -> np.ndarray:
-        """(2**bits - 1,) INL (LSB) of ``block``: its ``inl_k``, or superposed from its
-        ``weight_err_j`` when it carries bit weights instead (the wide SARs' weight test)."""
+        """(2**bits - 1,) transition errors (LSB) of ``block``: a weight-tested SAR's absolute
+        ones (``offset + decision_offset`` and its ``weight_err_j`` composed), or its endpoint
+        INL (superposed from the weights of a block built before the decision offset was
+        measured; a ramp-tested block's ``inl_k``)."""
         if f"{block}.weight_err_1" in self.library:
-            e = [self.value(f"adc.circuit.{bits}.weight_err_{j}", f"{block}.weight_err_{j}", "LSB", at,
-                            positive=False) for j in range(1, bits + 1)]
+            def read(name):
+                return self.value(f"adc.circuit.{bits}.{name}", f"{block}.{name}", "LSB", at, positive=False)
+            e = [read(f"weight_err_{j}") for j in range(1, bits + 1)]
             try:
+                if f"{block}.decision_offset" in self.library:
+                    return superposed_errors(e, read("offset") + read("decision_offset"))
                 return superposed_inl(e)
             except SimError as error:
                 self._fail(f"adc.circuit.{bits}", str(error))

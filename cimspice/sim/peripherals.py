@@ -34,7 +34,7 @@ import numpy as np
 from .errors import SimError
 
 __all__ = ["AdcModel", "IdealAdc", "IdealSense", "MeasuredAdc", "SenseModel", "SurrogateAdc", "SurrogateSense",
-           "adc_from_spec", "sense_from_spec", "superposed_inl"]
+           "adc_from_spec", "sense_from_spec", "superposed_errors", "superposed_inl"]
 
 
 @runtime_checkable
@@ -111,8 +111,9 @@ class SurrogateAdc(IdealAdc):
 
 
 class MeasuredAdc(IdealAdc):
-    """An ADC with its measured static transfer: the INL at each of its ``2**bits - 1``
-    transitions (LSB, endpoint line, from a ramp test in ngspice).
+    """An ADC with its measured static transfer: the error at each of its ``2**bits - 1``
+    transitions (LSB): absolute (offset and gain kept) for a weight-tested SAR
+    (:func:`superposed_errors`), the endpoint INL for a ramp-tested converter.
 
     The ideal converter's signed code ``round(x / lsb)`` is, on the physical converter's
     unsigned scale ``u = x / lsb + code_max + 1/2``, the number of transitions at or below
@@ -149,11 +150,12 @@ class MeasuredAdc(IdealAdc):
         return np.clip(codes, -c, c, out=codes)
 
     @classmethod
-    def from_weights(cls, weight_err) -> MeasuredAdc:
+    def from_weights(cls, weight_err, offset: float | None = None) -> MeasuredAdc:
         """A binary-weighted SAR's transfer from its ``N`` bit-weight errors (LSB, bit 0
-        first; a library's ``weight_err_1`` .. ``weight_err_N``): :func:`superposed_inl`."""
+        first; a library's ``weight_err_1`` .. ``weight_err_N``): absolute with its ``offset``
+        (LSB, :func:`superposed_errors`), else the endpoint INL (:func:`superposed_inl`)."""
         e = np.asarray(weight_err, dtype=float)
-        return cls(e.size, superposed_inl(e))
+        return cls(e.size, superposed_inl(e) if offset is None else superposed_errors(e, offset))
 
     def __repr__(self):
         return f"MeasuredAdc(bits={self.bits}, max |INL| {np.max(np.abs(self.inl)):.2f} LSB)"
@@ -165,21 +167,38 @@ def superposed_inl(weight_err) -> np.ndarray:
 
     Its DAC holds code k at the critical trial of transition k, so the transition sits at
     the sum of the weights of k's set bits (plus an offset every transition shares, which the
-    endpoint line removes): ``T_k = sum_j b_j(k) (2**j + e_j)``, built here code by code
-    (``T_k = T_{k - 2**j} + w_j`` with j the top bit of k). INL is ``T_k`` against the line
+    endpoint line removes): :func:`_superposed_levels`. INL is ``T_k`` against the line
     through ``T_1`` and ``T_{2**N - 1}``, in that line's LSB, as for a ramp-tested block.
     """
+    t = _superposed_levels(weight_err)
+    step = (t[-1] - t[0]) / (t.size - 1)
+    if not step > 0:
+        raise SimError(f"adc: bit-weight errors {np.asarray(weight_err).tolist()} leave no positive span between "
+                       "the end transitions")
+    return (t - (t[0] + step * np.arange(t.size))) / step
+
+
+def superposed_errors(weight_err, offset: float) -> np.ndarray:
+    """Absolute transition errors (LSB), (2**N - 1,): ``T_k - k`` with ``T_k = offset +
+    sum_j b_j(k) (2**j + e_j)``, offset and gain error kept (a weight-tested SAR's
+    ``offset + decision_offset``: where it really converts, which the endpoint INL of
+    :func:`superposed_inl` does not say)."""
+    if not np.isfinite(offset):
+        raise SimError(f"adc: the SAR's offset must be finite, got {offset!r}")
+    t = _superposed_levels(weight_err) + float(offset)
+    return t - np.arange(1, t.size + 1)
+
+
+def _superposed_levels(weight_err) -> np.ndarray:
+    """``sum_j b_j(k) (2**j + e_j)`` (LSB) for k = 1 .. 2**N - 1, built code by code
+    (``T_k = T_{k - 2**j} + w_j`` with j the top bit of k)."""
     e = np.asarray(weight_err, dtype=float)
     if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)):
         raise SimError(f"adc: bit-weight errors must be >= 2 finite values (one per bit), got {e.tolist()}")
     levels = np.zeros(1)                        # T_0 = 0: no bit set
     for w in 2.0 ** np.arange(e.size) + e:      # bit j's weight: the codes with bit j set add it
         levels = np.concatenate([levels, levels + w])
-    t = levels[1:]
-    step = (t[-1] - t[0]) / (t.size - 1)
-    if not step > 0:
-        raise SimError(f"adc: bit-weight errors {e.tolist()} leave no positive span between the end transitions")
-    return (t - (t[0] + step * np.arange(t.size))) / step
+    return levels[1:]
 
 
 def adc_from_spec(adc_spec, bits: int | None, library: dict | None) -> AdcModel:

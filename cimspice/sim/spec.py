@@ -59,9 +59,9 @@ SENSE_V_REF, SENSE_TRANSIMPEDANCE = 0.75, 5e3
 
 _KEY = {"values": "library key", "nonempty": True}   # a dict of library keys
 
-#: from this resolution on the catalogue's SAR blocks carry bit weights (``weight_err_j``,
-#: the weight test), not ``inl_k``: cimspice.library.blocks.SAR_WEIGHT_BITS
-WEIGHT_TEST_BITS = 7
+#: from this resolution on the catalogue's SAR blocks carry bit weights (``weight_err_j``)
+#: and offsets (the weight test), not ``inl_k``: cimspice.library.blocks.SAR_WEIGHT_BITS
+WEIGHT_TEST_BITS = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -302,11 +302,12 @@ class SystemSpec:
                          (f"adc.circuit.{bits}.time", f"{block}.t_conversion")]
                 if self.adc.transfer == "measured":
                     # a ramp-tested block's INL at each transition; from WEIGHT_TEST_BITS on the
-                    # catalogue's SARs carry bit weights instead (the reader takes what is there)
-                    keys += [(f"adc.circuit.{bits}.inl_{k}", f"{block}.inl_{k}") for k in range(1, 2 ** bits)]
-                    if bits >= WEIGHT_TEST_BITS:
-                        keys += [(f"adc.circuit.{bits}.weight_err_{j}", f"{block}.weight_err_{j}")
-                                 for j in range(1, bits + 1)]
+                    # catalogue's SARs carry bit weights and offsets instead
+                    if self.adc.circuit == "adc_sar" and bits >= WEIGHT_TEST_BITS:
+                        keys += [(f"adc.circuit.{bits}.{name}", f"{block}.{name}") for name in
+                                 ("offset", "decision_offset", *(f"weight_err_{j}" for j in range(1, bits + 1)))]
+                    else:
+                        keys += [(f"adc.circuit.{bits}.inl_{k}", f"{block}.inl_{k}") for k in range(1, 2 ** bits)]
         return keys
 
     @property
