@@ -47,7 +47,19 @@ from .area import resistor_area, transistor_area
 from .base import TEMP, CircuitError, Measured, Measurement, Parameter
 from .clocking import mos
 from .opamp import OPAMP_VDD, opamp_area, opamp_nodeset, opamp_sizes, size_arguments
-from .row_load import FAR, NEAR, PRECISION, ROW_PARAMETERS, apply_row, energies, row_lines, supplies, tran_vectors
+from .row_load import (
+    FAR,
+    NEAR,
+    PRECISION,
+    ROW_PARAMETERS,
+    ROW_SEGMENTS,
+    _shares,
+    apply_row,
+    energies,
+    row_lines,
+    supplies,
+    tran_vectors,
+)
 from .waveforms import settling_time
 from .wl_driver import MIN_W, T_EDGE, T_START
 
@@ -93,6 +105,8 @@ class RowDAC(AnalogCircuit):
         Measurement("energy_cells", "J", "part of it dissipated in the cells (sum g_k (v_k - v_ref)^2 dt)"),
         Measurement("energy_driver", "J", "energy - energy_cells: the DAC's own cost per conversion"),
         Measurement("power", "W", "static supply power at code (op-amp bias, ladder, row current)"),
+        Measurement("power_driver", "W", "power minus the cells' static dissipation (sum g_k (v_k - v_ref)^2): "
+                    "the DAC's own static cost at code, what holding the level longer than t_conv adds per second"),
     )
 
     def __init__(self, dac_bits: int = 4, corner: str = "tt", r_unit: float = 20e3, w_switch: float = 16e-6,
@@ -185,14 +199,18 @@ class RowDAC(AnalogCircuit):
             self.set(engine, f"eb{i}", gain=vdd * ((code >> i) & 1))
 
     def _op(self, engine, p: Mapping[str, float]) -> tuple[dict[str, float], tuple[str, ...]]:
-        """DC state with the code applied: near- and far-end voltages and supply power."""
+        """DC state with the code applied: near- and far-end voltages, supply power and the
+        part of it the cells do not dissipate."""
+        rows = [f"v(row{k})" for k in range(ROW_SEGMENTS + 1)]
         self.set(engine, "vstep", 1.0)
         try:
-            r = engine.op([f"v({NEAR})", f"v({FAR})", "i(vdd)", "i(vhi)", "i(vlo)"])
+            r = engine.op([*rows, "i(vdd)", "i(vhi)", "i(vlo)"])
         finally:
             self.set(engine, "vstep", 0.0)
         power = -sum(v * float(r[f"i({s})"][0]) for s, v in supplies(p))
-        return {"near": float(r[f"v({NEAR})"][0]), "far": float(r[f"v({FAR})"][0]), "power": power}, r.aids
+        cells = sum(p["g_row"] * share * (float(r[v][0]) - p["v_ref"]) ** 2 for v, share in zip(rows, _shares()))
+        return {"near": float(r[f"v({NEAR})"][0]), "far": float(r[f"v({FAR})"][0]), "power": power,
+                "power_driver": power - cells}, r.aids
 
     def transfer(self, engine, point: Mapping[str, float] | None = None) -> np.ndarray:
         """DC output (V) at every code, ``(2**dac_bits,)``: one operating point per code at
@@ -217,7 +235,8 @@ class RowDAC(AnalogCircuit):
         settle = settling_time(t, tran[f"v({FAR})"], final=dc["far"], tolerance=0.5 * lsb, start=step)
         error = dc["near"] - (v_ref + p["code"] * lsb)
         values = {"v_out": dc["near"], "v_error": error, "error_lsb": error / lsb, "v_far": dc["far"],
-                  "settling_time": settle, **energies(tran, p, T_START, stop), "power": dc["power"]}
+                  "settling_time": settle, **energies(tran, p, T_START, stop), "power": dc["power"],
+                  "power_driver": dc["power_driver"]}
         aids = tuple(dict.fromkeys(aids + tran.aids))
         return Measured(values, "aided" if aids else "ok", aids)
 

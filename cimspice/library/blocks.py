@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..circuits import get_circuit
 from ..circuits.base import CircuitError
 from ..circuits.nonlinear import FUNCTIONS
@@ -54,9 +56,13 @@ class Block:
     corners : whether the circuit takes a process corner (a passive one does not)
     timeout : s per point (default: the sweep engine's 60 s)
     quick : part of a ``--quick`` build
-    heavy : left out of a full build unless named with ``--only`` (hours of ngspice)
+    heavy : left out of a full build unless named with ``--only`` (hours of ngspice, or a
+        resolution no shipped system uses)
     fixed : inputs held at a value other than the circuit's default (e.g. a TIA's ``v_ref``),
         in their SI unit
+    integers : swept inputs that take integer values only (a DAC's ``code``): their grid nodes
+        are the range's rounded to integers, their validation draws integers off those nodes
+        (every integer of the range when the grid holds them all)
     """
 
     name: str
@@ -77,6 +83,7 @@ class Block:
     quick: bool = True
     heavy: bool = False
     fixed: Mapping[str, float] = field(default_factory=dict)
+    integers: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not _NAME.fullmatch(self.name):
@@ -89,6 +96,9 @@ class Block:
                                        "(start, stop, points, 'linear' | 'log')")
         if not self.outputs:
             raise LibraryError(f"block {self.name}: no outputs")
+        for kind, ranges in (("ranges", self.ranges), ("quick_ranges", self.quick_ranges)):
+            for param in self.integers if ranges else ():
+                _check_integer_axis(self.name, kind, param, ranges)
 
     def grid(self, quick: bool = False) -> Mapping[str, Range]:
         """The ranges of a full or a ``--quick`` build."""
@@ -102,8 +112,9 @@ class Block:
         """What the block's fingerprint covers: every field but the ``why`` text."""
         data = asdict(self)
         del data["why"]
-        if not data["fixed"]:  # fields added later stay out of older blocks' fingerprints
-            del data["fixed"]
+        for later in ("fixed", "integers"):  # fields added later stay out of older blocks' fingerprints
+            if not data[later]:
+                del data[later]
         return data
 
     def sweep_specs(self, *, quick: bool = False, corners=(), temps=()) -> dict[str, dict]:
@@ -117,7 +128,8 @@ class Block:
         grid, lhs = dict(self.fixed), dict(self.fixed)
         for name, (start, stop, num, scale) in self.grid(quick).items():
             axis = {"start": start, "stop": stop, "scale": scale}  # explicit: else the circuit's declared one
-            grid[name] = {**axis, "num": num}
+            grid[name] = {"values": self.nodes(name, quick), "scale": scale} if name in self.integers \
+                else {**axis, "num": num}
             lhs[name] = axis
         temps = [float(t) for t in temps] if self.has_temp(quick) else []
         if len(temps) == 1:
@@ -134,9 +146,39 @@ class Block:
         if self.timeout is not None:
             common["timeout"] = self.timeout
         samples = self.quick_samples if quick else self.samples
-        return {"train": {**common, "design": "grid", "parameters": grid},
-                "validation": {**common, "design": "lhs", "samples": samples, "seed": self.seed,
-                               "parameters": lhs}}
+        validation = {"design": "lhs", "samples": samples, "seed": self.seed, "parameters": lhs}
+        if self.integers:
+            validation = {"design": "list", "parameters": self._integer_draws(lhs, samples, quick)}
+        return {"train": {**common, "design": "grid", "parameters": grid}, "validation": {**common, **validation}}
+
+    def nodes(self, name: str, quick: bool = False) -> list[int]:
+        """The grid nodes of integer input ``name``: its range's, rounded (no repeats)."""
+        start, stop, num, _ = self.grid(quick)[name]
+        return sorted({int(v) for v in np.rint(np.linspace(start, stop, num))})
+
+    def _integer_draws(self, lhs: Mapping[str, Any], samples: int, quick: bool) -> dict:
+        """The validation sweep's parameters as lists: a Latin hypercube over the swept
+        inputs (seeded with :attr:`seed`), an integer input's coordinate mapped onto the
+        integers of its range that are not grid nodes (all of them when none is left), so
+        a surrogate is scored between its integer nodes, where it is used."""
+        from scipy.stats import qmc  # scipy.stats costs ~60 MB of imports: only when asked
+
+        swept = [name for name, axis in lhs.items() if isinstance(axis, dict)]
+        unit = qmc.LatinHypercube(d=len(swept), seed=self.seed).random(samples)
+        params = {name: value for name, value in lhs.items() if name not in swept}
+        for u, name in zip(unit.T, swept):
+            axis = lhs[name]
+            lo, hi, scale = axis["start"], axis["stop"], axis.get("scale", "linear")
+            if name in self.integers:
+                pool = sorted(set(range(int(lo), int(hi) + 1)) - set(self.nodes(name, quick))) \
+                    or list(range(int(lo), int(hi) + 1))
+                values = [pool[k] for k in np.minimum((u * len(pool)).astype(int), len(pool) - 1)]
+            elif scale == "log":
+                values = [float(v) for v in np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))]
+            else:
+                values = [float(v) for v in lo + u * (hi - lo)]
+            params[name] = {"values": values, "scale": scale}
+        return params
 
     def has_temp(self, quick: bool = False) -> bool:
         """Whether the circuit declares a ``temp`` parameter."""
@@ -145,6 +187,18 @@ class Block:
         except CircuitError:
             return False
         return True
+
+
+def _check_integer_axis(block: str, kind: str, param: str, ranges: Mapping[str, Range]) -> None:
+    """An integer input is a swept one, linear, between integers, with no more nodes than integers."""
+    where = f"block {block}: integers names {param!r}"
+    if param not in ranges:
+        raise LibraryError(f"{where}, which is not one of its {kind} ({', '.join(ranges) or 'none'})")
+    r = ranges[param]
+    start, stop, num, scale = r
+    if scale != "linear" or start != int(start) or stop != int(stop) or num > stop - start + 1:
+        raise LibraryError(f"{where}: {kind}[{param!r}] = {r!r} must run linearly between integers, "
+                           "with at most one node per integer")
 
 
 # ---------------------------------------------------------------------------- the array
@@ -379,8 +433,7 @@ WL_DRIVER = Block(
         "energy per pulse, far-end settling and output resistance over read voltage, row capacitance and "
         "supply, on the baseline row's 3.2 mS of cells",
 )
-# The multi-level DAC (circuit `dac`, cimspice.circuits.dac) is not in the catalogue yet: its
-# input `code` is an integer, and a Latin-hypercube validation sweep draws real values.
+# The multi-level row DACs (dac_{bits}b, integer `code`): cimspice.library.dac_blocks
 DRIVERS: tuple[Block, ...] = (WL_DRIVER,)
 
 
@@ -416,8 +469,10 @@ def cam_block(word_bits: int) -> Block:
 
 
 def _catalogue() -> dict[str, Block]:
+    from .dac_blocks import DACS  # it builds on Block, defined above
+
     blocks = [CELL, TIA, TIA_ARRAY, SENSE_AMP, INTEGRATOR, SAMPLE_HOLD, STRONGARM, *_adcs(),
-              *(b for f in FUNCTIONS for b in pwl_blocks(f)), AVG_POOL, MAX_POOL, *DRIVERS,
+              *(b for f in FUNCTIONS for b in pwl_blocks(f)), AVG_POOL, MAX_POOL, *DRIVERS, *DACS,
               *(cam_block(w) for w in CAM_WIDTHS)]
     return {b.name: b for b in blocks}
 

@@ -9,7 +9,8 @@ Components:
 
 - ``arrays``: read energy of the crossbars, ``sum V * I * t_read`` over every read (measured
   from the currents that flowed, not a per-operation constant);
-- ``drivers``: row pulses (1-bit) or DAC levels applied (rows at 0 V are not driven);
+- ``drivers``: row pulses (1-bit) or DAC levels applied (rows at 0 V are not driven); a
+  characterized DAC (``inputs.dac``) prices every conversion at its code's energy;
 - ``sense``: sample-and-hold / sense samples, one per conversion, and a characterized sense
   circuit's energy per read (``sense.energy``);
 - ``adc``: conversions, priced at each array's resolution (``adc.energy`` where characterized);
@@ -132,6 +133,8 @@ def _energy(event: str, count: float, backend) -> tuple[str, float, dict] | None
                                          t_read=spec_value("array.t_read", spec.array.t_read))
     blocks = backend.blocks
     if event == "driver_pulses":
+        if blocks.dac is not None:               # the DAC's conversions are priced code by code
+            return None
         if blocks.driver_energy is not None:
             return "drivers", count * blocks.driver_energy, records["inputs.driver"]
         bits = 1 if spec.inputs.encoding == "bit_serial" else spec.inputs.bits
@@ -172,6 +175,13 @@ def _energy(event: str, count: float, backend) -> tuple[str, float, dict] | None
     return None
 
 
+def _dac_conversions(histogram, backend) -> tuple[str, float, tuple[str, float, dict]]:
+    """("dac_conversions", their number, (component, J, record)) of a layer's DAC code
+    histogram: each code's count times the DAC block's energy at that code."""
+    joules = float(np.asarray(histogram, dtype=float) @ backend.blocks.dac.energy)
+    return "dac_conversions", float(np.sum(histogram)), ("drivers", joules, backend.records["inputs.dac"])
+
+
 def _adc_record(records: dict, what: str, bits: int) -> dict:
     """Source record of the characterized ADC ``what`` (energy, time) at ``bits``: a key named
     per resolution (``adc.energy``), or the family's block (``adc.circuit``)."""
@@ -182,6 +192,8 @@ def _array_time(event: str, backend) -> dict:
     """Source record of the array read cycles booked as ``event``."""
     if event == "time:read":
         return spec_value("array.t_read", backend.spec.array.t_read)
+    if event == "time:dac_settle":               # the rows' settling before each read (sim/dac_block.py)
+        return backend.records["inputs.dac.settling_time"]
     if event.startswith("time:adc:"):
         bits = _bits(event)
         return _adc_record(backend.records, "time", bits) if bits in backend.adc_time \
@@ -204,11 +216,13 @@ def _price_events(backend, batch: int, book: _Book, report: CostReport) -> tuple
                 time_by_layer[layer] += count
                 book.add("latency", "arrays", count, _array_time(event, backend))
                 continue
-            events[event] += count / batch
-            if event.startswith("array_nonlinear:") and f"nonlinear_energy:{event.split(':', 1)[1]}" in counts:
+            if event == "dac_codes":           # conversions per code (2**bits,), each at its own energy
+                event, count, priced = _dac_conversions(count, backend)
+            elif event.startswith("array_nonlinear:") and f"nonlinear_energy:{event.split(':', 1)[1]}" in counts:
                 priced = None                  # its measured energy is the nonlinear_energy event
             else:
                 priced = _energy(event, count, backend)
+            events[event] += count / batch
             if priced is not None:
                 component, joules, record = priced
                 by_layer[layer][component] += joules / batch
@@ -245,8 +259,7 @@ def _area(backend, plans, max_activation_bits: float, book: _Book) -> dict:
         return blocks.get(role) or (figure, figure.record())
 
     cell_unit, cell = (a.cell_area, cell) if a.cell_area is not None else priced("cell", costs.CELL_AREA)
-    driver = priced("driver", costs.dac_area(dac_bits)) if dac_bits == 1 \
-        else (costs.dac_area(dac_bits), costs.dac_area(dac_bits).record())
+    driver = priced("driver", costs.dac_area(dac_bits))  # the block of the encoding in use, if named
     sample_hold = priced("sample_hold", costs.SH_AREA)
     for plan in plans:
         n = plan.arrays

@@ -1,7 +1,8 @@
 """Figures of the library's characterized blocks that a system names by block, not by key.
 
 A system spec can name whole blocks of a component library (``cimspice library build``):
-``inputs.driver`` (the bit-serial row driver), ``sense.sample_hold`` (the column
+``inputs.driver`` (the bit-serial row driver), ``inputs.dac`` (the multi-level row DAC,
+priced code by code: :mod:`.dac_block`), ``sense.sample_hold`` (the column
 sample-and-hold) and ``adc.circuit`` (an ADC family, block ``{circuit}_{bits}b`` per
 resolution). :class:`BlockFigures` reads, once per system and before any work:
 
@@ -26,6 +27,7 @@ import numpy as np
 from .. import CimspiceError
 from ..paths import default_library_path
 from .corners import AtPoint
+from .dac_block import DacFigures, read_dac
 from .errors import SimError
 from .peripherals import superposed_errors, superposed_inl
 from .provenance import characterized
@@ -47,6 +49,7 @@ class BlockFigures:
     Attributes
     ----------
     driver_energy : J per row pulse of ``inputs.driver`` (None: not named)
+    dac : the :class:`~.dac_block.DacFigures` of ``inputs.dac`` (None: not named)
     sample_hold_energy : J per sample of ``sense.sample_hold`` (None: not named)
     adc_energy, adc_time : resolution (bits) -> J / s per conversion of ``adc.circuit``
     adc_inl : resolution -> (2**bits - 1,) INL (LSB) at each transition (``adc.transfer: measured``):
@@ -60,6 +63,7 @@ class BlockFigures:
     """
 
     driver_energy: float | None = None
+    dac: DacFigures | None = None
     sample_hold_energy: float | None = None
     adc_energy: dict = field(default_factory=dict)
     adc_time: dict = field(default_factory=dict)
@@ -79,6 +83,9 @@ class BlockFigures:
             out.driver_energy = reader.value("inputs.driver", f"{spec.inputs.driver}.energy_driver", "J",
                                              {"v_read": spec.array.v_read})
             reader.area("driver", "inputs.driver", spec.inputs.driver)
+        if spec.inputs.dac and spec.inputs.encoding == "dac":
+            out.dac = read_dac(spec, reader)
+            reader.area("driver", "inputs.dac", spec.inputs.dac)
         if spec.sense.sample_hold:
             out.sample_hold_energy = reader.value("sense.sample_hold", f"{spec.sense.sample_hold}.energy", "J")
             reader.area("sample_hold", "sense.sample_hold", spec.sense.sample_hold)
@@ -114,17 +121,20 @@ class _Reader:
         s = self.library.get(key)
         if s is None:
             block = block_of(key)
-            lib = self.spec.library
-            if lib == str(default_library_path()):   # the installed package's file: build a copy
-                how = (f"`cp {lib} library.h5 && cimspice library build -o library.h5 --only {block}`, then "
-                       "`library: library.h5`")
-            else:
-                how = f"`cimspice library build -o {lib} --only {block}`"
-            self._fail(field, f"the library {lib} has no {key!r}; add block {block} with {how}")
+            self._fail(field, f"the library {self.spec.library} has no {key!r}; add block {block} with "
+                              f"{self.build_hint(block)}")
         given = (list(getattr(s, "output_units", [unit])) or [unit])[0]
         if given not in ("", unit):
             self._fail(field, f"{key} gives {given}, not {unit}")
         return s
+
+    def build_hint(self, block: str) -> str:
+        """The command that adds ``block`` to the spec's library."""
+        lib = self.spec.library
+        if lib == str(default_library_path()):   # the installed package's file: build a copy
+            return (f"`cp {lib} library.h5 && cimspice library build -o library.h5 --only {block}`, then "
+                    "`library: library.h5`")
+        return f"`cimspice library build -o {lib} --only {block}`"
 
     def _point(self, field: str, key: str, s, at: dict | None, free=()) -> dict:
         """The operating point of every input of ``s`` but ``free``."""
@@ -148,13 +158,13 @@ class _Reader:
         self.out.records[field] = self.record(field, key, point)
         return value
 
-    def table(self, field: str, key: str, unit: str, free: str):
+    def table(self, field: str, key: str, unit: str, free: str, at: dict | None = None):
         """The table ``key`` as a function of its input ``free`` alone, every other input held
-        at the operating point (inside the characterized domain)."""
+        at the operating point (``operating_point`` under ``at``; inside the characterized domain)."""
         s = self._surrogate(field, key, unit)
         if free not in s.inputs:
             self._fail(field, f"{key} has no input {free!r} (its inputs: {', '.join(s.inputs)})")
-        point = self._point(field, key, s, None, free=(free,))
+        point = self._point(field, key, s, at, free=(free,))
         for name, v in point.items():
             lo, hi = s.domain[name]
             if not lo <= v <= hi:

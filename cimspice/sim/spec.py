@@ -11,7 +11,7 @@ several fields follow the walk, section by section. docs/system.md's field table
     array:      {rows, cols, cell: linear|sinh|surrogate, g_on, g_off, cell_bits, v_read, t_read, v0,
                  surrogate, fixed, cell_area}
     mapping:    {weights: differential|offset, slices}
-    inputs:     {encoding: bit_serial|dac, bits, signed: two_phase|bipolar, driver: block}
+    inputs:     {encoding: bit_serial|dac, bits, signed: two_phase|bipolar, driver: block, dac: block}
     adc:        {type: ideal|surrogate, bits, partial_sum_bits, range: calibrated|full, per_array, surrogate,
                  energy: {bits: key}, time: {bits: key}, energy_at: {input: value}, circuit: family}
     sense:      {type: ideal|surrogate, surrogate, energy, v_ref, transimpedance, circuit: block,
@@ -58,6 +58,10 @@ RERAM_G_ON, RERAM_G_OFF, RERAM_V0 = 100e-6, 1e-6, 0.25
 SENSE_V_REF, SENSE_TRANSIMPEDANCE = 0.75, 5e3
 
 _KEY = {"values": "library key", "nonempty": True}   # a dict of library keys
+
+#: spec field -> output of an ``inputs.dac`` block the simulator reads (cimspice.sim.components)
+DAC_TABLES = {"inputs.dac": "energy_driver", "inputs.dac.power": "power_driver",
+              "inputs.dac.settling_time": "settling_time"}
 
 #: from this resolution on the catalogue's SAR blocks carry bit weights (``weight_err_j``)
 #: and offsets (the weight test), not ``inl_k``: cimspice.library.blocks.SAR_WEIGHT_BITS
@@ -111,6 +115,11 @@ class InputSpec:
     driver: str | None = spec_field(
         None, "library block of the bit-serial row driver (e.g. `wl_driver`): its `energy_driver` per pulse at "
               "`array.v_read` and its area per row; null: the cited 1-bit driver (costs.DAC1_ENERGY)", nonempty=True)
+    dac: str | None = spec_field(
+        None, "library block of the multi-level row DAC (`encoding: dac`, e.g. `dac_8b`, at `inputs.bits`): its "
+              "energy at each code the rows are driven with (`energy_driver`, `power_driver` over the hold), its "
+              "full-scale `settling_time` per read and its area per row; null: the cited DAC (costs.dac_energy)",
+        nonempty=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -290,6 +299,8 @@ class SystemSpec:
         keys = []
         if self.inputs.driver and self.inputs.encoding == "bit_serial":
             keys.append(("inputs.driver", f"{self.inputs.driver}.energy_driver"))
+        if self.inputs.dac and self.inputs.encoding == "dac":
+            keys += [(field, f"{self.inputs.dac}.{output}") for field, output in DAC_TABLES.items()]
         if self.sense.sample_hold:
             keys.append(("sense.sample_hold", f"{self.sense.sample_hold}.energy"))
         if self.sense.circuit:
@@ -350,6 +361,10 @@ def _check_inputs(s: dict, fail):
     if i.signed == "bipolar" and s["array"].cell == "surrogate":
         fail("signed", "bipolar inputs drive cells at negative voltages, outside a cell surrogate's "
                        "characterized domain; use two_phase")
+    if i.dac and i.encoding == "dac" and i.bits is None:
+        fail("dac", f"{i.dac} has a resolution; an ideal DAC (bits: null) has no circuit: give inputs.bits")
+    if i.dac and i.encoding == "dac" and i.signed == "bipolar":
+        fail("dac", f"{i.dac} makes levels from v_ref up only; bipolar inputs need levels below it: use two_phase")
 
 
 def _check_adc(s: dict, fail):
@@ -401,6 +416,7 @@ def _library_needed(spec: SystemSpec) -> str | None:
              ("adc.time", bool(spec.adc.time)),
              ("adc.circuit", spec.adc.circuit is not None),
              ("inputs.driver", spec.inputs.driver is not None),
+             ("inputs.dac", spec.inputs.dac is not None),
              ("sense.sample_hold", spec.sense.sample_hold is not None),
              ("sense.circuit", spec.sense.circuit is not None),
              ("corner", spec.corner is not None),

@@ -388,6 +388,8 @@ class AnalogMatrix:
         n = len(x)
         summed = np.zeros((n, self.n_out * self.k))   # codes x ADC step over pulses and row tiles
         codes_all, weights = self._encode(x)
+        if self.backend.blocks.dac is not None:   # a characterized DAC prices each code (sim/dac_block.py)
+            self.backend.blocks.dac.count(self.backend, self.name, codes_all)
         P = len(codes_all)
         C = self.n_out * self.k
         chunk = max(1, _CHUNK // (P * C))
