@@ -78,7 +78,7 @@ class BlockFigures:
         corner and temperature) and ``blocks`` (block -> record); ``record(field, key, at)``
         makes a table's source record. Raises :class:`SimError` naming the spec field."""
         out = cls()
-        reader = _Reader(spec, library, blocks, record, out)
+        reader = BlockReader(spec, library, blocks, record, out)
         if spec.inputs.driver and spec.inputs.encoding == "bit_serial":
             out.driver_energy = reader.value("inputs.driver", f"{spec.inputs.driver}.energy_driver", "J",
                                              {"v_read": spec.array.v_read})
@@ -109,23 +109,27 @@ class BlockFigures:
         return out
 
 
-class _Reader:
+class BlockReader:
+    """Reads a spec's library blocks for :class:`BlockFigures` and the modules that price one
+    kind of block (:mod:`.sense_circuit`, :mod:`.dac_block`): tables at the operating point,
+    their source records, and :meth:`fail`, the one-line refusal naming the spec field."""
+
     def __init__(self, spec, library, blocks, record, out: BlockFigures):
         self.spec, self.library, self.blocks, self.record, self.out = spec, library, blocks, record, out
 
-    def _fail(self, field: str, why: str):
+    def fail(self, field: str, why: str):
         raise SimError(f"{self.spec.source}: {field}: {why}")
 
-    def _surrogate(self, field: str, key: str, unit: str):
+    def surrogate(self, field: str, key: str, unit: str):
         """The library's table ``key`` in ``unit``, or the refusal naming the block to build."""
         s = self.library.get(key)
         if s is None:
             block = block_of(key)
-            self._fail(field, f"the library {self.spec.library} has no {key!r}; add block {block} with "
+            self.fail(field, f"the library {self.spec.library} has no {key!r}; add block {block} with "
                               f"{self.build_hint(block)}")
         given = (list(getattr(s, "output_units", [unit])) or [unit])[0]
         if given not in ("", unit):
-            self._fail(field, f"{key} gives {given}, not {unit}")
+            self.fail(field, f"{key} gives {given}, not {unit}")
         return s
 
     def build_hint(self, block: str) -> str:
@@ -141,34 +145,34 @@ class _Reader:
         point = {**self.spec.operating_point, **(at or {})}
         missing = [n for n in s.inputs if n not in point and n not in free]
         if missing:
-            self._fail(field, f"{key} needs {', '.join(missing)} (its inputs: {', '.join(s.inputs)}); give "
+            self.fail(field, f"{key} needs {', '.join(missing)} (its inputs: {', '.join(s.inputs)}); give "
                               f"{'it' if len(missing) == 1 else 'them'} in operating_point")
         return {n: point[n] for n in s.inputs if n not in free}
 
     def value(self, field: str, key: str, unit: str, at: dict | None = None, positive: bool = True) -> float:
         """The table ``key``'s value at the operating point (``operating_point`` under ``at``)."""
-        s = self._surrogate(field, key, unit)
+        s = self.surrogate(field, key, unit)
         point = self._point(field, key, s, at)
         try:
             value = float(np.ravel(s.predict({n: [v] for n, v in point.items()}))[0])
         except CimspiceError as error:  # outside the characterized domain
-            self._fail(field, str(error).splitlines()[0])
+            self.fail(field, str(error).splitlines()[0])
         if not np.isfinite(value) or (positive and not value > 0):
-            self._fail(field, f"{key} gives {value:g} {unit} at {point}")
+            self.fail(field, f"{key} gives {value:g} {unit} at {point}")
         self.out.records[field] = self.record(field, key, point)
         return value
 
     def table(self, field: str, key: str, unit: str, free: str, at: dict | None = None):
         """The table ``key`` as a function of its input ``free`` alone, every other input held
         at the operating point (``operating_point`` under ``at``; inside the characterized domain)."""
-        s = self._surrogate(field, key, unit)
+        s = self.surrogate(field, key, unit)
         if free not in s.inputs:
-            self._fail(field, f"{key} has no input {free!r} (its inputs: {', '.join(s.inputs)})")
+            self.fail(field, f"{key} has no input {free!r} (its inputs: {', '.join(s.inputs)})")
         point = self._point(field, key, s, at, free=(free,))
         for name, v in point.items():
             lo, hi = s.domain[name]
             if not lo <= v <= hi:
-                self._fail(field, f"operating_point {name}={v:g} is outside {key}'s characterized range "
+                self.fail(field, f"operating_point {name}={v:g} is outside {key}'s characterized range "
                                   f"[{lo:g}, {hi:g}]")
         self.out.records[field] = self.record(field, key, point)
         return AtPoint(s, point) if point else s
@@ -187,7 +191,7 @@ class _Reader:
                     return superposed_errors(e, read("offset") + read("decision_offset"))
                 return superposed_inl(e)
             except SimError as error:
-                self._fail(f"adc.circuit.{bits}", str(error))
+                self.fail(f"adc.circuit.{bits}", str(error))
         return np.array([self.value(f"adc.circuit.{bits}.inl_{k}", f"{block}.inl_{k}", "LSB", at, positive=False)
                          for k in range(1, 2 ** bits)])
 

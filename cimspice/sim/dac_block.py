@@ -64,14 +64,14 @@ class DacFigures:
 
 def read_dac(spec, reader) -> DacFigures:
     """The :class:`DacFigures` of ``spec.inputs.dac`` through a component reader
-    (:class:`cimspice.sim.components._Reader`: tables, operating point, records, refusals)."""
+    (:class:`cimspice.sim.components.BlockReader`: tables, operating point, records, refusals)."""
     block, bits = spec.inputs.dac, spec.inputs.bits
-    first = reader._surrogate("inputs.dac", f"{block}.energy_driver", "J")   # refused when missing
+    first = reader.surrogate("inputs.dac", f"{block}.energy_driver", "J")   # refused when missing
     _check_resolution(reader, block, bits, first)
     fixed = _fixed_inputs(first)
     at = _operating_point(spec, reader, block, bits, first, fixed)
     if "t_conv" not in fixed:
-        reader._fail("inputs.dac", f"{block}.energy_driver records no fixed conversion window t_conv (its inputs: "
+        reader.fail("inputs.dac", f"{block}.energy_driver records no fixed conversion window t_conv (its inputs: "
                                    f"{', '.join(first.inputs)}); build it with `cimspice library build`")
     t_conv = fixed["t_conv"]
     codes = np.arange(2 ** bits, dtype=float)
@@ -79,12 +79,12 @@ def read_dac(spec, reader) -> DacFigures:
                              for field, (out, unit) in _TABLES.items())
     settling = float(settle[-1])
     if not (np.isfinite(settling) and settling > 0):
-        reader._fail("inputs.dac.settling_time", f"{block}.settling_time gives {settling:g} s at the top code")
+        reader.fail("inputs.dac.settling_time", f"{block}.settling_time gives {settling:g} s at the top code")
     hold = settling + spec.array.t_read
     per_code = energy + power * (hold - t_conv)
     if not np.all(np.isfinite(per_code) & (per_code > 0)):
         worst = int(np.argmin(np.where(np.isfinite(per_code), per_code, -np.inf)))
-        reader._fail("inputs.dac", f"{block} gives {per_code[worst]:g} J at code {worst}")
+        reader.fail("inputs.dac", f"{block} gives {per_code[worst]:g} J at code {worst}")
     records = reader.out.records
     records["inputs.dac"]["model"] = (f"per code c: count(c) x ({block}.energy_driver(c) over t_conv={t_conv:g} s + "
                                       f"{block}.power_driver(c) x (settling {settling:.3g} s + array.t_read - t_conv)) "
@@ -100,12 +100,12 @@ def _check_resolution(reader, block: str, bits: int, surrogate) -> None:
     circuit = prov.get("block_circuit") or record.get("circuit")
     args = prov.get("block_circuit_args") or record.get("circuit_args") or "{}"
     if circuit != "dac":
-        reader._fail("inputs.dac", f"{block} is not a row-DAC block (circuit {circuit or 'unknown'}, not dac)")
+        reader.fail("inputs.dac", f"{block} is not a row-DAC block (circuit {circuit or 'unknown'}, not dac)")
     have = int(json.loads(args).get("dac_bits", 0))
     if have != bits:
         want = f"dac_{bits}b"
         hint = "" if f"{want}.energy_driver" in reader.library else f"; add it with {reader.build_hint(want)}"
-        reader._fail("inputs.dac", f"{block} is a DAC of {have} bits and inputs.bits is {bits}: name a block of "
+        reader.fail("inputs.dac", f"{block} is a DAC of {have} bits and inputs.bits is {bits}: name a block of "
                                    f"{bits} bits (the catalogue's {want}){hint}")
 
 
@@ -128,10 +128,10 @@ def _operating_point(spec, reader, block: str, bits: int, surrogate, fixed: dict
     elif "v_read" in fixed:
         full = fixed["v_read"] * top / 2 ** bits
         if not np.isclose(full, a.v_read, rtol=1e-6, atol=0.0):
-            reader._fail("inputs.dac", f"{block} puts its top code {full:g} V above v_ref, array.v_read is "
+            reader.fail("inputs.dac", f"{block} puts its top code {full:g} V above v_ref, array.v_read is "
                                        f"{a.v_read:g} V: build a block for that full scale (nothing is scaled)")
     else:
-        reader._fail("inputs.dac", f"{block} records no v_read (its full scale); build it with "
+        reader.fail("inputs.dac", f"{block} records no v_read (its full scale); build it with "
                                    "`cimspice library build`")
     if "g_row" in surrogate.inputs and "g_row" not in spec.operating_point:
         at["g_row"] = a.cols * (a.g_on + a.g_off) / 2   # S: the mid-window row
@@ -144,4 +144,4 @@ def _at_codes(reader, field: str, key: str, unit: str, at: dict, codes: np.ndarr
     try:
         return np.asarray(table.predict({"code": codes}, out_of_domain="error"), dtype=float).ravel()
     except CimspiceError as error:   # a code outside the characterized range
-        reader._fail(field, str(error).splitlines()[0])
+        reader.fail(field, str(error).splitlines()[0])

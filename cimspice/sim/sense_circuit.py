@@ -83,7 +83,7 @@ def _design(surrogate) -> tuple[float | None, float | None, float | None]:
 
 def sense_circuit(spec, reader) -> SurrogateSense:
     """The :class:`SurrogateSense` of ``spec.sense.circuit``, its tables read through
-    ``reader`` (:class:`cimspice.sim.components._Reader`: refusals, records, operating point)."""
+    ``reader`` (:class:`cimspice.sim.components.BlockReader`: refusals, records, operating point)."""
     block = spec.sense.circuit
     v_out = reader.table("sense.circuit.v_out", f"{block}.v_out", "V", free="i_in")
     energy = reader.table("sense.circuit.energy_read", f"{block}.energy_read", "J", free="i_in")
@@ -92,10 +92,10 @@ def sense_circuit(spec, reader) -> SurrogateSense:
     missing = [n for n, v in (("the fixed v_ref", v_ref), ("circuit_args r_f", r_f), ("circuit_args t_read", t_bench))
                if v is None]
     if missing:
-        reader._fail("sense.circuit", f"{block}.v_out does not record {', '.join(missing)} of its design "
+        reader.fail("sense.circuit", f"{block}.v_out does not record {', '.join(missing)} of its design "
                                       "(a block of `cimspice library build` does)")
     t_read = spec.array.t_read
     if t_read < t_bench * (1 - 1e-9):
-        reader._fail("sense.circuit", f"array.t_read {t_read:g} s is shorter than the {t_bench:g} s read window "
+        reader.fail("sense.circuit", f"array.t_read {t_read:g} s is shorter than the {t_bench:g} s read window "
                                       f"{block} was characterized over (its settling is shown only within it)")
     return SurrogateSense(v_out, float(v_ref), float(r_f), ReadEnergy(energy, power, max(0.0, t_read - t_bench)))
