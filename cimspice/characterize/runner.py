@@ -273,8 +273,10 @@ class _Run:
                     self._pool_broke(task)
                 elif is_killed_worker(error):
                     self._killed(task, error)
-                elif isinstance(error, MissingVectorError):
-                    raise SpecError(f"{self.spec.source}: outputs: {error}".splitlines()[0])
+                elif isinstance(error, MissingVectorError):  # the output that reads it, if known
+                    where = f"outputs.{error.output}" if error.output else "outputs"
+                    reason = error.reason if error.output else str(error)
+                    raise SpecError(f"{self.spec.source}: {where}: {reason}".splitlines()[0])
                 else:
                     raise SweepError(f"worker failed on points {int(task.index[0])}..{int(task.index[-1])}: "
                                      f"{type(error).__name__}: {error}".splitlines()[0])

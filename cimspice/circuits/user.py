@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from ..spice.errors import MissingVectorError
 from ..spice.netlist import declared_params, prepare_netlist
 from ..validate import spice_letters, spice_number
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
@@ -105,12 +106,22 @@ class NetlistCircuit(Circuit):
         applied.update(point)
         results, aids = {}, []
         for kind, analysis in self.analyses.items():
-            result = analysis.run(engine, self._reads[kind])
+            try:
+                result = analysis.run(engine, self._reads[kind])
+            except MissingVectorError as error:
+                raise self._named(error, kind) from None
             results[kind] = result.vectors
             aids += [a for a in result.aids if a not in aids]
         # a measurement that cannot be taken raises MeasureError: this point fails with its reason
         values = {name: output.evaluate(results, self._axes) for name, output in self.outputs.items()}
         return Measured(values, "aided" if aids else "ok", tuple(aids))
+
+    def _named(self, error: MissingVectorError, kind: str) -> MissingVectorError:
+        """``error`` naming the output (its name in the spec) that reads the missing vector."""
+        output = next((name for name, o in self.outputs.items() if o.analysis == kind and error.vector in o.vectors),
+                      "")
+        return MissingVectorError(error.reason, vector=error.vector, output=output, log=error.log,
+                                  source=error.source)
 
 
 _DEVICE_VALUE = re.compile(r"^\s*([rclvi]\w*)\s+\S+\s+\S+\s+(?:dc\s+)?\{\s*([a-z_][\w.]*)\s*\}\s*$", re.IGNORECASE)

@@ -400,7 +400,7 @@ class Engine:
                     break
             else:
                 have = [v for p in plots for v in self._all_vectors(p)]
-                raise MissingVectorError(missing_vector(name, have), source=self.source)
+                raise MissingVectorError(missing_vector(name, have), vector=name, source=self.source)
             n = info.v_length
             if info.v_compdata != self._ffi.NULL:
                 raw = np.frombuffer(self._ffi.buffer(info.v_compdata, 16 * n), dtype=np.complex128)
