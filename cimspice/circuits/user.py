@@ -73,6 +73,11 @@ class NetlistCircuit(Circuit):
         # re-elaboration); the others through alterparam + reset, only when they change.
         self._device_of = _device_params(self.text, declared)
         self._applied: dict[str, float] = {}
+        # Saved by the engine from the second point on: the vectors the outputs read (the
+        # first point saves all, so that a missing vector is named against all of them). A
+        # noise analysis runs only with every vector saved.
+        self._save = None if "noise" in self.analyses else sorted({v for r in self._reads.values() for v in r})
+        self._saving = False
 
     def analysis_values(self) -> dict:
         """``kind -> arguments`` of the analyses each point runs (numbers as numbers)."""
@@ -88,8 +93,12 @@ class NetlistCircuit(Circuit):
     def netlist(self) -> str:
         return self.text
 
+    def __getstate__(self):
+        return {**super().__getstate__(), "_saving": False}  # the save list is one engine's
+
     def load(self, engine) -> None:
         self.load_text(engine, self.text, source=str(self.path), trusted=True)  # checked when read
+        self._saving = False
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
         applied, device_of = self._applied, self._device_of
@@ -114,6 +123,9 @@ class NetlistCircuit(Circuit):
             aids += [a for a in result.aids if a not in aids]
         # a measurement that cannot be taken raises MeasureError: this point fails with its reason
         values = {name: output.evaluate(results, self._axes) for name, output in self.outputs.items()}
+        if self._save and not self._saving:
+            engine.save(self._save)
+            self._saving = True
         return Measured(values, "aided" if aids else "ok", tuple(aids))
 
     def _named(self, error: MissingVectorError, kind: str) -> MissingVectorError:
