@@ -259,7 +259,8 @@ def test_a_measurement_of_a_missing_vector_names_the_output_the_vector_and_the_n
     (tmp_path / "ladder.cir").write_text(TRAN)
     (tmp_path / "spec.yaml").write_text(
         "netlist: ladder.cir\nanalysis: {tran: {step: 10p, stop: 40n}}\nparameters: {r: [1000, 1500]}\n"
-        "outputs:\n  v_end: {vector: v(end)}\n  t_pd: {meas: tran TRIG v(in) VAL=0.5 RISE=1 TARG v(outt) VAL=0.5 RISE=1}\n")
+        "outputs:\n  v_end: {vector: v(end)}\n"
+        "  t_pd: {meas: tran TRIG v(in) VAL=0.5 RISE=1 TARG v(outt) VAL=0.5 RISE=1}\n")
     assert main(["sweep", str(tmp_path / "spec.yaml"), "-o", str(tmp_path / "out.h5"), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
