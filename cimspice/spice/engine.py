@@ -290,7 +290,7 @@ class Engine:
         of the netlist included). Kept across :meth:`set_params`.
 
         A transient stores every saved vector at every time point: on a 1000-node RC ladder,
-        keeping one made it 10-15 % faster and 32 MB smaller (measured). A noise analysis
+        keeping one made it 8-16 % faster and 32 MB smaller (measured). A noise analysis
         needs its own vectors saved: ngspice refuses to run one with a save list.
         """
         self._require_circuit()
