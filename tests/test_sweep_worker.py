@@ -1,5 +1,5 @@
 """The local worker process: one thread only, so that libngspice's allocations take glibc's
-single-threaded path (a second thread made transients 20-30 % slower; worker.py), with its
+single-threaded path (a second thread made transients about 20 % slower; worker.py), with its
 time limit and its parent's death still watched."""
 
 from __future__ import annotations

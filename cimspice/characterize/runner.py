@@ -37,7 +37,7 @@ _JOURNAL_FOLD_BYTES = 64 << 20
 _MAX_UNEXPLAINED_BREAKS = 3  # pool deaths in a row with no point to blame and no progress
 #: The environment local workers start with (set while a sweep runs, when they are spawned):
 #: numpy's OpenBLAS would start a thread pool as it loads, and a second thread in a worker
-#: makes libngspice's transients 20-30 % slower (worker.py says why). Workers do no BLAS
+#: makes libngspice's transients about 20 % slower (worker.py says why). Workers do no BLAS
 #: work that threads would speed up.
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 

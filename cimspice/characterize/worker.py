@@ -4,10 +4,11 @@ Kept light on purpose (numpy and the engine only): every worker imports it, and 
 worker is what limits how many run side by side.
 
 A local worker runs no thread besides its main one. Once a process has a second thread,
-glibc's malloc and free take their arena lock on every call, and libngspice allocates about
-50 blocks per transient time point (its check for ``autostop`` copies the plot variables):
-a 40 ns RC-ladder transient (4056 time points) took 18-18.5 ms of CPU with one idle thread
-in the process against 14-15 ms without (benchmarks/sweep.py, part 4). So:
+glibc's malloc and free take their arena lock on every call, and libngspice allocates 19
+blocks per transient time point (its check for ``autostop`` copies the plot's variables):
+a 40 ns transient of tests/data/rc_ladder.cir (4056 time points) took 17.3-18.7 ms of CPU
+with one idle thread in the process against 14.0-16.3 ms without (least of 12 runs, in each
+of 6 processes). So:
 
 * Time limit: each point arms a ``SIGALRM`` timer (``setitimer``) for its limit; the signal's
   default action ends the process, exit code :data:`EXIT_TIMEOUT`, and the runner records
