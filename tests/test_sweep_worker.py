@@ -1,6 +1,6 @@
 """The local worker process: one thread only, so that libngspice's allocations take glibc's
-single-threaded path (a second thread made transients about 20 % slower; worker.py), with its
-time limit and its parent's death still watched."""
+single-threaded path (a second thread made transients about 20 % slower; worker.py); its
+time limit is tested in test_sweep_failures.py."""
 
 from __future__ import annotations
 
