@@ -21,15 +21,23 @@ Prints:
    WHEN, FIND, AVG, MAX, PP, RMS, INTEG), in a sweep (measured in NumPy, 1 local worker)
    against ngspice's own ``meas`` commands in its ``foreach`` loop over the same points;
    both marginal, and each also without the measurements (only the last sample read), so
-   the measurements' own cost shows. Target: ratio of the per-point times <= 1.2.
+   the measurements' own cost shows; wall and CPU time (this process and its children: less
+   at the mercy of other jobs on shared cores). Target: ratio of the per-point times <= 1.2.
+   Then, in a child process with one thread (as a sweep worker), the transient through the
+   engine, libngspice's ``tran`` command alone, and the measurements in NumPy: the gap
+   between that command and ``ngspice -b``'s loop is libngspice's own (docs/sweep_schema.md).
    ``--measure-only`` runs this part alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
+import os
+import resource
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -108,44 +116,66 @@ def _ladder_values(n: int) -> list[float]:
     return [1000.0 + 0.25 * k for k in range(n)]
 
 
-def measured_sweep_seconds(netlist: Path, n: int, out: Path, measured: bool) -> float:
-    """A sweep of ``n`` points of LADDER, its outputs the MEAS lines (or one last sample)."""
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (the sweep's workers,
+    the ``ngspice -b`` runs): on a machine whose cores are shared, CPU time is much less at
+    the mercy of the other jobs than wall time."""
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + child.ru_utime + child.ru_stime
+
+
+def _timed(run) -> tuple[float, float]:
+    """``(wall, cpu)`` seconds of ``run()``."""
+    wall, cpu = time.perf_counter(), _cpu()
+    run()
+    return time.perf_counter() - wall, _cpu() - cpu
+
+
+def measured_sweep_seconds(netlist: Path, n: int, out: Path, measured: bool) -> tuple[float, float]:
+    """``(wall, cpu)`` seconds of a sweep of ``n`` points of LADDER, its outputs the MEAS lines
+    (or one last sample); CPU of this process and its worker."""
     from cimspice.characterize import parse_sweep_spec, run_sweep
 
     outputs = ({name: {"meas": text} for name, text in MEAS.items()} if measured
                else {"v_end": {"vector": "v(out)", "unit": "V"}})
     spec = parse_sweep_spec({"netlist": str(netlist), "design": "list", "analysis": {"tran": {"step": "10p",
                              "stop": "40n"}}, "parameters": {"r": {"values": _ladder_values(n)}}, "outputs": outputs})
-    start = time.perf_counter()
-    summary = run_sweep(spec, out, workers=1, overwrite=True, progress=False)
-    elapsed = time.perf_counter() - start
-    if summary.counts["ok"] != n:
-        raise RuntimeError(f"sweep: {summary}")
-    return elapsed
+
+    def sweep():
+        summary = run_sweep(spec, out, workers=1, overwrite=True, progress=False)
+        if summary.counts["ok"] != n:
+            raise RuntimeError(f"sweep: {summary}")
+
+    return _timed(sweep)
 
 
-def ngspice_meas_loop_seconds(n: int, workdir: Path, measured: bool) -> float:
-    """One ``ngspice -b`` process: ``alter r1``, ``tran``, the MEAS lines as ``meas``
-    commands (or none), ``destroy all``, for each of ``n`` values."""
+def ngspice_meas_loop_seconds(n: int, workdir: Path, measured: bool) -> tuple[float, float]:
+    """``(wall, cpu)`` seconds of one ``ngspice -b`` process: ``alter r1``, ``tran``, the MEAS
+    lines as ``meas`` commands (or none), ``destroy all``, for each of ``n`` values."""
     words = " ".join(f"{v!r}" for v in _ladder_values(n))
     lines = "\n".join(f"meas {t.split(None, 1)[0]} {name} {t.split(None, 1)[1]}" for name, t in MEAS.items())
     deck = workdir / f"measloop{n}.cir"
     body = LADDER.rstrip().removesuffix(".end")
     deck.write_text(f"{body}\n.control\nforeach val {words}\nalter r1 = $val\ntran 10p 40n\n"
                     f"{lines if measured else ''}\ndestroy all\nend\n.endc\n.end\n")
-    start = time.perf_counter()
-    out = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+    out = None
+
+    def loop():
+        nonlocal out
+        out = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True)
+
+    timing = _timed(loop)
     done = out.stdout.count("t_pd ") if measured else out.stdout.count("No. of Data Rows")
     if done != n:
         raise RuntimeError(f"ngspice loop measured {done} of {n} points:\n{out.stdout[-2000:]}")
-    return elapsed
+    return timing
 
 
-def evaluation_seconds(repeats: int = 20) -> tuple[float, float]:
-    """``(measurements, transient)``: the least time (s) of evaluating every MEAS line on one
-    transient's vectors in NumPy, and of the transient itself through the engine, in this
-    process (no sweep around them, so less at the mercy of a loaded machine)."""
+def breakdown(repeats: int = 20) -> dict[str, float]:
+    """Least CPU seconds, in this process, of: one transient of LADDER through the engine
+    (``engine``), the same ``tran`` command alone (``command``: no vectors read), and every
+    MEAS line evaluated in NumPy on its vectors (``measurements``). Run it in a process with
+    no other thread, as a sweep worker is (``--breakdown``, started by :func:`measurements`)."""
     from cimspice.circuits.measure import parse_meas
     from cimspice.spice import get_engine
 
@@ -153,16 +183,27 @@ def evaluation_seconds(repeats: int = 20) -> tuple[float, float]:
     engine.load(LADDER)
     meas = [parse_meas(text) for text in MEAS.values()]
     vectors = ["time", *sorted({v for m in meas for v in m.vectors})]
-    best_tran = best_meas = float("inf")
+    best = {"engine": float("inf"), "command": float("inf"), "measurements": float("inf")}
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         result = engine.tran(10e-12, 40e-9, vectors=vectors)
-        middle = time.perf_counter()
+        middle = time.process_time()
         for m in meas:
             m.evaluate(result["time"], result.vectors)
-        end = time.perf_counter()
-        best_tran, best_meas = min(best_tran, middle - start), min(best_meas, end - middle)
-    return best_meas, best_tran
+        end = time.process_time()
+        engine.command("tran 1e-11 4e-08")
+        engine.command("destroy all")
+        best = {"engine": min(best["engine"], middle - start), "measurements": min(best["measurements"], end - middle),
+                "command": min(best["command"], time.process_time() - end)}
+    return best
+
+
+def _breakdown_in_child() -> dict[str, float]:
+    from cimspice.characterize.runner import WORKER_ENV
+
+    run = subprocess.run([sys.executable, __file__, "--breakdown"], capture_output=True, text=True, check=True,
+                         env={**os.environ, **WORKER_ENV})
+    return json.loads(run.stdout.splitlines()[-1])
 
 
 def measurements(tmp: Path, quick: bool) -> None:
@@ -171,22 +212,33 @@ def measurements(tmp: Path, quick: bool) -> None:
     netlist.write_text(LADDER)
     n1, n2 = (20, 80) if quick else (50, 250)
     runs = {(side, m): {n1: [], n2: []} for side in ("sweep", "ngspice") for m in (True, False)}
-    for _ in range(2 if quick else 3):  # alternated: the machine's cores may be shared
+    rounds = 2 if quick else 5
+    for _ in range(rounds):  # alternated: the machine's cores may be shared
         for n in (n1, n2):
             for m in (True, False):
                 runs["sweep", m][n].append(measured_sweep_seconds(netlist, n, tmp / "meas.h5", m))
                 runs["ngspice", m][n].append(ngspice_meas_loop_seconds(n, tmp, m))
-    per = {key: (min(r[n2]) - min(r[n1])) / (n2 - n1) for key, r in runs.items()}
+    # marginal: the difference of the least times of the two sizes, per point; [0] wall, [1] CPU
+    per = {key: [(min(t[i] for t in r[n2]) - min(t[i] for t in r[n1])) / (n2 - n1) for i in (0, 1)]
+           for key, r in runs.items()}
     print(f"4. per point, a 40 ns transient of an RC ladder (~4000 time points) measured by {len(MEAS)} .meas lines")
     for side, label in (("ngspice", "ngspice -b, foreach + alter/tran/meas"), ("sweep", "cimspice sweep, 1 worker")):
-        own = per[side, True] - per[side, False]
-        print(f"   {label + ':':40s} {per[side, True] * 1e3:.2f} ms/point with the measurements, "
-              f"{per[side, False] * 1e3:.2f} without ({own * 1e3:+.2f} ms for the {len(MEAS)} measurements)")
-    print(f"   ratio sweep / ngspice, with the measurements: {per['sweep', True] / per['ngspice', True]:.2f} "
-          f"(target <= 1.2); without: {per['sweep', False] / per['ngspice', False]:.2f}")
-    meas, tran = evaluation_seconds()
-    print(f"   in one process: the {len(MEAS)} measurements in NumPy {meas * 1e3:.2f} ms, the transient through "
-          f"the engine {tran * 1e3:.2f} ms (least of 20)")
+        (w, c), (w0, c0) = per[side, True], per[side, False]
+        print(f"   {label + ':':40s} {w * 1e3:.2f} ms/point wall ({c * 1e3:.2f} CPU) with the measurements, "
+              f"{w0 * 1e3:.2f} ({c0 * 1e3:.2f}) without")
+    ratio = {m: [per["sweep", m][i] / per["ngspice", m][i] for i in (0, 1)] for m in (True, False)}
+    print(f"   ratio sweep / ngspice, with the measurements: {ratio[True][0]:.2f} wall, {ratio[True][1]:.2f} CPU "
+          f"(target <= 1.2); without: {ratio[False][0]:.2f} wall, {ratio[False][1]:.2f} CPU")
+    # each round's sides ran minutes apart at most: their ratio is less at the mercy of the load
+    marginal = {side: [(r[n2][k][1] - r[n1][k][1]) / (n2 - n1) for k in range(rounds)]
+                for side, r in ((side, runs[side, True]) for side in ("sweep", "ngspice"))}
+    each = sorted(a / b for a, b in zip(marginal["sweep"], marginal["ngspice"]))
+    print(f"   the same CPU ratio round by round: median {np.median(each):.2f} ({', '.join(f'{e:.2f}' for e in each)})")
+    b = _breakdown_in_child()
+    print(f"   in a process with one thread, as a worker (least CPU of 20): the transient through the engine "
+          f"{b['engine'] * 1e3:.2f} ms, libngspice's tran command alone {b['command'] * 1e3:.2f} ms (ngspice -b's "
+          f"loop above: {per['ngspice', False][1] * 1e3:.2f} ms with its alter); the {len(MEAS)} measurements in NumPy "
+          f"{b['measurements'] * 1e3:.2f} ms")
 
 
 def _burn(n: int) -> int:
@@ -245,8 +297,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="reduced sizes (about a minute)")
     parser.add_argument("--measure-only", action="store_true", help="only part 4, the measurements")
+    parser.add_argument("--breakdown", action="store_true", help=argparse.SUPPRESS)  # part 4's child process
     args = parser.parse_args()
     q = args.quick
+    if args.breakdown:
+        print(json.dumps(breakdown()))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.measure_only:

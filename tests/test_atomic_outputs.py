@@ -158,7 +158,7 @@ def test_wrong_output_vector_stops_the_sweep_with_close_matches_first(tmp_path, 
     (tmp_path / "spec.yaml").write_text(SPEC.replace('"v(out)"', '"v(outt)"'))
     assert main(["sweep", str(tmp_path / "spec.yaml"), "-o", str(tmp_path / "out.h5"), "--no-progress"]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(f"cimspice: {tmp_path / 'spec.yaml'}: outputs: "), err
+    assert err.count("\n") == 1 and err.startswith(f"cimspice: {tmp_path / 'spec.yaml'}: outputs.v_out: "), err
     assert err.rstrip().endswith("v(outt) not in the netlist's vectors; did you mean v(out)? "
                                  "(3 vectors: v(out), v(in), i(v1))"), err
     assert not (tmp_path / "out.h5").exists()

@@ -50,6 +50,21 @@ def test_alter_changes_device_without_reparse_and_survives_reset(engine):
     assert engine.op("v(b)")["v(b)"][0] == pytest.approx(1.0, rel=1e-9)
 
 
+def test_a_save_list_keeps_only_its_vectors_across_resets_until_the_next_load(engine):
+    engine.load(RC)
+    engine.save(["v(out)", "time", "i(v1)"])  # the axis is kept whether named or not
+    assert set(engine.tran(1e-6, 2e-6).vectors) == {"time", "out", "v1#branch"}
+    engine.set_params(r=2e3)  # ngspice's reset forgets the list: the engine gives it back
+    result = engine.tran(1e-7, 5e-6)
+    assert set(result.vectors) == {"time", "out", "v1#branch"}
+    assert result["out"][-1] == pytest.approx(1 - np.exp(-5e-6 / 2e-6), rel=1e-3)
+    engine.save(None)
+    assert set(engine.tran(1e-6, 2e-6).vectors) == {"time", "in", "out", "v1#branch"}
+    engine.save("v(in)")
+    engine.load(RC)
+    assert set(engine.op().vectors) == {"in", "out", "v1#branch"}
+
+
 def test_dc_sweep_is_linear(engine):
     engine.load(DIVIDER)
     result = engine.dc("V1", 0, 1, 0.1, ["v-sweep", "v(b)"])

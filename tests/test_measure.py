@@ -247,6 +247,23 @@ def test_a_bad_vector_output_is_one_line_naming_it(tmp_path, vector, message):
 
 
 def test_a_vector_of_a_node_the_netlist_lacks_stops_the_sweep_naming_it(tmp_path):
-    with pytest.raises(SpecError, match=r"outputs: .*bench.cir: v\(zz\) not in the netlist's vectors") as caught:
+    with pytest.raises(SpecError, match=r"bench.yaml: outputs.d: v\(zz\) not in the netlist's vectors") as caught:
         sweep_outputs(tmp_path, DIVIDER, {"parameters": {"r2": [1e3]}, "outputs": {"d": {"vector": "v(b,zz)"}}})
     assert "\n" not in str(caught.value)
+
+
+def test_a_measurement_of_a_missing_vector_names_the_output_the_vector_and_the_nearest(tmp_path, capsys):
+    """The path a user takes: ``cimspice sweep spec.yaml`` with a typo in a .meas line's node."""
+    from cimspice.cli import main
+
+    (tmp_path / "ladder.cir").write_text(TRAN)
+    (tmp_path / "spec.yaml").write_text(
+        "netlist: ladder.cir\nanalysis: {tran: {step: 10p, stop: 40n}}\nparameters: {r: [1000, 1500]}\n"
+        "outputs:\n  v_end: {vector: v(end)}\n"
+        "  t_pd: {meas: tran TRIG v(in) VAL=0.5 RISE=1 TARG v(outt) VAL=0.5 RISE=1}\n")
+    assert main(["sweep", str(tmp_path / "spec.yaml"), "-o", str(tmp_path / "out.h5"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"cimspice: {tmp_path / 'spec.yaml'}: outputs.t_pd: v(outt) not in the netlist's vectors; "
+                          "did you mean v(out)? (6 vectors: v(out), "), err
+    assert not (tmp_path / "out.h5").exists()

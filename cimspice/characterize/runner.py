@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import time
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,11 @@ RECYCLE_AFTER = 50_000       # points per worker before the pool is replaced
 CHECKPOINT_INTERVAL = 30.0   # s between folds of the journal into the sweep file
 _JOURNAL_FOLD_BYTES = 64 << 20
 _MAX_UNEXPLAINED_BREAKS = 3  # pool deaths in a row with no point to blame and no progress
+#: The environment local workers start with (set while a sweep runs, when they are spawned):
+#: numpy's OpenBLAS would start a thread pool as it loads, and a second thread in a worker
+#: makes libngspice's transients about 20 % slower (worker.py says why). Workers do no BLAS
+#: work that threads would speed up.
+WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
 @dataclass(eq=False)
@@ -273,8 +280,10 @@ class _Run:
                     self._pool_broke(task)
                 elif is_killed_worker(error):
                     self._killed(task, error)
-                elif isinstance(error, MissingVectorError):
-                    raise SpecError(f"{self.spec.source}: outputs: {error}".splitlines()[0])
+                elif isinstance(error, MissingVectorError):  # the output that reads it, if known
+                    where = f"outputs.{error.output}" if error.output else "outputs"
+                    reason = error.reason if error.output else str(error)
+                    raise SpecError(f"{self.spec.source}: {where}: {reason}".splitlines()[0])
                 else:
                     raise SweepError(f"worker failed on points {int(task.index[0])}..{int(task.index[-1])}: "
                                      f"{type(error).__name__}: {error}".splitlines()[0])
@@ -282,6 +291,22 @@ class _Run:
                     or self.store.journal_bytes() > _JOURNAL_FOLD_BYTES):
                 self.store.fold()
                 self.last_fold = time.monotonic()
+
+
+@contextmanager
+def _worker_environment(executor: str):
+    """:data:`WORKER_ENV` in ``os.environ`` for a local pool's lifetime, then as it was."""
+    saved = {key: os.environ.get(key) for key in WORKER_ENV}
+    if executor == "local":
+        os.environ.update(WORKER_ENV)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def run_sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int = 1, executor: str = "local",
@@ -332,30 +357,31 @@ def run_sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: 
         load_circuit(circuit)
     started = time.monotonic()
     store = SweepStore(out, spec, points, resume=resume, overwrite=overwrite)
-    pool = bar = run = None
-    try:
-        n_pending = int(store.counts()["pending"])
-        if n_pending:
-            pool = (InlinePool() if executor == "inline" else LocalPool(workers, time_limit)
-                    if executor == "local" else DaskPool(workers, time_limit, scheduler))
-        # Chunks big enough to hide scheduling, small enough that every worker gets several.
-        n_workers = pool.workers if pool is not None else workers
-        size = chunk_size or max(1, min(256, math.ceil(n_pending / (8 * n_workers))))
-        bar = tqdm(total=store.n_points, initial=store.n_points - n_pending, unit="pt", smoothing=0.05,
-                   desc=f"sweep {spec.circuit.name}", disable=None if progress is None else not progress)
-        run = _Run(spec, points, store, pool or InlinePool(), chunk_size=size, time_limit=time_limit,
-                   recycle_after=recycle_after, checkpoint=checkpoint, bar=bar)
-        run.run()
-    except BaseException:
-        if store.created and (run is None or run.ran == 0):
-            store.discard()  # e.g. no scheduler to connect to: leave no empty file behind
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        if pool is not None:
-            pool.close(kill=sys.exc_info()[0] is not None)  # on an error or Ctrl-C, do not wait
-        store.close()  # folds whatever the journal holds, also after an error or Ctrl-C
+    with _worker_environment(executor):
+        pool = bar = run = None
+        try:
+            n_pending = int(store.counts()["pending"])
+            if n_pending:
+                pool = (InlinePool() if executor == "inline" else LocalPool(workers, time_limit)
+                        if executor == "local" else DaskPool(workers, time_limit, scheduler))
+            # Chunks big enough to hide scheduling, small enough that every worker gets several.
+            n_workers = pool.workers if pool is not None else workers
+            size = chunk_size or max(1, min(256, math.ceil(n_pending / (8 * n_workers))))
+            bar = tqdm(total=store.n_points, initial=store.n_points - n_pending, unit="pt", smoothing=0.05,
+                       desc=f"sweep {spec.circuit.name}", disable=None if progress is None else not progress)
+            run = _Run(spec, points, store, pool or InlinePool(), chunk_size=size, time_limit=time_limit,
+                       recycle_after=recycle_after, checkpoint=checkpoint, bar=bar)
+            run.run()
+        except BaseException:
+            if store.created and (run is None or run.ran == 0):
+                store.discard()  # e.g. no scheduler to connect to: leave no empty file behind
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            if pool is not None:
+                pool.close(kill=sys.exc_info()[0] is not None)  # on an error or Ctrl-C, do not wait
+            store.close()  # folds whatever the journal holds, also after an error or Ctrl-C
     summary = SweepSummary(Path(out), store.counts(), store.n_points, run.ran, time.monotonic() - started,
                            run.restarts, run.recycles, pool.kind if pool else executor, n_workers,
                            run.reasons.most_common(5))

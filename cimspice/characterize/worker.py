@@ -3,19 +3,33 @@
 Kept light on purpose (numpy and the engine only): every worker imports it, and memory per
 worker is what limits how many run side by side.
 
-Time limit: a watchdog thread in the worker ends the process (exit code
-:data:`EXIT_TIMEOUT`) when one point runs past its limit. ngspice's own halt (``bg_halt``)
-needs every analysis run in its background thread, which doubles the cost of a small
-operating point (0.13 -> 0.34 ms measured), and it cannot stop a hung ``op`` at all; a dead
-worker is something the runner handles anyway. Each point's start is written to a heartbeat
-slot the parent can read (shared memory for the local pool), so the parent knows which
-point a dead worker was running.
+A local worker runs no thread besides its main one. Once a process has a second thread,
+glibc's malloc and free take their arena lock on every call, and libngspice allocates 19
+blocks per transient time point (its check for ``autostop`` copies the plot's variables):
+a 40 ns transient of tests/data/rc_ladder.cir (4056 time points) took 17.3-18.7 ms of CPU
+with one idle thread in the process against 14.0-16.3 ms without (least of 12 runs, in each
+of 6 processes). So:
+
+* Time limit: each point arms a ``SIGALRM`` timer (``setitimer``) for its limit; the signal's
+  default action ends the process, exit code :data:`EXIT_TIMEOUT`, and the runner records
+  the point as a timeout. A signal also stops a hung ``op`` inside ngspice, which ngspice's
+  own halt (``bg_halt``) cannot, and ``bg_`` runs would double the cost of a small operating
+  point (0.13 -> 0.34 ms measured) and start a thread.
+* The parent's death: on Linux the kernel's parent-death signal (``PR_SET_PDEATHSIG``) ends
+  the worker; elsewhere, and in a Dask worker (threaded anyway), a thread polls for it.
+* The runner starts local workers with ``OPENBLAS_NUM_THREADS=1`` (numpy's OpenBLAS would
+  start its thread pool at import).
+
+Each point's start is written to a heartbeat slot the parent can read (shared memory for the
+local pool), so the parent knows which point a dead worker was running.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
+import sys
 import threading
 import time
 from array import array
@@ -27,13 +41,14 @@ from ..spice import MissingVectorError, SimulationTimeout, SpiceError, get_engin
 from .journal import Record
 
 PENDING, OK, AIDED, FAILED = -1, 0, 1, 2
-EXIT_TIMEOUT = 124  # as coreutils timeout(1)
+EXIT_TIMEOUT = -signal.SIGALRM  # as multiprocessing reports a worker ended by its point's SIGALRM timer
 EXIT_ORPHAN = 125   # the parent died: nobody will read the results
+_PR_SET_PDEATHSIG = 1  # prctl(2) option, <linux/prctl.h>
 
 # Loosens only what a failing point needs: more Newton iterations, a gmin floor, a
 # relaxed relative tolerance; tighter defaults would slow every point.
 RETRY_OPTIONS = {"itl1": 500, "itl2": 500, "gmin": 1e-10, "reltol": 1e-3}
-_TICK = 0.05  # s between watchdog checks
+_TICK = 0.05  # s between the orphan watch's checks
 
 # One engine per process, but a Dask worker may run tasks in several threads.
 _lock = threading.Lock()
@@ -47,25 +62,41 @@ _at = 0
 _limit: float | None = None
 _parent: int | None = None  # pid whose death ends this worker (default: the parent at start)
 _watchdog: threading.Thread | None = None
+_local = False  # a local-pool worker: its parent's death ends it without a thread (Linux)
 
 
 def init_local(slots, counter, counter_lock, parent: int) -> None:
-    """Local-pool initializer: claim a heartbeat slot in the shared array; watch ``parent``."""
-    global _beat, _at, _parent
-    _parent = parent
+    """Local-pool initializer: claim a heartbeat slot in the shared array; end with ``parent``."""
+    global _beat, _at, _parent, _local
+    _parent, _local = parent, True
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # a point's time limit ends the process
     with counter_lock:
         k = counter.value
         counter.value += 1
     _beat, _at = slots, 3 * k
     slots[_at], slots[_at + 1], slots[_at + 2] = os.getpid(), -1.0, 0.0
-    _start_watchdog()  # now, not at the first chunk: an idle orphan must go too
+    _end_with_parent()  # now, not at the first chunk: an idle orphan must go too
+
+
+def _end_with_parent() -> None:
+    """End this process when its parent dies: the kernel's parent-death signal on Linux (no
+    thread, see the module's docstring), else a thread that polls."""
+    if sys.platform.startswith("linux"):
+        try:
+            if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+                if os.getppid() != _parent:  # it died before prctl took effect
+                    os._exit(EXIT_ORPHAN)
+                return
+        except (OSError, AttributeError):
+            pass
+    _start_watchdog()
 
 
 def _start_watchdog() -> None:
     global _watchdog
     if _watchdog is None:
-        _watchdog = threading.Thread(target=_watch, name="cimspice-watchdog", daemon=True)
+        _watchdog = threading.Thread(target=_watch, name="cimspice-orphan-watch", daemon=True)
         _watchdog.start()
 
 
@@ -75,9 +106,19 @@ def _watch() -> None:
         time.sleep(_TICK)
         if os.getppid() != parent:
             os._exit(EXIT_ORPHAN)
-        limit, start = _limit, _beat[_at + 2]
-        if limit and start > 0 and time.monotonic() - start > limit:
-            os._exit(EXIT_TIMEOUT)
+
+
+def _start_clock() -> None:
+    """A point (or its retry) starts now: the heartbeat says so, and its time limit runs."""
+    _beat[_at + 2] = time.monotonic()
+    if _limit:
+        signal.setitimer(signal.ITIMER_REAL, _limit)
+
+
+def _stop_clock() -> None:
+    if _limit:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+    _beat[_at + 2] = 0.0
 
 
 def _circuit_in_engine(circuit, engine):
@@ -97,7 +138,7 @@ def load_circuit(circuit) -> None:
 
 
 def _with_aids(circuit, engine, point) -> Measured:
-    _beat[_at + 2] = time.monotonic()  # the retry gets a time limit of its own
+    _start_clock()  # the retry gets a time limit of its own
     try:
         circuit.load(engine)
         engine.set_options(**RETRY_OPTIONS)
@@ -148,43 +189,50 @@ def run_chunk(circuit, outputs: tuple[str, ...], index: np.ndarray, columns: dic
     A point that fails is retried once with convergence aids (:data:`RETRY_OPTIONS`), then
     recorded as failed with ngspice's reason and log excerpt; the chunk goes on. A
     :class:`MissingVectorError` (an output the circuit does not have) is raised instead.
-    ``time_limit`` (s per point) starts the watchdog: never pass it in a process whose death
-    would lose more than this chunk. A point that finishes past the limit fails as a
-    timeout too, so the outcome does not hang on whether the watchdog looked in time.
+    ``time_limit`` (s per point) arms a ``SIGALRM`` timer whose default action ends the
+    process: never pass it in a process whose death would lose more than this chunk. A point
+    that finishes past the limit before the signal ends the process fails as a timeout too.
     ``retry`` re-runs points straight away with aids and says why (a worker died on them).
     """
     global _limit
     with _lock:
         engine = get_engine()
         circuit = _circuit_in_engine(circuit, engine)
-        if time_limit is not None:
-            _start_watchdog()
+        if time_limit is not None and not _local:
+            _start_watchdog()  # a Dask worker: watch for its parent's death as before
         _limit = time_limit
-        n = len(index)
-        values = np.full((len(outputs), n), np.nan)
-        status = np.full(n, OK, dtype=np.int8)
-        messages: dict[int, str] = {}
-        names = list(columns)
-        beat, at = _beat, _at
-        for k, row in enumerate(zip(*[columns[c].tolist() for c in names])):
-            beat[at + 1], beat[at + 2] = float(index[k]), time.monotonic()
-            try:
-                measured, failure = _measure(circuit, engine, dict(zip(names, row)), retry)
-                # from the last attempt's start, as the watchdog counts (a retry restarts it)
-                if time_limit is not None and time.monotonic() - beat[at + 2] > time_limit:
-                    failure = timeout_reason(time_limit)
-            finally:
-                beat[at + 2] = 0.0
-            if failure:
-                status[k], messages[k] = FAILED, failure
-                continue
-            for j, name in enumerate(outputs):
-                values[j, k] = measured.values[name]
-            if measured.status == "aided":
-                status[k] = AIDED
-                messages[k] = "converged after " + ", ".join(measured.aids)
-                if retry is not None:
-                    messages[k] += f" (retried alone after: {retry})"
-        _limit = None
-        return Record(np.asarray(index, dtype=np.int64), status,
-                      {name: values[j] for j, name in enumerate(outputs)}, messages, engine.version)
+        try:
+            return _run_points(circuit, engine, outputs, index, columns, time_limit, retry)
+        finally:
+            _limit = None
+
+
+def _run_points(circuit, engine, outputs, index, columns, time_limit, retry) -> Record:
+    n = len(index)
+    values = np.full((len(outputs), n), np.nan)
+    status = np.full(n, OK, dtype=np.int8)
+    messages: dict[int, str] = {}
+    names = list(columns)
+    beat, at = _beat, _at
+    for k, row in enumerate(zip(*[columns[c].tolist() for c in names])):
+        beat[at + 1] = float(index[k])
+        _start_clock()
+        try:
+            measured, failure = _measure(circuit, engine, dict(zip(names, row)), retry)
+            # from the last attempt's start, as the timer counts (a retry restarts it)
+            if time_limit is not None and time.monotonic() - beat[at + 2] > time_limit:
+                failure = timeout_reason(time_limit)
+        finally:
+            _stop_clock()
+        if failure:
+            status[k], messages[k] = FAILED, failure
+            continue
+        for j, name in enumerate(outputs):
+            values[j, k] = measured.values[name]
+        if measured.status == "aided":
+            status[k] = AIDED
+            messages[k] = "converged after " + ", ".join(measured.aids)
+            if retry is not None:
+                messages[k] += f" (retried alone after: {retry})"
+    return Record(np.asarray(index, dtype=np.int64), status,
+                  {name: values[j] for j, name in enumerate(outputs)}, messages, engine.version)

@@ -75,7 +75,7 @@ class Probe:
         """The probe's real values: the part of a complex (ac) vector it names."""
         signal = self.signal(data)
         if not np.iscomplexobj(signal) or self.part in ("", "r"):
-            return np.real(signal).astype(np.float64)
+            return np.asarray(np.real(signal), dtype=np.float64)  # no copy: nothing writes to it
         if self.part == "i":
             return signal.imag
         if self.part == "p":

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from ..spice.errors import MissingVectorError
 from ..spice.netlist import declared_params, prepare_netlist
 from ..validate import spice_letters, spice_number
 from .base import Circuit, CircuitError, Measured, Measurement, Parameter
@@ -72,6 +73,11 @@ class NetlistCircuit(Circuit):
         # re-elaboration); the others through alterparam + reset, only when they change.
         self._device_of = _device_params(self.text, declared)
         self._applied: dict[str, float] = {}
+        # Saved by the engine from the second point on: the vectors the outputs read (the
+        # first point saves all, so that a missing vector is named against all of them). A
+        # noise analysis runs only with every vector saved.
+        self._save = None if "noise" in self.analyses else sorted({v for r in self._reads.values() for v in r})
+        self._saving = False
 
     def analysis_values(self) -> dict:
         """``kind -> arguments`` of the analyses each point runs (numbers as numbers)."""
@@ -87,8 +93,12 @@ class NetlistCircuit(Circuit):
     def netlist(self) -> str:
         return self.text
 
+    def __getstate__(self):
+        return {**super().__getstate__(), "_saving": False}  # the save list is one engine's
+
     def load(self, engine) -> None:
         self.load_text(engine, self.text, source=str(self.path), trusted=True)  # checked when read
+        self._saving = False
 
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
         applied, device_of = self._applied, self._device_of
@@ -105,12 +115,25 @@ class NetlistCircuit(Circuit):
         applied.update(point)
         results, aids = {}, []
         for kind, analysis in self.analyses.items():
-            result = analysis.run(engine, self._reads[kind])
+            try:
+                result = analysis.run(engine, self._reads[kind])
+            except MissingVectorError as error:
+                raise self._named(error, kind) from None
             results[kind] = result.vectors
             aids += [a for a in result.aids if a not in aids]
         # a measurement that cannot be taken raises MeasureError: this point fails with its reason
         values = {name: output.evaluate(results, self._axes) for name, output in self.outputs.items()}
+        if self._save and not self._saving:
+            engine.save(self._save)
+            self._saving = True
         return Measured(values, "aided" if aids else "ok", tuple(aids))
+
+    def _named(self, error: MissingVectorError, kind: str) -> MissingVectorError:
+        """``error`` naming the output (its name in the spec) that reads the missing vector."""
+        output = next((name for name, o in self.outputs.items() if o.analysis == kind and error.vector in o.vectors),
+                      "")
+        return MissingVectorError(error.reason, vector=error.vector, output=output, log=error.log,
+                                  source=error.source)
 
 
 _DEVICE_VALUE = re.compile(r"^\s*([rclvi]\w*)\s+\S+\s+\S+\s+(?:dc\s+)?\{\s*([a-z_][\w.]*)\s*\}\s*$", re.IGNORECASE)

@@ -40,7 +40,28 @@ class ParameterError(SpiceError):
 
 class MissingVectorError(ParameterError):
     """A requested result vector the circuit does not have (e.g. a typo in an output's
-    name). It is the same at every point, so a sweep stops on it rather than retrying."""
+    name). It is the same at every point, so a sweep stops on it rather than retrying.
+
+    Attributes
+    ----------
+    reason : str
+        The message without the netlist's name.
+    vector : str
+        The vector asked for, as written (``"v(outt)"``).
+    output : str
+        The output that reads it (its name in the sweep spec), ``""`` when not known.
+    """
+
+    def __init__(self, message: str, *, vector: str = "", output: str = "", log: str = "", source: str = ""):
+        super().__init__(message, log=log, source=source)
+        self.reason, self.vector, self.output = message, vector, output
+
+    def __reduce__(self):  # keep the fields across a worker process's pickle
+        return _missing_vector, (self.reason, self.vector, self.output, self.log, self.source)
+
+
+def _missing_vector(reason: str, vector: str, output: str, log: str, source: str) -> MissingVectorError:
+    return MissingVectorError(reason, vector=vector, output=output, log=log, source=source)
 
 
 class ConvergenceError(SpiceError):
