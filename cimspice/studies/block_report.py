@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sim import costs
 from .block_costs import KERNELS
 from .block_sensitivity import METRICS, tornado
+from .provenance import costs
 from .report import Report, pyplot, save_figure
 from .sources import CLAIMS, MARINELLA_LATENCY
 
