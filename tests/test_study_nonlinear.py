@@ -6,8 +6,25 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from study_cli import run_quick_study
+
+from cimspice.circuits import PwlUnit
+from cimspice.studies.nonlinear_units import dc_transfer
+
+
+def test_dc_transfer_by_segment_sweeps_equals_an_operating_point_per_input(engine):
+    """The study's transfer (a .dc sweep per segment, an op on each side of each breakpoint)
+    against the circuit's own measurement, one operating point per input."""
+    unit = PwlUnit("tanh", 4, timing=False)
+    sweep = dc_transfer(unit, engine, 3)
+    xs = unit.sweep_points(3)
+    np.testing.assert_array_equal(sweep.inputs["x"], xs)
+    unit.load(engine)
+    ops = np.array([unit.simulate(engine, {"x": float(x)}).values["y"] for x in xs])
+    assert np.max(np.abs(sweep.outputs["y"] - ops)) < 1e-4 * np.ptp(ops)
+    assert sweep.output_units == {"y": "1"} and sweep.design == "list"
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,13 @@ ReRAM unit (DC transfer, energy and latency per evaluation, fitted into surrogat
 lookup-table baseline (energy and latency per lookup; its transfer is its stored words) and
 the winner-take-all max pooling.
 
+The PWL unit's DC transfer is measured with one ``.dc`` sweep per segment over its uniformly
+spaced inputs (the segment selected as an ideal comparator bank selects it, as
+:meth:`cimspice.circuits.PwlUnit.transfer` does) and an operating point on each side of every
+breakpoint: a third of the time of an operating point per input (ngspice 39 re-orders the
+matrix on every one), at ``reltol`` 1e-5 so that the sweep agrees with the operating points to 4e-6 of
+the output range (at the default 1e-3 a sweep through B-sources is off by up to 7e-4).
+
 The lookup tables' transients (a third of the run's ngspice time, and needed only for the
 report's prices, not by the network simulations) run in a process of their own while the
 PWL units are characterized and the networks simulated: :func:`start_lut_runs` /
@@ -24,11 +31,12 @@ from ..characterize import parse_sweep_spec, run_sweep
 from ..circuits import LutActivation, PwlUnit
 from ..spice import get_engine
 from ..surrogate import fit_surrogates
+from ..surrogate.sweep import SweepData
 from . import StudyError
 from .provenance import collecting, current, fitted
 
-__all__ = ["LutModel", "cancel_lut_runs", "characterize_pwl", "characterize_wta", "finish_lut_runs", "lut_runs",
-           "start_lut_runs"]
+__all__ = ["LutModel", "cancel_lut_runs", "characterize_pwl", "characterize_wta", "dc_transfer", "finish_lut_runs",
+           "lut_runs", "start_lut_runs"]
 
 
 class LutModel:
@@ -56,24 +64,59 @@ def characterize_pwl(functions, cfg: dict, tmp: Path, progress) -> tuple[dict, d
     S = cfg["segments"]
     bar = tqdm(list(functions), desc="PWL units in ngspice", unit="function",
                disable=None if progress is None else not progress)
+    engine = get_engine()
     for f in bar:
         bar.set_postfix(function=f)
         unit = PwlUnit(f, S, timing=False)
         lo, hi = unit.program_.x_min, unit.program_.x_max
-        for timing, points, outputs, models in ((False, unit.sweep_points(cfg["dc_per_segment"]), ["y"], None),
-                                                (True, np.linspace(lo, hi, cfg["energy_points"]),
-                                                 ["energy", "latency"], ["grid-linear", "poly-4"])):
-            spec = parse_sweep_spec({"circuit": "pwl_unit",
-                                     "circuit_args": {"function": f, "segments": S, "timing": timing},
-                                     "design": "list", "parameters": {"x": [float(v) for v in points]},
-                                     "outputs": outputs})
-            path = tmp / f"{f}_{'energy' if timing else 'dc'}.h5"
-            run_sweep(spec, path, executor="inline", progress=False)
-            library.update(fitted(fit_surrogates(path, models=models, name_template=f"pwl_{f}.{{output}}")))
+        dc = dc_transfer(unit, engine, cfg["dc_per_segment"])
+        library.update(fitted(fit_surrogates(dc, ["y"], name_template=f"pwl_{f}.{{output}}")))
+        spec = parse_sweep_spec({"circuit": "pwl_unit", "circuit_args": {"function": f, "segments": S},
+                                 "design": "list",
+                                 "parameters": {"x": [float(v) for v in np.linspace(lo, hi, cfg["energy_points"])]},
+                                 "outputs": ["energy", "latency"]})
+        run_sweep(spec, tmp / f"{f}_energy.h5", executor="inline", progress=False)
+        library.update(fitted(fit_surrogates(tmp / f"{f}_energy.h5", models=["grid-linear", "poly-4"],
+                                             name_template=f"pwl_{f}.{{output}}")))
         grid = np.linspace(lo, hi, 101).reshape(-1, 1)
         energy[f] = float(np.mean(library[f"pwl_{f}.energy"].predict(grid)))
         latency[f] = float(np.max(library[f"pwl_{f}.latency"].predict(grid)))   # the clock waits for the slowest
     return library, energy, latency
+
+
+def dc_transfer(unit: PwlUnit, engine, per_segment: int) -> SweepData:
+    """``unit``'s (built with ``timing=False``) DC transfer ``y`` at its
+    :meth:`~cimspice.circuits.PwlUnit.sweep_points`: ``per_segment`` uniform inputs per segment
+    by one ``.dc`` sweep each, both sides of every breakpoint by an operating point (module
+    docstring), as a list sweep of input ``x`` for :func:`cimspice.surrogate.fit_surrogates`."""
+    p = unit.program_
+    xs = unit.sweep_points(per_segment)
+    uniform = np.linspace(p.x_min, p.x_max, per_segment * unit.segments + 1)
+    on_grid = np.isin(xs, uniform)
+    v = p.v_of_x(xs)
+    step = float(p.v_of_x(uniform[1]) - p.v_of_x(uniform[0]))
+    y = np.full(xs.size, np.nan)
+    unit.load(engine)
+    engine.set_options(reltol=1e-5)
+    vectors = ["i(vcolp)", "i(vcoln)"]
+    for k in np.unique(unit.segment_of(v)):
+        unit.select(engine, int(k))
+        here = unit.segment_of(v) == k
+        sweep, single = np.flatnonzero(here & on_grid), np.flatnonzero(here & ~on_grid)
+        if sweep.size > 1:
+            r = engine.dc("vin", float(v[sweep[0]]), float(v[sweep[-1]]) + step / 2, step, vectors + ["v-sweep"])
+            if not np.allclose(r["v-sweep"], v[sweep], rtol=0, atol=1e-9):
+                raise StudyError(f"{unit.name}: the .dc sweep of segment {k} did not step through its inputs")
+            y[sweep] = unit.output_current(r)
+        else:
+            single = np.r_[single, sweep]
+        for i in single:
+            engine.alter("vin", float(v[i]))
+            y[i] = unit.output_current(engine.op(vectors))[0]
+    units = {q.name: q.unit for q in (*unit.parameters, *unit.measurements)}
+    return SweepData(inputs={"x": xs}, outputs={"y": y / p.i_per_y}, input_units={"x": units["x"]},
+                     output_units={"y": units["y"]}, input_scales={"x": "linear"}, design="list",
+                     n_planned=xs.size, attrs={"circuit": unit.name}, point_index=np.arange(xs.size))
 
 
 def lut_runs(functions, address_bits: int, points: int) -> tuple[dict, object, float]:
