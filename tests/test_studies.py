@@ -1,4 +1,5 @@
-"""Studies: the quick input-splitting study through the CLI, the NumPy trainers behind the studies."""
+"""Studies: the quick input-splitting study through the CLI, the NumPy trainers behind the studies
+(the reprogrammable-nonlinear study: tests/test_study_nonlinear.py)."""
 
 from __future__ import annotations
 
@@ -84,51 +85,6 @@ def test_quick_input_splitting_study_writes_a_consistent_report(tmp_path):
 def test_unknown_study_is_a_one_line_error():
     run = subprocess.run([sys.executable, "-m", "cimspice.cli", "study", "nope"], capture_output=True, text=True)
     assert run.returncode != 0 and "nope" in run.stderr
-
-
-def _cells(line: str) -> list[str]:
-    """A Markdown table row's cells."""
-    return [c.strip() for c in line.strip().strip("|").split("|")]
-
-
-@pytest.mark.slow
-def test_quick_reprogrammable_nonlinear_study(tmp_path):
-    text = run_quick_study("reprogrammable-nonlinear", tmp_path / "rn")
-    assert "[deMoura]" in text
-    rows = {}
-    for line in text.splitlines():
-        cells = _cells(line)
-        if len(cells) == 8 and cells[0] == "lstm":
-            rows[cells[1]] = cells
-    assert set(rows) == {"digital unit", "ReRAM PWL array", "lookup table", "analog differential pair"}
-    # on the realistic system: the matrix products are the library's characterized circuits
-    assert all(int(r[7].rstrip("%")) >= 90 for r in rows.values()), rows
-    assert "transfer_error.png" in text and "latency (ns)" in text
-    # the claimed ratio is the table's: lookup-table over array nonlinear energy
-    claimed = float(re.search(r"\| 8\.5x \| ([0-9.]+)x \|", text).group(1))
-    lut, arr = float(rows["lookup table"][3]), float(rows["ReRAM PWL array"][3])
-    assert claimed == pytest.approx(lut / arr, rel=0.02)
-    # an 8-segment array keeps the LSTM's float accuracy within two points
-    acc = lambda cells: float(re.search(r"accuracy ([0-9.]+) %", cells[2]).group(1))  # noqa: E731
-    fl = float(re.search(r"float ([0-9.]+) %", rows["ReRAM PWL array"][2]).group(1))
-    assert abs(acc(rows["ReRAM PWL array"]) - fl) <= 2.0
-    # sensitivity: its nominal row re-prices to the whole-network table, the tornado is linked,
-    # each headline's range is stated, and the study says what it leaves out
-    sens = text.split("## Sensitivity: what decides the verdict")[1].split("## What this study does not do")[0]
-    nominal = next(c for c in (_cells(line) for line in sens.splitlines()) if c[:2] == ["lstm", "nominal"])
-    ratio = lambda cell: float(cell.split("x /")[0])  # noqa: E731
-    assert ratio(nominal[3]) == pytest.approx(lut / arr, rel=0.02)
-    assert ratio(nominal[5]) == pytest.approx(float(rows["lookup table"][4]) / float(rows["ReRAM PWL array"][4]),
-                                              rel=0.01)
-    assert "sensitivity_tornado.png" in sens and sens.count("lstm: ") == 4
-    assert "differential pair" in text.split("## What this study does not do")[1]
-    # the analog alternative: measured per function, and its energy per evaluation is what the
-    # network's nonlinear energy divides by its evaluations (the array's likewise)
-    pair = {c[0]: c for c in map(_cells, text.split("## The analog alternative")[1].split("##")[0].splitlines())
-            if len(c) == 8 and c[0] in ("sigmoid", "tanh")}
-    assert set(pair) == {"sigmoid", "tanh"} and all(0 < float(c[4]) < 0.05 for c in pair.values())
-    dp = rows["analog differential pair"]
-    assert float(dp[5].rstrip("x")) == pytest.approx(float(dp[3]) / arr, abs=0.01)
 
 
 def test_report_folder_that_cannot_exist_is_a_one_line_error(tmp_path):

@@ -121,3 +121,10 @@ def test_quick_training_block_report(tmp_path):
     # the sensitivity table: ten assumptions, each at two values, and the tornado
     assert len(re.findall(r"^\| [^|]+ \([^|]+ / [^|]+\) \| [0-9.]+ / [0-9.]+ \|", text, re.M)) == 10
     assert "tornado.png" in text and "## What this study does not do" in text
+    # the header: the device cards as the run read them, the circuits ngspice ran, no library
+    head = text.split("## Setup")[0]
+    assert "`netlists/reram_jetcas.lib: reram_jetcas` (g_on 3.2e-08, g_off 3.2e-09, v0 0.25" in head
+    assert "pulse_bench (" in head and "integrator (" in head and "**Component library**: none read." in head
+    # the card's window checked against the measured TaOx devices of the paper's accuracy analysis
+    check = text.split("## The device card: what it was checked against")[1].split("\n## ")[0]
+    assert "| g_on / g_off | 10.0x |" in check and "| inside |" in check and "sandialabs/cross-sim-data" in check

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..sim import costs
 from .block_array import BlockRead, block_conductances, block_inputs, read_block, wire_resistance
 from .block_circuits import Bench, size_integrator
 from .block_costs import AnalogBlock, DigitalBlock, headline
+from .provenance import costs
 
 __all__ = ["Case", "Context", "Evaluation", "evaluate"]
 

@@ -24,12 +24,12 @@ import math
 from dataclasses import dataclass, replace
 
 from ..circuits.sense_amp import Q_DECIDE, T_EVAL_MIN
-from ..sim import costs
 from ..sim.backend import load_spec_blocks, load_spec_library
 from ..sim.components import BlockFigures
 from ..sim.corners import table_record
 from ..sim.spec import load_system_spec
 from . import StudyError
+from .provenance import costs
 
 __all__ = ["COMPONENTS", "Hardware", "LayerUse", "Prices", "energy", "highest_sar_bits", "layer_uses", "read_prices"]
 

@@ -35,6 +35,7 @@ from ..sim.zoo import load_dataset
 from .bnn import BinaryMLP, Readout, activity, binarize_inputs, calibrate, predict, train_bnn
 from .bnn_costs import Hardware, energy, highest_sar_bits, layer_uses, read_prices, readout
 from .input_splitting_report import write_report
+from .provenance import collected, load_blocks, load_library
 
 __all__ = ["CASE", "baseline_bits", "paper_bits", "run"]
 
@@ -125,10 +126,10 @@ def _energies(sizes, acts, rows, bits, hw, library, blocks):
             energy(layer_uses(sizes, acts, rows, True), prices, rows, hw))
 
 
+@collected
 def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     """Run the study and write ``out_dir/report.md`` with its figures; returns the report path."""
     from ..paths import default_library_path
-    from ..surrogate import load_blocks, load_library
 
     t0 = time.perf_counter()
     cfg = QUICK if quick else DEFAULT

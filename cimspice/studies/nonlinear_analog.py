@@ -13,6 +13,7 @@ from ..characterize import parse_sweep_spec, run_sweep
 from ..circuits.diff_pair import SHAPES, DiffPairActivation
 from ..circuits.nonlinear import FUNCTIONS, ideal
 from ..surrogate import fit_surrogates
+from .provenance import fitted
 
 __all__ = ["characterize", "rms_error"]
 
@@ -64,8 +65,8 @@ def characterize(functions, points: int, tmp: Path, engine) -> tuple[dict, dict,
         run_sweep(spec, tmp / f"dp_{f}.h5", executor="inline", progress=False)
         for outputs, model in ((["y", "energy"], "grid-cubic"), (["latency"], "grid-linear")):
             # latency jumps to 0 where the output stays in band (x near 0): linear, so its max is a sample's
-            library.update(fit_surrogates(tmp / f"dp_{f}.h5", outputs, models=[model],
-                                          name_template=f"dp_{f}.{{output}}"))
+            library.update(fitted(fit_surrogates(tmp / f"dp_{f}.h5", outputs, models=[model],
+                                                 name_template=f"dp_{f}.{{output}}")))
         grid = np.linspace(lo, hi, 101).reshape(-1, 1)
         energy[f] = float(np.mean(library[f"dp_{f}.energy"].predict(grid)))
         latency[f] = float(np.max(library[f"dp_{f}.latency"].predict(grid)))

@@ -37,12 +37,11 @@ from ..paths import default_library_path
 from ..sim.layers import Activation, Dense
 from ..sim.network import Sequential
 from ..sim.onnx_import import load_onnx
-from ..sim.simulate import simulate
 from ..sim.zoo import load_dataset
 from ..spice import get_engine
-from ..surrogate import load_library
 from . import ternary_report
 from .associative import AssociativeProcessor, PassCounts
+from .provenance import collected, load_library, simulate
 from .ternary_costs import CASE, ApLayer, ap_energy, crossbar_spec, lines_share_at, load_ap_costs
 from .ternary_resnet import STAGES, acc_bits, ap_layers, buffer_bits, pass_rates, write_resnet18
 from .training import quantised, train_mlp, train_split_aware
@@ -220,6 +219,7 @@ def _resnet(cfg, rates: dict, bits: int, lib) -> dict:
             "seconds": time.perf_counter() - t0}
 
 
+@collected
 def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     t0 = time.perf_counter()
     cfg = QUICK if quick else DEFAULT

@@ -40,8 +40,8 @@ import numpy as np
 from ..circuits.cam import search_energy
 from ..library.width_law import fit_width_law
 from ..paths import default_library_path
-from ..sim import costs
 from ..sim.spec import load_system_spec
+from .provenance import costs
 
 __all__ = ["CASE", "MATCH_LINE_MAX_BITS", "ApCosts", "ap_energy", "crossbar_spec", "load_ap_costs"]
 
@@ -52,12 +52,16 @@ CASE = {"in_bits": 4, "batch": 32, "t_read": 10e-9, "segment_bits": 1024, "resne
                 "fewer transfers: the crossbar's movement energy at least 1.33x the AP's"}
 #: widest match line priced whole: the CAM bench's widest row (cimspice.circuits.cam.MAX_WORD_BITS)
 MATCH_LINE_MAX_BITS = 1024
-#: J per bit moved between a buffer and the arrays, both sides (ISAAC's eDRAM)
-BIT = float(costs.BUFFER_BIT_ENERGY)
 #: rows of one AP array: the library's cam_row blocks are characterized on a 256-row array
 AP_ROWS = 256
 #: the supply the CAM blocks are read at (the 45 nm cards' nominal, as the baseline's vdd)
 VDD = 1.1
+
+
+def bit_energy() -> float:
+    """J per bit moved between a buffer and the arrays, both sides (ISAAC's eDRAM), read when
+    used so that the run records it (:mod:`.provenance`)."""
+    return float(costs.BUFFER_BIT_ENERGY)
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def load_ap_costs(lines_share: float, lib) -> ApCosts:
                                                  f"({v * 1e15:.2f} fJ)" for k, v in write.items()}
     sources["search lines per compare"] = (f"ngspice CAM bench in this run (8-bit row, {AP_ROWS} rows, 3 active "
                                            f"columns): {lines_share * AP_ROWS * 1e15:.1f} fJ for the array")
-    sources["buffer, per bit moved"] = (f"cited costs.BUFFER_BIT_ENERGY = {BIT * 1e15:.1f} "
+    sources["buffer, per bit moved"] = (f"cited costs.BUFFER_BIT_ENERGY = {bit_energy() * 1e15:.1f} "
                                         f"fJ ({costs.BUFFER_BIT_ENERGY.source})")
     return ApCosts(laws["match"].predict, laws["mismatch"].predict, lines_share * AP_ROWS, write["bit_line"],
                    write["cell"], AP_ROWS, sources)
@@ -154,7 +158,7 @@ def ap_energy(layers, cam: ApCosts, batch: float, segment_bits: int | None = CAS
         out["search lines"] += L.arrays * c.compares * cam.lines / batch
         out["write bit lines"] += L.arrays * c.written_columns * cam.bit_line / batch
         out["write cells"] += c.flips * cam.cell / n
-        out["data movement"] += L.loaded * (BIT + cam.bit_line + 0.5 * cam.cell) + L.moved_out * BIT
+        out["data movement"] += L.loaded * (bit_energy() + cam.bit_line + 0.5 * cam.cell) + L.moved_out * bit_energy()
     return out
 
 
@@ -202,7 +206,7 @@ def scaled_crossbar(energy: dict, in_bits: int, *, bits: int | None = None, t_re
         for comp in ("arrays", "drivers", "sense", "adc", "digital"):
             e[comp] = e.get(comp, 0.0) * k
         if buffer_bits:
-            e["buffers"] = (buffer_bits[0] * k + buffer_bits[1]) * BIT
+            e["buffers"] = (buffer_bits[0] * k + buffer_bits[1]) * bit_energy()
     if t_read is not None:
         for comp in ("arrays", "sense"):
             e[comp] = e.get(comp, 0.0) * t_read / CASE["t_read"]

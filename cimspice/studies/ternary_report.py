@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..circuits.cam import search_energy
-from ..sim import costs
+from .provenance import costs
 from .report import Report, pyplot, save_figure
 from .sources import CLAIMS
 from .ternary_costs import AP_ROWS, CASE, ap_energy, crossbar_sources, movement_share

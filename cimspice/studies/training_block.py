@@ -38,6 +38,7 @@ from .block_case import Case, Context, evaluate
 from .block_circuits import Bench
 from .block_report import write_report
 from .block_sensitivity import sensitivity
+from .provenance import collected, record_card
 
 __all__ = ["run"]
 
@@ -79,12 +80,14 @@ def _train(cfg, card, law):
                 inputs=np.concatenate([x.ravel(), h.ravel()]), seconds=time.perf_counter() - start)
 
 
+@collected
 def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
     t0 = time.perf_counter()
     cfg = QUICK if quick else DEFAULT
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    card = reram_card(*CARD)
+    card = record_card(reram_card(*CARD))
+    record_card(RERAM)                     # the digital block's binary cell
     bench = Bench(get_engine())
     law = bench.pulse_law(card, cfg["pulse_v"], cfg["w_range"], cfg["weight_bits"])
     trained = _train(cfg, card, law)
