@@ -71,9 +71,9 @@ def _swings(ctx):
         ("baseline bit-line sense", "ideal", f"+ TIA {e_tia * 1e12:.2f} pJ", p, tia),
     ]
     swings = [(label, lo, hi, _ratios(ctx, rows, a), _ratios(ctx, rows, b)) for label, lo, hi, a, b in out]
-    # the supply only upward: the 7-9-bit SARs' weight test holds from 1.1 V (docs/library.md),
-    # the word-line driver's table ends at 1.2 V
-    low_vdd = 1.0 if p.adc_bits <= 6 else hw.vdd
+    # the supply only upward: the SARs' weight test (every block from 3 bits) holds from 1.1 V
+    # (docs/library.md), the word-line driver's table ends at 1.2 V
+    low_vdd = 1.0 if p.adc_bits <= 2 else hw.vdd
     for label, attr, lo, hi in (("supply vdd", "vdd", low_vdd, 1.2), ("cell conductances", "g", 0.5, 2.0)):
         cases = []
         for v in (lo, hi):
