@@ -91,13 +91,14 @@ def test_only_gpt_files_export(tmp_path):
 @pytest.mark.slow
 def test_exported_gpt_on_the_baseline_system_is_the_python_gpt(exported):
     """Every non-ideality on: the same matrix names draw the same devices, so perplexity,
-    energy, latency and area agree (the logits differ by the export's float32 scalars only).
-    About 15 s."""
+    energy, latency and area agree (the logits differ by the export's float32 scalars only:
+    such a difference moves an ADC input across a transition now and then, which moves the
+    perplexity by 6.4e-5 relative with the 6-bit SAR's measured transitions). About 15 s."""
     from cimspice.sim.simulate import simulate
 
     ours, theirs = (simulate("baseline", n, n_samples=8, calibration_samples=16) for n in (str(exported), "gpt"))
     assert ours.metric == "perplexity"
-    assert ours.analog_metric == pytest.approx(theirs.analog_metric, rel=1e-6)
+    assert ours.analog_metric == pytest.approx(theirs.analog_metric, rel=2e-4)
     assert ours.costs.total_energy == pytest.approx(theirs.costs.total_energy, rel=1e-12)
     assert ours.costs.latency == theirs.costs.latency and ours.costs.total_area == theirs.costs.total_area
     assert np.isfinite(ours.analog_metric)

@@ -225,7 +225,9 @@ def simulate(adc, engine, p: Mapping[str, float]) -> Measured:
     levels = {k: k + r_k / (alpha * q) for k, r_k in zip(keys, np.delete(d, 1))}
     c, e = solve_weights(levels, n)
     codes = adc._decode(r, len(fractions), p)
-    shift = decision_offset(adc, engine, p, superposed_levels(e, c))
+    residues = superposed_levels(e, c)
+    code_slack(adc, codes, residues, p)   # a comparator that does not follow its input: refused first
+    shift = decision_offset(adc, engine, p, residues)
     composed = superposed_levels(e, c + shift)
     slack = code_slack(adc, codes, composed, p)
     out = dict(energy_per_conversion=energy / m, t_conversion=t_conv, offset=c, decision_offset=shift,
