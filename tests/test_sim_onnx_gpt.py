@@ -99,6 +99,7 @@ def test_exported_gpt_on_the_baseline_system_is_the_python_gpt(exported):
     ours, theirs = (simulate("baseline", n, n_samples=8, calibration_samples=16) for n in (str(exported), "gpt"))
     assert ours.metric == "perplexity"
     assert ours.analog_metric == pytest.approx(theirs.analog_metric, rel=2e-4)
-    assert ours.costs.total_energy == pytest.approx(theirs.costs.total_energy, rel=1e-12)
+    # a moved code changes the next layer's currents, so the TIA's current-dependent energy too
+    assert ours.costs.total_energy == pytest.approx(theirs.costs.total_energy, rel=1e-5)
     assert ours.costs.latency == theirs.costs.latency and ours.costs.total_area == theirs.costs.total_area
     assert np.isfinite(ours.analog_metric)
