@@ -256,6 +256,19 @@ class ADC(Circuit):
         self.load_text(engine, self._text([number(x) for x in v]))
         return self._run(engine, p, v)
 
+    def bisect_levels(self, engine, codes, lo, hi, point: Mapping[str, float], steps: int) -> np.ndarray:
+        """Input levels (V) at which the code reaches each of ``codes`` (n,), bisected through
+        whole conversions from the brackets ``lo`` .. ``hi`` (n,) V: ``steps`` halvings, one
+        transient of n conversions each. A level whose bracket did not hold it ends at an edge;
+        the caller checks."""
+        codes = np.asarray(codes)
+        a, b = np.array(lo, dtype=float), np.array(hi, dtype=float)
+        for _ in range(int(steps)):
+            mid = 0.5 * (a + b)
+            above = np.asarray(self.convert(engine, mid, point).codes) >= codes
+            b, a = np.where(above, mid, b), np.where(above, a, mid)
+        return 0.5 * (a + b)
+
     def simulate(self, engine, point: Mapping[str, float]) -> Measured:
         """Ramp test at ``point``: transfer curve, INL/DNL, energy and conversion time."""
         p = self._point(point)

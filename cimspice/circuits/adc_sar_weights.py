@@ -257,14 +257,9 @@ def decision_offset(adc, engine, p: Mapping[str, float], composed: np.ndarray) -
     k = np.array(decision_codes(n))
     lo, hi = p["v_ref_lo"], p["v_ref_hi"]
     q = (hi - lo) / 2 ** n
-    a = lo + (composed[k - 1] - DECISION_BRACKET) * q
-    b = lo + (composed[k - 1] + DECISION_BRACKET) * q
-    a0, b0 = a.copy(), b.copy()
-    for _ in range(DECISION_STEPS):
-        mid = 0.5 * (a + b)
-        above = np.asarray(adc.convert(engine, mid, p).codes) >= k
-        b, a = np.where(above, mid, b), np.where(above, a, mid)
-    level = 0.5 * (a + b)
+    a0 = lo + (composed[k - 1] - DECISION_BRACKET) * q
+    b0 = lo + (composed[k - 1] + DECISION_BRACKET) * q
+    level = adc.bisect_levels(engine, k, a0, b0, p, DECISION_STEPS)
     if np.any(np.minimum(level - a0, b0 - level) < (b0 - a0) / 2 ** DECISION_STEPS):
         raise CircuitError(f"{adc.name}: at {dict(p)} a converted transition of {k.tolist()} lies more than "
                            f"{DECISION_BRACKET} LSB from the bit weights' composition: the weight test does not "

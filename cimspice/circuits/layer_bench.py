@@ -304,13 +304,8 @@ def flash_transitions(adc: ADC, engine=None, point=None, *, steps: int = 10,
     n = 2 ** adc.adc_bits
     q = (hi - lo) / n
     k = np.arange(1, n)
-    a, b = lo + (k - bracket) * q, lo + (k + bracket) * q
-    a0, b0 = a.copy(), b.copy()
-    for _ in range(int(steps)):
-        mid = 0.5 * (a + b)
-        above = np.asarray(adc.convert(engine, mid, p).codes) >= k
-        b, a = np.where(above, mid, b), np.where(above, a, mid)
-    level = 0.5 * (a + b)
+    a0, b0 = lo + (k - bracket) * q, lo + (k + bracket) * q
+    level = adc.bisect_levels(engine, k, a0, b0, p, steps)
     edge = np.minimum(level - a0, b0 - level) < 2 * (b0 - a0) / 2 ** steps
     if np.any(edge):
         raise CircuitError(f"{adc.name}: transition(s) {k[edge].tolist()} more than {bracket:g} LSB from ideal; "

@@ -19,8 +19,8 @@ from ..surrogate.library import surrogate_corner
 from .errors import SimError
 from .provenance import characterized
 
-__all__ = ["NOMINAL_TEMP", "AtTemperature", "at_operating_point", "characterized_temp", "corners_of", "library_corners",
-           "table_record"]
+__all__ = ["NOMINAL_TEMP", "AtTemperature", "at_operating_point", "characterized_temp", "corners_of",
+           "fixed_inputs", "library_corners", "table_record"]
 
 #: degC: ngspice's default temperature and the circuits' ``temp`` default, where a sweep
 #: that does not sweep ``temp`` ran (cimspice.circuits.base.TEMP; the sim does not import circuits)
@@ -38,15 +38,21 @@ def library_corners(library: dict, keys) -> list[str]:
     return sorted({c for key in keys for c in corners_of(library, key)})
 
 
+def fixed_inputs(surrogate) -> dict:
+    """Inputs the table's sweep held constant -> value (``provenance["fixed_inputs"]``, a
+    one-value list unwrapped); empty when the provenance does not say."""
+    try:
+        fixed = json.loads((getattr(surrogate, "provenance", None) or {}).get("fixed_inputs", "{}") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return {k: v[0] if isinstance(v, list) else v for k, v in fixed.items()}
+
+
 def characterized_temp(surrogate) -> float:
     """degC a table without a ``temp`` input was characterized at: the sweep's fixed ``temp``
-    (``provenance["fixed_inputs"]``), else :data:`NOMINAL_TEMP`."""
-    try:
-        fixed = json.loads(getattr(surrogate, "provenance", {}).get("fixed_inputs", "{}") or "{}")
-    except (TypeError, ValueError):
-        fixed = {}
-    value = fixed.get("temp")
-    return float(value[0] if isinstance(value, list) else value) if value is not None else NOMINAL_TEMP
+    (:func:`fixed_inputs`), else :data:`NOMINAL_TEMP`."""
+    value = fixed_inputs(surrogate).get("temp")
+    return float(value) if value is not None else NOMINAL_TEMP
 
 
 class AtPoint:

@@ -30,12 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import CimspiceError
+from .corners import fixed_inputs
+from .spec import DAC_TABLES
 
 __all__ = ["DacFigures", "read_dac"]
 
-#: spec field -> (output of the block, unit); the same fields as spec.DAC_TABLES
-_TABLES = {"inputs.dac": ("energy_driver", "J"), "inputs.dac.power": ("power_driver", "W"),
-           "inputs.dac.settling_time": ("settling_time", "s")}
+#: unit of each output of an ``inputs.dac`` block the simulator reads (spec.DAC_TABLES)
+_UNITS = {"energy_driver": "J", "power_driver": "W", "settling_time": "s"}
 
 
 @dataclass
@@ -68,15 +69,15 @@ def read_dac(spec, reader) -> DacFigures:
     block, bits = spec.inputs.dac, spec.inputs.bits
     first = reader.surrogate("inputs.dac", f"{block}.energy_driver", "J")   # refused when missing
     _check_resolution(reader, block, bits, first)
-    fixed = _fixed_inputs(first)
+    fixed = {k: float(v) for k, v in fixed_inputs(first).items()}
     at = _operating_point(spec, reader, block, bits, first, fixed)
     if "t_conv" not in fixed:
         reader.fail("inputs.dac", f"{block}.energy_driver records no fixed conversion window t_conv (its inputs: "
                                    f"{', '.join(first.inputs)}); build it with `cimspice library build`")
     t_conv = fixed["t_conv"]
     codes = np.arange(2 ** bits, dtype=float)
-    energy, power, settle = (_at_codes(reader, field, f"{block}.{out}", unit, at, codes)
-                             for field, (out, unit) in _TABLES.items())
+    energy, power, settle = (_at_codes(reader, field, f"{block}.{out}", _UNITS[out], at, codes)
+                             for field, out in DAC_TABLES.items())
     settling = float(settle[-1])
     if not (np.isfinite(settling) and settling > 0):
         reader.fail("inputs.dac.settling_time", f"{block}.settling_time gives {settling:g} s at the top code")
@@ -107,15 +108,6 @@ def _check_resolution(reader, block: str, bits: int, surrogate) -> None:
         hint = "" if f"{want}.energy_driver" in reader.library else f"; add it with {reader.build_hint(want)}"
         reader.fail("inputs.dac", f"{block} is a DAC of {have} bits and inputs.bits is {bits}: name a block of "
                                    f"{bits} bits (the catalogue's {want}){hint}")
-
-
-def _fixed_inputs(surrogate) -> dict[str, float]:
-    """Inputs the block's sweep held constant -> value (the fit's ``fixed_inputs``)."""
-    try:
-        fixed = json.loads((getattr(surrogate, "provenance", None) or {}).get("fixed_inputs", "{}") or "{}")
-    except (TypeError, ValueError):
-        return {}
-    return {k: float(v[0] if isinstance(v, list) else v) for k, v in fixed.items()}
 
 
 def _operating_point(spec, reader, block: str, bits: int, surrogate, fixed: dict) -> dict:
