@@ -27,13 +27,15 @@ import numpy as np
 
 from .costs import ACTIVATION_BITS
 from .crossbar import LinearCell, SurrogateCell, cell_factors, cell_reads
+from .crossbar.transfer import one_blas_thread
 from .errors import SimError
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import standard_normal
 
 __all__ = ["AnalogMatrix"]
 
-_CHUNK = 1 << 21   # elements of one (pulses, vectors, columns) block, bounds memory
+_CHUNK = 1 << 16        # conversions (pulses x vectors x columns) read at once: in cache, bounds memory
+_DRAW_BLOCK = 1 << 21   # conversions whose read noise is drawn at once (sets the draws' order)
 
 
 class _Separable:
@@ -332,8 +334,10 @@ class AnalogMatrix:
     def _voltages(self, codes):
         return codes if self.level_v is None else self.level_v[codes]
 
-    def _currents(self, tile, codes, noise: bool):
-        """Sensed differences (P*n, n_out*k) (A) for ``codes`` (P, n, rows) of this row tile."""
+    def _currents(self, tile, codes, noise=None):
+        """Sensed differences (P*n, n_out*k) (A) for ``codes`` (P, n, rows) of this row tile;
+        ``noise``: standard-normal draws (P*n, n_out*k) scaled by each read's noise std and
+        added (None or False: the noiseless currents)."""
         P, n, r = codes.shape
         flat = codes.reshape(P * n, r)
         if self.spec.nonidealities.solver == "exact":
@@ -354,14 +358,12 @@ class AnalogMatrix:
             if tile.diff.mode == "two" and tile.sq is not None and tile.sq.mode == "two":
                 flat = flat.astype(np.float32)  # bits: one conversion for both products
             D = tile.diff.apply(flat)
-        if noise and tile.sq is not None:
+        if isinstance(noise, np.ndarray) and tile.sq is not None:
             sigma = tile.sq.apply(flat)                       # noise variance of the pair (A^2)
             if not tile.sq_nonnegative:
                 np.maximum(sigma, 0.0, out=sigma)
             np.sqrt(sigma, out=sigma)
-            # tabulated-inversion draws (sim/noise.py): a third of the ziggurat's time, which
-            # dominated bit-serial inference, and far finer than any ADC step
-            sigma *= standard_normal(self.backend.rng, sigma.shape)
+            sigma *= noise
             D += sigma.astype(D.dtype, copy=False)
         return D
 
@@ -385,46 +387,33 @@ class AnalogMatrix:
             return self.record(x)
         if self.x_max is None:
             raise SimError(f"{self.name}: not calibrated; run the backend's calibrate() first")
+        # one BLAS thread: the tiles' products are skinny (64 * terms deep); OpenBLAS's two
+        # threads spin against each other on a shared machine (measured at load 8: a
+        # (128, 192) @ (192, 1024) float32 product took 28 ms on two threads, 0.7 ms on one)
+        with one_blas_thread():
+            return self._run(x)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        """The analog product of ``x`` (n, n_in) -> (n, n_out), every event counted."""
         n = len(x)
         summed = np.zeros((n, self.n_out * self.k))   # codes x ADC step over pulses and row tiles
         codes_all, weights = self._encode(x)
         P = len(codes_all)
         C = self.n_out * self.k
-        chunk = max(1, _CHUNK // (P * C))
         sense = self.backend.sense
-        # a characterized sense circuit's energy per read, from the currents it senses
-        sense_energy = sense.energy if getattr(sense, "energy_surrogate", None) is not None else None
+        has_sense_energy = getattr(sense, "energy_surrogate", None) is not None
         ledger, a = self.backend.ledger, self.spec.array
-        energy = pulses = e_sense = 0.0
-        clipped, code_max = 0, self.adc.code_max
+        tally = {"energy": 0.0, "pulses": 0, "sense_energy": 0.0, "clipped": 0}
         for tile in self.tiles:
-            r0, r1 = tile.rows
-            for s in range(0, n, chunk):
-                codes = codes_all[:, s:s + chunk, r0:r1]
-                m = codes.shape[1]
-                I = self._currents(tile, codes, noise=True)
-                D = sense.sense(I)
-                if sense_energy is not None:
-                    e_sense += sense_energy(I)
-                adc_codes = self.adc.convert(D, tile.lsb.astype(D.dtype, copy=False)).reshape(P, m * C)
-                if np.isfinite(code_max):
-                    clipped += int(np.count_nonzero(np.abs(adc_codes) >= code_max))
-                # pulses' significance, then each column's ADC step: O(m C) per row tile
-                # (a (C, n_out) shift-add matrix per tile costs O(m C n_out): 512 outputs make
-                # it 8x the signal product of a 64-row tile)
-                # (one pulse: a scalar product; a matmul of mixed precisions takes no BLAS)
-                pulsed = adc_codes[0] * weights[0] if P == 1 else weights @ adc_codes
-                summed[s:s + chunk] += pulsed.reshape(m, C) * tile.lsb
-                energy += self._energy(tile, codes)
-                pulses += tile.driven(codes)
+            self._tile_reads(tile, codes_all, weights, summed, tally)
             ledger.add(self.name, f"adc:{tile.adc_bits}", P * n * C)
-        ledger.add(self.name, "array_energy", energy)
-        ledger.add(self.name, "driver_pulses", int(pulses))
+        ledger.add(self.name, "array_energy", tally["energy"])
+        ledger.add(self.name, "driver_pulses", int(tally["pulses"]))
         ledger.add(self.name, *self._read_cycle(P * n / self.backend.batch))
         conversions = P * n * C * len(self.tiles)
         ledger.add(self.name, "sense_samples", conversions)
-        if sense_energy is not None:
-            ledger.add(self.name, "sense_energy", e_sense)   # J; see docs/validation.md for its pricing
+        if has_sense_energy:   # J; see docs/validation.md for its pricing
+            ledger.add(self.name, "sense_energy", tally["sense_energy"])
         ledger.add(self.name, "shift_add", conversions)
         ledger.add(self.name, "digital:add", n * self.n_out * (len(self.tiles) - 1))  # partial sums / splits
         in_bits = self.spec.inputs.bits or ACTIVATION_BITS
@@ -433,11 +422,60 @@ class AnalogMatrix:
         # conversion: a current of step * v_read per (digit x input) is one weight unit
         powers = self.planes.base ** np.arange(self.k) * (self.planes.scale * self.x_max / (self.step * a.v_read))
         out = summed.reshape(n, self.n_out, self.k) @ powers
-        ledger.diagnose(self.name, clipped=clipped, conversions=conversions,
+        ledger.diagnose(self.name, clipped=tally["clipped"], conversions=conversions,
                         attenuation=float(np.mean([t.attenuation for t in self.tiles])) * n, vectors=n)
         if self.backend.float_reference:
             self._error(x, out)
         return out
+
+    def _tile_reads(self, tile, codes_all, weights, summed, tally) -> None:
+        """Every read of row tile ``tile`` for ``codes_all`` (P, n, n_in), pulses weighted by
+        ``weights`` (P,): codes x ADC step added into ``summed`` (n, n_out*k), events into
+        ``tally``.
+
+        Read noise is drawn in blocks of :data:`_DRAW_BLOCK` conversions in (pulse, vector,
+        column) order, which fixes the draws whatever the work block; the reads themselves
+        run in blocks of :data:`_CHUNK` conversions, whose dozen passes (noise, sense, ADC,
+        shift-add) stay in cache (twice as fast as over 2**21-element blocks, measured)."""
+        P, n, _ = codes_all.shape
+        C = self.n_out * self.k
+        r0, r1 = tile.rows
+        block, step = max(1, _DRAW_BLOCK // (P * C)), max(1, _CHUNK // (P * C))
+        for s0 in range(0, n, block):
+            b = min(block, n - s0)
+            codes = codes_all[:, s0:s0 + b, r0:r1]
+            # tabulated-inversion draws (sim/noise.py): a third of the ziggurat's time, which
+            # dominated bit-serial inference, and far finer than any ADC step
+            z = standard_normal(self.backend.rng, (P, b, C)) if tile.sq is not None else None
+            for s in range(0, b, step):
+                m = min(step, b - s)
+                draws = None if z is None else z[:, s:s + m].reshape(P * m, C)
+                self._convert(tile, codes[:, s:s + m], draws, weights, summed[s0 + s:s0 + s + m], tally)
+            tally["energy"] += self._energy(tile, codes)
+            tally["pulses"] += tile.driven(codes)
+
+    def _convert(self, tile, codes, draws, weights, summed, tally) -> None:
+        """Reads of ``codes`` (P, m, rows) with noise ``draws``: sensed, converted, and the
+        codes times each column's ADC step added into ``summed`` (m, n_out*k)."""
+        P, m, _ = codes.shape
+        sense = self.backend.sense
+        I = self._currents(tile, codes, draws)
+        D = sense.sense(I)
+        if getattr(sense, "energy_surrogate", None) is not None:
+            # a characterized sense circuit's energy per read, from the currents it senses
+            tally["sense_energy"] += sense.energy(I)
+        adc_codes = self.adc.convert(D, tile.lsb.astype(D.dtype, copy=False)).reshape(P, -1)
+        if np.isfinite(self.adc.code_max):
+            tally["clipped"] += int(np.count_nonzero(np.abs(adc_codes) >= self.adc.code_max))
+        # pulses' significance, then each column's ADC step: O(m C) per row tile
+        # (a (C, n_out) shift-add matrix per tile costs O(m C n_out): 512 outputs make
+        # it 8x the signal product of a 64-row tile)
+        # (one pulse: a scalar product, none at weight 1; a matmul of mixed precisions takes no BLAS)
+        if P > 1:
+            pulsed = weights @ adc_codes
+        else:
+            pulsed = adc_codes[0] if weights[0] == 1.0 else adc_codes[0] * weights[0]
+        summed += pulsed.reshape(m, -1) * tile.lsb
 
     def _error(self, x, out) -> None:
         """The diagnosis's error sums of ``out`` against the float network's product of the
