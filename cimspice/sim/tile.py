@@ -32,7 +32,7 @@ from .errors import SimError
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import standard_normal
 from .readout import threshold_readout
-from .row_tile import RowTile, Separable, Tally
+from .row_tile import RowTile, Separable, Tally, generator_after, in_order, tile_pool
 
 __all__ = ["AnalogMatrix"]
 
@@ -322,7 +322,10 @@ class AnalogMatrix:
         # threads spin against each other on a shared machine (measured at load 8: a
         # (128, 192) @ (192, 1024) float32 product took 28 ms on two threads, 0.7 ms on one)
         with one_blas_thread():
-            return self._run(x)
+            out = self._run(x)
+        if self.backend.float_reference:   # the float network's own product, on BLAS's own threads
+            self._error(x, out)
+        return out
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         """The analog product of ``x`` (n, n_in) -> (n, n_out), every event counted."""
@@ -331,18 +334,17 @@ class AnalogMatrix:
         P = len(codes_all)
         C = self.n_out * self.k
         ledger, a = self.backend.ledger, self.spec.array
-        summed, tally = np.zeros((n, C)), Tally()    # codes x ADC step over pulses and row tiles
+        summed, tally = self._tile_passes(codes_all, weights)   # codes x ADC step over pulses and row tiles
         for tile in self.tiles:
-            self._tile_reads(tile, codes_all, weights, summed, tally)
             ledger.add(self.name, f"adc:{tile.adc_bits}", P * n * C)
-        ledger.add(self.name, "array_energy", tally.energy)
+        ledger.add(self.name, "array_energy", in_order(tally.energy))
         ledger.add(self.name, "driver_pulses", int(tally.pulses))
         ledger.add(self.name, *self._read_cycle(P * n / self.backend.batch))
         conversions = P * n * C * len(self.tiles)
         ledger.add(self.name, "sense_samples", conversions)
         if getattr(self.backend.sense, "energy_surrogate", None) is not None:
             # J; see docs/validation.md for its pricing
-            ledger.add(self.name, "sense_energy", tally.sense_energy)
+            ledger.add(self.name, "sense_energy", in_order(tally.sense_energy))
         ledger.add(self.name, "shift_add", conversions)
         ledger.add(self.name, "digital:add", n * self.n_out * (len(self.tiles) - 1))  # partial sums / splits
         in_bits = self.spec.inputs.bits or ACTIVATION_BITS
@@ -353,14 +355,57 @@ class AnalogMatrix:
         out = summed.reshape(n, self.n_out, self.k) @ powers
         ledger.diagnose(self.name, clipped=tally.clipped, conversions=conversions,
                         attenuation=float(np.mean([t.attenuation for t in self.tiles])) * n, vectors=n)
-        if self.backend.float_reference:
-            self._error(x, out)
         return out
 
-    def _tile_reads(self, tile, codes_all, weights, summed, tally) -> None:
+    def _tile_passes(self, codes_all, weights) -> tuple[np.ndarray, Tally]:
+        """Every row tile's reads of ``codes_all`` (P, n, n_in): codes x ADC step summed over
+        pulses and tiles (n, n_out*k), and the events.
+
+        With ``backend.threads`` > 1 (surrogate mode) that many tiles run at once, each on its
+        own copy of the noise generator advanced to where the tiles before it leave it, into
+        its own sums, which are then added in tile order: the same draws and the same sums,
+        bit for bit, as one tile after the other."""
+        P, n, _ = codes_all.shape
+        C = self.n_out * self.k
+        rng, threads = self.backend.rng, getattr(self.backend, "threads", 1)
+        tally = Tally()
+        if threads <= 1 or len(self.tiles) == 1 or self.spec.nonidealities.solver == "exact":
+            summed = np.zeros((n, C))     # (the exact solver caches factorisations: one thread)
+            for tile in self.tiles:
+                self._tile_reads(tile, codes_all, weights, summed, tally, rng)
+            return summed, tally
+
+        def job(tile, generator):
+            part, events = np.zeros((n, C)), Tally()
+            self._tile_reads(tile, codes_all, weights, part, events, generator)
+            return part, events
+
+        summed, skip, pool = None, 0, tile_pool(threads)
+        for w in range(0, len(self.tiles), threads):
+            futures = []
+            for tile in self.tiles[w:w + threads]:
+                futures.append(pool.submit(job, tile, generator_after(rng, skip)))
+                skip += self._raw_draws(tile, P, n)
+            for future in futures:            # in tile order (0 + the first tile's == the first's)
+                part, events = future.result()
+                summed = part if summed is None else np.add(summed, part, out=summed)
+                tally.merge(events)
+        rng.bit_generator.advance(skip)
+        return summed, tally
+
+    def _raw_draws(self, tile, P: int, n: int) -> int:
+        """Raw outputs of the bit generator :meth:`_tile_reads` takes for ``tile``
+        (:func:`~cimspice.sim.noise.standard_normal`: four draws from each)."""
+        if tile.sq is None:
+            return 0
+        C = self.n_out * self.k
+        block = max(1, _DRAW_BLOCK // (P * C))
+        return sum(-(-(P * min(block, n - s0) * C) // 4) for s0 in range(0, n, block))
+
+    def _tile_reads(self, tile, codes_all, weights, summed, tally, rng) -> None:
         """Every read of row tile ``tile`` for ``codes_all`` (P, n, n_in), pulses weighted by
         ``weights`` (P,): codes x ADC step added into ``summed`` (n, n_out*k), events into
-        ``tally``.
+        ``tally``, read noise drawn from ``rng``.
 
         Read noise is drawn in blocks of :data:`_DRAW_BLOCK` conversions in (pulse, vector,
         column) order, which fixes the draws whatever the work block; the reads themselves
@@ -375,12 +420,12 @@ class AnalogMatrix:
             codes = codes_all[:, s0:s0 + b, r0:r1]
             # tabulated-inversion draws (sim/noise.py): a third of the ziggurat's time, which
             # dominated bit-serial inference, and far finer than any ADC step
-            z = standard_normal(self.backend.rng, (P, b, C)) if tile.sq is not None else None
+            z = standard_normal(rng, (P, b, C)) if tile.sq is not None else None
             for s in range(0, b, step):
                 m = min(step, b - s)
                 draws = None if z is None else z[:, s:s + m]
                 self._convert(tile, codes[:, s:s + m], draws, weights, summed[s0 + s:s0 + s + m], tally)
-            tally.energy += self._energy(tile, codes)
+            tally.energy.append(self._energy(tile, codes))
             tally.pulses += tile.driven(codes)
 
     def _convert(self, tile, codes, draws, weights, summed, tally) -> None:
@@ -391,7 +436,7 @@ class AnalogMatrix:
         I = self._currents(tile, codes, draws)
         if getattr(sense, "energy_surrogate", None) is not None:
             # a characterized sense circuit's energy per read, from the currents it senses
-            tally.sense_energy += sense.energy(I)
+            tally.sense_energy.append(sense.energy(I))
         if tile.readout is not None and I.dtype == np.float32:
             adc_codes = tile.readout.codes(I).reshape(P, -1)      # the same codes, a third of the time
         else:
