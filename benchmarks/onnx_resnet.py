@@ -107,7 +107,7 @@ def measure(config: str, path: Path, batch: int, calibration: int, repeats: int,
         plans = backend.prepare(net)
         backend.calibrate(net, x_cal)
         out["programming"] = time.perf_counter() - t0
-        out["arrays"] = sum(plan.arrays for plan in plans)
+        out["arrays"], out["threads"] = sum(plan.arrays for plan in plans), backend.threads
         t_float, t_analog = _alternated(lambda: net.forward(x), lambda: net.forward(x, backend), repeats)
         out["float_here"], out["per_image"] = t_float / batch, t_analog / batch
         backend.float_reference = False     # the per-layer diagnosis's float product, off
@@ -161,6 +161,9 @@ def _report(results: list[dict], args, shape) -> None:
     print("(float here: the float inference per image timed in the same process, alternating with the "
           "analog runs; x float and no ref are over it. no ref: without the per-layer diagnosis's float "
           "product of every analog call)")
+    threads = {r["threads"] for r in results if "threads" in r}
+    print(f"(analog row tiles on {', '.join(map(str, sorted(threads)))} thread(s), AnalogBackend.threads; the float "
+          f"inference on NumPy's BLAS threads)")
     peak = max(r["peak_rss"] for r in results)
     print(f"{'meets' if peak < MEMORY_TARGET else 'misses'}  peak memory {peak / 1e9:.2f} GB for a batch of "
           f"{args.batch} (target < {MEMORY_TARGET / 1e9:.0f} GB for a batch of 8)")
