@@ -30,6 +30,7 @@ from .execution import Backend, FloatNonlinearity, pool_windows
 from .layers import Layer, MaxPool2d
 from .mapping import plan_matrix
 from .peripherals import MeasuredAdc, SurrogateSense, adc_from_spec, sense_from_spec
+from .row_tile import available_cpus
 from .sense_circuit import mirrored_inl
 from .spec import SystemSpec, load_system_spec
 from .tile import AnalogMatrix
@@ -188,6 +189,9 @@ class AnalogBackend(Backend):
         inputs for the per-layer diagnosis's error (``rel_rms``, ``snr_db``): one float
         product per call, the float inference's own cost again. On by default (results.json
         always carries it); ``False`` leaves those two columns empty (benchmarks time both).
+    threads : int, optional
+        Row tiles of a matrix read at once, one per thread (surrogate mode; the results are
+        those of one thread, bit for bit). Default: the CPUs this process may run on.
 
     ``records`` holds the source record (:mod:`.provenance`) of every table the spec reads,
     by spec field (``adc.energy.6``, ``sense.energy``, ...); ``adc_energy`` / ``adc_time``
@@ -195,9 +199,10 @@ class AnalogBackend(Backend):
     """
 
     def __init__(self, spec, library: dict | None = None, seed: int | None = None, cell=None,
-                 float_reference: bool = True):
+                 float_reference: bool = True, threads: int | None = None):
         super().__init__()
         self.float_reference = bool(float_reference)
+        self.threads = max(1, int(threads)) if threads is not None else available_cpus()
         spec = load_system_spec(spec)
         if seed is not None:
             spec = spec.updated({"seed": int(seed)})

@@ -27,103 +27,17 @@ import numpy as np
 
 from .costs import ACTIVATION_BITS
 from .crossbar import LinearCell, SurrogateCell, cell_factors, cell_reads
+from .crossbar.transfer import one_blas_thread
 from .errors import SimError
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import standard_normal
+from .readout import threshold_readout
+from .row_tile import RowTile, Separable, Tally, generator_after, in_order, tile_pool
 
 __all__ = ["AnalogMatrix"]
 
-_CHUNK = 1 << 21   # elements of one (pulses, vectors, columns) block, bounds memory
-
-
-class _Separable:
-    """``sum_r f_r(V) @ A_r`` for row inputs given as level indices or as voltages.
-
-    With indexed inputs the ``f_r`` are tabulated on the levels once; two levels (bit-serial
-    pulses) collapse to a single product ``bits @ M + c``.
-    """
-
-    def __init__(self, factors, level_v, dtype=np.float64):
-        self.level_v, self.dtype = level_v, dtype
-        if level_v is None:
-            self.factors, self.mode = factors, "voltage"
-        elif len(level_v) == 2:
-            tables = [f(level_v) for _, f in factors]
-            self.M = sum((t[1] - t[0]) * A for (A, _), t in zip(factors, tables)).astype(dtype)
-            c = sum(t[0] * A.sum(axis=0) for (A, _), t in zip(factors, tables))
-            self.c = c.astype(dtype) if np.any(c) else None
-            self.mode = "two"
-        else:  # DAC levels: tabulated, in the chosen precision (float32 halves the traffic);
-            # all terms at once: one (levels, R) lookup per code and one product with the
-            # factors stacked row by row, (rows * R, cols) (half the time of one lookup and
-            # one product per term)
-            self.table = np.stack([np.asarray(f(level_v), dtype) for _, f in factors], axis=1)
-            self.A = np.stack([np.asarray(A, dtype) for A, _ in factors], axis=1)
-            self.A = self.A.reshape(-1, self.A.shape[-1])
-            self.mode = "table"
-
-    @property
-    def nonnegative(self) -> bool:
-        """Every product is >= 0 for every input (nonnegative tables and matrices: a sum of
-        nonnegative terms rounds to a nonnegative number)."""
-        if self.mode == "two":
-            return bool((self.M >= 0).all() and (self.c is None or (self.c >= 0).all()))
-        if self.mode == "table":
-            return bool((self.table >= 0).all() and (self.A >= 0).all())
-        return False
-
-    def apply(self, codes):
-        """(m, rows) codes -> (m, cols). Two-level codes may come already in ``dtype``."""
-        if self.mode == "two":
-            out = codes.astype(self.dtype, copy=False) @ self.M
-            return out if self.c is None else out + self.c
-        if self.mode == "table":
-            return np.take(self.table, codes, axis=0).reshape(len(codes), -1) @ self.A
-        return sum(f(codes) @ A for A, f in self.factors)
-
-
-class _RowTile:
-    """The arrays sharing one range of inputs: their factors side by side over all outputs."""
-
-    def __init__(self, rows: tuple[int, int]):
-        self.rows = rows
-        self.diff: _Separable | None = None   # plus minus minus column currents
-        self.sq: _Separable | None = None     # variance: squared currents of plus + minus
-        self.sq_nonnegative = False  # whether sq.apply can skip clipping round-off below 0
-        self.arrays: list = []      # [(outs, G, plus_idx, minus_idx)] for the exact solver
-        self.lsb = None             # (n_out*k,) ADC step per column, one value per array
-        self.adc_bits = None
-        self.conv_per_array = 0     # conversions per array per read (the busiest array)
-        self.level_v = None
-        self.attenuation = 1.0      # mean IR-drop attenuation of the cells' currents (1: none)
-        self._rowsum = None         # [(rowsum_r (rows,), f_r)]: current drawn per unit f_r
-        self._ew = None             # (levels, rows): power per row at each level / t_read
-
-    def set_rowsum(self, rowsum, level_v):
-        self.level_v, self._rowsum = level_v, rowsum
-        if level_v is not None:
-            self._ew = sum(level_v[:, None] * f(level_v)[:, None] * r[None, :] for r, f in rowsum)
-            self._zero = int(np.argmin(np.abs(level_v)))
-
-    def energy(self, codes) -> float:
-        """``sum V * I`` (W * s / t_read) over every row of every read in ``codes`` (P, m, rows)."""
-        if self.level_v is None:
-            flat = codes.reshape(-1, codes.shape[-1])
-            return float(sum(np.sum((flat * f(flat)) @ r) for r, f in self._rowsum))
-        L, rows = self._ew.shape
-        if L == 2:
-            ones = np.count_nonzero(codes.reshape(-1, rows), axis=0)
-            total = codes.shape[0] * codes.shape[1]
-            return float(ones @ self._ew[1] + (total - ones) @ self._ew[0])
-        keys = codes.reshape(-1, rows).astype(np.int64) * rows + np.arange(rows)
-        counts = np.bincount(keys.ravel(), minlength=L * rows).reshape(L, rows)
-        return float(np.sum(counts * self._ew))
-
-    def driven(self, codes) -> int:
-        """Row drives (pulses or DAC levels at a nonzero voltage) in ``codes``."""
-        if self.level_v is None:
-            return int(np.count_nonzero(codes))
-        return int(codes.size - np.count_nonzero(codes == self._zero))
+_CHUNK = 1 << 16        # conversions (pulses x vectors x columns) read at once: in cache, bounds memory
+_DRAW_BLOCK = 1 << 21   # conversions whose read noise is drawn at once (sets the draws' order)
 
 
 class AnalogMatrix:
@@ -169,10 +83,10 @@ class AnalogMatrix:
         # bipolar: -v .. 0 .. v, so the code of a signed level q is len(lv) - 1 + q
         return np.concatenate([-lv[:0:-1], lv]) if inp.signed == "bipolar" else lv
 
-    def _program(self, rows, rng) -> _RowTile:
+    def _program(self, rows, rng) -> RowTile:
         spec, cell = self.spec, self.backend.cell
         a, n = spec.array, spec.nonidealities
-        tile = _RowTile(rows)
+        tile = RowTile(rows)
         Gs, plus_all, minus_all, offset = [], [], [], 0
         for outs in self.plan.out_groups:
             G, plus_idx, minus_idx = array_layout(self.planes, rows, outs, a.g_on, a.g_off)
@@ -220,7 +134,7 @@ class AnalogMatrix:
         # (~1e-7 of full scale) is far below one LSB and below every modelled non-ideality.
         fast = np.float32 if (spec.adc.bits is not None and spec.adc.partial_sum_bits is not None
                               and max(spec.adc.bits, spec.adc.partial_sum_bits) <= 16) else np.float64
-        tile.diff = _Separable([(A[:, plus] - A[:, minus], f) for A, f in factors], self.level_v, fast)
+        tile.diff = Separable([(A[:, plus] - A[:, minus], f) for A, f in factors], self.level_v, fast)
         tile.set_rowsum([(A.sum(axis=1), f) for A, f in factors], self.level_v)
         if n.read_noise_sigma > 0:
             sq = cell_factors(cell, G, levels, power=2)
@@ -229,7 +143,7 @@ class AnalogMatrix:
             # noise std needs no more than float32; sigma^2 folded into the matrices, so a
             # read's noise std is sqrt(product) with no further pass over the conversions
             s2 = n.read_noise_sigma ** 2
-            tile.sq = _Separable([(s2 * (A[:, plus] + A[:, minus]), f) for A, f in sq], self.level_v, np.float32)
+            tile.sq = Separable([(s2 * (A[:, plus] + A[:, minus]), f) for A, f in sq], self.level_v, np.float32)
             tile.sq_nonnegative = tile.sq.nonnegative
         return tile
 
@@ -254,6 +168,21 @@ class AnalogMatrix:
         x = np.asarray(x, dtype=float)
         self.x_max = float(np.max(np.abs(x))) or 1.0
         self.signed = bool(np.min(x) < 0)
+        with one_blas_thread():
+            self._set_ranges(x)
+        self.set_readouts()
+
+    def set_readouts(self) -> None:
+        """Each row tile's sense and ADC as thresholds on its currents (:mod:`.readout`)
+        when they reproduce the two models and the currents are float32 (surrogate mode)."""
+        for tile in self.tiles:
+            exact = self.spec.nonidealities.solver == "exact"
+            float32 = tile.diff is not None and tile.diff.dtype == np.float32
+            tile.readout = None if exact or not float32 else \
+                threshold_readout(self.backend.sense, self.adc, tile.lsb)
+
+    def _set_ranges(self, x: np.ndarray) -> None:
+        """Each array's ADC step from the currents of calibration inputs ``x`` (n, n_in)."""
         adc = self.spec.adc
         codes, _ = self._encode(x)
         for tile in self.tiles:
@@ -327,16 +256,23 @@ class AnalogMatrix:
                 bits = np.where(part < 0, 1 - bits, 1 + bits).astype(np.uint8)
             codes.append(bits)
             weights.extend(sign * 2.0 ** b / top for b in range(inp.bits))
-        return np.concatenate(codes), np.array(weights)
+        return (codes[0] if len(codes) == 1 else np.concatenate(codes)), np.array(weights)
 
     def _voltages(self, codes):
         return codes if self.level_v is None else self.level_v[codes]
 
-    def _currents(self, tile, codes, noise: bool):
-        """Sensed differences (P*n, n_out*k) (A) for ``codes`` (P, n, rows) of this row tile."""
+    def _currents(self, tile, codes, noise=None):
+        """Sensed differences (P*n, n_out*k) (A) for ``codes`` (P, n, rows) of this row tile;
+        ``noise``: standard-normal draws (P*n, n_out*k) or (P, n, n_out*k) scaled by each
+        read's noise std and added (None or False: the noiseless currents)."""
         P, n, r = codes.shape
-        flat = codes.reshape(P * n, r)
-        if self.spec.nonidealities.solver == "exact":
+        exact = self.spec.nonidealities.solver == "exact"
+        if not exact and tile.diff.mode == "two" and tile.sq is not None and tile.sq.mode == "two":
+            # bits: one conversion for both products, straight from the strided block
+            flat = codes.astype(np.float32).reshape(P * n, r)
+        else:
+            flat = codes.reshape(P * n, r)
+        if exact:
             # Solve each distinct input vector once: bit-serial pulses and zero padding repeat
             # a lot (9 rows of bits have at most 512 patterns), and the solve is deterministic.
             if self.level_v is not None:
@@ -351,17 +287,14 @@ class AnalogMatrix:
                 D = D[inverse]
                 flat = codes.reshape(P * n, r)
         else:
-            if tile.diff.mode == "two" and tile.sq is not None and tile.sq.mode == "two":
-                flat = flat.astype(np.float32)  # bits: one conversion for both products
             D = tile.diff.apply(flat)
-        if noise and tile.sq is not None:
+        if isinstance(noise, np.ndarray) and tile.sq is not None:
             sigma = tile.sq.apply(flat)                       # noise variance of the pair (A^2)
             if not tile.sq_nonnegative:
                 np.maximum(sigma, 0.0, out=sigma)
             np.sqrt(sigma, out=sigma)
-            # tabulated-inversion draws (sim/noise.py): a third of the ziggurat's time, which
-            # dominated bit-serial inference, and far finer than any ADC step
-            sigma *= standard_normal(self.backend.rng, sigma.shape)
+            scaled = sigma.reshape(noise.shape)   # (P, n, cols) draws: a view of a larger block
+            scaled *= noise
             D += sigma.astype(D.dtype, copy=False)
         return D
 
@@ -385,48 +318,35 @@ class AnalogMatrix:
             return self.record(x)
         if self.x_max is None:
             raise SimError(f"{self.name}: not calibrated; run the backend's calibrate() first")
+        # one BLAS thread: the tiles' products are skinny (64 * terms deep); OpenBLAS's two
+        # threads spin against each other on a shared machine (measured at load 8: a
+        # (128, 192) @ (192, 1024) float32 product took 28 ms on two threads, 0.7 ms on one)
+        with one_blas_thread():
+            out = self._run(x)
+        if self.backend.float_reference:   # the float network's own product, on BLAS's own threads
+            self._error(x, out)
+        return out
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        """The analog product of ``x`` (n, n_in) -> (n, n_out), every event counted."""
         n = len(x)
-        summed = np.zeros((n, self.n_out * self.k))   # codes x ADC step over pulses and row tiles
         codes_all, weights = self._encode(x)
         if self.backend.blocks.dac is not None:   # a characterized DAC prices each code (sim/dac_block.py)
             self.backend.blocks.dac.count(self.backend, self.name, codes_all)
         P = len(codes_all)
         C = self.n_out * self.k
-        chunk = max(1, _CHUNK // (P * C))
-        sense = self.backend.sense
-        # a characterized sense circuit's energy per read, from the currents it senses
-        sense_energy = sense.energy if getattr(sense, "energy_surrogate", None) is not None else None
         ledger, a = self.backend.ledger, self.spec.array
-        energy = pulses = e_sense = 0.0
-        clipped, code_max = 0, self.adc.code_max
+        summed, tally = self._tile_passes(codes_all, weights)   # codes x ADC step over pulses and row tiles
         for tile in self.tiles:
-            r0, r1 = tile.rows
-            for s in range(0, n, chunk):
-                codes = codes_all[:, s:s + chunk, r0:r1]
-                m = codes.shape[1]
-                I = self._currents(tile, codes, noise=True)
-                D = sense.sense(I)
-                if sense_energy is not None:
-                    e_sense += sense_energy(I)
-                adc_codes = self.adc.convert(D, tile.lsb.astype(D.dtype, copy=False)).reshape(P, m * C)
-                if np.isfinite(code_max):
-                    clipped += int(np.count_nonzero(np.abs(adc_codes) >= code_max))
-                # pulses' significance, then each column's ADC step: O(m C) per row tile
-                # (a (C, n_out) shift-add matrix per tile costs O(m C n_out): 512 outputs make
-                # it 8x the signal product of a 64-row tile)
-                # (one pulse: a scalar product; a matmul of mixed precisions takes no BLAS)
-                pulsed = adc_codes[0] * weights[0] if P == 1 else weights @ adc_codes
-                summed[s:s + chunk] += pulsed.reshape(m, C) * tile.lsb
-                energy += self._energy(tile, codes)
-                pulses += tile.driven(codes)
             ledger.add(self.name, f"adc:{tile.adc_bits}", P * n * C)
-        ledger.add(self.name, "array_energy", energy)
-        ledger.add(self.name, "driver_pulses", int(pulses))
+        ledger.add(self.name, "array_energy", in_order(tally.energy))
+        ledger.add(self.name, "driver_pulses", int(tally.pulses))
         ledger.add(self.name, *self._read_cycle(P * n / self.backend.batch))
         conversions = P * n * C * len(self.tiles)
         ledger.add(self.name, "sense_samples", conversions)
-        if sense_energy is not None:
-            ledger.add(self.name, "sense_energy", e_sense)   # J; see docs/validation.md for its pricing
+        if getattr(self.backend.sense, "energy_surrogate", None) is not None:
+            # J; see docs/validation.md for its pricing
+            ledger.add(self.name, "sense_energy", in_order(tally.sense_energy))
         ledger.add(self.name, "shift_add", conversions)
         ledger.add(self.name, "digital:add", n * self.n_out * (len(self.tiles) - 1))  # partial sums / splits
         in_bits = self.spec.inputs.bits or ACTIVATION_BITS
@@ -435,11 +355,111 @@ class AnalogMatrix:
         # conversion: a current of step * v_read per (digit x input) is one weight unit
         powers = self.planes.base ** np.arange(self.k) * (self.planes.scale * self.x_max / (self.step * a.v_read))
         out = summed.reshape(n, self.n_out, self.k) @ powers
-        ledger.diagnose(self.name, clipped=clipped, conversions=conversions,
+        ledger.diagnose(self.name, clipped=tally.clipped, conversions=conversions,
                         attenuation=float(np.mean([t.attenuation for t in self.tiles])) * n, vectors=n)
-        if self.backend.float_reference:
-            self._error(x, out)
         return out
+
+    def _tile_passes(self, codes_all, weights) -> tuple[np.ndarray, Tally]:
+        """Every row tile's reads of ``codes_all`` (P, n, n_in): codes x ADC step summed over
+        pulses and tiles (n, n_out*k), and the events.
+
+        With ``backend.threads`` > 1 (surrogate mode) that many tiles run at once, each on its
+        own copy of the noise generator advanced to where the tiles before it leave it, into
+        its own sums, which are then added in tile order: the same draws and the same sums,
+        bit for bit, as one tile after the other."""
+        P, n, _ = codes_all.shape
+        C = self.n_out * self.k
+        rng, threads = self.backend.rng, getattr(self.backend, "threads", 1)
+        tally = Tally()
+        if threads <= 1 or len(self.tiles) == 1 or self.spec.nonidealities.solver == "exact":
+            summed = np.zeros((n, C))     # (the exact solver caches factorisations: one thread)
+            for tile in self.tiles:
+                self._tile_reads(tile, codes_all, weights, summed, tally, rng)
+            return summed, tally
+
+        def job(tile, generator):
+            part, events = np.zeros((n, C)), Tally()
+            self._tile_reads(tile, codes_all, weights, part, events, generator)
+            return part, events
+
+        summed, skip, pool = None, 0, tile_pool(threads)
+        for w in range(0, len(self.tiles), threads):
+            futures = []
+            for tile in self.tiles[w:w + threads]:
+                futures.append(pool.submit(job, tile, generator_after(rng, skip)))
+                skip += self._raw_draws(tile, P, n)
+            for future in futures:            # in tile order (0 + the first tile's == the first's)
+                part, events = future.result()
+                summed = part if summed is None else np.add(summed, part, out=summed)
+                tally.merge(events)
+        rng.bit_generator.advance(skip)
+        return summed, tally
+
+    def _raw_draws(self, tile, P: int, n: int) -> int:
+        """Raw outputs of the bit generator :meth:`_tile_reads` takes for ``tile``
+        (:func:`~cimspice.sim.noise.standard_normal`: four draws from each)."""
+        if tile.sq is None:
+            return 0
+        C = self.n_out * self.k
+        block = max(1, _DRAW_BLOCK // (P * C))
+        return sum(-(-(P * min(block, n - s0) * C) // 4) for s0 in range(0, n, block))
+
+    def _tile_reads(self, tile, codes_all, weights, summed, tally, rng) -> None:
+        """Every read of row tile ``tile`` for ``codes_all`` (P, n, n_in), pulses weighted by
+        ``weights`` (P,): codes x ADC step added into ``summed`` (n, n_out*k), events into
+        ``tally``, read noise drawn from ``rng``.
+
+        Read noise is drawn in blocks of :data:`_DRAW_BLOCK` conversions in (pulse, vector,
+        column) order, which fixes the draws whatever the work block; the reads themselves
+        run in blocks of :data:`_CHUNK` conversions, whose dozen passes (noise, sense, ADC,
+        shift-add) stay in cache (twice as fast as over 2**21-element blocks, measured)."""
+        P, n, _ = codes_all.shape
+        C = self.n_out * self.k
+        r0, r1 = tile.rows
+        block, step = max(1, _DRAW_BLOCK // (P * C)), max(1, _CHUNK // (P * C))
+        for s0 in range(0, n, block):
+            b = min(block, n - s0)
+            codes = codes_all[:, s0:s0 + b, r0:r1]
+            # tabulated-inversion draws (sim/noise.py): a third of the ziggurat's time, which
+            # dominated bit-serial inference, and far finer than any ADC step
+            z = standard_normal(rng, (P, b, C)) if tile.sq is not None else None
+            for s in range(0, b, step):
+                m = min(step, b - s)
+                draws = None if z is None else z[:, s:s + m]
+                self._convert(tile, codes[:, s:s + m], draws, weights, summed[s0 + s:s0 + s + m], tally)
+            tally.energy.append(self._energy(tile, codes))
+            tally.pulses += tile.driven(codes)
+
+    def _convert(self, tile, codes, draws, weights, summed, tally) -> None:
+        """Reads of ``codes`` (P, m, rows) with noise ``draws``: sensed, converted, and the
+        codes times each column's ADC step added into ``summed`` (m, n_out*k)."""
+        P, m, _ = codes.shape
+        sense = self.backend.sense
+        I = self._currents(tile, codes, draws)
+        if getattr(sense, "energy_surrogate", None) is not None:
+            # a characterized sense circuit's energy per read, from the currents it senses
+            tally.sense_energy.append(sense.energy(I))
+        if tile.readout is not None and I.dtype == np.float32:
+            adc_codes = tile.readout.codes(I).reshape(P, -1)      # the same codes, a third of the time
+        else:
+            D = sense.sense(I)
+            adc_codes = self.adc.convert(D, tile.lsb.astype(D.dtype, copy=False)).reshape(P, -1)
+        if np.isfinite(self.adc.code_max):
+            c = self.adc.code_max
+            tally.clipped += int(np.count_nonzero(adc_codes >= c) + np.count_nonzero(adc_codes <= -c))
+        # pulses' significance, then each column's ADC step: O(m C) per row tile
+        # (a (C, n_out) shift-add matrix per tile costs O(m C n_out): 512 outputs make
+        # it 8x the signal product of a 64-row tile)
+        # (one pulse: a scalar product, none at weight 1; a matmul of mixed precisions takes no BLAS)
+        if P > 1:
+            pulsed = weights @ adc_codes
+        else:
+            pulsed = adc_codes[0] if weights[0] == 1.0 else adc_codes[0] * weights[0]
+        pulsed = pulsed.reshape(m, -1)
+        if pulsed.dtype == np.float64:        # a fresh array: scaled in place
+            summed += np.multiply(pulsed, tile.lsb, out=pulsed)
+        else:
+            summed += pulsed * tile.lsb
 
     def _error(self, x, out) -> None:
         """The diagnosis's error sums of ``out`` against the float network's product of the

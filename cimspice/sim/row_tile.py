@@ -1,0 +1,162 @@
+"""A row tile's arrays as the analog tile reads them (:mod:`.tile`): the separable read
+law of their cells as matrix products, and what one read costs.
+
+``Separable`` holds ``sum_r f_r(V) @ A_r`` for the cells of every array of a row tile side
+by side; ``RowTile`` the tile's products (signal and read-noise variance), its arrays for
+the exact solver, its ADC steps and read-out, and its energy and drive counters;
+``Tally`` the events of a product's reads, and the helpers that let row tiles run on
+several threads with the draws and sums of one thread.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["RowTile", "Separable", "Tally", "available_cpus", "generator_after", "in_order", "tile_pool"]
+
+
+class Separable:
+    """``sum_r f_r(V) @ A_r`` for row inputs given as level indices or as voltages.
+
+    With indexed inputs the ``f_r`` are tabulated on the levels once; two levels (bit-serial
+    pulses) collapse to a single product ``bits @ M + c``.
+    """
+
+    def __init__(self, factors, level_v, dtype=np.float64):
+        self.level_v, self.dtype = level_v, dtype
+        if level_v is None:
+            self.factors, self.mode = factors, "voltage"
+        elif len(level_v) == 2:
+            tables = [f(level_v) for _, f in factors]
+            self.M = sum((t[1] - t[0]) * A for (A, _), t in zip(factors, tables)).astype(dtype)
+            c = sum(t[0] * A.sum(axis=0) for (A, _), t in zip(factors, tables))
+            self.c = c.astype(dtype) if np.any(c) else None
+            self.mode = "two"
+        else:  # DAC levels: tabulated, in the chosen precision (float32 halves the traffic);
+            # all terms at once: one (levels, R) lookup per code and one product with the
+            # factors stacked row by row, (rows * R, cols) (half the time of one lookup and
+            # one product per term)
+            self.table = np.stack([np.asarray(f(level_v), dtype) for _, f in factors], axis=1)
+            self.A = np.stack([np.asarray(A, dtype) for A, _ in factors], axis=1)
+            self.A = self.A.reshape(-1, self.A.shape[-1])
+            self.mode = "table"
+
+    @property
+    def nonnegative(self) -> bool:
+        """Every product is >= 0 for every input (nonnegative tables and matrices: a sum of
+        nonnegative terms rounds to a nonnegative number)."""
+        if self.mode == "two":
+            return bool((self.M >= 0).all() and (self.c is None or (self.c >= 0).all()))
+        if self.mode == "table":
+            return bool((self.table >= 0).all() and (self.A >= 0).all())
+        return False
+
+    def apply(self, codes):
+        """(m, rows) codes -> (m, cols). Two-level codes may come already in ``dtype``."""
+        if self.mode == "two":
+            out = codes.astype(self.dtype, copy=False) @ self.M
+            return out if self.c is None else out + self.c
+        if self.mode == "table":
+            return np.take(self.table, codes, axis=0).reshape(len(codes), -1) @ self.A
+        return sum(f(codes) @ A for A, f in self.factors)
+
+
+class RowTile:
+    """The arrays sharing one range of inputs: their factors side by side over all outputs."""
+
+    def __init__(self, rows: tuple[int, int]):
+        self.rows = rows
+        self.diff: Separable | None = None   # plus minus minus column currents
+        self.sq: Separable | None = None     # variance: squared currents of plus + minus
+        self.sq_nonnegative = False  # whether sq.apply can skip clipping round-off below 0
+        self.readout = None         # sense and ADC as thresholds on the current (.readout), if exact
+        self.arrays: list = []      # [(outs, G, plus_idx, minus_idx)] for the exact solver
+        self.lsb = None             # (n_out*k,) ADC step per column, one value per array
+        self.adc_bits = None
+        self.conv_per_array = 0     # conversions per array per read (the busiest array)
+        self.level_v = None
+        self.attenuation = 1.0      # mean IR-drop attenuation of the cells' currents (1: none)
+        self._rowsum = None         # [(rowsum_r (rows,), f_r)]: current drawn per unit f_r
+        self._ew = None             # (levels, rows): power per row at each level / t_read
+
+    def set_rowsum(self, rowsum, level_v):
+        self.level_v, self._rowsum = level_v, rowsum
+        if level_v is not None:
+            self._ew = sum(level_v[:, None] * f(level_v)[:, None] * r[None, :] for r, f in rowsum)
+            self._zero = int(np.argmin(np.abs(level_v)))
+
+    def energy(self, codes) -> float:
+        """``sum V * I`` (W * s / t_read) over every row of every read in ``codes`` (P, m, rows)."""
+        if self.level_v is None:
+            flat = codes.reshape(-1, codes.shape[-1])
+            return float(sum(np.sum((flat * f(flat)) @ r) for r, f in self._rowsum))
+        L, rows = self._ew.shape
+        if L == 2:
+            ones = np.count_nonzero(codes.reshape(-1, rows), axis=0)
+            total = codes.shape[0] * codes.shape[1]
+            return float(ones @ self._ew[1] + (total - ones) @ self._ew[0])
+        keys = codes.reshape(-1, rows).astype(np.int64) * rows + np.arange(rows)
+        counts = np.bincount(keys.ravel(), minlength=L * rows).reshape(L, rows)
+        return float(np.sum(counts * self._ew))
+
+    def driven(self, codes) -> int:
+        """Row drives (pulses or DAC levels at a nonzero voltage) in ``codes``."""
+        if self.level_v is None:
+            return int(np.count_nonzero(codes))
+        return int(codes.size - np.count_nonzero(codes == self._zero))
+
+
+class Tally:
+    """Events of a matrix product's reads. Energies are kept per read block and summed in
+    the order the blocks were read (:func:`in_order`), whichever thread read them."""
+
+    def __init__(self):
+        self.energy: list[float] = []          # J of the arrays, per block of vectors
+        self.sense_energy: list[float] = []    # J of the sense circuits, per block of reads
+        self.pulses = self.clipped = 0
+
+    def merge(self, other: Tally) -> None:
+        self.energy += other.energy
+        self.sense_energy += other.sense_energy
+        self.pulses += other.pulses
+        self.clipped += other.clipped
+
+
+def in_order(values) -> float:
+    """``values`` added one after the other from 0.0 (as a single loop adds them)."""
+    total = 0.0
+    for v in values:
+        total += v
+    return total
+
+
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}   # (process id, threads) -> pool
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def tile_pool(threads: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``threads`` worker threads (NumPy's loops and BLAS release the
+    GIL: two threads read 1.6x as fast as one with a core free, measured). Keyed by process:
+    a worker forked from a process that had a pool has none of its threads."""
+    key = (os.getpid(), threads)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(threads, thread_name_prefix="cimspice-tile")
+    return _POOLS[key]
+
+
+def generator_after(rng: np.random.Generator, skip: int) -> np.random.Generator:
+    """A copy of ``rng`` advanced by ``skip`` raw outputs (``rng`` itself is left as it is)."""
+    bits = type(rng.bit_generator)()
+    bits.state = rng.bit_generator.state
+    bits.advance(skip)
+    return np.random.Generator(bits)
