@@ -301,6 +301,21 @@ ADC_MAX_BITS = {"adc_sar": 10, "adc_flash": 8, "adc_ramp": 8}
 SAR_WEIGHT_BITS = 3
 #: resolutions of a --quick build
 QUICK_ADC_BITS = (3,)
+#: V: the SARs' reference span (their default 0 .. 0.8 V, moved): the sense circuit's output
+#: swing, +-0.4 V around tia_array's v_ref
+SAR_SPAN = 0.8
+
+
+def sar_references(bits: int) -> dict[str, float]:
+    """The SAR's references where the array's sense circuit puts its input: the span
+    :data:`SAR_SPAN` around ``tia_array``'s ``v_ref`` (0.55 V), shifted down half an LSB so
+    that zero column current (the TIA at v_ref) is the middle of a code, not a transition, as
+    the simulator's read-out has it (``u = code_max + 1/2``). 4 bits: 0.125 .. 0.925 V.
+    The transitions move with the references by a few thousandths of an LSB (charge injection
+    and the switches' on-resistance depend on the levels switched), which is what the
+    16x8 layer in ngspice resolves (tests/test_layer_library.py)."""
+    lo = TIA_ARRAY.fixed["v_ref"] - SAR_SPAN / 2 - SAR_SPAN / 2 ** (bits + 1)
+    return {"v_ref_lo": round(lo, 12), "v_ref_hi": round(lo + SAR_SPAN, 12)}
 ADC_OUTPUTS = ("energy_per_conversion", "t_conversion", "inl_max", "dnl_max")
 
 
@@ -324,6 +339,7 @@ def adc_block(circuit: str, bits: int) -> Block:
         ranges["t_clk"] = (1e-9, 4e-9, 3, "log")
     return Block(
         f"{circuit}_{bits}b", circuit, ranges=ranges, outputs=ADC_OUTPUTS + inl_outputs(bits),
+        fixed=sar_references(bits) if circuit == "adc_sar" else {},
         circuit_args={"adc_bits": bits, "samples_per_code": ADC_SAMPLES_PER_CODE},
         quick_ranges={"vdd": vdd}, samples=4 if bits == 3 else 2, quick_samples=2,
         quick_args={"samples_per_code": 1},  # halves the ramp test; INL/DNL to 1 LSB
@@ -341,13 +357,14 @@ def adc_block(circuit: str, bits: int) -> Block:
 
 
 def wide_sar_block(bits: int) -> Block:
-    """The ``adc_sar_{bits}b`` block of a SAR from :data:`SAR_WEIGHT_BITS` up: the weight test
+    """The ``adc_sar_{bits}b`` block of a SAR from :data:`SAR_WEIGHT_BITS` up, at the sense
+    circuit's references (:func:`sar_references`): the weight test
     (:mod:`cimspice.circuits.adc_sar_weights`) over the supply, from v_cm + half the range
     (1.1 V), where the top plate stays inside the supply and the test holds, to 1.3 V, on 4
     nodes like the ramp-tested converters (the fit needs more than 3)."""
     vdd = (1.1, 1.3, 4, "linear")
     return Block(
-        f"adc_sar_{bits}b", "adc_sar", ranges={"vdd": vdd},
+        f"adc_sar_{bits}b", "adc_sar", ranges={"vdd": vdd}, fixed=sar_references(bits),
         outputs=ADC_OUTPUTS + ("offset", "decision_offset") + tuple(f"weight_err_{j}" for j in range(1, bits + 1)),
         circuit_args={"adc_bits": bits, "bench": "weights"}, samples=2, quick_samples=2,
         output_scales={"t_conversion": "log"}, models=("grid-linear", "grid-cubic"),

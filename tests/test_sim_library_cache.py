@@ -1,0 +1,56 @@
+"""A system's library file is read once per process and read again once it changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import cimspice.surrogate as surrogate
+from cimspice.sim.backend import _LIBRARY_CACHE, load_spec_blocks, load_spec_library
+from cimspice.sim.errors import SimError
+from cimspice.sim.spec import load_system_spec
+
+SHIPPED = Path(__file__).resolve().parents[1] / "cimspice" / "library" / "default.h5"
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    calls = []
+    for what in ("load_library", "load_blocks"):
+        real = getattr(surrogate, what)
+        monkeypatch.setattr(surrogate, what, lambda path, _real=real, _what=what: calls.append(_what) or _real(path))
+    _LIBRARY_CACHE.clear()
+    yield calls
+    _LIBRARY_CACHE.clear()
+
+
+def _spec(path):
+    return load_system_spec({"name": "s", "library": str(path), "array": {"rows": 8, "cols": 8}})
+
+
+def test_read_once_then_again_after_a_rebuild(tmp_path, counted):
+    lib = tmp_path / "lib.h5"
+    shutil.copy(SHIPPED, lib)
+    first, again = load_spec_library(_spec(lib)), load_spec_library(_spec(lib))
+    assert counted == ["load_library"]
+    assert first.keys() == again.keys() and first is not again
+    blocks = load_spec_blocks(_spec(lib))
+    blocks["tia"]["changed"] = 1                      # a caller's change stays its own
+    assert "changed" not in load_spec_blocks(_spec(lib))["tia"]
+    assert counted == ["load_library", "load_blocks"]
+    st = lib.stat()
+    os.utime(lib, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))   # rewritten: read afresh
+    load_spec_library(_spec(lib))
+    assert counted == ["load_library", "load_blocks", "load_library"]
+
+
+def test_a_file_gone_after_caching_is_named(tmp_path, counted):
+    lib = tmp_path / "lib.h5"
+    shutil.copy(SHIPPED, lib)
+    load_spec_library(_spec(lib))
+    lib.unlink()
+    with pytest.raises(SimError, match="lib.h5"):
+        load_spec_library(_spec(lib))
