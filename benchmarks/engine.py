@@ -13,6 +13,7 @@ yardstick) and, for a like-for-like ratio, with the one thread the engine sets.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -20,10 +21,22 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+# The engine is timed as a sweep worker runs it: one thread. numpy's OpenBLAS would start a
+# second thread at import, and once a process has two threads glibc's allocator locks on every
+# allocation, which libngspice makes per time point (docs/sweep_schema.md). The variables must
+# be set before numpy is imported, so the benchmark re-executes itself with them.
+_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}   # runner.WORKER_ENV
+if __name__ == "__main__" and any(os.environ.get(k) != v for k, v in _ONE_THREAD.items()):
+    _SAVED = {f"CIMSPICE_BENCH_SAVED_{k}": os.environ.get(k, "") for k in _ONE_THREAD}
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **_ONE_THREAD, **_SAVED})  # noqa: S606
 
-from cimspice.paths import netlist_path
-from cimspice.spice import get_engine
+import numpy as np  # noqa: E402
+
+from cimspice.characterize.runner import WORKER_ENV  # noqa: E402
+from cimspice.paths import netlist_path  # noqa: E402
+from cimspice.spice import get_engine  # noqa: E402
+
+assert WORKER_ENV == _ONE_THREAD, "benchmarks/engine.py: keep _ONE_THREAD equal to runner.WORKER_ENV"
 
 SMALL = """small circuit
 .param r2=1k
@@ -59,6 +72,19 @@ def crossbar_1t1r(n: int, seed: int = 0) -> str:
     return "\n".join(lines)
 
 
+def _ngspice_env() -> dict[str, str]:
+    """The environment the benchmark was started with (ngspice's own thread default is the
+    yardstick, not the one-thread setting this process re-executed itself with)."""
+    env = dict(os.environ)
+    for key in _ONE_THREAD:
+        saved = env.pop(f"CIMSPICE_BENCH_SAVED_{key}", None)
+        if saved is not None:
+            env.pop(key, None)
+            if saved:
+                env[key] = saved
+    return env
+
+
 def ngspice_loop_seconds(netlist: str, param: str, values: np.ndarray, workdir: Path,
                          threads: int | None = None) -> np.ndarray:
     """(wall, CPU) time per point of one ``ngspice -b`` process looping over ``values``; ``threads``
@@ -74,7 +100,7 @@ def ngspice_loop_seconds(netlist: str, param: str, values: np.ndarray, workdir: 
                         f"destroy all\nend\n.endc\n.end\n")
         start = clock()
         # ngspice -b exits 1 when the deck has no .print lines; count the runs instead.
-        out = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True)
+        out = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True, env=_ngspice_env())
         elapsed = clock() - start
         runs = out.stdout.count("No. of Data Rows")
         if runs != len(vals):
