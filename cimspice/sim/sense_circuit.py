@@ -32,6 +32,7 @@ import json
 
 import numpy as np
 
+from .corners import fixed_inputs
 from .peripherals import SurrogateSense
 
 __all__ = ["ReadEnergy", "mirrored_inl", "sense_circuit"]
@@ -69,16 +70,14 @@ def mirrored_inl(inl: np.ndarray) -> np.ndarray:
 
 def _design(surrogate) -> tuple[float | None, float | None, float | None]:
     """(v_ref V, r_f ohm, bench read window s) the block was characterized with, from the
-    table's provenance; None where it does not say."""
-    prov = getattr(surrogate, "provenance", {}) or {}
+    table's provenance (its sweep's fixed inputs, :func:`.corners.fixed_inputs`, and the
+    block's circuit arguments); None where it does not say."""
+    prov = getattr(surrogate, "provenance", None) or {}
     try:
-        fixed = json.loads(prov.get("fixed_inputs") or "{}")
         args = json.loads(prov.get("block_circuit_args") or "{}")
     except (TypeError, ValueError):
-        return None, None, None
-    v_ref = fixed.get("v_ref")
-    v_ref = v_ref[0] if isinstance(v_ref, list) else v_ref
-    return v_ref, args.get("r_f"), args.get("t_read")
+        args = {}
+    return fixed_inputs(surrogate).get("v_ref"), args.get("r_f"), args.get("t_read")
 
 
 def sense_circuit(spec, reader) -> SurrogateSense:

@@ -41,6 +41,7 @@ from .errors import (
 )
 from .log import classify
 from .netlist import declared_params, prepare_netlist
+from .observers import LISTENERS, notify
 from .shared import make_shared, pyspice_ffi
 
 _log = logging.getLogger(__name__)
@@ -362,35 +363,40 @@ class Engine:
 
     def run(self, command: str, vectors=None, *, timeout: float | None = None) -> Result:
         """Run one analysis command and return its vectors; the plot is freed afterwards.
+        Listeners (:func:`cimspice.spice.observers.observing`) hear of it, failed or not.
 
         Raises a :class:`~cimspice.spice.errors.ConvergenceError` subclass when the
         analysis aborts, :class:`SimulationTimeout` past ``timeout`` seconds.
         """
         self._require_circuit()
-        analysis = command.split()[0].lower()
-        # noise makes two plots (spectra, then totals); every other analysis one
-        earlier = set(self.plot_names()) if analysis == "noise" else None
-        before = self._current_plot()
         try:
-            lines = self.command(command) if timeout is None else self._run_with_timeout(command, timeout)
-        finally:
-            extra = [] if earlier is None else [p for p in self.plot_names() if p not in earlier]
-            if earlier is not None and sys.exc_info()[0] is not None:  # halted: free what it made
-                for name in extra:
+            analysis = command.split()[0].lower()
+            # noise makes two plots (spectra, then totals); every other analysis one
+            earlier = set(self.plot_names()) if analysis == "noise" else None
+            before = self._current_plot()
+            try:
+                lines = self.command(command) if timeout is None else self._run_with_timeout(command, timeout)
+            finally:
+                extra = [] if earlier is None else [p for p in self.plot_names() if p not in earlier]
+                if earlier is not None and sys.exc_info()[0] is not None:  # halted: free what it made
+                    for name in extra:
+                        self.command(f"destroy {name}")
+            outcome = classify(lines, analysis=analysis, source=self.source)
+            plot = self._current_plot()
+            plots = [plot] + [p for p in extra if p != plot] if plot != before else extra
+            try:
+                if outcome.error is not None:
+                    raise outcome.error
+                if not plots:
+                    raise SpiceError(f"{analysis} produced no results", log="\n".join(lines), source=self.source)
+                data = self._read_vectors(plots, vectors)
+            finally:
+                for name in plots:
                     self.command(f"destroy {name}")
-        outcome = classify(lines, analysis=analysis, source=self.source)
-        plot = self._current_plot()
-        plots = [plot] + [p for p in extra if p != plot] if plot != before else extra
-        try:
-            if outcome.error is not None:
-                raise outcome.error
-            if not plots:
-                raise SpiceError(f"{analysis} produced no results", log="\n".join(lines), source=self.source)
-            data = self._read_vectors(plots, vectors)
+            return Result(analysis, data, outcome.status, outcome.aids, outcome.warnings, "\n".join(lines))
         finally:
-            for name in plots:
-                self.command(f"destroy {name}")
-        return Result(analysis, data, outcome.status, outcome.aids, outcome.warnings, "\n".join(lines))
+            if LISTENERS:  # the whole cost when nobody listens (per point: benchmarks/engine.py)
+                notify(self, command)
 
     def _run_with_timeout(self, command: str, timeout: float) -> list[str]:
         done = self._shared._bg_done

@@ -8,8 +8,7 @@ records what its numbers are computed from, as they are read (nothing here is ty
   simulation's spec reads (:func:`simulate`);
 - surrogates fitted in the run to its own ngspice sweeps (:meth:`Sources.fitted`);
 - live ngspice analyses, by circuit and analysis, and the model files their decks include:
-  :meth:`cimspice.spice.engine.Engine.run` is wrapped for the duration of the study (an
-  observation only: the analysis itself is unchanged);
+  the study listens to the engine (:func:`cimspice.spice.observers.observing`) while it runs;
 - the cited constants of :mod:`cimspice.sim.costs` with their sources: those the study's own
   code reads through :data:`costs` (a recording view of that module) and those the system
   simulator priced with (the cited records in each result's cost sources);
@@ -29,12 +28,12 @@ from pathlib import Path
 
 from ..paths import netlist_dir
 from ..sim import costs as _costs
+from ..spice.observers import observing
 
 __all__ = ["RecordedLibrary", "Sources", "collected", "collecting", "costs", "current", "fitted", "load_blocks",
            "load_library", "record_card", "simulate"]
 
 _ACTIVE: list = []   # the Sources of the study running in this process (innermost last)
-_INCLUDE = re.compile(r'^\s*\.(?:inc\w*|lib)\s+"?([^"\s]+)"?', re.IGNORECASE | re.MULTILINE)
 FITTED = "fitted in this run to its ngspice sweeps"
 
 
@@ -88,7 +87,6 @@ class Sources:
         self.settings: dict[str, object] = {}   # costs.py values without a source record
         self.simulations: Counter = Counter()   # (network, system, samples) -> runs
         self.cards: dict[str, dict] = {}        # device card read in Python -> its values
-        self._decks: dict[str, list] = {}
 
     # ------------------------------------------------------------------ recording
     def read(self, origin: str, key: str) -> None:
@@ -106,13 +104,11 @@ class Sources:
         if r.get("scaling"):
             entry["scalings"].add(r["scaling"].split(";")[0])
 
-    def ngspice_run(self, engine, command: str) -> None:
-        self.ngspice[(engine.source or "<netlist>", command.split()[0].lower())] += 1
-        self.ngspice_version = getattr(engine, "version", "") or self.ngspice_version
-        deck = engine.netlist
-        if deck not in self._decks:
-            self._decks[deck] = _model_files(deck)
-        self.models.update(self._decks[deck])
+    def ngspice_run(self, run) -> None:
+        """Record one :class:`cimspice.spice.observers.AnalysisRun` (an engine listener)."""
+        self.ngspice[(run.source or "<netlist>", run.analysis)] += 1
+        self.ngspice_version = run.version or self.ngspice_version
+        self.models.update(_shown_model(path) for path in run.model_files)
 
     def simulation(self, result, library) -> None:
         """Record one :class:`cimspice.sim.simulate.SimulationResult`: the library keys its
@@ -149,9 +145,6 @@ class Sources:
         self.files |= other.files
         for name, entry in other.cited.items():
             self.cited.setdefault(name, entry)
-
-    def __getstate__(self):
-        return {**self.__dict__, "_decks": {}}
 
     # ------------------------------------------------------------------ rendering
     def markdown(self) -> str:
@@ -203,18 +196,10 @@ class Sources:
         return out
 
 
-def _model_files(deck: str) -> list[str]:
-    """The model files a deck includes, nested includes followed (paths under netlists/ as
-    ``netlists/NAME``)."""
-    out, todo = [], [m.group(1) for m in _INCLUDE.finditer(deck)]
-    while todo:
-        path = Path(todo.pop())
-        shown = f"netlists/{path.relative_to(netlist_dir())}" if path.is_relative_to(netlist_dir()) else str(path)
-        if shown in out or not path.is_file():
-            continue
-        out.append(shown)
-        todo += [str((path.parent / m.group(1)).resolve()) for m in _INCLUDE.finditer(path.read_text())]
-    return out
+def _shown_model(path: Path) -> str:
+    """A model file as the header names it: ``netlists/NAME`` under the shipped folder."""
+    shipped = netlist_dir().resolve()
+    return f"netlists/{path.relative_to(shipped)}" if path.is_relative_to(shipped) else str(path)
 
 
 def _grouped(keys) -> str:
@@ -273,29 +258,15 @@ def _shown_path(path: str) -> str:
 # ---------------------------------------------------------------------------- hooks
 @contextlib.contextmanager
 def collecting():
-    """Collect into a fresh :class:`Sources` while the block runs (ngspice counted only if
-    its engine module imports)."""
+    """Collect into a fresh :class:`Sources` while the block runs; it listens to the
+    engine's analyses meanwhile."""
     src = Sources()
     _ACTIVE.append(src)
     try:
-        from ..spice.engine import Engine
-    except ImportError:   # no ngspice here: nothing can run in it
-        Engine = None
-    original = Engine.run if Engine is not None else None
-
-    def run(self, command, *args, **kwargs):
-        for s in _ACTIVE:
-            s.ngspice_run(self, command)
-        return original(self, command, *args, **kwargs)
-
-    if Engine is not None and len(_ACTIVE) == 1:
-        Engine.run = run
-    try:
-        yield src
+        with observing(src.ngspice_run):
+            yield src
     finally:
         _ACTIVE.remove(src)
-        if Engine is not None and not _ACTIVE:
-            Engine.run = original
 
 
 def collected(run):
