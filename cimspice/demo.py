@@ -74,6 +74,7 @@ def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool
     from .characterize import parse_sweep_spec, run_sweep
     from .sim.results import energy_table
     from .surrogate import fit_surrogates, load_library, save_library, write_report
+    from .surrogate.accuracy import validation_text
 
     out_dir = Path(out_dir)
     try:
@@ -101,14 +102,13 @@ def run_demo(out_dir: Path, config: DemoConfig = DemoConfig(), *, progress: bool
     network = run_network(library_path, config)
     plot_iv_family(sweep_path, out_dir / "cell_iv.png")
 
-    fit = cell_surrogate.validation
     lines = [
         "cimspice demo",
         f"  sweep       {sweep_path}: {counts['grid']['ok'] + counts['grid']['aided']} points "
         f"({counts['grid']['failed']} failed), validation {validation_path}: "
         f"{counts['lhs']['ok'] + counts['lhs']['aided']} off-grid points",
         f"  surrogate   {library_path}: {cell_surrogate.model_label}, error on the off-grid SPICE points: "
-        f"RMS {float(fit['rms_pct'][0]):.3f} % / max {float(fit['max_pct'][0]):.3f} % of full scale",
+        f"{validation_text(cell_surrogate, 0)}",
         f"  network     MLP 64-{config.hidden}-10 on digits ({network['n_test']} test images), "
         f"cells at v_read={config.v_read} V, v_wl={config.v_wl} V, {config.adc_bits}-bit ADC",
         f"  accuracy    float {network['float']:.2%}   ideal-cell crossbar {network['ideal']:.2%}   "

@@ -4,6 +4,7 @@ of an analytic 1T1R-like cell current, the fast candidate models, and a fitted s
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import h5py
@@ -108,3 +109,16 @@ def fitted_surrogate(model=None, name="toy.y"):
     )
     return s.fit(X, cell_current(*X.T))
 
+
+
+_PREFIXES = {"a": 1e-18, "f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6,
+             "G": 1e9}
+
+
+def shown_errors(text: str, what: str, unit: str) -> list[tuple[float, float]]:
+    """Every ``<what> <number> <SI prefix><unit> (<pct> %FS)`` in ``text`` (an error shown
+    in its unit beside %FS, e.g. ``RMS 1.48 mV (0.089 %FS)``), read back as
+    ``(value in unit, pct)``; ``what`` is a regular expression."""
+    number = r"-?[0-9.]+(?:e[-+]?[0-9]+)?"
+    found = re.findall(rf"{what} ({number}) ([afpnumkMG]?){re.escape(unit)} \(({number}) %FS\)", text)
+    return [(float(v) * _PREFIXES[prefix], float(pct)) for v, prefix, pct in found]

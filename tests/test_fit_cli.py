@@ -16,6 +16,7 @@ import termios
 import numpy as np
 import pytest
 from small_sweeps import DIVIDER, divider_grid, read_law, reram_montecarlo, sweep
+from surrogate_data import shown_errors
 
 from cimspice.surrogate import SurrogateError, holdout_split, load_library
 
@@ -78,11 +79,13 @@ def test_fit_report_plots_each_surrogate_on_its_held_out_points(divider, tmp_pat
         for plot in (f"{name}__{output}_parity.png", f"{name}__{output}_error_hist.png"):
             assert (tmp_path / "report" / plot).read_bytes()[:8] == PNG
             assert f"]({plot})" in text
-        # the plotted points are the ones that scored the chosen family: the same errors
-        n, rms = s.validation["n_points"], s.validation["rms_pct"][0]
-        match = re.search(rf"`{output}` on the (\d+) held-out points that scored it: RMS (\S+) %FS", text)
-        assert match and int(match.group(1)) == n, text
-        assert float(match.group(2)) == pytest.approx(rms, rel=6e-3, abs=1e-12)  # printed to 3 digits
+        # the plotted points are the ones that scored the chosen family: the same errors, in
+        # the output's unit (the stored %FS of the stored full scale) and in %FS
+        n, rms, fs = s.validation["n_points"], s.validation["rms_pct"][0], s.validation["full_scale"][0]
+        [(absolute, pct)] = shown_errors(text, rf"`{output}` on the {n} held-out points that scored it: RMS",
+                                         s.output_units[0])
+        assert pct == pytest.approx(rms, rel=6e-3, abs=1e-12)  # printed to 3 digits
+        assert absolute == pytest.approx(rms / 100 * fs, rel=6e-3)
 
 
 def test_fit_report_on_an_off_grid_validation_sweep(divider, tmp_path):

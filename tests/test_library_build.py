@@ -13,6 +13,7 @@ import shutil
 
 import numpy as np
 import pytest
+from surrogate_data import shown_errors
 
 from cimspice.characterize import parse_sweep_spec, sweep_points
 from cimspice.circuits import get_circuit
@@ -224,8 +225,12 @@ def test_datasheet_has_a_page_per_block_with_the_library_numbers(built, tmp_path
         if records.get(block, {}).get("area"):
             assert f"area {records[block]['area'] * 1e12:.4g} um^2" in page
         for name in (n for n in surrogates if n.startswith(f"{block}.")):
-            v = surrogates[name].validation
-            assert f"{v['rms_pct'][0]:.3g} / {v['max_pct'][0]:.3g}" in page, name
+            v, unit = surrogates[name].validation, surrogates[name].output_units[0]
+            row = next(line for line in page.splitlines() if line.startswith(f"| `{name}` |"))
+            for what in ("rms", "max"):  # in the output's unit and in %FS
+                [(absolute, pct)] = shown_errors(row, what.upper() if what == "rms" else what, unit)
+                assert pct == pytest.approx(v[f"{what}_pct"][0], rel=6e-3), (name, row)
+                assert absolute == pytest.approx(v[f"{what}_pct"][0] / 100 * v["full_scale"][0], rel=6e-3), row
             assert (tmp_path / "ds" / f"{name}.png").stat().st_size > 1000
 
 

@@ -36,6 +36,7 @@ from ..characterize.spec import SweepSpec
 from ..circuits.base import CircuitError
 from ..circuits.devices import check_corner
 from ..surrogate import file_sha256, fit_surrogates, load_blocks, save_library
+from ..surrogate.accuracy import error_text
 from ..surrogate.errors import one_line
 from .blocks import CATALOGUE, Block, select
 from .errors import LibraryError
@@ -176,10 +177,12 @@ def _build_block(options: _Build, block: Block) -> BlockResult:
         options.records[block.name] = record
     except CimspiceError as error:
         return BlockResult(block.name, "failed", time.monotonic() - started, detail=one_line(error))
-    worst = max(float(s.validation["max_pct"][0]) for s in fitted.values())
+    worst = max(fitted.values(), key=lambda s: float(s.validation["max_pct"][0]))
+    error = error_text("max error", worst.validation["max_pct"][0], worst.validation["full_scale"][0],
+                       worst.output_units[0])
     points = "+".join(str(s.spec.n_points) for s in sweeps.values())
     return BlockResult(block.name, "built" if any(ran) else "refit", time.monotonic() - started, sorted(fitted),
-                       f"{points} points, worst validation max error {worst:.3g} %FS")
+                       f"{points} points, worst validation {error} in {worst.name}")
 
 
 def _sweeps(options: _Build, block: Block) -> dict[str, _Sweep]:
@@ -235,7 +238,8 @@ def _fit(block: Block, sweeps: Mapping[str, _Sweep], fingerprint: str) -> dict:
     train, validation = sweeps["train"], sweeps["validation"]
     fitted = fit_surrogates(train.h5, outputs=list(block.outputs), validation_sweep_path=validation.h5,
                             models=list(block.models) if block.models else None,
-                            output_scales=dict(block.output_scales), name_template=f"{block.name}.{{output}}")
+                            output_scales=dict(block.output_scales), abs_tolerance=dict(block.tolerances),
+                            name_template=f"{block.name}.{{output}}")
     spec = train.spec
     instances = dict(zip(spec.corners, spec.circuits)) if spec.corners else {"": spec.circuit}
     for s in fitted.values():

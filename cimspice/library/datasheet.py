@@ -5,7 +5,8 @@
 ``adc_sar6.inl_max``), ``DIR/<block>.md`` with:
 
 - a table of its surrogates: output and unit, inputs and their characterized ranges, the
-  held-out error (RMS and maximum, % of full scale, on off-grid SPICE points), the model;
+  held-out error (RMS and maximum on off-grid SPICE points, in the output's unit and % of
+  full scale, and against the output's tolerance where its block declares one), the model;
 - its provenance (circuit, corner, temperatures, ngspice version, sweep files);
 - one figure per output: the output against each input over its characterized range, the
   other inputs at the middle of theirs, one curve per value of a second input (supply or
@@ -25,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from ..surrogate import load_blocks, load_library
+from ..surrogate.accuracy import abs_error, validation_text
+from .provenance import output_tolerance
 
 __all__ = ["write_datasheet"]
 
@@ -146,6 +149,18 @@ def _family_figure(family: str, members: list[tuple[int, str]], surrogates: dict
     return path
 
 
+def _warning(s) -> str:
+    """The fit's stored accuracy warning, unless the held-out RMS error is within the
+    output's tolerance (a library fitted before its block declared one: the rule of
+    ``cimspice.surrogate.accuracy.accuracy_warning`` would not warn now)."""
+    v = s.validation or {}
+    tolerance = output_tolerance(s)
+    if not v.get("warning") or (tolerance is not None and s.n_outputs == 1
+                                and abs_error(v["rms_pct"][0], v["full_scale"][0]) <= tolerance):
+        return ""
+    return str(v["warning"])
+
+
 def _page(block: str, names: list[str], surrogates: dict, out: Path, record: dict | None) -> str:
     lines = [f"# {block}", ""]
     if record:
@@ -153,15 +168,14 @@ def _page(block: str, names: list[str], surrogates: dict, out: Path, record: dic
         lines += [f"Circuit `{record.get('circuit', '?')}` {record.get('circuit_args', '')}".rstrip()
                   + (f"; area {area * 1e12:.4g} um^2 from its own device sizes (cimspice.circuits.area)"
                      if isinstance(area, float) and area > 0 else ""), ""]
-    lines += ["| surrogate | output | inputs (characterized range) | held-out RMS / max (%FS) | "
-             "model |", "| --- | --- | --- | --- | --- |"]
+    lines += ["| surrogate | output | inputs (characterized range) | held-out error (RMS, max; tolerance) | "
+              "model |", "| --- | --- | --- | --- | --- |"]
     for name in names:
         s = surrogates[name]
         ranges = ", ".join(f"{n} {_eng(lo, u)} .. {_eng(hi, u)}" for n, u, lo, hi in
                            zip(s.inputs, s.input_units, s.domain_min, s.domain_max))
-        v = s.validation or {}
         for i, o in enumerate(s.outputs):
-            err = (f"{v['rms_pct'][i]:.3g} / {v['max_pct'][i]:.3g}" if "rms_pct" in v else "not validated")
+            err = validation_text(s, i, output_tolerance(s)) or "not validated"
             lines.append(f"| `{name}` | {o} ({s.output_units[i] or '-'}) | {ranges} | {err} | "
                          f"{type(s.model).__name__ if getattr(s, 'model', None) is not None else '-'} |")
     lines += ["", "## Provenance", ""]
@@ -169,8 +183,9 @@ def _page(block: str, names: list[str], surrogates: dict, out: Path, record: dic
         prov = surrogates[name].provenance or {}
         shown = {k: prov[k] for k in sorted(prov) if not isinstance(prov[k], (dict, list)) or k == "corner"}
         lines.append(f"- `{name}`: " + "; ".join(f"{k}: {v}" for k, v in shown.items()))
-        if (surrogates[name].validation or {}).get("warning"):
-            lines.append(f"  - WARNING: {surrogates[name].validation['warning']}")
+        warning = _warning(surrogates[name])
+        if warning:
+            lines.append(f"  - WARNING: {warning}")
     lines += ["", "## Figures", ""]
     for name in names:
         png = _figure(surrogates[name], out / f"{name.replace('@', '_at_')}.png")

@@ -3,8 +3,9 @@
 Two Markdown sections, each written between its markers in the doc when the markers are
 there: ``<!-- blocks:begin -->``/``<!-- blocks:end -->`` (what each block sweeps, its
 area and build time, from the block records) and ``<!-- results:begin -->``/
-``<!-- results:end -->`` (every surrogate's error at the off-grid validation points,
-recomputed here from the validation sweep file with plain h5py, and every candidate
+``<!-- results:end -->`` (every surrogate's error at the off-grid validation points, in
+its unit and in %FS, recomputed here from the validation sweep file with plain h5py,
+against the output's tolerance where its block declares one, and every candidate
 family's stored score). With an image folder, one parity plot per block.
 """
 
@@ -18,8 +19,10 @@ import h5py
 import numpy as np
 
 from ..surrogate import Surrogate, load_blocks, load_library
+from ..surrogate.accuracy import abs_error, eng, error_text, tolerance_text
 from .blocks import CATALOGUE
 from .errors import LibraryError
+from .provenance import output_tolerance
 
 __all__ = ["update_doc", "validation_rows"]
 
@@ -46,8 +49,9 @@ def _in_catalogue_order(records: dict[str, dict]) -> dict[str, dict]:
 
 
 def validation_rows(library: str | Path) -> list[dict]:
-    """One row per surrogate of a block in ``library``: its error (% of full scale) at the
-    validation sweep's in-domain points, and what the table shows of it."""
+    """One row per surrogate of a block in ``library``: its error (``rms_pct``, ``max_pct``: %
+    of ``full_scale``, output units) at the validation sweep's in-domain points, the output's
+    absolute ``tolerance`` (output units, None: none declared), and what the table shows of it."""
     library = Path(library)
     surrogates, records = load_library(library), _in_catalogue_order(load_blocks(library))
     rows = []
@@ -70,17 +74,11 @@ def _row(block: str, s: Surrogate, validation: Path) -> dict:
         "block": block, "surrogate": s.name, "unit": s.output_units[0], "model": s.model_label,
         "inputs": [f"{n} ({sc})" for n, sc in zip(s.inputs, s.input_scales)], "full_scale": fs,
         "rms_pct": float(np.sqrt(np.mean(err ** 2))) if err.size else float("nan"),
-        "max_pct": float(err.max()) if err.size else float("nan"),
+        "max_pct": float(err.max()) if err.size else float("nan"), "tolerance": output_tolerance(s),
         "n_train": int(s.provenance.get("source_points_used", 0)), "n_validation": int(inside.sum()),
         "truth": truth[inside], "pred": pred,
         "candidates": {c["label"]: float(c["rms_pct"]) for c in s.candidates if c.get("status") == "ok"},
     }
-
-
-def _eng(value: float, unit: str) -> str:
-    from matplotlib.ticker import EngFormatter
-
-    return EngFormatter(unit="" if unit == "1" else unit, places=3)(value)
 
 
 def blocks_table(records: Mapping[str, Mapping]) -> str:
@@ -98,14 +96,26 @@ def blocks_table(records: Mapping[str, Mapping]) -> str:
     return "\n".join(lines)
 
 
+def _error(r: Mapping, what: str) -> str:
+    """A row's ``"rms"`` or ``"max"`` error cell: ``1.9e-4 LSB (11.6 %FS)``."""
+    return error_text("", r[f"{what}_pct"], r["full_scale"], r["unit"]).strip()
+
+
+def _tolerance(r: Mapping) -> str:
+    """``within 0.01 LSB`` (the RMS error at or below the output's tolerance), ``above ...``, ``-``."""
+    verdict = tolerance_text(abs_error(r["rms_pct"], r["full_scale"]), r["tolerance"], r["unit"])
+    return verdict.replace(" tolerance", "") or "-"
+
+
 def results_table(rows: list[dict], images: Mapping[str, str] | None = None) -> str:
-    """Every surrogate's off-grid error, then every candidate's stored score."""
-    lines = ["| surrogate | inputs (scale) | chosen model | training points | off-grid points | RMS %FS | max %FS | "
-             "full scale |", "|---|---|---|---:|---:|---:|---:|---:|"]
+    """Every surrogate's off-grid error (in its unit and %FS, and against its tolerance),
+    then every candidate's stored score."""
+    lines = ["| surrogate | inputs (scale) | chosen model | training points | off-grid points | RMS | max | "
+             "full scale | tolerance (RMS) |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| `{r['surrogate']}` | {', '.join(r['inputs'])} | {r['model']} | {r['n_train']} | "
-                     f"{r['n_validation']} | {r['rms_pct']:.3g} | {r['max_pct']:.3g} | "
-                     f"{_eng(r['full_scale'], r['unit'])} |")
+                     f"{r['n_validation']} | {_error(r, 'rms')} | {_error(r, 'max')} | "
+                     f"{eng(r['full_scale'], r['unit'])} | {_tolerance(r)} |")
     labels = sorted({k for r in rows for k in r["candidates"]})
     lines += ["", "Every candidate's RMS error on the same off-grid points (%FS; the chosen one is the lowest; "
               "`-`: not tried, or failed):", "",
@@ -132,7 +142,7 @@ def _plot_block(block: str, rows: list[dict], png: Path) -> None:
             axis.set_major_formatter(EngFormatter(unit="" if r["unit"] == "1" else r["unit"]))
             axis.set_major_locator(MaxNLocator(4))
         ax.set_xlabel("ngspice (off-grid)", fontsize=8)
-        ax.set_title(f"{r['surrogate']}\nmax {r['max_pct']:.2g} %FS, {r['n_validation']} points", fontsize=8)
+        ax.set_title(f"{r['surrogate']}\nmax {_error(r, 'max')}, {r['n_validation']} points", fontsize=8)
         ax.tick_params(labelsize=7)
     fig.tight_layout()
     fig.savefig(png)

@@ -2,10 +2,11 @@
 
 A block's fingerprint decides whether ``cimspice library build`` characterizes it again:
 it hashes the block's definition (every :class:`~.blocks.Block` field but its ``why``
-text), the SHA-256 of both of its sweep specs (which cover the circuit, its arguments,
+text and its output ``tolerances``), the SHA-256 of both of its sweep specs (which cover the circuit, its arguments,
 the netlist text of every corner's instance with every model card it includes, the
 points, corners, temperatures and outputs: ``SweepSpec.sha256``), the fitting version
-(``cimspice.surrogate.FIT_VERSION``) and :data:`BUILD_VERSION`.
+(``cimspice.surrogate.FIT_VERSION``) and :data:`BUILD_VERSION`. A surrogate's absolute
+tolerance, for the doc tables and the datasheet: :func:`output_tolerance`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from ..characterize.spec import SweepSpec
 from ..circuits.base import Circuit
 from ..paths import netlist_dir
 from ..surrogate import FIT_VERSION
-from .blocks import Block
+from ..surrogate.accuracy import declared_tolerance
+from .blocks import CATALOGUE, Block
 
 #: version of what a build records and how it makes specs from a block: raise it with any
 #: change to either, so that every block is built again
@@ -36,6 +38,18 @@ def block_fingerprint(block: Block, specs: Mapping[str, SweepSpec]) -> str:
     data = {"block": block.definition(), "specs": {kind: spec.sha256 for kind, spec in sorted(specs.items())},
             "fit_version": FIT_VERSION, "build_version": BUILD_VERSION}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode()).hexdigest()
+
+
+def output_tolerance(surrogate) -> float | None:
+    """The absolute tolerance (output units) of a single-output surrogate: the one its fit
+    recorded (``provenance["abs_tolerance"]``), else the one its block in the catalogue
+    declares for its output (:attr:`~.blocks.Block.tolerances`; a library built before the
+    block declared it keeps its fits, since tolerances are outside the fingerprint); None."""
+    recorded = declared_tolerance(surrogate)
+    block = CATALOGUE.get(str(surrogate.provenance.get("library_block", "")))
+    if recorded is not None or block is None or surrogate.n_outputs != 1:
+        return recorded
+    return block.tolerances.get(surrogate.outputs[0])
 
 
 def _card_name(path: Path) -> str:

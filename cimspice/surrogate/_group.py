@@ -119,8 +119,18 @@ def read_surrogate(cls, group: h5py.Group):
             obj.candidates.append(read_plain_attrs(cands[key]))
     if "provenance" in group:
         obj.provenance = read_plain_attrs(group["provenance"])
+        _check_tolerance(obj.provenance.get("abs_tolerance"), f"{group.name}/provenance/abs_tolerance")
     obj.provenance.setdefault("created", read_attr(group, "created", "str", ""))
     return obj
+
+
+def _check_tolerance(value: Any, where: str) -> None:
+    """An output's absolute tolerance (output units), when recorded, is one finite number > 0."""
+    if value is None:
+        return
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
+    if not (ok and np.isfinite(value) and value > 0):
+        raise SurrogateError(f"{where}: {value!r} is not a finite number > 0 (the output's tolerance, its unit)")
 
 
 def write_plain_attr(attrs: h5py.AttributeManager, key: str, value: Any) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..validate import require_finite
 from ._group import read_surrogate, write_surrogate
+from .accuracy import validation_text
 from .errors import SurrogateDomainError, SurrogateDomainWarning, SurrogateError
 from .models import SurrogateModel
 
@@ -102,13 +103,15 @@ class Surrogate:
         Training-domain bounds, physical units.
     validation : dict or None
         ``rms_pct``, ``max_pct`` (ndarray (n_outputs,), % of full scale), ``full_scale``
-        (ndarray (n_outputs,), output units), ``n_points`` (int), ``method`` (str), and
-        ``warning`` (str) for a fit whose held-out error is too large to trust.
+        (ndarray (n_outputs,), output units: the errors in output units are
+        ``rms_pct / 100 * full_scale``, :mod:`.accuracy`), ``n_points`` (int), ``method``
+        (str), and ``warning`` (str) for a fit whose held-out error is too large to trust.
     candidates : list of dict
         One per model family tried: ``label``, ``kind``, ``status``, ``rms_pct``,
         ``max_pct``, ``fit_time_s``, ... (plain str/number values).
     provenance : dict
-        str -> str/number: source sweep file and its sha256, versions, ...
+        str -> str/number: source sweep file and its sha256, versions, ...; ``abs_tolerance``
+        (float, output units) when the fit was given one for the output
     incomplete_sweep : str
         ``""``, or why its sweep was not finished (file and point counts): fitted on an
         interrupted sweep with ``allow_incomplete``.
@@ -397,8 +400,6 @@ class Surrogate:
             lines.append(f"  input  {n} [{unit}, {self.input_scales[j]}]: {rng}")
         for j, n in enumerate(self.outputs):
             unit = self.output_units[j] or "-"
-            val = ""
-            if self.validation is not None:
-                val = f": RMS {self.validation['rms_pct'][j]:.3g} %FS, max {self.validation['max_pct'][j]:.3g} %FS"
+            val = f": {validation_text(self, j)}" if self.validation is not None else ""
             lines.append(f"  output {n} [{unit}, {self.output_scales[j]}]{val}")
         return "\n".join(lines)

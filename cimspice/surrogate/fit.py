@@ -35,7 +35,7 @@ import datetime as _dt
 import json
 import logging
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from .accuracy import ACCURACY_WARNING_PCT, accuracy_warning, check_tolerances
 from .core import SCALES, Surrogate
 from .errors import SurrogateError, one_line
 from .models import SurrogateModel
@@ -60,8 +61,8 @@ from .selection import (
 )
 from .sweep import SweepData, read_sweep
 
-__all__ = ["CORNER_SEPARATOR", "DEFAULT_MODELS", "FIT_VERSION", "fit_surrogates", "holdout_split",
-           "fit_steps", "incomplete_notes", "make_model", "score_pct"]
+__all__ = ["ACCURACY_WARNING_PCT", "CORNER_SEPARATOR", "DEFAULT_MODELS", "FIT_VERSION", "fit_surrogates",
+           "holdout_split", "fit_steps", "incomplete_notes", "make_model", "score_pct"]
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,6 @@ CORNER_SEPARATOR = "@"
 #: selection rule), so that ``cimspice library build`` refits every block (its fingerprint
 #: includes this number)
 FIT_VERSION = 1
-#: held-out RMS error (%FS) above which a fit is flagged: the target for the read-out
-#: circuits' figures of merit (docs/surrogates.md, issue 7), which every family tried there
-#: meets; a log axis fitted as linear was at 5-290 % (issue 15)
-ACCURACY_WARNING_PCT = 1.0
 
 
 def _resolve_scales(sweep: SweepData, names: list[str], override, what: str, from_file: bool) -> dict[str, str]:
@@ -103,17 +100,6 @@ def _check_log_inputs(sweep: SweepData, scales: dict[str, str]) -> None:
                                  f"(fit it linear: --input-scale {n}=linear)")
 
 
-def _accuracy_warning(candidate: dict[str, Any], scales: dict[str, str]) -> str:
-    """The warning stored with a surrogate whose held-out RMS error is above
-    :data:`ACCURACY_WARNING_PCT` ("" when it is not)."""
-    if not candidate["rms_pct"] > ACCURACY_WARNING_PCT:
-        return ""
-    fitted_as = ", ".join(f"{n} {s}" for n, s in scales.items())
-    return (f"held-out RMS error {candidate['rms_pct']:.3g} %FS (max {candidate['max_pct']:.3g} %FS) of "
-            f"{candidate['label']} is above {ACCURACY_WARNING_PCT:g} %FS; inputs fitted as: {fitted_as}; an input "
-            f"spanning decades may need --input-scale NAME=log, or the sweep more points")
-
-
 def fit_surrogates(
     sweep_path: str | Path | SweepData,
     outputs: str | Sequence[str] | None = None,
@@ -124,6 +110,7 @@ def fit_surrogates(
     input_scales: dict[str, str] | None = None,
     output_scales: dict[str, str] | None = None,
     tolerance_pct: float | None = None,
+    abs_tolerance: Mapping[str, float] | None = None,
     random_state: int = 0,
     name_template: str = "{circuit}.{output}",
     progress: bool | None | FitProgress = False,
@@ -144,6 +131,10 @@ def fit_surrogates(
     tolerance_pct : if given, choose the cheapest-to-evaluate candidate (grid-linear,
         polynomial, grid-cubic, MLP, GP, in that order) whose held-out max error is
         <= this % of full scale; if none is, the lowest-RMS one (with a log warning)
+    abs_tolerance : output name -> an absolute error (in the output's unit) that does not
+        matter where the output is used: its surrogate is flagged (``validation["warning"]``)
+        only when its held-out RMS error is above both :data:`ACCURACY_WARNING_PCT` and
+        this, and records it (``provenance["abs_tolerance"]``). It changes no fit or choice.
     random_state : seed for hold-out sampling and the stochastic models
     name_template : surrogate name, formatted with ``circuit``, ``output`` and ``corner``;
         without ``{corner}`` a corner sweep's names get ``@<corner>`` appended
@@ -181,10 +172,11 @@ def fit_surrogates(
         if sweep.corner is not None or (vsweep is not None and vsweep.corner is not None):
             return _fit_per_corner(
                 sweep, vsweep, outputs=outputs, models=models, holdout=holdout, input_scales=input_scales,
-                output_scales=output_scales, tolerance_pct=tolerance_pct, random_state=random_state,
-                name_template=name_template, progress=bar,
+                output_scales=output_scales, tolerance_pct=tolerance_pct, abs_tolerance=abs_tolerance,
+                random_state=random_state, name_template=name_template, progress=bar,
             )
-        request = _resolve_inputs(sweep, vsweep, outputs, models, tolerance_pct, input_scales, output_scales)
+        request = _resolve_inputs(sweep, vsweep, outputs, models, tolerance_pct, input_scales, output_scales,
+                                  abs_tolerance)
         X_all = sweep.X(request.inputs)
         result: dict[str, Surrogate] = {}
         for output in request.outputs:
@@ -226,6 +218,8 @@ def _fit_output(sweep: SweepData, vsweep: SweepData | None, request: _Request, t
     final.provenance = _provenance(sweep, vsweep, request.fixed, selection, int(target.y.size))
     if target.corner:
         final.provenance["corner"] = target.corner
+    if target.tolerance is not None:
+        final.provenance["abs_tolerance"] = target.tolerance
     return final
 
 
@@ -239,13 +233,14 @@ class _Request:
     fixed: dict[str, float]      # inputs constant in the sweep -> their value (left out of the surrogates)
     in_scales: dict[str, str]    # input -> "linear" | "log"
     out_scales: dict[str, str]   # output -> "linear" | "log"
+    tolerances: dict[str, float]  # output -> absolute tolerance, output units (``abs_tolerance``)
 
 
 def _resolve_inputs(sweep: SweepData, vsweep: SweepData | None, outputs, models, tolerance_pct, input_scales,
-                    output_scales) -> _Request:
+                    output_scales, abs_tolerance=None) -> _Request:
     """Step 1: the request checked against the sweep (and the validation sweep) before any
-    fit: candidate labels, output names, ``tolerance_pct``, the inputs that vary (constant
-    ones are left out), each input's and output's scale (a log scale needs values > 0),
+    fit: candidate labels, output names, ``tolerance_pct``, ``abs_tolerance``, the inputs that
+    vary (constant ones are left out), each input's and output's scale (a log scale needs values > 0),
     and the validation sweep's inputs (present, same units, fixed where the sweep's are).
     Every problem raises :class:`SurrogateError`."""
     specs = list(models) if models is not None else list(DEFAULT_MODELS)
@@ -262,6 +257,7 @@ def _resolve_inputs(sweep: SweepData, vsweep: SweepData | None, outputs, models,
         raise SurrogateError(f"{sweep.label}: no output(s) {missing} (has {sweep.output_names})")
     if tolerance_pct is not None and not tolerance_pct > 0:
         raise SurrogateError(f"tolerance_pct must be > 0, got {tolerance_pct!r}")
+    tolerances = check_tolerances(sweep.label, sweep.output_names, abs_tolerance)
 
     # Inputs that never vary are constants of this sweep, not inputs of a surrogate.
     fixed = {n: float(sweep.inputs[n][0]) for n in sweep.input_names if np.unique(sweep.inputs[n]).size == 1}
@@ -276,7 +272,7 @@ def _resolve_inputs(sweep: SweepData, vsweep: SweepData | None, outputs, models,
     _check_log_inputs(sweep, in_scales)
     if vsweep is not None:
         _check_validation_inputs(sweep, vsweep, inputs, fixed)
-    return _Request(specs, list(outputs), inputs, fixed, in_scales, out_scales)
+    return _Request(specs, list(outputs), inputs, fixed, in_scales, out_scales, tolerances)
 
 
 def _check_validation_inputs(sweep: SweepData, vsweep: SweepData, inputs: list[str], fixed: dict) -> None:
@@ -307,6 +303,7 @@ class _Target:
     inputs: list[str]
     args: dict               # the Surrogate's keyword arguments: units, scales, name, description
     groups: np.ndarray | None = None  # (n,) Monte Carlo sample of each point, None for other designs
+    tolerance: float | None = None    # output units: an error that does not matter (``abs_tolerance``)
 
     def new_surrogate(self, spec, random_state: int) -> Surrogate:
         """An unfitted surrogate of this output on the model ``spec`` (a label, or a model
@@ -339,7 +336,8 @@ def _resolve_output(sweep: SweepData, request: _Request, output: str, X_all: np.
         description=sweep.output_descriptions.get(output, ""),
     )
     groups = sweep.mc_sample[ok] if sweep.design == "montecarlo" and sweep.mc_sample is not None else None
-    return _Target(output, name, corner, X, y, _full_scale(y), request.inputs, args, groups)
+    return _Target(output, name, corner, X, y, _full_scale(y), request.inputs, args, groups,
+                   request.tolerances.get(output))
 
 
 def _surrogate_name(name_template: str, circuit: str, output: str, corner: str) -> str:
@@ -417,7 +415,8 @@ def _record(final: Surrogate, target: _Target, split: Split, candidates: list[di
         "n_points": int(split.y_val.size),
         "method": split.method,
     }
-    warning = _accuracy_warning(chosen, in_scales)
+    warning = accuracy_warning(chosen, in_scales, target.full_scale, target.args["output_units"][0],
+                               target.tolerance, target.name)
     if warning:
         final.validation["warning"] = warning
         log.warning("%s: %s", target.name, warning)

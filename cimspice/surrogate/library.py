@@ -23,6 +23,7 @@ import numpy as np
 from .. import __version__
 from ._group import read_plain_attrs, write_plain_attr
 from ._hdf5 import check_plain_tree, open_hdf5, plain_attr
+from .accuracy import abs_error, eng, validation_text
 from .core import SCALES, Surrogate
 from .errors import SurrogateError, one_line
 from .fit import fit_steps, fit_surrogates, incomplete_notes
@@ -270,29 +271,15 @@ def format_surrogates(surrogates: Mapping[str, Surrogate], title: str = "") -> s
             unit = s.output_units[j] or "-"
             val = "not validated"
             if s.validation is not None:
-                val = (
-                    f"validation RMS {_pct(s.validation['rms_pct'][j])} %FS, "
-                    f"max {_pct(s.validation['max_pct'][j])} %FS "
-                    f"(full scale {s.validation['full_scale'][j]:.6g} {s.output_units[j]}, "
-                    f"{s.validation['n_points']} points)"
-                )
+                val = (f"validation {validation_text(s, j)} (full scale {s.validation['full_scale'][j]:.6g} "
+                       f"{s.output_units[j]}, {s.validation['n_points']} points)")
             lines.append(f"    {n:<16} {'[' + unit + ']':<8} {s.output_scales[j]:<6} {val}")
         if s.validation is not None and s.validation.get("method"):
             lines.append(f"  validation method: {s.validation['method']}")
         if s.validation is not None and s.validation.get("warning"):
             lines.append(f"  WARNING: {s.validation['warning']}")
         if s.candidates:
-            lines.append("  candidates (scored on the same held-out points):")
-            lines.append(f"      {'label':<14} {'status':<8} {'RMS %FS':>9} {'max %FS':>9} {'fit s':>8}  note")
-            for c in s.candidates:
-                mark = "*" if c.get("selected") else " "
-                fit_s = c.get("fit_time_s")
-                fit_txt = f"{fit_s:.3g}" if isinstance(fit_s, (int, float)) else "-"
-                note = c.get("reason", "") or c.get("warnings", "")
-                lines.append(
-                    f"    {mark} {str(c.get('label', '?')):<14} {str(c.get('status', '?')):<8} "
-                    f"{_pct(c.get('rms_pct')):>9} {_pct(c.get('max_pct')):>9} {fit_txt:>8}  {note}"
-                )
+            lines += _candidate_lines(s)
         p = s.provenance
         if p:
             src = p.get("source_sweep", "")
@@ -305,10 +292,32 @@ def format_surrogates(surrogates: Mapping[str, Surrogate], title: str = "") -> s
     return "\n".join(lines) + "\n"
 
 
+def _candidate_lines(s: Surrogate) -> list[str]:
+    """Every candidate family's held-out scores, %FS and (one output with a full scale) in
+    the output's unit."""
+    fs = s.validation["full_scale"][0] if s.validation is not None and s.n_outputs == 1 else np.nan
+    unit = s.output_units[0] if s.n_outputs == 1 else ""
+    lines = ["  candidates (scored on the same held-out points):",
+             f"      {'label':<14} {'status':<8} {'RMS %FS':>9} {'max %FS':>9} {'RMS':>12} {'fit s':>9}  note"]
+    for c in s.candidates:
+        mark = "*" if c.get("selected") else " "
+        fit_s = c.get("fit_time_s")
+        fit_txt = f"{fit_s:.3g}" if isinstance(fit_s, (int, float)) else "-"
+        rms = abs_error(c.get("rms_pct"), fs)
+        note = c.get("reason", "") or c.get("warnings", "")
+        lines.append(
+            f"    {mark} {str(c.get('label', '?')):<14} {str(c.get('status', '?')):<8} "
+            f"{_pct(c.get('rms_pct')):>9} {_pct(c.get('max_pct')):>9} "
+            f"{eng(rms, unit) if np.isfinite(rms) else '-':>12} {fit_txt:>9}  {note}"
+        )
+    return lines
+
+
 def inspect_library(path: str | Path) -> str:
     """Human-readable description of every surrogate in a library file: inputs with
     units and training domain, outputs and units, chosen model, validation RMS/max
-    error (% of full scale) and every candidate's score. Validates the file first."""
+    error (in the output's unit and % of full scale, and against the output's declared
+    tolerance) and every candidate's score. Validates the file first."""
     path = Path(path)
     surrogates = load_library(path)
     with h5py.File(path, "r") as fh:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from .accuracy import error_text, number, validation_text
 from .core import Surrogate
 from .errors import SurrogateError
 from .library import load_library, surrogate_corner
@@ -25,14 +26,6 @@ log = logging.getLogger(__name__)
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("._") or "surrogate"
-
-
-def _num(value: Any) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "-"
-    return f"{v:.3g}" if np.isfinite(v) else "-"
 
 
 def _cell(text: Any) -> str:
@@ -104,7 +97,7 @@ def _plots(name: str, output: str, unit: str, ev: dict[str, Any], out_dir: Path)
         axis.set_major_locator(MaxNLocator(5))
     ax.set_xlabel(f"{output} reference")
     ax.set_ylabel(f"{output} surrogate")
-    ax.set_title(f"{name}: RMS {ev['rms_pct']:.3g} %FS, max {ev['max_pct']:.3g} %FS", fontsize=9)
+    ax.set_title(f"{name}: {_errors_text(ev, unit)}", fontsize=9)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(out_dir / parity)
@@ -120,6 +113,34 @@ def _plots(name: str, output: str, unit: str, ev: dict[str, Any], out_dir: Path)
     return parity, hist
 
 
+def _errors_text(ev: dict[str, Any], unit: str) -> str:
+    """``"RMS 1.9e-4 LSB (11.6 %FS), max 2.3e-4 LSB (13.8 %FS)"`` of an :func:`_errors` result."""
+    return (f"{error_text('RMS', ev['rms_pct'], ev['full_scale'], unit)}, "
+            f"{error_text('max', ev['max_pct'], ev['full_scale'], unit)}")
+
+
+def _score(pct: Any, full_scale: Any, unit: str) -> str:
+    """A table cell: ``1.9e-4 LSB (11.6 %FS)``, or ``-``."""
+    return error_text("", pct, full_scale, unit).strip()
+
+
+def _candidate_table(s: Surrogate) -> list[str]:
+    """Every candidate family's stored scores, in the output's unit (one output with a
+    full scale) and %FS."""
+    if not s.candidates:
+        return []
+    fs = s.validation["full_scale"][0] if s.validation is not None and s.n_outputs == 1 else float("nan")
+    unit = s.output_units[0] if s.n_outputs == 1 else ""
+    lines = ["| candidate | status | RMS | max | fit s | note |", "|---|---|---:|---:|---:|---|"]
+    for c in s.candidates:
+        mark = " (chosen)" if c.get("selected") else ""
+        note = c.get("reason", "") or c.get("warnings", "")
+        lines.append(f"| {_cell(c.get('label', '?'))}{mark} | {_cell(c.get('status', '?'))} | "
+                     f"{_score(c.get('rms_pct'), fs, unit)} | {_score(c.get('max_pct'), fs, unit)} | "
+                     f"{number(c.get('fit_time_s'))} | {_cell(note)} |")
+    return lines + [""]
+
+
 def _heldout_section(name: str, s: Surrogate, output: str, j: int, out_dir: Path) -> list[str]:
     """The parity plot and error histogram of ``output`` on its fit's held-out points
     (none for a surrogate loaded from a library)."""
@@ -127,8 +148,8 @@ def _heldout_section(name: str, s: Surrogate, output: str, j: int, out_dir: Path
     if ev is None:
         return []
     parity, hist = _plots(name, output, s.output_units[j], ev, out_dir)
-    return [f"`{output}` on the {ev['n']} held-out points that scored it: RMS {_num(ev['rms_pct'])} %FS, max "
-            f"{_num(ev['max_pct'])} %FS ({_cell(s.heldout['method'])}).", "",
+    return [f"`{output}` on the {ev['n']} held-out points that scored it: {_errors_text(ev, s.output_units[j])} "
+            f"({_cell(s.heldout['method'])}).", "",
             f"![parity plot]({parity}) ![error histogram]({hist})", ""]
 
 
@@ -154,8 +175,8 @@ def write_report(
     title : what the surrogates are, for the report's first line (default: the library
         path, or "surrogates in memory")
 
-    Returns the path of ``report.md``. Errors are % of the output's full scale as stored
-    in the surrogate (max - min of the training data).
+    Returns the path of ``report.md``. Errors are in the output's unit and in % of its full
+    scale as stored in the surrogate (max - min of the training data).
     """
     if isinstance(library, (str, Path)):
         lib_label = f"`{library}`"
@@ -187,11 +208,12 @@ def write_report(
                      "on the held-out points that scored it.")
     else:
         lines.append("No evaluation data given: the table lists the scores stored in the library; no plots.")
-    lines += ["", "Errors are in % of each output's full scale (max - min over the training sweep).", ""]
-    header = "| surrogate | output | model | stored RMS %FS | stored max %FS | stored points |"
+    lines += ["", "Errors are in each output's unit and in % of its full scale (%FS: max - min over the training "
+              "sweep).", ""]
+    header = "| surrogate | output | model | stored RMS | stored max | stored points |"
     sep = "|---|---|---|---:|---:|---:|"
     if data is not None:
-        header += " report RMS %FS | report max %FS | report points | outside domain |"
+        header += " report RMS | report max | report points | outside domain |"
         sep += "---:|---:|---:|---:|"
     lines += ["## Summary", "", header, sep]
 
@@ -208,31 +230,18 @@ def write_report(
             )
         sec.append("")
         if s.validation is not None and s.validation.get("method"):
-            sec += [f"Stored scores: {s.validation['method']}.", ""]
+            stored = "; ".join(f"{o} {validation_text(s, j)}" for j, o in enumerate(s.outputs))
+            sec += [f"Stored scores: {_cell(s.validation['method'])}: {stored}.", ""]
         in_sample = data is not None and data.sha256 and data.sha256 == s.provenance.get("source_sweep_sha256")
         if in_sample:
             sec += ["**The evaluation data is the sweep this surrogate was fitted on: its errors are in-sample.**", ""]
-        if s.candidates:
-            sec += ["| candidate | status | RMS %FS | max %FS | fit s | note |", "|---|---|---:|---:|---:|---|"]
-            for c in s.candidates:
-                mark = " (chosen)" if c.get("selected") else ""
-                note = c.get("reason", "") or c.get("warnings", "")
-                sec.append(
-                    f"| {_cell(c.get('label', '?'))}{mark} | {_cell(c.get('status', '?'))} | "
-                    f"{_num(c.get('rms_pct'))} | {_num(c.get('max_pct'))} | "
-                    f"{_num(c.get('fit_time_s'))} | {_cell(note)} |"
-                )
-            sec.append("")
+        sec += _candidate_table(s)
         for j, output in enumerate(s.outputs):
-            row = (
-                f"| {_cell(name)} | {_cell(output)} [{_cell(s.output_units[j] or '-')}] | {s.model_label} | "
-                + (
-                    f"{_num(s.validation['rms_pct'][j])} | {_num(s.validation['max_pct'][j])} | "
-                    f"{s.validation['n_points']} |"
-                    if s.validation is not None
-                    else "- | - | - |"
-                )
-            )
+            row = f"| {_cell(name)} | {_cell(output)} [{_cell(s.output_units[j] or '-')}] | {s.model_label} | "
+            v = s.validation
+            row += (f"{_score(v['rms_pct'][j], v['full_scale'][j], s.output_units[j])} | "
+                    f"{_score(v['max_pct'][j], v['full_scale'][j], s.output_units[j])} | {v['n_points']} |"
+                    if v is not None else "- | - | - |")
             if data is not None:
                 ev = _evaluate(s, data, output)
                 if ev is None:
@@ -245,11 +254,12 @@ def write_report(
                     row += f" - | - | 0 | {ev['n_outside']} |"
                     sec += [f"`{output}`: no evaluation point inside the training domain.", ""]
                 else:
-                    row += f" {_num(ev['rms_pct'])} | {_num(ev['max_pct'])} | {ev['n']} | {ev['n_outside']} |"
-                    parity, hist = _plots(name, output, s.output_units[j], ev, out_dir)
+                    unit = s.output_units[j]
+                    row += (f" {_score(ev['rms_pct'], ev['full_scale'], unit)} | "
+                            f"{_score(ev['max_pct'], ev['full_scale'], unit)} | {ev['n']} | {ev['n_outside']} |")
+                    parity, hist = _plots(name, output, unit, ev, out_dir)
                     sec += [
-                        f"`{output}` on the evaluation data: RMS {_num(ev['rms_pct'])} %FS, "
-                        f"max {_num(ev['max_pct'])} %FS over {ev['n']} points"
+                        f"`{output}` on the evaluation data: {_errors_text(ev, unit)} over {ev['n']} points"
                         + (f" ({ev['n_outside']} outside the training domain left out)" if ev["n_outside"] else "")
                         + ".",
                         "",
