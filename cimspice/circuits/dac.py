@@ -53,8 +53,8 @@ from .row_load import (
     PRECISION,
     ROW_PARAMETERS,
     ROW_SEGMENTS,
-    _shares,
     apply_row,
+    cell_power,
     energies,
     row_lines,
     supplies,
@@ -208,7 +208,7 @@ class RowDAC(AnalogCircuit):
         finally:
             self.set(engine, "vstep", 0.0)
         power = -sum(v * float(r[f"i({s})"][0]) for s, v in supplies(p))
-        cells = sum(p["g_row"] * share * (float(r[v][0]) - p["v_ref"]) ** 2 for v, share in zip(rows, _shares()))
+        cells = cell_power(p, [float(r[v][0]) for v in rows])
         return {"near": float(r[f"v({NEAR})"][0]), "far": float(r[f"v({FAR})"][0]), "power": power,
                 "power_driver": power - cells}, r.aids
 

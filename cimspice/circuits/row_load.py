@@ -64,6 +64,13 @@ def _shares() -> list[float]:
     return share
 
 
+def cell_power(p: Mapping[str, float], row_voltages):
+    """W dissipated in the row's cells: ``sum_k g_k (v_k - v_ref)^2`` with ``g_k`` the share of
+    ``g_row`` at node k, for the voltages (V) of nodes ``row0`` .. ``row{N}`` in order (floats,
+    or arrays over time: the power over time)."""
+    return sum(p["g_row"] * share * (v - p["v_ref"]) ** 2 for v, share in zip(row_voltages, _shares(), strict=True))
+
+
 def row_lines() -> list[str]:
     """Netlist lines of the rails and the row (placeholder values; :func:`apply_row` sets them)."""
     lines = ["vdd vdd 0 dc 1.1", "vhi vhi 0 dc 0.2", "vlo vlo 0 dc 0", f"vvg {VIRTUAL_GROUND} 0 dc 0"]
@@ -105,10 +112,10 @@ def energies(result, p: Mapping[str, float], start: float, stop: float) -> dict[
     t = result["time"]
     stop = min(stop, float(t[-1]))  # ngspice's last time point can miss the stop by a rounding error
     energy = sum(supply_energy(t, v, -result[f"i({src})"], start=start, stop=stop) for src, v in supplies(p))
-    power = sum(p["g_row"] * share * (result[f"v(row{k})"] - p["v_ref"]) ** 2 for k, share in enumerate(_shares()))
+    power = cell_power(p, [result[f"v(row{k})"] for k in range(ROW_SEGMENTS + 1)])
     cells = supply_energy(t, 1.0, power, start=start, stop=stop)  # the same windowed integral of a power
     return {"energy": energy, "energy_cells": cells, "energy_driver": energy - cells}
 
 
-__all__ = ["FAR", "NEAR", "PRECISION", "ROW_PARAMETERS", "ROW_SEGMENTS", "VIRTUAL_GROUND", "apply_row", "energies",
-           "row_lines", "supplies", "tran_vectors"]
+__all__ = ["FAR", "NEAR", "PRECISION", "ROW_PARAMETERS", "ROW_SEGMENTS", "VIRTUAL_GROUND", "apply_row", "cell_power",
+           "energies", "row_lines", "supplies", "tran_vectors"]
