@@ -54,3 +54,18 @@ def test_a_file_gone_after_caching_is_named(tmp_path, counted):
     lib.unlink()
     with pytest.raises(SimError, match="lib.h5"):
         load_spec_library(_spec(lib))
+
+
+def test_a_worker_seeded_with_the_parents_reads_reads_nothing(tmp_path, counted):
+    """What a design sweep's pool hands its workers (sim/explore.py): the parent's reads."""
+    from cimspice.sim.backend import read_libraries, seed_library_cache
+
+    lib = tmp_path / "lib.h5"
+    shutil.copy(SHIPPED, lib)
+    entries = read_libraries([_spec(lib), _spec(lib), load_system_spec({"name": "none"})])
+    assert counted == ["load_library", "load_blocks"] and len(entries) == 2
+    _LIBRARY_CACHE.clear()                       # a fresh worker process
+    seed_library_cache(entries)
+    assert load_spec_library(_spec(lib)).keys() == entries[next(k for k in entries if k[0] == "load_library")].keys()
+    load_spec_blocks(_spec(lib))
+    assert counted == ["load_library", "load_blocks"]

@@ -36,7 +36,7 @@ from .sense_circuit import mirrored_inl
 from .spec import SystemSpec, load_system_spec
 from .tile import AnalogMatrix
 
-__all__ = ["AnalogBackend", "Ledger", "load_spec_library", "nonlinear_kinds"]
+__all__ = ["AnalogBackend", "Ledger", "load_spec_library", "nonlinear_kinds", "read_libraries", "seed_library_cache"]
 
 
 #: (what, path, inode, size, mtime) -> contents: a library file read once per process. The
@@ -70,6 +70,24 @@ def _read_spec_library(spec: SystemSpec, what: str) -> dict:
     except surrogate.SurrogateError as error:
         raise SimError(f"{spec.source}: library: {error}") from None
     return copy.deepcopy(contents) if what == "load_blocks" else dict(contents)
+
+
+def read_libraries(specs) -> dict[tuple, dict]:
+    """The library files ``specs`` name, read (once) into this process's cache, as entries
+    :func:`seed_library_cache` puts into another process's: a worker pool's processes start
+    with what the parent read instead of reading each file again."""
+    for spec in specs:
+        load_spec_library(spec)
+        load_spec_blocks(spec)
+    paths = {os.path.realpath(s.library) for s in specs if s.library}
+    return {key: value for key, value in _LIBRARY_CACHE.items() if key[1] in paths}
+
+
+def seed_library_cache(entries: dict[tuple, dict]) -> None:
+    """Put entries of :func:`read_libraries` into this process's library cache (a pool
+    worker's initializer; the keys name each file's identity and modification time, so a
+    file changed since is read afresh)."""
+    _LIBRARY_CACHE.update(entries)
 
 
 def load_spec_blocks(spec: SystemSpec) -> dict:
