@@ -457,10 +457,10 @@ class AnalogMatrix:
         # pulses' significance, then each column's ADC step: O(m C) per row tile
         # (a (C, n_out) shift-add matrix per tile costs O(m C n_out): 512 outputs make
         # it 8x the signal product of a 64-row tile)
-        # (one pulse: a scalar product, none at weight 1; pulses: float64 codes, one BLAS
-        # product, as the codes always had)
+        # (one pulse: a scalar product, none at weight 1; pulses: the read-out's integer codes
+        # as float64, the one BLAS product the direct path's float64 codes take)
         if P > 1:
-            pulsed = weights @ adc_codes.astype(np.float64, copy=False)
+            pulsed = weights @ (adc_codes.astype(np.float64) if adc_codes.dtype.kind == "i" else adc_codes)
         else:
             pulsed = adc_codes[0] if weights[0] == 1.0 else adc_codes[0] * weights[0]
         pulsed = pulsed.reshape(m, -1)
