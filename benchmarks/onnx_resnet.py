@@ -18,7 +18,8 @@ resident memory is its own):
 
 Each analog configuration also times the float inference of the same batch in its own
 process, alternating with its analog runs (float, analog, float, analog ...), so the two see
-the same load on the shared machine; its ratios are over that float time.
+the same load on the shared machine; its ratios are over that float time, in wall time and
+in the process's CPU time (``time.process_time``, every thread).
 
 Programming is the one-time cost before the first image: ``AnalogBackend(spec)`` (library
 load, checks) plus ``calibrate`` on ``--calibration`` images (every matrix programmed: its
@@ -76,14 +77,20 @@ def _best(f, repeats: int) -> float:
     return min(timeit.repeat(f, number=1, repeat=repeats))
 
 
-def _alternated(f_float, f_analog, repeats: int) -> tuple[float, float]:
-    """The fastest of ``repeats`` calls of each of ``f_float`` and ``f_analog``, s, called
-    in turn, so that both see the same moments of the shared machine's load."""
-    t_float, t_analog = [], []
-    for _ in range(repeats):
-        t_float.append(_best(f_float, 1))
-        t_analog.append(_best(f_analog, 1))
-    return min(t_float), min(t_analog)
+def _timed(f) -> tuple[float, float]:
+    """(wall s, CPU s of this process, every thread) of one call of ``f``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    f()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _alternated(f_float, f_analog, repeats: int) -> tuple[float, float, float, float]:
+    """The fastest of ``repeats`` calls of each of ``f_float`` and ``f_analog`` called in
+    turn, so that both see the same moments of the shared machine's load: (float wall,
+    analog wall, float CPU, analog CPU), s, each the least of its ``repeats``."""
+    runs = [(_timed(f_float), _timed(f_analog)) for _ in range(repeats)]
+    return (min(f[0] for f, _ in runs), min(a[0] for _, a in runs),
+            min(f[1] for f, _ in runs), min(a[1] for _, a in runs))
 
 
 def measure(config: str, path: Path, batch: int, calibration: int, repeats: int, shape: tuple) -> dict:
@@ -108,11 +115,15 @@ def measure(config: str, path: Path, batch: int, calibration: int, repeats: int,
         backend.calibrate(net, x_cal)
         out["programming"] = time.perf_counter() - t0
         out["arrays"], out["threads"] = sum(plan.arrays for plan in plans), backend.threads
-        t_float, t_analog = _alternated(lambda: net.forward(x), lambda: net.forward(x, backend), repeats)
+        t_float, t_analog, c_float, c_analog = _alternated(lambda: net.forward(x), lambda: net.forward(x, backend),
+                                                           repeats)
         out["float_here"], out["per_image"] = t_float / batch, t_analog / batch
+        out["cpu_ratio"] = c_analog / c_float
         backend.float_reference = False     # the per-layer diagnosis's float product, off
-        t_float, t_analog = _alternated(lambda: net.forward(x), lambda: net.forward(x, backend), repeats)
+        t_float, t_analog, c_float, c_analog = _alternated(lambda: net.forward(x), lambda: net.forward(x, backend),
+                                                           repeats)
         out["float_here_no_ref"], out["per_image_no_ref"] = t_float / batch, t_analog / batch
+        out["cpu_ratio_no_ref"] = c_analog / c_float
     out["peak_rss"] = _peak_rss()
     return out
 
@@ -142,14 +153,16 @@ def _report(results: list[dict], args, shape) -> None:
     print(f"ResNet-18 {'ImageNet' if args.imagenet else 'CIFAR'} shape ({'x'.join(map(str, shape))}) through ONNX, "
           f"batch of {args.batch} images, calibration on {args.calibration}, best of {args.repeats}")
     print(f"{'config':<17}{'arrays':>8}{'programming (s)':>17}{'per image (s)':>15}{'float here':>12}{'x float':>9}"
-          f"{'no ref':>8}{'peak RSS':>10}  target (issue #19: 3x224x224)")
+          f"{'no ref':>8}{'CPU x':>7}{'no ref':>8}{'peak RSS':>10}  target (issue #19: 3x224x224)")
     for r in results:
         prog = "-" if r["programming"] is None else f"{r['programming']:.1f}"
         arrays = "-" if r["arrays"] is None else str(r["arrays"])
         ratio, no_ref = _ratios(r, f)
         no_ref = f"{no_ref:>8.1f}" if no_ref is not None else f"{'-':>8}"
+        cpu = "".join(f"{r[k]:>{w}.1f}" if k in r else f"{'-':>{w}}" for k, w in (("cpu_ratio", 7),
+                                                                                 ("cpu_ratio_no_ref", 8)))
         here = f"{r.get('float_here', f):>12.4f}"
-        print(f"{r['config']:<17}{arrays:>8}{prog:>17}{r['per_image']:>15.4f}{here}{ratio:>9.1f}{no_ref}"
+        print(f"{r['config']:<17}{arrays:>8}{prog:>17}{r['per_image']:>15.4f}{here}{ratio:>9.1f}{no_ref}{cpu}"
               f"{r['peak_rss'] / 1e9:>8.2f} GB  {TARGETS.get(r['config'], '')}")
     for r in results[1:]:
         if r["config"] in TARGETS:
@@ -160,7 +173,8 @@ def _report(results: list[dict], args, shape) -> None:
                   f"images' worth, once")
     print("(float here: the float inference per image timed in the same process, alternating with the "
           "analog runs; x float and no ref are over it. no ref: without the per-layer diagnosis's float "
-          "product of every analog call)")
+          "product of every analog call. CPU x: the same ratios in CPU time of the process, every thread: "
+          "less at the mercy of other jobs on the shared cores, but OpenBLAS's threads count while they spin)")
     threads = {r["threads"] for r in results if "threads" in r}
     print(f"(analog row tiles on {', '.join(map(str, sorted(threads)))} thread(s), AnalogBackend.threads; the float "
           f"inference on NumPy's BLAS threads)")

@@ -11,7 +11,7 @@ import pytest
 
 from cimspice.sim.backend import AnalogBackend
 from cimspice.sim.peripherals import IdealAdc, IdealSense, MeasuredAdc, SurrogateSense
-from cimspice.sim.readout import threshold_readout
+from cimspice.sim.readout import ENERGY_STEP_SHARE, sense_energy, threshold_readout
 from cimspice.surrogate import Surrogate
 from cimspice.surrogate.models import GridInterpolator
 
@@ -57,8 +57,10 @@ def test_thresholds_give_the_models_codes(sense, adc):
     X = _probes(readout, lsb, rng)
     direct = adc.convert(sense.sense(X), lsb.astype(np.float32))
     got = readout.codes(X)
-    assert got.dtype == direct.dtype
+    assert got.dtype == np.int8                 # the direct path's integers (as floats) in a byte each
     np.testing.assert_array_equal(got, direct)
+    readout.offset_f32 = None                   # cells offset in integers (tables past 2**24 cells)
+    np.testing.assert_array_equal(readout.codes(X), direct)
     assert np.unique(direct).size == 2 * adc.code_max + 1    # every code was reached
 
 
@@ -94,3 +96,41 @@ def test_a_layer_gives_the_same_outputs_and_events_with_and_without_thresholds()
         runs.append((mat(x), dict(backend.ledger.counts["fc"])))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     assert runs[0][1] == runs[1][1]
+
+
+def _tia_with_energy() -> SurrogateSense:
+    """The compressing TIA with an energy per read like tia_array's: 7 pJ at zero current,
+    falling with the current and faster towards the positive rail (J)."""
+    i = np.linspace(-3e-4, 3e-4, 41)
+    e = 7.2e-12 - 1.4e-8 * i - 4e-5 * i ** 2 - 3e-12 * np.maximum(i / 3e-4 - 0.8, 0.0) ** 2
+    energy = Surrogate(GridInterpolator("cubic"), ["i_in"], "energy_read", input_units=["A"], output_units=["J"],
+                       name="tia.energy_read").fit(i[:, None], e)
+    return SurrogateSense(_compressing_tia().surrogate, V_REF, R_F, energy)
+
+
+def test_sense_energy_of_float32_currents_is_the_direct_paths_within_its_bound():
+    """Summed energy per read in float32 against the sense's own float64 interpolation: every
+    read within ENERGY_STEP_SHARE of the table's largest step, at nodes, between them, beyond
+    the characterized currents and at +-0; below 1e-6 of the energy itself."""
+    sense = _tia_with_energy()
+    fast = sense_energy(sense)
+    assert fast is not None
+    rng = np.random.default_rng(2)
+    nodes = np.linspace(-3e-4, 3e-4, 4097)
+    probes = [rng.normal(size=(64, 128)) * s for s in (1e-6, 3e-5, 3e-4)]
+    probes += [rng.uniform(-1e-3, 1e-3, (64, 128)), nodes, nodes[:-1] + np.diff(nodes) / 2,
+               np.array([0.0, -0.0, 1e30, -1e30, 3e-4, -3e-4])]
+    step = np.max(np.abs(np.diff(sense.energy_surrogate.predict(nodes[:, None]))))
+    for i in probes:
+        i = i.astype(np.float32)
+        direct = sense.energy(i)
+        for x in i.ravel()[:: max(1, i.size // 512)]:          # read by read
+            one = np.array([x], np.float32)
+            assert abs(fast(one) - sense.energy(one)) <= ENERGY_STEP_SHARE * step
+        assert abs(fast(i) - direct) <= ENERGY_STEP_SHARE * step * i.size
+        assert fast(i) == pytest.approx(direct, rel=1e-6, abs=0)
+
+
+def test_sense_energy_needs_an_energy_table():
+    assert sense_energy(IdealSense()) is None
+    assert sense_energy(_compressing_tia()) is None        # no energy surrogate

@@ -58,7 +58,9 @@ class Separable:
         """(m, rows) codes -> (m, cols). Two-level codes may come already in ``dtype``."""
         if self.mode == "two":
             out = codes.astype(self.dtype, copy=False) @ self.M
-            return out if self.c is None else out + self.c
+            if self.c is not None:
+                out += self.c
+            return out
         if self.mode == "table":
             return np.take(self.table, codes, axis=0).reshape(len(codes), -1) @ self.A
         return sum(f(codes) @ A for A, f in self.factors)
@@ -98,7 +100,8 @@ class RowTile:
             ones = np.count_nonzero(codes.reshape(-1, rows), axis=0)
             total = codes.shape[0] * codes.shape[1]
             return float(ones @ self._ew[1] + (total - ones) @ self._ew[0])
-        keys = codes.reshape(-1, rows).astype(np.int64) * rows + np.arange(rows)
+        keys = np.multiply(codes, rows, dtype=np.intp)      # (level, row) pairs, one pass over the view
+        keys += np.arange(rows)
         counts = np.bincount(keys.ravel(), minlength=L * rows).reshape(L, rows)
         return float(np.sum(counts * self._ew))
 

@@ -31,7 +31,7 @@ from .crossbar.transfer import one_blas_thread
 from .errors import SimError
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import standard_normal
-from .readout import threshold_readout
+from .readout import sense_energy, threshold_readout
 from .row_tile import RowTile, Separable, Tally, generator_after, in_order, tile_pool
 
 __all__ = ["AnalogMatrix"]
@@ -69,6 +69,8 @@ class AnalogMatrix:
         for t in self.tiles:
             t.adc_bits = bits
         self.adc = backend.adc(bits)
+        # the sense's energy per read summed over float32 currents (None: sense.energy directly)
+        self._sense_energy = sense_energy(backend.sense)
 
     # ------------------------------------------------------------------ programming
     def _levels(self) -> np.ndarray:
@@ -240,7 +242,8 @@ class AnalogMatrix:
                 weights.append(sign)
                 continue
             top = 2 ** inp.bits - 1
-            q = np.abs(part) if lo < 0.0 else part * 1.0
+            # a part of its own (fresh, >= 0) is scaled in place; a bipolar one is read again below
+            q = np.abs(part) if bipolar else part
             q *= top
             q = np.rint(q, out=q).astype(np.uint16)
             if inp.encoding == "dac":
@@ -267,28 +270,14 @@ class AnalogMatrix:
         read's noise std and added (None or False: the noiseless currents)."""
         P, n, r = codes.shape
         exact = self.spec.nonidealities.solver == "exact"
+        noisy = isinstance(noise, np.ndarray) and tile.sq is not None
         if not exact and tile.diff.mode == "two" and tile.sq is not None and tile.sq.mode == "two":
             # bits: one conversion for both products, straight from the strided block
             flat = codes.astype(np.float32).reshape(P * n, r)
         else:
             flat = codes.reshape(P * n, r)
-        if exact:
-            # Solve each distinct input vector once: bit-serial pulses and zero padding repeat
-            # a lot (9 rows of bits have at most 512 patterns), and the solve is deterministic.
-            if self.level_v is not None:
-                flat, inverse = np.unique(flat, axis=0, return_inverse=True)
-                inverse = inverse.ravel()
-            V = self._voltages(flat)
-            D = np.empty((len(flat), self.n_out * self.k))
-            for outs, G, plus_idx, minus_idx in tile.arrays:
-                I = self.backend.solver(*G.shape, exact=True).column_currents(G, V)
-                D[:, outs[0] * self.k:outs[1] * self.k] = (I[:, plus_idx] - I[:, minus_idx]).reshape(len(flat), -1)
-            if self.level_v is not None:
-                D = D[inverse]
-                flat = codes.reshape(P * n, r)
-        else:
-            D = tile.diff.apply(flat)
-        if isinstance(noise, np.ndarray) and tile.sq is not None:
+        D = self._solved(tile, flat) if exact else tile.diff.apply(flat)
+        if noisy:
             sigma = tile.sq.apply(flat)                       # noise variance of the pair (A^2)
             if not tile.sq_nonnegative:
                 np.maximum(sigma, 0.0, out=sigma)
@@ -297,6 +286,21 @@ class AnalogMatrix:
             scaled *= noise
             D += sigma.astype(D.dtype, copy=False)
         return D
+
+    def _solved(self, tile, flat) -> np.ndarray:
+        """Sensed differences (m, n_out*k) (A) of input codes ``flat`` (m, rows), each array
+        solved by the exact nonlinear crossbar solver."""
+        # Solve each distinct input vector once: bit-serial pulses and zero padding repeat
+        # a lot (9 rows of bits have at most 512 patterns), and the solve is deterministic.
+        if self.level_v is not None:
+            flat, inverse = np.unique(flat, axis=0, return_inverse=True)
+            inverse = inverse.ravel()
+        V = self._voltages(flat)
+        D = np.empty((len(flat), self.n_out * self.k))
+        for outs, G, plus_idx, minus_idx in tile.arrays:
+            I = self.backend.solver(*G.shape, exact=True).column_currents(G, V)
+            D[:, outs[0] * self.k:outs[1] * self.k] = (I[:, plus_idx] - I[:, minus_idx]).reshape(len(flat), -1)
+        return D[inverse] if self.level_v is not None else D
 
     def _energy(self, tile, codes) -> float:
         """Energy (J) the arrays of ``tile`` draw for ``codes``: sum of V * I * t_read."""
@@ -438,21 +442,25 @@ class AnalogMatrix:
         I = self._currents(tile, codes, draws)
         if getattr(sense, "energy_surrogate", None) is not None:
             # a characterized sense circuit's energy per read, from the currents it senses
-            tally.sense_energy.append(sense.energy(I))
+            fast = self._sense_energy is not None and I.dtype == np.float32
+            tally.sense_energy.append(self._sense_energy(I) if fast else sense.energy(I))
         if tile.readout is not None and I.dtype == np.float32:
-            adc_codes = tile.readout.codes(I).reshape(P, -1)      # the same codes, a third of the time
+            # the same codes as small integers, a third of the time
+            adc_codes = tile.readout.codes(I).reshape(P, -1)
         else:
             D = sense.sense(I)
             adc_codes = self.adc.convert(D, tile.lsb.astype(D.dtype, copy=False)).reshape(P, -1)
         if np.isfinite(self.adc.code_max):
-            c = self.adc.code_max
+            # integer codes against an integer: a float bound would compare them as float64
+            c = int(self.adc.code_max) if adc_codes.dtype.kind == "i" else self.adc.code_max
             tally.clipped += int(np.count_nonzero(adc_codes >= c) + np.count_nonzero(adc_codes <= -c))
         # pulses' significance, then each column's ADC step: O(m C) per row tile
         # (a (C, n_out) shift-add matrix per tile costs O(m C n_out): 512 outputs make
         # it 8x the signal product of a 64-row tile)
-        # (one pulse: a scalar product, none at weight 1; a matmul of mixed precisions takes no BLAS)
+        # (one pulse: a scalar product, none at weight 1; pulses: the read-out's integer codes
+        # as float64, the one BLAS product the direct path's float64 codes take)
         if P > 1:
-            pulsed = weights @ adc_codes
+            pulsed = weights @ (adc_codes.astype(np.float64) if adc_codes.dtype.kind == "i" else adc_codes)
         else:
             pulsed = adc_codes[0] if weights[0] == 1.0 else adc_codes[0] * weights[0]
         pulsed = pulsed.reshape(m, -1)
