@@ -114,7 +114,7 @@ def test_a_blocks_tolerances_are_outside_its_fingerprint():
     """Tolerances change neither a sweep nor a fit: a library built before a block declared
     them is still current (tests/test_default_library.py recomputes the shipped fingerprints)."""
     sar = CATALOGUE["adc_sar_6b"]
-    weights = {"offset", "decision_offset", *(f"weight_err_{j}" for j in range(1, 7))}
+    weights = {"offset", "decision_offset", "inl_max", "dnl_max", *(f"weight_err_{j}" for j in range(1, 7))}
     assert sar.tolerances == dict.fromkeys(weights, 0.01)  # LSB: the weight test resolves 0.004 LSB
     bare = dataclasses.replace(sar, tolerances={})
     assert block_fingerprint(sar, _specs(sar)) == block_fingerprint(bare, _specs(bare))
