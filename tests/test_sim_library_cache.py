@@ -56,9 +56,13 @@ def test_a_file_gone_after_caching_is_named(tmp_path, counted):
         load_spec_library(_spec(lib))
 
 
-def test_a_worker_seeded_with_the_parents_reads_reads_nothing(tmp_path, counted):
-    """What a design sweep's pool hands its workers (sim/explore.py): the parent's reads."""
-    from cimspice.sim.backend import read_libraries, seed_library_cache
+def test_a_worker_seeded_with_the_parents_reads_reads_nothing(tmp_path, counted, monkeypatch):
+    """What a design sweep's pool hands its workers (sim/explore.py): the parent's reads, and
+    one tile thread per worker process."""
+    from cimspice.sim import row_tile
+    from cimspice.sim.backend import AnalogBackend, read_libraries, seed_library_cache
+
+    monkeypatch.setattr(row_tile, "THREADS_PER_PROCESS", None)   # restored after the test
 
     lib = tmp_path / "lib.h5"
     shutil.copy(SHIPPED, lib)
@@ -69,3 +73,5 @@ def test_a_worker_seeded_with_the_parents_reads_reads_nothing(tmp_path, counted)
     assert load_spec_library(_spec(lib)).keys() == entries[next(k for k in entries if k[0] == "load_library")].keys()
     load_spec_blocks(_spec(lib))
     assert counted == ["load_library", "load_blocks"]
+    assert row_tile.THREADS_PER_PROCESS == 1
+    assert AnalogBackend(_spec(lib)).threads == 1 and AnalogBackend(_spec(lib), threads=2).threads == 2

@@ -139,8 +139,16 @@ def in_order(values) -> float:
 _POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}   # (process id, threads) -> pool
 
 
+#: CPUs a backend's row tiles may use in this process when it does not say (None: all it may
+#: run on). A design sweep's worker sets 1: the sweep already runs one process per core.
+THREADS_PER_PROCESS: int | None = None
+
+
 def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    """CPUs this process may run on (its affinity mask where the OS has one), or
+    :data:`THREADS_PER_PROCESS` where a worker pool has set it."""
+    if THREADS_PER_PROCESS is not None:
+        return THREADS_PER_PROCESS
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
