@@ -60,7 +60,8 @@ def test_a_worker_seeded_with_the_parents_reads_reads_nothing(tmp_path, counted,
     """What a design sweep's pool hands its workers (sim/explore.py): the parent's reads, and
     one tile thread per worker process."""
     from cimspice.sim import row_tile
-    from cimspice.sim.backend import AnalogBackend, read_libraries, seed_library_cache
+    from cimspice.sim.backend import AnalogBackend, read_libraries
+    from cimspice.sim.explore import init_worker
 
     monkeypatch.setattr(row_tile, "THREADS_PER_PROCESS", None)   # restored after the test
 
@@ -69,7 +70,7 @@ def test_a_worker_seeded_with_the_parents_reads_reads_nothing(tmp_path, counted,
     entries = read_libraries([_spec(lib), _spec(lib), load_system_spec({"name": "none"})])
     assert counted == ["load_library", "load_blocks"] and len(entries) == 2
     _LIBRARY_CACHE.clear()                       # a fresh worker process
-    seed_library_cache(entries)
+    init_worker(entries)
     assert load_spec_library(_spec(lib)).keys() == entries[next(k for k in entries if k[0] == "load_library")].keys()
     load_spec_blocks(_spec(lib))
     assert counted == ["load_library", "load_blocks"]

@@ -86,13 +86,8 @@ def read_libraries(specs) -> dict[tuple, dict]:
 def seed_library_cache(entries: dict[tuple, dict]) -> None:
     """Put entries of :func:`read_libraries` into this process's library cache (a pool
     worker's initializer; the keys name each file's identity and modification time, so a
-    file changed since is read afresh). The worker's backends read their row tiles on one
-    thread: the pool already runs a process per core (two tile threads in each of two
-    workers would share two cores)."""
-    from . import row_tile
-
+    file changed since is read afresh)."""
     _LIBRARY_CACHE.update(entries)
-    row_tile.THREADS_PER_PROCESS = 1
 
 
 def load_spec_blocks(spec: SystemSpec) -> dict:

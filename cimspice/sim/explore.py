@@ -99,6 +99,17 @@ def design_points(spec, sweeps: list[tuple[str, list]]) -> list[tuple[dict, Syst
     return points
 
 
+def init_worker(libraries: dict) -> None:
+    """A design sweep's worker process: it starts with the libraries its parent read
+    (:func:`~.backend.read_libraries`) and reads its row tiles on one thread, as the pool
+    already runs a process per core (two tile threads in each of two workers would share
+    two cores)."""
+    from . import row_tile
+
+    seed_library_cache(libraries)
+    row_tile.THREADS_PER_PROCESS = 1
+
+
 def _run_point(spec, network, data, kwargs):
     from .simulate import simulate
 
@@ -127,7 +138,7 @@ def explore(points: list[tuple[dict, SystemSpec]], network, data=None, *, worker
         # each worker starts with the libraries this process has read (6 s a read of the
         # shipped file, which was most of a worker's time on a 16-point MLP sweep)
         with ProcessPoolExecutor(min(workers, len(specs)), mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=seed_library_cache, initargs=(read_libraries(specs),)) as pool:
+                                 initializer=init_worker, initargs=(read_libraries(specs),)) as pool:
             results = list(pool.map(_run_point, specs, itertools.repeat(net), itertools.repeat(data),
                                     itertools.repeat(kwargs)))
     else:
