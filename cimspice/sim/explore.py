@@ -205,7 +205,7 @@ def _plot_pareto(results: list, png: Path) -> Path:
 
     metric = metric_label(results[0].metric)
     scale = 100.0 if results[0].metric == "accuracy" else 1.0
-    e = [r.costs.total_energy * 1e9 for r in results]
+    e = [r.costs.total_energy for r in results]
     m = [r.analog_metric * scale for r in results]
     ci = [r.analog_ci * scale for r in results]
     fig, ax = plt.subplots(figsize=(7.5, 5))
@@ -214,8 +214,8 @@ def _plot_pareto(results: list, png: Path) -> Path:
     ax.plot([e[i] for i in front], [m[i] for i in front], "-", color="tab:red", label="Pareto front")
     for i, r in enumerate(results):
         ax.annotate(_label(r.design), (e[i], m[i]), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.set_xscale("log")
-    ax.set_xlabel("energy per inference (nJ)")
+    _energy_axis(ax.xaxis, e)
+    ax.set_xlabel("energy per inference")
     ax.set_ylabel(f"{metric} (%)" if scale == 100.0 else metric)
     ax.set_title(f"{results[0].network} on {results[0].system}: {metric} against energy")
     ax.legend()
@@ -223,3 +223,16 @@ def _plot_pareto(results: list, png: Path) -> Path:
     fig.savefig(png, dpi=110)
     plt.close(fig)
     return png
+
+
+def _energy_axis(axis, energies) -> None:
+    """An energy axis in engineering units (``1.3 uJ``, not ``1.3e3`` of nJ): logarithmic
+    when the points span a decade or more, linear within one (where a log axis labels only
+    its minor ticks, in scientific notation)."""
+    from matplotlib.ticker import EngFormatter, NullFormatter
+
+    lo, hi = min(energies), max(energies)
+    if lo > 0 and hi / lo >= 10:
+        axis.axes.set_xscale("log")
+        axis.set_minor_formatter(NullFormatter())
+    axis.set_major_formatter(EngFormatter(unit="J"))

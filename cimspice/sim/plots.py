@@ -20,25 +20,30 @@ def _pyplot():
     return plt
 
 
+
 def plot_energy_breakdown(result, png) -> Path:
     """Stacked bars of energy per inference by component, one bar per layer, and the total."""
     plt = _pyplot()
+    from matplotlib.ticker import EngFormatter
+
     layers = [k for k, v in result.costs.energy_by_layer.items() if sum(v.values()) > 0]
     fig, (ax, ax_total) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [4, 1]})
     bottom = np.zeros(len(layers))
     colors = plt.cm.tab10(np.arange(len(COMPONENTS)))
     for comp, color in zip(COMPONENTS, colors):
-        vals = np.array([result.costs.energy_by_layer[layer][comp] for layer in layers]) * 1e9
+        vals = np.array([result.costs.energy_by_layer[layer][comp] for layer in layers])
         ax.bar(layers, vals, bottom=bottom, label=comp, color=color)
         bottom += vals
-        ax_total.bar(["total"], [result.costs.energy[comp] * 1e9],
-                     bottom=[sum(result.costs.energy[c] for c in COMPONENTS[:COMPONENTS.index(comp)]) * 1e9],
+        ax_total.bar(["total"], [result.costs.energy[comp]],
+                     bottom=[sum(result.costs.energy[c] for c in COMPONENTS[:COMPONENTS.index(comp)])],
                      color=color)
-    ax.set_ylabel("energy per inference (nJ)")
+    ax.set_ylabel("energy per inference")
+    for a in (ax, ax_total):
+        a.yaxis.set_major_formatter(EngFormatter(unit="J"))
     ax.set_title(f"{result.network} on {result.system}: energy by layer and component")
-    ax.tick_params(axis="x", rotation=45)
+    plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
     ax.legend(fontsize=8)
-    ax_total.set_title(f"{result.costs.total_energy * 1e9:.3g} nJ")
+    ax_total.set_title(EngFormatter(unit="J", places=2)(result.costs.total_energy))
     fig.tight_layout()
     png = Path(png)
     fig.savefig(png, dpi=120)
