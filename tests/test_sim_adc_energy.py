@@ -50,7 +50,7 @@ def _cited(bits):
 
 @pytest.mark.parametrize("adc, match", [
     ({"energy": {6: "nope.energy"}}, "adc.energy.6.*not in the library"),
-    ({"energy": {6: "KEY"}, "energy_at": {}}, "energy_at.*needs vdd"),
+    ({"energy": {6: "KEY"}, "energy_at": {}}, "adc.energy.6: .*needs vdd.*give it in adc.energy_at"),
     ({"energy": {6: "KEY"}, "energy_at": {"vdd": 2.0}}, "energy_at"),
     ({"energy": {"six": "KEY"}}, "adc.energy: keys are ADC resolutions"),
 ])

@@ -20,7 +20,6 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from .. import CimspiceError
 from ..validate import require_finite
 from . import costs
 from .components import BlockFigures
@@ -256,8 +255,7 @@ class AnalogBackend(Backend):
         self.blocks = BlockFigures.read(spec, self.library, load_spec_blocks(spec) if on_disk else {},
                                         self._record_at)
         self.records.update(self.blocks.records)
-        self.adc_energy.update(self.blocks.adc_energy)
-        self.adc_time.update(self.blocks.adc_time)
+        self.adc_energy, self.adc_time = dict(self.blocks.adc_energy), dict(self.blocks.adc_time)
         self._check_operating_point()
         self.cell = cell if cell is not None else self._cell()
         self.sense = self.blocks.sense or sense_from_spec(spec.sense, self.library)
@@ -315,11 +313,9 @@ class AnalogBackend(Backend):
             self._require("sense.surrogate", s.sense.surrogate)
             if s.sense.energy is not None:
                 self._require("sense.energy", s.sense.energy)
-        self.adc_energy, self.adc_time = {}, {}
-        for what, out, unit in (("energy", self.adc_energy, "J"), ("time", self.adc_time, "s")):
+        for what in ("energy", "time"):     # their values: BlockFigures.read, with the blocks'
             for bits, key in getattr(s.adc, what).items():
                 self._require(f"adc.{what}.{bits}", key)
-                out[bits] = self._value_at(f"adc.{what}.{bits}", self.library[key], s.adc.energy_at, unit)
 
     def conversion_time(self, bits) -> float:
         """s per conversion of one ADC at ``bits``: characterized (``adc.time``) or cited."""
@@ -333,22 +329,6 @@ class AnalogBackend(Backend):
         given = (list(getattr(surrogate, "output_units", [unit])) or [unit])[0]
         if given not in ("", unit):
             raise SimError(f"{self.spec.source}: {field}: {surrogate.name} gives {given}, not {what}")
-
-    def _value_at(self, field: str, surrogate, at: dict, unit: str) -> float:
-        """A characterized energy (J) or time (s), ``unit``, at the operating point ``at``
-        (every input given, inside the characterized domain): checked here, before any work."""
-        missing = [n for n in surrogate.inputs if n not in at]
-        if missing:
-            raise SimError(f"{self.spec.source}: adc.energy_at: {field} ({surrogate.name}) needs "
-                           f"{', '.join(missing)} (its inputs: {', '.join(surrogate.inputs)})")
-        self._check_unit(field, surrogate, unit, {"J": "an energy (J)", "s": "a time (s)"}[unit])
-        try:
-            value = float(np.ravel(surrogate.predict({n: [at[n]] for n in surrogate.inputs}))[0])
-        except CimspiceError as error:  # outside the characterized domain
-            raise SimError(f"{self.spec.source}: adc.energy_at: {field}: {error}".splitlines()[0]) from None
-        if not value > 0:
-            raise SimError(f"{self.spec.source}: {field}: {surrogate.name} gives {value:g} {unit} at {at}")
-        return value
 
     def _cell(self):
         a, n = self.spec.array, self.spec.nonidealities

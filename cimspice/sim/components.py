@@ -89,13 +89,18 @@ class BlockFigures:
         if spec.sense.sample_hold:
             out.sample_hold_energy = reader.value("sense.sample_hold", f"{spec.sense.sample_hold}.energy", "J")
             reader.area("sample_hold", "sense.sample_hold", spec.sense.sample_hold)
+        for what, table, unit in (("energy", out.adc_energy, "J"), ("time", out.adc_time, "s")):
+            for bits, key in getattr(spec.adc, what).items():   # tables named one by one
+                table[bits] = reader.value(f"adc.{what}.{bits}", key, unit, dict(spec.adc.energy_at),
+                                           at_field="adc.energy_at")
         if spec.adc.circuit:
             for bits in spec.adc_resolutions():
                 block = f"{spec.adc.circuit}_{bits}b"
                 at = dict(spec.adc.energy_at)
                 out.adc_energy[bits] = reader.value(f"adc.circuit.{bits}.energy", f"{block}.energy_per_conversion",
-                                                    "J", at)
-                out.adc_time[bits] = reader.value(f"adc.circuit.{bits}.time", f"{block}.t_conversion", "s", at)
+                                                    "J", at, at_field="adc.energy_at")
+                out.adc_time[bits] = reader.value(f"adc.circuit.{bits}.time", f"{block}.t_conversion", "s", at,
+                                                  at_field="adc.energy_at")
                 reader.area(f"adc:{bits}", f"adc.circuit.{bits}", block)
                 if spec.adc.transfer == "measured":
                     out.adc_inl[bits] = reader.transfer(bits, block, at)
@@ -140,23 +145,28 @@ class BlockReader:
                     "`library: library.h5`")
         return f"`cimspice library build -o {lib} --only {block}`"
 
-    def _point(self, field: str, key: str, s, at: dict | None, free=()) -> dict:
+    def _point(self, field: str, key: str, s, at: dict | None, free=(), at_field: str | None = None) -> dict:
         """The operating point of every input of ``s`` but ``free``."""
         point = {**self.spec.operating_point, **(at or {})}
         missing = [n for n in s.inputs if n not in point and n not in free]
         if missing:
+            where = f"{at_field} or operating_point" if at_field else "operating_point"
             self.fail(field, f"{key} needs {', '.join(missing)} (its inputs: {', '.join(s.inputs)}); give "
-                              f"{'it' if len(missing) == 1 else 'them'} in operating_point")
+                              f"{'it' if len(missing) == 1 else 'them'} in {where}")
         return {n: point[n] for n in s.inputs if n not in free}
 
-    def value(self, field: str, key: str, unit: str, at: dict | None = None, positive: bool = True) -> float:
-        """The table ``key``'s value at the operating point (``operating_point`` under ``at``)."""
+    def value(self, field: str, key: str, unit: str, at: dict | None = None, positive: bool = True,
+              at_field: str | None = None) -> float:
+        """The table ``key``'s value at the operating point (``operating_point`` under ``at``;
+        ``at_field``: the spec field ``at`` comes from, named when a value is missing or
+        outside the characterized domain)."""
         s = self.surrogate(field, key, unit)
-        point = self._point(field, key, s, at)
+        point = self._point(field, key, s, at, at_field=at_field)
         try:
             value = float(np.ravel(s.predict({n: [v] for n, v in point.items()}))[0])
         except CimspiceError as error:  # outside the characterized domain
-            self.fail(field, str(error).splitlines()[0])
+            where = f" (the point from {at_field} and operating_point)" if at_field else ""
+            self.fail(field, str(error).splitlines()[0] + where)
         if not np.isfinite(value) or (positive and not value > 0):
             self.fail(field, f"{key} gives {value:g} {unit} at {point}")
         self.out.records[field] = self.record(field, key, point)
