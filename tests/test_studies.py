@@ -80,6 +80,15 @@ def test_quick_input_splitting_study_writes_a_consistent_report(tmp_path):
     assert adc_claim == pytest.approx(base[0] / split[0], rel=0.02)
     assert chip_claim == pytest.approx(base[1] / split[1], rel=0.02)
     assert "## Sensitivity" in text and "## What this study does not do" in text and "sense_amp.energy" in text
+    # non-ideal arrays: with none, both designs read exactly what the accuracy table's exact reads give
+    acc = next(c for c in (
+        [x.strip() for x in line.strip("|").split("|")] for line in text.splitlines()) if len(c) == 9 and c[0] == rows)
+    nonideal = text.split("## Accuracy through non-ideal arrays")[1].split("##")[0]
+    table = [[x.strip() for x in line.strip("|").split("|")] for line in nonideal.splitlines() if line.startswith("| ")]
+    assert [r[0].split(" (")[0] for r in table[1:]] == ["ideal", "IR drop", "programming spread", "read noise",
+                                                       "sense-amplifier offset", "all of them"]
+    assert table[1][1:] == [acc[5].replace(" ", ""), acc[7].replace(" ", "")]
+    assert "sense_amp (" in text and "tran)" in text    # the offset's Monte Carlo ran in ngspice
 
 
 def test_unknown_study_is_a_one_line_error():

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["BinaryMLP", "Readout", "activity", "binarize_inputs", "calibrate", "predict", "train_bnn"]
+__all__ = ["BinaryMLP", "Readout", "activity", "binarize_inputs", "calibrate", "predict", "tiles_of", "train_bnn"]
 
 BN_EPS = 1e-5         # BatchNormalization's eps (torch nn default, SplitBatchNormalization.lua)
 BN_MOMENTUM = 0.1     # running statistics' momentum (same source)
@@ -259,17 +259,30 @@ def _adc(z, n_rows: int, bits: int | None):
     return np.clip(np.round((z + n_rows) / step) * step - n_rows, -n_rows, n_rows)
 
 
-def _layer_infer(layer: _Layer, a, readout: Readout, last: bool):
-    """One layer at inference: outputs +-1 (batch, n_out), or the scores of the last layer."""
+def tiles_of(layer: _Layer, readout: Readout) -> int:
+    """Arrays a layer's inputs are cut into: its groups when split, else row tiles of
+    ``readout.rows`` (one when ``rows`` is None)."""
+    if layer.groups > 1:
+        return layer.groups
+    return 1 if readout.rows is None else -(-layer.n_in // readout.rows)
+
+
+def _layer_infer(layer: _Layer, a, readout: Readout, last: bool, reads=None):
+    """One layer at inference: outputs +-1 (batch, n_out), or the scores of the last layer.
+    ``reads``: the layer as its arrays read it (:class:`.bnn_analog.ArrayReads`: partial sums
+    ``sums(a)`` (batch, tiles, n_out) and each sense amplifier's offset ``offset``
+    (tiles, n_out), in units of the sum); None: exact sums, ideal sense amplifiers."""
+    tiles = tiles_of(layer, readout)
+    sums = (lambda x: layer.partial_sums(x, tiles)) if reads is None else reads.sums
+    offset = np.zeros((tiles, 1), np.float32) if reads is None else reads.offset
     if layer.groups > 1:   # split: per-group compare (sense amplifier), majority of the groups
         t, sense = layer.thresholds()
-        bits = _sign(sense * (layer.partial_sums(a) - t))
+        bits = _sign(sense * (sums(a) + offset - t))
         return _sign(bits.sum(1))
-    tiles = 1 if readout.rows is None else -(-layer.n_in // readout.rows)
     if tiles == 1 and not last:
-        z = layer.partial_sums(a, 1)[:, 0]
+        z = sums(a)[:, 0] + offset[0]
     else:
-        parts = layer.partial_sums(a, tiles)
+        parts = sums(a)
         sizes = [s.stop - s.start for s in layer.slices(tiles)]
         z = sum(_adc(parts[:, k], n, readout.adc_bits) for k, n in enumerate(sizes))
     if last:
@@ -278,11 +291,12 @@ def _layer_infer(layer: _Layer, a, readout: Readout, last: bool):
     return _sign(sense[0] * (z - t[0]))
 
 
-def predict(net: BinaryMLP, x, readout: Readout = Readout()) -> np.ndarray:
-    """Class predictions (batch,) of +-1 inputs ``x`` read out as ``readout`` says."""
+def predict(net: BinaryMLP, x, readout: Readout = Readout(), reads=None) -> np.ndarray:
+    """Class predictions (batch,) of +-1 inputs ``x`` read out as ``readout`` says;
+    ``reads``: per layer, its arrays' reads (:func:`.bnn_analog.program`), None: exact."""
     a = np.asarray(x, np.float32)
     for i, layer in enumerate(net.layers):
-        a = _layer_infer(layer, a, readout, i == len(net.layers) - 1)
+        a = _layer_infer(layer, a, readout, i == len(net.layers) - 1, None if reads is None else reads[i])
     return a.argmax(1)
 
 

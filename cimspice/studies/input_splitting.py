@@ -31,8 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..sim.spec import load_system_spec
 from ..sim.zoo import load_dataset
 from .bnn import BinaryMLP, Readout, activity, binarize_inputs, calibrate, predict, train_bnn
+from .bnn_analog import Nonidealities, program, sense_offset_sigma
 from .bnn_costs import Hardware, energy, highest_sar_bits, layer_uses, read_prices, readout
 from .input_splitting_report import write_report
 from .provenance import collected, load_blocks, load_library
@@ -59,10 +61,13 @@ CASE = dict(hidden=1024, rows=(128, 256, 512), headline_rows=128, ratio_factor=1
 # Training, as Main_MNIST.lua (AdaMax, LR 2^-6, batch 100, halved every 20 of 500 epochs)
 # compressed to what 1,438 images and 2 cores allow: halved every 5 of 15 epochs; the split
 # networks retrain for 8 epochs from the trained weights at half the rate.
+# Non-idealities at the headline size: `offset_draws` Monte Carlo draws of the sense amplifier
+# in ngspice, `device_draws` programmings of the arrays (spread, offsets, noise) per design.
 DEFAULT = dict(hidden=CASE["hidden"], rows=CASE["rows"], epochs=15, decay_every=5, retrain_epochs=8,
-               retrain_decay_every=4, n_test=None, baseline_adc="highest", adc_curve=tuple(range(1, 11)))
+               retrain_decay_every=4, n_test=None, baseline_adc="highest", adc_curve=tuple(range(1, 11)),
+               offset_draws=40, device_draws=5)
 QUICK = dict(hidden=128, rows=(32, 64), epochs=2, decay_every=2, retrain_epochs=1, retrain_decay_every=1,
-             n_test=120, baseline_adc="highest", adc_curve=(2, 4, 6))
+             n_test=120, baseline_adc="highest", adc_curve=(2, 4, 6), offset_draws=4, device_draws=2)
 SEED = 0
 
 
@@ -119,6 +124,36 @@ def _splits(cfg, net, xb, y, xt, yt, priced_bits):
     return out, nets
 
 
+def _nonideal(cfg, nets: dict, rows: int, bits: int, hw, acts, xt, yt) -> dict:
+    """Accuracy of each design (``nets``: name -> network) at ``rows`` with each non-ideality of
+    the shipped ``baseline`` system alone and all together, the sense amplifiers' offset from a
+    Monte Carlo in ngspice at the column's current (:mod:`.bnn_analog`): mean and std over
+    ``device_draws`` programmings."""
+    n = load_system_spec("baseline").nonidealities
+    i_col = hw.column_current(rows, float(np.mean(acts[1:-1])))
+    sigma, err = sense_offset_sigma(i_col, cfg["offset_draws"])
+    cases = {"ideal": Nonidealities(), f"IR drop ({n.r_wire:g} ohm per segment)": Nonidealities(r_wire=n.r_wire),
+             f"programming spread ({n.programming_sigma:.0%} lognormal)": Nonidealities(
+                 programming_sigma=n.programming_sigma),
+             f"read noise ({n.read_noise_sigma:.0%} per cell)": Nonidealities(read_noise_sigma=n.read_noise_sigma),
+             f"sense-amplifier offset ({sigma / i_col:.1%} of {i_col * 1e6:.0f} uA)": Nonidealities(sa_offset=sigma),
+             "all of them": Nonidealities(n.r_wire, n.programming_sigma, n.read_noise_sigma, sigma)}
+    readout_ = Readout(rows, bits)
+    acc = {}
+    for design, net in nets.items():
+        drop = [r.attenuation for r in program(net, readout_, hw, Nonidealities(r_wire=n.r_wire))]
+        acc[design] = {}
+        for name, ni in cases.items():
+            random = ni.programming_sigma or ni.read_noise_sigma or ni.sa_offset
+            draws = cfg["device_draws"] if random else 1
+            got = [float((predict(net, xt, readout_, program(net, readout_, hw, ni, seed=k,
+                                                            attenuation=drop if ni.r_wire else None)) == yt).mean())
+                   for k in range(draws)]
+            acc[design][name] = (float(np.mean(got)), float(np.std(got)), draws)
+    return {"rows": rows, "bits": bits, "i_col": i_col, "sa_sigma": sigma, "sa_sigma_err": err,
+            "offset_draws": cfg["offset_draws"], "nonidealities": n, "accuracy": acc}
+
+
 def _energies(sizes, acts, rows, bits, hw, library, blocks):
     """(prices, baseline energy by component, split energy by component) at ``rows``."""
     prices = read_prices(rows, bits, hw.column_current(rows, float(np.mean(acts[1:-1]))), hw, library, blocks)
@@ -155,7 +190,9 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
         costs[rows] = {"prices": prices, "baseline": base, "split": split, "adc_ratio": readout(base) / readout(split),
                        "chip_ratio": sum(base.values()) / sum(split.values())}
     headline = CASE["headline_rows"] if CASE["headline_rows"] in cfg["rows"] else cfg["rows"][0]
+    nonideal = _nonideal(cfg, {"partial sums": net, "split, retrained": split_nets[headline]}, headline,
+                         priced[headline][0], hw, acts, xtb, yt)
     context = dict(cfg=cfg, case=CASE, quick=quick, headline=headline, sizes=sizes, acts=acts, split_acts=split_acts,
                    library=library, blocks=blocks, float_acc=float_acc, acc=acc, costs=costs, n_test=len(yt),
-                   n_train=len(y), train_seconds=train_seconds)
+                   n_train=len(y), train_seconds=train_seconds, nonideal=nonideal)
     return write_report(Path(out_dir), context, time.perf_counter() - t0)
