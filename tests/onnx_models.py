@@ -17,7 +17,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["ModelBuilder", "assert_rel", "encoder", "gemm", "ort_run", "rel_error", "resnet18"]
+__all__ = ["ModelBuilder", "assert_rel", "encoder", "gemm", "ideal_logits", "ort_each", "ort_run", "rel_error",
+           "resnet18"]
 
 
 class ModelBuilder:
@@ -70,6 +71,22 @@ def ort_run(path, x):
         return ReferenceEvaluator(model).run(None, {model.graph.input[0].name: x})[0]
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return sess.run(None, {sess.get_inputs()[0].name: x})[0]
+
+
+def ort_each(path, x):
+    """onnxruntime's outputs for the samples of ``x`` one at a time, stacked: the oracle for a
+    file exported at a static batch of one, which onnxruntime runs at that batch only."""
+    return np.concatenate([ort_run(path, x[k:k + 1]) for k in range(len(x))])
+
+
+def ideal_logits(net, x, x_cal):
+    """(logits on the shipped `ideal` system, every non-ideality off, calibrated on ``x_cal``;
+    the backend, whose ledger holds the counts)."""
+    from cimspice.sim.backend import AnalogBackend
+
+    backend = AnalogBackend("ideal")
+    backend.calibrate(net, x_cal)
+    return net.forward(x, backend), backend
 
 
 def rel_error(a, b) -> float:

@@ -277,7 +277,7 @@ def _bad(tmp_path, build, x_shape=("N", 4), opset=17):
     (lambda g: g.op("Gemm", ["x", g.w(np.ones((5, 4)))], name="fc"), ("N", 4), r"'fc'.*4 features, W has 5"),
     (lambda g: g.op("Softmax", ["x"], axis=0), ("N", 3, 4), r"Softmax along axis 0, the batch axis, unsupported"),
     (lambda g: g.op("Transpose", ["x"], perm=[1, 0], name="t"), ("N", 4),
-     r"'t' \(Transpose\): Transpose perm=\[1, 0\] unsupported \(it moves the batch axis"),
+     r"'t' \(Transpose\): writes the graph output 't\d+_0' of shape \(4, N\): the output must be batch-first"),
     (lambda g: g.op("Relu", [g.op("Gelu", ["x"], approximate="tanh")]), ("N", 4), r"approximate='tanh'"),
     (lambda g: g.op("LSTM", ["x", g.w(np.ones((1, 8, 3))), g.w(np.ones((1, 8, 2)))], n_out=3, hidden_size=2,
                     layout=1, name="rnn")[0], ("N", 5, 3), r"'rnn' \(LSTM\): only the last hidden state Y_h"),

@@ -4,9 +4,9 @@ None of these puts a matrix on arrays. Arithmetic is digital and counted through
 ``backend.digital`` (one operation per output element and step: ``add`` for sums and
 differences, ``mul`` for products and quotients, ``max`` for compares); products of two
 activations go through ``backend.act_matmul``; reshaping, transposing, slicing and
-concatenating move data and count nothing. Every tensor keeps its batch axis first (the
-ONNX importer refuses ops that would move or merge it), so axes here are those of the
-full tensor (N, ...) and axis 0 is never touched.
+concatenating move data and count nothing. Axes are those of the full tensor, whose batch
+need not be axis 0: a network imported from ONNX keeps the file's layout, e.g. attention's
+(T, N, E) (:mod:`.onnx_batch`); the importer never has these layers work along the batch.
 
 A layer with several inputs takes them as one tuple ``x`` (see :mod:`.graph`).
 """
@@ -18,8 +18,8 @@ import numpy as np
 from .errors import SimError
 from .layers import FLOAT, Layer
 
-__all__ = ["ActMatMul", "Binary", "ChannelAffine", "Clip", "Concat", "FakeQuant", "Mask", "Pool2d", "Reshape", "Sign",
-           "Slice", "Softmax", "Split", "Take", "Transpose"]
+__all__ = ["ActMatMul", "Binary", "ChannelAffine", "Clip", "Concat", "FakeQuant", "Mask", "Pool2d", "Reduce", "Reshape",
+           "Sign", "Slice", "Softmax", "Split", "Take", "Transpose"]
 
 _BINARY = {"add": (np.add, "add"), "sub": (np.subtract, "add"), "mul": (np.multiply, "mul"),
            "div": (np.divide, "mul")}
@@ -167,6 +167,25 @@ class Softmax(Layer):
         return {"softmax"}
 
 
+class Reduce(Layer):
+    """The ``kind`` ("sum", "mean" or "max") over ``axes`` (never the batch's), kept as size-1
+    axes if ``keepdims``. Digital: an add (a compare for max) per input element and, for a
+    mean, a mul per output (the division by the count), as pooling counts its windows."""
+
+    def __init__(self, name: str, kind: str, axes, keepdims: bool = True):
+        if kind not in ("sum", "mean", "max"):
+            raise SimError(f"{name}: reduction must be 'sum', 'mean' or 'max', got {kind!r}")
+        self.name, self.kind, self.axes, self.keepdims = name, kind, tuple(int(a) for a in axes), bool(keepdims)
+
+    def __call__(self, x, backend=FLOAT):
+        x = np.asarray(x, dtype=float)
+        y = getattr(np, self.kind)(x, axis=self.axes, keepdims=self.keepdims)
+        backend.digital(self.name, "max" if self.kind == "max" else "add", x.size)
+        if self.kind == "mean":
+            backend.digital(self.name, "mul", y.size)
+        return y
+
+
 class Pool2d(Layer):
     """Max or average pooling of (N, C, H, W) with any window: ``kernel`` (kh, kw),
     ``strides`` (sh, sw), ``pads`` (top, left, bottom, right); padded cells never win a max
@@ -206,23 +225,33 @@ class Pool2d(Layer):
 
 
 class Reshape(Layer):
-    """(N, ...) -> (N, *shape): ``shape`` is one sample's (the batch axis stays first)."""
+    """To ``shape``, the shape at a batch of one, with the batch's N multiplied into axis
+    ``axis`` (which may hold other factors: ``(8, 4, 8)`` with ``axis=1`` is (8, N*4, 8) or
+    (8, 4*N, 8), as the input's row-major order has it). ``Reshape(name, (1, C, 4), 0)``:
+    (N, ...) -> (N, C, 4)."""
 
-    def __init__(self, name: str, shape):
-        self.name, self.shape = name, tuple(int(d) for d in shape)
+    def __init__(self, name: str, shape, axis: int = 0):
+        self.name, self.shape, self.axis = name, tuple(int(d) for d in shape), int(axis)
+        if not 0 <= self.axis < len(self.shape):
+            raise SimError(f"{name}: batch axis {axis} is outside shape {self.shape}")
 
     def __call__(self, x, backend=FLOAT):
         x = np.asarray(x)
-        return x.reshape(len(x), *self.shape)
+        n, rest = divmod(x.size, max(1, int(np.prod(self.shape))))
+        if rest:
+            raise SimError(f"{self.name}: an input of {x.size} entries is not a batch of shape {self.shape}")
+        shape = list(self.shape)
+        shape[self.axis] *= n
+        return x.reshape(shape)
 
 
 class Transpose(Layer):
-    """Axes permuted by ``perm``, which keeps the batch axis first (``perm[0] == 0``)."""
+    """Axes permuted by ``perm`` (the batch's too: the layers after take it where it lands)."""
 
     def __init__(self, name: str, perm):
         self.name, self.perm = name, tuple(int(p) for p in perm)
-        if not self.perm or self.perm[0] != 0:
-            raise SimError(f"{name}: perm {list(self.perm)} moves the batch axis")
+        if sorted(self.perm) != list(range(len(self.perm))):
+            raise SimError(f"{name}: perm {list(self.perm)} is not a permutation")
 
     def __call__(self, x, backend=FLOAT):
         return np.transpose(x, self.perm)
@@ -252,7 +281,7 @@ class Split(Layer):
 
 
 class Slice(Layer):
-    """``x[index]`` for a tuple of slices ``index`` (the first, the batch axis, whole)."""
+    """``x[index]`` for a tuple of slices ``index`` (the batch axis's whole)."""
 
     def __init__(self, name: str, index):
         self.name, self.index = name, tuple(index)

@@ -12,10 +12,13 @@ nonlinearities, norms, pooling) or :mod:`.graph_layers` (element-wise arithmetic
 movement), converted by :mod:`.onnx_ops` and :mod:`.onnx_tensor_ops`; docs/onnx.md lists the
 ops and their conditions. A bias ``Add`` after a MatMul/Gemm/Conv and a BatchNormalization
 after a Conv are folded into them; nodes that compute from constants only (a
-DequantizeLinear of int8 weights, a Sign of real weights) are evaluated once at import with
-onnx's reference evaluator. Anything else raises :class:`SimError` naming the file, the node
-and the reason. ONNX is protobuf (reading it runs no code); external weights are read only
-from the model's folder; ``onnx`` is imported only when a file is loaded.
+DequantizeLinear of int8 weights, a Sign of real weights, the reshape targets the legacy
+PyTorch exporter computes with ``Shape``/``Gather``/``Concat``) are evaluated once at import
+with onnx's reference evaluator. Where the batch axis is, per tensor, is followed through
+transposes and reshapes that move it or merge it with other axes (:mod:`.onnx_batch`).
+Anything else raises :class:`SimError` naming the file, the node and the reason. ONNX is
+protobuf (reading it runs no code); external weights are read only from the model's folder;
+``onnx`` is imported only when a file is loaded.
 """
 
 from __future__ import annotations
@@ -32,101 +35,61 @@ from .errors import SimError
 from .graph import Graph, Node
 from .layers import FLOAT, Activation, Layer
 from .network import Network, Sequential
+from .onnx_batch import Misplaced, Place, next_plan
+from .onnx_file import onnx_package, read_model
 from .onnx_ops import MatrixOps
+from .onnx_shape_ops import ShapeOps
 from .onnx_tensor_ops import TensorOps
 
 __all__ = ["DIGITS_FORMATS", "load_onnx"]
 
 log = logging.getLogger(__name__)
+_onnx = onnx_package      # the name cimspice.sim.zoo.export imports
 
 #: Input shapes (without the batch axis) in which the shipped digits can be fed, and the
 #: ``input_format`` of the zoo network whose data set (held-out split) they are.
 DIGITS_FORMATS = {(64,): "flat", (1, 8, 8): "image", (8, 8): "rows"}
-#: ops that take a tensor in an LSTM's ONNX layout or a QuantizeLinear's output (``_Tensor.mode``)
-#: ops supported on constants only (evaluated at import): casts and how masks are built
+#: ops supported on constants only (evaluated at import): casts, how masks are built, and the
+#: arithmetic on shapes of the legacy PyTorch exporter's reshape targets
 _CONSTANT_ONLY = {"Cast", "Trilu", "Not", "And", "Or", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
-                  "ConstantOfShape", "Range", "Expand"}
+                  "ConstantOfShape", "Range", "Expand", "Shape", "Size", "Mod", "Sqrt", "Neg", "Abs", "Floor", "Ceil",
+                  "Reciprocal", "Pow", "Max", "Min", "ReduceProd"}
+#: ops that take a tensor in an LSTM's ONNX layout or a QuantizeLinear's output (``_Tensor.mode``)
 _LAYOUT_OPS = {"Transpose", "LSTM", "Squeeze", "Gather", "Flatten", "Reshape", "Identity", "Dropout",
-               "DequantizeLinear"}
-
-
-def _onnx():
-    try:
-        import onnx
-    except ImportError:
-        raise SimError("reading ONNX files needs the onnx package: pip install onnx "
-                       "(or pip install 'cimspice[onnx]')") from None
-    return onnx
-
-
-def _external(onnx, model, path: Path) -> None:
-    """Read external tensor data, refusing locations outside the model's folder."""
-    folder = path.parent.resolve()
-    tensors = list(model.graph.initializer)
-    for node in model.graph.node:
-        for a in node.attribute:
-            tensors += ([a.t] if a.HasField("t") else []) + list(a.tensors)
-    for t in tensors:
-        if t.data_location != onnx.TensorProto.EXTERNAL:
-            continue
-        info = {e.key: e.value for e in t.external_data}
-        loc = info.get("location", "")
-        target = (folder / loc).resolve()
-        if not loc or Path(loc).is_absolute() or not target.is_relative_to(folder):
-            raise SimError(f"{path}: tensor {t.name!r}: external data {loc!r} is outside the model's folder "
-                           f"{folder}; refused")
-        if not target.is_file():
-            raise SimError(f"{path}: tensor {t.name!r}: external data file {loc!r} does not exist")
-        offset, length = int(info.get("offset", 0)), info.get("length")
-        with open(target, "rb") as f:
-            f.seek(offset)
-            raw = f.read() if length is None else f.read(int(length))
-        if length is not None and len(raw) != int(length):
-            raise SimError(f"{path}: tensor {t.name!r}: external data file {loc!r} is truncated")
-        t.raw_data = raw
-        del t.external_data[:]
-        t.data_location = onnx.TensorProto.DEFAULT
-
-
-def _read_model(path: Path):
-    onnx = _onnx()
-    if not path.is_file():
-        raise SimError(f"{path}: no such ONNX file")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as error:  # noqa: BLE001 - protobuf's DecodeError and friends: truncated or not ONNX
-        raise SimError(f"{path}: not a readable ONNX file ({type(error).__name__}: {error})".splitlines()[0]) \
-            from None
-    _external(onnx, model, path)
-    try:
-        onnx.checker.check_model(model)
-    except Exception as error:  # noqa: BLE001 - onnx.checker.ValidationError, or a protobuf error
-        first = next((s for s in str(error).splitlines() if s.strip()), type(error).__name__)
-        raise SimError(f"{path}: not a valid ONNX model: {first}") from None
-    if not model.graph.node:
-        raise SimError(f"{path}: not a valid ONNX model: the graph has no nodes")
-    return onnx, model
+               "DequantizeLinear", "Shape"}
+#: ops that take a tensor whose batch is not axis 0 alone (``_Tensor.place``); the rest need (N, ...)
+_PLACED_OPS = {"Add", "Sub", "Mul", "Div", "Where", "Relu", "Sigmoid", "Tanh", "Gelu", "Sign", "Clip", "Softmax",
+               "LayerNormalization", "MatMul", "Gemm", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
+               "Gather", "Concat", "Split", "Slice", "Identity", "Dropout", "ReduceMean", "ReduceSum", "ReduceMax",
+               "Shape", "QuantizeLinear", "DequantizeLinear"}
+#: imports tried at most, each with other choices at the Reshapes a batch-1 file leaves ambiguous
+_MAX_TRIES = 64
 
 
 @dataclass
 class _Tensor:
     """An activation while importing: ``probe``, its value for a batch of one zero input (only
-    its shape is used: a bias folded later does not update it), and ``mode``: None, or where
-    the file's layout differs from cimspice's batch-first tensor: ``"time"`` (time-major
+    its shape is used: a bias folded later does not update it); ``place``, where its batch is
+    (:class:`~.onnx_batch.Place`; the probe is the file's tensor at batch 1, laid out as the
+    layers run it); ``writer``, the ONNX node that wrote it (for messages); and ``mode``: None,
+    or where the file's layout differs from the probe's batch-first one: ``"time"`` (time-major
     (T, N, F) before a layout-0 LSTM), ``("dir", axis)`` (an LSTM's Y_h with its singleton
     direction axis, removed by a following Squeeze/Gather/Flatten/Reshape) or ``("quant",
     ...)`` (a QuantizeLinear's output, which only a DequantizeLinear takes)."""
 
     probe: np.ndarray
     mode: object = None
+    place: Place = Place()
+    writer: object = None
 
 
-class _Importer(MatrixOps, TensorOps):
+class _Importer(MatrixOps, ShapeOps, TensorOps):
     """Walks the nodes (topologically ordered, as ONNX requires), building graph nodes and
     running each layer on the probes of its inputs to follow shapes."""
 
-    def __init__(self, onnx, model, path: Path):
+    def __init__(self, onnx, model, path: Path, plan: dict | None = None):
         self.onnx, self.path, self.graph = onnx, path, model.graph
+        self.plan, self.choices = dict(plan or {}), {}   # ambiguous Reshapes: node index -> candidate, count
         g = model.graph
         if g.sparse_initializer:
             raise SimError(f"{path}: sparse initializers are unsupported")
@@ -155,6 +118,7 @@ class _Importer(MatrixOps, TensorOps):
         self.alias: dict[str, str] = {}        # tensor -> the tensor it is (Identity, folded Add...)
         self.names: set[str] = set()
         self.skip: set[int] = set()
+        self.shape_derived: set[str] = set()   # constants computed from an activation's Shape (at batch 1)
         self._input(onnx, g)
 
     def _input(self, onnx, g) -> None:
@@ -204,6 +168,36 @@ class _Importer(MatrixOps, TensorOps):
     def fail(self, node, why: str):  # -> NoReturn
         raise SimError(f"{self.path}: node {node.name or '(unnamed)'!r} ({node.op_type}): {why}")
 
+    def misplaced(self, node, why: str, *places: Place):  # -> NoReturn
+        """Refuse ``node`` for where the batch is in ``places`` (another choice at the Reshapes
+        they follow from may be tried)."""
+        deps = frozenset().union(*(p.deps for p in places))
+        raise Misplaced(f"{self.path}: node {node.name or '(unnamed)'!r} ({node.op_type}): {why}", deps)
+
+    def place(self, name: str) -> Place:
+        return self.tensors[name].place
+
+    def shown(self, name: str) -> str:
+        """Tensor ``name``'s shape with its batch: ``(8, N*4, 8)``."""
+        return self.place(name).show(self.tensors[name].probe.shape)
+
+    def same_place(self, node, names: list[str], what: str) -> Place:
+        """The one place of the batch in tensors ``names`` (refused when they differ)."""
+        places = [self.place(x) for x in names]
+        if any(p.key != places[0].key for p in places):
+            self.misplaced(node, f"{what} of tensors with the batch in different places "
+                                 f"({', '.join(self.shown(x) for x in names)})", *places)
+        return Place(*places[0].key, frozenset().union(*(p.deps for p in places)))
+
+    def choose(self, i: int, candidates: list[Place]) -> Place:
+        """One of the places a batch-1 file leaves open at node ``i``: the import's plan says
+        which (the first unless an earlier import was refused further on)."""
+        if len(candidates) == 1:
+            return candidates[0]
+        self.choices[i] = len(candidates)
+        p = candidates[self.plan.get(i, 0)]
+        return Place(*p.key, p.deps | {i})
+
     def const(self, node, k: int, required: bool = True, raw: bool = False):
         """Input ``k`` of ``node``, which must be a constant, as float (``raw``: its own dtype);
         None when absent and not ``required``."""
@@ -246,17 +240,22 @@ class _Importer(MatrixOps, TensorOps):
             self.fail(node, str(error))
         return y if isinstance(y, tuple) else (y,)
 
-    def emit(self, node, layer: Layer, inputs: list[str], outputs: list[str] | None = None) -> None:
-        """Add ``layer`` reading tensors ``inputs``, writing ``outputs`` (default the node's first)."""
+    def emit(self, node, layer: Layer, inputs: list[str], outputs: list[str] | None = None,
+             place: Place | None = None) -> None:
+        """Add ``layer`` reading tensors ``inputs``, writing ``outputs`` (default the node's first)
+        with the batch at ``place`` (default: where it is in the first input)."""
         outputs = list(outputs or node.output[:1])
+        place = self.place(inputs[0]) if place is None else place
         for name, value in zip(outputs, self._probe(node, layer, inputs)):
-            self.tensors[name] = _Tensor(value)
+            self.tensors[name] = _Tensor(value, place=place, writer=node)
             self.producer[name] = len(self.nodes)
         self.nodes.append(Node(layer, [self.ref(x) for x in inputs], outputs))
 
-    def same(self, out: str, src: str, mode=None) -> None:
-        """Tensor ``out`` is tensor ``src`` (no node), in layout ``mode``."""
-        self.tensors[out] = _Tensor(self.tensors[src].probe, mode)
+    def same(self, out: str, src: str, mode=None, place: Place | None = None) -> None:
+        """Tensor ``out`` is tensor ``src`` (no node), in layout ``mode``, batch at ``place``
+        (default: ``src``'s)."""
+        self.tensors[out] = _Tensor(self.tensors[src].probe, mode, self.place(src) if place is None else place,
+                                    self.tensors[src].writer)
         self.alias[out] = src
         self.uses[self.ref(src)] = self.uses.get(self.ref(src), 0) + self.uses.get(out, 0) - 1
 
@@ -289,9 +288,11 @@ class _Importer(MatrixOps, TensorOps):
             handler = getattr(self, f"op_{node.op_type}", None)
             if handler is None:
                 self.fail(node, "unsupported op")
-            if node.op_type not in _LAYOUT_OPS:
-                for x in dyn:
+            for x in dyn:
+                if node.op_type not in _LAYOUT_OPS:
                     self._plain(node, x)
+                if node.op_type not in _PLACED_OPS:
+                    self.first(node, x)
             try:
                 handler(node, i)
             except (ValueError, TypeError, IndexError, KeyError) as error:  # malformed attributes or weights
@@ -300,7 +301,8 @@ class _Importer(MatrixOps, TensorOps):
                 if str(error).startswith(f"{self.path}: "):
                     raise
                 self.fail(node, str(error))
-            extra = [o for o in node.output if o and self.uses.get(o) and o not in self.tensors]
+            extra = [o for o in node.output if o and self.uses.get(o) and o not in self.tensors
+                     and o not in self.consts]
             if extra:
                 self.fail(node, f"output(s) {extra} are used; only the first output is supported")
         return self._network()
@@ -313,6 +315,12 @@ class _Importer(MatrixOps, TensorOps):
             self.fail(node, f"takes {x!r}, a QuantizeLinear output: only a DequantizeLinear may follow one")
         self.fail(node, f"takes {x!r} in an LSTM's ONNX layout ({mode}), which only Transpose, Squeeze, Gather, "
                         f"Flatten, Reshape and LSTM take")
+
+    def first(self, node, x: str) -> None:
+        """Refuse ``node`` unless tensor ``x`` is batch-first, (N, ...)."""
+        if not self.place(x).first:
+            self.misplaced(node, f"takes {x!r} of shape {self.shown(x)}: {node.op_type} needs the batch first, "
+                                 f"(N, ...)", self.place(x))
 
     def _fold(self, node) -> None:
         """Evaluate a node of constants only (onnx's reference evaluator) into new constants."""
@@ -327,6 +335,8 @@ class _Importer(MatrixOps, TensorOps):
             self.fail(node, f"cannot evaluate on its constants ({type(error).__name__}: {error})".splitlines()[0])
         for name, value in zip([o for o in node.output if o], values):
             self.consts[name] = self._finite(name, value, f"{self.path}: folded constant {name!r}")
+            if self.shape_derived.intersection(node.input):
+                self.shape_derived.add(name)
 
     def _gelu(self, i: int) -> bool:
         """PyTorch's erf GELU: Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5, each
@@ -368,9 +378,12 @@ class _Importer(MatrixOps, TensorOps):
         if out not in self.tensors:
             what = "a constant" if out in self.consts else "never computed"
             raise SimError(f"{self.path}: the graph output {out!r} is {what}")
-        mode = self.tensors[out].mode
+        mode, place = self.tensors[out].mode, self.place(out)
         if mode is not None:
             raise SimError(f"{self.path}: the output keeps an LSTM's ONNX layout {mode}: end with a Squeeze")
+        if not place.first:
+            self.misplaced(self.tensors[out].writer, f"writes the graph output {out!r} of shape {self.shown(out)}: "
+                                                     f"the output must be batch-first, (N, ...)", place)
         out = self.ref(out)
         needed, nodes = {out}, []
         for node in reversed(self.nodes):     # nodes whose outputs nothing needs are dropped
@@ -406,6 +419,27 @@ def _metadata(net: Network, model, path: Path) -> None:
     net.info["zoo_data"] = data
 
 
+def _import(onnx, model, path: Path):
+    """(the importer, the network), trying other places of the batch at the Reshapes a batch-1
+    file leaves ambiguous while a later node refuses the first ones (:mod:`.onnx_batch`); the
+    refusal of the first try is raised when none imports."""
+    plan, refusal = {}, None
+    for tries in range(1, _MAX_TRIES + 1):
+        importer = _Importer(onnx, model, path, plan)
+        try:
+            net = importer.run()
+        except Misplaced as error:
+            refusal = refusal or error
+            plan = next_plan(plan, importer.choices, error.deps)
+            if plan is None:
+                break
+            continue
+        if tries > 1:
+            log.info("%s: the batch placed at try %d (choices %s)", path, tries, plan)
+        return importer, net
+    raise refusal
+
+
 def load_onnx(path) -> Network:
     """The network in ONNX file ``path``: a :class:`Sequential` when its nodes form a chain
     (each takes the previous one's output and constants), else a :class:`Graph`; float64
@@ -418,9 +452,8 @@ def load_onnx(path) -> Network:
     for files that are unreadable, unsafe or use anything unsupported.
     """
     path = Path(path)
-    onnx, model = _read_model(path)
-    importer = _Importer(onnx, model, path)
-    net = importer.run()
+    onnx, model = read_model(path)
+    importer, net = _import(onnx, model, path)
     net.info.update({"path": str(path), "source": "onnx", "producer": model.producer_name,
                      "opset": importer.onnx_opset, "input_shape": importer.input_shape,
                      "input_format": DIGITS_FORMATS.get(importer.input_shape), "input_name": importer.input_name})

@@ -1,18 +1,19 @@
 """ONNX op converters for :mod:`.onnx_import`: matrix products, convolution, normalisation,
-pooling, nonlinearities, LSTM and Gather.
+pooling, reductions, nonlinearities, LSTM and Gather.
 
 :class:`MatrixOps` is a mixin of the importer: each ``op_<OpType>(node, i)`` checks the node's
 attributes and constants and adds layers through the importer's helpers (``emit``, ``same``,
-``const``, ``fail``...). Tensors are batch-first; an ONNX axis is the same axis of the
-cimspice tensor except where ``_Tensor.mode`` says otherwise (around an LSTM).
+``const``, ``fail``...). An ONNX axis is the same axis of the cimspice tensor, whose batch
+is where ``_Tensor.place`` says (:mod:`.onnx_batch`; convolutions, pooling and LSTMs need
+it first), except where ``_Tensor.mode`` says otherwise (around an LSTM).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .graph_layers import ActMatMul, ChannelAffine, Pool2d, Softmax, Take
-from .layers import LSTM, Activation, AvgPool2d, Conv2d, Dense, Embedding, LayerNorm, MaxPool2d
+from .graph_layers import ActMatMul, ChannelAffine, Pool2d, Reduce, Softmax, Take
+from .layers import LSTM, Activation, AvgPool2d, Conv2d, Dense, Embedding, Flatten, LayerNorm, MaxPool2d
 
 __all__ = ["MatrixOps"]
 
@@ -28,17 +29,24 @@ def _uniform(values):
 class MatrixOps:
     """Converters of the ops that make :mod:`.layers` layers."""
 
-    def axis(self, node, axis: int, rank: int, what: str) -> int:
-        """``axis`` of a rank-``rank`` tensor made non-negative; the batch axis is refused."""
+    def axis(self, node, axis: int, rank: int, what: str, x: str | None = None) -> int:
+        """``axis`` of a rank-``rank`` tensor made non-negative; the batch axis of tensor ``x``
+        (when given) is refused."""
         a = int(axis) + rank if int(axis) < 0 else int(axis)
         if not 0 <= a < rank:
             self.fail(node, f"{what} axis {axis} is out of range for rank {rank}")
-        if a == 0:
-            self.fail(node, f"{what} along axis {axis}, the batch axis, unsupported")
+        if x is not None and a == self.place(x).axis:
+            self.misplaced(node, f"{what} along axis {axis}, the batch axis, unsupported (shape {self.shown(x)})",
+                           self.place(x))
         return a
 
     def rank(self, name: str) -> int:
         return self.tensors[name].probe.ndim
+
+    def _not_last(self, node, x: str, what: str) -> None:
+        """Refuse ``what`` over the last axis of ``x`` when the batch is in it."""
+        if self.place(x).axis == self.rank(x) - 1:
+            self.misplaced(node, f"{what} over the last axis of {self.shown(x)}, which holds the batch", self.place(x))
 
     # ------------------------------------------------------------------ matrix products
     def op_Gemm(self, node, i):
@@ -48,6 +56,8 @@ class MatrixOps:
         x = node.input[0]
         if x in self.consts or self.rank(x) != 2:
             self.fail(node, "Gemm needs the activation (batch, features) as input A")
+        if self.place(x).axis != 0:
+            self.misplaced(node, f"Gemm of {self.shown(x)}: the batch is in the features", self.place(x))
         B = self.const(node, 1)
         W = a.get("alpha", 1.0) * (B.T if a.get("transB", 0) else B)
         C = self.const(node, 2, required=False)
@@ -65,11 +75,16 @@ class MatrixOps:
             if ra != rb or ra < 3:
                 self.fail(node, f"MatMul of two activations of ranks {ra} and {rb} unsupported (both (N, ..., m, k) "
                                 f"of one rank >= 3, so the batch axes pair up)")
-            self.emit(node, ActMatMul(self.lname(node, i)), [a, b])
+            place = self.same_place(node, [a, b], "MatMul")
+            if place.axis >= ra - 2:
+                self.misplaced(node, f"MatMul of {self.shown(a)} and {self.shown(b)}: the batch is in a matrix axis, "
+                                     f"not a leading one", place)
+            self.emit(node, ActMatMul(self.lname(node, i)), [a, b], place=place)
             return
         W = self.const(node, 1)
         if W.ndim != 2:
             self.fail(node, f"MatMul weight of shape {W.shape} unsupported (2-D only)")
+        self._not_last(node, a, "MatMul by a weight")
         self.emit(node, Dense(self.lname(node, i), W, None), [a])
 
     # ------------------------------------------------------------------ convolution
@@ -143,21 +158,52 @@ class MatrixOps:
     def op_AveragePool(self, node, i):
         self._pool(node, i, "avg")
 
-    def _global_pool(self, node, i, kind):
+    def _global_pool(self, node, i, kind, out: str | None = None):
+        """Pool all of H and W of (N, C, H, W) into tensor ``out`` (default the node's output)."""
         x = node.input[0]
         if self.rank(x) != 4:
             self.fail(node, f"{node.op_type} needs (N, C, H, W) input, got rank {self.rank(x)}")
         h, w = self.tensors[x].probe.shape[2:]
         if h == w:
-            self.emit(node, (MaxPool2d if kind == "max" else AvgPool2d)(self.lname(node, i), h), [x])
+            layer = (MaxPool2d if kind == "max" else AvgPool2d)(self.lname(node, i), h)
         else:
-            self.emit(node, Pool2d(self.lname(node, i), kind, (h, w), (h, w)), [x])
+            layer = Pool2d(self.lname(node, i), kind, (h, w), (h, w))
+        self.emit(node, layer, [x], [out] if out else None)
 
     def op_GlobalAveragePool(self, node, i):
         self._global_pool(node, i, "avg")
 
     def op_GlobalMaxPool(self, node, i):
         self._global_pool(node, i, "max")
+
+    # ------------------------------------------------------------------ reductions
+    def op_ReduceMean(self, node, i):  # also ReduceSum, ReduceMax
+        """Over axes that are not the batch's: the mean or max over H and W of (N, C, H, W) is
+        a global pool (exactly GlobalAveragePool's / GlobalMaxPool's layers, as the legacy
+        PyTorch exporter writes ``AdaptiveAvgPool2d(1)``); anything else a digital ``Reduce``."""
+        x, a = node.input[0], self._attrs(node)
+        kind, rank = node.op_type[len("Reduce"):].lower(), self.rank(x)
+        axes = self._axes(node, 1)
+        if not axes:
+            if a.get("noop_with_empty_axes", 0):
+                self.same(node.output[0], x)
+                return
+            axes = list(range(rank))
+        axes = sorted({self.axis(node, k, rank, node.op_type, x) for k in axes})
+        keep = bool(a.get("keepdims", 1))
+        if kind in ("mean", "max") and axes == [2, 3] and rank == 4 and self.place(x).first:
+            if keep:
+                self._global_pool(node, i, "avg" if kind == "mean" else "max")
+                return
+            pooled = f"{node.output[0]}.pooled"
+            self._global_pool(node, i, "avg" if kind == "mean" else "max", pooled)
+            self.emit(node, Flatten(self.lname(node, i)), [pooled])
+            return
+        p = self.place(x)
+        place = p if keep else p.at(p.axis - sum(k < p.axis for k in axes))
+        self.emit(node, Reduce(self.lname(node, i), kind, axes, keep), [x], place=place)
+
+    op_ReduceSum = op_ReduceMax = op_ReduceMean
 
     # ------------------------------------------------------------------ nonlinearities and norms
     def op_Relu(self, node, i):  # also Sigmoid, Tanh, Gelu (the erf form, as cimspice's gelu)
@@ -170,7 +216,7 @@ class MatrixOps:
     def op_Softmax(self, node, i):
         x = node.input[0]
         rank = self.rank(x)
-        axis = self.axis(node, self._attrs(node).get("axis", -1 if self.onnx_opset >= 13 else 1), rank, "Softmax")
+        axis = self.axis(node, self._attrs(node).get("axis", -1 if self.onnx_opset >= 13 else 1), rank, "Softmax", x)
         if axis == rank - 1:
             self.emit(node, Activation(self.lname(node, i), "softmax"), [x])
         elif self.onnx_opset < 13:
@@ -183,6 +229,7 @@ class MatrixOps:
         x = node.input[0]
         if a.get("axis", -1) % self.rank(x) != self.rank(x) - 1:
             self.fail(node, f"LayerNormalization over axis {a['axis']} unsupported (last axis only)")
+        self._not_last(node, x, "LayerNormalization")
         gamma = self.const(node, 1)
         beta = self.const(node, 2, required=False)
         self.emit(node, LayerNorm(self.lname(node, i), gamma.ravel(),
@@ -242,6 +289,7 @@ class MatrixOps:
             self.same(node.output[0], data)
             return
         self._plain(node, data)
-        rank = self.rank(data)
-        a = self.axis(node, axis, rank, "Gather")
-        self.emit(node, Take(self.lname(node, i), index, a), [data])
+        rank, p = self.rank(data), self.place(data)
+        a = self.axis(node, axis, rank, "Gather", data)
+        place = p if a > p.axis else p.at(p.axis + index.ndim - 1)    # the indices' axes replace axis a
+        self.emit(node, Take(self.lname(node, i), index, a), [data], place=place)

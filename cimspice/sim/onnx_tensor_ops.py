@@ -1,16 +1,18 @@
 """ONNX op converters for :mod:`.onnx_import`: element-wise arithmetic, quantization pairs
-and data movement (reshape, transpose, concatenation, split, slice).
+and data movement (concatenation, split, slice; reshapes are in :mod:`.onnx_shape_ops`).
 
 :class:`TensorOps` is a mixin of the importer, like :class:`.onnx_ops.MatrixOps`. The batch
-axis stays first: an op that would move, split or merge it is refused.
+may be anywhere in a tensor (:mod:`.onnx_batch`), but these ops never work along it: two
+activations combined must have it in the same place, a constant must not broadcast across
+it, and concatenating, splitting or slicing along it is refused.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .graph_layers import Binary, Clip, Concat, FakeQuant, Mask, Reshape, Sign, Slice, Split, Transpose
-from .layers import Conv2d, Dense, Flatten
+from .graph_layers import Binary, Clip, Concat, FakeQuant, Mask, Sign, Slice, Split
+from .layers import Conv2d, Dense
 
 __all__ = ["TensorOps"]
 
@@ -36,7 +38,8 @@ class TensorOps:
             if ra != rb:
                 self.fail(node, f"{node.op_type} of activations of ranks {ra} and {rb} unsupported (it would "
                                 f"broadcast across the batch axis)")
-            self.emit(node, Binary(self.lname(node, i), op), [a, b])
+            place = self.same_place(node, [a, b], node.op_type)
+            self.emit(node, Binary(self.lname(node, i), op), [a, b], place=place)
             return
         first = a in self.consts
         x, c = (b, self.const(node, 0)) if first else (a, self.const(node, 1))
@@ -61,9 +64,12 @@ class TensorOps:
         return True
 
     def _no_batch_broadcast(self, node, c: np.ndarray, x: str, what: str) -> None:
-        if c.ndim > self.rank(x) or c.ndim == self.rank(x) and c.shape[0] != 1:
-            self.fail(node, f"{node.op_type} {what} of shape {c.shape} unsupported (it would broadcast across the "
-                            f"batch axis)")
+        """Refuse a constant ``c`` combined with activation ``x`` that is not 1 (or absent)
+        along ``x``'s batch axis."""
+        k = self.place(x).axis - (self.rank(x) - c.ndim)       # the batch axis among c's (broadcast) axes
+        if c.ndim > self.rank(x) or k >= 0 and c.shape[k] != 1:
+            self.misplaced(node, f"{node.op_type} {what} of shape {c.shape} unsupported (it would broadcast across "
+                                 f"the batch axis); the activation is {self.shown(x)}", self.place(x))
 
     def op_Where(self, node, i):
         """A constant condition choosing between an activation and a constant: a mask."""
@@ -101,6 +107,8 @@ class TensorOps:
         if dtype.kind not in "iu":
             self.fail(node, f"QuantizeLinear to {dtype} unsupported (integer types only)")
         x = node.input[0]
+        if np.size(self.const(node, 1)) > 1 and a.get("axis", 1) % self.rank(x) == self.place(x).axis:
+            self.misplaced(node, "QuantizeLinear per channel along the batch axis unsupported", self.place(x))
         info = np.iinfo(dtype)
         zero = np.zeros(()) if zero is None else zero.astype(float)
         self.same(node.output[0], x, ("quant", self.const(node, 1), zero, a.get("axis", 1), info.min, info.max))
@@ -118,125 +126,18 @@ class TensorOps:
                           q_min, q_max, axis)
         self.emit(node, layer, [x])
 
-    # ------------------------------------------------------------------ shapes
-    def _reshape_to(self, node, i, x: str, shape) -> None:
-        """``x`` to one sample's ``shape``: a Flatten layer to (N, F), nothing when unchanged,
-        else a Reshape layer."""
-        shape = tuple(int(d) for d in shape)
-        if len(shape) == 1:
-            self.emit(node, Flatten(self.lname(node, i)), [x])
-        elif shape == self.tensors[x].probe.shape[1:]:
-            self.same(node.output[0], x)
-        else:
-            self.emit(node, Reshape(self.lname(node, i), shape), [x])
-
-    def _onnx_shape(self, x: str, B: int) -> tuple:
-        """The ONNX shape of tensor ``x`` at batch ``B`` (its layout ``mode`` applied)."""
-        s, mode = self.tensors[x].probe.shape[1:], self.tensors[x].mode
-        if mode == "time":
-            return (s[0], B, *s[1:])
-        if mode:
-            return (1, B, *s) if mode[1] == 0 else (B, 1, *s)
-        return (B, *s)
-
-    def op_Flatten(self, node, i):
-        x = node.input[0]
-        axis, mode = self._attrs(node).get("axis", 1), self.tensors[x].mode
-        rank = len(self._onnx_shape(x, 1))
-        if axis % rank != 1 or mode == "time" or (mode and mode[1] != 1):
-            self.fail(node, f"Flatten axis={axis} unsupported here (only to (batch, features))")
-        self.emit(node, Flatten(self.lname(node, i)), [x])
-
-    def op_Reshape(self, node, i):
-        x = node.input[0]
-        target = self.const(node, 1).astype(int).tolist()
-        zero = self._attrs(node).get("allowzero", 0)
-        if self.tensors[x].mode is not None:        # an LSTM's Y_h: only to (batch, hidden)
-            flat = int(np.prod(self.tensors[x].probe.shape[1:]))
-            for B in ((2, 3) if self.batch is None else (self.batch,)):
-                src = self._onnx_shape(x, B)
-                out = [src[k] if d == 0 and not zero else d for k, d in enumerate(target)]
-                if out.count(-1) == 1:
-                    out[out.index(-1)] = int(np.prod(src)) // max(1, -int(np.prod(out)))
-                if out != [B, flat]:
-                    self.fail(node, f"Reshape to {target} unsupported (only to (batch, features))")
-            self.emit(node, Flatten(self.lname(node, i)), [x])
-            return
-        src = self.tensors[x].probe.shape
-        if not target or target[0] not in (0, -1, self.batch) or target[0] == -1 and -1 in target[1:]:
-            self.fail(node, f"Reshape to {target} unsupported (the batch axis must stay first: 0, -1 or the "
-                            f"file's batch size, the rest given)")
-        rest = [src[k] if d == 0 and not zero and k < len(src) else d for k, d in enumerate(target)][1:]
-        per = int(np.prod(src[1:]))
-        if rest.count(-1) == 1:
-            rest[rest.index(-1)] = per // max(1, -int(np.prod(rest)))
-        if rest.count(-1) or int(np.prod(rest)) != per or min(rest, default=1) < 0:
-            self.fail(node, f"Reshape to {target} unsupported: one sample of shape {src[1:]} does not become "
-                            f"{rest} (the batch axis would merge or split)")
-        self._reshape_to(node, i, x, rest)
-
-    def _axes(self, node, k: int) -> list | None:
-        """A Squeeze/Unsqueeze's axes: the attribute (before opset 13) or input ``k``."""
-        axes = self._attrs(node).get("axes")
-        if axes is None and len(node.input) > k and node.input[k]:
-            axes = self.const(node, k).astype(int).tolist()
-        return None if axes is None else list(axes)
-
-    def op_Squeeze(self, node, i):
-        x = node.input[0]
-        axes, mode = self._axes(node, 1), self.tensors[x].mode
-        if isinstance(mode, tuple) and mode[0] == "dir":   # an LSTM's Y_h: drop the direction axis
-            if [int(a) % 3 for a in (axes or [])] != [mode[1]]:
-                self.fail(node, "Squeeze of an LSTM's Y_h is supported only on its direction axis")
-            self.same(node.output[0], x)
-            return
-        self._plain(node, x)
-        if axes is None:
-            self.fail(node, "Squeeze without axes unsupported (it would drop a batch axis of 1: give axes)")
-        shape = self.tensors[x].probe.shape
-        drop = {self.axis(node, a, len(shape), "Squeeze") for a in axes}
-        if any(shape[a] != 1 for a in drop):
-            self.fail(node, f"Squeeze of axes {axes} of shape {shape[1:]} (one sample): not all of size 1")
-        self._reshape_to(node, i, x, [d for k, d in enumerate(shape) if k and k not in drop])
-
-    def op_Unsqueeze(self, node, i):
-        x = node.input[0]
-        axes = self._axes(node, 1)
-        if axes is None:
-            self.fail(node, "Unsqueeze without axes")
-        shape = list(self.tensors[x].probe.shape)
-        rank = len(shape) + len(axes)
-        for a in sorted(self.axis(node, a, rank, "Unsqueeze") for a in axes):
-            shape.insert(a, 1)
-        self._reshape_to(node, i, x, shape[1:])
-
-    def op_Transpose(self, node, i):
-        x = node.input[0]
-        rank, mode = self.rank(x), self.tensors[x].mode
-        perm = list(self._attrs(node).get("perm", range(rank)[::-1]))
-        if perm == [1, 0, 2] and rank == 3 and mode in (None, "time"):  # into / out of a layout-0 LSTM
-            self.same(node.output[0], x, None if mode == "time" else "time")
-            return
-        self._plain(node, x)
-        if sorted(perm) != list(range(rank)) or perm[0] != 0:
-            self.fail(node, f"Transpose perm={perm} unsupported (it moves the batch axis; only (N, T, F) <-> "
-                            f"(T, N, F) around an LSTM)")
-        if perm == sorted(perm):
-            self.same(node.output[0], x)
-        else:
-            self.emit(node, Transpose(self.lname(node, i), perm), [x])
-
     # ------------------------------------------------------------------ joining and cutting
     def op_Concat(self, node, i):
         if any(x in self.consts for x in node.input if x):
             self.fail(node, "Concat of a constant unsupported (every input must be an activation)")
         xs = [x for x in node.input if x]
-        axis = self.axis(node, self._attrs(node)["axis"], self.rank(xs[0]), "Concat")
-        self.emit(node, Concat(self.lname(node, i), axis), xs)
+        place = self.same_place(node, xs, "Concat")
+        axis = self.axis(node, self._attrs(node)["axis"], self.rank(xs[0]), "Concat", xs[0])
+        self.emit(node, Concat(self.lname(node, i), axis), xs, place=place)
 
     def op_Split(self, node, i):
         x, a = node.input[0], self._attrs(node)
-        axis = self.axis(node, a.get("axis", 0), self.rank(x), "Split")
+        axis = self.axis(node, a.get("axis", 0), self.rank(x), "Split", x)
         dim, n = self.tensors[x].probe.shape[axis], len(node.output)
         sizes = self.const(node, 1, required=False)
         if sizes is None:
@@ -260,12 +161,18 @@ class TensorOps:
         steps = [1] * len(starts) if steps is None else steps
         index = [slice(None)] * len(shape)
         for axis, start, end, step in zip(axes, starts, ends, steps):
-            a = int(axis) + len(shape) if int(axis) < 0 else int(axis)
-            if a == 0 and not (start == 0 and end >= np.iinfo(np.int32).max and step == 1):
-                self.fail(node, "Slice along axis 0, the batch axis, unsupported")
-            if a:
-                index[a] = _onnx_slice(int(start), int(end), int(step), shape[self.axis(node, a, len(shape), "Slice")])
+            a = self.axis(node, axis, len(shape), "Slice")
+            if a != self.place(x).axis:
+                index[a] = _onnx_slice(int(start), int(end), int(step), shape[a])
+            elif not (start == 0 and step == 1 and end >= self._whole(x)):           # all of it: nothing
+                self.axis(node, axis, len(shape), "Slice", x)
         self.emit(node, Slice(self.lname(node, i), index), [x])
+
+    def _whole(self, x: str) -> int:
+        """The least Slice end that takes all of ``x``'s batch axis: any (int32 max) in a file of
+        any batch, the file's size in one at batch 1 when the batch is an axis of its own."""
+        alone = self.place(x).outer == self.place(x).inner == 1
+        return 1 if self.batch == 1 and alone else np.iinfo(np.int32).max
 
     # ------------------------------------------------------------------ pass-through
     def op_Identity(self, node, i):
