@@ -50,6 +50,42 @@ def test_alter_changes_device_without_reparse_and_survives_reset(engine):
     assert engine.op("v(b)")["v(b)"][0] == pytest.approx(1.0, rel=1e-9)
 
 
+def _ladder(sections: int) -> str:
+    """An R ladder of ``sections`` nodes (one equation each, plus the source's branch)."""
+    lines = ["ladder", "V1 n0 0 dc 1"]
+    for k in range(1, sections + 1):
+        lines += [f"Rs{k} n{k - 1} n{k} 1", f"Rp{k} n{k} 0 1meg"]
+    return "\n".join(lines + [".end"])
+
+
+def test_large_circuits_rerun_alters_on_a_reset_circuit_with_the_same_results(engine, monkeypatch):
+    from cimspice.spice.engine import RESET_ALTER_EQUATIONS
+
+    engine.load(_ladder(RESET_ALTER_EQUATIONS // 2))
+    assert not engine.reset_on_alter and 0 < engine.equations() < RESET_ALTER_EQUATIONS
+    engine.load(_ladder(RESET_ALTER_EQUATIONS + 10))
+    assert engine.reset_on_alter and engine.equations() >= RESET_ALTER_EQUATIONS
+    # forced on a divider: every alter, option and save holds across the reset before each run
+    engine.load(DIVIDER)
+    assert not engine.reset_on_alter
+    engine.reset_on_alter = True
+    engine.save(["v(b)"])
+    engine.set_options(temp=50.0)
+    sent = []
+    command = engine.command
+    monkeypatch.setattr(engine, "command", lambda c: sent.append(c) or command(c))   # real ngspice, listened to
+    engine.alter("R1", 3e3)
+    engine.alter("V1", 4.0)
+    result = engine.op()
+    assert [c for c in sent if c in ("reset", "op")] == ["reset", "op"]   # one reset for both alters
+    assert set(result.vectors) == {"b"} and result["b"][0] == pytest.approx(1.0, rel=1e-9)
+    engine.alter("R1", 1e3)                 # the earlier alter of V1 is re-applied with it
+    assert engine.op()["b"][0] == pytest.approx(2.0, rel=1e-9)
+    assert engine.command("show r1 : temp")[-1].split()[-1].startswith("50")
+    with pytest.raises(ParameterError):
+        engine.alter("Rnope", 1.0)
+
+
 def test_a_save_list_keeps_only_its_vectors_across_resets_until_the_next_load(engine):
     engine.load(RC)
     engine.save(["v(out)", "time", "i(v1)"])  # the axis is kept whether named or not

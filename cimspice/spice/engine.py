@@ -6,7 +6,9 @@ informational stderr lines as errors. This engine keeps PySpice's binding to the
 library (``NgSpiceShared``: ctypes/cffi plumbing, vector access) and replaces the rest:
 
 * a netlist is loaded once; parameters change in place (``alterparam`` + ``reset``) or
-  device values do (``alter``, no re-parse), and analyses are run as ngspice commands;
+  device values do (``alter``, no re-parse), and analyses are run as ngspice commands. On a
+  large circuit (:data:`RESET_ALTER_EQUATIONS`) an analysis after an ``alter`` runs on the
+  circuit reset with every alter re-applied, which is faster there;
 * result vectors are copied out of the shared library and their plot destroyed at once,
   and a replaced circuit is removed, so resident memory stays flat over many runs;
 * the console output of every command is classified (:mod:`cimspice.spice.log`) into
@@ -124,6 +126,16 @@ def _valid_name(name: str) -> bool:
     return _NAME.match(name) is not None
 
 
+#: equations (``rusage equations``) from which an analysis after an ``alter`` runs on the
+#: circuit reset with its alters re-applied: ngspice's operating point after an in-place
+#: ``alter`` slows down with the circuit's size, while a reset costs a re-elaboration.
+#: Measured on n x n 1T1R crossbars (benchmarks/engine.py's, one ``alter`` of a source per
+#: point, CPU time in one process, load 5-6), reset + alter + op over alter + op: 16x16
+#: (1,058 equations) 1.62, 24x24 (2,354) 1.18, 28x28 (3,194) 1.04, 32x32 (4,162) 0.95,
+#: 40x40 (6,482) 0.78
+RESET_ALTER_EQUATIONS = 3500
+
+
 class Engine:
     """The process's ngspice, running one circuit at a time.
 
@@ -155,6 +167,8 @@ class Engine:
         self._alters: dict[tuple[str, str], float] = {}
         self._saved: tuple[str, ...] = ()  # ngspice's names of the vectors save() keeps
         self._options: dict[str, float] = {}
+        self.reset_on_alter = False   # set by load(): the circuit's size (RESET_ALTER_EQUATIONS)
+        self._altered = False         # an alter since the last reset
         self.version = self._read_version()
         # Debian's libngspice evaluates devices in OpenMP threads (2 by default): on a shared
         # 2-core machine that made a small transient 3-8 s instead of 40 ms, and parallel
@@ -224,6 +238,13 @@ class Engine:
         self._alters.clear()
         self._options.clear()
         self._saved = ()
+        self.reset_on_alter = self.equations() >= RESET_ALTER_EQUATIONS
+        self._altered = False
+
+    def equations(self) -> int:
+        """The loaded circuit's number of equations (ngspice ``rusage equations``; 0 if unknown)."""
+        match = re.search(r"Circuit Equations\s*=\s*(\d+)", "\n".join(self.command("rusage equations")))
+        return int(match.group(1)) if match else 0
 
     def remove(self) -> None:
         """Free the loaded circuit and every plot (no-op when nothing is loaded)."""
@@ -252,12 +273,18 @@ class Engine:
                 raise ParameterError(f"unknown parameter {name!r} (the netlist declares: {declared})",
                                      source=self.source) from None
         self._params.update(values)
+        self._reset()
+
+    def _reset(self) -> None:
+        """Re-elaborate the circuit (``reset``: the ``.param`` values, fresh device instances)
+        and re-apply every alter, option and save."""
         self._checked("reset")
         for (device, param), value in self._alters.items():
             self._alter(device, param, value)
         for name, value in self._options.items():
             self._checked(f"option {name}={value!r}")
         self._save_commands()  # reset forgets the save list too
+        self._altered = False
 
     def alter(self, device: str, value: float | None = None, **instance_params: float) -> None:
         """Change a device in place without re-parsing: ``alter("R1", 2e3)`` or
@@ -270,8 +297,9 @@ class Engine:
             raise ParameterError(f"alter {device}: no value given")
         for param, v in changes.items():
             v = _check_value(f"{device} {param}".strip(), v)
-            self._alter(device, param, v)
+            self._alter(device, param, v)     # now, so an unknown device is refused here
             self._alters[(device, param)] = v
+        self._altered = True
 
     def _alter(self, device: str, param: str, value: float) -> None:
         self._checked(f"alter {device} {param} = {value!r}" if param else f"alter {device} = {value!r}")
@@ -369,6 +397,8 @@ class Engine:
         analysis aborts, :class:`SimulationTimeout` past ``timeout`` seconds.
         """
         self._require_circuit()
+        if self._altered and self.reset_on_alter:
+            self._reset()
         try:
             analysis = command.split()[0].lower()
             # noise makes two plots (spectra, then totals); every other analysis one
