@@ -56,6 +56,7 @@ the wires and the Krylov solves stall: slower, 20-40 Newton steps, but converged
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 
@@ -65,7 +66,7 @@ from ...validate import require_finite, require_int, require_nonnegative
 from .cells import LinearCell
 from .errors import SolverConvergenceError, SolverError, _IterativeFailure
 from .network import _DirectSystem, _LineSystem, _Network
-from .transfer import condensed_transfer
+from .transfer import CONDENSATION_VERSION, condensed_transfer
 
 __all__ = ["AUTO_DIRECT_MAX_CELLS", "CONDENSE_MAX_CELLS", "CrossbarSolution", "CrossbarSolver"]
 
@@ -223,7 +224,7 @@ class CrossbarSolver:
         G, V = self._check(G, V)
         return self._run(G, V, full=True)
 
-    def transfer_matrix(self, G) -> np.ndarray:
+    def transfer_matrix(self, G, *, keep: bool = True) -> np.ndarray:
         """Effective weights ``W`` (rows, cols) in S of a linear-cell array with its IR drop:
         ``column_currents(G, V) == V @ W`` for every ``V`` (superposition), to the solver's
         accuracy.
@@ -233,24 +234,47 @@ class CrossbarSolver:
         in the time of about 8 single solves, 128x128 of about 10); otherwise from the
         responses to the ``rows`` unit inputs. It is cached with ``G``, and later
         :meth:`column_currents` calls with the same ``G`` are a matrix product.
+
+        ``keep=False`` neither reads nor changes that cache: one solver then serves many
+        threads at once (programming arrays in parallel), each ``W`` computed afresh.
         """
         G, _ = self._check(G, np.zeros(self.rows))
         if not self._linear:
             raise SolverError(f"cell: {self.cell!r} is nonlinear; a transfer matrix exists "
                               f"only for linear cells")
+        if not keep:
+            return self._transfer(G, own_cache=False)
         W = self._cached_W(G)
         if W is None:
-            if self._condensable:
-                net = _Network(self, G)
-                W = condensed_transfer(G, net.gr, net.gc, net.dc, net.g_end)
-            else:
-                W = self._run(G, np.eye(self.rows), full=False)
+            W = self._transfer(G, own_cache=True)
             c = self._cache
             if c is None or c["key"] != self._key() or not np.array_equal(c["G"], G):
                 c = self._cache = {"G": G, "key": self._key(), "method": None,
                                    "system": None}  # ideal wires: no system was built
             c["W"] = W
         return W.copy()
+
+    def _transfer(self, G, own_cache: bool) -> np.ndarray:
+        """``W`` of ``G``: condensed, or the unit inputs solved (by this solver, its
+        factorisation kept, or with ``own_cache=False`` by a copy with a cache of its own)."""
+        if self._condensable:
+            net = _Network(self, G)
+            return condensed_transfer(G, net.gr, net.gc, net.dc, net.g_end)
+        runner = self
+        if not own_cache:
+            runner = copy.copy(self)
+            runner._cache = None
+        return runner._run(G, np.eye(self.rows), full=False)
+
+    @property
+    def transfer_signature(self) -> str:
+        """What :meth:`transfer_matrix` computes besides ``G``: the route (with the version
+        of its arithmetic, :data:`.transfer.CONDENSATION_VERSION`) and every parameter of
+        the array it reads, as text (a programmed-chip cache keys its entries on it)."""
+        route = f"condensation {CONDENSATION_VERSION}" if self._condensable else \
+            f"unit inputs method={self.method} linear_rtol={self.linear_rtol!r} max_linear={self.max_linear}"
+        return (f"{route}; rows={self.rows} cols={self.cols} r_row={self.r_row!r} r_col={self.r_col!r} "
+                f"r_sense={self.r_sense!r} cell={self.cell!r}")
 
     @property
     def transfer_batch(self) -> int:

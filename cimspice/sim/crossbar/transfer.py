@@ -44,7 +44,12 @@ from threadpoolctl import ThreadpoolController
 from .errors import SolverError
 from .line_algebra import _Chains
 
-__all__ = ["condensed_transfer", "one_blas_thread"]
+__all__ = ["CONDENSATION_VERSION", "condensed_transfer", "one_blas_thread"]
+
+#: Version of :func:`condensed_transfer`'s arithmetic: raised whenever a change could move any
+#: bit of its result, so a programmed-chip cache (:mod:`cimspice.sim.program_cache`) never
+#: answers with a matrix the current code would not compute.
+CONDENSATION_VERSION = 1
 
 
 _blas: ThreadpoolController | None = None
