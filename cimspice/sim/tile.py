@@ -26,9 +26,10 @@ import zlib
 import numpy as np
 
 from .costs import ACTIVATION_BITS
-from .crossbar import LinearCell, SurrogateCell, cell_factors, cell_reads
+from .crossbar import SurrogateCell, cell_factors
 from .crossbar.transfer import one_blas_thread
 from .errors import SimError
+from .ir_drop import attenuations, map_in_order
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import standard_normal
 from .readout import sense_energy, threshold_readout
@@ -62,8 +63,7 @@ class AnalogMatrix:
         self._W_q = None
         # Voltages a row can take, indexed by the input codes (None: continuous DAC voltages)
         self.level_v = self._levels() if spec.inputs.bits is not None else None
-        rng = np.random.default_rng([spec.seed, zlib.crc32(name.encode())])
-        self.tiles = [self._program(rows, rng) for rows in self.plan.row_tiles]
+        self.tiles = self._program_tiles(np.random.default_rng([spec.seed, zlib.crc32(name.encode())]))
         split = spec.tiling.split
         bits = spec.adc.partial_sum_bits if (len(self.tiles) > 1 and split == "partial_sums") else spec.adc.bits
         for t in self.tiles:
@@ -85,11 +85,25 @@ class AnalogMatrix:
         # bipolar: -v .. 0 .. v, so the code of a signed level q is len(lv) - 1 + q
         return np.concatenate([-lv[:0:-1], lv]) if inp.signed == "bipolar" else lv
 
-    def _program(self, rows, rng) -> RowTile:
+    def _program_tiles(self, rng) -> list[RowTile]:
+        """Every row tile programmed: the devices drawn from ``rng`` tile after tile, then the
+        arrays' IR drop (:mod:`.ir_drop`) and the tiles' read products on the backend's
+        threads, each in its place (the tiles of one thread, bit for bit)."""
+        tiles = [self._draw(rows, rng) for rows in self.plan.row_tiles]
+        parts = attenuations(self.backend, [G for tile in tiles for _, G, _, _ in tile.arrays])
+        if parts is None:
+            jobs = [(tile, None) for tile in tiles]
+        else:
+            ends = np.cumsum([len(tile.arrays) for tile in tiles])
+            jobs = [(tile, parts[end - len(tile.arrays):end]) for tile, end in zip(tiles, ends)]
+        return map_in_order(lambda job: self._program(*job), jobs, getattr(self.backend, "threads", 1))
+
+    def _draw(self, rows, rng) -> RowTile:
+        """Row tile ``rows`` with its arrays' conductances: weights mapped, programming error
+        drawn from ``rng``."""
         spec, cell = self.spec, self.backend.cell
         a, n = spec.array, spec.nonidealities
         tile = RowTile(rows)
-        Gs, plus_all, minus_all, offset = [], [], [], 0
         for outs in self.plan.out_groups:
             G, plus_idx, minus_idx = array_layout(self.planes, rows, outs, a.g_on, a.g_off)
             if n.programming_sigma > 0:
@@ -104,6 +118,15 @@ class AnalogMatrix:
                     G = np.clip(G, *cell.surrogate.domain[cell.g_input])
             tile.arrays.append((outs, G, plus_idx, minus_idx))
             tile.conv_per_array = max(tile.conv_per_array, plus_idx.size)
+        return tile
+
+    def _program(self, tile: RowTile, attenuation: list | None) -> RowTile:
+        """``tile``'s read products, its arrays' IR-drop ``attenuation`` (one (rows, cols) per
+        array, or None) folded in."""
+        spec, cell = self.spec, self.backend.cell
+        n = spec.nonidealities
+        Gs, plus_all, minus_all, offset = [], [], [], 0
+        for _, G, plus_idx, minus_idx in tile.arrays:
             Gs.append(G)
             plus_all.append((plus_idx + offset).ravel())
             minus_all.append((minus_idx + offset).ravel())
@@ -113,23 +136,8 @@ class AnalogMatrix:
         plus, minus = np.concatenate(plus_all), np.concatenate(minus_all)
         levels = self._levels()
         factors = cell_factors(cell, G, levels)
-        attenuation = None
-        if n.ir_drop and n.r_wire > 0:
-            # IR drop from the linear crossbar at the cells' chord conductance at v_read: the
-            # fraction a = T / Gc of the row voltage left across each cell. A cell's current
-            # then falls by kappa * (1 - a), kappa = d ln I / d ln V at v_read (1 for a
-            # linear cell, where this is exact by superposition; first order otherwise).
-            v, h = a.v_read, 1e-3 * a.v_read
-            parts = []
-            for Gj in Gs:
-                if isinstance(cell, LinearCell):
-                    parts.append(self.backend.solver(*Gj.shape).transfer_matrix(Gj) / Gj)
-                    continue
-                i_v, i_up, i_down = cell_reads(cell, Gj, (v, v + h, v - h))
-                kappa = v * (i_up - i_down) / (2 * h) / i_v
-                frac = self.backend.solver(*Gj.shape).transfer_matrix(i_v / v) / (i_v / v)
-                parts.append(1.0 - kappa * (1.0 - frac))
-            attenuation = np.hstack(parts)
+        if attenuation is not None:
+            attenuation = np.hstack(attenuation)
             tile.attenuation = float(np.mean(attenuation))
             factors = [(A * attenuation, f) for A, f in factors]
         # Bit-serial products in float32 when the ADC is at most 16 bits: the rounding
