@@ -156,6 +156,8 @@ def test_a_corrupt_or_foreign_file_is_a_one_line_error_naming_it(tmp_path):
             AnalogBackend(SYSTEM, program_cache=tmp_path / name)
         message = str(error.value)
         assert "\n" not in message and message.startswith(str(tmp_path / name)) and reasons[name] in message
+    with pytest.raises(SimError, match=r"missing/c.h5: program cache: cannot write in .*missing \(no such folder"):
+        AnalogBackend(SYSTEM, program_cache=tmp_path / "missing" / "c.h5")
     with h5py.File(good, "r") as f:                  # one entry's bytes damaged: its checksum fails
         at = f["transfer/14x16/T"].id.get_chunk_info(0).byte_offset
     data = bytearray(good.read_bytes())

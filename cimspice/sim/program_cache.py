@@ -143,7 +143,11 @@ class ProgramCache:
                 return
             if self._out is None:
                 self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-                self._out = h5py.File(self._tmp, "w-")
+                try:
+                    self._out = h5py.File(self._tmp, "w-")
+                except OSError as error:
+                    raise SimError(f"{self.path}: program cache: cannot write {self._tmp.name} beside it: "
+                                   f"{_reason(error)}") from None
                 self._out.create_group("transfer")
             name = _append(self._out, self._rows, [key], np.asarray(T, np.float64)[None])
             self._pending[key] = (name, self._rows[name] - 1)
@@ -171,9 +175,11 @@ class ProgramCache:
                 with open(tmp, "rb+") as raw:
                     os.fsync(raw.fileno())
                 os.replace(tmp, self.path)
-            except BaseException:
+            except BaseException as error:
                 out.close()
                 tmp.unlink(missing_ok=True)
+                if isinstance(error, OSError):     # disk full, file system gone read-only, ...
+                    raise SimError(f"{self.path}: program cache cannot be written: {_reason(error)}") from None
                 raise
             finally:
                 self._out = self._tmp = None
