@@ -231,8 +231,7 @@ class AnalogBackend(Backend):
         always carries it); ``False`` leaves those two columns empty (benchmarks time both).
     threads : int, optional
         Row tiles of a matrix read at once, one per thread (surrogate mode; the results are
-        those of one thread, bit for bit), and arrays programmed at once. Default: the CPUs
-        this process may run on.
+        those of one thread, bit for bit). Default: the CPUs this process may run on.
     program_cache : path or ProgramCache, optional
         An HDF5 file of the arrays' IR-drop transfer matrices (:mod:`.program_cache`): those
         already in it are read instead of solved (the same results, bit for bit), new ones

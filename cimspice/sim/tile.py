@@ -29,7 +29,7 @@ from .costs import ACTIVATION_BITS
 from .crossbar import SurrogateCell, cell_factors
 from .crossbar.transfer import one_blas_thread
 from .errors import SimError
-from .ir_drop import attenuations, map_in_order
+from .ir_drop import attenuations
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import standard_normal
 from .readout import sense_energy, threshold_readout
@@ -63,7 +63,8 @@ class AnalogMatrix:
         self._W_q = None
         # Voltages a row can take, indexed by the input codes (None: continuous DAC voltages)
         self.level_v = self._levels() if spec.inputs.bits is not None else None
-        self.tiles = self._program_tiles(np.random.default_rng([spec.seed, zlib.crc32(name.encode())]))
+        rng = np.random.default_rng([spec.seed, zlib.crc32(name.encode())])
+        self.tiles = [self._program(rows, rng) for rows in self.plan.row_tiles]
         split = spec.tiling.split
         bits = spec.adc.partial_sum_bits if (len(self.tiles) > 1 and split == "partial_sums") else spec.adc.bits
         for t in self.tiles:
@@ -85,25 +86,11 @@ class AnalogMatrix:
         # bipolar: -v .. 0 .. v, so the code of a signed level q is len(lv) - 1 + q
         return np.concatenate([-lv[:0:-1], lv]) if inp.signed == "bipolar" else lv
 
-    def _program_tiles(self, rng) -> list[RowTile]:
-        """Every row tile programmed: the devices drawn from ``rng`` tile after tile, then the
-        arrays' IR drop (:mod:`.ir_drop`) and the tiles' read products on the backend's
-        threads, each in its place (the tiles of one thread, bit for bit)."""
-        tiles = [self._draw(rows, rng) for rows in self.plan.row_tiles]
-        parts = attenuations(self.backend, [G for tile in tiles for _, G, _, _ in tile.arrays])
-        if parts is None:
-            jobs = [(tile, None) for tile in tiles]
-        else:
-            ends = np.cumsum([len(tile.arrays) for tile in tiles])
-            jobs = [(tile, parts[end - len(tile.arrays):end]) for tile, end in zip(tiles, ends)]
-        return map_in_order(lambda job: self._program(*job), jobs, getattr(self.backend, "threads", 1))
-
-    def _draw(self, rows, rng) -> RowTile:
-        """Row tile ``rows`` with its arrays' conductances: weights mapped, programming error
-        drawn from ``rng``."""
+    def _program(self, rows, rng) -> RowTile:
         spec, cell = self.spec, self.backend.cell
         a, n = spec.array, spec.nonidealities
         tile = RowTile(rows)
+        Gs, plus_all, minus_all, offset = [], [], [], 0
         for outs in self.plan.out_groups:
             G, plus_idx, minus_idx = array_layout(self.planes, rows, outs, a.g_on, a.g_off)
             if n.programming_sigma > 0:
@@ -118,15 +105,6 @@ class AnalogMatrix:
                     G = np.clip(G, *cell.surrogate.domain[cell.g_input])
             tile.arrays.append((outs, G, plus_idx, minus_idx))
             tile.conv_per_array = max(tile.conv_per_array, plus_idx.size)
-        return tile
-
-    def _program(self, tile: RowTile, attenuation: list | None) -> RowTile:
-        """``tile``'s read products, its arrays' IR-drop ``attenuation`` (one (rows, cols) per
-        array, or None) folded in."""
-        spec, cell = self.spec, self.backend.cell
-        n = spec.nonidealities
-        Gs, plus_all, minus_all, offset = [], [], [], 0
-        for _, G, plus_idx, minus_idx in tile.arrays:
             Gs.append(G)
             plus_all.append((plus_idx + offset).ravel())
             minus_all.append((minus_idx + offset).ravel())
@@ -136,8 +114,10 @@ class AnalogMatrix:
         plus, minus = np.concatenate(plus_all), np.concatenate(minus_all)
         levels = self._levels()
         factors = cell_factors(cell, G, levels)
-        if attenuation is not None:
-            attenuation = np.hstack(attenuation)
+        attenuation = None
+        parts = attenuations(self.backend, Gs)    # IR drop (sim/ir_drop.py), through the program cache
+        if parts is not None:
+            attenuation = np.hstack(parts)
             tile.attenuation = float(np.mean(attenuation))
             factors = [(A * attenuation, f) for A, f in factors]
         # Bit-serial products in float32 when the ADC is at most 16 bits: the rounding

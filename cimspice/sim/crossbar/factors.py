@@ -18,7 +18,6 @@ terms, half for the interpolation in ``g``).
 from __future__ import annotations
 
 import functools
-import threading
 import weakref
 
 import numpy as np
@@ -91,15 +90,13 @@ class _ConductanceTable:
 
 
 _TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # cell -> {key: table or factors}
-_TABLES_LOCK = threading.RLock()    # row tiles are programmed on threads: each table built once
 
 
 def _cached(cell, key, make):
-    with _TABLES_LOCK:
-        per_cell = _TABLES.setdefault(cell, {})
-        if key not in per_cell:
-            per_cell[key] = make()
-        return per_cell[key]
+    per_cell = _TABLES.setdefault(cell, {})
+    if key not in per_cell:
+        per_cell[key] = make()
+    return per_cell[key]
 
 
 def _level_functions(grid: np.ndarray, rows: np.ndarray) -> list:

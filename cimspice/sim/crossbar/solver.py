@@ -56,7 +56,6 @@ the wires and the Krylov solves stall: slower, 20-40 Newton steps, but converged
 
 from __future__ import annotations
 
-import copy
 import logging
 from dataclasses import dataclass
 
@@ -224,7 +223,7 @@ class CrossbarSolver:
         G, V = self._check(G, V)
         return self._run(G, V, full=True)
 
-    def transfer_matrix(self, G, *, keep: bool = True) -> np.ndarray:
+    def transfer_matrix(self, G) -> np.ndarray:
         """Effective weights ``W`` (rows, cols) in S of a linear-cell array with its IR drop:
         ``column_currents(G, V) == V @ W`` for every ``V`` (superposition), to the solver's
         accuracy.
@@ -234,37 +233,24 @@ class CrossbarSolver:
         in the time of about 8 single solves, 128x128 of about 10); otherwise from the
         responses to the ``rows`` unit inputs. It is cached with ``G``, and later
         :meth:`column_currents` calls with the same ``G`` are a matrix product.
-
-        ``keep=False`` neither reads nor changes that cache: one solver then serves many
-        threads at once (programming arrays in parallel), each ``W`` computed afresh.
         """
         G, _ = self._check(G, np.zeros(self.rows))
         if not self._linear:
             raise SolverError(f"cell: {self.cell!r} is nonlinear; a transfer matrix exists "
                               f"only for linear cells")
-        if not keep:
-            return self._transfer(G, own_cache=False)
         W = self._cached_W(G)
         if W is None:
-            W = self._transfer(G, own_cache=True)
+            if self._condensable:
+                net = _Network(self, G)
+                W = condensed_transfer(G, net.gr, net.gc, net.dc, net.g_end)
+            else:
+                W = self._run(G, np.eye(self.rows), full=False)
             c = self._cache
             if c is None or c["key"] != self._key() or not np.array_equal(c["G"], G):
                 c = self._cache = {"G": G, "key": self._key(), "method": None,
                                    "system": None}  # ideal wires: no system was built
             c["W"] = W
         return W.copy()
-
-    def _transfer(self, G, own_cache: bool) -> np.ndarray:
-        """``W`` of ``G``: condensed, or the unit inputs solved (by this solver, its
-        factorisation kept, or with ``own_cache=False`` by a copy with a cache of its own)."""
-        if self._condensable:
-            net = _Network(self, G)
-            return condensed_transfer(G, net.gr, net.gc, net.dc, net.g_end)
-        runner = self
-        if not own_cache:
-            runner = copy.copy(self)
-            runner._cache = None
-        return runner._run(G, np.eye(self.rows), full=False)
 
     @property
     def transfer_signature(self) -> str:
