@@ -19,6 +19,7 @@ from cimspice.sim.backend import AnalogBackend
 from cimspice.sim.crossbar import CrossbarSolver
 from cimspice.sim.layers import Dense
 from cimspice.sim.network import Sequential
+from cimspice.sim.program_cache import ProgramCache
 
 SYSTEM = {"name": "prog", "array": {"rows": 16, "cols": 16, "cell": "sinh", "v0": 0.25, "cell_bits": 2,
                                     "v_read": 0.2},
@@ -117,12 +118,25 @@ def test_two_runs_flushing_into_one_file_keep_each_others_entries(tmp_path):
     assert _entries(path) == 18
 
 
+def test_entries_read_back_from_memory_the_temporary_file_and_the_cache_file(tmp_path):
+    cache = ProgramCache(tmp_path / "c.h5")
+    Ts = RNG.uniform(1e-6, 1e-4, (130, 4, 5))
+    keys = [cache.key("signature", T) for T in Ts]
+    for key, T in zip(keys, Ts):
+        cache.put(key, T)               # 128 written to the temporary file, 2 still in memory
+    assert all(np.array_equal(cache.get(key), T) for key, T in zip(keys, Ts))
+    cache.flush()
+    again = ProgramCache(tmp_path / "c.h5")
+    assert all(np.array_equal(again.get(key), T) for key, T in zip(keys, Ts)) and again.hits == 130
+    assert again.get(cache.key("another signature", Ts[0])) is None
+
+
 def test_an_interrupted_run_leaves_the_cache_file_as_it_was(tmp_path):
     path = tmp_path / "chip.h5"
     _run(cache=path)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     backend = AnalogBackend(_system(r_wire=3.0), program_cache=path)
-    backend.matvec("fc", W)                               # 9 new entries, in a temporary file only
+    backend.matvec("big", RNG.normal(size=(192, 48)))     # 144 arrays: new entries in a temporary file
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before and len(list(tmp_path.iterdir())) == 2
     wrong = Sequential("two", [Dense("fc", W), Dense("bad", np.ones((5, 2)))])   # 12 features into 5 rows
     with pytest.raises(SimError, match="bad: input has 12 features"):
@@ -163,7 +177,9 @@ def test_a_corrupt_or_foreign_file_is_a_one_line_error_naming_it(tmp_path):
 
 
 def test_simulate_reuses_the_cache_with_the_same_results(tmp_path, capsys):
-    args = ["simulate", "baseline", "--network", "mlp", "--samples", "40", "--program-cache", str(tmp_path / "c.h5")]
+    args = ["simulate", "ideal", "--network", "mlp", "--samples", "40", "--set", "nonidealities.ir_drop=true",
+            "--set", "nonidealities.r_wire=2.0", "--set", "nonidealities.programming_sigma=0.05",
+            "--program-cache", str(tmp_path / "c.h5")]
     assert main([*args, "-o", str(tmp_path / "a")]) == 0
     first, written = capsys.readouterr().out, (tmp_path / "c.h5").read_bytes()
     assert _entries(tmp_path / "c.h5") > 0
@@ -171,7 +187,7 @@ def test_simulate_reuses_the_cache_with_the_same_results(tmp_path, capsys):
     assert capsys.readouterr().out.replace(str(tmp_path / "b"), str(tmp_path / "a")) == first
     assert (tmp_path / "c.h5").read_bytes() == written       # every array found: nothing to add
     (tmp_path / "bad.h5").write_text("no")
-    assert main(["simulate", "baseline", "--network", "mlp", "--program-cache", str(tmp_path / "bad.h5"),
+    assert main(["simulate", "ideal", "--network", "mlp", "--program-cache", str(tmp_path / "bad.h5"),
                  "-o", str(tmp_path / "c")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bad.h5" in err and not (tmp_path / "c").exists()
