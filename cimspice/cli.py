@@ -132,13 +132,14 @@ def _simulate(args) -> int:
         from .sim.simulate import simulate_corners
 
         results = simulate_corners(spec, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
-                                   adc_bits=tuple(adc_bits), output=args.output)
+                                   adc_bits=tuple(adc_bits), output=args.output, program_cache=args.program_cache)
         print(f"cimspice simulate: network {args.network!r} on system {spec.name!r} at every corner of "
               f"{spec.library} ({results[0].n_samples} held-out samples; per corner: {args.output}/CORNER/)\n"
               + corner_table(results))
         return 0
     result = simulate(spec, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
-                      adc_bits=tuple(adc_bits), output=args.output, per_layer=args.per_layer)
+                      adc_bits=tuple(adc_bits), output=args.output, per_layer=args.per_layer,
+                      program_cache=args.program_cache)
     print(result.to_table())
     return 0
 
@@ -156,7 +157,8 @@ def _explore(args, spec, sweeps) -> int:
     points = design_points(spec, sweeps)
     _check_writable(Path(args.output))
     results = explore(points, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
-                      workers=args.workers, scheduler=args.scheduler, progress=sys.stderr.isatty())
+                      workers=args.workers, scheduler=args.scheduler, progress=sys.stderr.isatty(),
+                      program_cache=args.program_cache)
     files = write_exploration(results, Path(args.output))
     knobs = list(points[0][0])
     fmt = (lambda v: f"{v:.2%}") if results[0].metric == "accuracy" else (lambda v: f"{v:.3f}")
@@ -301,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler for --sweep (e.g. tcp://10.0.0.5:8786)")
     p.add_argument("--per-layer", action="store_true", help="print the per-layer diagnosis (always in results.json "
                    "and layers.png)")
+    p.add_argument("--program-cache", metavar="FILE.h5", help="keep the arrays' IR-drop transfer matrices in this "
+                   "HDF5 file and reuse them: a rerun of the same network, spec and seeds skips most of programming, "
+                   "with the same results bit for bit (created if missing; docs/system.md)")
     p.set_defaults(func=_simulate)
 
     from .studies import STUDIES

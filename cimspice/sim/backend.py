@@ -30,6 +30,7 @@ from .execution import Backend, FloatNonlinearity, pool_windows
 from .layers import Layer, MaxPool2d
 from .mapping import plan_matrix
 from .peripherals import MeasuredAdc, SurrogateSense, adc_from_spec, sense_from_spec
+from .program_cache import ProgramCache
 from .row_tile import available_cpus
 from .sense_circuit import mirrored_inl
 from .spec import SystemSpec, load_system_spec
@@ -230,6 +231,10 @@ class AnalogBackend(Backend):
     threads : int, optional
         Row tiles of a matrix read at once, one per thread (surrogate mode; the results are
         those of one thread, bit for bit). Default: the CPUs this process may run on.
+    program_cache : path or ProgramCache, optional
+        An HDF5 file of the arrays' IR-drop transfer matrices (:mod:`.program_cache`): those
+        already in it are read instead of solved (the same results, bit for bit), new ones
+        are added at the end of :meth:`calibrate`. Checked here; none by default.
 
     ``records`` holds the source record (:mod:`.provenance`) of every table the spec reads,
     by spec field (``adc.energy.6``, ``sense.energy``, ...); ``adc_energy`` / ``adc_time``
@@ -237,7 +242,7 @@ class AnalogBackend(Backend):
     """
 
     def __init__(self, spec, library: dict | None = None, seed: int | None = None, cell=None,
-                 float_reference: bool = True, threads: int | None = None):
+                 float_reference: bool = True, threads: int | None = None, program_cache=None):
         super().__init__()
         self.float_reference = bool(float_reference)
         self.threads = max(1, int(threads)) if threads is not None else available_cpus()
@@ -270,6 +275,8 @@ class AnalogBackend(Backend):
         self.calibrating = False
         self._solvers: dict = {}
         self._adcs: dict = {}
+        self.program_cache = program_cache if program_cache is None or isinstance(program_cache, ProgramCache) \
+            else ProgramCache(program_cache)
 
     # ------------------------------------------------------------------ construction
     def _require(self, field: str, key: str | None) -> None:
@@ -416,9 +423,15 @@ class AnalogBackend(Backend):
         self.prepare(network)
         self.calibrating = True
         try:
-            network.forward(x, self)
+            network.forward(x, self)          # programs every matrix on first use
+        except BaseException:
+            if self.program_cache is not None:
+                self.program_cache.discard()
+            raise
         finally:
             self.calibrating = False
+        if self.program_cache is not None:
+            self.program_cache.flush()
         for m in self._matvecs.values():
             m.calibrate()
         self.ledger.clear()

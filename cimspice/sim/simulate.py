@@ -144,7 +144,7 @@ def _data(net: Network, network, data, n_samples, calibration_samples) -> tuple:
 
 def simulate(system, network, data=None, *, n_samples: int | None = None, seeds: int = 1,
              calibration_samples: int = 256, library: dict | None = None, adc_bits=(),
-             output=None, per_layer: bool = False) -> SimulationResult:
+             output=None, per_layer: bool = False, program_cache=None) -> SimulationResult:
     """Run ``network`` on the accelerator ``system``: float and analog accuracy (or
     perplexity), energy, latency and area per inference.
 
@@ -174,13 +174,18 @@ def simulate(system, network, data=None, *, n_samples: int | None = None, seeds:
         (every figure with its source, docs/system.md) and the plots ``energy_breakdown.png``
         and ``accuracy_vs_adc_bits.png`` (``result.plots``). It is created only once every
         result is in: a run that fails leaves no folder.
+    program_cache : path, optional
+        HDF5 file of the arrays' IR-drop transfer matrices (:mod:`.program_cache`), read
+        where it has them and added to: a second run of the same network, spec and seeds
+        skips most of programming, with the same results bit for bit. Created by the first
+        run that solves an array.
 
     The library's tables are read at the spec's ``corner`` and ``temp`` (null: as named and
     characterized); :func:`simulate_corners` runs every corner the library holds.
 
     Errors in the spec, an ``adc_bits`` value it refuses, an ``output`` that cannot be
-    written, or a spec that does not fit the network raise :class:`SimError` before any
-    simulation work.
+    written, a ``program_cache`` that is not one, or a spec that does not fit the network
+    raise :class:`SimError` before any simulation work.
 
     Example::
 
@@ -198,14 +203,15 @@ def simulate(system, network, data=None, *, n_samples: int | None = None, seeds:
     if out is not None:
         _check_writable(out)
     net, label = _network(network)
-    first = AnalogBackend(spec, library=library)
+    first = AnalogBackend(spec, library=library, program_cache=program_cache)
     plans = first.prepare(net)                      # every fit and library check, before any work
     x, y, x_cal = data = _data(net, network, data, n_samples, calibration_samples)
     float_metric = net.score(x, y)
     metrics, energies, reports = [], [], []
     seed_list = [spec.seed + i for i in range(int(seeds))]
     for i, seed in enumerate(seed_list):
-        backend = first if i == 0 else AnalogBackend(spec, library=first.surrogates, seed=seed)
+        backend = first if i == 0 else AnalogBackend(spec, library=first.surrogates, seed=seed,
+                                                     program_cache=first.program_cache)
         backend.calibrate(net, x_cal)
         metrics.append(net.score(x, y, backend))
         peak = max((c["buffer_bits"] for c in backend.ledger.counts.values()), default=0) / len(x)
@@ -219,7 +225,7 @@ def simulate(system, network, data=None, *, n_samples: int | None = None, seeds:
     result.layers, result.per_layer = layer_table(first.ledger, costs), per_layer
     if adc_bits:
         result.sweep = sweep(spec, net, data, adc_bits=adc_bits, splits=("partial_sums", "input_splitting"),
-                             seeds=seeds, library=library)
+                             seeds=seeds, library=library, program_cache=first.program_cache)
     if out is not None:
         _write(result, out)
     return result
@@ -227,12 +233,12 @@ def simulate(system, network, data=None, *, n_samples: int | None = None, seeds:
 
 def simulate_corners(system, network, data=None, *, corners=None, n_samples: int | None = None, seeds: int = 1,
                      calibration_samples: int = 256, library: dict | None = None, adc_bits=(),
-                     output=None) -> list[SimulationResult]:
+                     output=None, program_cache=None) -> list[SimulationResult]:
     """:func:`simulate` at each process corner: ``corners`` (default every corner at which the
     library holds a table the spec reads), at the spec's ``temp``; ``adc_bits``: each corner's
     ADC sweep (none by default). Returns one result per corner; with ``output``, each corner's
     files go to ``output/CORNER/`` and :func:`cimspice.sim.results.corner_table` to
-    ``output/corners.txt``.
+    ``output/corners.txt``. ``program_cache``: as for :func:`simulate`.
 
     Raises :class:`SimError` before any work when the library holds no corner tables.
     """
@@ -250,7 +256,7 @@ def simulate_corners(system, network, data=None, *, corners=None, n_samples: int
     net, _ = _network(network)
     data = _data(net, network, data, n_samples, calibration_samples)
     results = [simulate(spec.updated({"corner": c}), net, data, seeds=seeds, library=library, adc_bits=adc_bits,
-                        output=None if out is None else out / c) for c in corners]
+                        output=None if out is None else out / c, program_cache=program_cache) for c in corners]
     if out is not None:
         (out / "corners.txt").write_text(corner_table(results) + "\n")
     return results
@@ -278,10 +284,10 @@ def _write(result: SimulationResult, out: Path) -> None:
 
 def sweep(system, network, data=None, *, adc_bits=(None,), array_sizes=(None,), splits=(None,),
           n_samples: int | None = None, seeds: int = 1, calibration_samples: int = 256,
-          library: dict | None = None) -> list[dict]:
+          library: dict | None = None, program_cache=None) -> list[dict]:
     """Accuracy (or perplexity) and energy over ADC resolution x array size x row split.
 
-    ``system``, ``network``, ``data``, ``n_samples``, ...: as for :func:`simulate`.
+    ``system``, ``network``, ``data``, ``n_samples``, ``program_cache``, ...: as for :func:`simulate`.
     ``adc_bits``: values for ``adc.bits`` (None keeps the spec's); ``array_sizes``: square
     sizes ``n`` (n x n arrays) or ``(rows, cols)``; ``splits``: ``tiling.split`` values.
     Returns one dict per combination: ``adc_bits``, ``rows``, ``cols``, ``split``,
@@ -303,7 +309,7 @@ def sweep(system, network, data=None, *, adc_bits=(None,), array_sizes=(None,), 
                 if split is not None:
                     changes["tiling"] = {"split": split}
                 spec = base.updated(changes) if changes else base
-                res = simulate(spec, net, data, seeds=seeds, library=library)
+                res = simulate(spec, net, data, seeds=seeds, library=library, program_cache=program_cache)
                 rows.append({"adc_bits": spec.adc.bits, "rows": spec.array.rows, "cols": spec.array.cols,
                              "split": spec.tiling.split, "metric": res.metric, "float": res.float_metric,
                              "analog": res.analog_metric, "ci": res.analog_ci, "energy": res.costs.total_energy,

@@ -26,9 +26,10 @@ import zlib
 import numpy as np
 
 from .costs import ACTIVATION_BITS
-from .crossbar import LinearCell, SurrogateCell, cell_factors, cell_reads
+from .crossbar import SurrogateCell, cell_factors
 from .crossbar.transfer import one_blas_thread
 from .errors import SimError
+from .ir_drop import attenuations
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import standard_normal
 from .readout import sense_energy, threshold_readout
@@ -114,21 +115,8 @@ class AnalogMatrix:
         levels = self._levels()
         factors = cell_factors(cell, G, levels)
         attenuation = None
-        if n.ir_drop and n.r_wire > 0:
-            # IR drop from the linear crossbar at the cells' chord conductance at v_read: the
-            # fraction a = T / Gc of the row voltage left across each cell. A cell's current
-            # then falls by kappa * (1 - a), kappa = d ln I / d ln V at v_read (1 for a
-            # linear cell, where this is exact by superposition; first order otherwise).
-            v, h = a.v_read, 1e-3 * a.v_read
-            parts = []
-            for Gj in Gs:
-                if isinstance(cell, LinearCell):
-                    parts.append(self.backend.solver(*Gj.shape).transfer_matrix(Gj) / Gj)
-                    continue
-                i_v, i_up, i_down = cell_reads(cell, Gj, (v, v + h, v - h))
-                kappa = v * (i_up - i_down) / (2 * h) / i_v
-                frac = self.backend.solver(*Gj.shape).transfer_matrix(i_v / v) / (i_v / v)
-                parts.append(1.0 - kappa * (1.0 - frac))
+        parts = attenuations(self.backend, Gs)    # IR drop (sim/ir_drop.py), through the program cache
+        if parts is not None:
             attenuation = np.hstack(parts)
             tile.attenuation = float(np.mean(attenuation))
             factors = [(A * attenuation, f) for A, f in factors]

@@ -65,7 +65,7 @@ from ...validate import require_finite, require_int, require_nonnegative
 from .cells import LinearCell
 from .errors import SolverConvergenceError, SolverError, _IterativeFailure
 from .network import _DirectSystem, _LineSystem, _Network
-from .transfer import condensed_transfer
+from .transfer import CONDENSATION_VERSION, condensed_transfer
 
 __all__ = ["AUTO_DIRECT_MAX_CELLS", "CONDENSE_MAX_CELLS", "CrossbarSolution", "CrossbarSolver"]
 
@@ -251,6 +251,16 @@ class CrossbarSolver:
                                    "system": None}  # ideal wires: no system was built
             c["W"] = W
         return W.copy()
+
+    @property
+    def transfer_signature(self) -> str:
+        """What :meth:`transfer_matrix` computes besides ``G``: the route (with the version
+        of its arithmetic, :data:`.transfer.CONDENSATION_VERSION`) and every parameter of
+        the array it reads, as text (a programmed-chip cache keys its entries on it)."""
+        route = f"condensation {CONDENSATION_VERSION}" if self._condensable else \
+            f"unit inputs method={self.method} linear_rtol={self.linear_rtol!r} max_linear={self.max_linear}"
+        return (f"{route}; rows={self.rows} cols={self.cols} r_row={self.r_row!r} r_col={self.r_col!r} "
+                f"r_sense={self.r_sense!r} cell={self.cell!r}")
 
     @property
     def transfer_batch(self) -> int:
