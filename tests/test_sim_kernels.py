@@ -11,9 +11,11 @@ import pytest
 
 from cimspice.sim import kernels
 from cimspice.sim.backend import AnalogBackend
+from cimspice.sim.encoding import encode
 from cimspice.sim.noise import TABLE, normal_indices
 from cimspice.sim.peripherals import MeasuredAdc, SurrogateSense
 from cimspice.sim.readout import ENERGY_STEP_SHARE, SenseEnergy, sense_energy, threshold_readout
+from cimspice.sim.spec import InputSpec
 from cimspice.surrogate import Surrogate
 from cimspice.surrogate.models import GridInterpolator
 
@@ -82,6 +84,29 @@ def test_no_noise_reads_the_products_alone():
     clipped, e = kernels.FusedReads(readout, np.ones(6))(D, None, None, 0, np.ones(1), got, 0)
     np.testing.assert_array_equal(got, readout.codes(D))
     assert e == 0.0
+
+
+@pytest.mark.parametrize("encoding", ["dac", "bit_serial"])
+@pytest.mark.parametrize("signed", ["two_phase", "bipolar"])
+@pytest.mark.parametrize("bits", [1, 2, 8, 12])
+def test_inputs_are_encoded_as_the_numpy_path_encodes_them(encoding, signed, bits, monkeypatch):
+    """Codes and pulse weights of signed and unsigned inputs, contiguous or strided, with
+    values at 0, -0, half a step (ties rounded to even), and beyond the range (clipped)."""
+    rng = np.random.default_rng(bits)
+    x_max = 2.0
+    x = rng.normal(size=(20, 37))
+    x[0, :8] = [0.0, -0.0, x_max / 2, -x_max / 2, 5 * x_max, -5 * x_max, x_max, -x_max]
+    x[1] = x_max * (np.arange(37) - 18) / 2 / (2 ** bits - 1)      # whole and half steps
+    spec = InputSpec(encoding=encoding, bits=bits, signed=signed)
+    for inputs, sign in ((x, True), (np.abs(x), False), (x[:, ::2], True)):
+        runs = []
+        for on in (True, False):
+            monkeypatch.setattr(kernels, "ENABLED", on)
+            runs.append(encode(inputs, x_max, sign, spec, 0.2))
+        (codes, weights), (codes_np, weights_np) = runs
+        assert codes.dtype == codes_np.dtype and codes.shape == codes_np.shape
+        np.testing.assert_array_equal(codes, codes_np)
+        np.testing.assert_array_equal(weights, weights_np)
 
 
 SYSTEM = {"name": "k", "array": {"rows": 16, "cols": 16, "cell_bits": 2},

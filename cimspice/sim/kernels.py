@@ -41,7 +41,7 @@ from .noise import TABLE
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ENABLED", "FusedReads", "available", "convert_block", "level_counts", "use_kernels"]
+__all__ = ["ENABLED", "FusedReads", "available", "convert_block", "encode_codes", "level_counts", "use_kernels"]
 
 #: Whether the fused loops run where they apply (False: the NumPy reference path everywhere).
 ENABLED = os.environ.get("CIMSPICE_KERNELS", "numba").strip().lower() != "numpy"
@@ -65,7 +65,8 @@ def _load():
                 _compiled = False
             else:
                 jit = njit(nogil=True, cache=True)
-                _compiled = {"convert_block": jit(_convert_block), "level_counts": jit(_level_counts)}
+                _compiled = {"convert_block": jit(_convert_block), "level_counts": jit(_level_counts),
+                             "encode_codes": jit(_encode_codes)}
     return _compiled
 
 
@@ -87,6 +88,56 @@ def convert_block(*args):
 def level_counts(*args):
     """:func:`_level_counts`, compiled."""
     return _load()["level_counts"](*args)
+
+
+def encode_codes(x, x_max: float, signed: bool, two_phase: bool, bipolar: bool, bits: int,
+                 serial_bits: int) -> np.ndarray:
+    """:func:`.encoding.encode`'s codes of inputs ``x`` (n, n_in) in one pass: (parts, n, n_in)
+    uint16 DAC level indices (``serial_bits`` 0), or (parts * serial_bits, n, n_in) uint8
+    bit-serial pulses; ``parts`` 2 for ``two_phase`` signs, else 1."""
+    n, n_in = x.shape
+    parts = 2 if two_phase else 1
+    out = np.empty((parts * max(1, serial_bits), n, n_in), np.uint8 if serial_bits else np.uint16)
+    _load()["encode_codes"](x, x_max, -1.0 if signed else 0.0, 2 ** bits - 1, two_phase, bipolar, serial_bits, out)
+    return out
+
+
+def _encode_codes(x, x_max, lo, top, two_phase, bipolar, serial_bits, out):
+    """Fills ``out`` (see :func:`encode_codes`): each input over ``x_max`` clipped to
+    ``lo .. 1``, per sign phase its magnitude (bipolar) or value times ``top`` rounded half to
+    even (``np.rint``), as a DAC level index (bipolar: ``top`` -+ it) or bit planes (bipolar:
+    1 -+ each bit), the NumPy path's arithmetic step for step."""
+    n, n_in = x.shape
+    parts = 2 if two_phase else 1
+    scale = np.float64(top)
+    q = np.empty(n_in, np.int64)       # one vector's quantised part (row passes: SIMD)
+    neg = np.empty(n_in, np.bool_)
+    for v in range(n):
+        for h in range(parts):
+            for r in range(n_in):
+                u = min(max(x[v, r] / x_max, lo), 1.0)
+                if two_phase:
+                    u = max(u, 0.0) if h == 0 else max(-u, 0.0)
+                neg[r] = u < 0.0
+                q[r] = np.int64(np.rint((abs(u) if bipolar else u) * scale))
+            if serial_bits == 0:
+                row = out[h, v]
+                if bipolar:
+                    for r in range(n_in):
+                        row[r] = top - q[r] if neg[r] else top + q[r]
+                else:
+                    for r in range(n_in):
+                        row[r] = q[r]
+                continue
+            for b in range(serial_bits):
+                row = out[h * serial_bits + b, v]
+                if bipolar:
+                    for r in range(n_in):
+                        bit = (q[r] >> b) & 1
+                        row[r] = 1 - bit if neg[r] else 1 + bit
+                else:
+                    for r in range(n_in):
+                        row[r] = (q[r] >> b) & 1
 
 
 def _convert_block(D, V, idx, v0, table, noisy, weights, lsb, summed, row0,
@@ -163,8 +214,18 @@ def _convert_block(D, V, idx, v0, table, noisy, weights, lsb, summed, row0,
 
 def _level_counts(codes, v0, b, r0, r1, levels):
     """(levels, r1 - r0) int64: how often each row of ``codes[:, v0:v0 + b, r0:r1]`` is
-    driven at each level (``codes`` (P, n, n_in) level indices)."""
+    driven at each level (``codes`` (P, n, n_in) level indices; two levels: 0 or 1)."""
     counts = np.zeros((levels, r1 - r0), np.int64)
+    if levels == 2:          # pulses: the ones summed row by row (SIMD), the rest are zeros
+        ones = counts[1]
+        for p in range(codes.shape[0]):
+            for v in range(v0, v0 + b):
+                row = codes[p, v]
+                for r in range(r0, r1):
+                    ones[r - r0] += row[r]
+        for r in range(r1 - r0):
+            counts[0, r] = codes.shape[0] * b - ones[r]
+        return counts
     for p in range(codes.shape[0]):
         for v in range(v0, v0 + b):
             for r in range(r0, r1):

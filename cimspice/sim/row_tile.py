@@ -98,15 +98,17 @@ class RowTile:
         ``v0 .. v0 + b`` of ``codes_all`` (P, n, n_in): the arrays' energy of those reads, and
         the pulses or DAC levels at a nonzero voltage."""
         codes = codes_all[:, v0:v0 + b, self.rows[0]:self.rows[1]]
-        if self.level_v is None or len(self.level_v) == 2:
+        fused = kernels.use_kernels()
+        if self.level_v is None or (len(self._ew) == 2 and not fused):
             return self.energy(codes), self.driven(codes)
-        # DAC levels: one histogram of (level, row) for both (one loop where numba runs)
+        # one histogram of (level, row) for both (one loop where numba runs)
         L = len(self._ew)
-        if kernels.use_kernels():
-            counts = kernels.level_counts(codes_all, v0, b, self.rows[0], self.rows[1], L)
-        else:
-            counts = self._counts(codes)
-        return float(np.sum(counts * self._ew)), int(codes.size - counts[self._zero].sum())
+        counts = kernels.level_counts(codes_all, v0, b, self.rows[0], self.rows[1], L) if fused else \
+            self._counts(codes)
+        driven = int(codes.size - counts[self._zero].sum())
+        if L == 2:
+            return self._pulse_energy(counts[1], codes.shape[0] * codes.shape[1]), driven
+        return float(np.sum(counts * self._ew)), driven
 
     def energy(self, codes) -> float:
         """``sum V * I`` (W * s / t_read) over every row of every read in ``codes`` (P, m, rows)."""
@@ -116,9 +118,12 @@ class RowTile:
         L, rows = self._ew.shape
         if L == 2:
             ones = np.count_nonzero(codes.reshape(-1, rows), axis=0)
-            total = codes.shape[0] * codes.shape[1]
-            return float(ones @ self._ew[1] + (total - ones) @ self._ew[0])
+            return self._pulse_energy(ones, codes.shape[0] * codes.shape[1])
         return float(np.sum(self._counts(codes) * self._ew))
+
+    def _pulse_energy(self, ones, total: int) -> float:
+        """``sum V * I`` of ``total`` reads of two levels, ``ones`` (rows,) of them at the top."""
+        return float(ones @ self._ew[1] + (total - ones) @ self._ew[0])
 
     def _counts(self, codes) -> np.ndarray:
         """(levels, rows) int64: how often each row of ``codes`` (P, m, rows) is at each level."""

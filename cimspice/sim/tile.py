@@ -25,10 +25,10 @@ import zlib
 
 import numpy as np
 
-from . import kernels
 from .costs import ACTIVATION_BITS
 from .crossbar import LinearCell, SurrogateCell, cell_factors, cell_reads
 from .crossbar.transfer import one_blas_thread
+from .encoding import encode
 from .errors import SimError
 from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import TABLE, normal_indices
@@ -222,45 +222,8 @@ class AnalogMatrix:
 
     # ---------------------------------------------------------------------- running
     def _encode(self, x):
-        """Inputs (n, n_in) -> ``(codes, weights)``: ``codes`` (pulses, n, n_in) are indices
-        into :attr:`level_v` (or voltages when the DAC is continuous), ``weights`` (pulses,)
-        the digital significance of each pulse (input bit, sign phase)."""
-        inp = self.spec.inputs
-        u = np.asarray(x, dtype=float) / self.x_max
-        # a real DAC saturates at its range; the ideal one (bits: null) does not
-        hi = 1.0 if inp.bits is not None else np.inf
-        lo = -hi if self.signed else 0.0
-        np.clip(u, lo, hi, out=u)
-        if self.signed and inp.signed == "two_phase":
-            parts, signs = [np.maximum(u, 0.0), np.maximum(-u, 0.0)], [1.0, -1.0]
-        else:
-            parts, signs = [u], [1.0]
-        codes, weights = [], []
-        bipolar = inp.signed == "bipolar"
-        for part, sign in zip(parts, signs):
-            if inp.bits is None:                                   # continuous DAC: voltages
-                codes.append(part[None] * self.spec.array.v_read)
-                weights.append(sign)
-                continue
-            top = 2 ** inp.bits - 1
-            # a part of its own (fresh, >= 0) is scaled in place; a bipolar one is read again below
-            q = np.abs(part) if bipolar else part
-            q *= top
-            q = np.rint(q, out=q).astype(np.uint16)
-            if inp.encoding == "dac":
-                codes.append((np.where(part < 0, top - q, top + q) if bipolar else q)[None])
-                weights.append(sign)
-                continue
-            if inp.bits <= 8:
-                bits = np.unpackbits(q.astype(np.uint8)[..., None], axis=-1, count=inp.bits, bitorder="little")
-                bits = np.moveaxis(bits, -1, 0)
-            else:
-                bits = np.stack([(q >> b) & 1 for b in range(inp.bits)]).astype(np.uint8)
-            if bipolar:
-                bits = np.where(part < 0, 1 - bits, 1 + bits).astype(np.uint8)
-            codes.append(bits)
-            weights.extend(sign * 2.0 ** b / top for b in range(inp.bits))
-        return (codes[0] if len(codes) == 1 else np.concatenate(codes)), np.array(weights)
+        """Inputs (n, n_in) -> ``(codes, weights)`` (:func:`.encoding.encode`)."""
+        return encode(x, self.x_max, self.signed, self.spec.inputs, self.spec.array.v_read)
 
     def _voltages(self, codes):
         return codes if self.level_v is None else self.level_v[codes]
