@@ -9,6 +9,7 @@ just below it; a read-out that turns back is not replaced.
 import numpy as np
 import pytest
 
+from cimspice.sim import kernels
 from cimspice.sim.backend import AnalogBackend
 from cimspice.sim.peripherals import IdealAdc, IdealSense, MeasuredAdc, SurrogateSense
 from cimspice.sim.readout import ENERGY_STEP_SHARE, sense_energy, threshold_readout
@@ -77,7 +78,10 @@ def test_a_readout_that_turns_back_or_is_unquantised_is_left_alone():
     assert threshold_readout(IdealSense(), IdealAdc(None), lsb) is None
 
 
-def test_a_layer_gives_the_same_outputs_and_events_with_and_without_thresholds():
+def test_a_layer_gives_the_same_outputs_and_events_with_and_without_thresholds(monkeypatch):
+    # both on the NumPy path (the fused loop, sim/kernels.py, adds pulses in its own order:
+    # tests/test_sim_kernels.py compares it)
+    monkeypatch.setattr(kernels, "ENABLED", False)
     spec = {"name": "t", "array": {"rows": 16, "cols": 16, "cell_bits": 2},
             "mapping": {"weights": "differential", "slices": 2}, "inputs": {"encoding": "bit_serial", "bits": 4},
             "adc": {"bits": 5, "partial_sum_bits": 6},

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import kernels
+
 __all__ = ["RowTile", "Separable", "Tally", "available_cpus", "generator_after", "in_order", "tile_pool"]
 
 
@@ -83,12 +85,30 @@ class RowTile:
         self.attenuation = 1.0      # mean IR-drop attenuation of the cells' currents (1: none)
         self._rowsum = None         # [(rowsum_r (rows,), f_r)]: current drawn per unit f_r
         self._ew = None             # (levels, rows): power per row at each level / t_read
+        self._fused = None          # kernels.FusedReads of the current read-out, ADC steps and sense
 
     def set_rowsum(self, rowsum, level_v):
         self.level_v, self._rowsum = level_v, rowsum
         if level_v is not None:
             self._ew = sum(level_v[:, None] * f(level_v)[:, None] * r[None, :] for r, f in rowsum)
             self._zero = int(np.argmin(np.abs(level_v)))
+
+    def drive(self, codes_all, v0: int, b: int) -> tuple[float, int]:
+        """``(sum V * I (W * s / t_read), row drives)`` of this tile's rows over vectors
+        ``v0 .. v0 + b`` of ``codes_all`` (P, n, n_in): the arrays' energy of those reads, and
+        the pulses or DAC levels at a nonzero voltage."""
+        codes = codes_all[:, v0:v0 + b, self.rows[0]:self.rows[1]]
+        fused = kernels.use_kernels()
+        if self.level_v is None or (len(self._ew) == 2 and not fused):
+            return self.energy(codes), self.driven(codes)
+        # one histogram of (level, row) for both (one loop where numba runs)
+        L = len(self._ew)
+        counts = kernels.level_counts(codes_all, v0, b, self.rows[0], self.rows[1], L) if fused else \
+            self._counts(codes)
+        driven = int(codes.size - counts[self._zero].sum())
+        if L == 2:
+            return self._pulse_energy(counts[1], codes.shape[0] * codes.shape[1]), driven
+        return float(np.sum(counts * self._ew)), driven
 
     def energy(self, codes) -> float:
         """``sum V * I`` (W * s / t_read) over every row of every read in ``codes`` (P, m, rows)."""
@@ -98,18 +118,40 @@ class RowTile:
         L, rows = self._ew.shape
         if L == 2:
             ones = np.count_nonzero(codes.reshape(-1, rows), axis=0)
-            total = codes.shape[0] * codes.shape[1]
-            return float(ones @ self._ew[1] + (total - ones) @ self._ew[0])
+            return self._pulse_energy(ones, codes.shape[0] * codes.shape[1])
+        return float(np.sum(self._counts(codes) * self._ew))
+
+    def _pulse_energy(self, ones, total: int) -> float:
+        """``sum V * I`` of ``total`` reads of two levels, ``ones`` (rows,) of them at the top."""
+        return float(ones @ self._ew[1] + (total - ones) @ self._ew[0])
+
+    def _counts(self, codes) -> np.ndarray:
+        """(levels, rows) int64: how often each row of ``codes`` (P, m, rows) is at each level."""
+        L, rows = self._ew.shape
         keys = np.multiply(codes, rows, dtype=np.intp)      # (level, row) pairs, one pass over the view
         keys += np.arange(rows)
-        counts = np.bincount(keys.ravel(), minlength=L * rows).reshape(L, rows)
-        return float(np.sum(counts * self._ew))
+        return np.bincount(keys.ravel(), minlength=L * rows).reshape(L, rows)
 
     def driven(self, codes) -> int:
         """Row drives (pulses or DAC levels at a nonzero voltage) in ``codes``."""
         if self.level_v is None:
             return int(np.count_nonzero(codes))
         return int(codes.size - np.count_nonzero(codes == self._zero))
+
+    def fused_reads(self, energy, priced: bool) -> kernels.FusedReads | None:
+        """The fused read loop of this tile's :attr:`readout` and :attr:`lsb` with the sense's
+        :class:`.readout.SenseEnergy` ``energy`` when its reads are ``priced``, built once for
+        them; or None where the NumPy path reads the tile: kernels off or numba missing, no
+        threshold read-out (exact solver, float64 currents), continuous DAC voltages, or a
+        priced sense without a float32 energy table (``energy`` None)."""
+        if (not kernels.use_kernels() or self.readout is None or self.level_v is None
+                or self.diff.dtype != np.float32 or (priced and energy is None)):
+            return None
+        energy = energy if priced else None
+        f = getattr(self, "_fused", None)     # (a tile pickled before it had one)
+        if f is None or f.readout is not self.readout or f.lsb_of is not self.lsb or f.energy is not energy:
+            f = self._fused = kernels.FusedReads(self.readout, self.lsb, energy)
+        return f
 
 
 class Tally:

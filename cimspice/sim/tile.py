@@ -28,10 +28,11 @@ import numpy as np
 from .costs import ACTIVATION_BITS
 from .crossbar import SurrogateCell, cell_factors
 from .crossbar.transfer import one_blas_thread
+from .encoding import encode
 from .errors import SimError
 from .ir_drop import attenuations
 from .mapping import array_layout, plan_matrix, quantise_weights
-from .noise import standard_normal
+from .noise import TABLE, normal_indices
 from .readout import sense_energy, threshold_readout
 from .row_tile import RowTile, Separable, Tally, generator_after, in_order, tile_pool
 
@@ -209,45 +210,8 @@ class AnalogMatrix:
 
     # ---------------------------------------------------------------------- running
     def _encode(self, x):
-        """Inputs (n, n_in) -> ``(codes, weights)``: ``codes`` (pulses, n, n_in) are indices
-        into :attr:`level_v` (or voltages when the DAC is continuous), ``weights`` (pulses,)
-        the digital significance of each pulse (input bit, sign phase)."""
-        inp = self.spec.inputs
-        u = np.asarray(x, dtype=float) / self.x_max
-        # a real DAC saturates at its range; the ideal one (bits: null) does not
-        hi = 1.0 if inp.bits is not None else np.inf
-        lo = -hi if self.signed else 0.0
-        np.clip(u, lo, hi, out=u)
-        if self.signed and inp.signed == "two_phase":
-            parts, signs = [np.maximum(u, 0.0), np.maximum(-u, 0.0)], [1.0, -1.0]
-        else:
-            parts, signs = [u], [1.0]
-        codes, weights = [], []
-        bipolar = inp.signed == "bipolar"
-        for part, sign in zip(parts, signs):
-            if inp.bits is None:                                   # continuous DAC: voltages
-                codes.append(part[None] * self.spec.array.v_read)
-                weights.append(sign)
-                continue
-            top = 2 ** inp.bits - 1
-            # a part of its own (fresh, >= 0) is scaled in place; a bipolar one is read again below
-            q = np.abs(part) if bipolar else part
-            q *= top
-            q = np.rint(q, out=q).astype(np.uint16)
-            if inp.encoding == "dac":
-                codes.append((np.where(part < 0, top - q, top + q) if bipolar else q)[None])
-                weights.append(sign)
-                continue
-            if inp.bits <= 8:
-                bits = np.unpackbits(q.astype(np.uint8)[..., None], axis=-1, count=inp.bits, bitorder="little")
-                bits = np.moveaxis(bits, -1, 0)
-            else:
-                bits = np.stack([(q >> b) & 1 for b in range(inp.bits)]).astype(np.uint8)
-            if bipolar:
-                bits = np.where(part < 0, 1 - bits, 1 + bits).astype(np.uint8)
-            codes.append(bits)
-            weights.extend(sign * 2.0 ** b / top for b in range(inp.bits))
-        return (codes[0] if len(codes) == 1 else np.concatenate(codes)), np.array(weights)
+        """Inputs (n, n_in) -> ``(codes, weights)`` (:func:`.encoding.encode`)."""
+        return encode(x, self.x_max, self.signed, self.spec.inputs, self.spec.array.v_read)
 
     def _voltages(self, codes):
         return codes if self.level_v is None else self.level_v[codes]
@@ -256,14 +220,9 @@ class AnalogMatrix:
         """Sensed differences (P*n, n_out*k) (A) for ``codes`` (P, n, rows) of this row tile;
         ``noise``: standard-normal draws (P*n, n_out*k) or (P, n, n_out*k) scaled by each
         read's noise std and added (None or False: the noiseless currents)."""
-        P, n, r = codes.shape
         exact = self.spec.nonidealities.solver == "exact"
         noisy = isinstance(noise, np.ndarray) and tile.sq is not None
-        if not exact and tile.diff.mode == "two" and tile.sq is not None and tile.sq.mode == "two":
-            # bits: one conversion for both products, straight from the strided block
-            flat = codes.astype(np.float32).reshape(P * n, r)
-        else:
-            flat = codes.reshape(P * n, r)
+        flat = self._flat(tile, codes)
         D = self._solved(tile, flat) if exact else tile.diff.apply(flat)
         if noisy:
             sigma = tile.sq.apply(flat)                       # noise variance of the pair (A^2)
@@ -274,6 +233,15 @@ class AnalogMatrix:
             scaled *= noise
             D += sigma.astype(D.dtype, copy=False)
         return D
+
+    def _flat(self, tile, codes) -> np.ndarray:
+        """Codes (P, n, rows) as the (P*n, rows) rows of the tile's products."""
+        P, n, r = codes.shape
+        if (self.spec.nonidealities.solver != "exact" and tile.diff.mode == "two" and tile.sq is not None
+                and tile.sq.mode == "two"):
+            # bits: one conversion for both products, straight from the strided block
+            return codes.astype(np.float32).reshape(P * n, r)
+        return codes.reshape(P * n, r)
 
     def _solved(self, tile, flat) -> np.ndarray:
         """Sensed differences (m, n_out*k) (A) of input codes ``flat`` (m, rows), each array
@@ -289,10 +257,6 @@ class AnalogMatrix:
             I = self.backend.solver(*G.shape, exact=True).column_currents(G, V)
             D[:, outs[0] * self.k:outs[1] * self.k] = (I[:, plus_idx] - I[:, minus_idx]).reshape(len(flat), -1)
         return D[inverse] if self.level_v is not None else D
-
-    def _energy(self, tile, codes) -> float:
-        """Energy (J) the arrays of ``tile`` draw for ``codes``: sum of V * I * t_read."""
-        return tile.energy(codes) * self.spec.array.t_read
 
     def _read_cycle(self, reads: float) -> tuple[str, float]:
         """(event, s) of ``reads`` reads per inference. Row tiles work in parallel; each read
@@ -389,7 +353,7 @@ class AnalogMatrix:
 
     def _raw_draws(self, tile, P: int, n: int) -> int:
         """Raw outputs of the bit generator :meth:`_tile_reads` takes for ``tile``
-        (:func:`~cimspice.sim.noise.standard_normal`: four draws from each)."""
+        (:func:`~cimspice.sim.noise.normal_indices`: four draws from each)."""
         if tile.sq is None:
             return 0
         C = self.n_out * self.k
@@ -403,24 +367,49 @@ class AnalogMatrix:
 
         Read noise is drawn in blocks of :data:`_DRAW_BLOCK` conversions in (pulse, vector,
         column) order, which fixes the draws whatever the work block; the reads themselves
-        run in blocks of :data:`_CHUNK` conversions, whose dozen passes (noise, sense, ADC,
-        shift-add) stay in cache (twice as fast as over 2**21-element blocks, measured)."""
+        run in blocks of :data:`_CHUNK` conversions, whose passes (noise, sense, ADC,
+        shift-add) stay in cache (twice as fast as over 2**21-element blocks, measured):
+        one fused loop (:mod:`.kernels`) where it applies, NumPy's dozen passes elsewhere."""
         P, n, _ = codes_all.shape
         C = self.n_out * self.k
         r0, r1 = tile.rows
         block, step = max(1, _DRAW_BLOCK // (P * C)), max(1, _CHUNK // (P * C))
+        fused = self._fused(tile)   # the fused loop, or None: NumPy's passes
         for s0 in range(0, n, block):
             b = min(block, n - s0)
             codes = codes_all[:, s0:s0 + b, r0:r1]
             # tabulated-inversion draws (sim/noise.py): a third of the ziggurat's time, which
             # dominated bit-serial inference, and far finer than any ADC step
-            z = standard_normal(rng, (P, b, C)) if tile.sq is not None else None
+            idx = normal_indices(rng, (P, b, C)) if tile.sq is not None else None
+            z = np.take(TABLE, idx) if idx is not None and fused is None else None
             for s in range(0, b, step):
                 m = min(step, b - s)
+                if fused is not None:
+                    self._convert_fused(fused, tile, codes[:, s:s + m], idx, s, weights, summed, s0 + s, tally)
+                    continue
                 draws = None if z is None else z[:, s:s + m]
                 self._convert(tile, codes[:, s:s + m], draws, weights, summed[s0 + s:s0 + s + m], tally)
-            tally.energy.append(self._energy(tile, codes))
-            tally.pulses += tile.driven(codes)
+            energy, pulses = tile.drive(codes_all, s0, b)
+            tally.energy.append(energy * self.spec.array.t_read)
+            tally.pulses += pulses
+
+    def _fused(self, tile):
+        """The tile's fused read loop (:meth:`.row_tile.RowTile.fused_reads`), or None."""
+        if self.spec.nonidealities.solver == "exact":
+            return None
+        priced = getattr(self.backend.sense, "energy_surrogate", None) is not None
+        return tile.fused_reads(self._sense_energy, priced)
+
+    def _convert_fused(self, fused, tile, codes, idx, v0, weights, summed, row0, tally) -> None:
+        """:meth:`_convert` of ``codes`` (P, m, rows) in one loop: draws ``idx[:, v0:v0 + m]``
+        (``idx`` (P, b, C) indices, or None: no noise), added into ``summed[row0:row0 + m]``."""
+        flat = self._flat(tile, codes)
+        D = tile.diff.apply(flat)
+        V = tile.sq.apply(flat) if idx is not None else None
+        clipped, energy = fused(D, V, idx, v0, weights, summed, row0)
+        tally.clipped += clipped
+        if fused.priced:
+            tally.sense_energy.append(energy)
 
     def _convert(self, tile, codes, draws, weights, summed, tally) -> None:
         """Reads of ``codes`` (P, m, rows) with noise ``draws``: sensed, converted, and the
