@@ -21,10 +21,16 @@ process, alternating with its analog runs (float, analog, float, analog ...), so
 the same load on the shared machine; its ratios are over that float time, in wall time and
 in the process's CPU time (``time.process_time``, every thread).
 
-Programming is the one-time cost before the first image: ``AnalogBackend(spec)`` (library
-load, checks) plus ``calibrate`` on ``--calibration`` images (every matrix programmed: its
-conductances, the IR-drop transfer matrices, the input and ADC ranges). Per image is the
-forward pass of a batch of ``--batch`` images divided by the batch (best of ``--repeats``).
+Programming is the one-time cost before the first image: ``AnalogBackend(spec)`` (checks;
+the library file's read, once per process, is timed apart as ``library``) plus ``calibrate``
+on ``--calibration`` images (every matrix programmed: its conductances, the IR-drop transfer
+matrices, the input and ADC ranges). Each analog configuration programs three times in its
+process, in this order: without a cache (``programming``), into an empty programmed-chip
+cache (``writing``: a first run with ``--program-cache``), and from that cache (``cached``: a
+second run of the same network, spec and seed; docs/system.md). The three chips are checked
+equal (the outputs of one forward pass, bit for bit), and the last one is timed per image.
+Per image is the forward pass of a batch of ``--batch`` images divided by the batch (best of
+``--repeats``).
 Peak memory is the process's peak resident set (``resource.getrusage``), the network and
 its batch included. ``no ref`` is the per-image time without the per-layer diagnosis's
 float product of every analog matrix call (``AnalogBackend.float_reference``, on by default).
@@ -38,6 +44,7 @@ are not asserted anywhere.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -77,25 +84,55 @@ def _best(f, repeats: int) -> float:
     return min(timeit.repeat(f, number=1, repeat=repeats))
 
 
-def _timed(f) -> tuple[float, float]:
-    """(wall s, CPU s of this process, every thread) of one call of ``f``."""
+def _timed(f) -> tuple[tuple[float, float], object]:
+    """((wall s, CPU s of this process, every thread), result) of one call of ``f``."""
     wall, cpu = time.perf_counter(), time.process_time()
-    f()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    result = f()
+    return (time.perf_counter() - wall, time.process_time() - cpu), result
+
+
+def _programmed(spec, net, x_cal, **options):
+    """(backend, plans): ``net`` programmed on ``spec`` and calibrated on ``x_cal``."""
+    from cimspice.sim.backend import AnalogBackend
+
+    backend = AnalogBackend(spec, **options)
+    plans = backend.prepare(net)
+    backend.calibrate(net, x_cal)
+    return backend, plans
+
+
+def _program_three_ways(config, spec, net, x_cal, x, cache: Path, out: dict):
+    """Program ``net`` without a cache, into the empty ``cache`` and from it; each's wall and
+    CPU s into ``out``. Every chip must read ``x`` to the same outputs, bit for bit. Returns
+    the last (backend, plans)."""
+    runs = [("programming", {}), ("writing", {"program_cache": cache}), ("cached", {"program_cache": cache})]
+    reference = None
+    for label, options in runs:
+        backend = None                     # the last chip freed first (its cycles too): one in memory at a time
+        gc.collect()
+        (out[label], out[f"{label}_cpu"]), (backend, plans) = _timed(lambda: _programmed(spec, net, x_cal, **options))
+        y = net.forward(x, backend)
+        if reference is not None and not np.array_equal(y, reference):
+            sys.exit(f"{config}: the {label} chip reads other outputs than the first")
+        reference = y
+    out["cache_hits"], out["cache_misses"] = backend.program_cache.hits, backend.program_cache.misses
+    out["cache_bytes"] = cache.stat().st_size if cache.exists() else 0
+    return backend, plans
 
 
 def _alternated(f_float, f_analog, repeats: int) -> tuple[float, float, float, float]:
     """The fastest of ``repeats`` calls of each of ``f_float`` and ``f_analog`` called in
     turn, so that both see the same moments of the shared machine's load: (float wall,
     analog wall, float CPU, analog CPU), s, each the least of its ``repeats``."""
-    runs = [(_timed(f_float), _timed(f_analog)) for _ in range(repeats)]
+    runs = [(_timed(f_float)[0], _timed(f_analog)[0]) for _ in range(repeats)]
     return (min(f[0] for f, _ in runs), min(a[0] for _, a in runs),
             min(f[1] for f, _ in runs), min(a[1] for _, a in runs))
 
 
 def measure(config: str, path: Path, batch: int, calibration: int, repeats: int, shape: tuple) -> dict:
-    """One configuration in this process: seconds of programming and per image, peak RSS."""
-    from cimspice.sim.backend import AnalogBackend
+    """One configuration in this process: seconds of programming (each way, module
+    docstring) and per image, peak RSS."""
+    from cimspice.sim.backend import load_spec_library
     from cimspice.sim.explore import apply_settings, parse_setting
     from cimspice.sim.onnx_import import load_onnx
     from cimspice.sim.spec import load_system_spec
@@ -109,11 +146,10 @@ def measure(config: str, path: Path, batch: int, calibration: int, repeats: int,
     else:
         system, settings = CONFIGS[config]
         spec = apply_settings(load_system_spec(system), [parse_setting(s) for s in settings])
-        t0 = time.perf_counter()
-        backend = AnalogBackend(spec)
-        plans = backend.prepare(net)
-        backend.calibrate(net, x_cal)
-        out["programming"] = time.perf_counter() - t0
+        # the library file is read once per process: read before the timed runs, so each pays the same
+        out["library"] = _timed(lambda: load_spec_library(spec))[0][0]
+        with tempfile.TemporaryDirectory() as tmp:
+            backend, plans = _program_three_ways(config, spec, net, x_cal, x[:1], Path(tmp) / "chip.h5", out)
         out["arrays"], out["threads"] = sum(plan.arrays for plan in plans), backend.threads
         t_float, t_analog, c_float, c_analog = _alternated(lambda: net.forward(x), lambda: net.forward(x, backend),
                                                            repeats)
@@ -132,8 +168,7 @@ def _child(config: str, args, path: Path) -> dict:
     """``measure`` in a fresh interpreter (its own peak memory); the result as a JSON line."""
     cmd = [sys.executable, __file__, "--one", config, "--model", str(path), "--batch", str(args.batch),
            "--calibration", str(args.calibration), "--repeats", str(args.repeats)]
-    if args.imagenet:
-        cmd.append("--imagenet")
+    cmd += ["--imagenet"] * args.imagenet
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode:
         sys.exit(f"{config}: failed\n{done.stderr}")
@@ -171,6 +206,7 @@ def _report(results: list[dict], args, shape) -> None:
             print(f"{'meets' if ratio <= limit else 'misses'}  {r['config']}: {ratio:.1f}x float per image "
                   f"(target {TARGETS[r['config']]}); programming {r['programming'] / r['float_here']:.0f} float "
                   f"images' worth, once")
+    _report_programming(results)
     print("(float here: the float inference per image timed in the same process, alternating with the "
           "analog runs; x float and no ref are over it. no ref: without the per-layer diagnosis's float "
           "product of every analog call. CPU x: the same ratios in CPU time of the process, every thread: "
@@ -181,6 +217,21 @@ def _report(results: list[dict], args, shape) -> None:
     peak = max(r["peak_rss"] for r in results)
     print(f"{'meets' if peak < MEMORY_TARGET else 'misses'}  peak memory {peak / 1e9:.2f} GB for a batch of "
           f"{args.batch} (target < {MEMORY_TARGET / 1e9:.0f} GB for a batch of 8)")
+
+
+def _report_programming(results: list[dict]) -> None:
+    """Programming each way (wall s, CPU s in brackets), the cached run's speed-up, the cache's
+    answers and size."""
+    print(f"\n{'programming':<17}{'arrays':>8}{'library':>9}{'no cache':>16}{'writing':>16}{'cached':>16}{'x':>6}"
+          f"{'cache hits':>17}{'file':>10}")
+    for r in (r for r in results if r["programming"] is not None):
+        cell = lambda k: f"{r[k]:.1f} ({r[k + '_cpu']:.1f})"   # noqa: E731
+        print(f"{r['config']:<17}{r['arrays']:>8}{r['library']:>9.1f}{cell('programming'):>16}{cell('writing'):>16}"
+              f"{cell('cached'):>16}{r['programming'] / r['cached']:>6.1f}"
+              f"{r['cache_hits']:>8} of {r['cache_hits'] + r['cache_misses']:<6}{r['cache_bytes'] / 1e6:>7.0f} MB")
+    print("(s, wall and in brackets CPU; the library file read once before them. no cache: as `cimspice simulate` "
+          "without --program-cache; writing: a first run with it (an empty file); cached: a second run; x: no cache "
+          "over cached. The three chips' outputs checked equal, bit for bit)")
 
 
 def main(argv=None):
