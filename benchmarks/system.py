@@ -89,18 +89,18 @@ def product_floor(net, backend, x, repeats):
     """Seconds of the signal products and noise draws of one analog inference of ``x``
     (float32 GEMMs with the shapes the row tiles use, operands random: the time of a GEMM
     does not depend on its values; one tabulated standard-normal draw per conversion)."""
-    shapes, original = [], AnalogMatrix._currents
+    shapes, original = [], AnalogMatrix._flat      # the rows of every block's products, either read path
 
-    def spy(self, tile, codes, noise):
+    def spy(self, tile, codes):
         P, m, r = codes.shape
         shapes.append((P * m, r, self.n_out * self.k))
-        return original(self, tile, codes, noise)
+        return original(self, tile, codes)
 
-    AnalogMatrix._currents = spy
+    AnalogMatrix._flat = spy
     try:
         net.forward(x, backend)
     finally:
-        AnalogMatrix._currents = original
+        AnalogMatrix._flat = original
     rng = np.random.default_rng(0)
     total = 0.0
     for m, r, c in shapes:

@@ -36,6 +36,9 @@ nodes: 5e-4 of a step), so the sum stays within that share of a step per read; f
 shipped ``tia_array`` that is below 1e-6 of the energy itself, 500 times below its
 surrogate's own validation error (0.05 % RMS; tests/test_sim_readout.py checks both
 bounds against the direct path).
+
+The tile's fused read loop (:mod:`.kernels`) reads both tables, conversion by conversion, in
+the same float32 arithmetic: the same codes, and the energy summed in float64.
 """
 
 from __future__ import annotations

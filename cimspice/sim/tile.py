@@ -16,7 +16,9 @@
    summed digitally (``input_splitting``, Kim et al. ISLPED 2018, at ``adc.bits``).
 
 Every step is counted in the backend's ledger (array energy from ``V * I * t_read``,
-pulses, conversions, shift-adds, buffer bits, cycles).
+pulses, conversions, shift-adds, buffer bits, cycles). After the products of step 3 (BLAS),
+the noise, sense, ADC and shift-add of every conversion run in one compiled loop
+(:mod:`.kernels`) where it applies, else as NumPy passes (the reference path).
 """
 
 from __future__ import annotations
