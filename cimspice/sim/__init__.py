@@ -1,7 +1,9 @@
 """System-level simulation in NumPy/SciPy: networks on crossbars of characterized cells.
 
 Never imports PySpice (nor ngspice, nor PyTorch): everything circuit-level arrives through
-surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.sim.zoo`).
+surrogate libraries, and the trained networks are HDF5 arrays (:mod:`cimspice.sim.zoo`). The
+analog tiles' per-conversion steps run in numba-compiled loops (:mod:`.kernels`), with the
+NumPy path as their reference.
 
 - :mod:`.execution` / :mod:`.layers` / :mod:`.network`: NumPy layers whose matrix products and
   nonlinearities go through one backend interface (float reference or analog);
