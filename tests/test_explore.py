@@ -171,3 +171,16 @@ def test_float_reference_off_leaves_the_error_columns_empty_and_the_outputs_unch
     np.testing.assert_array_equal(logits[0], logits[1])
     assert rows[0]["error_sq"] > 0 and "error_sq" not in rows[1] and "reference_sq" not in rows[1]
     assert rows[1] == {k: v for k, v in rows[0].items() if k not in ("error_sq", "reference_sq")}
+
+
+def test_per_layer_table_keeps_names_that_differ_only_at_the_end():
+    """PyTorch's exporter names layers by their module path; cut to a fixed width, two
+    convolutions of one block would read the same."""
+    from cimspice.sim.diagnosis import format_layers
+
+    base = dict(rel_rms=0.01, snr_db=40.0, clip_rate=0.0, ir_attenuation=1.0, energy_j=1e-12, energy_share=0.5,
+                latency_s=1e-9, latency_share=0.5)
+    names = ["/layer1/layer1.0/conv1/Conv", "/layer1/layer1.0/conv2/Conv"]
+    lines = format_layers([dict(base, layer=n) for n in names])
+    assert all(n in line for n, line in zip(names, lines[1:]))
+    assert len({line.index("%") for line in lines[1:]}) == 1          # the columns still line up

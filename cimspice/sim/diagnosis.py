@@ -61,10 +61,12 @@ def format_layers(rows: list[dict]) -> list[str]:
     """The rows of :func:`layer_table` as text lines."""
     from .results import engineering
 
-    lines = [f"  {'layer':<14}{'rel rms':>9}{'SNR dB':>8}{'clipped':>9}{'IR att.':>9}{'energy':>11}{'share':>7}"
+    # the names in full: an exporter's (``/layer1/layer1.0/conv1/Conv``) differ only at the end
+    w = max([5, *(len(r["layer"]) for r in rows)]) + 1
+    lines = [f"  {'layer':<{w}}{'rel rms':>9}{'SNR dB':>8}{'clipped':>9}{'IR att.':>9}{'energy':>11}{'share':>7}"
              f"{'latency':>11}{'share':>7}"]
     for r in rows:
-        lines.append(f"  {r['layer'][:14]:<14}{_cell(r['rel_rms'], '.2%'):>9}{_cell(r['snr_db'], '.1f'):>8}"
+        lines.append(f"  {r['layer']:<{w}}{_cell(r['rel_rms'], '.2%'):>9}{_cell(r['snr_db'], '.1f'):>8}"
                      f"{_cell(r['clip_rate'], '.2%'):>9}{_cell(r['ir_attenuation'], '.4f'):>9}"
                      f"{engineering(r['energy_j'], 'J'):>11}{_cell(r['energy_share'], '.0%'):>7}"
                      f"{engineering(r['latency_s'], 's'):>11}{_cell(r['latency_share'], '.0%'):>7}")
