@@ -1,4 +1,5 @@
-"""The weight test of a wide SAR ADC: energy, time and INL/DNL from N + 11 conversions.
+"""The weight test of a wide SAR ADC: energy, time and INL/DNL from N + 11 conversions (and
+64 more from 7 bits).
 
 The ramp test (:meth:`~cimspice.circuits.adc_base.ADC.simulate`) converts 2 inputs per code:
 512 conversions at 8 bits, 2048 at 10, each 1.5-2.5 s of ngspice here. This test converts
@@ -16,7 +17,11 @@ out. The transition of code k is then linear in its bits::
 with ``e_j`` the error of bit j's weight and ``c`` an offset. The critical trial of T_k (the
 one that decides its lowest set bit) runs with the DAC at exactly k, so the N + 1
 transitions ``T_1, T_2, T_4, .. T_{2**(N-1)}`` and ``T_{2**N - 1}`` fix ``c`` and every
-``e_j``, and compose all ``2**N - 1``.
+``e_j``, and compose all ``2**N - 1``. That holds while the transfer's only errors are the
+DAC's weights; a smooth error of the sampled input (the *bow*, 0.3-0.4 mV here) is not a
+weight error, and superposition spreads it over the weights, 0.10 LSB wrong at 8 bits and 0.43-
+0.49 at 10. From 7 bits the test therefore also reads 64 more transitions spread over the
+range and fits weights and bow together (:mod:`.adc_sar_bow`): 64 + N + 11 conversions.
 
 **Each transition from one conversion.** A conversion of the input ``v = k LSB`` (the ideal
 level) reaches the critical trial with the DAC at k; the comparator's differential input
@@ -62,7 +67,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from . import adc_metrics
+from . import adc_metrics, adc_sar_bow
 from .base import CircuitError, Measured, Measurement
 from .waveforms import supply_energy
 
@@ -101,7 +106,11 @@ def measurements(bits: int) -> tuple[Measurement, ...]:
         Measurement("code_slack", "LSB", "how far the codes of the 10 conversions off the transitions put "
                     "them from the composed ones, at least (refused above 0.25)"),
     ) + tuple(Measurement(f"weight_err_{j + 1}", "LSB", f"error of bit {j}'s weight 2**{j} (weight_err_1: the LSB)")
-              for j in range(bits))
+              for j in range(bits)) + tuple(
+        Measurement(name, "LSB", f"the transfer's bow at {name[4:]}/{adc_sar_bow.BOW_KNOTS} of the range (smooth "
+                    "error of the input level, beside the bit weights; cimspice.circuits.adc_sar_bow)"
+                    if name != "bow_misfit" else "largest misfit of the composed transfer at a measured residue")
+        for name in adc_sar_bow.outputs(bits))
 
 
 def key_codes(bits: int) -> list[int]:
@@ -120,14 +129,20 @@ def energy_codes(bits: int) -> list[int]:
     return [(m * 2 ** bits) // ENERGY_STRATA + patterns[m % 4] for m in range(ENERGY_STRATA)]
 
 
+def residue_codes(bits: int) -> list[int]:
+    """The transitions read from residues: :func:`key_codes`, then from
+    :data:`~.adc_sar_bow.BOW_BITS` up the scanned ones (:func:`~.adc_sar_bow.scan_codes`)."""
+    return key_codes(bits) + (adc_sar_bow.scan_codes(bits) if bits >= adc_sar_bow.BOW_BITS else [])
+
+
 def input_levels(bits: int) -> list[float]:
     """The test's inputs as fractions of the range (v_ref_hi - v_ref_lo) above v_ref_lo, in
-    order: a warm-up at the last energy code, the energy codes (their centres), then each key
-    transition (the MSB's twice, the second ALPHA_STEP higher)."""
+    order: a warm-up at the last energy code, the energy codes (their centres), then each
+    transition of :func:`residue_codes` (the MSB's twice, the second ALPHA_STEP higher)."""
     codes = energy_codes(bits)
     energy = [(c + 0.5) / 2 ** bits for c in [codes[-1], *codes]]
-    keys = key_codes(bits)
-    return energy + [k / 2 ** bits for k in (keys[0], keys[0] + ALPHA_STEP, *keys[1:])]
+    res = residue_codes(bits)
+    return energy + [k / 2 ** bits for k in (res[0], res[0] + ALPHA_STEP, *res[1:])]
 
 
 def expressions(bits: int) -> list[str]:
@@ -135,13 +150,15 @@ def expressions(bits: int) -> list[str]:
     return [f"{{v_ref_lo+{f!r}*(v_ref_hi-v_ref_lo)}}" for f in input_levels(bits)]
 
 
-def superposed_levels(weight_err, offset: float = 0.0) -> np.ndarray:
+def superposed_levels(weight_err, offset: float = 0.0, bow=None) -> np.ndarray:
     """Transition levels (LSB), (2**N - 1,): ``T_k = offset + sum_j b_j(k) (2**j + e_j)``
-    for the N weight errors ``e_j`` (LSB, bit 0 first)."""
+    for the N weight errors ``e_j`` (LSB, bit 0 first), plus the bow at the knots ``bow``
+    (LSB, :func:`.adc_sar_bow.bow_at`) when given."""
     e = np.asarray(weight_err, dtype=np.float64)
     k = np.arange(1, 2 ** e.size)
     bits = (k[:, None] >> np.arange(e.size)) & 1          # (2**N - 1, N)
-    return offset + bits @ (2.0 ** np.arange(e.size) + e)
+    levels = offset + bits @ (2.0 ** np.arange(e.size) + e)
+    return levels if bow is None else levels + adc_sar_bow.bow_at(bow, e.size)
 
 
 def solve_weights(levels: Mapping[int, float], bits: int) -> tuple[float, np.ndarray]:
@@ -186,11 +203,11 @@ def code_slack(adc, codes: np.ndarray, levels: np.ndarray, p: Mapping[str, float
 
 
 def _residues(adc, r, p: Mapping[str, float], first_slot: int) -> np.ndarray:
-    """``V_X - V_Y`` (V) just before the critical trial's comparator edge, for each key
-    conversion (slots from ``first_slot``, codes as in :func:`input_levels`)."""
+    """``V_X - V_Y`` (V) just before the critical trial's comparator edge, for each
+    conversion at a transition (slots from ``first_slot``, codes as in :func:`input_levels`)."""
     n, t_clk = adc.adc_bits, p["t_clk"]
-    keys = key_codes(n)
-    codes = [keys[0], keys[0], *keys[1:]]
+    res = residue_codes(n)
+    codes = [res[0], res[0], *res[1:]]
     out = []
     for s, k in enumerate(codes, start=first_slot):
         bit = (k & -k).bit_length() - 1                   # the lowest set bit: decided last
@@ -221,17 +238,25 @@ def simulate(adc, engine, p: Mapping[str, float]) -> Measured:
     if not 0.5 < alpha < 1.05:
         raise CircuitError(f"{adc.name}: the top plate moved {alpha:.3g} V per V of input at {dict(p)}: "
                            "not a working charge-redistribution DAC")
-    keys = key_codes(n)
-    levels = {k: k + r_k / (alpha * q) for k, r_k in zip(keys, np.delete(d, 1))}
-    c, e = solve_weights(levels, n)
+    levels = {k: k + r_k / (alpha * q) for k, r_k in zip(residue_codes(n), np.delete(d, 1))}
+    bow, extra = None, {}
+    if n >= adc_sar_bow.BOW_BITS:
+        c, e, bow, misfit = adc_sar_bow.fit(levels, n)
+        if misfit > adc_sar_bow.BOW_FIT_MAX:
+            raise CircuitError(f"{adc.name}: at {dict(p)} the bit weights and the bow miss a measured transition by "
+                               f"{misfit:.3g} LSB (at most {adc_sar_bow.BOW_FIT_MAX}): the transfer is not smooth "
+                               "beside its bit weights; use the ramp test (bench: ramp)")
+        extra = {**{f"bow_{i}": float(v) for i, v in enumerate(bow, start=1)}, "bow_misfit": misfit}
+    else:
+        c, e = solve_weights(levels, n)
     codes = adc._decode(r, len(fractions), p)
-    residues = superposed_levels(e, c)
+    residues = superposed_levels(e, c, bow)
     code_slack(adc, codes, residues, p)   # a comparator that does not follow its input: refused first
     shift = decision_offset(adc, engine, p, residues)
-    composed = superposed_levels(e, c + shift)
+    composed = superposed_levels(e, c + shift, bow)
     slack = code_slack(adc, codes, composed, p)
     out = dict(energy_per_conversion=energy / m, t_conversion=t_conv, offset=c, decision_offset=shift,
-               code_slack=slack, **{f"weight_err_{j + 1}": float(v) for j, v in enumerate(e)})
+               code_slack=slack, **{f"weight_err_{j + 1}": float(v) for j, v in enumerate(e)}, **extra)
     out.update(_static(composed, n))
     return Measured(out, r.status, r.aids)
 

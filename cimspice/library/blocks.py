@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..circuits import get_circuit
+from ..circuits import adc_sar_bow, get_circuit
 from ..circuits.base import CircuitError
 from ..circuits.nonlinear import FUNCTIONS
 from .errors import LibraryError
@@ -372,10 +372,10 @@ def adc_block(circuit: str, bits: int) -> Block:
     )
 
 
-#: V: the highest supply a wide SAR's weight test holds at, where it is below 1.3 V: at the
-#: sense references 9 bits' code check fails at 1.3 V (an input 0.26 LSB outside the composed
-#: transitions, 0.25 allowed), so its table stops at 1.25 V and a system above it is refused
-SAR_WEIGHT_VDD_MAX = {9: 1.25}
+#: V: the highest supply a wide SAR's weight test holds at, where it is below 1.3 V (none now:
+#: 9 bits' code check failed at 1.3 V by superposition alone, 0.26 LSB outside the composed
+#: transitions; with the bow (cimspice.circuits.adc_sar_bow) it holds with no slack)
+SAR_WEIGHT_VDD_MAX: dict[int, float] = {}
 
 
 def wide_sar_block(bits: int) -> Block:
@@ -386,7 +386,8 @@ def wide_sar_block(bits: int) -> Block:
     nodes like the ramp-tested converters (the fit needs more than 3); to
     :data:`SAR_WEIGHT_VDD_MAX` where the test stops holding below 1.3 V."""
     vdd = (1.1, SAR_WEIGHT_VDD_MAX.get(bits, 1.3), 4, "linear")
-    weights = ("offset", "decision_offset") + tuple(f"weight_err_{j}" for j in range(1, bits + 1))
+    weights = ("offset", "decision_offset") + tuple(f"weight_err_{j}" for j in range(1, bits + 1)) \
+        + adc_sar_bow.outputs(bits)
     return Block(
         f"adc_sar_{bits}b", "adc_sar", ranges={"vdd": vdd}, fixed=sar_references(bits), outputs=ADC_OUTPUTS + weights,
         tolerances=dict.fromkeys(weights + ("inl_max", "dnl_max"), SAR_WEIGHT_TOLERANCE),
@@ -396,7 +397,9 @@ def wide_sar_block(bits: int) -> Block:
         quick=bits in QUICK_ADC_BITS, heavy=bits > FULL_ADC_BITS["adc_sar"],
         why=f"{bits}-bit SAR ADC, weight test ({bits + 11} conversions, and 8 x 3 to bisect its decision "
             "offset): energy and time per conversion, the bit weights and offsets that compose its absolute "
-            "transitions, INL and DNL over the supply",
+            "transitions, INL and DNL over the supply"
+            + (f"; {len(adc_sar_bow.scan_codes(bits))} more conversions for the transfer's bow"
+               if adc_sar_bow.outputs(bits) else ""),
     )
 
 

@@ -189,7 +189,8 @@ class BlockReader:
 
     def transfer(self, bits: int, block: str, at: dict) -> np.ndarray:
         """(2**bits - 1,) transition errors (LSB) of ``block``: a weight-tested SAR's absolute
-        ones (``offset + decision_offset`` and its ``weight_err_j`` composed), or its endpoint
+        ones (``offset + decision_offset``, its ``weight_err_j`` and from 7 bits its bow
+        ``bow_i`` composed), or its endpoint
         INL (superposed from the weights of a block built before the decision offset was
         measured; a ramp-tested block's ``inl_k``)."""
         if f"{block}.weight_err_1" in self.library:
@@ -198,7 +199,12 @@ class BlockReader:
             e = [read(f"weight_err_{j}") for j in range(1, bits + 1)]
             try:
                 if f"{block}.decision_offset" in self.library:
-                    return superposed_errors(e, read("offset") + read("decision_offset"))
+                    bow = None
+                    if f"{block}.bow_1" in self.library:   # from 7 bits (cimspice.circuits.adc_sar_bow)
+                        knots = sum(1 for name in self.library if name.startswith(f"{block}.bow_")
+                                    and name[len(block) + 5:].isdigit())
+                        bow = [read(f"bow_{i}") for i in range(1, knots + 1)]
+                    return superposed_errors(e, read("offset") + read("decision_offset"), bow)
                 return superposed_inl(e)
             except SimError as error:
                 self.fail(f"adc.circuit.{bits}", str(error))

@@ -178,14 +178,22 @@ def superposed_inl(weight_err) -> np.ndarray:
     return (t - (t[0] + step * np.arange(t.size))) / step
 
 
-def superposed_errors(weight_err, offset: float) -> np.ndarray:
+def superposed_errors(weight_err, offset: float, bow=None) -> np.ndarray:
     """Absolute transition errors (LSB), (2**N - 1,): ``T_k - k`` with ``T_k = offset +
-    sum_j b_j(k) (2**j + e_j)``, offset and gain error kept (a weight-tested SAR's
-    ``offset + decision_offset``: where it really converts, which the endpoint INL of
-    :func:`superposed_inl` does not say)."""
+    sum_j b_j(k) (2**j + e_j) + g(k / 2**N)``, offset and gain error kept (a weight-tested
+    SAR's ``offset + decision_offset``: where it really converts, which the endpoint INL of
+    :func:`superposed_inl` does not say). ``bow``: the SAR's smooth input error ``g`` (LSB)
+    at the interior knots ``i / (len(bow) + 1)`` of the range, 0 at both ends, linear
+    between (cimspice.circuits.adc_sar_bow); none below 7 bits."""
     if not np.isfinite(offset):
         raise SimError(f"adc: the SAR's offset must be finite, got {offset!r}")
     t = _superposed_levels(weight_err) + float(offset)
+    if bow is not None:
+        b = np.asarray(bow, dtype=float)
+        if b.ndim != 1 or b.size < 1 or not np.all(np.isfinite(b)):
+            raise SimError(f"adc: the SAR's bow must be finite values at its knots, got {b.tolist()}")
+        knots = np.arange(b.size + 2) / (b.size + 1)
+        t = t + np.interp(np.arange(1, t.size + 1) / (t.size + 1), knots, np.r_[0.0, b, 0.0])
     return t - np.arange(1, t.size + 1)
 
 

@@ -1,0 +1,101 @@
+"""The bow of a wide SAR's transfer: a smooth error of the input level that bit weights cannot hold.
+
+The weight test (:mod:`.adc_sar_weights`) reads a transition from the residue of one
+conversion at its ideal level, and composes the others from N + 1 of them by superposition,
+``T_k = c + sum_j b_j(k) (2**j + e_j)``. Measured on this netlist (ngspice, 1.1-1.2 V), the
+residues are right at any code: 23 transitions of the 10-bit SAR bisected through whole
+conversions sit at the residues' levels plus one shared decision offset, to within 0.024 LSB.
+But superposition is not: at codes other than the N + 1 it errs by up to 0.43-0.49 LSB at 10
+bits, 0.23 at 9, 0.10 at 8 (1.2 V). The error is a smooth curve of the input level, about
+0.3-0.4 mV peak in volts at each of those resolutions: an error of the sampled input (the
+sampling network's, whose nonlinearity does not scale with the LSB), not of the DAC's weights,
+which the curve leaves near their ideal values (a gain error aside). So from :data:`BOW_BITS`
+up the test also reads the residues of :data:`SCAN_CODES` codes spread over the range, and
+the transfer is::
+
+    T_k = c + sum_j b_j(k) (2**j + e_j) + g(k / 2**N),      g(0) = g(1) = 0
+
+``g`` (the bow) a polynomial of degree :data:`BOW_DEGREE` in shifted Legendre terms, fitted by
+least squares together with ``c`` and every ``e_j`` to the N + 1 key residues and the scanned
+ones. A bow that is a straight line is a gain error, which the weights carry (``e_j`` in
+proportion to ``2**j``); the ends pin it. Measured, fitted on the key and 64 scanned codes:
+the residues of 18 other codes within 0.004 LSB at 8 bits, 0.006 at 9, 0.012 at 10; the 23
+bisected transitions within 0.016-0.020 LSB of the composed levels plus the decision offset
+(superposition alone: 0.31-0.38 LSB).
+
+The bow is stored as its values at the :data:`BOW_KNOTS` - 1 interior points ``u_i = i /
+BOW_KNOTS`` (outputs ``bow_1`` ..), which the simulator interpolates linearly (within 0.004 LSB
+of the polynomial at 10 bits; 32 knots would be 0.016), so each output is a physical quantity
+in LSB that the library's fit interpolates over the supply like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.polynomial import legendre
+
+from .base import CircuitError
+
+#: from this resolution the weight test scans the transfer for its bow: below, superposition
+#: alone errs by up to ~0.05 LSB at 7 bits (the 0.3-0.4 mV bow over 2**7 LSB), five times the
+#: weight test's tolerance (cimspice.library.blocks.SAR_WEIGHT_TOLERANCE); at 6 bits ~0.03
+BOW_BITS = 7
+#: codes scanned, spread over the range: (2i + 1) / 128 of it, i = 0 .. 63
+SCAN_CODES = 64
+#: degree of the bow's polynomial: at 10 bits degree 7 leaves 0.013-0.033 LSB at held-out
+#: residues, 9 leaves 0.011-0.012 (3 and 5: 0.07-0.11)
+BOW_DEGREE = 9
+#: the bow is stored at BOW_KNOTS - 1 interior points, linearly interpolated between
+BOW_KNOTS = 64
+#: LSB: largest misfit of the composed transfer at a measured residue before the point is refused
+BOW_FIT_MAX = 0.05
+
+
+def scan_codes(bits: int) -> list[int]:
+    """The scanned codes, (2i + 1) 2**N / 128 for i = 0 .. 63, less the key ones
+    (:func:`.adc_sar_weights.key_codes`) already measured."""
+    keys = {1, 2 ** bits - 1, *(2 ** j for j in range(bits))}
+    codes = sorted({(2 * i + 1) * 2 ** bits // (2 * SCAN_CODES) for i in range(SCAN_CODES)})
+    return [k for k in codes if 0 < k < 2 ** bits and k not in keys]
+
+
+def _bow_terms(u: np.ndarray) -> np.ndarray:
+    """(len(u), BOW_DEGREE - 1): shifted Legendre polynomials P_2 .. P_D of ``u`` in [0, 1],
+    each less the straight line through its ends, so every term is 0 at u = 0 and u = 1."""
+    x = 2 * np.asarray(u, dtype=float) - 1
+    p = legendre.legvander(x, BOW_DEGREE)[:, 2:]                          # P_2 .. P_D at x
+    ends = legendre.legvander(np.array([-1.0, 1.0]), BOW_DEGREE)[:, 2:]    # (2, D - 1)
+    return p - (np.outer(1 - np.asarray(u, dtype=float), ends[0]) + np.outer(u, ends[1]))
+
+
+def fit(levels: Mapping[int, float], bits: int) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """``(c, e, bow, misfit)`` from measured transitions ``{k: T_k}`` (LSB): the offset, the N
+    weight errors (LSB, bit 0 first), the bow at the interior knots (LSB, (BOW_KNOTS - 1,)),
+    and the largest |measured - composed| over the given codes (LSB)."""
+    k = np.array(sorted(levels))
+    t = np.array([levels[c] for c in k], dtype=float)
+    bits_of = ((k[:, None] >> np.arange(bits)) & 1).astype(float)
+    a = np.hstack([np.ones((k.size, 1)), bits_of, _bow_terms(k / 2 ** bits)])
+    if k.size < a.shape[1] + 8:
+        raise CircuitError(f"SAR bow: {k.size} measured transitions for {a.shape[1]} unknowns")
+    x, *_ = np.linalg.lstsq(a, t - k, rcond=None)
+    misfit = float(np.max(np.abs(t - k - a @ x)))
+    knots = np.arange(1, BOW_KNOTS) / BOW_KNOTS
+    return float(x[0]), x[1:bits + 1], _bow_terms(knots) @ x[bits + 1:], misfit
+
+
+def bow_at(bow, bits: int) -> np.ndarray:
+    """The bow (LSB) at each transition k = 1 .. 2**N - 1, linear between the knots
+    ``bow`` ((BOW_KNOTS - 1,), LSB) and 0 at both ends of the range."""
+    b = np.asarray(bow, dtype=float)
+    knots = np.arange(b.size + 2) / (b.size + 1)
+    return np.interp(np.arange(1, 2 ** bits) / 2 ** bits, knots, np.r_[0.0, b, 0.0])
+
+
+def outputs(bits: int) -> tuple[str, ...]:
+    """The bow's outputs of a ``bits``-bit weight test: none below :data:`BOW_BITS`."""
+    if bits < BOW_BITS:
+        return ()
+    return (*(f"bow_{i}" for i in range(1, BOW_KNOTS)), "bow_misfit")
