@@ -5,13 +5,16 @@ simulate --onnx-batch-axis``), while the imported network takes batch-first (N, 
 Models built here with onnx.helper and seeded weights: an attention-free sequence classifier
 (MatMul, Add, Relu, Softmax over T as attention pooling, ReduceMean over T, Gemm), a
 single-head self-attention block, a Linear before a time-major LSTM, token ids (T, N), and a
-time-major output. Oracle: onnxruntime on the same file fed the time-major tensor (CPU,
-float32; one sample at a time for a file at a static batch of 1), within 1e-6 relative.
+time-major output; and PyTorch's own ``nn.TransformerEncoder(..., batch_first=False)`` as
+its legacy exporter writes it (tests/onnx_torch/export_time_major.py; the tests need no
+torch). Oracle: onnxruntime on the same file fed the time-major tensor (CPU, float32; one
+sample at a time for a file at a static batch of 1), within 1e-6 relative.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +31,7 @@ from cimspice.sim.layers import LSTM, Activation, Dense  # noqa: E402
 from cimspice.sim.onnx_import import load_onnx  # noqa: E402
 
 T, F, E, C = 5, 3, 8, 4
+TORCH = Path(__file__).parent / "onnx_torch"
 
 
 def _w(rng, *shape):
@@ -129,8 +133,11 @@ def test_static_batch_1_without_batch_axis_reads_axis_0_and_refuses(tmp_path):
     """All static: the batch is axis 0 unless told, so T is taken for it, and the Softmax
     over T is then over the batch: refused, not a wrong answer."""
     path = _save(tmp_path, _classifier, [T, 1, F])
-    with pytest.raises(SimError, match=r"Softmax along axis 0, the batch axis, unsupported"):
+    with pytest.raises(SimError, match=r"Softmax along axis 0, the batch axis, unsupported .* \(input 'x' "
+                                       r"\(5, 1, 3\) is all static, its batch taken as axis 0: if it is time-major, "
+                                       r"\(T, N, F\), give batch_axis=1, --onnx-batch-axis 1\)$") as info:
         load_onnx(path)
+    assert "\n" not in str(info.value)
 
 
 def test_batch_axis_given_where_the_file_agrees(tmp_path):
@@ -145,6 +152,26 @@ def test_several_dynamic_axes_take_the_given_one(tmp_path):
     path = _save(tmp_path, _classifier, ["T", "N", F])
     with pytest.raises(SimError, match=r"input 'x' has shape \(T, N, 3\): needs a batch axis and static sizes"):
         load_onnx(path, batch_axis=1)
+
+
+# ---------------------------------------------------------------------------- PyTorch's export
+@pytest.mark.parametrize("name, given", [("transformer_tm_static", 1), ("transformer_tm_dynamic", None)])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_pytorch_time_major_transformer(name, given, batch):
+    """PyTorch's nn.TransformerEncoder with batch_first=False fed (T, N, E), legacy exporter
+    (tests/onnx_torch/export_time_major.py): at its static batch 1 with batch_axis=1, and
+    with the batch named dynamic at axis 1, found in the file."""
+    path = TORCH / f"{name}.onnx"
+    net = load_onnx(path, batch_axis=given)
+    assert net.info["batch_axis"] == 1 and net.info["input_shape"] == (8, 8)
+    x = _float32(np.random.default_rng(20 + batch).random((batch, 8, 8)))
+    theirs = _ort_static(path, x) if given else ort_run(path, _time_major(x))
+    assert_rel(net.forward(x), theirs, 1e-6)
+
+
+def test_pytorch_time_major_transformer_at_batch_1_needs_the_axis():
+    with pytest.raises(SimError, match=r"give batch_axis=1, --onnx-batch-axis 1\)$"):
+        load_onnx(TORCH / "transformer_tm_static.onnx")
 
 
 # ---------------------------------------------------------------------------- refusals

@@ -390,9 +390,14 @@ def _import(onnx, model, path: Path, batch_axis: int | None):
             if plan is None:
                 break
             continue
+        except SimError as error:
+            refusal = error
+            break
         if tries > 1:
             log.info("%s: the batch placed at try %d (choices %s)", path, tries, plan)
         return importer, net
+    if importer.axis_hint:        # the batch axis was a guess: say how to give it
+        raise SimError(f"{refusal}{importer.axis_hint}") from None
     raise refusal
 
 

@@ -67,7 +67,8 @@ class GraphIO:
     def _input(self, onnx, g, batch_axis) -> None:
         """Read the graph input: ``input_name``, ``batch_axis``, ``batch`` (the file's size
         there, None when dynamic), ``input_shape``, ``graph_input`` (the network's batch-first
-        input tensor) and the input's :class:`~.onnx_batch.Tensor`."""
+        input tensor), the input's :class:`~.onnx_batch.Tensor`, and ``axis_hint``: what a
+        refusal adds when the batch axis was a guess that a time-major file would belie."""
         self.tensors: dict[str, Tensor] = {}
         inputs = [i for i in g.input if i.name not in self.consts]
         if len(inputs) != 1 or len(g.output) != 1:
@@ -94,6 +95,10 @@ class GraphIO:
             raise SimError(f"{self.path}: input {inp.name!r} has shape {_show(names)}: needs a batch axis and static "
                            f"sizes for the others")
         self.batch_axis, self.batch = axis, dims[axis]       # batch None: dynamic
+        # (T, 1, F) all static, read batch-first by default: maybe a time-major export at batch 1
+        guessed = batch_axis is None and None not in dims and len(dims) == 3 and dims[0] > 1 == dims[1]
+        self.axis_hint = (f" (input {inp.name!r} {_show(names)} is all static, its batch taken as axis 0: if it is "
+                          f"time-major, (T, N, F), give batch_axis=1, --onnx-batch-axis 1)") if guessed else ""
         self.input_shape = tuple(int(d) for d in rest)
         sample = np.zeros((1, *self.input_shape), dtype=np.int64 if token_ids else float)
         self.graph_input = inp.name
