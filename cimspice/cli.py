@@ -117,8 +117,9 @@ def _simulate(args) -> int:
 
     spec = load_system_spec(args.system)
     spec = apply_settings(spec, [parse_setting(text) for text in args.set or ()])
+    network = _network(args)
     if args.sweep:
-        return _explore(args, spec, [parse_sweep(text) for text in args.sweep])
+        return _explore(args, spec, [parse_sweep(text) for text in args.sweep], network)
     every_corner = args.corner == "all"
     adc_bits = args.adc_bits or ()   # the accuracy sweep over ADC resolution is opt-in
     for bits in adc_bits:  # an error names the flag, before any work
@@ -131,20 +132,33 @@ def _simulate(args) -> int:
         from .sim.results import corner_table
         from .sim.simulate import simulate_corners
 
-        results = simulate_corners(spec, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
+        results = simulate_corners(spec, network, args.data, n_samples=args.samples, seeds=args.seeds,
                                    adc_bits=tuple(adc_bits), output=args.output, program_cache=args.program_cache)
         print(f"cimspice simulate: network {args.network!r} on system {spec.name!r} at every corner of "
               f"{spec.library} ({results[0].n_samples} held-out samples; per corner: {args.output}/CORNER/)\n"
               + corner_table(results))
         return 0
-    result = simulate(spec, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
+    result = simulate(spec, network, args.data, n_samples=args.samples, seeds=args.seeds,
                       adc_bits=tuple(adc_bits), output=args.output, per_layer=args.per_layer,
                       program_cache=args.program_cache)
     print(result.to_table())
     return 0
 
 
-def _explore(args, spec, sweeps) -> int:
+def _network(args):
+    """``--network`` as given, or with ``--onnx-batch-axis`` the ONNX file imported with the
+    batch on that axis of its input."""
+    if args.onnx_batch_axis is None:
+        return args.network
+    if not str(args.network).lower().endswith(".onnx"):
+        raise CimspiceError(f"simulate: --onnx-batch-axis applies to an ONNX network (PATH.onnx), not "
+                            f"{args.network!r}")
+    from .sim.onnx_import import load_onnx
+
+    return load_onnx(args.network, batch_axis=args.onnx_batch_axis)
+
+
+def _explore(args, spec, sweeps, network) -> int:
     """``simulate --sweep``: every combination of the swept values, a table, results.csv and
     the Pareto plot."""
     from .sim.explore import design_points, explore, write_exploration
@@ -156,7 +170,7 @@ def _explore(args, spec, sweeps) -> int:
                             "not --adc-bits, and choose one corner with --set corner=NAME")
     points = design_points(spec, sweeps)
     _check_writable(Path(args.output))
-    results = explore(points, args.network, args.data, n_samples=args.samples, seeds=args.seeds,
+    results = explore(points, network, args.data, n_samples=args.samples, seeds=args.seeds,
                       workers=args.workers, scheduler=args.scheduler, progress=sys.stderr.isatty(),
                       program_cache=args.program_cache)
     files = write_exploration(results, Path(args.output))
@@ -282,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("system", help="system spec (YAML), or a shipped one: baseline, ideal")
     p.add_argument("--network", required=True, help="shipped network (mlp, cnn, resnet, lstm, gpt), a network file, or "
                    "an ONNX model (PATH.onnx, see docs/onnx.md)")
+    p.add_argument("--onnx-batch-axis", type=int, metavar="AXIS", help="the axis of the ONNX model's input that "
+                   "holds the batch, e.g. 1 for a time-major (T, N, F) model exported at batch 1 (default: the "
+                   "file's one dynamic axis, else 0; docs/onnx.md). The data stay batch-first, (N, ...)")
     p.add_argument("--data", metavar="FILE.npz", help="evaluation data: arrays x, y (and x_calibration) "
                    "instead of the held-out digits (needed by ONNX models not shaped like them)")
     p.add_argument("-o", "--output", default="cimspice-simulate", help="output folder: simulate.txt, results.json "

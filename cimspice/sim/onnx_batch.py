@@ -22,9 +22,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from .errors import SimError
 
-__all__ = ["Misplaced", "Place", "grown", "next_plan", "reshape_places"]
+__all__ = ["Misplaced", "Place", "Tensor", "grown", "next_plan", "reshape_places"]
 
 #: a batch size no export uses: a Reshape whose target follows the batch (0 or -1) is
 #: resolved at 1 and at this size to see where the batch went
@@ -60,6 +62,23 @@ class Place:
             factors = [str(self.outer)] * (self.outer > 1) + ["N"] + [str(self.inner)] * (self.inner > 1)
             dims[self.axis] = "*".join(factors)
         return f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
+
+
+@dataclass
+class Tensor:
+    """An activation while importing: ``probe``, its value for a batch of one zero input (only
+    its shape is used: a bias folded later does not update it); ``place``, where its batch is
+    (:class:`Place`; the probe is the file's tensor at batch 1, laid out as the layers run it);
+    ``writer``, the ONNX node that wrote it (for messages); and ``mode``: None, or where the
+    file's layout differs from the probe's batch-first one: ``"time"`` (time-major (T, N, F)
+    held batch-first for a layout-0 LSTM), ``("dir", axis)`` (an LSTM's Y_h with its singleton
+    direction axis, removed by a following Squeeze/Gather/Flatten/Reshape) or ``("quant",
+    ...)`` (a QuantizeLinear's output, which only a DequantizeLinear takes)."""
+
+    probe: np.ndarray
+    mode: object = None
+    place: Place = Place()
+    writer: object = None
 
 
 class Misplaced(SimError):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +34,9 @@ from .errors import SimError
 from .graph import Graph, Node
 from .layers import FLOAT, Activation, Layer
 from .network import Network, Sequential
-from .onnx_batch import Misplaced, Place, next_plan
+from .onnx_batch import Misplaced, Place, Tensor, next_plan
 from .onnx_file import onnx_package, read_model
+from .onnx_io import GraphIO
 from .onnx_ops import MatrixOps
 from .onnx_shape_ops import ShapeOps
 from .onnx_tensor_ops import TensorOps
@@ -54,40 +54,23 @@ DIGITS_FORMATS = {(64,): "flat", (1, 8, 8): "image", (8, 8): "rows"}
 _CONSTANT_ONLY = {"Cast", "Trilu", "Not", "And", "Or", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
                   "ConstantOfShape", "Range", "Expand", "Shape", "Size", "Mod", "Sqrt", "Neg", "Abs", "Floor", "Ceil",
                   "Reciprocal", "Pow", "Max", "Min", "ReduceProd"}
-#: ops that take a tensor in an LSTM's ONNX layout or a QuantizeLinear's output (``_Tensor.mode``)
+#: ops that take a tensor in an LSTM's ONNX layout or a QuantizeLinear's output (``Tensor.mode``)
 _LAYOUT_OPS = {"Transpose", "LSTM", "Squeeze", "Gather", "Flatten", "Reshape", "Identity", "Dropout",
                "DequantizeLinear", "Shape"}
-#: ops that take a tensor whose batch is not axis 0 alone (``_Tensor.place``); the rest need (N, ...)
+#: ops that take a tensor whose batch is not axis 0 alone (``Tensor.place``); the rest need (N, ...)
 _PLACED_OPS = {"Add", "Sub", "Mul", "Div", "Where", "Relu", "Sigmoid", "Tanh", "Gelu", "Sign", "Clip", "Softmax",
                "LayerNormalization", "MatMul", "Gemm", "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
                "Gather", "Concat", "Split", "Slice", "Identity", "Dropout", "ReduceMean", "ReduceSum", "ReduceMax",
-               "Shape", "QuantizeLinear", "DequantizeLinear"}
+               "Shape", "QuantizeLinear", "DequantizeLinear", "LSTM"}
 #: imports tried at most, each with other choices at the Reshapes a batch-1 file leaves ambiguous
 _MAX_TRIES = 64
 
 
-@dataclass
-class _Tensor:
-    """An activation while importing: ``probe``, its value for a batch of one zero input (only
-    its shape is used: a bias folded later does not update it); ``place``, where its batch is
-    (:class:`~.onnx_batch.Place`; the probe is the file's tensor at batch 1, laid out as the
-    layers run it); ``writer``, the ONNX node that wrote it (for messages); and ``mode``: None,
-    or where the file's layout differs from the probe's batch-first one: ``"time"`` (time-major
-    (T, N, F) before a layout-0 LSTM), ``("dir", axis)`` (an LSTM's Y_h with its singleton
-    direction axis, removed by a following Squeeze/Gather/Flatten/Reshape) or ``("quant",
-    ...)`` (a QuantizeLinear's output, which only a DequantizeLinear takes)."""
-
-    probe: np.ndarray
-    mode: object = None
-    place: Place = Place()
-    writer: object = None
-
-
-class _Importer(MatrixOps, ShapeOps, TensorOps):
+class _Importer(GraphIO, MatrixOps, ShapeOps, TensorOps):
     """Walks the nodes (topologically ordered, as ONNX requires), building graph nodes and
     running each layer on the probes of its inputs to follow shapes."""
 
-    def __init__(self, onnx, model, path: Path, plan: dict | None = None):
+    def __init__(self, onnx, model, path: Path, plan: dict | None = None, batch_axis: int | None = None):
         self.onnx, self.path, self.graph = onnx, path, model.graph
         self.plan, self.choices = dict(plan or {}), {}   # ambiguous Reshapes: node index -> candidate, count
         g = model.graph
@@ -119,34 +102,7 @@ class _Importer(MatrixOps, ShapeOps, TensorOps):
         self.names: set[str] = set()
         self.skip: set[int] = set()
         self.shape_derived: set[str] = set()   # constants computed from an activation's Shape (at batch 1)
-        self._input(onnx, g)
-
-    def _input(self, onnx, g) -> None:
-        inputs = [i for i in g.input if i.name not in self.consts]
-        if len(inputs) != 1 or len(g.output) != 1:
-            raise SimError(f"{self.path}: needs exactly one input and one output tensor, has {len(inputs)} and "
-                           f"{len(g.output)}")
-        inp = inputs[0]
-        dims = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
-        users = [self.onnx_nodes[i] for i in self.consumers.get(inp.name, [])]
-        ints = (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
-        token_ids = inp.type.tensor_type.elem_type in ints and users and all(
-            n.op_type == "Gather" and list(n.input[1:2]) == [inp.name] for n in users)
-        if inp.type.tensor_type.elem_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE,
-                                                  onnx.TensorProto.FLOAT16) and not token_ids:
-            raise SimError(f"{self.path}: input {inp.name!r} is not a float tensor (nor token ids that only "
-                           f"Gather embedding tables)")
-        self.input_name = inp.name
-        mode = None
-        if users and users[0].op_type == "LSTM" and self._attrs(users[0]).get("layout", 0) == 0:
-            mode, dims = "time", [dims[1], dims[0], *dims[2:]] if len(dims) == 3 else dims
-        if len(dims) < 2 or any(not d or d < 1 for d in dims[1:]):
-            raise SimError(f"{self.path}: input {inp.name!r} has shape {dims}: needs a batch axis and static "
-                           f"sizes for the others")
-        self.batch = dims[0]              # None: dynamic batch
-        self.input_shape = tuple(int(d) for d in dims[1:])
-        probe = np.zeros((1, *self.input_shape), dtype=np.int64 if token_ids else float)
-        self.tensors = {inp.name: _Tensor(probe, mode)}
+        self._input(onnx, g, batch_axis)
 
     def _finite(self, name: str, value, what: str) -> np.ndarray:
         """A constant checked finite; -inf passes in a mask only (every node reading the
@@ -224,7 +180,10 @@ class _Importer(MatrixOps, ShapeOps, TensorOps):
         return name
 
     def lname(self, node, i: int) -> str:
-        base = (node.name or "").strip("/").replace("/", ".") or f"{node.op_type.lower()}{i}"
+        """A layer name from ``node``'s (or its op and index), unique in the network."""
+        return self.layer_name((node.name or "").strip("/").replace("/", ".") or f"{node.op_type.lower()}{i}")
+
+    def layer_name(self, base: str) -> str:
         name, k = base, 1
         while name in self.names:
             name, k = f"{base}_{k}", k + 1
@@ -247,14 +206,14 @@ class _Importer(MatrixOps, ShapeOps, TensorOps):
         outputs = list(outputs or node.output[:1])
         place = self.place(inputs[0]) if place is None else place
         for name, value in zip(outputs, self._probe(node, layer, inputs)):
-            self.tensors[name] = _Tensor(value, place=place, writer=node)
+            self.tensors[name] = Tensor(value, place=place, writer=node)
             self.producer[name] = len(self.nodes)
         self.nodes.append(Node(layer, [self.ref(x) for x in inputs], outputs))
 
     def same(self, out: str, src: str, mode=None, place: Place | None = None) -> None:
         """Tensor ``out`` is tensor ``src`` (no node), in layout ``mode``, batch at ``place``
         (default: ``src``'s)."""
-        self.tensors[out] = _Tensor(self.tensors[src].probe, mode, self.place(src) if place is None else place,
+        self.tensors[out] = Tensor(self.tensors[src].probe, mode, self.place(src) if place is None else place,
                                     self.tensors[src].writer)
         self.alias[out] = src
         self.uses[self.ref(src)] = self.uses.get(self.ref(src), 0) + self.uses.get(out, 0) - 1
@@ -378,13 +337,10 @@ class _Importer(MatrixOps, ShapeOps, TensorOps):
         if out not in self.tensors:
             what = "a constant" if out in self.consts else "never computed"
             raise SimError(f"{self.path}: the graph output {out!r} is {what}")
-        mode, place = self.tensors[out].mode, self.place(out)
+        mode = self.tensors[out].mode
         if mode is not None:
             raise SimError(f"{self.path}: the output keeps an LSTM's ONNX layout {mode}: end with a Squeeze")
-        if not place.first:
-            self.misplaced(self.tensors[out].writer, f"writes the graph output {out!r} of shape {self.shown(out)}: "
-                                                     f"the output must be batch-first, (N, ...)", place)
-        out = self.ref(out)
+        out = self._output(out)              # batch-first
         needed, nodes = {out}, []
         for node in reversed(self.nodes):     # nodes whose outputs nothing needs are dropped
             if needed.intersection(node.outputs):
@@ -394,11 +350,11 @@ class _Importer(MatrixOps, ShapeOps, TensorOps):
         if not nodes:
             raise SimError(f"{self.path}: the graph has no layers cimspice can simulate")
         chain = all(len(n.inputs) == 1 and len(n.outputs) == 1 for n in nodes) and nodes[-1].outputs[0] == out \
-            and all(n.inputs[0] == (nodes[k - 1].outputs[0] if k else self.input_name) for k, n in enumerate(nodes))
+            and all(n.inputs[0] == (nodes[k - 1].outputs[0] if k else self.graph_input) for k, n in enumerate(nodes))
         name, info = self.path.stem, {}
         if chain:
             return Sequential(name, [n.layer for n in nodes], info)
-        return Graph(name, nodes, self.input_name, out, info)
+        return Graph(name, nodes, self.graph_input, out, info)
 
 
 def _metadata(net: Network, model, path: Path) -> None:
@@ -419,13 +375,13 @@ def _metadata(net: Network, model, path: Path) -> None:
     net.info["zoo_data"] = data
 
 
-def _import(onnx, model, path: Path):
+def _import(onnx, model, path: Path, batch_axis: int | None):
     """(the importer, the network), trying other places of the batch at the Reshapes a batch-1
     file leaves ambiguous while a later node refuses the first ones (:mod:`.onnx_batch`); the
     refusal of the first try is raised when none imports."""
     plan, refusal = {}, None
     for tries in range(1, _MAX_TRIES + 1):
-        importer = _Importer(onnx, model, path, plan)
+        importer = _Importer(onnx, model, path, plan, batch_axis)
         try:
             net = importer.run()
         except Misplaced as error:
@@ -434,18 +390,30 @@ def _import(onnx, model, path: Path):
             if plan is None:
                 break
             continue
+        except SimError as error:
+            refusal = error
+            break
         if tries > 1:
             log.info("%s: the batch placed at try %d (choices %s)", path, tries, plan)
         return importer, net
+    if importer.axis_hint:        # the batch axis was a guess: say how to give it
+        raise SimError(f"{refusal}{importer.axis_hint}") from None
     raise refusal
 
 
-def load_onnx(path) -> Network:
+def load_onnx(path, *, batch_axis: int | None = None) -> Network:
     """The network in ONNX file ``path``: a :class:`Sequential` when its nodes form a chain
     (each takes the previous one's output and constants), else a :class:`Graph`; float64
-    weights.
+    weights. It takes its input batch-first, ``(N, *input_shape)``, and gives its output
+    batch-first, whatever the file's layout (:mod:`.onnx_io`).
 
-    ``info`` holds ``path``, ``input_shape`` (one sample, without the batch axis),
+    ``batch_axis``: the axis of the file's input that holds the batch; None (default): the
+    file's one dynamic axis when it has exactly one, else axis 0 (axis 1 of the (T, N, F)
+    input of a layout-0 LSTM). Give it for a time-major model exported at a static batch,
+    e.g. ``batch_axis=1`` for ``(T, 1, E)``; a value out of range, or other than the file's
+    one dynamic axis, is refused.
+
+    ``info`` holds ``path``, ``input_shape`` (one sample, without the batch axis), ``batch_axis``,
     ``input_format`` ("flat", "image", "rows" when the shape is one the shipped digits come
     in, else None), ``producer``, ``opset`` and ``zoo_data``; the metric is accuracy unless the
     model's metadata say otherwise (``cimspice.metric``, docs/onnx.md). Raises :class:`SimError` (file, node, reason)
@@ -453,10 +421,11 @@ def load_onnx(path) -> Network:
     """
     path = Path(path)
     onnx, model = read_model(path)
-    importer, net = _import(onnx, model, path)
+    importer, net = _import(onnx, model, path, batch_axis)
     net.info.update({"path": str(path), "source": "onnx", "producer": model.producer_name,
                      "opset": importer.onnx_opset, "input_shape": importer.input_shape,
-                     "input_format": DIGITS_FORMATS.get(importer.input_shape), "input_name": importer.input_name})
+                     "input_format": DIGITS_FORMATS.get(importer.input_shape), "input_name": importer.input_name,
+                     "batch_axis": importer.batch_axis})
     _metadata(net, model, path)
     log.info("%s: %s of %d layers from %d ONNX nodes", path, type(net).__name__, len(net.layers),
              len(model.graph.node))

@@ -4,16 +4,18 @@ pooling, reductions, nonlinearities, LSTM and Gather.
 :class:`MatrixOps` is a mixin of the importer: each ``op_<OpType>(node, i)`` checks the node's
 attributes and constants and adds layers through the importer's helpers (``emit``, ``same``,
 ``const``, ``fail``...). An ONNX axis is the same axis of the cimspice tensor, whose batch
-is where ``_Tensor.place`` says (:mod:`.onnx_batch`; convolutions, pooling and LSTMs need
-it first), except where ``_Tensor.mode`` says otherwise (around an LSTM).
+is where ``Tensor.place`` says (:mod:`.onnx_batch`; convolutions and pooling need it
+first, an LSTM where its layout puts it), except where ``Tensor.mode`` says otherwise
+(around an LSTM).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .graph_layers import ActMatMul, ChannelAffine, Pool2d, Reduce, Softmax, Take
+from .graph_layers import ActMatMul, ChannelAffine, Pool2d, Reduce, Softmax, Take, Transpose
 from .layers import LSTM, Activation, AvgPool2d, Conv2d, Dense, Embedding, Flatten, LayerNorm, MaxPool2d
+from .onnx_batch import Place
 
 __all__ = ["MatrixOps"]
 
@@ -245,9 +247,15 @@ class MatrixOps:
         acts = [s.decode() if isinstance(s, bytes) else s for s in a.get("activations", [])]
         if acts and acts != ["Sigmoid", "Tanh", "Tanh"] or "clip" in a or a.get("input_forget", 0):
             self.fail(node, "activations other than (Sigmoid, Tanh, Tanh), clip and input_forget unsupported")
-        if (layout == 0) != (self.tensors[x].mode == "time") or self.rank(x) != 3 \
-                or self.tensors[x].mode not in (None, "time"):
-            self.fail(node, "LSTM input must be (T, N, F) with layout=0 or (N, T, F) with layout=1")
+        mode, p = self.tensors[x].mode, self.place(x)
+        if mode not in (None, "time"):
+            self._plain(node, x)                # an LSTM's Y_h or a QuantizeLinear's output: refused
+        # layout 0: (T, N, F), held batch-first ("time") or in the file's layout with the batch at axis 1
+        time_major = mode == "time" or mode is None and p.key == (1, 1, 1)
+        if self.rank(x) != 3 or not (time_major if layout == 0 else mode is None and p.first):
+            shape = "(N, T, F) held from the file's (T, N, F)" if mode == "time" else self.shown(x)
+            self.misplaced(node, f"LSTM input must be (T, N, F) with layout=0 or (N, T, F) with layout=1, got "
+                                 f"{shape}", p)
         for k, what in ((4, "sequence_lens"), (7, "peepholes P")):
             if len(node.input) > k and node.input[k]:
                 self.fail(node, f"{what} unsupported")
@@ -267,6 +275,10 @@ class MatrixOps:
         if len(node.output) < 2 or not node.output[1]:
             self.fail(node, "output Y_h is missing")
         layer = LSTM(self.lname(node, i), order(W[0]).T, order(R[0]).T, order(B[0, :4 * H] + B[0, 4 * H:]))
+        if layout == 0 and mode is None:        # cimspice's LSTM takes (N, T, F)
+            xt = self.fresh(f"{node.output[1]}.input")
+            self.emit(node, Transpose(self.layer_name(f"{layer.name}.batch_first"), [1, 0, 2]), [x], [xt], Place())
+            x = xt
         self.emit(node, layer, [x], [node.output[1]])
         self.tensors[node.output[1]].mode = ("dir", 0 if layout == 0 else 1)
 

@@ -113,10 +113,27 @@ class SimulationResult:
 
 
 def _network(network) -> tuple[Network, str]:
-    """The network object and its label from a zoo name, a file path or a :class:`Network`."""
+    """The network object and its label from a zoo name, a file path or a :class:`Network`
+    (one imported from ONNX labelled by its file, as when given the path: ``cimspice simulate
+    --onnx-batch-axis`` passes the imported network)."""
     if isinstance(network, Network):
-        return network, network.name
+        onnx = network.info.get("source") == "onnx"
+        return network, network.info.get("path", network.name) if onnx else network.name
     return load_network(network), str(network)
+
+
+def _onnx_data_source(net: Network) -> str:
+    """The shipped network whose held-out data score an imported ONNX network: the one its
+    metadata name, else the digits in its input's shape (as ``load_dataset(path)`` finds,
+    from the network as imported: its file read again might give another batch axis)."""
+    from .onnx_import import DIGITS_FORMATS
+
+    info = net.info
+    source = info.get("zoo_data") or {"flat": "mlp", "image": "cnn", "rows": "lstm"}.get(info.get("input_format"))
+    if source is None:
+        raise SimError(f"{info.get('path', net.name)}: input shape {info.get('input_shape')} is not one the shipped "
+                       f"digits come in ({', '.join(map(str, DIGITS_FORMATS))}): give the data as FILE.npz (--data)")
+    return source
 
 
 def _data(net: Network, network, data, n_samples, calibration_samples) -> tuple:
@@ -124,6 +141,8 @@ def _data(net: Network, network, data, n_samples, calibration_samples) -> tuple:
     held-out set of the zoo network or network file ``network``; the first ``n_samples``."""
     if data is None:
         source = net.info.get("path") if isinstance(network, Network) else network
+        if isinstance(network, Network) and net.info.get("source") == "onnx":
+            source = _onnx_data_source(net)
         if source is None:
             raise SimError(f"network {net.name!r}: no held-out data of its own; pass data=(x, y, x_calibration) "
                            "or an .npz file")
