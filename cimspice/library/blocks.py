@@ -299,8 +299,7 @@ ADC_RESOLUTIONS = (3, 4, 5, 6, 8, 10)
 SAR_RESOLUTIONS = tuple(range(2, 11))
 #: those a full build characterizes: every SAR up to 6 bits, flash and ramp up to 4; the
 #: others are heavy (named with --only): a ramp test takes 4-5 min at 6 bits here and hours
-#: beyond 8; the SARs' weight test 0.5-4 min a point at 7-10 bits, and adc_sar_10b's
-#: code check refuses 1.1-1.15 V (docs/library.md)
+#: beyond 8; the SARs' weight test 1-4 min a point at 7-10 bits (docs/library.md)
 FULL_ADC_BITS = {"adc_sar": 6, "adc_flash": 4, "adc_ramp": 4}
 ADC_MAX_BITS = {"adc_sar": 10, "adc_flash": 8, "adc_ramp": 8}
 #: SARs from this width up are characterized by the weight test
