@@ -31,7 +31,8 @@ from ..sim.spec import load_system_spec
 from . import StudyError
 from .provenance import costs
 
-__all__ = ["COMPONENTS", "Hardware", "LayerUse", "Prices", "energy", "highest_sar_bits", "layer_uses", "read_prices"]
+__all__ = ["COMPONENTS", "Hardware", "LayerUse", "Prices", "energy", "highest_sar_bits", "layer_uses", "merge_ops",
+           "merge_width", "read_blocks", "read_prices", "table_value"]
 
 COMPONENTS = ("word-line drivers", "cells", "sense amplifiers", "sample-and-hold", "ADCs", "digital merge",
               "buffers")
@@ -45,7 +46,16 @@ class Hardware:
     characterized 15-200 uA (the library cell's window is 1-100 uS; 0.1 V is the driver's
     lowest characterized read voltage). ``c_cell``: row capacitance per cell (F), the
     toolkit's assumption in circuits/row_load.py (1.5 fF). ``vdd``: the 45 nm cards' nominal
-    supply (V), as the shipped baseline system; ``v_in``: the sampled level (V), as there."""
+    supply (V), as the shipped baseline system; ``v_in``: the sampled level (V), as there.
+
+    Column multiplexing (latency and area, :mod:`.bnn_latency_area`): ``pairs_per_adc``
+    column pairs share one sample-and-hold-fed ADC, converted in turn: 64, ISAAC's one ADC
+    per 128 columns (its 8 ADCs serve 8 arrays of 128 x 128, each converting its array's
+    columns one after another), a differential pair being one conversion here;
+    ``pairs_per_sa`` pairs share one sense amplifier: 1, every pair read at once, the
+    parallel read that 1-bit sense amplifiers make possible (the paper's body, which would
+    say, was not reachable; DNN+NeuroSim shares one read circuit among 8 columns,
+    ``numColMuxed``). An array with fewer pairs gives each circuit at most its own."""
 
     v_read: float = 0.1
     g_on: float = 10e-6
@@ -53,6 +63,15 @@ class Hardware:
     c_cell: float = 1.5e-15
     vdd: float = 1.1
     v_in: float = 0.55
+    pairs_per_adc: int = 64
+    pairs_per_sa: int = 1
+
+    def __post_init__(self):
+        for name in ("pairs_per_adc", "pairs_per_sa"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise StudyError(f"input-splitting Hardware: {name} = {v!r}: must be a whole number of column "
+                                 "pairs, at least 1")
 
     def column_current(self, rows: int, activity: float) -> float:
         """A: mean current of one column of a pair, ``activity`` of its ``rows`` driven."""
@@ -100,7 +119,7 @@ def highest_sar_bits(library: dict) -> int:
     return max(found)
 
 
-def _table(spec, library: dict, key: str, point: dict) -> tuple[float, dict]:
+def table_value(spec, library: dict, key: str, point: dict) -> tuple[float, dict]:
     """Value of library table ``key`` at ``point`` (its inputs taken from it) and its record."""
     s = library.get(key)
     if s is None:
@@ -116,21 +135,30 @@ def _table(spec, library: dict, key: str, point: dict) -> tuple[float, dict]:
     return value, table_record(spec, key, key, s, key, at)
 
 
+def read_blocks(rows: int, bits: int, hw: Hardware = Hardware(), library=None, blocks=None):
+    """(spec, :class:`~cimspice.sim.components.BlockFigures`) of the case at ``rows`` with
+    ``bits``-bit SARs: the simulator's reading of the driver, sample-and-hold, ADC and cell
+    blocks (energy, time, area); ``library`` / ``blocks``: tables and records, when read."""
+    spec = _spec(rows, bits, hw)
+    library = load_spec_library(spec) if library is None else library
+    figures = BlockFigures.read(spec, library, load_spec_blocks(spec) if blocks is None else blocks,
+                                lambda field, key, at: table_record(spec, field, key, library[key], key, at))
+    return spec, figures
+
+
 def read_prices(rows: int, bits: int, i_col: float, hw: Hardware = Hardware(), library=None, blocks=None) -> Prices:
     """The case's prices: driver, sample-and-hold and ``bits``-bit SAR through the simulator's
     block reader (:class:`cimspice.sim.components.BlockFigures`: a resolution the library
     lacks is refused with the command that adds it), the sense amplifier and the sample
     time from their tables at ``i_col`` (A, clipped into the table's domain, and said so).
     ``library`` / ``blocks``: the spec library's tables and block records, when already read."""
-    spec = _spec(rows, bits, hw)
-    library = load_spec_library(spec) if library is None else library
-    blocks = BlockFigures.read(spec, library, load_spec_blocks(spec) if blocks is None else blocks,
-                               lambda field, key, at: table_record(spec, field, key, library[key], key, at))
+    library = load_spec_library(_spec(rows, bits, hw)) if library is None else library
+    spec, blocks = read_blocks(rows, bits, hw, library, blocks)
     lo, hi = library["sense_amp.energy"].domain["i_bl"] if "sense_amp.energy" in library else (i_col, i_col)
     i_sa = min(max(i_col, lo), hi)
     point = {"i_bl": i_sa, "vdd": hw.vdd, "v_in": hw.v_in}
-    sa, sa_rec = _table(spec, library, "sense_amp.energy", point)
-    t_sh, sh_rec = _table(spec, library, "sample_hold.t_acq", point)
+    sa, sa_rec = table_value(spec, library, "sense_amp.energy", point)
+    t_sh, sh_rec = table_value(spec, library, "sample_hold.t_acq", point)
     if i_sa != i_col:
         sa_rec = {**sa_rec, "note": f"column current {i_col * 1e6:.1f} uA clipped to the table's {i_sa * 1e6:.0f} uA"}
     add8 = costs.HOROWITZ["add8"]
@@ -171,6 +199,21 @@ def layer_uses(sizes, activities, rows: int, split: bool) -> list[LayerUse]:
     return out
 
 
+def merge_width(u: LayerUse, adc_bits: int) -> int:
+    """Bits of the layer's digital merge: partial sums of ``adc_bits`` summed over its row
+    tiles, or the count of its groups' (or one array's) bits."""
+    if u.readout == "adc":
+        return adc_bits + math.ceil(math.log2(u.tiles))
+    return math.ceil(math.log2(u.tiles + 1))
+
+
+def merge_ops(u: LayerUse) -> int:
+    """Digital adds and compares of the layer per inference: each output's tiles (groups)
+    added, then compared with its threshold (the last layer: the arg-max's compares)."""
+    compares = u.n_out - 1 if u.last else (u.n_out if u.readout != "sa" else 0)
+    return u.n_out * (u.tiles - 1) + compares
+
+
 def energy(uses: list[LayerUse], p: Prices, rows: int, hw: Hardware = Hardware()) -> dict[str, float]:
     """J per inference by component (:data:`COMPONENTS`)."""
     e = dict.fromkeys(COMPONENTS, 0.0)
@@ -185,12 +228,10 @@ def energy(uses: list[LayerUse], p: Prices, rows: int, hw: Hardware = Hardware()
         if u.readout == "adc":
             e["ADCs"] += reads * p.adc
             e["sample-and-hold"] += reads * p.sh
-            width = p.adc_bits + math.ceil(math.log2(u.tiles))
         else:
             e["sense amplifiers"] += reads * p.sa
-            width = math.ceil(math.log2(u.tiles + 1))
-        compares = u.n_out - 1 if u.last else (u.n_out if u.readout != "sa" else 0)
-        e["digital merge"] += (u.n_out * (u.tiles - 1) + compares) * width * p.add_bit
+        width = merge_width(u, p.adc_bits)
+        e["digital merge"] += merge_ops(u) * width * p.add_bit
         out_bits = u.n_out * (width if u.last else 1)
         e["buffers"] += (u.n_in + out_bits) * p.buffer_bit
     return e

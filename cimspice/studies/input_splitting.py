@@ -19,7 +19,11 @@ Here, in one run:
    amplifier, sample-and-hold and SAR ADC from the shipped library
    (``cimspice/library/default.h5``), digital adds and buffers from the simulator's cited
    constants; the paper's claims judged on a case fixed in :data:`CASE` before any of it ran,
-   and the assumptions that decide each verdict moved over a range (:mod:`.input_splitting_report`).
+   and the assumptions that decide each verdict moved over a range (:mod:`.input_splitting_report`);
+4. latency per inference and area of both designs (:mod:`.bnn_latency_area`): word-line
+   settling, sense-amplifier cycles, sampling and SAR conversions from the same library,
+   column multiplexing as a field of the case's :class:`~.bnn_costs.Hardware`, the digital
+   merge from the simulator's cited constants; the circuits counted from the mapping.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from ..sim.zoo import load_dataset
 from .bnn import BinaryMLP, Readout, activity, binarize_inputs, calibrate, predict, train_bnn
 from .bnn_analog import Nonidealities, program, sense_offset_sigma
 from .bnn_costs import Hardware, energy, highest_sar_bits, layer_uses, read_prices, readout
+from .bnn_latency_area import read_time_area, summary
 from .input_splitting_report import write_report
 from .provenance import collected, load_blocks, load_library
 
@@ -55,7 +60,10 @@ log = logging.getLogger(__name__)
 #     the highest resolution the library holds when it lacks that one (a stated deviation);
 #   agreement: a ratio within a factor 1.33 of the paper's; accuracy kept if the retrained
 #     split network is within 1.0 point of the unsplit BNN (the arXiv version reports
-#     losses of 0.1 point on MNIST and under 1.1 points on CIFAR-10).
+#     losses of 0.1 point on MNIST and under 1.1 points on CIFAR-10);
+#   column multiplexing (latency and area; Hardware's pairs_per_adc, pairs_per_sa): 64 column
+#     pairs per ADC (ISAAC's one ADC per 128 columns), a sense amplifier per pair; the abstract
+#     states no latency, throughput or area figure, so no claim is judged on them.
 CASE = dict(hidden=1024, rows=(128, 256, 512), headline_rows=128, ratio_factor=1.33, accuracy_points=1.0,
             hardware=Hardware())
 # Training, as Main_MNIST.lua (AdaMax, LR 2^-6, batch 100, halved every 20 of 500 epochs)
@@ -189,6 +197,11 @@ def run(out_dir, quick: bool = False, progress: bool | None = None) -> Path:
         split = energy(layer_uses(sizes, split_acts[rows], rows, True), prices, rows, hw)
         costs[rows] = {"prices": prices, "baseline": base, "split": split, "adc_ratio": readout(base) / readout(split),
                        "chip_ratio": sum(base.values()) / sum(split.values())}
+        # latency and area: the same mapping, the library's times and block areas
+        figures = read_time_area(rows, prices, hw, library, blocks)
+        costs[rows].update(time_area=figures, **summary({"baseline": layer_uses(sizes, acts, rows, False),
+                                                         "split": layer_uses(sizes, split_acts[rows], rows, True)},
+                                                        figures, rows, hw))
     headline = CASE["headline_rows"] if CASE["headline_rows"] in cfg["rows"] else cfg["rows"][0]
     nonideal = _nonideal(cfg, {"partial sums": net, "split, retrained": split_nets[headline]}, headline,
                          priced[headline][0], hw, acts, xtb, yt)

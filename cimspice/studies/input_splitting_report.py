@@ -1,16 +1,20 @@
 """The input-splitting study's report: claims on the fixed case, accuracy per array size,
-energy by component, the sensitivity of both ratios, figures, and what the study leaves out."""
+energy by component, latency and area, the sensitivity of the ratios, figures, what the study
+leaves out, and ``results.json`` with every figure and its source."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
+from .. import __version__
 from ..paths import default_library_path
 from .block_sensitivity import _log_ticks
 from .bnn_costs import COMPONENTS, READOUT, energy, layer_uses, read_prices, readout
+from .bnn_latency_area import AREA_PARTS, LATENCY_PARTS, summary
 from .report import Report, pyplot, save_figure, tornado_figure
 from .sources import CLAIMS
 
@@ -183,6 +187,7 @@ def _claims(report, ctx, swings):
 def _setup(ctx) -> str:
     cfg, hw = ctx["cfg"], ctx["case"]["hardware"]
     h = cfg["hidden"]
+    costs_lanes = ctx["costs"][ctx["headline"]]["time_area"].lanes
     return f"""
 - Network: the authors' binarized MLP (github.com/YulhwaKim/RRAMScalable_BNN, `Models/spMNIST_Model.lua`:
   784-2048-2048-2048-10, first and last layer unsplit, the two hidden-to-hidden layers split), scaled to
@@ -205,6 +210,13 @@ def _setup(ctx) -> str:
   (`cimspice.sim.components.BlockFigures`, the `baseline` system re-pointed), `sense_amp.energy` and
   `sample_hold.t_acq` from their tables; digital adds and compares at Horowitz's 8-bit add / 8 per bit,
   activation bits at ISAAC's eDRAM figure (`cimspice/sim/costs.py`).
+- Latency and area (`cimspice/studies/bnn_latency_area.py`) from the same library: `wl_driver.settling_time`
+  at the row's capacitance, the sense amplifier's cycle (its evaluation window, clock edges and pre-charge,
+  `cimspice/circuits/sense_amp.py`, checked against `sense_amp.delay`), `sample_hold.t_acq`,
+  `adc_sar_{{bits}}b.t_conversion`, and each block's `area` (`/blocks/<name>`; the cell's from `cell_1t1r`);
+  column multiplexing {hw.pairs_per_adc} pairs per ADC, {hw.pairs_per_sa} per sense amplifier; the digital
+  merge over the simulator's {costs_lanes} lanes at `costs.DIGITAL_OP_TIME`, its adders at Horowitz's 8-bit
+  adder / 8 per bit. Every figure and its source is in `results.json`.
 """
 
 
@@ -229,6 +241,38 @@ def _tables(report, ctx):
     report.table(["rows", "ADC-power ratio", "chip-power ratio"],
                  [[r, f"{ctx['costs'][r]['adc_ratio']:.3g}x", f"{ctx['costs'][r]['chip_ratio']:.3g}x"]
                   for r in rows_list])
+    _time_area_tables(report, ctx)
+
+
+DESIGNS = (("baseline", "partial sums"), ("split", "input splitting"))
+
+
+def _time_area_tables(report, ctx):
+    """Latency by part, area by component and the circuits counted, per array size."""
+    rows_list, hw = ctx["cfg"]["rows"], ctx["case"]["hardware"]
+    c = ctx["costs"]
+    report.heading("Latency per inference by part (ns)")
+    report.text(
+        f"Layers one after another, the arrays of a layer in parallel (`cimspice/studies/bnn_latency_area.py`): "
+        f"each layer's word lines settle, then its busiest array is read out (sense amplifiers: one cycle per "
+        f"pair an amplifier serves; ADCs: every pair sampled at once, then converted in turn), then its partial "
+        f"sums or group bits are merged digitally. Column multiplexing, a field of the case: "
+        f"{hw.pairs_per_adc} column pairs per ADC (ISAAC's one ADC per 128 columns), {hw.pairs_per_sa} per sense "
+        f"amplifier. The paper's abstract states no latency, throughput or area figure, so no claim on them "
+        f"is judged; the ratios below are this run's.")
+    report.table(["rows", "design", *LATENCY_PARTS, "total"],
+                 [[r, label, *(f"{c[r]['latency'][d][k] * 1e9:.2f}" for k in LATENCY_PARTS),
+                   f"{sum(c[r]['latency'][d].values()) * 1e9:.1f}"] for r in rows_list for d, label in DESIGNS])
+    report.heading("Area by component (mm^2)")
+    report.table(["rows", "design", *AREA_PARTS, "total"],
+                 [[r, label, *(f"{c[r]['area'][d][k] * 1e6:.4f}" for k in AREA_PARTS),
+                   f"{sum(c[r]['area'][d].values()) * 1e6:.3f}"] for r in rows_list for d, label in DESIGNS])
+    counted = list(c[rows_list[0]]["circuits"]["baseline"])
+    report.table(["rows", "design", *counted],
+                 [[r, label, *(f"{c[r]['circuits'][d][k]:,}" for k in counted)] for r in rows_list
+                  for d, label in DESIGNS])
+    report.table(["rows", "latency, partial sums over split", "area, partial sums over split"],
+                 [[r, f"{c[r]['latency_ratio']:.3g}x", f"{c[r]['area_ratio']:.3g}x"] for r in rows_list])
 
 
 def _source(record: dict) -> str:
@@ -257,6 +301,100 @@ def _sources_table(report, ctx):
     report.table(["event", "price", "source"], [[a, b, _source(c)] for a, b, c in rows])
 
 
+def _area_source(record: dict) -> str:
+    """An area's or time's source in one cell: the block record, or :func:`_source`."""
+    if record.get("kind") == "characterized" and "area_model" in record:
+        return f"`/blocks/{record['key']}` area ({record['area_model']})"
+    if record.get("kind") == "setting":
+        return f"`{record['constant']}` (a setting of cimspice/sim/costs.py)"
+    return _source(record)
+
+
+def _time_area_sources(report, ctx):
+    f = ctx["costs"][ctx["headline"]]["time_area"]
+    r = f.sources
+    report.heading(f"Where each time and area comes from ({ctx['headline']} rows)")
+    rows = [("word lines settle", f"{f.t_settle * 1e12:.1f} ps", r["t_settle"]),
+            ("sense amplifier: evaluation window", f"{f.t_eval * 1e9:.3f} ns", r["t_decision"]["window"]),
+            ("sense amplifier: its decision inside it", f"{f.t_delay * 1e12:.1f} ps", r["t_delay"]),
+            ("sense amplifier: one cycle", f"{f.t_decision * 1e9:.3f} ns", r["t_decision"]),
+            ("sample (acquisition)", f"{f.t_acq * 1e12:.1f} ps", r["t_acq"]),
+            (f"SAR conversion ({f.adc_bits} b)", f"{f.t_conv * 1e9:.2f} ns", r["t_conv"]),
+            ("digital add or compare, over the lanes", f"{f.t_op * 1e12:.2f} ps", r["t_op"]),
+            ("digital merge lanes", f"{f.lanes}", r["lanes"]),
+            ("cell", f"{f.a_cell * 1e12:.4f} um^2", r["a_cell"]),
+            ("word-line driver", f"{f.a_driver * 1e12:.2f} um^2", r["a_driver"]),
+            ("sense amplifier", f"{f.a_sa * 1e12:.2f} um^2", r["a_sa"]),
+            ("sample-and-hold", f"{f.a_sh * 1e12:.2f} um^2", r["a_sh"]),
+            (f"SAR ADC ({f.adc_bits} b)", f"{f.a_adc * 1e12:.1f} um^2", r["a_adc"]),
+            ("adder, per bit of width", f"{f.a_add_bit * 1e12:.2f} um^2", r["a_add_bit"]),
+            ("activation buffer, per byte", f"{f.a_buffer_byte * 1e12:.3f} um^2", r["a_buffer_byte"])]
+    report.table(["figure", "value", "source"], [[a, b, _area_source(c)] for a, b, c in rows])
+
+
+def _time_area_swings(ctx):
+    """[(label, low text, high text, (latency, area) ratios low, high)] at the headline."""
+    rows, hw = ctx["headline"], ctx["case"]["hardware"]
+    f = ctx["costs"][rows]["time_area"]
+    uses = {"baseline": layer_uses(ctx["sizes"], ctx["acts"], rows, False),
+            "split": layer_uses(ctx["sizes"], ctx["split_acts"][rows], rows, True)}
+
+    def ratios(figures, h):
+        s = summary(uses, figures, rows, h)
+        return s["latency_ratio"], s["area_ratio"]
+
+    cases = [("column pairs per ADC", "4 (NeuroSim's 8 columns)", "16",
+              (f, replace(hw, pairs_per_adc=4)), (f, replace(hw, pairs_per_adc=16))),
+             ("column pairs per sense amplifier", "4 (NeuroSim's 8 columns)", "64 (as an ADC)",
+              (f, replace(hw, pairs_per_sa=4)), (f, replace(hw, pairs_per_sa=64))),
+             ("digital merge time per operation", "x0.25 (64 lanes)", "x4 (4 lanes)",
+              (f.scaled(t_op=0.25), hw), (f.scaled(t_op=4.0), hw)),
+             ("SAR conversion time", "x0.5", "x2", (f.scaled(t_conv=0.5), hw), (f.scaled(t_conv=2.0), hw))]
+    return [(label, lo, hi, ratios(*a), ratios(*b)) for label, lo, hi, a, b in cases]
+
+
+def _time_area_sensitivity(report, ctx):
+    report.heading(f"Sensitivity of the latency and area ratios ({ctx['headline']} rows)")
+    c = ctx["costs"][ctx["headline"]]
+    report.text(f"Nominal: latency {c['latency_ratio']:.3g}x, area {c['area_ratio']:.3g}x (partial sums over "
+                f"split). The energy above prices one read window per column pair, as a sense amplifier per pair "
+                f"reads; a shared amplifier would keep the rows on through its cycles, which it does not price.")
+    report.table(["assumption", "low", "high", "latency ratio low / high", "area ratio low / high"],
+                 [[s[0], s[1], s[2], f"{s[3][0]:.3g}x / {s[4][0]:.3g}x", f"{s[3][1]:.3g}x / {s[4][1]:.3g}x"]
+                  for s in _time_area_swings(ctx)])
+
+
+def _plain(value):
+    """JSON for what ``json`` does not know: NumPy numbers and arrays, paths."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def write_results(out: Path, ctx: dict) -> Path:
+    """``out/results.json``: per array size, both designs' energy (J), latency (s, by part and
+    by layer), area (m^2) and circuits, the ratios, the accuracies, and every figure's source."""
+    hw = ctx["case"]["hardware"]
+    sizes = {}
+    for r in ctx["cfg"]["rows"]:
+        c = ctx["costs"][r]
+        figures = {k: v for k, v in asdict(c["time_area"]).items() if k != "sources"}
+        prices = {k: v for k, v in asdict(c["prices"]).items() if k != "sources"}
+        sizes[str(r)] = {
+            "accuracy": ctx["acc"][r], "energy_J": {d: c[d] for d, _ in DESIGNS},
+            "latency_s": c["latency"], "latency_by_layer_s": c["latency_layers"], "area_m2": c["area"],
+            "circuits": c["circuits"], "ratios": {k: c[k] for k in ("adc_ratio", "chip_ratio", "latency_ratio",
+                                                                   "area_ratio")},
+            "prices": prices, "times_areas": figures,
+            "sources": {"energy": c["prices"].sources, "latency_area": c["time_area"].sources}}
+    data = {"schema": "cimspice.study.input-splitting", "schema_version": 1, "cimspice_version": __version__,
+            "quick": ctx["quick"], "headline_rows": ctx["headline"], "network": list(ctx["sizes"]),
+            "hardware": asdict(hw), "units": {"energy": "J", "latency": "s", "area": "m^2"}, "rows": sizes}
+    path = out / "results.json"
+    path.write_text(json.dumps(data, indent=1, default=_plain))
+    return path
+
+
 NOT_DONE = """
 - It does not run MNIST, CIFAR-10 or the paper's CNNs: only the shipped 8x8 digits, on a scaled MLP
   ({hidden:,} hidden units instead of 2,048), trained {epochs} epochs instead of 500, one seed.
@@ -266,8 +404,10 @@ NOT_DONE = """
   the sense nodes ideal, and the ADCs convert with their ideal transfer.
 - It does not price the paper's own ADC or technology: the baseline's SARs are the library's 45 nm
   blocks at the resolution lossless partial sums need ({priced}).
-- It does not compare latency, area or leakage, and it prices one inference's dynamic energy: "power"
-  ratios are energy ratios at equal throughput.
+- It does not price leakage, and it prices one inference's dynamic energy: "power" ratios are energy
+  ratios at equal throughput. Its latency is one inference's, layers in sequence with no pipelining
+  across layers or inferences, and leaves out the buffers' access, wires and control; its area leaves
+  out wiring, routing and control, and counts circuits, not a floorplan.
 - It does not reproduce the paper's numbers from its text: the ISLPED paper's body was not reachable
   from this machine; its settings come from the authors' code and the arXiv version's abstract.
 """
@@ -323,15 +463,18 @@ def write_report(out: Path, ctx: dict, seconds: float) -> Path:
     report.figure(curve, "The unsplit BNN with its partial sums through a full-scale ADC of each resolution")
     report.figure(_energy_plot(ctx, out), "Energy per inference by component, both designs, every array size")
     _sources_table(report, ctx)
+    _time_area_sources(report, ctx)
     report.heading("Sensitivity: what decides each verdict")
     report.table(["assumption", "low", "high", "ADC ratio low / high", "chip ratio low / high"],
                  [[s[0], s[1], s[2], f"{s[3][0]:.3g}x / {s[4][0]:.3g}x", f"{s[3][1]:.3g}x / {s[4][1]:.3g}x"]
                   for s in swings])
     report.figure(_tornado(swings, nominal, out), f"Both ratios at {rows} rows with one assumption moved at a time")
+    _time_area_sensitivity(report, ctx)
     _nonideal_section(report, ctx)
     report.heading("What this study does not do")
     priced = "; ".join(f"{r} rows: {a['paper_bits']} b" + (f", priced at {a['bits']} b, the library's highest"
                                                             if a["bits"] != a["paper_bits"] else "")
                        for r, a in sorted(ctx["acc"].items()))
     report.text(NOT_DONE.format(hidden=ctx["cfg"]["hidden"], epochs=ctx["cfg"]["epochs"], priced=priced))
+    write_results(out, ctx)
     return report.write(_setup(ctx), seconds)
