@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -89,6 +90,17 @@ def test_quick_input_splitting_study_writes_a_consistent_report(tmp_path):
                                                        "sense-amplifier offset", "all of them"]
     assert table[1][1:] == [acc[5].replace(" ", ""), acc[7].replace(" ", "")]
     assert "sense_amp (" in text and "tran)" in text    # the offset's Monte Carlo ran in ngspice
+    # latency and area beside the energy: the report's totals are results.json's, no claim judged on them
+    got = json.loads((tmp_path / "study" / "results.json").read_text())["rows"][rows]
+    cells = [[x.strip() for x in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("| ")]
+    latency = {c[1]: float(c[-1]) for c in cells if len(c) == 8 and c[0] == rows}
+    area = {c[1]: float(c[-1]) for c in cells if len(c) == 10 and c[0] == rows}
+    for design, label in (("baseline", "partial sums"), ("split", "input splitting")):
+        assert latency[label] == pytest.approx(sum(got["latency_s"][design].values()) * 1e9, abs=0.06)
+        assert area[label] == pytest.approx(sum(got["area_m2"][design].values()) * 1e6, abs=6e-4)
+    assert got["ratios"]["latency_ratio"] == pytest.approx(latency["partial sums"] / latency["input splitting"],
+                                                           rel=1e-3)
+    assert "no claim on them is judged" in text and got["sources"]["latency_area"]["t_conv"]["key"].startswith("adc_")
 
 
 def test_unknown_study_is_a_one_line_error():
