@@ -109,8 +109,9 @@ def _block_area(spec, blocks, block: str, role: str) -> tuple[float, dict]:
     value = rec.get("area")
     if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
         raise StudyError(f"{spec.library}: block {block}: its record gives no area (attribute `area` = "
-                         f"{value!r}) for the {role}; rebuild it with `cimspice library build --only {block}`")
-    source = characterized(spec.library, block, f"{role} area", ",".join(rec.get("corners") or []) or "tt")
+                         f"{value!r}) for the {role}; rebuild it with `cimspice library build -o library.h5 --only {block}`")
+    corner = ",".join(rec.get("corners") or []) or (spec.corner or "")
+    source = characterized(spec.library, block, f"{role} area", corner)
     source["area_model"] = str(rec.get("area_source", ""))
     return float(value), source
 
