@@ -108,8 +108,8 @@ def _block_area(spec, blocks, block: str, role: str) -> tuple[float, dict]:
                          f"`cimspice library build -o library.h5 --only {block}`")
     value = rec.get("area")
     if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
-        raise StudyError(f"{spec.library}: block {block}: its record gives no area (attribute `area` = "
-                         f"{value!r}) for the {role}; rebuild it with `cimspice library build -o library.h5 --only {block}`")
+        raise StudyError(f"{spec.library}: block {block}: its record gives no area (attribute `area` = {value!r}) "
+                         f"for the {role}; rebuild it with `cimspice library build -o library.h5 --only {block}`")
     corner = ",".join(rec.get("corners") or []) or (spec.corner or "")
     source = characterized(spec.library, block, f"{role} area", corner)
     source["area_model"] = str(rec.get("area_source", ""))
