@@ -2,8 +2,9 @@
 priced from it code by code (cimspice.sim.dac_block).
 
 Oracles: the catalogue's own ranges (integer nodes and draws), the code histogram counted
-here from the inputs by hand and the shipped surrogates evaluated here directly, fresh
-ngspice runs of the `dac` circuit. The tests that read ``dac_8b`` / ``dac_4b`` use the
+here from the inputs by hand and the shipped surrogates evaluated here directly, each
+layer's row load summed here from the conductances the backend programmed, fresh ngspice
+runs of the `dac` circuit. The tests that read ``dac_8b`` / ``dac_4b`` use the
 shipped library (``library: default``): they need it rebuilt with those blocks
 (``cimspice library build -o cimspice/library/default.h5``).
 """
@@ -18,8 +19,10 @@ from cimspice.circuits.dac import RowDAC
 from cimspice.library.blocks import CATALOGUE, Block
 from cimspice.library.errors import LibraryError
 from cimspice.paths import default_library_path
+from cimspice.sim.accounting import summarise
 from cimspice.sim.backend import AnalogBackend
 from cimspice.sim.errors import SimError
+from cimspice.sim.network import Sequential
 from cimspice.sim.simulate import simulate
 from cimspice.sim.spec import load_system_spec
 from cimspice.surrogate import load_library
@@ -105,33 +108,130 @@ def test_surrogate_at_an_off_grid_code_matches_a_fresh_ngspice_run(block, shippe
 
 
 # ---------------------------------------------------------------------------- the simulator
-def test_one_layer_dac_energy_is_the_hand_summed_per_code_library_energies(shipped):
+def _table(shipped, output, code, g_row, vdd):
+    """``dac_8b.output`` read straight from the shipped library at codes ``code``, load ``g_row`` (S)."""
+    c = np.atleast_1d(code).astype(float)
+    return shipped[f"dac_8b.{output}"].predict({"code": c, "g_row": np.full(c.size, g_row),
+                                                "vdd": np.full(c.size, vdd)})
+
+
+def _per_code(shipped, spec, g_row):
+    """(J per conversion at each of the 256 codes, s of the top code's settling) at ``g_row``."""
+    vdd = spec.operating_point["vdd"]
+    settling = float(_table(shipped, "settling_time", 255, g_row, vdd)[0])
+    hold = settling + spec.array.t_read - CATALOGUE["dac_8b"].fixed["t_conv"]
+    codes = np.arange(256)
+    return _table(shipped, "energy_driver", codes, g_row, vdd) + _table(shipped, "power_driver", codes, g_row, vdd) \
+        * hold, settling
+
+
+def _row_loads(backend, layer):
+    """S: the mean over ``layer``'s array rows of the sum of each row's conductances as the
+    backend programmed them (every cell the simulator holds on that row)."""
+    sums = [G[r].sum() for tile in backend.matrices[layer].tiles for _, G, _, _ in tile.arrays for r in range(len(G))]
+    return float(np.mean(sums))
+
+
+@pytest.mark.parametrize("g_row", [None, 2.0e-3])
+def test_one_layer_dac_energy_is_the_hand_summed_per_code_library_energies(g_row, shipped):
     """Every conversion priced at its own code's energy: the codes counted here from the
-    inputs, each code's energy from the shipped surrogates at the spec's operating point."""
+    inputs, each code's energy from the shipped surrogates at the layer's programmed row load
+    (summed here from the backend's conductances), or at the spec's operating_point.g_row."""
     net, x, y = _one_layer()
-    result = simulate(load_system_spec("baseline").updated(DAC8), net, (x, y, x), library=shipped)
-    spec, costs = result.spec, result.costs
+    spec = load_system_spec("baseline").updated(DAC8)
+    if g_row is not None:
+        spec = spec.updated({"operating_point": {**spec.operating_point, "g_row": g_row}})
+    result = simulate(spec, net, (x, y, x), library=shipped)
+    costs = result.costs
+    programmed = AnalogBackend(spec, library=shipped)      # the same seed programs the same arrays
+    programmed.calibrate(net, x)
+    load = _row_loads(programmed, "fc") if g_row is None else g_row
     # one read per vector at 8-bit levels; range calibrated on x itself; x >= 0: one phase
     codes = np.rint(x / x.max() * 255).astype(int)
     histogram = np.bincount(codes.ravel(), minlength=256)
-    at = {"g_row": spec.array.cols * (spec.array.g_on + spec.array.g_off) / 2, "vdd": spec.operating_point["vdd"]}
-
-    def table(output, code):
-        c = np.atleast_1d(code).astype(float)
-        return shipped[f"dac_8b.{output}"].predict({"code": c, **{k: np.full(c.size, v) for k, v in at.items()}})
-
-    settling = float(table("settling_time", 255)[0])
-    hold = settling + spec.array.t_read - CATALOGUE["dac_8b"].fixed["t_conv"]
-    per_code = table("energy_driver", np.arange(256)) + table("power_driver", np.arange(256)) * hold
+    per_code, settling = _per_code(shipped, spec, load)
     assert costs.energy["drivers"] == pytest.approx(histogram @ per_code / len(x), rel=1e-9, abs=0)
     assert costs.events["dac_conversions"] == histogram.sum() / len(x)
     drivers = costs.sources["energy"]["drivers"]
     assert [r["key"] for r in drivers] == ["dac_8b.energy_driver"] and drivers[0]["kind"] == "characterized"
+    assert drivers[0]["g_row"] == {"fc": pytest.approx(load, rel=1e-12)}
+    where = "programmed arrays" if g_row is None else "operating_point.g_row"
+    assert where in drivers[0]["model"] and ("g_row" in drivers[0].get("at", {})) == (g_row is not None)
     # each read waits for the full-scale settling; the DAC's area per row from its record
     waits = [r for r in costs.sources["latency"]["arrays"] if r.get("key") == "dac_8b.settling_time"]
     assert len(waits) == 1 and waits[0]["value"] == pytest.approx(settling, rel=1e-9)
     area = costs.sources["area"]["drivers"]
     assert area[0]["kind"] == "characterized" and "dac_8b" in area[0]["key"]
+
+
+def _two_layers(n_small_out=16, spread=0.1, n=20, seed=5):
+    """A layer of near-zero weights (one at full scale sets its range, the rest within
+    ``spread`` of it: 0.1 makes digits 0-2 of 15, cells near g_off; under 1/30 all 0, every
+    other cell at g_off), a ReLU, a layer of full-scale weights (+-max: every pair at g_on /
+    g_off); inputs in [0, 1)."""
+    rng = np.random.default_rng(seed)
+    small = rng.uniform(-spread, spread, size=(32, n_small_out))
+    small[0, 0] = 1.0
+    full = np.where(rng.random((n_small_out, 16)) < 0.5, -1.0, 1.0)
+    net = Sequential.from_config("two", [{"type": "dense", "name": "small"},
+                                         {"type": "activation", "name": "relu", "kind": "relu"},
+                                         {"type": "dense", "name": "full"}],
+                                 {"small.W": small, "small.b": np.zeros(n_small_out), "full.W": full,
+                                  "full.b": np.zeros(16)}, {})
+    return net, rng.uniform(0, 1, size=(n, 32))
+
+
+def test_each_layer_is_priced_at_the_load_its_programmed_rows_carry(shipped):
+    """Two layers on one backend: each layer's g_row is the mean row sum of its programmed
+    conductances (summed here), its DAC energy the library's tables at that g_row (read here)
+    over the codes it drove, each read waits for the top code's settling at that g_row; the
+    near-zero layer's rows carry less and its conversions cost less; the analog outputs are
+    those of the same arrays without the DAC block, bit for bit."""
+    net, x = _two_layers()
+    spec = load_system_spec("baseline").updated(DAC8)
+    backend = AnalogBackend(spec, library=shipped)
+    plans = backend.prepare(net)
+    backend.calibrate(net, x)
+    logits = net.forward(x, backend)
+    costs = summarise(backend, plans, len(x))
+    record = backend.records["inputs.dac"]
+    loads, per_code = {}, {}
+    for layer in ("small", "full"):
+        loads[layer] = _row_loads(backend, layer)
+        assert record["g_row"][layer] == pytest.approx(loads[layer], rel=1e-12)
+        per_code[layer], settling = _per_code(shipped, spec, loads[layer])
+        counts = backend.ledger.counts[layer]
+        assert costs.energy_by_layer[layer]["drivers"] == pytest.approx(counts["dac_codes"] @ per_code[layer] / len(x),
+                                                                        rel=1e-9, abs=0)
+        assert counts["time:dac_settle"] == pytest.approx(settling, rel=1e-9)   # x >= 0, ReLU: one read each
+    # the physics: fewer siemens on a row draw less current from the DAC at every level above v_ref
+    assert loads["small"] < 0.25 * loads["full"]
+    assert np.all(per_code["small"][1:] < per_code["full"][1:])
+    assert "programmed arrays" in record["model"] and "small 0." in record["model"]
+    # the outputs: the same arrays read without the DAC block (cited DAC pricing)
+    cited = AnalogBackend(spec.updated({"inputs": {"dac": None}}), library=shipped)
+    cited.calibrate(net, x)
+    np.testing.assert_array_equal(net.forward(x, cited), logits)
+
+
+def test_a_layer_whose_rows_carry_a_load_outside_the_tables_is_refused_or_clipped(shipped):
+    """Six outputs of near-zero weights: 24 cells a row, all but one at g_off (1 uS), far below
+    the 64 uS dac_8b was characterized from. Refused when programmed, naming the layer, the
+    load and the range; with array.out_of_domain: clip, priced at the range's edge and
+    recorded so."""
+    net, x = _two_layers(n_small_out=6, spread=0.02)
+    spec = load_system_spec("baseline").updated(DAC8)
+    with pytest.raises(SimError, match=r"inputs\.dac: layer small's rows carry g_row = \d\.\d+e-05 S \(its "
+                                       r"programmed arrays\), outside dac_8b's characterized g_row range "
+                                       r"\[6\.4e-05, 0\.0064\] S: .* array\.out_of_domain: clip"):
+        AnalogBackend(spec, library=shipped).calibrate(net, x)
+    clipped = AnalogBackend(spec.updated({"array": {"out_of_domain": "clip"}}), library=shipped)
+    clipped.calibrate(net, x)
+    record = clipped.records["inputs.dac"]
+    assert record["g_row"]["small"] == 6.4e-5
+    carried = _row_loads(clipped, "small")
+    assert carried < 6.4e-5 and record["g_row_carried"]["small"] == pytest.approx(carried, rel=1e-12)
+    assert "clipped onto the characterized [6.4e-05, 0.0064] S (array.out_of_domain: clip) at small" in record["model"]
 
 
 def test_the_dac_block_prices_dac_inputs_only(shipped):

@@ -10,7 +10,8 @@ Components:
 - ``arrays``: read energy of the crossbars, ``sum V * I * t_read`` over every read (measured
   from the currents that flowed, not a per-operation constant);
 - ``drivers``: row pulses (1-bit) or DAC levels applied (rows at 0 V are not driven); a
-  characterized DAC (``inputs.dac``) prices every conversion at its code's energy;
+  characterized DAC (``inputs.dac``) prices every conversion at its code's energy, at the
+  load of its layer's programmed rows;
 - ``sense``: sample-and-hold / sense samples, one per conversion, and a characterized sense
   circuit's energy per read (``sense.energy``);
 - ``adc``: conversions, priced at each array's resolution (``adc.energy`` where characterized);
@@ -175,10 +176,11 @@ def _energy(event: str, count: float, backend) -> tuple[str, float, dict] | None
     return None
 
 
-def _dac_conversions(histogram, backend) -> tuple[str, float, tuple[str, float, dict]]:
-    """("dac_conversions", their number, (component, J, record)) of a layer's DAC code
-    histogram: each code's count times the DAC block's energy at that code."""
-    joules = float(np.asarray(histogram, dtype=float) @ backend.blocks.dac.energy)
+def _dac_conversions(histogram, backend, layer: str) -> tuple[str, float, tuple[str, float, dict]]:
+    """("dac_conversions", their number, (component, J, record)) of ``layer``'s DAC code
+    histogram: each code's count times the DAC block's energy at that code and at the load
+    of the layer's programmed rows (sim/dac_block.py)."""
+    joules = float(np.asarray(histogram, dtype=float) @ backend.blocks.dac.energy(layer))
     return "dac_conversions", float(np.sum(histogram)), ("drivers", joules, backend.records["inputs.dac"])
 
 
@@ -217,7 +219,7 @@ def _price_events(backend, batch: int, book: _Book, report: CostReport) -> tuple
                 book.add("latency", "arrays", count, _array_time(event, backend))
                 continue
             if event == "dac_codes":           # conversions per code (2**bits,), each at its own energy
-                event, count, priced = _dac_conversions(count, backend)
+                event, count, priced = _dac_conversions(count, backend, layer)
             elif event.startswith("array_nonlinear:") and f"nonlinear_energy:{event.split(':', 1)[1]}" in counts:
                 priced = None                  # its measured energy is the nonlinear_energy event
             else:

@@ -91,7 +91,8 @@ class ArraySpec:
         keys="surrogate input names",
         values="number")
     out_of_domain: Literal["error", "clip"] = spec_field(
-        "error", "a cell surrogate read outside its characterized domain: refused, or clipped onto its edge")
+        "error", "a cell surrogate read, or a layer's row load for `inputs.dac`, outside its characterized "
+                 "domain: refused, or clipped onto its edge")
     cell_area: float | None = spec_field(
         None, f"area of one cell; null: costs.CELL_AREA ({CELL_AREA:.2g} m^2)", unit="m^2", positive=True)
 
@@ -121,7 +122,8 @@ class InputSpec:
     dac: str | None = spec_field(
         None, "library block of the multi-level row DAC (`encoding: dac`, e.g. `dac_8b`, at `inputs.bits`): its "
               "energy at each code the rows are driven with (`energy_driver`, `power_driver` over the hold), its "
-              "full-scale `settling_time` per read and its area per row; null: the cited DAC (costs.dac_energy)",
+              "full-scale `settling_time` per read, both at each layer's programmed row load `g_row` "
+              "(`operating_point.g_row` overrides), and its area per row; null: the cited DAC (costs.dac_energy)",
         nonempty=True)
 
 

@@ -68,6 +68,8 @@ class AnalogMatrix:
         self.level_v = self._levels() if spec.inputs.bits is not None else None
         rng = np.random.default_rng([spec.seed, zlib.crc32(name.encode())])
         self.tiles = [self._program(rows, rng) for rows in self.plan.row_tiles]
+        if backend.blocks.dac is not None:   # the DACs' load: these programmed rows (sim/dac_block.py)
+            backend.blocks.dac.program(name, self.tiles)
         split = spec.tiling.split
         bits = spec.adc.partial_sum_bits if (len(self.tiles) > 1 and split == "partial_sums") else spec.adc.bits
         for t in self.tiles:
