@@ -23,10 +23,13 @@ the residues of 18 other codes within 0.004 LSB at 8 bits, 0.006 at 9, 0.012 at 
 bisected transitions within 0.016-0.020 LSB of the composed levels plus the decision offset
 (superposition alone: 0.31-0.38 LSB).
 
-The bow is stored as its values at the :data:`BOW_KNOTS` - 1 interior points ``u_i = i /
-BOW_KNOTS`` (outputs ``bow_1`` ..), which the simulator interpolates linearly (within 0.004 LSB
-of the polynomial at 10 bits; 32 knots would be 0.016), so each output is a physical quantity
-in LSB that the library's fit interpolates over the supply like any other.
+The bow is stored as its coefficients, ``g(u) = sum_p a_p (P_p(2u - 1) - L_p(u))`` for p = 2
+.. :data:`BOW_DEGREE` (outputs ``bow_p2`` .. ``bow_p9``, LSB), with ``P_p`` the Legendre
+polynomial and ``L_p`` the straight line through its ends: the simulator evaluates the
+polynomial itself, so the transfer is the fitted one at every code, and a surrogate that
+interpolates the coefficients linearly over the supply interpolates the curves linearly.
+(Stored as its values at 63 knots instead, linearly interpolated, it was 0.004 LSB off at 10
+bits and took 63 library entries per block, 4 MB for the four.)
 """
 
 from __future__ import annotations
@@ -47,8 +50,6 @@ SCAN_CODES = 64
 #: degree of the bow's polynomial: at 10 bits degree 7 leaves 0.013-0.033 LSB at held-out
 #: residues, 9 leaves 0.011-0.012 (3 and 5: 0.07-0.11)
 BOW_DEGREE = 9
-#: the bow is stored at BOW_KNOTS - 1 interior points, linearly interpolated between
-BOW_KNOTS = 64
 #: LSB: largest misfit of the composed transfer at a measured residue before the point is refused
 BOW_FIT_MAX = 0.05
 
@@ -72,7 +73,7 @@ def _bow_terms(u: np.ndarray) -> np.ndarray:
 
 def fit(levels: Mapping[int, float], bits: int) -> tuple[float, np.ndarray, np.ndarray, float]:
     """``(c, e, bow, misfit)`` from measured transitions ``{k: T_k}`` (LSB): the offset, the N
-    weight errors (LSB, bit 0 first), the bow at the interior knots (LSB, (BOW_KNOTS - 1,)),
+    weight errors (LSB, bit 0 first), the bow's coefficients a_2 .. a_D (LSB, (BOW_DEGREE - 1,)),
     and the largest |measured - composed| over the given codes (LSB)."""
     k = np.array(sorted(levels))
     t = np.array([levels[c] for c in k], dtype=float)
@@ -82,20 +83,20 @@ def fit(levels: Mapping[int, float], bits: int) -> tuple[float, np.ndarray, np.n
         raise CircuitError(f"SAR bow: {k.size} measured transitions for {a.shape[1]} unknowns")
     x, *_ = np.linalg.lstsq(a, t - k, rcond=None)
     misfit = float(np.max(np.abs(t - k - a @ x)))
-    knots = np.arange(1, BOW_KNOTS) / BOW_KNOTS
-    return float(x[0]), x[1:bits + 1], _bow_terms(knots) @ x[bits + 1:], misfit
+    return float(x[0]), x[1:bits + 1], x[bits + 1:], misfit
 
 
 def bow_at(bow, bits: int) -> np.ndarray:
-    """The bow (LSB) at each transition k = 1 .. 2**N - 1, linear between the knots
-    ``bow`` ((BOW_KNOTS - 1,), LSB) and 0 at both ends of the range."""
-    b = np.asarray(bow, dtype=float)
-    knots = np.arange(b.size + 2) / (b.size + 1)
-    return np.interp(np.arange(1, 2 ** bits) / 2 ** bits, knots, np.r_[0.0, b, 0.0])
+    """The bow (LSB) at each transition k = 1 .. 2**N - 1 from its coefficients ``bow``
+    ((BOW_DEGREE - 1,), LSB)."""
+    return _bow_terms(np.arange(1, 2 ** bits) / 2 ** bits) @ np.asarray(bow, dtype=float)
+
+
+def coefficients() -> tuple[str, ...]:
+    """The bow's coefficient outputs, ``bow_p2`` .. ``bow_p{BOW_DEGREE}``."""
+    return tuple(f"bow_p{p}" for p in range(2, BOW_DEGREE + 1))
 
 
 def outputs(bits: int) -> tuple[str, ...]:
     """The bow's outputs of a ``bits``-bit weight test: none below :data:`BOW_BITS`."""
-    if bits < BOW_BITS:
-        return ()
-    return (*(f"bow_{i}" for i in range(1, BOW_KNOTS)), "bow_misfit")
+    return (*coefficients(), "bow_misfit") if bits >= BOW_BITS else ()

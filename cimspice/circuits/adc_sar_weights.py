@@ -107,8 +107,8 @@ def measurements(bits: int) -> tuple[Measurement, ...]:
                     "them from the composed ones, at least (refused above 0.25)"),
     ) + tuple(Measurement(f"weight_err_{j + 1}", "LSB", f"error of bit {j}'s weight 2**{j} (weight_err_1: the LSB)")
               for j in range(bits)) + tuple(
-        Measurement(name, "LSB", f"the transfer's bow at {name[4:]}/{adc_sar_bow.BOW_KNOTS} of the range (smooth "
-                    "error of the input level, beside the bit weights; cimspice.circuits.adc_sar_bow)"
+        Measurement(name, "LSB", f"the transfer's bow (smooth error of the input level, beside the bit weights): "
+                    f"its coefficient of the Legendre polynomial of degree {name[5:]} (cimspice.circuits.adc_sar_bow)"
                     if name != "bow_misfit" else "largest misfit of the composed transfer at a measured residue")
         for name in adc_sar_bow.outputs(bits))
 
@@ -152,8 +152,8 @@ def expressions(bits: int) -> list[str]:
 
 def superposed_levels(weight_err, offset: float = 0.0, bow=None) -> np.ndarray:
     """Transition levels (LSB), (2**N - 1,): ``T_k = offset + sum_j b_j(k) (2**j + e_j)``
-    for the N weight errors ``e_j`` (LSB, bit 0 first), plus the bow at the knots ``bow``
-    (LSB, :func:`.adc_sar_bow.bow_at`) when given."""
+    for the N weight errors ``e_j`` (LSB, bit 0 first), plus the bow of ``bow``'s
+    coefficients (LSB, :func:`.adc_sar_bow.bow_at`) when given."""
     e = np.asarray(weight_err, dtype=np.float64)
     k = np.arange(1, 2 ** e.size)
     bits = (k[:, None] >> np.arange(e.size)) & 1          # (2**N - 1, N)
@@ -245,7 +245,7 @@ def simulate(adc, engine, p: Mapping[str, float]) -> Measured:
             raise CircuitError(f"{adc.name}: at {dict(p)} the bit weights and the bow miss a measured transition by "
                                f"{misfit:.3g} LSB (at most {adc_sar_bow.BOW_FIT_MAX}): the transfer is not smooth "
                                "beside its bit weights; use the ramp test (bench: ramp)")
-        extra = {**{f"bow_{i}": float(v) for i, v in enumerate(bow, start=1)}, "bow_misfit": misfit}
+        extra = {**dict(zip(adc_sar_bow.coefficients(), map(float, bow))), "bow_misfit": misfit}
     else:
         c, e = solve_weights(levels, n)
     codes = adc._decode(r, len(fractions), p)

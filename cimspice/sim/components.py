@@ -32,6 +32,7 @@ from .errors import SimError
 from .peripherals import superposed_errors, superposed_inl
 from .provenance import characterized
 from .sense_circuit import sense_circuit
+from .spec import BOW_DEGREE
 
 __all__ = ["BlockFigures", "block_of"]
 
@@ -190,7 +191,7 @@ class BlockReader:
     def transfer(self, bits: int, block: str, at: dict) -> np.ndarray:
         """(2**bits - 1,) transition errors (LSB) of ``block``: a weight-tested SAR's absolute
         ones (``offset + decision_offset``, its ``weight_err_j`` and from 7 bits its bow
-        ``bow_i`` composed), or its endpoint
+        ``bow_p2`` .. composed), or its endpoint
         INL (superposed from the weights of a block built before the decision offset was
         measured; a ramp-tested block's ``inl_k``)."""
         if f"{block}.weight_err_1" in self.library:
@@ -200,10 +201,8 @@ class BlockReader:
             try:
                 if f"{block}.decision_offset" in self.library:
                     bow = None
-                    if f"{block}.bow_1" in self.library:   # from 7 bits (cimspice.circuits.adc_sar_bow)
-                        knots = sum(1 for name in self.library if name.startswith(f"{block}.bow_")
-                                    and name[len(block) + 5:].isdigit())
-                        bow = [read(f"bow_{i}") for i in range(1, knots + 1)]
+                    if f"{block}.bow_p2" in self.library:   # from 7 bits (cimspice.circuits.adc_sar_bow)
+                        bow = [read(f"bow_p{p}") for p in range(2, BOW_DEGREE + 1)]
                     return superposed_errors(e, read("offset") + read("decision_offset"), bow)
                 return superposed_inl(e)
             except SimError as error:

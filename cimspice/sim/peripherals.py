@@ -183,18 +183,28 @@ def superposed_errors(weight_err, offset: float, bow=None) -> np.ndarray:
     sum_j b_j(k) (2**j + e_j) + g(k / 2**N)``, offset and gain error kept (a weight-tested
     SAR's ``offset + decision_offset``: where it really converts, which the endpoint INL of
     :func:`superposed_inl` does not say). ``bow``: the SAR's smooth input error ``g`` (LSB)
-    at the interior knots ``i / (len(bow) + 1)`` of the range, 0 at both ends, linear
-    between (cimspice.circuits.adc_sar_bow); none below 7 bits."""
+    as its coefficients a_2 .. a_D, ``g(u) = sum_p a_p (P_p(2u - 1) - L_p(u))`` with P_p the
+    Legendre polynomial and L_p the line through its ends, u = k / 2**N
+    (cimspice.circuits.adc_sar_bow); none below 7 bits."""
     if not np.isfinite(offset):
         raise SimError(f"adc: the SAR's offset must be finite, got {offset!r}")
     t = _superposed_levels(weight_err) + float(offset)
     if bow is not None:
-        b = np.asarray(bow, dtype=float)
-        if b.ndim != 1 or b.size < 1 or not np.all(np.isfinite(b)):
-            raise SimError(f"adc: the SAR's bow must be finite values at its knots, got {b.tolist()}")
-        knots = np.arange(b.size + 2) / (b.size + 1)
-        t = t + np.interp(np.arange(1, t.size + 1) / (t.size + 1), knots, np.r_[0.0, b, 0.0])
+        a = np.asarray(bow, dtype=float)
+        if a.ndim != 1 or a.size < 1 or not np.all(np.isfinite(a)):
+            raise SimError(f"adc: the SAR's bow coefficients must be finite, got {a.tolist()}")
+        t = t + _bow(np.arange(1, t.size + 1) / (t.size + 1), a)
     return t - np.arange(1, t.size + 1)
+
+
+def _bow(u: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``sum_p a_p (P_p(2u - 1) - L_p(u))`` for p = 2 .. len(a) + 1 (LSB)."""
+    from numpy.polynomial import legendre
+
+    degree = a.size + 1
+    p = legendre.legvander(2 * u - 1, degree)[:, 2:]
+    ends = legendre.legvander(np.array([-1.0, 1.0]), degree)[:, 2:]
+    return (p - (np.outer(1 - u, ends[0]) + np.outer(u, ends[1]))) @ a
 
 
 def _superposed_levels(weight_err) -> np.ndarray:

@@ -66,9 +66,9 @@ DAC_TABLES = {"inputs.dac": "energy_driver", "inputs.dac.power": "power_driver",
 #: from this resolution on the catalogue's SAR blocks carry bit weights (``weight_err_j``)
 #: and offsets (the weight test), not ``inl_k``: cimspice.library.blocks.SAR_WEIGHT_BITS
 WEIGHT_TEST_BITS = 3
-#: from this resolution they also carry the transfer's bow at BOW_KNOTS - 1 knots (``bow_i``):
-#: cimspice.circuits.adc_sar_bow.BOW_BITS and BOW_KNOTS
-BOW_BITS, BOW_KNOTS = 7, 64
+#: from this resolution they also carry the transfer's bow, its Legendre coefficients
+#: ``bow_p2`` .. ``bow_p{BOW_DEGREE}``: cimspice.circuits.adc_sar_bow.BOW_BITS and BOW_DEGREE
+BOW_BITS, BOW_DEGREE = 7, 9
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -320,7 +320,7 @@ class SystemSpec:
                     # a ramp-tested block's INL at each transition; from WEIGHT_TEST_BITS on the
                     # catalogue's SARs carry bit weights and offsets instead
                     if self.adc.circuit == "adc_sar" and bits >= WEIGHT_TEST_BITS:
-                        bow = tuple(f"bow_{i}" for i in range(1, BOW_KNOTS)) if bits >= BOW_BITS else ()
+                        bow = tuple(f"bow_p{p}" for p in range(2, BOW_DEGREE + 1)) if bits >= BOW_BITS else ()
                         keys += [(f"adc.circuit.{bits}.{name}", f"{block}.{name}") for name in
                                  ("offset", "decision_offset", *(f"weight_err_{j}" for j in range(1, bits + 1)), *bow)]
                     else:
