@@ -19,9 +19,9 @@ the transfer is::
 least squares together with ``c`` and every ``e_j`` to the N + 1 key residues and the scanned
 ones. A bow that is a straight line is a gain error, which the weights carry (``e_j`` in
 proportion to ``2**j``); the ends pin it. Measured, fitted on the key and 64 scanned codes:
-the residues of 18 other codes within 0.004 LSB at 8 bits, 0.006 at 9, 0.012 at 10; the 23
-bisected transitions within 0.016-0.020 LSB of the composed levels plus the decision offset
-(superposition alone: 0.31-0.38 LSB).
+the residues of 18-20 other codes within 0.003 LSB at 8 bits, 0.004 at 9, 0.011-0.012 at 10
+(1.1-1.2 V); the 23 bisected transitions within 0.013-0.017 LSB of the composed levels plus
+their mean shift, the decision offset (superposition alone: 0.31-0.38 LSB).
 
 The bow is stored as its coefficients, ``g(u) = sum_p a_p (P_p(2u - 1) - L_p(u))`` for p = 2
 .. :data:`BOW_DEGREE` (outputs ``bow_p2`` .. ``bow_p9``, LSB), with ``P_p`` the Legendre
