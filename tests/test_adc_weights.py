@@ -171,7 +171,7 @@ def test_composed_transfer_with_its_bow_agrees_with_bisected_conversions_at_8_bi
     e = [v[f"weight_err_{j}"] for j in range(1, bits + 1)]
     bow = [v[f"bow_p{p}"] for p in range(2, 10)]
     shift = v["offset"] + v["decision_offset"]
-    codes = np.array([3, 37, 70, 100, 127, 129, 150, 170, 200, 230, 254])
+    codes = np.array([3, 37, 68, 100, 127, 129, 152, 172, 200, 228, 253])
     assert not set(codes.tolist()) & set(key_codes(bits) + scan_codes(bits))
     p = w._point(point)
     lsb = (p["v_ref_hi"] - p["v_ref_lo"]) / 2 ** bits

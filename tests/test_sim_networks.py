@@ -321,3 +321,23 @@ def test_residual_cnn_scored_on_the_baseline_system():
     assert result.costs.energy_by_layer["block2.down"]["arrays"] > 0
     assert result.costs.energy_by_layer["block2.add"]["digital"] > 0
     assert "accuracy" in result.to_table() and "block2.down: 16x32" in result.to_table()
+
+
+def test_each_column_array_drives_its_own_word_lines():
+    """An input row of a layer wider than one array is a word line in each column array,
+    each with its driver (the area counts one per array row): the same pulses as the
+    one-array layer, made once per array. 3 inputs x 6 outputs, differential on 8 columns:
+    4 outputs per array, 2 arrays."""
+    x = np.array([[1.0, 2 / 3, 1 / 3]])          # the pulses of test_array_energy_by_hand: 4
+    base = {"array": {"rows": 8, "cols": 8, "cell_bits": 2}, "mapping": {"slices": 1},
+            "inputs": {"encoding": "bit_serial", "bits": 2}, "adc": {"bits": None}}
+    pulses = {}
+    for n_out in (4, 6):
+        W = np.linspace(-1, 1, 3 * n_out).reshape(3, n_out)
+        net = Sequential("e", [Dense("d", W, np.zeros(n_out))])
+        backend = AnalogBackend(parse_system_spec(base))
+        assert [p.arrays for p in backend.prepare(net)] == [1 if n_out == 4 else 2]
+        backend.calibrate(net, x)
+        net.forward(x, backend)
+        pulses[n_out] = backend.ledger.counts["d"]["driver_pulses"]
+    assert pulses == {4: 4, 6: 8}

@@ -9,7 +9,8 @@ Components:
 
 - ``arrays``: read energy of the crossbars, ``sum V * I * t_read`` over every read (measured
   from the currents that flowed, not a per-operation constant);
-- ``drivers``: row pulses (1-bit) or DAC levels applied (rows at 0 V are not driven); a
+- ``drivers``: row pulses (1-bit) or DAC levels applied (rows at 0 V are not driven), one per
+  word line: an input row is a word line in each column array it spans, each driven; a
   characterized DAC (``inputs.dac``) prices every conversion at its code's energy, at the
   load of its layer's programmed rows;
 - ``sense``: sample-and-hold / sense samples, one per conversion, and a characterized sense

@@ -173,12 +173,13 @@ class DacFigures:
         self.layers[layer] = self.at(g, carried if abs(carried - g) > 1e-9 * g else None)
         self._describe()
 
-    def count(self, backend, layer: str, codes: np.ndarray) -> None:
+    def count(self, backend, layer: str, codes: np.ndarray, fan: int = 1) -> None:
         """Book the conversions of ``codes`` (reads, vectors, rows: indices of the levels)
         into ``backend.ledger``: their histogram (2**bits,) as ``dac_codes``, and the reads'
         wait for the rows to settle (s per inference, at ``layer``'s load) as ``time:dac_settle``."""
         ledger = backend.ledger
-        ledger.add(layer, "dac_codes", np.bincount(codes.ravel(), minlength=self._codes.size))
+        # each code drives ``fan`` DACs: one per column array the input row spans
+        ledger.add(layer, "dac_codes", fan * np.bincount(codes.ravel(), minlength=self._codes.size))
         settling = self.layers[layer].settling
         ledger.add(layer, "time:dac_settle", codes.shape[0] * codes.shape[1] / backend.batch * settling)
 

@@ -291,8 +291,11 @@ class AnalogMatrix:
         """The analog product of ``x`` (n, n_in) -> (n, n_out), every event counted."""
         n = len(x)
         codes_all, weights = self._encode(x)
+        # an input row is a word line in each of the row tile's column arrays, each with its own
+        # driver (the area counts one per array row): every drive is made that many times
+        fan = len(self.plan.out_groups)
         if self.backend.blocks.dac is not None:   # a characterized DAC prices each code (sim/dac_block.py)
-            self.backend.blocks.dac.count(self.backend, self.name, codes_all)
+            self.backend.blocks.dac.count(self.backend, self.name, codes_all, fan)
         P = len(codes_all)
         C = self.n_out * self.k
         ledger, a = self.backend.ledger, self.spec.array
@@ -300,7 +303,7 @@ class AnalogMatrix:
         for tile in self.tiles:
             ledger.add(self.name, f"adc:{tile.adc_bits}", P * n * C)
         ledger.add(self.name, "array_energy", in_order(tally.energy))
-        ledger.add(self.name, "driver_pulses", int(tally.pulses))
+        ledger.add(self.name, "driver_pulses", int(tally.pulses) * fan)
         ledger.add(self.name, *self._read_cycle(P * n / self.backend.batch))
         conversions = P * n * C * len(self.tiles)
         ledger.add(self.name, "sense_samples", conversions)
