@@ -195,3 +195,11 @@ def test_datasheet_of_the_shipped_sar_says_its_weight_errors_are_within_toleranc
         assert pct == pytest.approx(v["rms_pct"][0], rel=6e-3)
         assert "within tolerance 0.01 LSB" in row, row
         assert not re.search(rf"`adc_sar_6b\.{output}`:.*\n  - WARNING", page), page
+    # copied without its sweep files, the library still documents itself from the errors its
+    # surrogates stored, and draws no parity plot it has no points for
+    update_doc(tmp_path / "sar.h5", tmp_path / "surrogates.md", img=tmp_path / "img")
+    doc = (tmp_path / "surrogates.md").read_text()
+    v = surrogates["adc_sar_6b.weight_err_5"].validation
+    row = next(line for line in doc.splitlines() if line.startswith("| `adc_sar_6b.weight_err_5` |"))
+    assert shown_errors(row, "", "LSB")[0][0] == pytest.approx(v["rms_pct"][0] / 100 * v["full_scale"][0], rel=6e-3)
+    assert not (tmp_path / "img").exists() or not any((tmp_path / "img").iterdir())

@@ -56,11 +56,26 @@ def validation_rows(library: str | Path) -> list[dict]:
     surrogates, records = load_library(library), _in_catalogue_order(load_blocks(library))
     rows = []
     for block, record in records.items():
+        sweep = library.parent / str(record["validation_sweep"])
         for name in record.get("surrogates", []):
             s = surrogates.get(name)
             if s is not None:
-                rows.append(_row(block, s, library.parent / str(record["validation_sweep"])))
+                rows.append(_row(block, s, sweep) if sweep.is_file() else _stored_row(block, s, record))
     return rows
+
+
+def _stored_row(block: str, s: Surrogate, record: Mapping) -> dict:
+    """A row from the errors the surrogate stored when it was fitted, for a library whose
+    validation sweep files are not beside it (a copied library): no parity plot."""
+    v = s.validation
+    return {
+        "block": block, "surrogate": s.name, "unit": s.output_units[0], "model": s.model_label,
+        "inputs": [f"{n} ({sc})" for n, sc in zip(s.inputs, s.input_scales)], "full_scale": float(v["full_scale"][0]),
+        "rms_pct": float(v["rms_pct"][0]), "max_pct": float(v["max_pct"][0]), "tolerance": output_tolerance(s),
+        "n_train": int(s.provenance.get("source_points_used", 0)),
+        "n_validation": int(record.get("validation_points", 0)), "truth": None, "pred": None,
+        "candidates": {c["label"]: float(c["rms_pct"]) for c in s.candidates if c.get("status") == "ok"},
+    }
 
 
 def _row(block: str, s: Surrogate, validation: Path) -> dict:
@@ -160,9 +175,12 @@ def update_doc(library: str | Path, doc: str | Path, img: str | Path | None = No
         img.mkdir(parents=True, exist_ok=True)
         for block in records:
             mine = [r for r in rows if r["block"] == block and r["n_validation"]]
-            if mine:
-                png = img / f"library_{block}.png"
+            png = img / f"library_{block}.png"
+            if mine and all(r["truth"] is not None for r in mine):
                 _plot_block(block, mine, png)
+            elif not png.is_file():   # its sweeps are not here: an earlier plot stays, else none
+                continue
+            if mine:
                 images[block] = Path(_relative(png, doc.parent)).as_posix()
     sections = {"blocks": blocks_table(records), "results": results_table(rows, images)}
     text = doc.read_text() if doc.exists() else f"# Surrogate library `{library.name}`\n\n" + "\n\n".join(
