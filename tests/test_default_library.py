@@ -107,7 +107,7 @@ def test_baseline_cnn_energy_is_mostly_characterized(tmp_path):
 
 
 @pytest.mark.parametrize("change, block", [({"adc": {"circuit": "adc_flash"}}, "adc_flash_6b"),
-                                           ({"adc": {"partial_sum_bits": 10}}, "adc_sar_10b"),
+                                           ({"adc": {"circuit": "adc_ramp"}}, "adc_ramp_6b"),
                                            ({"inputs": {"driver": "row_dac"}}, "row_dac")])
 def test_a_block_the_library_lacks_is_refused_with_the_command_that_adds_it(change, block):
     spec = load_system_spec("baseline").updated(change)
