@@ -97,7 +97,11 @@ def test_baseline_at_the_papers_resolution_is_refused_with_the_command_that_adds
     library, blocks = shipped
     assert paper_bits(128) == 8 and paper_bits(512) == 10
     assert baseline_bits(128, library) == (8, 8)          # the shipped weight-tested 8-bit SAR
-    assert baseline_bits(512, library) == (9, 10)         # the library's highest SAR, a stated deviation
+    assert baseline_bits(512, library) == (10, 10)        # and the 10-bit one
+    # a library without the 10-bit SAR: its highest below, a stated deviation, or refused
+    library = {k: v for k, v in library.items() if not k.startswith("adc_sar_10b.")}
+    blocks = {k: v for k, v in blocks.items() if k != "adc_sar_10b"}
+    assert baseline_bits(512, library) == (9, 10)
     bits, _ = baseline_bits(512, library, "paper")
     with pytest.raises(Exception, match=r"adc_sar_10b.*cimspice library build .*--only adc_sar_10b"):
         read_prices(512, bits, 40e-6, library=library, blocks=blocks)
