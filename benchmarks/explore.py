@@ -28,9 +28,9 @@ from cimspice.sim.explore import design_points, explore
 SWEEPS = [("adc.bits", [4, 6]), ("array.rows", [32, 64]), ("inputs.bits", [4, 8]), ("mapping.slices", [1, 2])]
 
 
-def sweep_seconds(points, workers: int, samples: int) -> tuple[float, list]:
+def sweep_seconds(points, workers: int, samples: int, network: str = "mlp") -> tuple[float, list]:
     start = time.perf_counter()
-    results = explore(points, "mlp", workers=workers, n_samples=samples)
+    results = explore(points, network, workers=workers, n_samples=samples)
     return time.perf_counter() - start, results
 
 
@@ -38,6 +38,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=200, help="held-out digits per design point")
     parser.add_argument("--repeats", type=int, default=1, help="alternated rounds; the best of each is kept")
+    parser.add_argument("--network", default="mlp", help="shipped network of every point (default: %(default)s; "
+                        "cnn: about 4x the work per point)")
     args = parser.parse_args()
     points = design_points("baseline", SWEEPS)
     assert len(points) == 16
@@ -50,13 +52,13 @@ def main() -> None:
         for _ in range(args.repeats):
             for w in (1, 2):
                 t_cpu[w].append(cpu_seconds(w, work, pool1 if w == 1 else pool2))
-                seconds, runs[w] = sweep_seconds(points, w, args.samples)
+                seconds, runs[w] = sweep_seconds(points, w, args.samples, args.network)
                 t_sweep[w].append(seconds)
     same = all(a.analog_metrics == b.analog_metrics and a.costs.total_energy == b.costs.total_energy
                for a, b in zip(runs[1], runs[2]))
     cpu = min(t_cpu[1]) / min(t_cpu[2])
     sweep = min(t_sweep[1]) / min(t_sweep[2])
-    print(f"16-point design sweep of baseline on the MLP, {args.samples} digits per point")
+    print(f"16-point design sweep of baseline on the {args.network}, {args.samples} digits per point")
     print(f"   1 worker {min(t_sweep[1]):.1f} s, 2 workers {min(t_sweep[2]):.1f} s: speed-up {sweep:.2f}")
     print(f"   pure-CPU calibration (Python loop, 1 vs 2 processes): speed-up {cpu:.2f}")
     print(f"   {sweep / cpu:.2f}x the calibration's speed-up (target >= 0.9); parallel results equal serial: {same}")
