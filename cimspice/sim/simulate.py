@@ -34,6 +34,7 @@ from .network import Network
 from .results import breakdown, corner_table, write_results
 from .spec import SystemSpec, load_system_spec
 from .zoo import load_dataset, load_network
+from .zoo.store import onnx_data_source
 
 __all__ = ["SimulationResult", "simulate", "simulate_corners", "sweep", "sweep_table"]
 
@@ -122,27 +123,14 @@ def _network(network) -> tuple[Network, str]:
     return load_network(network), str(network)
 
 
-def _onnx_data_source(net: Network) -> str:
-    """The shipped network whose held-out data score an imported ONNX network: the one its
-    metadata name, else the digits in its input's shape (as ``load_dataset(path)`` finds,
-    from the network as imported: its file read again might give another batch axis)."""
-    from .onnx_import import DIGITS_FORMATS
-
-    info = net.info
-    source = info.get("zoo_data") or {"flat": "mlp", "image": "cnn", "rows": "lstm"}.get(info.get("input_format"))
-    if source is None:
-        raise SimError(f"{info.get('path', net.name)}: input shape {info.get('input_shape')} is not one the shipped "
-                       f"digits come in ({', '.join(map(str, DIGITS_FORMATS))}): give the data as FILE.npz (--data)")
-    return source
-
-
 def _data(net: Network, network, data, n_samples, calibration_samples) -> tuple:
     """``(x, y, x_calibration)``: ``data`` as given (arrays, or an ``.npz`` path), else the
     held-out set of the zoo network or network file ``network``; the first ``n_samples``."""
     if data is None:
         source = net.info.get("path") if isinstance(network, Network) else network
         if isinstance(network, Network) and net.info.get("source") == "onnx":
-            source = _onnx_data_source(net)
+            # from the network as imported: its file read again might give another batch axis
+            source = onnx_data_source(net.info, net.info.get("path", net.name))
         if source is None:
             raise SimError(f"network {net.name!r}: no held-out data of its own; pass data=(x, y, x_calibration) "
                            "or an .npz file")

@@ -33,7 +33,8 @@ from ..graph import Graph
 from ..network import GPT, Network, Sequential
 
 __all__ = ["NETWORK_SCHEMA", "NETWORK_SCHEMA_VERSION", "VOCAB", "ZOO_DIR", "decode_text", "encode_text",
-           "digits", "list_networks", "load_dataset", "load_network", "read_network_file", "save_network"]
+           "digits", "list_networks", "load_dataset", "load_network", "onnx_data_source", "read_network_file",
+           "save_network"]
 
 NETWORK_SCHEMA = "cimspice.network"
 NETWORK_SCHEMA_VERSION = 1
@@ -179,6 +180,19 @@ def load_network(name) -> Network:
     raise SimError(f"{path}: unknown network kind {kind!r}")
 
 
+def onnx_data_source(info: dict, where) -> str:
+    """The shipped network whose held-out data score an imported ONNX network of ``info``
+    (its ``Network.info``): the one its metadata name, else the digits in its input's shape;
+    refused (naming ``where``, its file) when neither."""
+    from ..onnx_import import DIGITS_FORMATS
+
+    source = info.get("zoo_data") or {"flat": "mlp", "image": "cnn", "rows": "lstm"}.get(info.get("input_format"))
+    if source is None:
+        raise SimError(f"{where}: input shape {info.get('input_shape')} is not one the shipped digits come in "
+                       f"({', '.join(map(str, DIGITS_FORMATS))}): give the data as FILE.npz (--data)")
+    return source
+
+
 def load_dataset(name, split: str = "test", n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Inputs and targets for network ``name`` (or file path), shaped for it.
 
@@ -190,15 +204,9 @@ def load_dataset(name, split: str = "test", n: int | None = None) -> tuple[np.nd
     if split not in ("test", "train"):
         raise SimError(f"load_dataset: split must be 'test' or 'train', got {split!r}")
     if str(name).lower().endswith(".onnx"):  # an imported network whose input is shaped like the digits
-        from ..onnx_import import DIGITS_FORMATS, load_onnx
+        from ..onnx_import import load_onnx
 
-        info = load_onnx(name).info
-        if info.get("zoo_data"):      # the model says whose held-out data score it
-            return load_dataset(info["zoo_data"], split, n)
-        if info["input_format"] is None:
-            raise SimError(f"{name}: input shape {info['input_shape']} is not one the shipped digits come in "
-                           f"({', '.join(map(str, DIGITS_FORMATS))}): give the data as FILE.npz (--data)")
-        return load_dataset({"flat": "mlp", "image": "cnn", "rows": "lstm"}[info["input_format"]], split, n)
+        return load_dataset(onnx_data_source(load_onnx(name).info, name), split, n)
     path = _path(name)
     attrs, _, data, _ = read_network_file(path)
     fmt = attrs.get("input_format")
