@@ -68,14 +68,8 @@ def _stored_row(block: str, s: Surrogate, record: Mapping) -> dict:
     """A row from the errors the surrogate stored when it was fitted, for a library whose
     validation sweep files are not beside it (a copied library): no parity plot."""
     v = s.validation
-    return {
-        "block": block, "surrogate": s.name, "unit": s.output_units[0], "model": s.model_label,
-        "inputs": [f"{n} ({sc})" for n, sc in zip(s.inputs, s.input_scales)], "full_scale": float(v["full_scale"][0]),
-        "rms_pct": float(v["rms_pct"][0]), "max_pct": float(v["max_pct"][0]), "tolerance": output_tolerance(s),
-        "n_train": int(s.provenance.get("source_points_used", 0)),
-        "n_validation": int(record.get("validation_points", 0)), "truth": None, "pred": None,
-        "candidates": {c["label"]: float(c["rms_pct"]) for c in s.candidates if c.get("status") == "ok"},
-    }
+    return _described(block, s, rms_pct=float(v["rms_pct"][0]), max_pct=float(v["max_pct"][0]),
+                      n_validation=int(record.get("validation_points", 0)), truth=None, pred=None)
 
 
 def _row(block: str, s: Surrogate, validation: Path) -> dict:
@@ -85,14 +79,21 @@ def _row(block: str, s: Surrogate, validation: Path) -> dict:
     fs = float(s.validation["full_scale"][0])
     pred = s.predict(X[inside])
     err = 100 * np.abs(pred - truth[inside]) / fs
+    return _described(block, s, rms_pct=float(np.sqrt(np.mean(err ** 2))) if err.size else float("nan"),
+                      max_pct=float(err.max()) if err.size else float("nan"), n_validation=int(inside.sum()),
+                      truth=truth[inside], pred=pred)
+
+
+def _described(block: str, s: Surrogate, **errors) -> dict:
+    """A table row: what the surrogate is (inputs, model, full scale, tolerance, candidates)
+    and its off-grid ``errors``."""
     return {
         "block": block, "surrogate": s.name, "unit": s.output_units[0], "model": s.model_label,
-        "inputs": [f"{n} ({sc})" for n, sc in zip(s.inputs, s.input_scales)], "full_scale": fs,
-        "rms_pct": float(np.sqrt(np.mean(err ** 2))) if err.size else float("nan"),
-        "max_pct": float(err.max()) if err.size else float("nan"), "tolerance": output_tolerance(s),
-        "n_train": int(s.provenance.get("source_points_used", 0)), "n_validation": int(inside.sum()),
-        "truth": truth[inside], "pred": pred,
+        "inputs": [f"{n} ({sc})" for n, sc in zip(s.inputs, s.input_scales)],
+        "full_scale": float(s.validation["full_scale"][0]), "tolerance": output_tolerance(s),
+        "n_train": int(s.provenance.get("source_points_used", 0)),
         "candidates": {c["label"]: float(c["rms_pct"]) for c in s.candidates if c.get("status") == "ok"},
+        **errors,
     }
 
 
