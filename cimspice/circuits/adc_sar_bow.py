@@ -55,11 +55,9 @@ BOW_FIT_MAX = 0.05
 
 
 def scan_codes(bits: int) -> list[int]:
-    """The scanned codes, (2i + 1) 2**N / 128 for i = 0 .. 63, less the key ones
-    (:func:`.adc_sar_weights.key_codes`) already measured."""
-    keys = {1, 2 ** bits - 1, *(2 ** j for j in range(bits))}
+    """The scanned codes, (2i + 1) 2**N / 128 for i = 0 .. 63 (ascending, distinct)."""
     codes = sorted({(2 * i + 1) * 2 ** bits // (2 * SCAN_CODES) for i in range(SCAN_CODES)})
-    return [k for k in codes if 0 < k < 2 ** bits and k not in keys]
+    return [k for k in codes if 0 < k < 2 ** bits]
 
 
 def _bow_terms(u: np.ndarray) -> np.ndarray:

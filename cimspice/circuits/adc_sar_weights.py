@@ -131,8 +131,10 @@ def energy_codes(bits: int) -> list[int]:
 
 def residue_codes(bits: int) -> list[int]:
     """The transitions read from residues: :func:`key_codes`, then from
-    :data:`~.adc_sar_bow.BOW_BITS` up the scanned ones (:func:`~.adc_sar_bow.scan_codes`)."""
-    return key_codes(bits) + (adc_sar_bow.scan_codes(bits) if bits >= adc_sar_bow.BOW_BITS else [])
+    :data:`~.adc_sar_bow.BOW_BITS` up the scanned ones not among them (:func:`~.adc_sar_bow.scan_codes`)."""
+    keys = key_codes(bits)
+    scan = adc_sar_bow.scan_codes(bits) if bits >= adc_sar_bow.BOW_BITS else []
+    return keys + [k for k in scan if k not in keys]
 
 
 def input_levels(bits: int) -> list[float]:

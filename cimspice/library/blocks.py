@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..circuits import adc_sar_bow, get_circuit
+from ..circuits.adc_sar_weights import residue_codes
 from ..circuits.base import CircuitError
 from ..circuits.nonlinear import FUNCTIONS
 from .errors import LibraryError
@@ -397,7 +398,7 @@ def wide_sar_block(bits: int) -> Block:
         why=f"{bits}-bit SAR ADC, weight test ({bits + 11} conversions, and 8 x 3 to bisect its decision "
             "offset): energy and time per conversion, the bit weights and offsets that compose its absolute "
             "transitions, INL and DNL over the supply"
-            + (f"; {len(adc_sar_bow.scan_codes(bits))} more conversions for the transfer's bow"
+            + (f"; {len(residue_codes(bits)) - bits - 1} more conversions for the transfer's bow"
                if adc_sar_bow.outputs(bits) else ""),
     )
 
