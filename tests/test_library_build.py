@@ -131,6 +131,44 @@ def test_touching_one_block_resimulates_only_it(copy):
     assert s.domain_max[s.inputs.index("i_in")] == pytest.approx(5e-5)
 
 
+@pytest.mark.slow
+def test_corner_builds_add_tables_beside_the_nominal_ones(copy):
+    """Corners are added to a library, not swapped in: the nominal tables a system without
+    a corner reads stay, each corner has its own record, and a record is only "unchanged"
+    when its corner was built by the same sweep."""
+    lib = copy / "lib.h5"
+    nominal = load_library(lib)
+    run = dict(only=["tia"], quick=True, progress=False)
+    assert [r.status for r in build_library(lib, corners=("tt", "ss"), temps=(-40, 27, 125), **run)] == ["built"]
+    library, records = load_library(lib), load_blocks(lib)
+    outputs = CATALOGUE["tia"].outputs
+    assert set(library) == set(nominal) | {f"tia.{o}@{c}" for o in outputs for c in ("tt", "ss")}
+    assert all(library[n].provenance == nominal[n].provenance for n in nominal)
+    assert {"tia", "tia@tt", "tia@ss"} <= set(records)
+    assert records["tia@ss"]["corner"] == "ss" and records["tia@ss"]["fingerprint"] == records["tia@tt"]["fingerprint"]
+    assert records["tia@ss"]["surrogates"] == sorted(f"tia.{o}@ss" for o in outputs)
+    # tt is the circuits' own corner: its table at 27 degC is the nominal table's circuit,
+    # from another sweep and fit; they agree within the two stated validation errors
+    nom, tt, ss = nominal["tia.v_out"], library["tia.v_out@tt"], library["tia.v_out@ss"]
+    points = {k: np.linspace(*nom.domain[k], 9) for k in nom.inputs}
+    points.update({k: np.full(9, np.mean(tt.domain[k])) for k in tt.inputs if k not in points})
+    points["temp"] = np.full(9, 27.0)
+    both = nom.validation["max_pct"][0] + tt.validation["max_pct"][0]
+    diff = tt.predict({k: points[k] for k in tt.inputs}) - nom.predict({k: points[k] for k in nom.inputs})
+    assert np.max(np.abs(diff)) <= both / 100 * nom.validation["full_scale"][0]
+    # slow transistors move the output (the two corners are different circuits)
+    assert not np.allclose(ss.predict({k: points[k] for k in ss.inputs}),
+                           tt.predict({k: points[k] for k in tt.inputs}), rtol=0, atol=1e-6)
+    assert [r.status for r in build_library(lib, corners=("tt", "ss"), temps=(-40, 27, 125), **run)] == ["unchanged"]
+    # one corner alone is another sweep: it replaces ss's tables and record, keeps tt's
+    assert [r.status for r in build_library(lib, corners=("ss",), **run)] == ["built"]
+    records = load_blocks(lib)
+    assert records["tia@ss"]["fingerprint"] != records["tia@tt"]["fingerprint"]
+    assert "temp" not in load_library(lib)["tia.v_out@ss"].inputs
+    assert set(load_library(lib)) == set(library)
+    assert [r.status for r in build_library(lib, corners=("tt", "ss"), temps=(-40, 27, 125), **run)] == ["refit"]
+
+
 def test_catalogue_specs_parse_and_validation_points_are_off_grid():
     """Every block's full and quick specs are valid sweeps of its circuit (names,
     arguments, ranges in bounds, outputs measured) spaced in the block's scales, and no

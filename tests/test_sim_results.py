@@ -181,6 +181,24 @@ def test_temperature_of_a_table_without_a_temp_input(plain_library):
     assert at_27.costs.total_energy == simulate(_adc_spec(plain_library), "mlp", n_samples=20).costs.total_energy
 
 
+def test_a_temperature_without_a_corner_reads_the_nominal_corner(plain_library, corner_library, tmp_path):
+    """A library with the nominal table and corner tables beside it (what a corner build adds):
+    no corner and no temperature reads the nominal table; a temperature it was not
+    characterized at reads the tt table there, and the source record says so."""
+    both = tmp_path / "both.h5"
+    save_library(both, {**load_library(plain_library), **load_library(corner_library)})
+    nominal, hot = (simulate(_adc_spec(both, **top), "mlp", n_samples=20) for top in ({}, {"temp": 85}))
+    assert nominal.costs.total_energy == simulate(_adc_spec(plain_library), "mlp", n_samples=20).costs.total_energy
+    adc = [r for r in hot.costs.sources["energy"]["adc"] if r["kind"] == "characterized"][0]
+    assert (adc["key"], adc["corner"], adc["temp"]) == (f"{KEY}@tt", "tt", 85.0)
+    tt = float(load_library(corner_library)[f"{KEY}@tt"].predict({"vdd": [VDD], "temp": [85.0]})[0])
+    nom = [r for r in nominal.costs.sources["energy"]["adc"] if r["kind"] == "characterized"][0]
+    assert adc["value"] / nom["value"] == pytest.approx(
+        tt / float(load_library(plain_library)[KEY].predict({"vdd": [VDD]})[0]), rel=1e-9)
+    at_27 = simulate(_adc_spec(both, temp=27), "mlp", n_samples=20)      # the nominal table holds 27 degC
+    assert [r for r in at_27.costs.sources["energy"]["adc"] if r["kind"] == "characterized"][0]["key"] == KEY
+
+
 def test_corner_all_gives_one_table(corner_library, tmp_path, capsys):
     spec = tmp_path / "sys.yaml"
     spec.write_text(json.dumps(_adc_spec(corner_library).to_dict()))

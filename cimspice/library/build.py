@@ -2,11 +2,15 @@
 
 For each block: its training grid and its off-grid validation sweep run through the sweep
 engine (:func:`~cimspice.characterize.run_sweep`: parallel, local or Dask, resumable)
-into ``WORK/<block>/{train,validation}.h5`` (their YAML specs beside them, so
-``cimspice sweep`` reruns one); :func:`~cimspice.surrogate.fit_surrogates` fits every
-candidate family on the grid and scores it on the validation points, which it never
-trains on; the surrogates, with their provenance, and the block's record
-(``/blocks/<block>``: circuit, area, fingerprint, sweep hashes, times) go into the library.
+into ``WORK/<block>/{train,validation}.h5`` (``WORK/<block>@tt-ff-ss/`` for a corner
+build; their YAML specs beside them, so ``cimspice sweep`` reruns one);
+:func:`~cimspice.surrogate.fit_surrogates` fits every candidate family on the grid and
+scores it on the validation points, which it never trains on; the surrogates, with their
+provenance, and the block's record (``/blocks/<block>``: circuit, area, fingerprint, sweep
+hashes, times) go into the library.
+A build with ``corners`` writes ``{block}.{output}@{corner}`` and one record per corner,
+``/blocks/<block>@<corner>``, beside the nominal ones: adding corners to a library keeps
+the tables a system without a corner reads.
 
 Incremental: a block whose fingerprint (:mod:`.provenance`) is the one the library
 records, with all of its surrogates there, is left alone ("unchanged"); a block whose
@@ -38,11 +42,12 @@ from ..circuits.devices import check_corner
 from ..surrogate import file_sha256, fit_surrogates, load_blocks, save_library
 from ..surrogate.accuracy import error_text
 from ..surrogate.errors import one_line
+from ..surrogate.fit import CORNER_SEPARATOR
 from .blocks import CATALOGUE, Block, select
 from .errors import LibraryError
 from .provenance import block_fingerprint, block_record, circuit_provenance, temperatures
 
-__all__ = ["BlockResult", "build_library"]
+__all__ = ["BlockResult", "build_library", "record_names"]
 
 log = logging.getLogger(__name__)
 
@@ -160,21 +165,29 @@ def _build_block(options: _Build, block: Block) -> BlockResult:
     try:
         sweeps = _sweeps(options, block)
         fingerprint = block_fingerprint(block, {kind: s.spec for kind, s in sweeps.items()})
-        old = options.records.get(block.name, {})
-        kept = list(old.get("surrogates", []))
-        if (not options.force and old.get("fingerprint") == fingerprint and kept
-                and set(kept) <= options.present):
+        names = record_names(block.name, options.corners if block.corners else ())
+        olds = [options.records.get(name, {}) for name in names]
+        kept = [s for old in olds for s in old.get("surrogates", [])]
+        if (not options.force and kept and set(kept) <= options.present
+                and all(old.get("fingerprint") == fingerprint and old.get("surrogates") for old in olds)):
             return BlockResult(block.name, "unchanged", surrogates=kept)
         ran = [_run(options, sweep) for sweep in sweeps.values()]
         fit_started = time.monotonic()
         fitted = _fit(block, sweeps, fingerprint)
-        record = block_record(block, sweeps["train"].spec, fingerprint, quick=options.quick,
-                              fit_seconds=time.monotonic() - fit_started, surrogates=sorted(fitted),
-                              **_sweep_records(options.path, sweeps))
-        stale = [n for n in options.present if n.startswith(block.name + ".") and n not in fitted]
-        save_library(options.path, fitted, append=True, replace=True, remove=stale, blocks={block.name: record})
+        common = dict(quick=options.quick, fit_seconds=time.monotonic() - fit_started,
+                      **_sweep_records(options.path, sweeps))
+        records = {name: block_record(block, sweeps["train"].spec, fingerprint,
+                                      surrogates=sorted(n for n in fitted if _corner_of(n) == corner),
+                                      **({"corner": corner} if corner else {}), **common)
+                   for name, corner in zip(names, _corners_of_records(names))}
+        # a corner build replaces the tables of its corners only: the nominal ones (and
+        # other corners') stay, so a system without a corner still reads them
+        mine = {_corner_of(n) for n in fitted}
+        stale = [n for n in options.present
+                 if n.startswith(block.name + ".") and _corner_of(n) in mine and n not in fitted]
+        save_library(options.path, fitted, append=True, replace=True, remove=stale, blocks=records)
         options.present = (options.present - set(stale)) | set(fitted)
-        options.records[block.name] = record
+        options.records.update(records)
     except CimspiceError as error:
         return BlockResult(block.name, "failed", time.monotonic() - started, detail=one_line(error))
     worst = max(fitted.values(), key=lambda s: float(s.validation["max_pct"][0]))
@@ -185,9 +198,27 @@ def _build_block(options: _Build, block: Block) -> BlockResult:
                        f"{points} points, worst validation {error} in {worst.name}")
 
 
+def record_names(block: str, corners: Iterable[str]) -> list[str]:
+    """The ``/blocks`` records of a build of ``block``: one per corner (``block@corner``),
+    or ``block`` itself for a build without corners."""
+    return [f"{block}{CORNER_SEPARATOR}{c}" for c in corners] or [block]
+
+
+def _corners_of_records(names: Iterable[str]) -> list[str]:
+    return [name.partition(CORNER_SEPARATOR)[2] for name in names]
+
+
+def _corner_of(surrogate_name: str) -> str:
+    """The corner a library name belongs to ("" for a nominal table)."""
+    return surrogate_name.partition(CORNER_SEPARATOR)[2]
+
+
 def _sweeps(options: _Build, block: Block) -> dict[str, _Sweep]:
     """The block's two sweeps, validated (a spec error names the block)."""
-    folder = options.work / block.name
+    corners = options.corners if block.corners else ()
+    # one folder per corner set: a corner build must not overwrite the nominal sweeps
+    # that the nominal records point to (and the other way round)
+    folder = options.work / (f"{block.name}{CORNER_SEPARATOR}{'-'.join(corners)}" if corners else block.name)
     specs = block.sweep_specs(quick=options.quick, corners=options.corners, temps=options.temps)
     out = {}
     for kind in KINDS:

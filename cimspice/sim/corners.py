@@ -5,7 +5,10 @@ the NLDM convention); temperature is an input ``temp`` (degC) of a table whose s
 :func:`at_operating_point` maps every key the spec names onto its table at ``spec.corner``,
 with ``temp`` fixed at ``spec.temp`` (:class:`AtTemperature`), so the rest of the simulator
 reads ``library[key]`` as it always does. A table that is not there is refused with the
-command that adds it; nothing is silently taken from another corner or temperature.
+command that adds it; nothing is silently taken from another corner or temperature. A
+spec with a temperature and no corner reads the nominal corner's table (``key@tt``, the
+circuits' own corner) where the nominal table has no ``temp`` input, and says so in its
+source records.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ from ..surrogate.library import surrogate_corner
 from .errors import SimError
 from .provenance import characterized
 
-__all__ = ["NOMINAL_TEMP", "AtTemperature", "at_operating_point", "characterized_temp", "corners_of",
+__all__ = ["NOMINAL_CORNER", "NOMINAL_TEMP", "AtTemperature", "at_operating_point", "characterized_temp", "corners_of",
            "fixed_inputs", "library_corners", "table_record"]
 
 #: degC: ngspice's default temperature and the circuits' ``temp`` default, where a sweep
 #: that does not sweep ``temp`` ran (cimspice.circuits.base.TEMP; the sim does not import circuits)
 NOMINAL_TEMP = 27.0
+#: the process corner of a circuit built without one (its ``corner`` default), so the corner
+#: of a nominal table: ``key@tt`` at 27 degC is the same circuit as ``key``
+NOMINAL_CORNER = "tt"
 
 
 def corners_of(library: dict, key: str) -> list[str]:
@@ -108,6 +114,11 @@ def _table(library: dict, spec, field: str, key: str) -> str | None:
     (the backend's checks report it where it is needed)."""
     corner = spec.corner
     if corner is None:
+        # a temperature the nominal table was not characterized at is read from the nominal
+        # corner's table when the library holds one with a temperature input
+        nominal = f"{key}{CORNER_SEPARATOR}{NOMINAL_CORNER}"
+        if spec.temp is not None and nominal in library and (key not in library or not _holds(library[key], spec.temp)):
+            return nominal
         return key if key in library else None
     name = f"{key}{CORNER_SEPARATOR}{corner}"
     if name in library:
@@ -120,6 +131,11 @@ def _table(library: dict, spec, field: str, key: str) -> str | None:
     where = f"corners {', '.join(have)}" if have else "no corner tables"
     raise SimError(f"{spec.source}: {field}: no table {name!r} in the library {spec.library} ({key!r} has {where}); "
                    f"add it with `cimspice library build --corners {corner}`")
+
+
+def _holds(surrogate, temp: float) -> bool:
+    """Whether ``surrogate`` can be read at ``temp`` degC (a temp input, or characterized there)."""
+    return "temp" in surrogate.inputs or bool(np.isclose(temp, characterized_temp(surrogate)))
 
 
 def _at_temp(surrogate, spec, field: str, name: str):
