@@ -273,3 +273,20 @@ def test_spec_refuses_a_dac_block_with_ideal_or_bipolar_inputs(inputs, message):
     with pytest.raises(SimError, match=message):
         load_system_spec("ideal").updated({"inputs": {**DAC8["inputs"], **inputs}, "library": "default"})
 
+
+
+def test_seeds_give_one_dac_source_line_averaged_over_the_programmings(shipped):
+    """Each seed programs the arrays anew, so each prices the DAC at its own g_row. Averaged
+    over seeds that is one source (one line of the breakdown), whose energy and g_row are the
+    seeds' means, each seed's own figures kept under ``draws``."""
+    spec = load_system_spec("baseline").updated(DAC8)
+    single = [simulate(spec.updated({"seed": s}), "cnn", n_samples=20, library=shipped) for s in (0, 1)]
+    both = simulate(spec, "cnn", n_samples=20, seeds=2, library=shipped)
+    drivers = both.costs.sources["energy"]["drivers"]
+    assert len(drivers) == 1
+    ones = [r.costs.sources["energy"]["drivers"][0] for r in single]
+    assert ones[0]["g_row"] != ones[1]["g_row"]                          # the draws differ
+    assert drivers[0]["value"] == pytest.approx(np.mean([r["value"] for r in ones]), rel=1e-12)
+    for layer, g in drivers[0]["g_row"].items():
+        assert g == pytest.approx(np.mean([r["g_row"][layer] for r in ones]), rel=1e-12)
+    assert [d["g_row"] for d in drivers[0]["draws"]] == [r["g_row"] for r in ones]

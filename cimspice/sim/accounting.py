@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import costs
-from .provenance import computed, is_characterized, spec_value
+from .provenance import computed, draw_identity, is_characterized, merged_draws, spec_value
 
 __all__ = ["COMPONENTS", "LATENCY_PARTS", "QUANTITIES", "CostReport", "mean_report", "summarise"]
 
@@ -311,11 +311,15 @@ def mean_report(reports: list[CostReport]) -> CostReport:
     first.energy = {k: float(np.mean([r.energy[k] for r in reports])) for k in COMPONENTS}
     first.energy_by_layer = {layer: {k: float(np.mean([r.energy_by_layer.get(layer, {}).get(k, 0.0) for r in reports]))
                                      for k in COMPONENTS} for layer in first.energy_by_layer}
-    book = _Book()
+    # one line per source: a record whose only difference between seeds is what the draw
+    # decided (the DAC's g_row from each programming) is the same source
+    groups: dict = defaultdict(list)
     for r in reports:
         for component, records in r.sources["energy"].items():
             for rec in records:
-                source = {k: v for k, v in rec.items() if k != "value"}
-                book.add("energy", component, rec["value"] / len(reports), source)
+                groups[component, draw_identity(rec)].append(rec)
+    book = _Book()
+    for (component, _), records in groups.items():
+        book.add("energy", component, sum(rec["value"] for rec in records) / len(reports), merged_draws(records))
     first.sources = {**first.sources, "energy": book.sources()["energy"]}
     return first

@@ -21,7 +21,17 @@ spec values never count.
 
 from __future__ import annotations
 
-__all__ = ["characterized", "computed", "is_characterized", "label", "spec_value"]
+import json
+
+import numpy as np
+
+__all__ = ["PER_DRAW", "characterized", "computed", "draw_identity", "is_characterized", "label", "merged_draws",
+           "spec_value"]
+
+#: fields of a source record that follow the device draw (one seed's programming), not the
+#: source: per-layer operating points read from the programmed arrays (the DAC's ``g_row``)
+#: and the text of the model that lists them
+PER_DRAW = ("g_row", "g_row_carried", "settling")
 
 
 def characterized(library: str, key: str, field: str, corner: str = "", temp: float | None = None,
@@ -68,3 +78,31 @@ def label(record: dict) -> str:
         return f"computed {record['from'].split(' of ')[0]}; {label(record['model'])}"
     setting = record["setting"]
     return f"spec {record['field']} = {f'{setting:g}' if isinstance(setting, float) else setting}"
+
+
+def draw_identity(record: dict) -> str:
+    """The source a record names, without what the device draw decided (:data:`PER_DRAW`, a
+    ``model`` text) or its ``value``: equal for the same source read under other seeds."""
+    return json.dumps({k: v for k, v in record.items()
+                       if k not in PER_DRAW and k != "value" and not (k == "model" and isinstance(v, str))},
+                      sort_keys=True)
+
+
+def merged_draws(records: list[dict]) -> dict:
+    """One record for the same source (:func:`draw_identity`) read under several draws:
+    its per-layer :data:`PER_DRAW` figures averaged over the draws, and each draw's own
+    figures (and model text) kept under ``draws`` when they differ."""
+    first = {k: v for k, v in records[0].items() if k != "value"}
+    drawn = [{k: r[k] for k in (*PER_DRAW, "model") if k in r and (k != "model" or isinstance(r[k], str))}
+             for r in records]
+    if all(d == drawn[0] for d in drawn):
+        return first
+    for name in PER_DRAW:
+        tables = [r[name] for r in records if isinstance(r.get(name), dict)]
+        if tables:
+            first[name] = {k: float(np.mean([t[k] for t in tables if k in t])) for k in sorted(set().union(*tables))}
+    if isinstance(first.get("model"), str):
+        first["model"] += (f" [the first of {len(records)} draws; {', '.join(PER_DRAW)} averaged over them, "
+                           "each under draws]")
+    first["draws"] = drawn
+    return first
