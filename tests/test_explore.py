@@ -115,6 +115,27 @@ def test_per_layer_error_is_the_layers_own_output_error():
     assert row["energy_share"] == pytest.approx(1.0, abs=1e-9) and 0 <= row["clip_rate"] <= 1
 
 
+def test_a_long_call_is_diagnosed_on_strided_vectors():
+    """A call of more than DIAGNOSIS_VECTORS input vectors is compared with the float product
+    at an even stride: the sums are exactly those of the strided vectors, and their RMS ratio
+    is within a few % of the whole call's."""
+    from cimspice.sim.backend import AnalogBackend
+    from cimspice.sim.tile import DIAGNOSIS_VECTORS
+
+    n = 3 * DIAGNOSIS_VECTORS - 5
+    net, W, x, y = _one_layer(n=n)
+    backend = AnalogBackend(SYSTEM)
+    backend.calibrate(net, x)
+    backend.ledger.clear()
+    out = net.forward(x, backend)
+    d = backend.ledger.diagnosis["fc"]
+    ref = x[::3] @ W
+    assert d["error_sq"] == pytest.approx(np.sum((out[::3] - ref) ** 2), rel=1e-9)
+    assert d["reference_sq"] == pytest.approx(np.sum(ref ** 2), rel=1e-9)
+    whole = np.sqrt(np.sum((out - x @ W) ** 2) / np.sum((x @ W) ** 2))
+    assert np.sqrt(d["error_sq"] / d["reference_sq"]) == pytest.approx(whole, rel=0.03)
+
+
 def test_per_layer_diagnosis_sees_clipping_and_ideal_limit(tmp_path):
     net, W, x, y = _one_layer(n=64)
     ideal = dict(SYSTEM, inputs={"encoding": "dac", "bits": None}, adc={"bits": None, "partial_sum_bits": None},

@@ -4,7 +4,8 @@ For each layer of a simulated inference (the first device seed's draw):
 
 - ``rel_rms``: the RMS of the layer's analog output minus the float network's product of the
   *same* inputs, over the RMS of that float product: the layer's own error, not what it
-  inherits from earlier layers (matrix layers only);
+  inherits from earlier layers (matrix layers only), on at most
+  :data:`.tile.DIAGNOSIS_VECTORS` input vectors of each call (evenly strided);
 - ``snr_db``: ``-20 log10(rel_rms)``;
 - ``clip_rate``: the share of its conversions at the ADC's end codes (a range too small for
   the currents: calibrate on more data, or use more bits);
