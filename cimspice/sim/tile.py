@@ -460,8 +460,8 @@ class AnalogMatrix:
         """The diagnosis's error sums of ``out`` against the float network's product of the
         same inputs ``x``: this layer's own error, on at most :data:`DIAGNOSIS_VECTORS` of
         the call's input vectors, evenly strided."""
-        # a statistic, not an output: a few thousand vectors of every column give the RMS
-        # ratio to ~0.1 %, and a full float product per call was as long as the float
+        # a statistic, not an output: 4,096 vectors of a 5-column layer gave the RMS
+        # ratio within 0.07-0.5 %, and a full float product per call was as long as the float
         # network's whole inference (a 224x224 ResNet-18's convolutions: 25,088 vectors a call)
         step = -(-len(x) // DIAGNOSIS_VECTORS)
         if step > 1:
