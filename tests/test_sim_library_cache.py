@@ -18,10 +18,20 @@ SHIPPED = Path(__file__).resolve().parents[1] / "cimspice" / "library" / "defaul
 
 @pytest.fixture
 def counted(monkeypatch):
+    """Reads of library files: "load_library" when one is opened (its listing; tables are read
+    as looked up), "load_blocks" when its block records are read."""
     calls = []
-    for what in ("load_library", "load_blocks"):
-        real = getattr(surrogate, what)
-        monkeypatch.setattr(surrogate, what, lambda path, _real=real, _what=what: calls.append(_what) or _real(path))
+
+    class Counted(surrogate.LazyLibrary):
+        def __init__(self, path):
+            calls.append("load_library")
+            super().__init__(path)
+
+        def blocks(self):
+            calls.append("load_blocks")
+            return super().blocks()
+
+    monkeypatch.setattr(surrogate, "LazyLibrary", Counted)
     _LIBRARY_CACHE.clear()
     yield calls
     _LIBRARY_CACHE.clear()

@@ -18,6 +18,7 @@ import json
 import numpy as np
 
 from ..surrogate.fit import CORNER_SEPARATOR
+from ..surrogate.lazy import LibraryView
 from ..surrogate.library import surrogate_corner
 from .errors import SimError
 from .provenance import characterized
@@ -34,9 +35,10 @@ NOMINAL_CORNER = "tt"
 
 
 def corners_of(library: dict, key: str) -> list[str]:
-    """The corners at which ``library`` holds ``key`` (as ``key@corner``)."""
+    """The corners at which ``library`` holds ``key`` (as ``key@corner``); only those tables
+    are read (a lazy library's others stay unparsed)."""
     prefix = f"{key}{CORNER_SEPARATOR}"
-    return sorted(surrogate_corner(s) or name[len(prefix):] for name, s in library.items() if name.startswith(prefix))
+    return sorted(surrogate_corner(library[name]) or name[len(prefix):] for name in library if name.startswith(prefix))
 
 
 def library_corners(library: dict, keys) -> list[str]:
@@ -163,7 +165,7 @@ def at_operating_point(library: dict, spec) -> tuple[dict, dict]:
     corner and temperature, the library itself."""
     if spec.corner is None and spec.temp is None:
         return library, {}
-    view, names = dict(library), {}
+    view, names = LibraryView(library), {}     # as dict(library), without reading every table
     for field, key in spec.library_keys():
         name = _table(library, spec, field, key)
         if name is not None:

@@ -12,7 +12,8 @@ Typical use::
 Model families (:mod:`.models`): :class:`GridInterpolator` (linear / cubic on a full
 grid), :class:`PolynomialRidge`, :class:`GaussianProcess`, :class:`MLP`. Fitting uses
 scikit-learn; evaluation (``predict``) and loading need only NumPy and h5py, and nothing
-in a library file is ever unpickled or executed. The file format is documented in
+in a library file is ever unpickled or executed. :class:`LazyLibrary` reads a library file
+table by table, each when first looked up (what the simulator uses). The file format is documented in
 docs/surrogate_schema.md. A sweep file's points come out as an ``xarray.Dataset``
 (:func:`open_sweep_dataset`, the ``xarray`` extra) or a CSV table (:func:`export_csv`).
 """
@@ -21,6 +22,7 @@ from .core import OUT_OF_DOMAIN_POLICIES, SCALES, Surrogate
 from .errors import SurrogateDomainError, SurrogateDomainWarning, SurrogateError
 from .export import export_csv, open_sweep_dataset
 from .fit import DEFAULT_MODELS, FIT_VERSION, fit_surrogates, holdout_split, make_model, score_pct
+from .lazy import LazyLibrary, LibraryView
 from .library import (
     LIBRARY_SCHEMA,
     LIBRARY_SCHEMA_VERSION,
@@ -49,6 +51,8 @@ __all__ = [
     "OUT_OF_DOMAIN_POLICIES",
     "SCALES",
     "GaussianProcess",
+    "LazyLibrary",
+    "LibraryView",
     "GridInterpolator",
     "PolynomialRidge",
     "Surrogate",

@@ -169,12 +169,7 @@ def load_blocks(path: str | Path) -> dict[str, dict[str, Any]]:
     try:
         with fh:
             _check_header(fh)
-            blocks = fh.get("blocks")
-            if blocks is None:
-                return {}
-            if not isinstance(blocks, h5py.Group):
-                raise SurrogateError("/blocks is not a group")
-            return {name: read_plain_attrs(blocks[name]) for name in blocks}
+            return read_blocks(fh)
     except SurrogateError as exc:
         raise SurrogateError(f"{path}: {one_line(exc)}") from None
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
@@ -208,8 +203,25 @@ def load_library(path: str | Path) -> dict[str, Surrogate]:
         raise SurrogateError(f"{path}: corrupt or unreadable library: {one_line(exc)}") from None
 
 
+def read_blocks(fh: h5py.File) -> dict[str, dict[str, Any]]:
+    """The block records of an open library file (:func:`load_blocks`), empty if it has none."""
+    blocks = fh.get("blocks")
+    if blocks is None:
+        return {}
+    if not isinstance(blocks, h5py.Group):
+        raise SurrogateError("/blocks is not a group")
+    return {name: read_plain_attrs(blocks[name]) for name in blocks}
+
+
 def _check_header(fh: h5py.File) -> None:
     """Schema, version and plain contents of an open library file, or :class:`SurrogateError`."""
+    check_schema(fh)
+    check_plain_tree(fh)
+
+
+def check_schema(fh: h5py.File) -> None:
+    """The ``schema`` and ``schema_version`` of an open library file, or :class:`SurrogateError`
+    (:class:`~.lazy.LazyLibrary` checks the rest table by table)."""
     schema = plain_attr(fh.attrs["schema"], "/schema") if "schema" in fh.attrs else None
     if schema != LIBRARY_SCHEMA:
         raise SurrogateError(f"not a surrogate library (schema {schema!r}, expected {LIBRARY_SCHEMA!r})")
@@ -225,7 +237,6 @@ def _check_header(fh: h5py.File) -> None:
         )
     if version < 1:
         raise SurrogateError(f"invalid schema_version {version}")
-    check_plain_tree(fh)
 
 
 def _load_open(fh: h5py.File) -> dict[str, Surrogate]:
