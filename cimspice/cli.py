@@ -350,8 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small grids and the quick set of blocks (minutes)")
     p.add_argument("--corners", metavar="C,C", help="process corners, e.g. tt,ff,ss: one surrogate per corner "
                    "(default: none, the circuits' tt cards)")
-    p.add_argument("--temps", metavar="T,T", help="temperatures in degC, e.g. -40,27,125: a temp input of "
-                   "every block (default: 27 only)")
+    p.add_argument("--temps", metavar="T,T", help="temperatures in degC, e.g. -40,27,85,125: a temp input of "
+                   "every block (default: 27 only; give 4 or more: grid-cubic needs 4 nodes an axis)")
     p.add_argument("--workers", type=_count, default=1, help="worker processes (default: %(default)s)")
     p.add_argument("--executor", choices=("local", "dask"), help="local process pool (default) or Dask")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786")

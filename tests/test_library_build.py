@@ -132,7 +132,7 @@ def test_touching_one_block_resimulates_only_it(copy):
 
 
 @pytest.mark.slow
-def test_corner_builds_add_tables_beside_the_nominal_ones(copy):
+def test_corner_builds_add_tables_beside_the_nominal_ones(copy, caplog):
     """Corners are added to a library, not swapped in: the nominal tables a system without
     a corner reads stay, each corner has its own record, and a record is only "unchanged"
     when its corner was built by the same sweep."""
@@ -140,6 +140,7 @@ def test_corner_builds_add_tables_beside_the_nominal_ones(copy):
     nominal = load_library(lib)
     run = dict(only=["tia"], quick=True, progress=False)
     assert [r.status for r in build_library(lib, corners=("tt", "ss"), temps=(-40, 27, 125), **run)] == ["built"]
+    assert "3 temperatures; the grid-cubic candidate needs 4 nodes" in caplog.text
     library, records = load_library(lib), load_blocks(lib)
     outputs = CATALOGUE["tia"].outputs
     assert set(library) == set(nominal) | {f"tia.{o}@{c}" for o in outputs for c in ("tt", "ss")}

@@ -52,6 +52,8 @@ __all__ = ["BlockResult", "build_library", "record_names"]
 log = logging.getLogger(__name__)
 
 KINDS = ("train", "validation")
+#: grid nodes an axis needs for the grid-cubic candidate (scipy's cubic spline interpolation)
+CUBIC_NODES = 4
 
 
 @dataclass
@@ -135,6 +137,10 @@ def build_library(path: str | Path, *, only: Iterable[str] | None = None, quick:
     options = _Build(path, Path(work) if work else path.with_name(path.name + ".d"), quick,
                      _corners(corners), tuple(float(t) for t in temps), force,
                      dict(workers=workers, executor=executor, scheduler=scheduler, progress=progress))
+    if 1 < len(options.temps) < CUBIC_NODES:
+        log.warning("library build: --temps %s: %d temperatures; the grid-cubic candidate needs %d nodes on "
+                    "every axis, so grid blocks fall back to linear interpolation in every input",
+                    ",".join(f"{t:g}" for t in options.temps), len(options.temps), CUBIC_NODES)
     options.work.mkdir(parents=True, exist_ok=True)
     options.present, options.records = _library_state(path)  # read once, then kept up to date
     echo = echo or log.info
@@ -174,8 +180,10 @@ def _build_block(options: _Build, block: Block) -> BlockResult:
         ran = [_run(options, sweep) for sweep in sweeps.values()]
         fit_started = time.monotonic()
         fitted = _fit(block, sweeps, fingerprint)
-        common = dict(quick=options.quick, fit_seconds=time.monotonic() - fit_started,
-                      **_sweep_records(options.path, sweeps))
+        # the build's options beside what its sweeps ran: the block's specs are
+        # block.sweep_specs(quick, corners, build_temps), so its fingerprint can be recomputed
+        common = dict(quick=options.quick, build_temps=list(options.temps),
+                      fit_seconds=time.monotonic() - fit_started, **_sweep_records(options.path, sweeps))
         records = {name: block_record(block, sweeps["train"].spec, fingerprint,
                                       surrogates=sorted(n for n in fitted if _corner_of(n) == corner),
                                       **({"corner": corner} if corner else {}), **common)
