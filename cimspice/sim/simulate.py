@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from ..validate import require_finite
 from .accounting import CostReport, mean_report, summarise
@@ -46,6 +45,10 @@ def _ci95(values) -> float:
     v = np.asarray(values, float)
     if len(v) < 2:
         return 0.0
+    # imported here: scipy.stats takes 0.5-0.7 s to import, which every design-sweep worker
+    # paid at start-up for an interval only ``seeds > 1`` needs
+    from scipy import stats
+
     return float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
 
 
