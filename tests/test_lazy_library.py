@@ -268,15 +268,16 @@ def test_spec_blocks_come_from_the_lazy_library_unchanged():
 
 
 def test_sweep_workers_read_their_tables_from_the_parents_listing():
-    """A design sweep's spawned workers get the parent's lazy library (listing only here:
-    the parent has read no table) and read what they need; results equal the serial ones."""
+    """A design sweep's spawned workers get the parent's lazy library with the tables the
+    points read already parsed (tests/test_sim_library_cache.py checks which); results equal
+    the serial ones."""
     from cimspice.sim.explore import design_points, explore
 
     points = design_points("baseline", [("adc.bits", [4, 6])])
     _LIBRARY_CACHE.clear()
     try:
         parallel = explore(points, "mlp", workers=2, n_samples=32, calibration_samples=32)
-        assert all(v.parsed == () for k, v in _LIBRARY_CACHE.items() if k[0] == "load_library")
+        assert all(v.parsed for k, v in _LIBRARY_CACHE.items() if k[0] == "load_library")
         serial = explore(points, "mlp", workers=1, n_samples=32, calibration_samples=32)
     finally:
         _LIBRARY_CACHE.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -86,3 +87,49 @@ def test_a_worker_seeded_with_the_parents_reads_reads_nothing(tmp_path, counted,
     assert counted == ["load_library", "load_blocks"]
     assert row_tile.THREADS_PER_PROCESS == 1
     assert AnalogBackend(_spec(lib)).threads == 1 and AnalogBackend(_spec(lib), threads=2).threads == 2
+
+
+def test_a_sweeps_tables_go_to_its_workers_parsed(tmp_path, monkeypatch):
+    """read_libraries parses every table the design points read (at 4 bits the 4- and 6-bit
+    SARs', at 6 bits the 6-bit one's), and a worker started with its entries, pickled as a
+    pool sends them, parses none itself. Oracle: the tables each point's simulation parses
+    from a fresh read of the file."""
+    import numpy as np
+
+    from cimspice.sim import row_tile
+    from cimspice.sim.backend import read_libraries
+    from cimspice.sim.explore import init_worker
+    from cimspice.sim.network import Sequential
+    from cimspice.sim.simulate import simulate
+
+    monkeypatch.setattr(row_tile, "THREADS_PER_PROCESS", None)   # restored after the test
+    lib = tmp_path / "lib.h5"
+    shutil.copy(SHIPPED, lib)
+    rng = np.random.default_rng(0)
+    net = Sequential.from_config("one", [{"type": "dense", "name": "fc"}],
+                                 {"fc.W": rng.normal(size=(24, 5)), "fc.b": np.zeros(5)}, {})
+    x = rng.uniform(0, 1, size=(8, 24))
+    data = (x, np.zeros(8, int), x)
+    base = load_system_spec("baseline").updated({"library": str(lib)})
+    specs = [base.updated({"adc": {"bits": bits}}) for bits in (4, 6)]
+    needed = []
+    for spec in specs:
+        fresh = surrogate.LazyLibrary(lib)
+        simulate(spec, net, data, library=fresh)
+        needed.append(set(fresh.parsed))
+    assert needed[1] < needed[0]                       # 6 bits: no 4-bit SAR tables
+
+    _LIBRARY_CACHE.clear()
+    try:
+        entries = read_libraries(specs)
+        (parsed,) = [v.parsed for k, v in entries.items() if k[0] == "load_library"]
+        assert set(parsed) == needed[0] | needed[1] and len(parsed) == len(needed[0])
+        _LIBRARY_CACHE.clear()                         # a fresh worker process
+        init_worker(pickle.loads(pickle.dumps(entries)))   # noqa: S301 - our own entries, as a pool sends them
+        (worker,) = [v for k, v in _LIBRARY_CACHE.items() if k[0] == "load_library"]
+        assert worker.parsed == parsed
+        for spec in specs:
+            simulate(spec, net, data)
+        assert worker.parsed == parsed                 # nothing read from the file
+    finally:
+        _LIBRARY_CACHE.clear()

@@ -38,7 +38,8 @@ from .sense_circuit import mirrored_inl
 from .spec import SystemSpec, load_system_spec
 from .tile import AnalogMatrix
 
-__all__ = ["AnalogBackend", "Ledger", "load_spec_library", "nonlinear_kinds", "read_libraries", "seed_library_cache"]
+__all__ = ["AnalogBackend", "Ledger", "load_spec_library", "nonlinear_kinds", "read_libraries", "read_spec_tables",
+           "seed_library_cache"]
 
 
 #: (what, path, inode, size, mtime) -> contents: a library file opened once per process, as a
@@ -90,16 +91,45 @@ def _read_spec_library(spec: SystemSpec, what: str):
 
 
 def read_libraries(specs) -> dict[tuple, object]:
-    """The library files ``specs`` name, opened (once) into this process's cache, as entries
+    """The library files ``specs`` name, opened (once) into this process's cache with every
+    table each spec reads parsed (:func:`read_spec_tables`), as entries
     :func:`seed_library_cache` puts into another process's: a worker pool's processes start
-    with the listing, block records and tables the parent read instead of reading them again
-    (each worker reads the others it needs from the file: 0.5 s for the 24 tables of
-    ``baseline`` at 4 bits, measured on a loaded machine)."""
+    with the listing, block records and tables instead of reading them again (a lazy
+    library pickles the tables it has parsed; in a spawned worker the 24 tables of
+    ``baseline`` at 4 bits took 0.5 s, measured on a loaded machine). A library that cannot
+    be read is left for the simulation of its points to refuse."""
     for spec in specs:
-        load_spec_library(spec)
-        load_spec_blocks(spec)
+        read_spec_tables(spec)
+        try:
+            load_spec_blocks(spec)
+        except SimError:
+            pass
     paths = {os.path.realpath(s.library) for s in specs if s.library}
     return {key: value for key, value in _LIBRARY_CACHE.items() if key[1] in paths}
+
+
+def read_spec_tables(spec: SystemSpec) -> None:
+    """Parse into the cached library of ``spec`` every table the spec reads: each key of
+    :meth:`~.spec.SystemSpec.library_keys` (the tables of its library blocks included) under
+    the name :func:`.corners.at_operating_point` reads it by at the spec's corner and
+    temperature, and the tables' input names when the spec gives an operating point (what
+    :class:`AnalogBackend` checks it against). A library, table or corner that cannot be
+    read is left for the simulation to refuse, naming the spec field."""
+    from ..surrogate.errors import SurrogateError
+
+    try:
+        library = load_spec_library(spec)
+        view, _ = at_operating_point(library, spec)   # parses the tables at a corner or temperature
+        if spec.operating_point:
+            table_inputs(library)
+    except (SimError, SurrogateError):
+        return
+    for _, key in spec.library_keys():
+        if key in view:
+            try:
+                view[key]              # parsed now, and kept by the lazy library
+            except SurrogateError:     # refused again when a simulation reads it
+                pass
 
 
 def seed_library_cache(entries: dict[tuple, object]) -> None:
