@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
 
 import numpy as np
 import pytest
 
 from cimspice.cli import main
+from cimspice.sim import explore as explore_module
 from cimspice.sim.errors import SimError
 from cimspice.sim.explore import (
     apply_settings,
@@ -64,13 +66,18 @@ def test_set_is_the_same_as_editing_the_spec():
     assert by_flag.costs.total_energy == by_yaml.costs.total_energy
 
 
-def test_sweep_in_parallel_equals_serial(tmp_path):
+@pytest.mark.parametrize("parent_runs_points", [True, False])
+def test_sweep_in_parallel_equals_serial(tmp_path, monkeypatch, parent_runs_points):
+    """The points run by this process and spawned workers (by spawned workers alone, each of
+    them started with the network, data and tables sent once) equal the serial run's."""
+    monkeypatch.setattr(explore_module, "PARENT_RUNS_POINTS", parent_runs_points)
     net, W, x, y = _one_layer()
     points = design_points(SYSTEM, [("adc.bits", [3, 6]), ("array.rows", [16, 32])])
     assert [p[0] for p in points] == [{"adc.bits": 3, "array.rows": 16}, {"adc.bits": 3, "array.rows": 32},
                                       {"adc.bits": 6, "array.rows": 16}, {"adc.bits": 6, "array.rows": 32}]
     serial = explore(points, net, (x, y, x), seeds=2)
     parallel = explore(points, net, (x, y, x), seeds=2, workers=2)
+    assert len(parallel) == len(points)
     for a, b in zip(serial, parallel):
         assert a.design == b.design
         assert a.analog_metrics == b.analog_metrics and a.energy_per_seed == b.energy_per_seed
@@ -81,6 +88,27 @@ def test_sweep_in_parallel_equals_serial(tmp_path):
     doc = json.loads((tmp_path / "results.json").read_text())
     assert [p["design"] for p in doc["points"]] == [p[0] for p in points]
     assert all(f.is_file() for f in files)
+
+
+@pytest.mark.parametrize("parent_runs_points", [True, False])
+def test_a_point_failing_on_a_worker_fails_the_sweep(monkeypatch, parent_runs_points):
+    """A point's error reaches the caller, whichever process ran it, and the sweep stops
+    (no worker left waiting)."""
+    monkeypatch.setattr(explore_module, "PARENT_RUNS_POINTS", parent_runs_points)
+    net, W, x, y = _one_layer()
+    points = design_points(SYSTEM, [("library", [None, "/nonexistent/lib.h5"]), ("adc.bits", [3, 4])])
+    with pytest.raises(SimError, match="no such surrogate library"):
+        explore(points, net, (x, y, x), workers=2)
+
+
+def test_a_sweep_whose_network_cannot_be_sent_fails_at_once():
+    """Nothing to send to the workers (a network that cannot be pickled): the error, and no
+    worker left waiting for its message."""
+    net, W, x, y = _one_layer()
+    net.info["hook"] = lambda: None
+    points = design_points(SYSTEM, [("adc.bits", [3, 4])])
+    with pytest.raises((AttributeError, TypeError, pickle.PicklingError), match="pickle"):
+        explore(points, net, (x, y, x), workers=2)
 
 
 class _R:

@@ -26,6 +26,9 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import logging
+import pickle
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,8 @@ from .spec import SystemSpec, load_system_spec
 
 __all__ = ["apply_settings", "design_points", "explore", "pareto_front", "parse_setting", "parse_sweep",
            "write_exploration"]
+
+log = logging.getLogger(__name__)
 
 
 def _nested(field: str, value: Any) -> dict:
@@ -99,15 +104,50 @@ def design_points(spec, sweeps: list[tuple[str, list]]) -> list[tuple[dict, Syst
     return points
 
 
-def init_worker(libraries: dict) -> None:
-    """A design sweep's worker process: it starts with the libraries its parent read
-    (:func:`~.backend.read_libraries`) and reads its row tiles on one thread, as the pool
-    already runs a process per core (two tile threads in each of two workers would share
-    two cores)."""
-    from . import row_tile
+#: whether the process that calls :func:`explore` with ``workers`` runs design points itself,
+#: beside ``workers - 1`` spawned ones (False: ``workers`` spawned ones do them all; tests)
+PARENT_RUNS_POINTS = True
+#: what a worker's points share, sent once by its parent: (network, data, simulate's kwargs)
+_SHARED: tuple = ()
 
-    seed_library_cache(libraries)
+
+def init_worker(libraries) -> None:
+    """A design sweep's worker process: it imports what a point needs, then starts with the
+    libraries its parent read (:func:`~.backend.read_libraries`), and reads its row tiles on
+    one thread, as the pool already runs a process per core (two tile threads in each of two
+    workers would share two cores). ``libraries``: the entries, or a queue on which the
+    parent sends them with the points' shared arguments once it has read them (the worker
+    imports meanwhile); None sent: the parent failed, no point will come."""
+    global _SHARED
+    from . import kernels, row_tile, simulate  # noqa: F401 - a point's imports, numba's too
+
+    kernels.available()
     row_tile.THREADS_PER_PROCESS = 1
+    if not isinstance(libraries, dict):
+        payload = _receive(libraries)
+        if payload is None:
+            return
+        libraries, *shared = pickle.loads(payload)  # noqa: S301 - its parent's message, on the pool's pipe
+        _SHARED = tuple(shared)
+    seed_library_cache(libraries)
+
+
+def _receive(queue):
+    """The one message of ``queue``, waiting as long as the parent process lives."""
+    import multiprocessing
+    from queue import Empty
+
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            return queue.get(timeout=1.0)
+        except Empty:
+            if parent is not None and not parent.is_alive():
+                raise SystemExit("design sweep worker: the parent process is gone") from None
+
+
+def _ready() -> None:
+    """A no-op task: done once a worker has started (:func:`init_worker`)."""
 
 
 def _run_point(spec, network, data, kwargs):
@@ -116,10 +156,111 @@ def _run_point(spec, network, data, kwargs):
     return simulate(spec, network, data, **kwargs)
 
 
+def _run_shared(spec):
+    """``spec`` with the arguments the parent sent this worker (:func:`init_worker`)."""
+    return _run_point(spec, *_SHARED)
+
+
+def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
+    """Each of ``specs`` simulated on this process and ``workers - 1`` spawned ones (all
+    ``workers`` spawned without :data:`PARENT_RUNS_POINTS`), whichever is free first, in
+    the list's order; the results in that order.
+
+    A spawned worker takes 1-2 s to start (imports, numba's cached loops), several MLP
+    design points' worth, so this process does not wait for it: the workers start first
+    and import while this process reads the tables every point reads
+    (:func:`~.backend.read_libraries`; it needs them for its own points anyway) and sends
+    them with the network and data, pickled once, to each worker. A worker takes a point
+    once it has started, one at a time, so a sweep done before a worker starts ends then
+    (the worker is left to exit on its own)."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import CancelledError, ProcessPoolExecutor
+
+    from . import row_tile
+
+    ctx = multiprocessing.get_context("spawn")   # never fork a process whose BLAS threads run
+    spawned = workers - 1 if PARENT_RUNS_POINTS else workers
+    inbox = ctx.Queue()
+    inbox.cancel_join_thread()                  # a worker that never read its message holds no exit
+    results: list = [None] * len(specs)
+    todo, lock = iter(range(len(specs))), threading.Condition()
+    state = {"running": 0, "stop": False, "failed": []}   # points on workers; no more points; errors
+    on_workers: list[int] = []
+    t0 = time.perf_counter()
+
+    def claim(worker: bool):
+        with lock:
+            i = None if state["stop"] or state["failed"] else next(todo, None)
+            state["stop"] |= i is None
+            state["running"] += worker and i is not None
+            lock.notify_all()
+            return i
+
+    def feed(started) -> None:
+        try:
+            started.result()
+            log.debug("design sweep: a worker started after %.2f s", time.perf_counter() - t0)
+        except CancelledError:                  # the sweep was done before this worker started
+            return
+        except Exception as error:  # noqa: BLE001 - a worker that cannot start: this process does its share
+            if PARENT_RUNS_POINTS:
+                log.warning("design sweep: a worker process did not start (%s); its points run here",
+                            str(error).splitlines()[0] if str(error) else type(error).__name__)
+                return
+            with lock:
+                state["failed"].append(error)
+                lock.notify_all()
+            return
+        while (i := claim(True)) is not None:
+            try:
+                results[i] = pool.submit(_run_shared, specs[i]).result()
+                on_workers.append(i)
+            except Exception as error:  # noqa: BLE001 - raised in the calling thread, below
+                with lock:
+                    state["failed"].append(error)
+            finally:
+                with lock:
+                    state["running"] -= 1
+                    lock.notify_all()
+
+    pool = ProcessPoolExecutor(spawned, mp_context=ctx, initializer=init_worker, initargs=(inbox,))
+    threads = row_tile.THREADS_PER_PROCESS
+    try:
+        started = [pool.submit(_ready) for _ in range(spawned)]     # spawns them now
+        payload = None
+        try:
+            payload = pickle.dumps((read_libraries(specs), net, data, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            for _ in range(spawned):
+                inbox.put(payload)
+        for f in started:
+            threading.Thread(target=feed, args=(f,), daemon=True).start()
+        try:
+            if PARENT_RUNS_POINTS:
+                row_tile.THREADS_PER_PROCESS = 1                     # a core each, as the workers
+                while (i := claim(False)) is not None:
+                    results[i] = _run_point(specs[i], net, data, kwargs)
+        finally:
+            with lock:
+                state["stop"] |= PARENT_RUNS_POINTS                  # an error here: no more points
+                lock.wait_for(lambda: state["running"] == 0 and (state["stop"] or state["failed"]))
+    finally:
+        row_tile.THREADS_PER_PROCESS = threads
+        pool.shutdown(wait=False, cancel_futures=True)
+    if state["failed"]:
+        raise state["failed"][0]
+    log.debug("design sweep: %d points in %.2f s, %d of them on %d spawned workers", len(specs),
+              time.perf_counter() - t0, len(on_workers), spawned)
+    return results
+
+
 def explore(points: list[tuple[dict, SystemSpec]], network, data=None, *, workers: int = 1,
             scheduler: str | None = None, progress: bool = False, **kwargs) -> list:
     """Simulate each design point (``kwargs``: :func:`simulate`'s ``n_samples``, ``seeds``,
-    ...); returns the :class:`SimulationResult` of each, in order, with its ``design``."""
+    ...); returns the :class:`SimulationResult` of each, in order, with its ``design``.
+    ``workers``: processes running points, this one and ``workers - 1`` spawned
+    (:func:`_run_local`); ``scheduler``: a Dask scheduler's address instead."""
     from .simulate import _data, _network
 
     net, label = _network(network)
@@ -132,15 +273,7 @@ def explore(points: list[tuple[dict, SystemSpec]], network, data=None, *, worker
             futures = [client.submit(_run_point, s, net, data, kwargs, pure=False) for s in specs]
             results = client.gather(futures)
     elif workers > 1 and len(specs) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # each worker starts with the libraries this process has read (6 s a read of the
-        # shipped file, which was most of a worker's time on a 16-point MLP sweep)
-        with ProcessPoolExecutor(min(workers, len(specs)), mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=init_worker, initargs=(read_libraries(specs),)) as pool:
-            results = list(pool.map(_run_point, specs, itertools.repeat(net), itertools.repeat(data),
-                                    itertools.repeat(kwargs)))
+        results = _run_local(specs, net, data, kwargs, min(workers, len(specs)))
     else:
         from tqdm import tqdm
 
