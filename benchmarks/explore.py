@@ -1,13 +1,14 @@
 """A 16-point system design sweep on 1 and 2 worker processes, against the machine's own
 CPU calibration, measured in one run.
 
-    python benchmarks/explore.py [--samples 200] [--repeats 1]
+    python benchmarks/explore.py [--samples 200] [--repeats 1] [--network mlp|cnn]
 
 What ``cimspice simulate baseline --network mlp --sweep adc.bits=4,6 --sweep
 array.rows=32,64 --sweep inputs.bits=4,8 --sweep mapping.slices=1,2 --workers N`` does (cimspice.sim.explore): 16
 design points of the library-driven ``baseline`` (every non-ideality on), each a full
 simulation of the shipped MLP on ``--samples`` held-out digits, serially and on 2 local
-processes. The speed-up of 2 workers over 1 is compared with the speed-up of a pure-CPU
+processes (this one and a spawned worker, which takes points once it has started: its
+start-up is in the time). The speed-up of 2 workers over 1 is compared with the speed-up of a pure-CPU
 Python task from 1 to 2 processes (benchmarks/sweep.py's calibration), measured alternately
 in the same run, because the machine's two cores may be shared. Results of the two runs are
 checked equal (the parallel sweep is exact, not approximately the serial one).

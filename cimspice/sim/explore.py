@@ -241,6 +241,7 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
                 row_tile.THREADS_PER_PROCESS = 1                     # a core each, as the workers
                 while (i := claim(False)) is not None:
                     results[i] = _run_point(specs[i], net, data, kwargs)
+                log.debug("design sweep: this process done after %.2f s", time.perf_counter() - t0)
         finally:
             with lock:
                 state["stop"] |= PARENT_RUNS_POINTS                  # an error here: no more points
