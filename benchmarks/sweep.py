@@ -173,9 +173,11 @@ def ngspice_meas_loop_seconds(n: int, workdir: Path, measured: bool) -> tuple[fl
 
 def breakdown(repeats: int = 20) -> dict[str, float]:
     """Least CPU seconds, in this process, of: one transient of LADDER through the engine
-    (``engine``), the same ``tran`` command alone (``command``: no vectors read), and every
-    MEAS line evaluated in NumPy on its vectors (``measurements``). Run it in a process with
-    no other thread, as a sweep worker is (``--breakdown``, started by :func:`measurements`)."""
+    (``engine``), the same ``tran`` command alone (``command``: no vectors read), every MEAS
+    line evaluated in NumPy on its vectors (``measurements``), and a sweep worker's whole
+    point (``worker``: per point of a chunk through ``run_chunk``, alter, transient, vectors,
+    measurements, as in a sweep but for the time limit's timer). Run it in a process with no
+    other thread, as a sweep worker is (``--breakdown``, started by :func:`measurements`)."""
     from cimspice.circuits.measure import parse_meas
     from cimspice.spice import get_engine
 
@@ -195,6 +197,31 @@ def breakdown(repeats: int = 20) -> dict[str, float]:
         engine.command("destroy all")
         best = {"engine": min(best["engine"], middle - start), "measurements": min(best["measurements"], end - middle),
                 "command": min(best["command"], time.process_time() - end)}
+    return {**best, "worker": _worker_point(repeats)}
+
+
+def _worker_point(repeats: int, n: int = 10) -> float:
+    """Least CPU seconds per point of ``run_chunk`` on chunks of ``n`` points of LADDER with
+    the MEAS outputs, in this process's engine."""
+    from cimspice.characterize import parse_sweep_spec
+    from cimspice.characterize.worker import load_circuit, run_chunk
+
+    with tempfile.TemporaryDirectory() as tmp:
+        netlist = Path(tmp) / "ladder.cir"
+        netlist.write_text(LADDER)
+        spec = parse_sweep_spec({"netlist": str(netlist), "design": "list", "analysis": {"tran": {"step": "10p",
+                                 "stop": "40n"}}, "parameters": {"r": {"values": _ladder_values(n)}},
+                                 "outputs": {name: {"meas": text} for name, text in MEAS.items()}})
+    index, columns = np.arange(n), {"r": np.array(_ladder_values(n))}
+    load_circuit(spec.circuit)
+    run_chunk(spec.circuit, spec.outputs, index, columns)  # the first point saves every vector
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        record = run_chunk(spec.circuit, spec.outputs, index, columns)
+        best = min(best, (time.process_time() - start) / n)
+        if not (record.status == 0).all():
+            raise RuntimeError(f"worker: {record.messages}")
     return best
 
 
@@ -238,7 +265,8 @@ def measurements(tmp: Path, quick: bool) -> None:
     print(f"   in a process with one thread, as a worker (least CPU of 20): the transient through the engine "
           f"{b['engine'] * 1e3:.2f} ms, libngspice's tran command alone {b['command'] * 1e3:.2f} ms (ngspice -b's "
           f"loop above: {per['ngspice', False][1] * 1e3:.2f} ms with its alter); the {len(MEAS)} measurements in NumPy "
-          f"{b['measurements'] * 1e3:.2f} ms")
+          f"{b['measurements'] * 1e3:.2f} ms; a sweep worker's whole point {b['worker'] * 1e3:.2f} ms, "
+          f"{(b['worker'] - b['command']) * 1e3:.2f} ms more than the tran command alone")
 
 
 def _burn(n: int) -> int:

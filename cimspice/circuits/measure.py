@@ -74,6 +74,8 @@ class Probe:
     def values(self, data: dict[str, np.ndarray]) -> np.ndarray:
         """The probe's real values: the part of a complex (ac) vector it names."""
         signal = self.signal(data)
+        if signal.dtype == np.float64:  # what tran and dc return
+            return signal
         if not np.iscomplexobj(signal) or self.part in ("", "r"):
             return np.asarray(np.real(signal), dtype=np.float64)  # no copy: nothing writes to it
         if self.part == "i":
@@ -116,10 +118,11 @@ class Condition:
     def locate(self, x: np.ndarray, data: dict) -> float:
         if self.at is not None:
             return self.at
-        keep = x >= self.td if self.td else slice(None)
+        # x rises: the samples at or after TD are a tail of it (views, no copies)
+        keep = slice(int(np.searchsorted(x, self.td)) if self.td else 0, None)
         level = self.other.values(data)[keep] if self.other else self.level
-        at, sign = mm.crossings(x[keep], self.probe.values(data)[keep], level)
-        return mm.pick(at, sign, "cross" if self.edge == "first" else self.edge, self.count)
+        return mm.crossing(x[keep], self.probe.values(data)[keep], level,
+                           "cross" if self.edge == "first" else self.edge, self.count)
 
     def describe(self) -> str:
         """Why :meth:`locate` found nothing, e.g. ``v(out) has no 2nd fall through 0.55``."""
@@ -165,8 +168,9 @@ class Meas:
         return u
 
     def evaluate(self, x: np.ndarray, data: dict[str, np.ndarray]) -> float:
-        """The measured value on axis ``x`` (real, rising) and ``data`` (engine vector name ->
-        array); :class:`MeasureError` with the reason when it cannot be taken."""
+        """The measured value on axis ``x`` (real, rising: never falling from one sample to
+        the next, as every analysis's axis) and ``data`` (engine vector name -> array);
+        :class:`MeasureError` with the reason when it cannot be taken."""
         f = self.function
         if f == "trig":
             trig = self._position(self.trig, x, data, "TRIG")
@@ -176,7 +180,7 @@ class Meas:
         y = self.probe.values(data)
         if f in ("find", "deriv"):
             at = self.at if self.when is None else self._position(self.when, x, data, "WHEN")
-            value = mm.value_at(x, y, at) if f == "find" else mm.derivative_at(x, y, at)
+            value = mm.value_at_rising(x, y, at) if f == "find" else mm.derivative_at(x, y, at)
             if np.isnan(value):
                 raise MeasureError(f"{self.text}: {at:g} outside the {self.analysis} axis [{x[0]:g}, {x[-1]:g}]")
             return value
@@ -196,7 +200,7 @@ class Meas:
             if f == "rms" and xs.size > 1:
                 value = np.sqrt(value / (xs[-1] - xs[0]))
         else:
-            inside = mm.window_mask(x, self.start, self.stop)
+            inside = mm.window(x, self.start, self.stop)
             xs, ys = x[inside], y[inside]
             value = np.nan if xs.size == 0 else _statistic(f, xs, ys)
         if np.isnan(value):

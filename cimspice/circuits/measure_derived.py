@@ -49,19 +49,21 @@ def edge_time(t: np.ndarray, y: np.ndarray, direction: str, start: float, stop: 
     then low level), each interpolated between samples; the same crossings as ngspice's
     ``TRIG v VAL=lo RISE=1 TARG v VAL=hi RISE=1`` with ``TD=start``.
     """
-    keep = (t >= start) & (t <= stop)
+    keep = mm.window(t, start, stop)
     ts, ys = t[keep], y[keep]
-    if ts.size < 2 or ys.max() == ys.min():
+    if ts.size < 2:
         return float("nan")
-    lo, hi = ys.min() + low * (ys.max() - ys.min()), ys.min() + high * (ys.max() - ys.min())
+    bottom, top = ys.min(), ys.max()
+    if top == bottom:
+        return float("nan")
+    lo, hi = bottom + low * (top - bottom), bottom + high * (top - bottom)
     first, second, sign = (lo, hi, 1) if direction == "rise" else (hi, lo, -1)
-    at, signs = mm.crossings(ts, ys, first)
-    begin = at[signs == sign]
-    if begin.size == 0:
+    begin = mm.crossing(ts, ys, first, direction, 1)
+    if np.isnan(begin):
         return float("nan")
     at, signs = mm.crossings(ts, ys, second)
-    end = at[(signs == sign) & (at >= begin[0])]
-    return float(end[0] - begin[0]) if end.size else float("nan")
+    end = at[(signs == sign) & (at >= begin)]
+    return float(end[0] - begin) if end.size else float("nan")
 
 
 def _phase_at(f: np.ndarray, phase: np.ndarray, at: float) -> float:

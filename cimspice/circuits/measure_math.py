@@ -56,13 +56,9 @@ def crossings(x: np.ndarray, y: np.ndarray, level) -> tuple[np.ndarray, np.ndarr
     d = np.asarray(y, dtype=np.float64) - level
     if d.size < 2:
         return np.empty(0), np.empty(0, dtype=np.int8)
-    if np.any(d[1:] == 0.0):
-        index, sign = _crossings_with_ties(d)
-    else:
-        side = d > 0
-        side[0] = d[0] >= 0
-        index = np.flatnonzero(side[1:] != side[:-1]) + 1
-        sign = np.where(side[index], 1, -1).astype(np.int8)
+    index, above = _crossing_samples(d)
+    # each crossing changes the side: they alternate, the first falling if the first sample is above
+    sign = np.resize(np.array([-1, 1] if above else [1, -1], dtype=np.int8), index.size)
     x = np.asarray(x, dtype=np.float64)
     x0, x1, d0, d1 = x[index - 1], x[index], d[index - 1], d[index]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -70,17 +66,41 @@ def crossings(x: np.ndarray, y: np.ndarray, level) -> tuple[np.ndarray, np.ndarr
     return at, sign
 
 
-def _crossings_with_ties(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`crossings` sample by sample, for signals with samples exactly on the level."""
-    above, index, sign = bool(d[0] >= 0), [], []
+def crossing(x: np.ndarray, y: np.ndarray, level, edge: str, count: int) -> float:
+    """``pick(*crossings(x, y, level), edge, count)``, the same number, interpolating only
+    the crossing it picks (a ``.meas`` clause reads one)."""
+    d = np.asarray(y, dtype=np.float64) - level
+    if d.size < 2:
+        return float("nan")
+    index, above = _crossing_samples(d)
+    if edge != "cross":  # rises and falls alternate: every other crossing, from the first or the second
+        index = index[int((edge == "rise") == above)::2]
+    if index.size < max(count, 1):
+        return float("nan")
+    k = int(index[count - 1 if count > 0 else -1])
+    x0, x1, d0, d1 = float(x[k - 1]), float(x[k]), float(d[k - 1]), float(d[k])
+    return x0 + (0.0 - d0) * (x1 - x0) / (d1 - d0) if d1 != d0 else x1  # as crossings() computes it
+
+
+def _crossing_samples(d: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``(indices of the samples at which d = y - level crosses zero, whether the first
+    sample is above)`` by :func:`crossings`'s rule; ``d`` has two samples or more."""
+    above = bool(d[0] >= 0)
+    if not d[1:].all():  # a sample exactly on the level
+        return _crossings_with_ties(d), above
+    side = d > 0
+    side[0] = above
+    return (side[1:] != side[:-1]).nonzero()[0] + 1, above
+
+
+def _crossings_with_ties(d: np.ndarray) -> np.ndarray:
+    """:func:`_crossing_samples` sample by sample, for signals with samples exactly on the level."""
+    above, index = bool(d[0] >= 0), []
     for k in range(1, d.size):
-        if not above and d[k] >= 0:
-            above = True
-            index.append(k), sign.append(1)
-        elif above and d[k] <= 0:
-            above = False
-            index.append(k), sign.append(-1)
-    return np.asarray(index, dtype=np.intp), np.asarray(sign, dtype=np.int8)
+        if (not above and d[k] >= 0) or (above and d[k] <= 0):
+            above = not above
+            index.append(k)
+    return np.asarray(index, dtype=np.intp)
 
 
 def pick(at: np.ndarray, sign: np.ndarray, edge: str, count: int) -> float:
@@ -106,6 +126,17 @@ def value_at(x: np.ndarray, y: np.ndarray, at: float) -> float:
     return float(y[k] + (at - x[k]) * (y[k + 1] - y[k]) / (x[k + 1] - x[k]))
 
 
+def value_at_rising(x: np.ndarray, y: np.ndarray, at: float) -> float:
+    """:func:`value_at` for a rising (non-decreasing) ``x``, found by bisection."""
+    j = int(np.searchsorted(x, at))  # the first sample at or after ``at``
+    if x.size < 2 or j == x.size or (j == 0 and x[0] != at):
+        return float("nan")
+    k = max(j - 1, 0)  # the first interval that holds ``at``: none before it reaches it
+    if x[k + 1] == x[k]:
+        return float(y[k])
+    return float(y[k] + (at - x[k]) * (y[k + 1] - y[k]) / (x[k + 1] - x[k]))
+
+
 def derivative_at(x: np.ndarray, y: np.ndarray, at: float) -> float:
     """dy/dx at ``at``: the derivative of the parabola through the three samples around it
     (second-order accurate on a non-uniform axis); NaN outside ``x``."""
@@ -120,9 +151,12 @@ def derivative_at(x: np.ndarray, y: np.ndarray, at: float) -> float:
                  + y2 * (2 * at - x0 - x1) / ((x2 - x0) * (x2 - x1)))
 
 
-def window_mask(x: np.ndarray, start: float, stop: float) -> np.ndarray:
-    """Samples with ``start <= x <= stop`` (ngspice's AVG/MIN/MAX/PP window)."""
-    return (x >= start) & (x <= stop)
+def window(x: np.ndarray, start: float, stop: float) -> slice:
+    """The samples with ``start <= x <= stop`` (ngspice's AVG/MIN/MAX/PP window) of a
+    rising ``x``, as a slice (views, no copies)."""
+    lo = 0 if start == -np.inf else int(np.searchsorted(x, start, "left"))
+    hi = x.size if stop == np.inf else int(np.searchsorted(x, stop, "right"))
+    return slice(lo, hi)
 
 
 def average(x: np.ndarray, y: np.ndarray) -> float:
@@ -130,7 +164,7 @@ def average(x: np.ndarray, y: np.ndarray) -> float:
     edges); NaN for fewer than two samples."""
     if x.size < 2 or x[-1] == x[0]:
         return float("nan")
-    return float(np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)) / (x[-1] - x[0]))
+    return float((0.5 * (y[1:] + y[:-1]) * (x[1:] - x[:-1])).sum() / (x[-1] - x[0]))
 
 
 def windowed(x: np.ndarray, y: np.ndarray, start: float, stop: float) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +173,7 @@ def windowed(x: np.ndarray, y: np.ndarray, start: float, stop: float) -> tuple[n
     when the window misses ``x``. ``x`` rises."""
     if x.size == 0 or start > x[-1] or stop < x[0] or stop < start:
         return np.empty(0), np.empty(0)
-    inner = (x >= start) & (x <= stop)
+    inner = window(x, start, stop)
     xs, ys = x[inner], y[inner]
     if start > x[0] and not (xs.size and almost_equal_number(xs[0], start)):
         xs, ys = np.concatenate([[start], xs]), np.concatenate([[np.interp(start, x, y)], ys])
@@ -155,25 +189,33 @@ def integral(x: np.ndarray, y: np.ndarray) -> float:
     n = x.size - 1
     if n < 1:
         return 0.0
-    w = np.diff(x)
+    w = x[1:] - x[:-1]
+    if w.min() >= 0:  # a rising axis: two widths are equal when their bits are close (almost_equal's shortcut)
+        bits = w.view(np.int64)
+        apart = np.abs(bits[:-1] - bits[1:]) > ULPS
+        equal_third = np.abs(bits[:-2] - bits[2:]) <= ULPS  # width k against width k + 2
+        third_equal = equal_third.take
+    else:
+        apart = ~almost_equal(w[:-1], w[1:])
+        third_equal = lambda k: almost_equal(w[k], w[k + 2])  # noqa: E731
     # Where equal widths come in runs (equality transitive), the walk goes run by run: a run
     # of m intervals takes m // 3 3/8 rules, then a 1/3 rule (m % 3 == 2) or a trapezoid (1).
-    ends = np.append(np.flatnonzero(~almost_equal(w[:-1], w[1:])), n - 1)
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    groups = (ends - starts + 1) // 3
-    first = np.cumsum(groups) - groups
-    three = np.repeat(starts - 3 * first, groups) + 3 * np.arange(groups.sum())
-    after = starts + 3 * groups  # the rest of each run: 0, 1 or 2 intervals
-    rest = ends + 1 - after
+    edges = np.concatenate([[-1], apart.nonzero()[0], [n - 1]])  # each run's last interval, after -1
+    groups, rest = np.divmod(edges[1:] - edges[:-1], 3)
+    after = edges[1:] + 1 - rest  # the rest of each run: 0, 1 or 2 intervals from here
+    runs = np.cumsum(groups)
+    three = np.repeat(after - 3 * runs, groups) + 3 * np.arange(runs[-1])
     two, one = after[rest == 2], after[rest == 1]
     # That tiling is the walk if the walk takes its step at every group's start: a 3/8 rule's
     # first and third widths are equal, a 1/3 rule's first and third (past its run) are not.
-    late = two[two + 3 <= n]
-    if not (np.all(almost_equal(w[three], w[three + 2])) and not np.any(almost_equal(w[late], w[late + 2]))):
+    late = two[:-1] if two.size and two[-1] + 3 > n else two  # a 1/3 rule with a third width after it
+    if not (third_equal(three).all() and not third_equal(late).any()):
         return _integral_walk(w, y)
-    total = np.sum(3 * w[three] * (y[three] + 3 * (y[three + 1] + y[three + 2]) + y[three + 3]) / 8.0)
-    total += np.sum(w[two] * (y[two] + 4 * y[two + 1] + y[two + 2]) / 3.0)
-    total += np.sum(w[one] * (y[one] + y[one + 1]) / 2)
+    # y[k + j] as y[j:].take(k): a view's gather, no index array to add
+    total = (3 * w.take(three) * (y.take(three) + 3 * (y[1:].take(three) + y[2:].take(three))
+                                  + y[3:].take(three)) / 8.0).sum()
+    total += (w.take(two) * (y.take(two) + 4 * y[1:].take(two) + y[2:].take(two)) / 3.0).sum()
+    total += (w.take(one) * (y.take(one) + y[1:].take(one)) / 2).sum()
     return float(total)
 
 
