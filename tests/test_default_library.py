@@ -47,9 +47,10 @@ def test_shipped_library_is_current():
     fails here (the build's own fingerprint, recomputed)."""
     stale = []
     for name, record in load_blocks(SHIPPED).items():
-        block = CATALOGUE[name]
+        block = CATALOGUE[name.partition("@")[0]]      # a corner build's record: block@corner
+        made = block.sweep_specs(corners=record["corners"], temps=record.get("build_temps", []))
         specs = {kind: parse_sweep_spec(data, source=f"{name}/{kind}.yaml", text=yaml.safe_dump(data, sort_keys=False))
-                 for kind, data in block.sweep_specs().items()}
+                 for kind, data in made.items()}
         if block_fingerprint(block, specs) != record["fingerprint"]:
             stale.append(name)
         assert record["quick"] is False and record["area"] > 0
@@ -171,3 +172,66 @@ def test_baseline_converts_through_the_sars_measured_transitions(shipped):
     # a real converter: it converts 0.05-0.2 LSB low (docs/validation.md), monotonic
     assert -0.2 < read("offset") + read("decision_offset") < -0.05
     assert np.all(np.diff(levels) > 0)
+
+
+CORNERS = ("tt", "ff", "ss")
+
+
+def test_shipped_library_holds_the_baseline_at_corners_beside_its_nominal_tables(shipped):
+    """`library build --corners tt,ff,ss --temps -40,27,85,125` of the baseline's blocks: each
+    key the baseline reads is there as named and at each corner, over -40..125 degC, with
+    a record per corner."""
+    records = load_blocks(SHIPPED)
+    for _, key in load_system_spec("baseline").library_keys():
+        assert key in shipped and "temp" not in shipped[key].inputs
+        for corner in CORNERS:
+            table = shipped[f"{key}@{corner}"]
+            assert table.domain["temp"] == (-40.0, 125.0), key
+            record = records[f"{key.split('.')[0]}@{corner}"]
+            assert record["corner"] == corner and list(record["build_temps"]) == [-40.0, 27.0, 85.0, 125.0]
+            assert f"{key}@{corner}" in record["surrogates"]
+
+
+@pytest.mark.parametrize("key", ["adc_sar_6b.energy_per_conversion", "sample_hold.energy", "wl_driver.energy_driver",
+                                 "tia_array.v_out", "tia_array.energy_read", "cell_1t1r.i_cell"])
+def test_tt_at_27_degC_is_the_nominal_table(shipped, key):
+    """tt is the circuits' own corner: its table at 27 degC and the nominal table describe one
+    circuit from two sweeps and fits; they agree within their two stated validation maxima."""
+    nominal, tt = shipped[key], shipped[f"{key}@tt"]
+    rng = np.random.default_rng(7)
+    lo, hi = (np.array([nominal.domain[k][i] for k in nominal.inputs]) for i in (0, 1))
+    X = {k: rng.uniform(lo[j], hi[j], 50) for j, k in enumerate(nominal.inputs)}
+    diff = tt.predict({**X, "temp": np.full(50, 27.0)}) - nominal.predict(X)
+    both = (nominal.validation["max_pct"][0] + tt.validation["max_pct"][0]) / 100 * nominal.validation["full_scale"][0]
+    assert np.max(np.abs(diff)) <= both, (np.max(np.abs(diff)), both)
+
+
+def test_a_corner_table_at_an_off_grid_temperature_against_fresh_ngspice(shipped, engine):
+    """The oracle: the baseline's TIA run once more at the ss corner, 55 degC (between the
+    grid's 27 and 85) and an off-grid current and supply; each table within twice its stated
+    validation maximum."""
+    from cimspice.circuits import get_circuit
+
+    b = CATALOGUE["tia_array"]
+    circuit = get_circuit(b.circuit, **b.args(), corner="ss")
+    circuit.load(engine)
+    for point in ({"i_in": 1.37e-4, "vdd": 1.17}, {"i_in": -2.21e-4, "vdd": 1.02}):
+        truth = circuit.simulate(engine, {**point, **b.fixed, "temp": 55.0}).values
+        for output in b.outputs:
+            s = shipped[f"tia_array.{output}@ss"]
+            pred = float(s.predict({k: [{**point, "temp": 55.0}[k]] for k in s.inputs})[0])
+            err = 100 * abs(pred - truth[output]) / s.validation["full_scale"][0]
+            assert err <= 2 * s.validation["max_pct"][0], (output, point, err)
+
+
+def test_baseline_at_a_corner_reads_the_corner_tables(tmp_path):
+    """`simulate baseline --corner ss --temp 85`: every characterized figure names its @ss
+    table at 85 degC; the same network at tt 27 degC costs what the nominal run costs."""
+    hot = simulate(load_system_spec("baseline").updated({"corner": "ss", "temp": 85}), "mlp", n_samples=30)
+    records = [r for quantity in ("energy", "latency") for rs in hot.costs.sources[quantity].values() for r in rs
+               if r["kind"] == "characterized"]
+    assert records and all(r["key"].endswith("@ss") and r["corner"] == "ss" and r["temp"] == 85.0 for r in records)
+    tt = simulate(load_system_spec("baseline").updated({"corner": "tt", "temp": 27}), "mlp", n_samples=30)
+    nominal = simulate("baseline", "mlp", n_samples=30)
+    assert tt.costs.total_energy == pytest.approx(nominal.costs.total_energy, rel=0.02)
+    assert hot.costs.total_energy != pytest.approx(nominal.costs.total_energy, rel=1e-3)
