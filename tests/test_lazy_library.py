@@ -38,7 +38,7 @@ def _points(s, n=64, seed=0):
 
 def test_every_shipped_table_predicts_as_load_library_does(eager):
     lazy = LazyLibrary(SHIPPED)
-    assert list(lazy) == list(eager) and len(lazy) == len(eager) == 276
+    assert list(lazy) == list(eager) and len(lazy) == len(eager) > 0
     for name, s in eager.items():
         t = lazy[name]
         assert (t.name, t.inputs, t.outputs, t.input_units, t.output_units, t.provenance) == \
@@ -53,7 +53,7 @@ def test_every_shipped_table_predicts_as_load_library_does(eager):
 def test_only_the_tables_read_are_parsed(eager):
     lazy = LazyLibrary(SHIPPED)
     name = "cell_1t1r.i_cell"
-    assert name in lazy and "nope" not in lazy and len(lazy) == 276 and len(list(lazy.keys())) == 276
+    assert name in lazy and "nope" not in lazy and len(lazy) == len(eager) == len(list(lazy.keys()))
     assert lazy.get("nope") is None
     with pytest.raises(KeyError):
         lazy["nope"]

@@ -182,7 +182,7 @@ def _build_block(options: _Build, block: Block) -> BlockResult:
         fitted = _fit(block, sweeps, fingerprint)
         # the build's options beside what its sweeps ran: the block's specs are
         # block.sweep_specs(quick, corners, build_temps), so its fingerprint can be recomputed
-        common = dict(quick=options.quick, build_temps=list(options.temps),
+        common = dict(quick=options.quick, build_temps=json.dumps(list(options.temps)),
                       fit_seconds=time.monotonic() - fit_started, **_sweep_records(options.path, sweeps))
         records = {name: block_record(block, sweeps["train"].spec, fingerprint,
                                       surrogates=sorted(n for n in fitted if _corner_of(n) == corner),
