@@ -235,3 +235,22 @@ def test_baseline_at_a_corner_reads_the_corner_tables(tmp_path):
     nominal = simulate("baseline", "mlp", n_samples=30)
     assert tt.costs.total_energy == pytest.approx(nominal.costs.total_energy, rel=0.02)
     assert hot.costs.total_energy != pytest.approx(nominal.costs.total_energy, rel=1e-3)
+
+
+def test_the_baseline_sense_is_read_from_dense_tables(shipped):
+    """The baseline's TIA transfer and energy per read are tabulated (read by index
+    arithmetic on every conversion), the energy, more curved, on a denser grid: without a
+    table every read would call the grid-cubic surrogate (4x the CNN's inference time)."""
+    from cimspice.sim.backend import AnalogBackend
+    from cimspice.sim.readout import sense_energy
+
+    sense = AnalogBackend(load_system_spec("baseline")).sense
+    assert sense_energy(sense) is not None
+    rng = np.random.default_rng(3)
+    for surrogate in (sense.surrogate, sense.energy_surrogate):
+        table = sense._table(surrogate)
+        assert table is not None and table[-1] in sense._TABLE_POINTS
+        lo, hi = surrogate.domain[surrogate.inputs[0]]
+        i = rng.uniform(lo, hi, 2000)
+        exact = np.asarray(surrogate.predict(i[:, None])).ravel()
+        assert np.max(np.abs(sense._interp(i, table) - exact)) <= 2e-7 * np.ptp(exact)
