@@ -27,7 +27,6 @@ import csv
 import itertools
 import json
 import logging
-import pickle
 import time
 from pathlib import Path
 from typing import Any
@@ -124,26 +123,25 @@ def init_worker(libraries) -> None:
     kernels.available()
     row_tile.THREADS_PER_PROCESS = 1
     if not isinstance(libraries, dict):
-        payload = _receive(libraries)
-        if payload is None:
+        message = _receive(libraries)
+        if message is None:
             return
-        libraries, *shared = pickle.loads(payload)  # noqa: S301 - its parent's message, on the pool's pipe
+        libraries, *shared = message
         _SHARED = tuple(shared)
     seed_library_cache(libraries)
 
 
 def _receive(queue):
-    """The one message of ``queue``, waiting as long as the parent process lives."""
+    """This worker's message on ``queue`` (a ``SimpleQueue`` holding one per worker), waiting
+    as long as the parent process lives."""
     import multiprocessing
-    from queue import Empty
 
     parent = multiprocessing.parent_process()
-    while True:
-        try:
-            return queue.get(timeout=1.0)
-        except Empty:
-            if parent is not None and not parent.is_alive():
-                raise SystemExit("design sweep worker: the parent process is gone") from None
+    while queue.empty():
+        if parent is not None and not parent.is_alive():
+            raise SystemExit("design sweep worker: the parent process is gone")
+        time.sleep(0.02)
+    return queue.get()
 
 
 def _ready() -> None:
@@ -170,7 +168,7 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
     design points' worth, so this process does not wait for it: the workers start first
     and import while this process reads the tables every point reads
     (:func:`~.backend.read_libraries`; it needs them for its own points anyway) and sends
-    them with the network and data, pickled once, to each worker. A worker takes a point
+    them with the network and data to each worker. A worker takes a point
     once it has started, one at a time, so a sweep done before a worker starts ends then
     (the worker is left to exit on its own)."""
     import multiprocessing
@@ -181,8 +179,8 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
 
     ctx = multiprocessing.get_context("spawn")   # never fork a process whose BLAS threads run
     spawned = workers - 1 if PARENT_RUNS_POINTS else workers
-    inbox = ctx.Queue()
-    inbox.cancel_join_thread()                  # a worker that never read its message holds no exit
+    # a SimpleQueue pickles in put(), in this thread: what cannot be sent raises here, at once
+    inbox = ctx.SimpleQueue()
     results: list = [None] * len(specs)
     todo, lock = iter(range(len(specs))), threading.Condition()
     state = {"running": 0, "stop": False, "failed": []}   # points on workers; no more points; errors
@@ -228,12 +226,15 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
     threads = row_tile.THREADS_PER_PROCESS
     try:
         started = [pool.submit(_ready) for _ in range(spawned)]     # spawns them now
-        payload = None
+        sent = 0
         try:
-            payload = pickle.dumps((read_libraries(specs), net, data, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+            shared = (read_libraries(specs), net, data, kwargs)
+            while sent < spawned:
+                inbox.put(shared)
+                sent += 1
         finally:
-            for _ in range(spawned):
-                inbox.put(payload)
+            for _ in range(spawned - sent):       # no message: the worker ends, no point will come
+                inbox.put(None)
         for f in started:
             threading.Thread(target=feed, args=(f,), daemon=True).start()
         try:
