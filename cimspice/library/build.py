@@ -187,7 +187,7 @@ def _build_block(options: _Build, block: Block) -> BlockResult:
         records = {name: block_record(block, sweeps["train"].spec, fingerprint,
                                       surrogates=sorted(n for n in fitted if _corner_of(n) == corner),
                                       **({"corner": corner} if corner else {}), **common)
-                   for name, corner in zip(names, _corners_of_records(names))}
+                   for name, corner in ((name, _corner_of(name)) for name in names)}
         # a corner build replaces the tables of its corners only: the nominal ones (and
         # other corners') stay, so a system without a corner still reads them
         mine = {_corner_of(n) for n in fitted}
@@ -212,13 +212,9 @@ def record_names(block: str, corners: Iterable[str]) -> list[str]:
     return [f"{block}{CORNER_SEPARATOR}{c}" for c in corners] or [block]
 
 
-def _corners_of_records(names: Iterable[str]) -> list[str]:
-    return [name.partition(CORNER_SEPARATOR)[2] for name in names]
-
-
-def _corner_of(surrogate_name: str) -> str:
-    """The corner a library name belongs to ("" for a nominal table)."""
-    return surrogate_name.partition(CORNER_SEPARATOR)[2]
+def _corner_of(name: str) -> str:
+    """The corner a library or record name belongs to ("" for a nominal one)."""
+    return name.partition(CORNER_SEPARATOR)[2]
 
 
 def _sweeps(options: _Build, block: Block) -> dict[str, _Sweep]:

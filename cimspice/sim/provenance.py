@@ -29,8 +29,8 @@ __all__ = ["PER_DRAW", "characterized", "computed", "draw_identity", "is_charact
            "spec_value"]
 
 #: fields of a source record that follow the device draw (one seed's programming), not the
-#: source: per-layer operating points read from the programmed arrays (the DAC's ``g_row``)
-#: and the text of the model that lists them
+#: source: per-layer operating points read from the programmed arrays (the DAC's ``g_row``);
+#: a ``model`` text, which lists them, is set aside too (:func:`draw_identity`)
 PER_DRAW = ("g_row", "g_row_carried", "settling")
 
 
