@@ -22,7 +22,8 @@ Prints:
    against ngspice's own ``meas`` commands in its ``foreach`` loop over the same points;
    both marginal, and each also without the measurements (only the last sample read), so
    the measurements' own cost shows; wall and CPU time (this process and its children: less
-   at the mercy of other jobs on shared cores). Target: ratio of the per-point times <= 1.2.
+   at the mercy of other jobs on shared cores). Target: ratio of the per-point times <= 1.2,
+   judged on the median of the rounds' own CPU ratios (each round's sides run seconds apart).
    Then, in a child process with one thread (as a sweep worker), the transient through the
    engine, libngspice's ``tran`` command alone, and the measurements in NumPy: the gap
    between that command and ``ngspice -b``'s loop is libngspice's own (docs/sweep_schema.md).
@@ -237,9 +238,9 @@ def measurements(tmp: Path, quick: bool) -> None:
     """Part 4: per-point cost of measured transients, sweep against ngspice's loop."""
     netlist = tmp / "ladder.cir"
     netlist.write_text(LADDER)
-    n1, n2 = (20, 80) if quick else (50, 250)
+    n1, n2 = (20, 80) if quick else (40, 200)
     runs = {(side, m): {n1: [], n2: []} for side in ("sweep", "ngspice") for m in (True, False)}
-    rounds = 2 if quick else 5
+    rounds = 2 if quick else 9
     for _ in range(rounds):  # alternated: the machine's cores may be shared
         for n in (n1, n2):
             for m in (True, False):
@@ -254,13 +255,19 @@ def measurements(tmp: Path, quick: bool) -> None:
         print(f"   {label + ':':40s} {w * 1e3:.2f} ms/point wall ({c * 1e3:.2f} CPU) with the measurements, "
               f"{w0 * 1e3:.2f} ({c0 * 1e3:.2f}) without")
     ratio = {m: [per["sweep", m][i] / per["ngspice", m][i] for i in (0, 1)] for m in (True, False)}
-    print(f"   ratio sweep / ngspice, with the measurements: {ratio[True][0]:.2f} wall, {ratio[True][1]:.2f} CPU "
-          f"(target <= 1.2); without: {ratio[False][0]:.2f} wall, {ratio[False][1]:.2f} CPU")
-    # each round's sides ran minutes apart at most: their ratio is less at the mercy of the load
+    print(f"   ratio sweep / ngspice of the least times over all rounds, with the measurements: "
+          f"{ratio[True][0]:.2f} wall, {ratio[True][1]:.2f} CPU; without: {ratio[False][0]:.2f} wall, "
+          f"{ratio[False][1]:.2f} CPU")
+    # Each round's two sides ran seconds apart, so their ratio is taken before the load on the
+    # shared cores moves; the least times above pair one round's sweep with another's ngspice
+    # (the same ngspice loop measured 3.27-3.78 s on an idle machine). The target is judged
+    # on the median of the rounds' own ratios.
     marginal = {side: [(r[n2][k][1] - r[n1][k][1]) / (n2 - n1) for k in range(rounds)]
                 for side, r in ((side, runs[side, True]) for side in ("sweep", "ngspice"))}
     each = sorted(a / b for a, b in zip(marginal["sweep"], marginal["ngspice"]))
-    print(f"   the same CPU ratio round by round: median {np.median(each):.2f} ({', '.join(f'{e:.2f}' for e in each)})")
+    median = float(np.median(each))
+    print(f"   the same CPU ratio round by round: median {median:.2f} (target <= 1.2) "
+          f"{'PASS' if median <= 1.2 else 'FAIL'} ({', '.join(f'{e:.2f}' for e in each)})")
     b = _breakdown_in_child()
     print(f"   in a process with one thread, as a worker (least CPU of 20): the transient through the engine "
           f"{b['engine'] * 1e3:.2f} ms, libngspice's tran command alone {b['command'] * 1e3:.2f} ms (ngspice -b's "
