@@ -316,8 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(YAML value, validated as the spec file; repeatable)")
     p.add_argument("--sweep", action="append", metavar="FIELD=V1,V2", help="simulate every combination of these "
                    "values (repeatable): results.json, results.csv and pareto.png in the output folder")
-    p.add_argument("--workers", type=_count, default=1, help="processes for --sweep: this one and N - 1 spawned "
-                   "(default: %(default)s)")
+    p.add_argument("--workers", type=_count, default=1, help="processes for --sweep: this one and N - 1 more "
+                   "(forked on Linux, spawned elsewhere; default: %(default)s)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler for --sweep (e.g. tcp://10.0.0.5:8786)")
     p.add_argument("--per-layer", action="store_true", help="print the per-layer diagnosis (always in results.json "
                    "and layers.png)")

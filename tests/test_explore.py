@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import pickle
 
 import numpy as np
@@ -66,11 +67,17 @@ def test_set_is_the_same_as_editing_the_spec():
     assert by_flag.costs.total_energy == by_yaml.costs.total_energy
 
 
+START_METHODS = [m for m in ("fork", "spawn") if m in multiprocessing.get_all_start_methods()]
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
 @pytest.mark.parametrize("parent_runs_points", [True, False])
-def test_sweep_in_parallel_equals_serial(tmp_path, monkeypatch, parent_runs_points):
-    """The points run by this process and spawned workers (by spawned workers alone, each of
-    them started with the network, data and tables sent once) equal the serial run's."""
+def test_sweep_in_parallel_equals_serial(tmp_path, monkeypatch, parent_runs_points, start_method):
+    """The points run by this process and started workers (by started workers alone; forked
+    with the network, data and tables in memory, or spawned and sent them once) equal the
+    serial run's."""
     monkeypatch.setattr(explore_module, "PARENT_RUNS_POINTS", parent_runs_points)
+    monkeypatch.setattr(explore_module, "START_METHOD", start_method)
     net, W, x, y = _one_layer()
     points = design_points(SYSTEM, [("adc.bits", [3, 6]), ("array.rows", [16, 32])])
     assert [p[0] for p in points] == [{"adc.bits": 3, "array.rows": 16}, {"adc.bits": 3, "array.rows": 32},
@@ -90,25 +97,43 @@ def test_sweep_in_parallel_equals_serial(tmp_path, monkeypatch, parent_runs_poin
     assert all(f.is_file() for f in files)
 
 
+@pytest.mark.parametrize("start_method", START_METHODS)
 @pytest.mark.parametrize("parent_runs_points", [True, False])
-def test_a_point_failing_on_a_worker_fails_the_sweep(monkeypatch, parent_runs_points):
+def test_a_point_failing_on_a_worker_fails_the_sweep(monkeypatch, parent_runs_points, start_method):
     """A point's error reaches the caller, whichever process ran it, and the sweep stops
     (no worker left waiting)."""
     monkeypatch.setattr(explore_module, "PARENT_RUNS_POINTS", parent_runs_points)
+    monkeypatch.setattr(explore_module, "START_METHOD", start_method)
     net, W, x, y = _one_layer()
     points = design_points(SYSTEM, [("library", [None, "/nonexistent/lib.h5"]), ("adc.bits", [3, 4])])
     with pytest.raises(SimError, match="no such surrogate library"):
         explore(points, net, (x, y, x), workers=2)
 
 
-def test_a_sweep_whose_network_cannot_be_sent_fails_at_once():
-    """Nothing to send to the workers (a network that cannot be pickled): the error, and no
-    worker left waiting for its message."""
+def test_a_sweep_whose_network_cannot_be_sent_to_spawned_workers_fails_at_once(monkeypatch):
+    """Nothing to send to spawned workers (a network that cannot be pickled): the error, and
+    no worker left waiting for its message."""
+    monkeypatch.setattr(explore_module, "START_METHOD", "spawn")
     net, W, x, y = _one_layer()
     net.info["hook"] = lambda: None
     points = design_points(SYSTEM, [("adc.bits", [3, 4])])
     with pytest.raises((AttributeError, TypeError, pickle.PicklingError), match="pickle"):
         explore(points, net, (x, y, x), workers=2)
+
+
+@pytest.mark.skipif("fork" not in START_METHODS, reason="no fork on this platform")
+def test_forked_workers_need_not_pickle_the_network(monkeypatch):
+    """A forked worker starts with the network in memory: one that cannot be pickled runs,
+    with the serial run's results, and the parent lets go of it afterwards."""
+    monkeypatch.setattr(explore_module, "START_METHOD", "fork")
+    monkeypatch.setattr(explore_module, "PARENT_RUNS_POINTS", False)
+    net, W, x, y = _one_layer()
+    net.info["hook"] = lambda: None
+    points = design_points(SYSTEM, [("adc.bits", [3, 4])])
+    serial = explore(points, net, (x, y, x))
+    parallel = explore(points, net, (x, y, x), workers=2)
+    assert [r.analog_metrics for r in parallel] == [r.analog_metrics for r in serial]
+    assert explore_module._SHARED == ()
 
 
 class _R:

@@ -67,6 +67,17 @@ def test_a_file_gone_after_caching_is_named(tmp_path, counted):
         load_spec_library(_spec(lib))
 
 
+@pytest.fixture(autouse=True)
+def _blas_threads_restored():
+    """init_worker limits BLAS to one thread for a worker's life; here it runs in the test
+    process, whose limits are put back afterwards."""
+    from cimspice.sim import explore
+
+    yield
+    while explore._ONE_BLAS_THREAD:
+        explore._ONE_BLAS_THREAD.pop().restore_original_limits()
+
+
 def test_a_worker_seeded_with_the_parents_reads_reads_nothing(tmp_path, counted, monkeypatch):
     """What a design sweep's pool hands its workers (sim/explore.py): the parent's reads, and
     one tile thread per worker process."""
@@ -86,6 +97,9 @@ def test_a_worker_seeded_with_the_parents_reads_reads_nothing(tmp_path, counted,
     load_spec_blocks(_spec(lib))
     assert counted == ["load_library", "load_blocks"]
     assert row_tile.THREADS_PER_PROCESS == 1
+    from threadpoolctl import threadpool_info
+
+    assert {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"} == {1}
     assert AnalogBackend(_spec(lib)).threads == 1 and AnalogBackend(_spec(lib), threads=2).threads == 2
 
 

@@ -27,13 +27,16 @@ import csv
 import itertools
 import json
 import logging
+import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .backend import read_libraries, seed_library_cache
+from .crossbar.transfer import one_blas_thread
 from .errors import SimError
 from .spec import SystemSpec, load_system_spec
 
@@ -104,10 +107,19 @@ def design_points(spec, sweeps: list[tuple[str, list]]) -> list[tuple[dict, Syst
 
 
 #: whether the process that calls :func:`explore` with ``workers`` runs design points itself,
-#: beside ``workers - 1`` spawned ones (False: ``workers`` spawned ones do them all; tests)
+#: beside ``workers - 1`` started ones (False: ``workers`` started ones do them all; tests)
 PARENT_RUNS_POINTS = True
+#: how worker processes start: "fork" on Linux, where a forked worker starts in milliseconds
+#: with the tables, network and data already in its memory; "spawn" elsewhere (macOS's system
+#: libraries are not fork-safe), where a worker imports cimspice (1-2 s) and is sent them
+START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 #: what a worker's points share, sent once by its parent: (network, data, simulate's kwargs)
 _SHARED: tuple = ()
+#: a worker's BLAS limit, held for its life. A design sweep runs a process per core, and
+#: OpenBLAS's own threads then spin against the other processes: a 16-point CNN sweep's
+#: serial run took 3.3-3.4 s of CPU with them and 1.7-2.1 s on one BLAS thread, in the
+#: same wall time (2026-12-07, load 2-3)
+_ONE_BLAS_THREAD: list = []
 
 
 def init_worker(libraries) -> None:
@@ -116,12 +128,16 @@ def init_worker(libraries) -> None:
     one thread, as the pool already runs a process per core (two tile threads in each of two
     workers would share two cores). ``libraries``: the entries, or a queue on which the
     parent sends them with the points' shared arguments once it has read them (the worker
-    imports meanwhile); None sent: the parent failed, no point will come."""
+    imports meanwhile); None sent: the parent failed, no point will come. A forked worker
+    (``libraries`` None) has all of it already."""
     global _SHARED
     from . import kernels, row_tile, simulate  # noqa: F401 - a point's imports, numba's too
 
     kernels.available()
     row_tile.THREADS_PER_PROCESS = 1
+    _ONE_BLAS_THREAD.append(one_blas_thread())    # for the worker's life: a process per core already
+    if libraries is None:
+        return
     if not isinstance(libraries, dict):
         message = _receive(libraries)
         if message is None:
@@ -159,28 +175,45 @@ def _run_shared(spec):
     return _run_point(spec, *_SHARED)
 
 
-def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
-    """Each of ``specs`` simulated on this process and ``workers - 1`` spawned ones (all
-    ``workers`` spawned without :data:`PARENT_RUNS_POINTS`), whichever is free first, in
-    the list's order; the results in that order.
+def _send(inbox, workers: int, message) -> None:
+    """``message()`` put on ``inbox`` once for each of ``workers`` spawned workers; what is
+    not sent (it could not be made or pickled: raised here) is a None, on which a worker ends."""
+    sent = 0
+    try:
+        shared = message()
+        while sent < workers:
+            inbox.put(shared)
+            sent += 1
+    finally:
+        for _ in range(workers - sent):
+            inbox.put(None)
 
-    A spawned worker takes 1-2 s to start (imports, numba's cached loops), several MLP
-    design points' worth, so this process does not wait for it: the workers start first
-    and import while this process reads the tables every point reads
-    (:func:`~.backend.read_libraries`; it needs them for its own points anyway) and sends
-    them with the network and data to each worker. A worker takes a point
-    once it has started, one at a time, so a sweep done before a worker starts ends then
-    (the worker is left to exit on its own)."""
+
+def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
+    """Each of ``specs`` simulated on this process and ``workers - 1`` started ones (all
+    ``workers`` without :data:`PARENT_RUNS_POINTS`), whichever is free first, in the list's
+    order; the results in that order.
+
+    Forked (:data:`START_METHOD`), a worker starts with the tables every point reads
+    (:func:`~.backend.read_libraries`, read here first), the network and the data in its
+    memory: a few milliseconds. A spawned worker takes 1-2 s to start (imports, numba's
+    cached loops), several MLP design points' worth, so this process does not wait for it:
+    the workers start first and import while this process reads the tables (it needs them
+    for its own points anyway) and sends them with the network and data to each worker.
+    A worker takes a point once it has started, one at a time, so a sweep done before a
+    worker starts ends then (the worker is left to exit on its own)."""
     import multiprocessing
     import threading
     from concurrent.futures import CancelledError, ProcessPoolExecutor
 
     from . import row_tile
 
-    ctx = multiprocessing.get_context("spawn")   # never fork a process whose BLAS threads run
+    global _SHARED
+    fork = START_METHOD == "fork"
+    ctx = multiprocessing.get_context(START_METHOD)
     spawned = workers - 1 if PARENT_RUNS_POINTS else workers
     # a SimpleQueue pickles in put(), in this thread: what cannot be sent raises here, at once
-    inbox = ctx.SimpleQueue()
+    inbox = None if fork else ctx.SimpleQueue()
     results: list = [None] * len(specs)
     todo, lock = iter(range(len(specs))), threading.Condition()
     state = {"running": 0, "stop": False, "failed": []}   # points on workers; no more points; errors
@@ -222,26 +255,29 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
                     state["running"] -= 1
                     lock.notify_all()
 
-    pool = ProcessPoolExecutor(spawned, mp_context=ctx, initializer=init_worker, initargs=(inbox,))
+    if fork:
+        seed_library_cache(read_libraries(specs))
+        _SHARED = (net, data, kwargs)
+    pool = ProcessPoolExecutor(spawned, mp_context=ctx, initializer=init_worker, initargs=(None if fork else inbox,))
     threads = row_tile.THREADS_PER_PROCESS
     try:
-        started = [pool.submit(_ready) for _ in range(spawned)]     # spawns them now
-        sent = 0
-        try:
-            shared = (read_libraries(specs), net, data, kwargs)
-            while sent < spawned:
-                inbox.put(shared)
-                sent += 1
-        finally:
-            for _ in range(spawned - sent):       # no message: the worker ends, no point will come
-                inbox.put(None)
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns of fork in a process with threads. Ours, here, are OpenBLAS's
+            # idle pool, which OpenBLAS shuts down before a fork and restarts after it
+            # (pthread_atfork); no thread of ours runs yet, and with fork the executor starts
+            # every worker at this first submit, before its own thread.
+            warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork", category=DeprecationWarning)
+            started = [pool.submit(_ready) for _ in range(spawned)]     # starts them now
+        if not fork:
+            _send(inbox, spawned, lambda: (read_libraries(specs), net, data, kwargs))
         for f in started:
             threading.Thread(target=feed, args=(f,), daemon=True).start()
         try:
             if PARENT_RUNS_POINTS:
                 row_tile.THREADS_PER_PROCESS = 1                     # a core each, as the workers
-                while (i := claim(False)) is not None:
-                    results[i] = _run_point(specs[i], net, data, kwargs)
+                with one_blas_thread():
+                    while (i := claim(False)) is not None:
+                        results[i] = _run_point(specs[i], net, data, kwargs)
                 log.debug("design sweep: this process done after %.2f s", time.perf_counter() - t0)
         finally:
             with lock:
@@ -250,6 +286,8 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
     finally:
         row_tile.THREADS_PER_PROCESS = threads
         pool.shutdown(wait=False, cancel_futures=True)
+        if fork:
+            _SHARED = ()
     if state["failed"]:
         raise state["failed"][0]
     log.debug("design sweep: %d points in %.2f s, %d of them on %d spawned workers", len(specs),
