@@ -14,8 +14,9 @@ import pytest
 from surrogate_data import fitted_surrogate
 
 from cimspice.paths import default_library_path
-from cimspice.sim.backend import _LIBRARY_CACHE, AnalogBackend, load_spec_blocks, load_spec_library
+from cimspice.sim.backend import AnalogBackend
 from cimspice.sim.corners import corners_of
+from cimspice.sim.library_cache import _LIBRARY_CACHE, load_spec_blocks, load_spec_library
 from cimspice.sim.spec import load_system_spec
 from cimspice.surrogate import LazyLibrary, LibraryView, SurrogateError, load_blocks, load_library, save_library
 from cimspice.surrogate.lazy import table_inputs

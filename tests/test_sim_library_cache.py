@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import cimspice.surrogate as surrogate
-from cimspice.sim.backend import _LIBRARY_CACHE, load_spec_blocks, load_spec_library
 from cimspice.sim.errors import SimError
+from cimspice.sim.library_cache import _LIBRARY_CACHE, load_spec_blocks, load_spec_library
 from cimspice.sim.spec import load_system_spec
 
 SHIPPED = Path(__file__).resolve().parents[1] / "cimspice" / "library" / "default.h5"
@@ -82,8 +82,9 @@ def test_a_worker_seeded_with_the_parents_reads_reads_nothing(tmp_path, counted,
     """What a design sweep's pool hands its workers (sim/explore.py): the parent's reads, and
     one tile thread per worker process."""
     from cimspice.sim import row_tile
-    from cimspice.sim.backend import AnalogBackend, read_libraries
+    from cimspice.sim.backend import AnalogBackend
     from cimspice.sim.explore import init_worker
+    from cimspice.sim.library_cache import read_libraries
 
     monkeypatch.setattr(row_tile, "THREADS_PER_PROCESS", None)   # restored after the test
 
@@ -111,8 +112,8 @@ def test_a_sweeps_tables_go_to_its_workers_parsed(tmp_path, monkeypatch):
     import numpy as np
 
     from cimspice.sim import row_tile
-    from cimspice.sim.backend import read_libraries
     from cimspice.sim.explore import init_worker
+    from cimspice.sim.library_cache import read_libraries
     from cimspice.sim.network import Sequential
     from cimspice.sim.simulate import simulate
 

@@ -35,9 +35,9 @@ from typing import Any
 
 import yaml
 
-from .backend import read_libraries, seed_library_cache
 from .crossbar.transfer import one_blas_thread
 from .errors import SimError
+from .library_cache import read_libraries, seed_library_cache
 from .spec import SystemSpec, load_system_spec
 
 __all__ = ["apply_settings", "design_points", "explore", "pareto_front", "parse_setting", "parse_sweep",
@@ -124,7 +124,7 @@ _ONE_BLAS_THREAD: list = []
 
 def init_worker(libraries) -> None:
     """A design sweep's worker process: it imports what a point needs, then starts with the
-    libraries its parent read (:func:`~.backend.read_libraries`), and reads its row tiles on
+    libraries its parent read (:func:`~.library_cache.read_libraries`), and reads its row tiles on
     one thread, as the pool already runs a process per core (two tile threads in each of two
     workers would share two cores). ``libraries``: the entries, or a queue on which the
     parent sends them with the points' shared arguments once it has read them (the worker
@@ -195,7 +195,7 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
     order; the results in that order.
 
     Forked (:data:`START_METHOD`), a worker starts with the tables every point reads
-    (:func:`~.backend.read_libraries`, read here first), the network and the data in its
+    (:func:`~.library_cache.read_libraries`, read here first), the network and the data in its
     memory: a few milliseconds. A spawned worker takes 1-2 s to start (imports, numba's
     cached loops), several MLP design points' worth, so this process does not wait for it:
     the workers start first and import while this process reads the tables (it needs them

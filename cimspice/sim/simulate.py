@@ -25,10 +25,11 @@ import numpy as np
 
 from ..validate import require_finite
 from .accounting import CostReport, mean_report, summarise
-from .backend import AnalogBackend, load_spec_library
+from .backend import AnalogBackend
 from .corners import library_corners
 from .diagnosis import format_layers, layer_table
 from .errors import SimError
+from .library_cache import load_spec_library
 from .network import Network
 from .results import breakdown, corner_table, write_results
 from .spec import SystemSpec, load_system_spec
