@@ -6,8 +6,8 @@ Models built here with onnx.helper and seeded weights: an attention-free sequenc
 (MatMul, Add, Relu, Softmax over T as attention pooling, ReduceMean over T, Gemm), a
 single-head self-attention block, a Linear before a time-major LSTM, token ids (T, N), and a
 time-major output; and PyTorch's own ``nn.TransformerEncoder(..., batch_first=False)`` as
-its legacy exporter writes it (tests/onnx_torch/export_time_major.py; the tests need no
-torch). Oracle: onnxruntime on the same file fed the time-major tensor (CPU, float32; one
+its legacy and dynamo exporters write it (tests/onnx_torch/export_time_major.py; the tests
+need no torch). Oracle: onnxruntime on the same file fed the time-major tensor (CPU, float32; one
 sample at a time for a file at a static batch of 1), within 1e-6 relative.
 """
 
@@ -155,12 +155,14 @@ def test_several_dynamic_axes_take_the_given_one(tmp_path):
 
 
 # ---------------------------------------------------------------------------- PyTorch's export
-@pytest.mark.parametrize("name, given", [("transformer_tm_static", 1), ("transformer_tm_dynamic", None)])
+@pytest.mark.parametrize("name, given", [("transformer_tm_static", 1), ("transformer_tm_dynamic", None),
+                                         ("transformer_tm_dynamo", None)])
 @pytest.mark.parametrize("batch", [1, 3])
 def test_pytorch_time_major_transformer(name, given, batch):
-    """PyTorch's nn.TransformerEncoder with batch_first=False fed (T, N, E), legacy exporter
-    (tests/onnx_torch/export_time_major.py): at its static batch 1 with batch_axis=1, and
-    with the batch named dynamic at axis 1, found in the file."""
+    """PyTorch's nn.TransformerEncoder with batch_first=False fed (T, N, E)
+    (tests/onnx_torch/export_time_major.py): legacy exporter at its static batch 1 with
+    batch_axis=1, and with the batch named dynamic at axis 1, found in the file; the dynamo
+    exporter (PyTorch's default) with the batch dynamic at axis 1, weights in .onnx.data."""
     path = TORCH / f"{name}.onnx"
     net = load_onnx(path, batch_axis=given)
     assert net.info["batch_axis"] == 1 and net.info["input_shape"] == (8, 8)
@@ -300,3 +302,20 @@ def test_cli_onnx_batch_axis(tmp_path, capsys):
     assert err.count("\n") == 1 and f"{path}: input 'x': batch_axis 3 is out of range" in err
     assert main(["simulate", "ideal", "--network", "mlp", "--onnx-batch-axis", "1"]) == 1
     assert "--onnx-batch-axis applies to an ONNX network" in capsys.readouterr().err
+
+
+def test_load_dataset_of_a_time_major_file_at_a_static_batch(tmp_path):
+    """The shipped data for an ONNX file whose input is (T, 1, F) at a static batch: found
+    only with the batch axis given, as load_onnx takes it; then the LSTM's digit rows."""
+    from cimspice.sim.zoo import load_dataset
+
+    def rows_classifier(g, rng, x):
+        h = g.op("Relu", [g.op("MatMul", [x, g.w(_w(rng, 8, E))])])
+        return gemm(g, g.op("ReduceMean", [h], axes=[0], keepdims=0), _w(rng, E, C), _w(rng, C))
+
+    path = _save(tmp_path, rows_classifier, [8, 1, 8])
+    with pytest.raises(SimError, match=r"give batch_axis=1, --onnx-batch-axis 1\)$"):
+        load_dataset(path, n=4)
+    x, y = load_dataset(path, n=4, batch_axis=1)
+    x_rows, y_rows = load_dataset("lstm", n=4)
+    assert x.shape == (4, 8, 8) and np.array_equal(x, x_rows) and np.array_equal(y, y_rows)

@@ -12,7 +12,10 @@ T = 8: Linear embedding, the encoder, ``x.mean(0)`` over time, Linear to 10 logi
   at PyTorch's usual static batch of 1, input (8, 1, 8): every axis static, so the importer
   needs ``batch_axis=1``;
 - ``transformer_tm_dynamic.onnx``: the same with the batch named dynamic,
-  ``dynamic_axes={"x": {1: "N"}}``: the file says where the batch is.
+  ``dynamic_axes={"x": {1: "N"}}``: the file says where the batch is;
+- ``transformer_tm_dynamo.onnx`` (+ ``.onnx.data``): PyTorch's default exporter since 2.9
+  (``dynamo=True``), the batch dynamic at axis 1 (``dynamic_shapes``, ``Dim("N")``), exported
+  at a batch of 2 (torch.export specializes a dimension of size 1).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ def main() -> None:
     torch.onnx.export(model, (sequence,), HERE / "transformer_tm_static.onnx", **names)
     torch.onnx.export(model, (sequence,), HERE / "transformer_tm_dynamic.onnx", dynamic_axes={"x": {1: "N"}},
                       **names)
+    torch.onnx.export(model, (torch.rand(8, 2, 8),), HERE / "transformer_tm_dynamo.onnx", dynamo=True,
+                      input_names=["x"], output_names=["logits"], external_data=True,
+                      dynamic_shapes=({1: torch.export.Dim("N")},))
 
 
 if __name__ == "__main__":

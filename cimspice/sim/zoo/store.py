@@ -193,20 +193,22 @@ def onnx_data_source(info: dict, where) -> str:
     return source
 
 
-def load_dataset(name, split: str = "test", n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_dataset(name, split: str = "test", n: int | None = None, *,
+                 batch_axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Inputs and targets for network ``name`` (or file path), shaped for it.
 
     ``split``: "test" (held out from training: the reference score) or "train" (for
     calibrating analog ranges). ``n`` keeps the first ``n`` samples (text: windows).
     Digits are scaled to [0, 1]; text comes as windows of ``context`` token ids with the
-    next-token targets.
+    next-token targets. For an ONNX file, ``batch_axis`` is :func:`~..onnx_import.load_onnx`'s
+    (a time-major model exported at a static batch needs it to find its input's shape).
     """
     if split not in ("test", "train"):
         raise SimError(f"load_dataset: split must be 'test' or 'train', got {split!r}")
     if str(name).lower().endswith(".onnx"):  # an imported network whose input is shaped like the digits
         from ..onnx_import import load_onnx
 
-        return load_dataset(onnx_data_source(load_onnx(name).info, name), split, n)
+        return load_dataset(onnx_data_source(load_onnx(name, batch_axis=batch_axis).info, name), split, n)
     path = _path(name)
     attrs, _, data, _ = read_network_file(path)
     fmt = attrs.get("input_format")
