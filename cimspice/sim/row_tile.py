@@ -209,7 +209,7 @@ def tile_pool(threads: int) -> ThreadPoolExecutor:
 
 def generator_after(rng: np.random.Generator, skip: int) -> np.random.Generator:
     """A copy of ``rng`` advanced by ``skip`` raw outputs (``rng`` itself is left as it is)."""
-    bits = type(rng.bit_generator)()
+    bits = type(rng.bit_generator)(0)   # seeded, not from the OS's entropy (a syscall): replaced at once
     bits.state = rng.bit_generator.state
     bits.advance(skip)
     return np.random.Generator(bits)
