@@ -132,8 +132,8 @@ def _alternated(f_float, f_analog, repeats: int) -> tuple[float, float, float, f
 def measure(config: str, path: Path, batch: int, calibration: int, repeats: int, shape: tuple) -> dict:
     """One configuration in this process: seconds of programming (each way, module
     docstring) and per image, peak RSS."""
-    from cimspice.sim.library_cache import load_spec_library
     from cimspice.sim.explore import apply_settings, parse_setting
+    from cimspice.sim.library_cache import load_spec_library
     from cimspice.sim.onnx_import import load_onnx
     from cimspice.sim.spec import load_system_spec
 

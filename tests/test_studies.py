@@ -81,17 +81,33 @@ def test_quick_input_splitting_study_writes_a_consistent_report(tmp_path):
     assert adc_claim == pytest.approx(base[0] / split[0], rel=0.02)
     assert chip_claim == pytest.approx(base[1] / split[1], rel=0.02)
     assert "## Sensitivity" in text and "## What this study does not do" in text and "sense_amp.energy" in text
-    # non-ideal arrays: with none, both designs read exactly what the accuracy table's exact reads give
-    acc = next(c for c in (
-        [x.strip() for x in line.strip("|").split("|")] for line in text.splitlines()) if len(c) == 9 and c[0] == rows)
-    nonideal = text.split("## Accuracy through non-ideal arrays")[1].split("##")[0]
-    table = [[x.strip() for x in line.strip("|").split("|")] for line in nonideal.splitlines() if line.startswith("| ")]
-    assert [r[0].split(" (")[0] for r in table[1:]] == ["ideal", "IR drop", "programming spread", "read noise",
+    # non-ideal arrays at every size: with none, both designs read exactly what the accuracy table's
+    # exact reads give (partial sums through the priced ADC, split retrained)
+    accuracy = {c[0]: c for c in ([x.strip() for x in line.strip("|").split("|")] for line in text.splitlines())
+                if len(c) == 9 and c[0].isdigit()}
+    nonideal = text.split("## Accuracy through non-ideal arrays")[1].split("\n## ")[0]
+    tables = [[[x.strip() for x in line.strip("|").split("|")] for line in block.splitlines()[2:]]
+              for block in nonideal.split("\n\n") if block.startswith("| ")]
+    per_size, cases, verdicts = tables
+    results = json.loads((tmp_path / "study" / "results.json").read_text())["rows"]
+    assert len(accuracy) == 2 and [r[0] for r in per_size] == [r[0] for r in verdicts] == list(accuracy)
+    for size, acc in accuracy.items():
+        table = [r for r in cases if r[0] == size]
+        assert [r[1].split(" (")[0] for r in table] == ["ideal", "IR drop", "programming spread", "read noise",
                                                        "sense-amplifier offset", "all of them"]
-    assert table[1][1:] == [acc[5].replace(" ", ""), acc[7].replace(" ", "")]
+        assert table[0][2:] == [acc[5].replace(" ", ""), acc[7].replace(" ", "")]
+        nd = results[size]["nonideal"]
+        assert nd["accuracy"]["partial sums"]["ideal"]["mean"] == pytest.approx(float(acc[5][:-2]) / 100, abs=5e-5)
+        # the offset's Monte Carlo ran at this size's column current, which grows with the rows
+        assert f"{nd['i_col_A'] * 1e6:.1f} uA" == per_size[[r[0] for r in per_size].index(size)][2]
+        assert f"of {nd['i_col_A'] * 1e6:.0f} uA)" in table[4][1]
+    (small, s), (large, b) = sorted((int(k), v["nonideal"]) for k, v in results.items())
+    assert b["i_col_A"] == pytest.approx(s["i_col_A"] * large / small, rel=1e-9) and b["sa_offset_sigma_A"] != s[
+        "sa_offset_sigma_A"]
+    assert "accuracy_nonideal_vs_rows.png" in nonideal and f"{small} rows: partial sums" in claims[2]
     assert "sense_amp (" in text and "tran)" in text    # the offset's Monte Carlo ran in ngspice
     # latency and area beside the energy: the report's totals are results.json's, no claim judged on them
-    got = json.loads((tmp_path / "study" / "results.json").read_text())["rows"][rows]
+    got = results[rows]
     cells = [[x.strip() for x in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("| ")]
     latency = {c[1]: float(c[-1]) for c in cells if len(c) == 8 and c[0] == rows}
     area = {c[1]: float(c[-1]) for c in cells if len(c) == 10 and c[0] == rows}

@@ -71,3 +71,38 @@ def test_sense_amplifier_offsets_are_fixed_per_amplifier_and_move_split_decision
     assert reads[1].offset.shape == (4, net.layers[1].n_out)
     assert np.array_equal(first, predict(net, x, readout, reads))   # a mismatch, not a noise
     assert not np.array_equal(first, predict(net, x, readout))
+
+
+def test_nonideal_reads_at_two_sizes_take_each_sizes_column_current():
+    # the study's per-size step on a small network at 8 and 12 rows (split into 3 and 2 groups)
+    from cimspice.studies.bnn_analog import NONIDEAL_CASES, sense_offset_sigma
+    from cimspice.studies.input_splitting import _nonideal
+
+    x = _inputs(80, 16, seed=7)
+    y = np.random.default_rng(8).integers(0, 5, 80)
+    acts = [0.5, 0.3, 0.4, 0.9]                   # hidden layers' mean activity 0.35
+    cfg = {"offset_draws": 3, "device_draws": 2}
+    got = {rows: _nonideal(cfg, {"unsplit": _random_net((1, 1, 1)), "split": _random_net((1, 24 // rows, 1))},
+                           rows, 4, HW, acts, x, y) for rows in (8, 12)}
+    for rows, nd in got.items():
+        i_col = 0.35 * rows * HW.v_read * (HW.g_on + HW.g_off) / 2    # A: a column's mean current, by hand
+        assert nd["i_col"] == pytest.approx(i_col, rel=1e-12)
+        assert nd["sa_sigma"] == pytest.approx(sense_offset_sigma(i_col, 3)[0], rel=1e-9)
+        assert list(nd["accuracy"]["split"]) == list(NONIDEAL_CASES)
+        for design, groups in (("unsplit", (1, 1, 1)), ("split", (1, 24 // rows, 1))):
+            net = _random_net(groups)
+            exact = float((predict(net, x, Readout(rows, 4)) == y).mean())
+            assert nd["accuracy"][design]["ideal"] == (exact, 0.0, 1)
+            assert nd["accuracy"][design]["read noise"][2] == 2 and nd["accuracy"][design]["IR drop"][2] == 1
+            mean, low = nd["drop"][design]
+            assert 0.9 < low <= mean < 1.0                      # 1 ohm wires on 12 x 12 cells: a small drop
+    assert got[8]["sa_sigma"] != got[12]["sa_sigma"]
+    assert got[12]["drop"]["unsplit"][0] < got[8]["drop"]["unsplit"][0]   # longer wires drop more
+
+
+def test_gap_between_designs_and_its_standard_error():
+    from cimspice.studies.input_splitting_nonideal import gap
+
+    nd = {"accuracy": {"a": {"all of them": (0.90, 0.02, 5)}, "b": {"all of them": (0.92, 0.01, 5)}}}
+    g, se = gap(nd)
+    assert g == pytest.approx(2.0) and se == pytest.approx(100 * np.sqrt((0.02 ** 2 + 0.01 ** 2) / 4))

@@ -35,7 +35,10 @@ import numpy as np
 from ..sim.crossbar import CrossbarSolver
 from .bnn import BinaryMLP, Readout, _sign, tiles_of
 
-__all__ = ["ArrayReads", "Nonidealities", "program", "sense_offset_sigma"]
+__all__ = ["NONIDEAL_CASES", "ArrayReads", "Nonidealities", "program", "sense_offset_sigma"]
+
+#: The input-splitting study's cases: no non-ideality, each alone, all together (report order).
+NONIDEAL_CASES = ("ideal", "IR drop", "programming spread", "read noise", "sense-amplifier offset", "all of them")
 
 
 @dataclass(frozen=True)

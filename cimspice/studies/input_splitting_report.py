@@ -15,6 +15,7 @@ from ..paths import default_library_path
 from .block_sensitivity import _log_ticks
 from .bnn_costs import COMPONENTS, READOUT, energy, layer_uses, read_prices, readout
 from .bnn_latency_area import AREA_PARTS, LATENCY_PARTS, summary
+from .input_splitting_nonideal import nonideal_line, nonideal_results, nonideal_section
 from .report import Report, pyplot, save_figure, tornado_figure
 from .sources import CLAIMS
 
@@ -180,7 +181,7 @@ def _claims(report, ctx, swings):
     report.claim("kim.accuracy", loss, loss >= -case["accuracy_points"],
                  f"Retrained split network against the unsplit BNN, the last layer's partial sums lossless in both, "
                  f"{ctx['n_test']} held-out digits (one digit = {one:.2f} points); one seed, so a point either "
-                 f"way is within chance. {_nonideal_line(ctx)}",
+                 f"way is within chance. {nonideal_line(ctx)}",
                  f"{rows}x{rows} arrays; kept if the loss is at most {case['accuracy_points']} point")
 
 
@@ -385,7 +386,7 @@ def write_results(out: Path, ctx: dict) -> Path:
             "latency_s": c["latency"], "latency_by_layer_s": c["latency_layers"], "area_m2": c["area"],
             "circuits": c["circuits"], "ratios": {k: c[k] for k in ("adc_ratio", "chip_ratio", "latency_ratio",
                                                                    "area_ratio")},
-            "prices": prices, "times_areas": figures,
+            "prices": prices, "times_areas": figures, "nonideal": nonideal_results(ctx["nonideal"][r]),
             "sources": {"energy": c["prices"].sources, "latency_area": c["time_area"].sources}}
     data = {"schema": "cimspice.study.input-splitting", "schema_version": 1, "cimspice_version": __version__,
             "quick": ctx["quick"], "headline_rows": ctx["headline"], "network": list(ctx["sizes"]),
@@ -399,7 +400,7 @@ NOT_DONE = """
 - It does not run MNIST, CIFAR-10 or the paper's CNNs: only the shipped 8x8 digits, on a scaled MLP
   ({hidden:,} hidden units instead of 2,048), trained {epochs} epochs instead of 500, one seed.
 - It simulates the arrays' non-idealities (IR drop, device spread, read noise, the sense amplifiers'
-  offset) only at the headline size and only for accuracy; the claims' accuracy is the exact reads'.
+  offset) only for accuracy, not energy or latency; the claims' accuracy is the exact reads'.
   There the cells are linear (10 / 1 uS, not the 1T1R cell's read law), the word-line drivers and
   the sense nodes ideal, and the ADCs convert with their ideal transfer.
 - It does not price the paper's own ADC or technology: the baseline's SARs are the library's 45 nm
@@ -411,43 +412,6 @@ NOT_DONE = """
 - It does not reproduce the paper's numbers from its text: the ISLPED paper's body was not reachable
   from this machine; its settings come from the authors' code and the arXiv version's abstract.
 """
-
-
-def _nonideal_line(ctx) -> str:
-    """The two designs' accuracy with every non-ideality on, for the accuracy claim's note."""
-    acc = ctx["nonideal"]["accuracy"]
-    parts = [f"{d} {acc[d]['all of them'][0]:.2%} +- {acc[d]['all of them'][1]:.2%}" for d in acc]
-    return (f"Through non-ideal arrays (the baseline system's IR drop, spread and noise, the sense amplifiers' "
-            f"measured offset; section below): {', '.join(parts)} (partial sums through "
-            f"{ctx['nonideal']['bits']}-bit ADCs).")
-
-
-def _nonideal_section(report, ctx) -> None:
-    """Accuracy of both designs at the headline size through non-ideal arrays (``_nonideal``)."""
-    nd = ctx["nonideal"]
-    n, hw = nd["nonidealities"], ctx["case"]["hardware"]
-    unit = hw.v_read * (hw.g_on - hw.g_off) / 2     # A per unit of a partial sum (bnn_analog)
-    report.heading(f"Accuracy through non-ideal arrays ({nd['rows']} rows)")
-    report.text(
-        f"Both designs of the claims' case ({nd['rows']}x{nd['rows']} arrays, partial sums through "
-        f"{nd['bits']}-bit ADCs) read through arrays with the shipped `baseline` system's non-idealities "
-        f"(cimspice/sim/systems/baseline.yaml: `r_wire` {n.r_wire:g} ohm, `programming_sigma` "
-        f"{n.programming_sigma:g}, `read_noise_sigma` {n.read_noise_sigma:g}) and the sense amplifiers' offset, "
-        f"one at a time and all together (`cimspice/studies/bnn_analog.py`). The offset's sigma, "
-        f"{nd['sa_sigma'] * 1e6:.3f} +- {nd['sa_sigma_err'] * 1e6:.3f} uA, is a Monte Carlo of the transistor-level "
-        f"sense amplifier in ngspice ({nd['offset_draws']} Pelgrom draws, TT, 27 degC) at the column's mean current "
-        f"{nd['i_col'] * 1e6:.1f} uA; one unit of a partial sum is {unit * 1e6:.2f} uA. Random cases: mean "
-        f"+- std over independent programmings of the arrays.")
-    acc = nd["accuracy"]
-    designs = list(acc)
-    rows = []
-    for case in acc[designs[0]]:
-        cells = []
-        for d in designs:
-            mean, std, draws = acc[d][case]
-            cells.append(f"{mean:.2%}" + (f" +- {std:.2%} ({draws} draws)" if draws > 1 else ""))
-        rows.append([case, *cells])
-    report.table(["arrays with", *designs], rows)
 
 
 def write_report(out: Path, ctx: dict, seconds: float) -> Path:
@@ -470,7 +434,7 @@ def write_report(out: Path, ctx: dict, seconds: float) -> Path:
                   for s in swings])
     report.figure(_tornado(swings, nominal, out), f"Both ratios at {rows} rows with one assumption moved at a time")
     _time_area_sensitivity(report, ctx)
-    _nonideal_section(report, ctx)
+    nonideal_section(report, ctx, out)
     report.heading("What this study does not do")
     priced = "; ".join(f"{r} rows: {a['paper_bits']} b" + (f", priced at {a['bits']} b, the library's highest"
                                                             if a["bits"] != a["paper_bits"] else "")
