@@ -136,6 +136,22 @@ def test_forked_workers_need_not_pickle_the_network(monkeypatch):
     assert explore_module._SHARED == ()
 
 
+@pytest.mark.skipif("fork" not in START_METHODS, reason="no fork on this platform")
+def test_workers_are_spawned_while_an_hdf5_file_is_open(tmp_path, monkeypatch):
+    """With an HDF5 file open in this process (whose state a forked child would share), the
+    workers are spawned: a network that cannot be pickled then fails, as with spawn."""
+    import h5py
+
+    monkeypatch.setattr(explore_module, "START_METHOD", "fork")
+    net, W, x, y = _one_layer()
+    net.info["hook"] = lambda: None
+    points = design_points(SYSTEM, [("adc.bits", [3, 4])])
+    with h5py.File(tmp_path / "open.h5", "w"):
+        with pytest.raises((AttributeError, TypeError, pickle.PicklingError), match="pickle"):
+            explore(points, net, (x, y, x), workers=2)
+    assert len(explore(points, net, (x, y, x), workers=2)) == 2    # closed: forked again
+
+
 class _R:
     def __init__(self, e, m, metric="accuracy"):
         self.metric, self.analog_metric = metric, m

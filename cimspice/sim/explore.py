@@ -110,8 +110,9 @@ def design_points(spec, sweeps: list[tuple[str, list]]) -> list[tuple[dict, Syst
 #: beside ``workers - 1`` started ones (False: ``workers`` started ones do them all; tests)
 PARENT_RUNS_POINTS = True
 #: how worker processes start: "fork" on Linux, where a forked worker starts in milliseconds
-#: with the tables, network and data already in its memory; "spawn" elsewhere (macOS's system
-#: libraries are not fork-safe), where a worker imports cimspice (1-2 s) and is sent them
+#: with the tables, network and data already in its memory (unless an HDF5 file is open here:
+#: :func:`_hdf5_files_open`); "spawn" elsewhere (macOS's system libraries are not fork-safe),
+#: where a worker imports cimspice (1-2 s) and is sent them
 START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 #: what a worker's points share, sent once by its parent: (network, data, simulate's kwargs)
 _SHARED: tuple = ()
@@ -175,6 +176,16 @@ def _run_shared(spec):
     return _run_point(spec, *_SHARED)
 
 
+def _hdf5_files_open() -> bool:
+    """Whether this process holds an HDF5 file open. A forked child would share the HDF5
+    library's state of it, and a file it then opened again would be that state (HDF5 keeps
+    one per file); so with one open, workers are spawned. The library and the programmed-chip
+    cache close theirs after each read."""
+    import h5py
+
+    return h5py.h5f.get_obj_count(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_FILE) > 0
+
+
 def _send(inbox, workers: int, message) -> None:
     """``message()`` put on ``inbox`` once for each of ``workers`` spawned workers; what is
     not sent (it could not be made or pickled: raised here) is a None, on which a worker ends."""
@@ -209,8 +220,8 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
     from . import row_tile
 
     global _SHARED
-    fork = START_METHOD == "fork"
-    ctx = multiprocessing.get_context(START_METHOD)
+    fork = START_METHOD == "fork" and not _hdf5_files_open()
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
     spawned = workers - 1 if PARENT_RUNS_POINTS else workers
     # a SimpleQueue pickles in put(), in this thread: what cannot be sent raises here, at once
     inbox = None if fork else ctx.SimpleQueue()
