@@ -52,8 +52,9 @@ T_EVAL_MIN = 1e-9
 #: Fractions of an edge (0 at its start, 1 at its end) where the clock's PWL source has a
 #: corner. A 400-step transient's own steps (t_end / 400: 8-17 ps) sampled each 20 ps edge
 #: 5 times and put the clock energy 13 % high (4.58 fJ against a converged 4.05 fJ at
-#: 14 / 10 uA); a step cap of T_EDGE / 20 still left +0.9 % at 10x the transient's time.
-#: These corners resolve the edges to 0.2-0.6 % of the converged clock energy at 1.1-1.2x.
+#: 14 / 10 uA; up to 22 % elsewhere); a step cap of T_EDGE / 20 still left +0.9 % at 10x the
+#: transient's time. These corners put it within 0.6 % of a 0.1 ps-step run (20 points over
+#: 5-200 uA, 0.8-1.3 V) for 3-20 % more time.
 CLOCK_EDGE_POINTS = (0.0, 0.002, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99, 0.998, 1.0)
 
 _DEVICES = (
@@ -84,8 +85,8 @@ def eval_window(i_bl: float, i_ref: float) -> float:
 def clock_waveform(vdd: float, t_eval: float) -> tuple[float, ...]:
     """The clock of one cycle as PWL pairs ``(t0, v0, t1, v1, ...)`` (s, V): low until
     :data:`T_CLK`, a :data:`T_EDGE` rise to ``vdd``, high for ``t_eval``, a :data:`T_EDGE`
-    fall, low after; each edge with the corners :data:`CLOCK_EDGE_POINTS`. Times are rounded
-    to 10 significant digits (0.1 as at the shortest window), which keeps ngspice's ``alter``
+    fall, low after; each edge with the corners :data:`CLOCK_EDGE_POINTS`. Values are rounded
+    to 10 significant digits (under 1e-18 s of a time), which keeps ngspice's ``alter``
     command under its 1023 characters."""
     t_fall = T_CLK + T_EDGE + t_eval
     pairs = [(0.0, 0.0)]
