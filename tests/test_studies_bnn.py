@@ -126,7 +126,9 @@ def test_sense_amplifier_price_is_the_library_table_at_the_column_current(shippe
     hw = Hardware()
     i = hw.column_current(256, 0.5)
     p = read_prices(256, 6, i, hw, library, blocks)
-    assert p.sa == pytest.approx(float(table.predict({"i_bl": [i], "vdd": [hw.vdd]})[0]))
+    # the reference at the column current, the bit line one unit of a partial sum (0.45 uA) above
+    at = {"i_ref": [i], "overdrive": [0.45e-6 / i], "vdd": [hw.vdd]}
+    assert p.sa == pytest.approx(float(table.predict(at)[0]))
     assert p.sources["sense_amp.energy"]["key"] == "sense_amp.energy"
     with pytest.raises(CimspiceError, match="vdd"):     # outside the characterized supplies
         read_prices(256, 6, i, Hardware(vdd=2.0), library, blocks)

@@ -14,6 +14,10 @@ cells holds ``rows`` inputs of ``rows / 2`` outputs. What differs is the read-ou
 - split design: each group's column pair is read by the current-mode sense amplifier
   (``sense_amp``) against its folded threshold; the groups' bits are counted (majority).
 
+A sense amplifier's reference sits at the folded threshold, so it is priced with its
+reference at the column's current and the bit line one unit of a partial sum above it
+(:meth:`Hardware.partial_sum_unit`): the decision the threshold makes hardest.
+
 A layer within one array is read by a sense amplifier in both designs; the last layer (not
 split, ``spMNIST_Model.lua``) needs its sums in both, so it uses the ADCs in both.
 """
@@ -23,16 +27,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from ..circuits.sense_amp import Q_DECIDE, T_EVAL_MIN
-from ..sim.backend import load_spec_blocks, load_spec_library
+from ..circuits.sense_amp import eval_window
 from ..sim.components import BlockFigures
 from ..sim.corners import table_record
+from ..sim.library_cache import load_spec_blocks, load_spec_library
 from ..sim.spec import load_system_spec
 from . import StudyError
 from .provenance import costs
 
 __all__ = ["COMPONENTS", "Hardware", "LayerUse", "Prices", "energy", "highest_sar_bits", "layer_uses", "merge_ops",
-           "merge_width", "read_blocks", "read_prices", "table_value"]
+           "merge_width", "read_blocks", "read_prices", "sense_point", "table_value"]
 
 COMPONENTS = ("word-line drivers", "cells", "sense amplifiers", "sample-and-hold", "ADCs", "digital merge",
               "buffers")
@@ -43,8 +47,8 @@ READOUT = ("sense amplifiers", "sample-and-hold", "ADCs")
 class Hardware:
     """The electrical case. Cells: 10 / 1 uS at 0.1 V keep a column pair's current (half the
     rows active, half of them on) at 35-140 uA for 128-512 rows, inside the sense amplifier's
-    characterized 15-200 uA (the library cell's window is 1-100 uS; 0.1 V is the driver's
-    lowest characterized read voltage). ``c_cell``: row capacitance per cell (F), the
+    characterized 5-200 uA reference (the library cell's window is 1-100 uS; 0.1 V is the
+    driver's lowest characterized read voltage). ``c_cell``: row capacitance per cell (F), the
     toolkit's assumption in circuits/row_load.py (1.5 fF). ``vdd``: the 45 nm cards' nominal
     supply (V), as the shipped baseline system; ``v_in``: the sampled level (V), as there.
 
@@ -76,6 +80,11 @@ class Hardware:
     def column_current(self, rows: int, activity: float) -> float:
         """A: mean current of one column of a pair, ``activity`` of its ``rows`` driven."""
         return activity * rows * self.v_read * 0.5 * (self.g_on + self.g_off)
+
+    def partial_sum_unit(self) -> float:
+        """A: the current difference of a column pair per unit of its +-1 partial sum (a
+        driven row moves one column by g_on and the other by g_off; ``x = 2b - 1`` halves it)."""
+        return self.v_read * (self.g_on - self.g_off) / 2
 
 
 @dataclass(frozen=True)
@@ -146,27 +155,51 @@ def read_blocks(rows: int, bits: int, hw: Hardware = Hardware(), library=None, b
     return spec, figures
 
 
+def sense_point(i_col: float, hw: Hardware, library: dict) -> tuple[dict, list[str]]:
+    """The sense amplifier's table point for a column of ``i_col`` (A): ``i_ref`` at the
+    column current, ``overdrive`` = one unit of a partial sum over it, each clipped into
+    ``sense_amp.energy``'s domain; and a note per clipped input."""
+    point = {"i_ref": i_col, "overdrive": hw.partial_sum_unit() / i_col, "vdd": hw.vdd}
+    s = library.get("sense_amp.energy")
+    if s is None:
+        return point, []              # table_value refuses it, with the command that adds it
+    if "overdrive" not in s.inputs:
+        raise StudyError(f"sense_amp.energy: characterized over {', '.join(s.inputs)}, not at its reference "
+                         "(i_ref, overdrive); rebuild it with `cimspice library build -o library.h5 --only sense_amp`")
+    notes = []
+    for name, text, unit, scale in (("i_ref", "column current", "uA", 1e6), ("overdrive", "overdrive", "", 1.0)):
+        lo, hi = s.domain[name]
+        v = min(max(point[name], lo), hi)
+        if v != point[name]:
+            notes.append(f"{text} {point[name] * scale:.4g}{unit and ' ' + unit} clipped to the table's "
+                         f"{v * scale:.4g}{unit and ' ' + unit}")
+            point[name] = v
+    return point, notes
+
+
 def read_prices(rows: int, bits: int, i_col: float, hw: Hardware = Hardware(), library=None, blocks=None) -> Prices:
     """The case's prices: driver, sample-and-hold and ``bits``-bit SAR through the simulator's
     block reader (:class:`cimspice.sim.components.BlockFigures`: a resolution the library
-    lacks is refused with the command that adds it), the sense amplifier and the sample
-    time from their tables at ``i_col`` (A, clipped into the table's domain, and said so).
+    lacks is refused with the command that adds it), the sample time from its table, and
+    the sense amplifier's energy from its table with its reference at ``i_col`` (A) and the
+    bit line one unit of a partial sum above (:func:`sense_point`: clipped into the table's
+    domain, and said so); its read window is the amplifier's evaluation window there.
     ``library`` / ``blocks``: the spec library's tables and block records, when already read."""
     library = load_spec_library(_spec(rows, bits, hw)) if library is None else library
     spec, blocks = read_blocks(rows, bits, hw, library, blocks)
-    lo, hi = library["sense_amp.energy"].domain["i_bl"] if "sense_amp.energy" in library else (i_col, i_col)
-    i_sa = min(max(i_col, lo), hi)
-    point = {"i_bl": i_sa, "vdd": hw.vdd, "v_in": hw.v_in}
-    sa, sa_rec = table_value(spec, library, "sense_amp.energy", point)
-    t_sh, sh_rec = table_value(spec, library, "sample_hold.t_acq", point)
-    if i_sa != i_col:
-        sa_rec = {**sa_rec, "note": f"column current {i_col * 1e6:.1f} uA clipped to the table's {i_sa * 1e6:.0f} uA"}
+    at, notes = sense_point(i_col, hw, library)
+    sa, sa_rec = table_value(spec, library, "sense_amp.energy", at)
+    t_sh, sh_rec = table_value(spec, library, "sample_hold.t_acq", {"vdd": hw.vdd, "v_in": hw.v_in})
+    if notes:
+        sa_rec = {**sa_rec, "note": "; ".join(notes)}
+    i_ref, i_bl = at["i_ref"], at["i_ref"] * (1 + at["overdrive"])
     add8 = costs.HOROWITZ["add8"]
     sources = {**blocks.records, "sense_amp.energy": sa_rec, "sample_hold.t_acq": sh_rec,
                "add_bit": add8.record() | {"scaling": "/ 8 per bit of width"},
                "buffer_bit": costs.BUFFER_BIT_ENERGY.record(),
-               "t_sa": {"kind": "computed", "from": "CurrentSenseAmplifier.eval_window: T_EVAL_MIN + Q_DECIDE / i"}}
-    return Prices(driver=blocks.driver_energy, sa=sa, t_sa=T_EVAL_MIN + Q_DECIDE / i_sa,
+               "t_sa": {"kind": "computed", "from": "cimspice.circuits.sense_amp.eval_window: T_EVAL_MIN + Q_DECIDE / "
+                        "min(i_bl, i_ref), at the energy's point", "i_ref": i_ref, "i_bl": i_bl}}
+    return Prices(driver=blocks.driver_energy, sa=sa, t_sa=eval_window(i_bl, i_ref),
                   adc=blocks.adc_energy[bits], adc_bits=bits, sh=blocks.sample_hold_energy, t_sh=t_sh,
                   add_bit=float(add8) / 8, buffer_bit=float(costs.BUFFER_BIT_ENERGY), sources=sources)
 

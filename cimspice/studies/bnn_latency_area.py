@@ -11,9 +11,10 @@ Latency (s): the layers in sequence, the arrays of one layer in parallel. A laye
 - the word-line drivers' settling: ``wl_driver.settling_time`` at the row's capacitance;
 - its read-out, on the busiest array: with sense amplifiers, ``min(pairs_per_sa, pairs)``
   decisions one after another, each the amplifier's cycle (clock edges, the evaluation
-  window ``T_EVAL_MIN + Q_DECIDE / i`` the energy's cells conduct for, and the pre-charge
-  that restores the latch: the cycle ``sense_amp.energy`` integrates over; the block's
-  ``sense_amp.delay`` must fall inside the window); with ADCs, every pair sampled at once
+  window ``T_EVAL_MIN + Q_DECIDE / i_ref`` the energy's cells conduct for, and the
+  pre-charge that restores the latch: the cycle ``sense_amp.energy`` integrates over, at
+  the same reference and overdrive; the block's ``sense_amp.delay`` there must fall inside
+  the window); with ADCs, every pair sampled at once
   (``sample_hold.t_acq``) and ``min(pairs_per_adc, pairs)`` conversions in turn
   (``adc_sar_{bits}b.t_conversion``);
 - the digital merge: the energy's adds and compares (:func:`.bnn_costs.merge_ops`) over
@@ -126,11 +127,12 @@ def read_time_area(rows: int, prices: Prices, hw: Hardware, library, blocks) -> 
     spec, figs = read_blocks(rows, bits, hw, library, blocks)
     settle, settle_rec = table_value(spec, library, f"{spec.inputs.driver}.settling_time",
                                      {"v_read": hw.v_read, "c_row": hw.c_cell * rows, "vdd": hw.vdd})
-    i_sa = prices.sources["sense_amp.energy"]["at"]["i_bl"]   # the current the energy was read at
-    delay, delay_rec = table_value(spec, library, "sense_amp.delay", {"i_bl": i_sa, "vdd": hw.vdd})
+    at = dict(prices.sources["sense_amp.energy"]["at"])   # the point the energy was read at
+    delay, delay_rec = table_value(spec, library, "sense_amp.delay", at)
     if not delay < prices.t_sa:
-        raise StudyError(f"sense_amp.delay: the characterized decision takes {delay * 1e9:.3g} ns at "
-                         f"{i_sa * 1e6:.3g} uA, beyond the {prices.t_sa * 1e9:.3g} ns evaluation window")
+        raise StudyError(f"sense_amp.delay: the characterized decision takes {delay * 1e9:.3g} ns at i_ref "
+                         f"{at['i_ref'] * 1e6:.3g} uA, overdrive {at['overdrive']:.3g}, beyond the "
+                         f"{prices.t_sa * 1e9:.3g} ns evaluation window")
     cycle = 2 * T_EDGE + prices.t_sa + T_PRECHARGE
     a_cell, cell_rec = figs.area.get("cell") or (float(CELL_1T1R_AREA), _cite(CELL_1T1R_AREA))
     a_sa, sa_rec = _block_area(spec, blocks, "sense_amp", "sense amplifiers")
@@ -143,9 +145,9 @@ def read_time_area(rows: int, prices: Prices, hw: Hardware, library, blocks) -> 
     add_rec = _cite(ADD8_AREA) | {"scaling": "/ 8 per bit of width"}
     sources = {
         "t_settle": settle_rec, "t_delay": delay_rec, "t_acq": prices.sources["sample_hold.t_acq"],
-        "t_decision": {"kind": "computed", "from": "2 T_EDGE + (T_EVAL_MIN + Q_DECIDE / i) + T_PRECHARGE, "
+        "t_decision": {"kind": "computed", "from": "2 T_EDGE + eval_window(i_bl, i_ref) + T_PRECHARGE, "
                        "cimspice/circuits/sense_amp.py: the cycle sense_amp.energy integrates over",
-                       "i_bl": i_sa, "window": prices.sources["t_sa"]},
+                       "i_ref": at["i_ref"], "overdrive": at["overdrive"], "window": prices.sources["t_sa"]},
         "t_conv": figs.records[f"adc.circuit.{bits}.time"], "t_op": costs.DIGITAL_OP_TIME.record(),
         "a_cell": cell_rec, "a_driver": figs.area["driver"][1], "a_sa": sa_rec,
         "a_sh": figs.area["sample_hold"][1], "a_adc": figs.area[f"adc:{bits}"][1], "a_add_bit": add_rec,

@@ -208,13 +208,15 @@ def _setup(ctx) -> str:
   {hw.c_cell * 1e15:g} fF per cell; ideal (no IR drop, noise or sense-amplifier offset).
 - Priced from the shipped library `{default_library_path().name}` at vdd {hw.vdd} V: `wl_driver.energy_driver`,
   `sample_hold.energy` and `adc_sar_{{bits}}b.energy_per_conversion` through the simulator's block reader
-  (`cimspice.sim.components.BlockFigures`, the `baseline` system re-pointed), `sense_amp.energy` and
-  `sample_hold.t_acq` from their tables; digital adds and compares at Horowitz's 8-bit add / 8 per bit,
-  activation bits at ISAAC's eDRAM figure (`cimspice/sim/costs.py`).
+  (`cimspice.sim.components.BlockFigures`, the `baseline` system re-pointed), `sense_amp.energy` (its
+  reference at the column's mean current, where the folded threshold puts it, the bit line one unit of a
+  partial sum above) and `sample_hold.t_acq` from their tables; digital adds and compares at Horowitz's
+  8-bit add / 8 per bit, activation bits at ISAAC's eDRAM figure (`cimspice/sim/costs.py`).
 - Latency and area (`cimspice/studies/bnn_latency_area.py`) from the same library: `wl_driver.settling_time`
-  at the row's capacitance, the sense amplifier's cycle (its evaluation window, clock edges and pre-charge,
-  `cimspice/circuits/sense_amp.py`, checked against `sense_amp.delay`), `sample_hold.t_acq`,
-  `adc_sar_{{bits}}b.t_conversion`, and each block's `area` (`/blocks/<name>`; the cell's from `cell_1t1r`);
+  at the row's capacitance, the sense amplifier's cycle (its evaluation window at that reference, clock edges
+  and pre-charge, `cimspice/circuits/sense_amp.py`, checked against `sense_amp.delay` at the energy's point),
+  `sample_hold.t_acq`, `adc_sar_{{bits}}b.t_conversion`, and each block's `area` (`/blocks/<name>`; the cell's
+  from `cell_1t1r`);
   column multiplexing {hw.pairs_per_adc} pairs per ADC, {hw.pairs_per_sa} per sense amplifier; the digital
   merge over the simulator's {costs_lanes} lanes at `costs.DIGITAL_OP_TIME`, its adders at Horowitz's 8-bit
   adder / 8 per bit. Every figure and its source is in `results.json`.
@@ -292,7 +294,8 @@ def _sources_table(report, ctx):
     r = p.sources
     report.heading(f"Where each price comes from ({ctx['headline']} rows)")
     rows = [("word-line pulse", f"{p.driver * 1e12:.3f} pJ", r["inputs.driver"]),
-            ("sense-amplifier decision", f"{p.sa * 1e15:.2f} fJ", r["sense_amp.energy"]),
+            ("sense-amplifier decision (reference at the column current)", f"{p.sa * 1e15:.2f} fJ",
+             r["sense_amp.energy"]),
             (f"SAR conversion ({p.adc_bits} b)", f"{p.adc * 1e12:.3f} pJ", r[f"adc.circuit.{p.adc_bits}.energy"]),
             ("sample (sample-and-hold)", f"{p.sh * 1e15:.2f} fJ", r["sense.sample_hold"]),
             ("sampled read window", f"{p.t_sh * 1e9:.3f} ns", r["sample_hold.t_acq"]),
