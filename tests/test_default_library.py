@@ -254,3 +254,21 @@ def test_the_baseline_sense_is_read_from_dense_tables(shipped):
         i = rng.uniform(lo, hi, 2000)
         exact = np.asarray(surrogate.predict(i[:, None])).ravel()
         assert np.max(np.abs(sense._interp(i, table) - exact)) <= 2e-7 * np.ptp(exact)
+
+
+def test_doc_rows_of_a_copied_library_count_each_corners_own_validation_points(tmp_path):
+    """Where its validation sweeps are not beside the library, the doc table takes each
+    surrogate's stored errors; a corner table's point count is its own, not its corner set's."""
+    import shutil
+
+    from cimspice.library.doctable import validation_rows
+
+    copy = tmp_path / "a" / "b" / "c" / "d" / "e" / "default.h5"   # deep: no sweep path resolves from it
+    copy.parent.mkdir(parents=True)
+    shutil.copy(SHIPPED, copy)
+    rows = {r["surrogate"]: r for r in validation_rows(copy)}
+    records, surrogates = load_blocks(copy), load_library(copy)
+    row, record = rows["wl_driver.settling_time@ff"], records["wl_driver@ff"]
+    assert row["truth"] is None                                  # stored errors: no sweep beside the copy
+    assert row["n_validation"] == surrogates["wl_driver.settling_time@ff"].validation["n_points"]
+    assert row["n_validation"] * 3 == int(record["validation_points"])   # tt, ff and ss share the record's count

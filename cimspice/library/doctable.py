@@ -68,8 +68,10 @@ def _stored_row(block: str, s: Surrogate, record: Mapping) -> dict:
     """A row from the errors the surrogate stored when it was fitted, for a library whose
     validation sweep files are not beside it (a copied library): no parity plot."""
     v = s.validation
+    # the surrogate's own count: a corner record's validation_points is its corner set's sum
+    n = v.get("n_points", record.get("validation_points", 0))
     return _described(block, s, rms_pct=float(v["rms_pct"][0]), max_pct=float(v["max_pct"][0]),
-                      n_validation=int(record.get("validation_points", 0)), truth=None, pred=None)
+                      n_validation=int(n), truth=None, pred=None)
 
 
 def _row(block: str, s: Surrogate, validation: Path) -> dict:
