@@ -70,7 +70,7 @@ class ArrayReads:
     def __init__(self, layer, tiles: int, rows: int, hw, nonideal: Nonidealities, rng: np.random.Generator,
                  attenuation: list | None = None):
         self.hw, self.nonideal, self.rng = hw, nonideal, rng
-        self.unit = hw.v_read * (hw.g_on - hw.g_off) / 2    # A per unit of the partial sum
+        self.unit = hw.partial_sum_unit()    # A per unit of the partial sum
         wb = _sign(layer.w).astype(np.float64)
         self.slices = layer.slices(tiles)
         self.attenuation = attenuation if attenuation is not None else \

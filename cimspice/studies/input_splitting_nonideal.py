@@ -92,7 +92,7 @@ def nonideal_section(report, ctx, out: Path) -> None:
     nds = ctx["nonideal"]
     first = next(iter(nds.values()))
     n, hw, points = first["nonidealities"], ctx["case"]["hardware"], ctx["case"]["accuracy_points"]
-    unit = hw.v_read * (hw.g_on - hw.g_off) / 2     # A per unit of a partial sum (bnn_analog)
+    unit = hw.partial_sum_unit()     # A per unit of a partial sum
     report.heading("Accuracy through non-ideal arrays (every array size)")
     report.text(
         f"Both designs at each array size (partial sums through the priced ADCs) read through arrays with the "
