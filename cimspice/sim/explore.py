@@ -267,16 +267,17 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
                     lock.notify_all()
 
     if fork:
-        seed_library_cache(read_libraries(specs))
+        read_libraries(specs)               # parsed into this process's cache, which the workers inherit
         _SHARED = (net, data, kwargs)
     pool = ProcessPoolExecutor(spawned, mp_context=ctx, initializer=init_worker, initargs=(None if fork else inbox,))
     threads = row_tile.THREADS_PER_PROCESS
     try:
         with warnings.catch_warnings():
-            # Python >= 3.12 warns of fork in a process with threads. Ours, here, are OpenBLAS's
+            # Python >= 3.12 warns of fork in a process with threads. Here they are OpenBLAS's
             # idle pool, which OpenBLAS shuts down before a fork and restarts after it
-            # (pthread_atfork); no thread of ours runs yet, and with fork the executor starts
-            # every worker at this first submit, before its own thread.
+            # (pthread_atfork), and an earlier run's row-tile threads, waiting idle (a child
+            # makes its own); no point runs yet, and with fork the executor starts every
+            # worker at this first submit, before its own thread.
             warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork", category=DeprecationWarning)
             started = [pool.submit(_ready) for _ in range(spawned)]     # starts them now
         if not fork:
@@ -301,7 +302,7 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
             _SHARED = ()
     if state["failed"]:
         raise state["failed"][0]
-    log.debug("design sweep: %d points in %.2f s, %d of them on %d spawned workers", len(specs),
+    log.debug("design sweep: %d points in %.2f s, %d of them on %d workers", len(specs),
               time.perf_counter() - t0, len(on_workers), spawned)
     return results
 
