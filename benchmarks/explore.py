@@ -27,9 +27,7 @@ import time
 
 from sweep import _burn, cpu_seconds
 
-from cimspice.sim import row_tile
-from cimspice.sim.crossbar.transfer import one_blas_thread
-from cimspice.sim.explore import design_points, explore
+from cimspice.sim.explore import design_points, explore, one_thread
 
 SWEEPS = [("adc.bits", [4, 6]), ("array.rows", [32, 64]), ("inputs.bits", [4, 8]), ("mapping.slices", [1, 2])]
 
@@ -40,12 +38,8 @@ def sweep_seconds(points, workers: int, samples: int, network: str = "mlp") -> t
     yardstick of the speed-up."""
     start = time.perf_counter()
     if workers == 0:
-        threads, row_tile.THREADS_PER_PROCESS = row_tile.THREADS_PER_PROCESS, 1
-        try:
-            with one_blas_thread():
-                results = explore(points, network, workers=1, n_samples=samples)
-        finally:
-            row_tile.THREADS_PER_PROCESS = threads
+        with one_thread():
+            results = explore(points, network, workers=1, n_samples=samples)
     else:
         results = explore(points, network, workers=workers, n_samples=samples)
     return time.perf_counter() - start, results

@@ -30,6 +30,7 @@ import logging
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from .errors import SimError
 from .library_cache import read_libraries, seed_library_cache
 from .spec import SystemSpec, load_system_spec
 
-__all__ = ["apply_settings", "design_points", "explore", "pareto_front", "parse_setting", "parse_sweep",
+__all__ = ["apply_settings", "design_points", "explore", "one_thread", "pareto_front", "parse_setting", "parse_sweep",
            "write_exploration"]
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,20 @@ _SHARED: tuple = ()
 #: serial run took 3.3-3.4 s of CPU with them and 1.7-2.1 s on one BLAS thread, in the
 #: same wall time (2026-12-07, load 2-3)
 _ONE_BLAS_THREAD: list = []
+
+
+@contextmanager
+def one_thread():
+    """This process's row tiles and BLAS on one thread each while inside (restored after):
+    how every process of a parallel design sweep runs, a process per core."""
+    from . import row_tile
+
+    threads, row_tile.THREADS_PER_PROCESS = row_tile.THREADS_PER_PROCESS, 1
+    try:
+        with one_blas_thread():
+            yield
+    finally:
+        row_tile.THREADS_PER_PROCESS = threads
 
 
 def init_worker(libraries) -> None:
@@ -217,8 +232,6 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
     import threading
     from concurrent.futures import CancelledError, ProcessPoolExecutor
 
-    from . import row_tile
-
     global _SHARED
     fork = START_METHOD == "fork" and not _hdf5_files_open()
     ctx = multiprocessing.get_context("fork" if fork else "spawn")
@@ -270,7 +283,6 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
         read_libraries(specs)               # parsed into this process's cache, which the workers inherit
         _SHARED = (net, data, kwargs)
     pool = ProcessPoolExecutor(spawned, mp_context=ctx, initializer=init_worker, initargs=(None if fork else inbox,))
-    threads = row_tile.THREADS_PER_PROCESS
     try:
         with warnings.catch_warnings():
             # Python >= 3.12 warns of fork in a process with threads. Here they are OpenBLAS's
@@ -286,8 +298,7 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
             threading.Thread(target=feed, args=(f,), daemon=True).start()
         try:
             if PARENT_RUNS_POINTS:
-                row_tile.THREADS_PER_PROCESS = 1                     # a core each, as the workers
-                with one_blas_thread():
+                with one_thread():                                   # a core each, as the workers
                     while (i := claim(False)) is not None:
                         results[i] = _run_point(specs[i], net, data, kwargs)
                 log.debug("design sweep: this process done after %.2f s", time.perf_counter() - t0)
@@ -296,7 +307,6 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
                 state["stop"] |= PARENT_RUNS_POINTS                  # an error here: no more points
                 lock.wait_for(lambda: state["running"] == 0 and (state["stop"] or state["failed"]))
     finally:
-        row_tile.THREADS_PER_PROCESS = threads
         pool.shutdown(wait=False, cancel_futures=True)
         if fork:
             _SHARED = ()
@@ -311,8 +321,8 @@ def explore(points: list[tuple[dict, SystemSpec]], network, data=None, *, worker
             scheduler: str | None = None, progress: bool = False, **kwargs) -> list:
     """Simulate each design point (``kwargs``: :func:`simulate`'s ``n_samples``, ``seeds``,
     ...); returns the :class:`SimulationResult` of each, in order, with its ``design``.
-    ``workers``: processes running points, this one and ``workers - 1`` spawned
-    (:func:`_run_local`); ``scheduler``: a Dask scheduler's address instead."""
+    ``workers``: processes running points, this one and ``workers - 1`` more, forked on
+    Linux (:func:`_run_local`); ``scheduler``: a Dask scheduler's address instead."""
     from .simulate import _data, _network
 
     net, label = _network(network)
