@@ -75,7 +75,7 @@ def _blas_threads_restored():
 
     yield
     while explore._ONE_BLAS_THREAD:
-        explore._ONE_BLAS_THREAD.pop().restore_original_limits()
+        explore._ONE_BLAS_THREAD.pop().__exit__(None, None, None)
 
 
 def test_a_worker_seeded_with_the_parents_reads_reads_nothing(tmp_path, counted, monkeypatch):

@@ -30,7 +30,7 @@ import logging
 import sys
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +282,12 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
     if fork:
         read_libraries(specs)               # parsed into this process's cache, which the workers inherit
         _SHARED = (net, data, kwargs)
+    # this process runs its points on one thread from before the fork on: OpenBLAS re-creates
+    # its thread pool at the first limit set after a fork, and those threads spin against
+    # the workers (crossbar.transfer.one_blas_thread); a forked worker inherits the limits
+    limits = ExitStack()
+    if PARENT_RUNS_POINTS:
+        limits.enter_context(one_thread())
     pool = ProcessPoolExecutor(spawned, mp_context=ctx, initializer=init_worker, initargs=(None if fork else inbox,))
     try:
         with warnings.catch_warnings():
@@ -298,9 +304,8 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
             threading.Thread(target=feed, args=(f,), daemon=True).start()
         try:
             if PARENT_RUNS_POINTS:
-                with one_thread():                                   # a core each, as the workers
-                    while (i := claim(False)) is not None:
-                        results[i] = _run_point(specs[i], net, data, kwargs)
+                while (i := claim(False)) is not None:
+                    results[i] = _run_point(specs[i], net, data, kwargs)
                 log.debug("design sweep: this process done after %.2f s", time.perf_counter() - t0)
         finally:
             with lock:
@@ -308,6 +313,7 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
                 lock.wait_for(lambda: state["running"] == 0 and (state["stop"] or state["failed"]))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        limits.close()
         if fork:
             _SHARED = ()
     if state["failed"]:

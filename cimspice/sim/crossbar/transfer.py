@@ -37,6 +37,8 @@ one zero the solver's iterative method is already a single exact tridiagonal sol
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 from scipy.linalg import blas, lapack
 from threadpoolctl import ThreadpoolController
@@ -52,17 +54,25 @@ __all__ = ["CONDENSATION_VERSION", "condensed_transfer", "one_blas_thread"]
 CONDENSATION_VERSION = 1
 
 
-_blas: ThreadpoolController | None = None
+_blas = None   # the BLAS libraries' ThreadpoolController, made when first needed
 
 
 def one_blas_thread():
     """Context in which BLAS/LAPACK run on one thread. OpenBLAS's two threads on a busy
     2-core machine spin against each other: measured at 128x128 with a load average of 5,
     1.36 s on two threads against 0.10 s on one (threadpoolctl: the scikit-learn team's
-    library for exactly this, already installed with scikit-learn)."""
+    library for exactly this, already installed with scikit-learn).
+
+    Where every BLAS library already runs one thread the limits are left alone: OpenBLAS
+    re-creates its thread pool, which its fork handler took down, at the first
+    ``openblas_set_num_threads`` after a ``fork`` (even to 1), and the new threads spin for
+    about 0.1 s of CPU each. In a design sweep's forked processes that took a core's worth
+    from the other process: each process's first point ran 2-3x its serial time."""
     global _blas
     if _blas is None:
-        _blas = ThreadpoolController()
+        _blas = ThreadpoolController().select(user_api="blas")
+    if all(lib.num_threads == 1 for lib in _blas.lib_controllers):
+        return nullcontext()
     return _blas.limit(limits=1, user_api="blas")
 
 
