@@ -37,6 +37,7 @@ from .mapping import array_layout, plan_matrix, quantise_weights
 from .noise import TABLE, normal_indices
 from .readout import sense_energy, threshold_readout
 from .row_tile import RowTile, Separable, Tally, generator_after, in_order, tile_pool
+from .vector_split import chunk_groups, read_by_vectors
 
 __all__ = ["DIAGNOSIS_VECTORS", "AnalogMatrix"]
 
@@ -329,16 +330,23 @@ class AnalogMatrix:
         """Every row tile's reads of ``codes_all`` (P, n, n_in): codes x ADC step summed over
         pulses and tiles (n, n_out*k), and the events.
 
-        With ``backend.threads`` > 1 (surrogate mode) that many tiles run at once, each on its
-        own copy of the noise generator advanced to where the tiles before it leave it, into
-        its own sums, which are then added in tile order: the same draws and the same sums,
-        bit for bit, as one tile after the other."""
+        With ``backend.threads`` > 1 (surrogate mode) the reads run on that many threads with
+        the draws and sums of one thread, bit for bit: split by input vectors where there
+        are enough (:mod:`.vector_split`), else that many tiles at once, each on its own copy
+        of the noise generator advanced to where the tiles before it leave it, into its own
+        sums, which are then added in tile order."""
         P, n, _ = codes_all.shape
         C = self.n_out * self.k
         rng, threads = self.backend.rng, getattr(self.backend, "threads", 1)
+        exact = self.spec.nonidealities.solver == "exact"   # (its solver caches factorisations: one thread)
+        if threads > 1 and not exact:
+            block, step = max(1, _DRAW_BLOCK // (P * C)), max(1, _CHUNK // (P * C))
+            groups = chunk_groups(n, block, step, threads)
+            if groups is not None and all(self._fused(tile) is not None for tile in self.tiles):
+                return read_by_vectors(self, codes_all, weights, groups, tile_pool(threads), block, step)
         tally = Tally()
-        if threads <= 1 or len(self.tiles) == 1 or self.spec.nonidealities.solver == "exact":
-            summed = np.zeros((n, C))     # (the exact solver caches factorisations: one thread)
+        if threads <= 1 or len(self.tiles) == 1 or exact:
+            summed = np.zeros((n, C))
             for tile in self.tiles:
                 self._tile_reads(tile, codes_all, weights, summed, tally, rng)
             return summed, tally
