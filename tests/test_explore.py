@@ -136,12 +136,14 @@ def test_forked_workers_need_not_pickle_the_network(monkeypatch):
     assert explore_module._SHARED == ()
 
 
-def _threads_outside_python() -> int:
-    """This process's threads that Python did not start (OpenBLAS's pool), from /proc."""
+def _new_threads_outside_python(before: set) -> int:
+    """This process's threads that Python did not start (OpenBLAS's pool) and that were not
+    among the thread ids ``before`` (another library's, started earlier in the test session)."""
     import os
     import threading
 
-    return len(os.listdir("/proc/self/task")) - threading.active_count()
+    tasks = {int(t) for t in os.listdir("/proc/self/task")}
+    return len(tasks - before - {t.native_id for t in threading.enumerate()})
 
 
 @pytest.mark.skipif("fork" not in START_METHODS or not __import__("os").path.isdir("/proc/self/task"),
@@ -149,21 +151,23 @@ def _threads_outside_python() -> int:
 def test_forked_processes_do_not_restart_blas_threads(monkeypatch):
     """OpenBLAS takes its thread pool down before a fork and makes it anew at the next limit
     set, whose threads then spin against the other process: neither this process nor a
-    forked worker may have BLAS threads while it runs its points (it ran each one's first
-    point at 2-3x its serial time). A serial run keeps its pool, so the count can be seen."""
+    forked worker may start BLAS threads while it runs its points (it ran each one's first
+    point at 2-3x its serial time; the count here was 2 in every point before the fix)."""
+    import os
+
     monkeypatch.setattr(explore_module, "START_METHOD", "fork")
     run_point = explore_module._run_point
+    net, W, x, y = _one_layer()
+    points = design_points(SYSTEM, [("adc.bits", [3, 4, 5, 6])])
+    explore(points, net, (x, y, x))                          # BLAS's pool running, as a user's session
+    before = {int(t) for t in os.listdir("/proc/self/task")}
 
     def counted(*args):
         result = run_point(*args)
-        result.blas_threads = _threads_outside_python()
+        result.blas_threads = _new_threads_outside_python(before)
         return result
 
     monkeypatch.setattr(explore_module, "_run_point", counted)
-    net, W, x, y = _one_layer()
-    points = design_points(SYSTEM, [("adc.bits", [3, 4, 5, 6])])
-    serial = explore(points, net, (x, y, x))
-    assert {r.blas_threads for r in serial} != {0}        # the pool is there to be seen
     parallel = explore(points, net, (x, y, x), workers=2)
     assert [r.blas_threads for r in parallel] == [0] * len(points)
 
