@@ -285,10 +285,13 @@ class AnalogMatrix:
         # one BLAS thread: the tiles' products are skinny (64 * terms deep); OpenBLAS's two
         # threads spin against each other on a shared machine (measured at load 8: a
         # (128, 192) @ (192, 1024) float32 product took 28 ms on two threads, 0.7 ms on one)
+        # the diagnosis's float product too (at most DIAGNOSIS_VECTORS rows): woken for it,
+        # OpenBLAS's threads spun on into the next layer's reads, against the tile threads
+        # (a 224x224 ResNet-18's reference cost one float inference, not a fifth)
         with one_blas_thread():
             out = self._run(x)
-        if self.backend.float_reference:   # the float network's own product, on BLAS's own threads
-            self._error(x, out)
+            if self.backend.float_reference:
+                self._error(x, out)
         return out
 
     def _run(self, x: np.ndarray) -> np.ndarray:
