@@ -288,14 +288,17 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
     limits = ExitStack()
     if PARENT_RUNS_POINTS:
         limits.enter_context(one_thread())
-    pool = ProcessPoolExecutor(spawned, mp_context=ctx, initializer=init_worker, initargs=(None if fork else inbox,))
+    pool = None
     try:
+        pool = ProcessPoolExecutor(spawned, mp_context=ctx, initializer=init_worker,
+                                   initargs=(None if fork else inbox,))
         with warnings.catch_warnings():
             # Python >= 3.12 warns of fork in a process with threads. Here they are OpenBLAS's
-            # idle pool, which OpenBLAS shuts down before a fork and restarts after it
-            # (pthread_atfork), and an earlier run's row-tile threads, waiting idle (a child
-            # makes its own); no point runs yet, and with fork the executor starts every
-            # worker at this first submit, before its own thread.
+            # idle pool, which OpenBLAS shuts down before a fork (pthread_atfork) and makes
+            # anew only when a limit is set (none is: one_blas_thread), and an earlier run's
+            # row-tile threads, waiting idle (a child makes its own); no point runs yet, and
+            # with fork the executor starts every worker at this first submit, before its own
+            # thread.
             warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork", category=DeprecationWarning)
             started = [pool.submit(_ready) for _ in range(spawned)]     # starts them now
         if not fork:
@@ -312,7 +315,8 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
                 state["stop"] |= PARENT_RUNS_POINTS                  # an error here: no more points
                 lock.wait_for(lambda: state["running"] == 0 and (state["stop"] or state["failed"]))
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         limits.close()
         if fork:
             _SHARED = ()
