@@ -76,6 +76,10 @@ def test_digits_reader_matches_scikit_learn():
     x_test, _ = load_dataset("cnn", "test")
     x_train, _ = load_dataset("cnn", "train")
     assert x_test.shape == (359, 1, 8, 8) and len(x_train) + len(x_test) == 1797
+    X[:], y[:] = -1, -1                      # the parsed table is kept per process: not these
+    X, y = digits()
+    np.testing.assert_array_equal(X, ref.data)
+    np.testing.assert_array_equal(y, ref.target)
 
 
 @pytest.mark.parametrize("name, n", [("mlp", 100), ("cnn", 60), ("lstm", 60), ("resnet", 60), ("gpt", 4)])
