@@ -169,8 +169,10 @@ class AnalogBackend(Backend):
         product per call, the float inference's own cost again. On by default (results.json
         always carries it); ``False`` leaves those two columns empty (benchmarks time both).
     threads : int, optional
-        Row tiles of a matrix read at once, one per thread (surrogate mode; the results are
-        those of one thread, bit for bit). Default: the CPUs this process may run on.
+        Threads reading a matrix's row tiles (surrogate mode; the results are those of one
+        thread, bit for bit): each reads every tile over its own range of the input vectors
+        (:mod:`.vector_split`), or, where the vectors are few, each reads one tile at a time.
+        Default: the CPUs this process may run on.
     program_cache : path or ProgramCache, optional
         An HDF5 file of the arrays' IR-drop transfer matrices (:mod:`.program_cache`): those
         already in it are read instead of solved (the same results, bit for bit), new ones
