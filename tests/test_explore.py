@@ -6,6 +6,7 @@ import csv
 import json
 import multiprocessing
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -138,12 +139,24 @@ def test_forked_workers_need_not_pickle_the_network(monkeypatch):
 
 def _new_threads_outside_python(before: set) -> int:
     """This process's threads that Python did not start (OpenBLAS's pool) and that were not
-    among the thread ids ``before`` (another library's, started earlier in the test session)."""
+    among the thread ids ``before`` (another library's, started earlier in the test session).
+
+    A Python thread leaves ``threading.enumerate()`` a moment before its OS thread exits (the
+    sweep's feeder threads end while this process runs its last points), so a thread counts
+    only if it is still there 0.5 s later: OpenBLAS's threads live until the process ends."""
     import os
     import threading
 
-    tasks = {int(t) for t in os.listdir("/proc/self/task")}
-    return len(tasks - before - {t.native_id for t in threading.enumerate()})
+    def outside() -> set:
+        tasks = {int(t) for t in os.listdir("/proc/self/task")}
+        return tasks - before - {t.native_id for t in threading.enumerate()}
+
+    new = outside()
+    deadline = time.monotonic() + 0.5
+    while new and time.monotonic() < deadline:
+        time.sleep(0.02)
+        new &= outside()
+    return len(new)
 
 
 @pytest.mark.skipif("fork" not in START_METHODS or not __import__("os").path.isdir("/proc/self/task"),
