@@ -103,9 +103,9 @@ def test_reads_split_by_vectors_give_one_threads_outputs_draws_and_events(inputs
     monkeypatch.setattr(tile_module, "_DRAW_BLOCK", 1 << 12)
     split = []
 
-    def spy(matrix, codes_all, weights, groups, pool, block, step):
-        split.append((groups, block))
-        return vector_split.read_by_vectors(matrix, codes_all, weights, groups, pool, block, step)
+    def spy(matrix, codes_all, groups, pool, weights):
+        split.append((groups, max(1, tile_module._DRAW_BLOCK // (codes_all.shape[0] * matrix.n_out * matrix.k))))
+        return vector_split.read_by_vectors(matrix, codes_all, groups, pool, weights)
 
     monkeypatch.setattr(tile_module, "read_by_vectors", spy)
     rng = np.random.default_rng(3)

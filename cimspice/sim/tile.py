@@ -34,10 +34,10 @@ from .encoding import encode
 from .errors import SimError
 from .ir_drop import attenuations
 from .mapping import array_layout, plan_matrix, quantise_weights
-from .noise import TABLE, normal_indices
+from .noise import TABLE
 from .readout import sense_energy, threshold_readout
-from .row_tile import RowTile, Separable, Tally, generator_after, in_order, tile_pool
-from .vector_split import chunk_groups, read_by_vectors
+from .row_tile import RowTile, Separable, Tally, in_order, tile_pool
+from .vector_split import block_indices, chunk_groups, read_by_vectors
 
 __all__ = ["DIAGNOSIS_VECTORS", "AnalogMatrix"]
 
@@ -346,24 +346,26 @@ class AnalogMatrix:
             block, step = max(1, _DRAW_BLOCK // (P * C)), max(1, _CHUNK // (P * C))
             groups = chunk_groups(n, block, step, threads)
             if groups is not None and all(self._fused(tile) is not None for tile in self.tiles):
-                return read_by_vectors(self, codes_all, weights, groups, tile_pool(threads), block, step)
+                return read_by_vectors(self, codes_all, groups, tile_pool(threads), weights)
         tally = Tally()
         if threads <= 1 or len(self.tiles) == 1 or exact:
-            summed = np.zeros((n, C))
+            summed, skip = np.zeros((n, C)), 0
             for tile in self.tiles:
-                self._tile_reads(tile, codes_all, weights, summed, tally, rng)
+                self._tile_reads(tile, codes_all, weights, summed, tally, skip)
+                skip += self._raw_draws(tile, P, n)
+            rng.bit_generator.advance(skip)
             return summed, tally
 
-        def job(tile, generator):
+        def job(tile, start):
             part, events = np.zeros((n, C)), Tally()
-            self._tile_reads(tile, codes_all, weights, part, events, generator)
+            self._tile_reads(tile, codes_all, weights, part, events, start)
             return part, events
 
         summed, skip, pool = None, 0, tile_pool(threads)
         for w in range(0, len(self.tiles), threads):
             futures = []
             for tile in self.tiles[w:w + threads]:
-                futures.append(pool.submit(job, tile, generator_after(rng, skip)))
+                futures.append(pool.submit(job, tile, skip))
                 skip += self._raw_draws(tile, P, n)
             for future in futures:            # in tile order (0 + the first tile's == the first's)
                 part, events = future.result()
@@ -381,38 +383,50 @@ class AnalogMatrix:
         block = max(1, _DRAW_BLOCK // (P * C))
         return sum(-(-(P * min(block, n - s0) * C) // 4) for s0 in range(0, n, block))
 
-    def _tile_reads(self, tile, codes_all, weights, summed, tally, rng) -> None:
-        """Every read of row tile ``tile`` for ``codes_all`` (P, n, n_in), pulses weighted by
-        ``weights`` (P,): codes x ADC step added into ``summed`` (n, n_out*k), events into
-        ``tally``, read noise drawn from ``rng``.
+    def _tile_reads(self, tile, codes_all, weights, summed, tally, start: int, lo: int = 0,
+                    hi: int | None = None) -> None:
+        """The reads of row tile ``tile`` for vectors ``lo..hi`` (default: all) of
+        ``codes_all`` (P, n, n_in), pulses weighted by ``weights`` (P,): codes x ADC step added
+        into ``summed`` (n, n_out*k), events into ``tally``. The tile's read noise is the
+        backend generator's stream from ``start`` raw outputs on (the generator is left as it
+        is: the caller advances it past every tile's :meth:`_raw_draws`), so a range's draws
+        are those the whole tile's reads give its vectors (:func:`.vector_split.block_indices`).
 
         Read noise is drawn in blocks of :data:`_DRAW_BLOCK` conversions in (pulse, vector,
         column) order, which fixes the draws whatever the work block; the reads themselves
         run in blocks of :data:`_CHUNK` conversions, whose passes (noise, sense, ADC,
         shift-add) stay in cache (twice as fast as over 2**21-element blocks, measured):
-        one fused loop (:mod:`.kernels`) where it applies, NumPy's dozen passes elsewhere."""
+        one fused loop (:mod:`.kernels`) where it applies, NumPy's dozen passes elsewhere.
+        A draw block's drive energy is booked by the range holding the block's first vector."""
         P, n, _ = codes_all.shape
+        hi = n if hi is None else hi
         C = self.n_out * self.k
         r0, r1 = tile.rows
+        rng = self.backend.rng
         block, step = max(1, _DRAW_BLOCK // (P * C)), max(1, _CHUNK // (P * C))
+        raw_per_block = -(-(P * block * C) // 4)     # every block before the last is whole
         fused = self._fused(tile)   # the fused loop, or None: NumPy's passes
-        for s0 in range(0, n, block):
+        for s0 in range(lo - lo % block, hi, block):      # the draw blocks that hold lo..hi
             b = min(block, n - s0)
+            a, e = max(lo, s0) - s0, min(hi, s0 + b) - s0
             codes = codes_all[:, s0:s0 + b, r0:r1]
             # tabulated-inversion draws (sim/noise.py): a third of the ziggurat's time, which
             # dominated bit-serial inference, and far finer than any ADC step
-            idx = normal_indices(rng, (P, b, C)) if tile.sq is not None else None
+            idx = None
+            if tile.sq is not None:
+                idx = block_indices(rng, start + (s0 // block) * raw_per_block, (P, b, C), a, e)
             z = np.take(TABLE, idx) if idx is not None and fused is None else None
-            for s in range(0, b, step):
-                m = min(step, b - s)
+            for s in range(a, e, step):
+                m = min(step, e - s)
                 if fused is not None:
-                    self._convert_fused(fused, tile, codes[:, s:s + m], idx, s, weights, summed, s0 + s, tally)
+                    self._convert_fused(fused, tile, codes[:, s:s + m], idx, s - a, weights, summed, s0 + s, tally)
                     continue
-                draws = None if z is None else z[:, s:s + m]
+                draws = None if z is None else z[:, s - a:s - a + m]
                 self._convert(tile, codes[:, s:s + m], draws, weights, summed[s0 + s:s0 + s + m], tally)
-            energy, pulses = tile.drive(codes_all, s0, b)
-            tally.energy.append(energy * self.spec.array.t_read)
-            tally.pulses += pulses
+            if a == 0:
+                energy, pulses = tile.drive(codes_all, s0, b)
+                tally.energy.append(energy * self.spec.array.t_read)
+                tally.pulses += pulses
 
     def _fused(self, tile):
         """The tile's fused read loop (:meth:`.row_tile.RowTile.fused_reads`), or None."""

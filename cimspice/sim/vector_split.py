@@ -64,43 +64,23 @@ def block_indices(rng: np.random.Generator, start: int, shape: tuple[int, int, i
     return out
 
 
-def read_by_vectors(matrix, codes_all: np.ndarray, weights: np.ndarray, groups, pool,
-                    block: int, step: int) -> tuple[np.ndarray, Tally]:
+def read_by_vectors(matrix, codes_all: np.ndarray, groups, pool, weights: np.ndarray) -> tuple[np.ndarray, Tally]:
     """Every row tile's reads of ``codes_all`` (P, n, n_in) with each of ``groups``' vector
-    ranges on a thread of ``pool``: codes x ADC step summed over pulses and tiles
-    (n, n_out*k) and the events, as :meth:`~.tile.AnalogMatrix._tile_passes` on one thread
-    gives them. Every tile must have its fused read loop; the backend's generator is left
-    where the one-thread reads leave it."""
+    ranges on a thread of ``pool`` (:meth:`~.tile.AnalogMatrix._tile_reads` over the range,
+    tile after tile): codes x ADC step summed over pulses and tiles (n, n_out*k) and the
+    events, as :meth:`~.tile.AnalogMatrix._tile_passes` on one thread gives them. The
+    backend's generator is left where the one-thread reads leave it."""
     P, n, _ = codes_all.shape
-    C = matrix.n_out * matrix.k
-    rng, t_read = matrix.backend.rng, matrix.spec.array.t_read
     starts, skip = [], 0
     for tile in matrix.tiles:                   # each tile's first raw output in the stream
         starts.append(skip)
         skip += matrix._raw_draws(tile, P, n)
-    summed = np.zeros((n, C))
-    fused = [matrix._fused(tile) for tile in matrix.tiles]
+    summed = np.zeros((n, matrix.n_out * matrix.k))
 
     def job(lo: int, hi: int):
         tallies = [Tally() for _ in matrix.tiles]          # per tile: merged in tile order
-        for t, tile in enumerate(matrix.tiles):
-            r0, r1 = tile.rows
-            tally, raw_per_block = tallies[t], -(-(P * block * C) // 4)
-            for s0 in range(lo - lo % block, hi, block):   # the draw blocks that hold lo..hi
-                b = min(block, n - s0)
-                a, e = max(lo, s0) - s0, min(hi, s0 + b) - s0
-                idx = None
-                if tile.sq is not None:
-                    idx = block_indices(rng, starts[t] + (s0 // block) * raw_per_block, (P, b, C), a, e)
-                codes = codes_all[:, s0:s0 + b, r0:r1]
-                for s in range(a, e, step):
-                    m = min(step, e - s)
-                    matrix._convert_fused(fused[t], tile, codes[:, s:s + m], idx, s - a, weights, summed, s0 + s,
-                                          tally)
-                if a == 0:                        # the block's drives, once, by its first vector's thread
-                    energy, pulses = tile.drive(codes_all, s0, b)
-                    tally.energy.append(energy * t_read)
-                    tally.pulses += pulses
+        for tile, start, tally in zip(matrix.tiles, starts, tallies):
+            matrix._tile_reads(tile, codes_all, weights, summed, tally, start, lo, hi)
         return tallies
 
     futures = [pool.submit(job, lo, hi) for lo, hi in groups]
@@ -109,5 +89,5 @@ def read_by_vectors(matrix, codes_all: np.ndarray, weights: np.ndarray, groups, 
     for t in range(len(matrix.tiles)):           # tile-major, then vector order: one thread's order
         for tallies in parts:
             tally.merge(tallies[t])
-    rng.bit_generator.advance(skip)
+    matrix.backend.rng.bit_generator.advance(skip)
     return summed, tally
