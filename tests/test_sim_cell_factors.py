@@ -86,6 +86,26 @@ def test_factorisation_is_shared_not_per_array(surrogate):
     assert counting.points == once
 
 
+def test_cells_alike_on_one_surrogate_share_the_factorisation(surrogate):
+    """Each simulation makes its own cell on the process's one surrogate (a design sweep's
+    points): a second cell of the same definition evaluates the surrogate no more and gets
+    the same factors; a cell at another word-line voltage is another cell and gets its own."""
+    counting = CountingSurrogate(surrogate)
+    G = _programmed(np.random.default_rng(1))
+    first = cell_factors(_cell(counting), G, DAC_LEVELS)
+    once = counting.points
+    again = cell_factors(_cell(counting), G, DAC_LEVELS)
+    assert counting.points == once and len(again) == len(first)
+    for (A, f), (B, g) in zip(first, again):
+        np.testing.assert_array_equal(A, B)
+        np.testing.assert_array_equal(f(DAC_LEVELS), g(DAC_LEVELS))
+    lower = SurrogateCell(counting, fixed={"v_wl": 1.0})
+    other = cell_factors(lower, G, DAC_LEVELS)
+    assert counting.points > once
+    exact = np.stack([lower.read(G.reshape(-1), v) for v in DAC_LEVELS], axis=1)
+    assert np.max(np.abs(_law(other, G, DAC_LEVELS) - exact)) <= factor_tolerance(lower)
+
+
 def test_reads_for_ir_drop_match_the_surrogate(surrogate):
     cell = _cell(surrogate)
     G = _programmed(np.random.default_rng(3))

@@ -180,6 +180,13 @@ class SurrogateCell:
         out = self.surrogate.predict(np.column_stack(columns), out_of_domain=self.out_of_domain)
         return np.asarray(out, float).reshape(G.shape)
 
+    @property
+    def definition(self) -> tuple:
+        """What, with its surrogate, decides this cell's currents (cells alike in it are one
+        cell: :func:`.factors.cell_factors` shares their tables)."""
+        return (tuple(self.names), self.g_input, self.v_input, self.bottom, tuple(sorted(self.fixed.items())),
+                self.out_of_domain)
+
     def read(self, G, v):
         """Current (A) at read voltage ``v`` (V) against a virtual ground."""
         return self._predict(G, v, 0.0)

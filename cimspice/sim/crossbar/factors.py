@@ -89,10 +89,16 @@ class _ConductanceTable:
         return values[k] * (1.0 - t) + values[k + 1] * t
 
 
-_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # cell -> {key: table or factors}
+_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # cell or surrogate -> {key: table or factors}
 
 
 def _cached(cell, key, make):
+    """``make()``, once per cell and ``key``. A surrogate cell's tables are kept on its
+    surrogate under the cell's definition: every simulation makes its own cell, and a design
+    sweep's points in one process share the library's surrogate (a DAC's 256 levels cost an
+    MLP point 70 ms of surrogate evaluations, each point again, before)."""
+    if isinstance(cell, SurrogateCell):
+        cell, key = cell.surrogate, (cell.definition, *key)
     per_cell = _TABLES.setdefault(cell, {})
     if key not in per_cell:
         per_cell[key] = make()
