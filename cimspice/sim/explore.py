@@ -41,8 +41,8 @@ from .errors import SimError
 from .library_cache import read_libraries, seed_library_cache
 from .spec import SystemSpec, load_system_spec
 
-__all__ = ["apply_settings", "design_points", "explore", "one_thread", "pareto_front", "parse_setting", "parse_sweep",
-           "write_exploration"]
+__all__ = ["apply_settings", "design_points", "explore", "longest_first", "one_thread", "pareto_front", "parse_setting",
+           "parse_sweep", "write_exploration"]
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +180,24 @@ def _ready() -> None:
     """A no-op task: done once a worker has started (:func:`init_worker`)."""
 
 
+def longest_first(specs: list, net, data, kwargs: dict) -> list[int]:
+    """The indices of ``specs``, the points estimated longest first (:mod:`.point_cost`):
+    processes that take points as they come free then end together, the last points being
+    the shortest. The list's order where no estimate can be made (the float network fails
+    on a sample: the points' own runs say why)."""
+    from .point_cost import point_costs, vectors_per_sample
+
+    x = data[0]
+    try:
+        with one_blas_thread():
+            vectors = vectors_per_sample(net, x[:1])
+            costs = point_costs(specs, net, vectors, len(x), kwargs.get("seeds", 1))
+    except Exception as error:  # noqa: BLE001 - only the order is at stake; each point reports its own error
+        log.debug("design sweep: no cost estimate (%s); points in the list's order", error)
+        return list(range(len(specs)))
+    return sorted(range(len(specs)), key=lambda i: -costs[i])
+
+
 def _run_point(spec, network, data, kwargs):
     from .simulate import simulate
 
@@ -215,10 +233,10 @@ def _send(inbox, workers: int, message) -> None:
             inbox.put(None)
 
 
-def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
+def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[int] | None = None) -> list:
     """Each of ``specs`` simulated on this process and ``workers - 1`` started ones (all
-    ``workers`` without :data:`PARENT_RUNS_POINTS`), whichever is free first, in the list's
-    order; the results in that order.
+    ``workers`` without :data:`PARENT_RUNS_POINTS`), whichever is free first, taken in
+    ``order`` (indices; default the list's); the results in the list's order.
 
     Forked (:data:`START_METHOD`), a worker starts with the tables every point reads
     (:func:`~.library_cache.read_libraries`, read here first), the network and the data in its
@@ -239,7 +257,7 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int) -> list:
     # a SimpleQueue pickles in put(), in this thread: what cannot be sent raises here, at once
     inbox = None if fork else ctx.SimpleQueue()
     results: list = [None] * len(specs)
-    todo, lock = iter(range(len(specs))), threading.Condition()
+    todo, lock = iter(range(len(specs)) if order is None else order), threading.Condition()
     state = {"running": 0, "stop": False, "failed": []}   # points on workers; no more points; errors
     on_workers: list[int] = []
     t0 = time.perf_counter()
@@ -341,11 +359,13 @@ def explore(points: list[tuple[dict, SystemSpec]], network, data=None, *, worker
     if scheduler:
         from dask.distributed import Client
 
+        order = longest_first(specs, net, data, kwargs)
         with Client(scheduler) as client:
-            futures = [client.submit(_run_point, s, net, data, kwargs, pure=False) for s in specs]
-            results = client.gather(futures)
+            futures = {i: client.submit(_run_point, specs[i], net, data, kwargs, pure=False) for i in order}
+            results = client.gather([futures[i] for i in range(len(specs))])
     elif workers > 1 and len(specs) > 1:
-        results = _run_local(specs, net, data, kwargs, min(workers, len(specs)))
+        results = _run_local(specs, net, data, kwargs, min(workers, len(specs)),
+                             longest_first(specs, net, data, kwargs))
     else:
         from tqdm import tqdm
 
