@@ -115,8 +115,12 @@ PARENT_RUNS_POINTS = True
 #: :func:`_hdf5_files_open`); "spawn" elsewhere (macOS's system libraries are not fork-safe),
 #: where a worker imports cimspice (1-2 s) and is sent them
 START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
-#: what a worker's points share, sent once by its parent: (network, data, simulate's kwargs)
+#: what a worker's points share, sent once by its parent: (specs, order, network, data,
+#: simulate's kwargs)
 _SHARED: tuple = ()
+#: a sweep's claims, shared by its processes (:func:`_claim`): ``(lock, counts)``, counts[0]
+#: the next position in the order to run, counts[1 + j] the points task ``j`` took
+_CLAIMS: tuple = ()
 #: a worker's BLAS limit, held for its life. A design sweep runs a process per core, and
 #: OpenBLAS's own threads then spin against the other processes: a 16-point CNN sweep's
 #: serial run took 3.3-3.4 s of CPU with them and 1.7-2.1 s on one BLAS thread, in the
@@ -138,15 +142,17 @@ def one_thread():
         row_tile.THREADS_PER_PROCESS = threads
 
 
-def init_worker(libraries) -> None:
+def init_worker(libraries, claims: tuple = ()) -> None:
     """A design sweep's worker process: it imports what a point needs, then starts with the
     libraries its parent read (:func:`~.library_cache.read_libraries`), and reads its row tiles on
     one thread, as the pool already runs a process per core (two tile threads in each of two
     workers would share two cores). ``libraries``: the entries, or a queue on which the
     parent sends them with the points' shared arguments once it has read them (the worker
     imports meanwhile); None sent: the parent failed, no point will come. A forked worker
-    (``libraries`` None) has all of it already."""
-    global _SHARED
+    (``libraries`` None) has all of it already. ``claims``: the sweep's shared claims
+    (:func:`_claim`)."""
+    global _SHARED, _CLAIMS
+    _CLAIMS = claims
     from . import kernels, row_tile, simulate  # noqa: F401 - a point's imports, numba's too
 
     kernels.available()
@@ -176,8 +182,42 @@ def _receive(queue):
     return queue.get()
 
 
-def _ready() -> None:
-    """A no-op task: done once a worker has started (:func:`init_worker`)."""
+def _claim(claims: tuple, n: int, task: int | None = None) -> int | None:
+    """The next position of a sweep's order to run (``n`` positions), or None when all are
+    taken or the sweep stopped; ``task``: the worker task taking it (counted)."""
+    lock, counts = claims
+    with lock:
+        k = counts[0]
+        if k >= n:
+            return None
+        counts[0] = k + 1
+        if task is not None:
+            counts[1 + task] += 1
+        return k
+
+
+def _stop(claims: tuple, n: int) -> None:
+    """No more points are taken (an error: the sweep fails)."""
+    lock, counts = claims
+    with lock:
+        counts[0] = max(counts[0], n)
+
+
+def _worker_points(task: int) -> list:
+    """Worker task ``task`` of a sweep: points claimed from the shared counter, each run as
+    soon as the last is done, until none is left: ``[(index, result), ...]``. Claiming here,
+    not from the parent, keeps the parent's threads out of the way: on a machine whose
+    cores both run points they waited for a core, and the worker for them, 2-4 ms a point."""
+    specs, order, net, data, kwargs = _SHARED
+    done = []
+    while (k := _claim(_CLAIMS, len(order), task)) is not None:
+        i = order[k]
+        try:
+            done.append((i, _run_point(specs[i], net, data, kwargs)))
+        except BaseException:
+            _stop(_CLAIMS, len(order))
+            raise
+    return done
 
 
 def longest_first(specs: list, net, data, kwargs: dict) -> list[int]:
@@ -202,11 +242,6 @@ def _run_point(spec, network, data, kwargs):
     from .simulate import simulate
 
     return simulate(spec, network, data, **kwargs)
-
-
-def _run_shared(spec):
-    """``spec`` with the arguments the parent sent this worker (:func:`init_worker`)."""
-    return _run_point(spec, *_SHARED)
 
 
 def _hdf5_files_open() -> bool:
@@ -235,8 +270,9 @@ def _send(inbox, workers: int, message) -> None:
 
 def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[int] | None = None) -> list:
     """Each of ``specs`` simulated on this process and ``workers - 1`` started ones (all
-    ``workers`` without :data:`PARENT_RUNS_POINTS`), whichever is free first, taken in
-    ``order`` (indices; default the list's); the results in the list's order.
+    ``workers`` without :data:`PARENT_RUNS_POINTS`), each taking the next point of ``order``
+    (indices; default the list's) as it comes free, from a counter they share
+    (:func:`_claim`); the results in the list's order.
 
     Forked (:data:`START_METHOD`), a worker starts with the tables every point reads
     (:func:`~.library_cache.read_libraries`, read here first), the network and the data in its
@@ -244,72 +280,35 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[i
     cached loops), several MLP design points' worth, so this process does not wait for it:
     the workers start first and import while this process reads the tables (it needs them
     for its own points anyway) and sends them with the network and data to each worker.
-    A worker takes a point once it has started, one at a time, so a sweep done before a
-    worker starts ends then (the worker is left to exit on its own)."""
+    A sweep done before a worker starts ends then (the worker finds no point left, and
+    exits with the pool)."""
     import multiprocessing
-    import threading
-    from concurrent.futures import CancelledError, ProcessPoolExecutor
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
     global _SHARED
+    order = list(range(len(specs))) if order is None else list(order)
+    n = len(order)
     fork = START_METHOD == "fork" and not _hdf5_files_open()
     ctx = multiprocessing.get_context("fork" if fork else "spawn")
     spawned = workers - 1 if PARENT_RUNS_POINTS else workers
     # a SimpleQueue pickles in put(), in this thread: what cannot be sent raises here, at once
     inbox = None if fork else ctx.SimpleQueue()
+    claims = (ctx.Lock(), ctx.RawArray("q", 1 + spawned))
     results: list = [None] * len(specs)
-    todo, lock = iter(range(len(specs)) if order is None else order), threading.Condition()
-    state = {"running": 0, "stop": False, "failed": []}   # points on workers; no more points; errors
-    on_workers: list[int] = []
     t0 = time.perf_counter()
-
-    def claim(worker: bool):
-        with lock:
-            i = None if state["stop"] or state["failed"] else next(todo, None)
-            state["stop"] |= i is None
-            state["running"] += worker and i is not None
-            lock.notify_all()
-            return i
-
-    def feed(started) -> None:
-        try:
-            started.result()
-            log.debug("design sweep: a worker started after %.2f s", time.perf_counter() - t0)
-        except CancelledError:                  # the sweep was done before this worker started
-            return
-        except Exception as error:  # noqa: BLE001 - a worker that cannot start: this process does its share
-            if PARENT_RUNS_POINTS:
-                log.warning("design sweep: a worker process did not start (%s); its points run here",
-                            str(error).splitlines()[0] if str(error) else type(error).__name__)
-                return
-            with lock:
-                state["failed"].append(error)
-                lock.notify_all()
-            return
-        while (i := claim(True)) is not None:
-            try:
-                results[i] = pool.submit(_run_shared, specs[i]).result()
-                on_workers.append(i)
-            except Exception as error:  # noqa: BLE001 - raised in the calling thread, below
-                with lock:
-                    state["failed"].append(error)
-            finally:
-                with lock:
-                    state["running"] -= 1
-                    lock.notify_all()
-
     if fork:
         read_libraries(specs)               # parsed into this process's cache, which the workers inherit
-        _SHARED = (net, data, kwargs)
+        _SHARED = (specs, order, net, data, kwargs)
     # this process runs its points on one thread from before the fork on: OpenBLAS re-creates
     # its thread pool at the first limit set after a fork, and those threads spin against
     # the workers (crossbar.transfer.one_blas_thread); a forked worker inherits the limits
     limits = ExitStack()
     if PARENT_RUNS_POINTS:
         limits.enter_context(one_thread())
-    pool = None
+    pool, tasks, error = None, [], None
     try:
         pool = ProcessPoolExecutor(spawned, mp_context=ctx, initializer=init_worker,
-                                   initargs=(None if fork else inbox,))
+                                   initargs=(None if fork else inbox, claims))
         with warnings.catch_warnings():
             # Python >= 3.12 warns of fork in a process with threads. Here they are OpenBLAS's
             # idle pool, which OpenBLAS shuts down before a fork (pthread_atfork) and makes
@@ -318,30 +317,49 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[i
             # with fork the executor starts every worker at this first submit, before its own
             # thread.
             warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork", category=DeprecationWarning)
-            started = [pool.submit(_ready) for _ in range(spawned)]     # starts them now
+            tasks = [pool.submit(_worker_points, j) for j in range(spawned)]     # starts them now
         if not fork:
-            _send(inbox, spawned, lambda: (read_libraries(specs), net, data, kwargs))
-        for f in started:
-            threading.Thread(target=feed, args=(f,), daemon=True).start()
-        try:
-            if PARENT_RUNS_POINTS:
-                while (i := claim(False)) is not None:
-                    results[i] = _run_point(specs[i], net, data, kwargs)
-                log.debug("design sweep: this process done after %.2f s", time.perf_counter() - t0)
-        finally:
-            with lock:
-                state["stop"] |= PARENT_RUNS_POINTS                  # an error here: no more points
-                lock.wait_for(lambda: state["running"] == 0 and (state["stop"] or state["failed"]))
+            _send(inbox, spawned, lambda: (read_libraries(specs), specs, order, net, data, kwargs))
+        if PARENT_RUNS_POINTS:
+            try:
+                while (k := _claim(claims, n)) is not None:
+                    results[order[k]] = _run_point(specs[order[k]], net, data, kwargs)
+            except Exception as failed:  # noqa: BLE001 - raised below, once the workers have finished theirs
+                _stop(claims, n)
+                error = failed
+            log.debug("design sweep: this process done after %.2f s", time.perf_counter() - t0)
+            with claims[0]:
+                k = claims[1][0]
+                claims[1][0] = max(k, n)       # closed: a worker task not yet started takes nothing
+                took = [j for j in range(spawned) if claims[1][1 + j]]
+            for j in range(spawned):
+                if j not in took and tasks[j].done() and tasks[j].exception() is not None:
+                    log.warning("design sweep: a worker process did not start (%s); its points ran here",
+                                str(tasks[j].exception()).splitlines()[0] or type(tasks[j].exception()).__name__)
+        else:
+            took = list(range(spawned))
+        waiting = [tasks[j] for j in took]
+        while waiting:
+            done, pending = wait(waiting, return_when=FIRST_EXCEPTION)
+            for task in done:
+                if task.exception() is not None:
+                    _stop(claims, n)
+                    error = error or task.exception()
+                    continue
+                for i, result in task.result():
+                    results[i] = result
+            waiting = list(pending)
     finally:
+        _stop(claims, n)                        # (an interrupt: the workers take no more points)
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         limits.close()
         if fork:
             _SHARED = ()
-    if state["failed"]:
-        raise state["failed"][0]
+    if error is not None:
+        raise error
     log.debug("design sweep: %d points in %.2f s, %d of them on %d workers", len(specs),
-              time.perf_counter() - t0, len(on_workers), spawned)
+              time.perf_counter() - t0, sum(claims[1][1:]), spawned)
     return results
 
 
