@@ -185,6 +185,28 @@ def test_forked_processes_do_not_restart_blas_threads(monkeypatch):
     assert [r.blas_threads for r in parallel] == [0] * len(points)
 
 
+def _no_worker(*args):
+    raise RuntimeError("this worker cannot start")
+
+
+@pytest.mark.skipif("fork" not in START_METHODS, reason="no fork on this platform")
+def test_a_worker_that_cannot_start_leaves_its_points_to_this_process(monkeypatch):
+    """A worker whose start fails takes no point: this process runs them all, with the serial
+    run's results; with no process of the caller's running points, the failure is the error."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    monkeypatch.setattr(explore_module, "START_METHOD", "fork")
+    monkeypatch.setattr(explore_module, "init_worker", _no_worker)
+    net, W, x, y = _one_layer()
+    points = design_points(SYSTEM, [("adc.bits", [3, 4, 5])])
+    serial = explore(points, net, (x, y, x))
+    parallel = explore(points, net, (x, y, x), workers=2)
+    assert [r.analog_metrics for r in parallel] == [r.analog_metrics for r in serial]
+    monkeypatch.setattr(explore_module, "PARENT_RUNS_POINTS", False)
+    with pytest.raises(BrokenProcessPool):
+        explore(points, net, (x, y, x), workers=2)
+
+
 @pytest.mark.skipif("fork" not in START_METHODS, reason="no fork on this platform")
 def test_workers_are_spawned_while_an_hdf5_file_is_open(tmp_path, monkeypatch):
     """With an HDF5 file open in this process (whose state a forked child would share), the

@@ -208,6 +208,8 @@ def _worker_points(task: int) -> list:
     soon as the last is done, until none is left: ``[(index, result), ...]``. Claiming here,
     not from the parent, keeps the parent's threads out of the way: on a machine whose
     cores both run points they waited for a core, and the worker for them, 2-4 ms a point."""
+    if not _SHARED:                             # the parent could not send them: it has failed
+        return []
     specs, order, net, data, kwargs = _SHARED
     done = []
     while (k := _claim(_CLAIMS, len(order), task)) is not None:
@@ -328,14 +330,14 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[i
                 _stop(claims, n)
                 error = failed
             log.debug("design sweep: this process done after %.2f s", time.perf_counter() - t0)
+            _stop(claims, n)                    # closed: a worker task not yet started takes nothing
             with claims[0]:
-                k = claims[1][0]
-                claims[1][0] = max(k, n)       # closed: a worker task not yet started takes nothing
                 took = [j for j in range(spawned) if claims[1][1 + j]]
-            for j in range(spawned):
-                if j not in took and tasks[j].done() and tasks[j].exception() is not None:
+            for j in set(range(spawned)) - set(took):
+                failed = tasks[j].exception() if tasks[j].done() else None
+                if failed is not None:
                     log.warning("design sweep: a worker process did not start (%s); its points ran here",
-                                str(tasks[j].exception()).splitlines()[0] or type(tasks[j].exception()).__name__)
+                                str(failed).splitlines()[0] if str(failed) else type(failed).__name__)
         else:
             took = list(range(spawned))
         waiting = [tasks[j] for j in took]
