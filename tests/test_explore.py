@@ -185,6 +185,17 @@ def test_forked_processes_do_not_restart_blas_threads(monkeypatch):
     assert [r.blas_threads for r in parallel] == [0] * len(points)
 
 
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_a_parallel_sweep_shows_the_points_done_by_every_process(monkeypatch, capsys, start_method):
+    """The bar of a parallel sweep counts the points every process has done, to the last."""
+    monkeypatch.setattr(explore_module, "START_METHOD", start_method)
+    net, W, x, y = _one_layer()
+    points = design_points(SYSTEM, [("adc.bits", [3, 4, 5, 6]), ("array.rows", [16, 32])])
+    explore(points, net, (x, y, x), workers=2, progress=True)
+    bar = capsys.readouterr().err
+    assert "design points" in bar and "8/8" in bar
+
+
 def _no_worker(*args):
     raise RuntimeError("this worker cannot start")
 

@@ -119,7 +119,8 @@ START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 #: simulate's kwargs)
 _SHARED: tuple = ()
 #: a sweep's claims, shared by its processes (:func:`_claim`): ``(lock, counts)``, counts[0]
-#: the next position in the order to run, counts[1 + j] the points task ``j`` took
+#: the next position in the order to run, counts[1] the points done, counts[2 + j] the points
+#: task ``j`` took
 _CLAIMS: tuple = ()
 #: a worker's BLAS limit, held for its life. A design sweep runs a process per core, and
 #: OpenBLAS's own threads then spin against the other processes: a 16-point CNN sweep's
@@ -192,8 +193,16 @@ def _claim(claims: tuple, n: int, task: int | None = None) -> int | None:
             return None
         counts[0] = k + 1
         if task is not None:
-            counts[1 + task] += 1
+            counts[2 + task] += 1
         return k
+
+
+def _done(claims: tuple) -> int:
+    """One more point of the sweep done; how many are."""
+    lock, counts = claims
+    with lock:
+        counts[1] += 1
+        return counts[1]
 
 
 def _stop(claims: tuple, n: int) -> None:
@@ -216,6 +225,7 @@ def _worker_points(task: int) -> list:
         i = order[k]
         try:
             done.append((i, _run_point(specs[i], net, data, kwargs)))
+            _done(_CLAIMS)
         except BaseException:
             _stop(_CLAIMS, len(order))
             raise
@@ -270,7 +280,8 @@ def _send(inbox, workers: int, message) -> None:
             inbox.put(None)
 
 
-def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[int] | None = None) -> list:
+def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[int] | None = None,
+               progress: bool = False) -> list:
     """Each of ``specs`` simulated on this process and ``workers - 1`` started ones (all
     ``workers`` without :data:`PARENT_RUNS_POINTS`), each taking the next point of ``order``
     (indices; default the list's) as it comes free, from a counter they share
@@ -283,9 +294,11 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[i
     the workers start first and import while this process reads the tables (it needs them
     for its own points anyway) and sends them with the network and data to each worker.
     A sweep done before a worker starts ends then (the worker finds no point left, and
-    exits with the pool)."""
+    exits with the pool). ``progress``: a bar of the points done, in every process."""
     import multiprocessing
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    from tqdm import tqdm
 
     global _SHARED
     order = list(range(len(specs))) if order is None else list(order)
@@ -295,7 +308,7 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[i
     spawned = workers - 1 if PARENT_RUNS_POINTS else workers
     # a SimpleQueue pickles in put(), in this thread: what cannot be sent raises here, at once
     inbox = None if fork else ctx.SimpleQueue()
-    claims = (ctx.Lock(), ctx.RawArray("q", 1 + spawned))
+    claims = (ctx.Lock(), ctx.RawArray("q", 2 + spawned))
     results: list = [None] * len(specs)
     t0 = time.perf_counter()
     if fork:
@@ -307,7 +320,7 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[i
     limits = ExitStack()
     if PARENT_RUNS_POINTS:
         limits.enter_context(one_thread())
-    pool, tasks, error = None, [], None
+    pool, tasks, error, bar = None, [], None, None
     try:
         pool = ProcessPoolExecutor(spawned, mp_context=ctx, initializer=init_worker,
                                    initargs=(None if fork else inbox, claims))
@@ -322,27 +335,31 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[i
             tasks = [pool.submit(_worker_points, j) for j in range(spawned)]     # starts them now
         if not fork:
             _send(inbox, spawned, lambda: (read_libraries(specs), specs, order, net, data, kwargs))
+        # after the fork: a bar may start a thread of its own
+        bar = tqdm(total=n, desc="design points", unit="point", disable=not progress)
         if PARENT_RUNS_POINTS:
             try:
                 while (k := _claim(claims, n)) is not None:
                     results[order[k]] = _run_point(specs[order[k]], net, data, kwargs)
+                    bar.update(_done(claims) - bar.n)
             except Exception as failed:  # noqa: BLE001 - raised below, once the workers have finished theirs
                 _stop(claims, n)
                 error = failed
             log.debug("design sweep: this process done after %.2f s", time.perf_counter() - t0)
             _stop(claims, n)                    # closed: a worker task not yet started takes nothing
             with claims[0]:
-                took = [j for j in range(spawned) if claims[1][1 + j]]
+                took = [j for j in range(spawned) if claims[1][2 + j]]
             for j in set(range(spawned)) - set(took):
-                failed = tasks[j].exception() if tasks[j].done() else None
-                if failed is not None:
+                broken = tasks[j].exception() if tasks[j].done() else None
+                if broken is not None:
                     log.warning("design sweep: a worker process did not start (%s); its points ran here",
-                                str(failed).splitlines()[0] if str(failed) else type(failed).__name__)
+                                str(broken).splitlines()[0] if str(broken) else type(broken).__name__)
         else:
             took = list(range(spawned))
         waiting = [tasks[j] for j in took]
         while waiting:
-            done, pending = wait(waiting, return_when=FIRST_EXCEPTION)
+            done, pending = wait(waiting, timeout=0.2, return_when=FIRST_EXCEPTION)
+            bar.update(claims[1][1] - bar.n)
             for task in done:
                 if task.exception() is not None:
                     _stop(claims, n)
@@ -356,12 +373,14 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[i
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         limits.close()
+        if bar is not None:
+            bar.close()
         if fork:
             _SHARED = ()
     if error is not None:
         raise error
     log.debug("design sweep: %d points in %.2f s, %d of them on %d workers", len(specs),
-              time.perf_counter() - t0, sum(claims[1][1:]), spawned)
+              time.perf_counter() - t0, sum(claims[1][2:]), spawned)
     return results
 
 
@@ -377,15 +396,19 @@ def explore(points: list[tuple[dict, SystemSpec]], network, data=None, *, worker
     data = _data(net, network, data, kwargs.pop("n_samples", None), kwargs.pop("calibration_samples", 256))
     specs = [spec for _, spec in points]
     if scheduler:
-        from dask.distributed import Client
+        from dask.distributed import Client, as_completed
+        from tqdm import tqdm
 
         order = longest_first(specs, net, data, kwargs)
         with Client(scheduler) as client:
             futures = {i: client.submit(_run_point, specs[i], net, data, kwargs, pure=False) for i in order}
+            for _ in tqdm(as_completed(list(futures.values())), total=len(specs), desc="design points", unit="point",
+                          disable=not progress):
+                pass
             results = client.gather([futures[i] for i in range(len(specs))])
     elif workers > 1 and len(specs) > 1:
         results = _run_local(specs, net, data, kwargs, min(workers, len(specs)),
-                             longest_first(specs, net, data, kwargs))
+                             longest_first(specs, net, data, kwargs), progress)
     else:
         from tqdm import tqdm
 
