@@ -196,6 +196,22 @@ def test_a_parallel_sweep_shows_the_points_done_by_every_process(monkeypatch, ca
     assert "design points" in bar and "8/8" in bar
 
 
+def test_a_sweep_on_a_dask_scheduler_equals_serial(capsys):
+    """Points sent to a Dask scheduler's worker processes, longest first: the serial run's
+    results in the list's order, and a bar of the points done."""
+    from dask.distributed import LocalCluster
+
+    net, W, x, y = _one_layer()
+    points = design_points(SYSTEM, [("adc.bits", [3, 6]), ("array.rows", [16, 32])])
+    serial = explore(points, net, (x, y, x))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = explore(points, net, (x, y, x), scheduler=cluster.scheduler_address, progress=True)
+    assert [r.design for r in remote] == [k for k, _ in points]
+    assert [r.analog_metrics for r in remote] == [r.analog_metrics for r in serial]
+    assert [r.energy_per_seed for r in remote] == [r.energy_per_seed for r in serial]
+    assert "4/4" in capsys.readouterr().err
+
+
 def _no_worker(*args):
     raise RuntimeError("this worker cannot start")
 
