@@ -182,7 +182,8 @@ def _explore(args, spec, sweeps, network) -> int:
     for r in results:
         c = r.costs
         print("  " + "".join(f"{str(r.design[k]):>22}" for k in knobs) + f"{fmt(r.float_metric):>10}"
-              f"{fmt(r.analog_metric):>10}{fmt(r.analog_ci):>8}{engineering(c.total_energy, 'J'):>11}"
+              f"{fmt(r.analog_metric):>10}{fmt(r.analog_ci) if len(r.seeds) > 1 else '-':>8}"
+              f"{engineering(c.total_energy, 'J'):>11}"
               f"{engineering(c.latency, 's'):>11}{engineering(c.total_area, 'm^2'):>13}")
     print(f"  files       {', '.join(map(str, files))}")
     return 0

@@ -328,6 +328,12 @@ def test_cli_sweep_and_set(tmp_path, capsys):
                  "--set", "mapping.slices=1", "-o", str(out)]) == 0
     text = capsys.readouterr().out
     assert "2 design points" in text and (out / "pareto.png").is_file() and (out / "results.csv").is_file()
+    rows = [line.split() for line in text.splitlines() if line.split()[:1] in (["3"], ["5"])]
+    assert [row[3] for row in rows] == ["-", "-"]                 # one seed: no interval, not 0.00 %
+    assert main(["simulate", str(spec), "--network", "mlp", "--samples", "30", "--sweep", "adc.bits=3,5",
+                 "--seeds", "2", "-o", str(tmp_path / "two")]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] in (["3"], ["5"])]
+    assert len(rows) == 2 and all(row[3].endswith("%") for row in rows)
     assert main(["simulate", str(spec), "--network", "mlp", "--samples", "30", "--set", "adc.bits=1"]) == 1
     assert "--set adc.bits=1: adc.bits: must be >= 2" in capsys.readouterr().err
     assert main(["simulate", str(spec), "--network", "mlp", "--samples", "30", "--per-layer", "--adc-bits",
