@@ -212,6 +212,19 @@ def test_a_sweep_on_a_dask_scheduler_equals_serial(capsys):
     assert "4/4" in capsys.readouterr().err
 
 
+def test_a_point_the_network_does_not_fit_is_refused_before_any_point_runs(monkeypatch):
+    """Arrays too small for a layer with tiling.split 'none': refused up front, naming the
+    design point, not after the points before it have run."""
+    ran = []
+    monkeypatch.setattr(explore_module, "_run_point", lambda *args: ran.append(args))
+    net, W, x, y = _one_layer()
+    spec = apply_settings(load_system_spec(SYSTEM), [("tiling.split", "none")])
+    points = design_points(spec, [("array.rows", [32, 16])])
+    with pytest.raises(SimError, match=r"^design point array.rows=16: .*array.rows: fc needs 24 rows"):
+        explore(points, net, (x, y, x), workers=2)
+    assert ran == []
+
+
 def _no_worker(*args):
     raise RuntimeError("this worker cannot start")
 

@@ -394,6 +394,7 @@ def explore(points: list[tuple[dict, SystemSpec]], network, data=None, *, worker
 
     net, label = _network(network)
     data = _data(net, network, data, kwargs.pop("n_samples", None), kwargs.pop("calibration_samples", 256))
+    _check_fits(points, net)
     specs = [spec for _, spec in points]
     if scheduler:
         from dask.distributed import Client, as_completed
@@ -417,6 +418,22 @@ def explore(points: list[tuple[dict, SystemSpec]], network, data=None, *, worker
     for (knobs, _), result in zip(points, results):
         result.design, result.network = dict(knobs), label
     return results
+
+
+def _check_fits(points: list, net) -> None:
+    """Every design point's arrays take the network's matrices (the tiling), checked before
+    any point runs; a point that cannot is refused, named by its knobs (it failed only when
+    its turn came, after the points before it had run)."""
+    from .mapping import plan_matrix
+
+    shapes = [(name, W.shape) for name, W in net.matrices().items()]
+    for knobs, spec in points:
+        for name, (n_in, n_out) in shapes:
+            try:
+                plan_matrix(name, n_in, n_out, spec)
+            except SimError as error:
+                point = ", ".join(f"{k}={v}" for k, v in knobs.items())
+                raise SimError(f"design point {point}: {error}") from None
 
 
 def pareto_front(results: list) -> list[int]:
