@@ -335,9 +335,9 @@ class AnalogMatrix:
 
         With ``backend.threads`` > 1 (surrogate mode) the reads run on that many threads with
         the draws and sums of one thread, bit for bit: split by input vectors where there
-        are enough (:mod:`.vector_split`), else that many tiles at once, each on its own copy
-        of the noise generator advanced to where the tiles before it leave it, into its own
-        sums, which are then added in tile order."""
+        are enough (:mod:`.vector_split`), else that many tiles at once, each drawing its noise
+        from the generator's stream where the tiles before it leave it (:meth:`_stream_starts`),
+        into its own sums, which are then added in tile order."""
         P, n, _ = codes_all.shape
         C = self.n_out * self.k
         rng, threads = self.backend.rng, getattr(self.backend, "threads", 1)
@@ -348,12 +348,12 @@ class AnalogMatrix:
             if groups is not None and all(self._fused(tile) is not None for tile in self.tiles):
                 return read_by_vectors(self, codes_all, groups, tile_pool(threads), weights)
         tally = Tally()
+        starts, total = self._stream_starts(P, n)
         if threads <= 1 or len(self.tiles) == 1 or exact:
-            summed, skip = np.zeros((n, C)), 0
-            for tile in self.tiles:
-                self._tile_reads(tile, codes_all, weights, summed, tally, skip)
-                skip += self._raw_draws(tile, P, n)
-            rng.bit_generator.advance(skip)
+            summed = np.zeros((n, C))
+            for tile, start in zip(self.tiles, starts):
+                self._tile_reads(tile, codes_all, weights, summed, tally, start)
+            rng.bit_generator.advance(total)
             return summed, tally
 
         def job(tile, start):
@@ -361,27 +361,30 @@ class AnalogMatrix:
             self._tile_reads(tile, codes_all, weights, part, events, start)
             return part, events
 
-        summed, skip, pool = None, 0, tile_pool(threads)
+        summed, pool = None, tile_pool(threads)
         for w in range(0, len(self.tiles), threads):
-            futures = []
-            for tile in self.tiles[w:w + threads]:
-                futures.append(pool.submit(job, tile, skip))
-                skip += self._raw_draws(tile, P, n)
+            futures = [pool.submit(job, self.tiles[t], starts[t]) for t in range(w, min(w + threads, len(self.tiles)))]
             for future in futures:            # in tile order (0 + the first tile's == the first's)
                 part, events = future.result()
                 summed = part if summed is None else np.add(summed, part, out=summed)
                 tally.merge(events)
-        rng.bit_generator.advance(skip)
+        rng.bit_generator.advance(total)
         return summed, tally
 
-    def _raw_draws(self, tile, P: int, n: int) -> int:
-        """Raw outputs of the bit generator :meth:`_tile_reads` takes for ``tile``
-        (:func:`~cimspice.sim.noise.normal_indices`: four draws from each)."""
-        if tile.sq is None:
-            return 0
+    def _stream_starts(self, P: int, n: int) -> tuple[list[int], int]:
+        """Where each row tile's read noise starts in the backend generator's stream, in raw
+        outputs, for ``P`` pulses over ``n`` vectors (tiles in order, each after the ones
+        before it), and the outputs all of them take: what :meth:`_tile_reads` draws for a
+        tile (:func:`~cimspice.sim.noise.normal_indices`: four draws from each; none without
+        read noise)."""
         C = self.n_out * self.k
         block = max(1, _DRAW_BLOCK // (P * C))
-        return sum(-(-(P * min(block, n - s0) * C) // 4) for s0 in range(0, n, block))
+        per_tile = sum(-(-(P * min(block, n - s0) * C) // 4) for s0 in range(0, n, block))
+        starts, total = [], 0
+        for tile in self.tiles:
+            starts.append(total)
+            total += per_tile if tile.sq is not None else 0
+        return starts, total
 
     def _tile_reads(self, tile, codes_all, weights, summed, tally, start: int, lo: int = 0,
                     hi: int | None = None) -> None:
@@ -389,7 +392,7 @@ class AnalogMatrix:
         ``codes_all`` (P, n, n_in), pulses weighted by ``weights`` (P,): codes x ADC step added
         into ``summed`` (n, n_out*k), events into ``tally``. The tile's read noise is the
         backend generator's stream from ``start`` raw outputs on (the generator is left as it
-        is: the caller advances it past every tile's :meth:`_raw_draws`), so a range's draws
+        is: the caller advances it past all tiles' draws, :meth:`_stream_starts`), so a range's draws
         are those the whole tile's reads give its vectors (:func:`.vector_split.block_indices`).
 
         Read noise is drawn in blocks of :data:`_DRAW_BLOCK` conversions in (pulse, vector,

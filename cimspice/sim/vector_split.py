@@ -71,10 +71,7 @@ def read_by_vectors(matrix, codes_all: np.ndarray, groups, pool, weights: np.nda
     events, as :meth:`~.tile.AnalogMatrix._tile_passes` on one thread gives them. The
     backend's generator is left where the one-thread reads leave it."""
     P, n, _ = codes_all.shape
-    starts, skip = [], 0
-    for tile in matrix.tiles:                   # each tile's first raw output in the stream
-        starts.append(skip)
-        skip += matrix._raw_draws(tile, P, n)
+    starts, total = matrix._stream_starts(P, n)
     summed = np.zeros((n, matrix.n_out * matrix.k))
 
     def job(lo: int, hi: int):
@@ -89,5 +86,5 @@ def read_by_vectors(matrix, codes_all: np.ndarray, groups, pool, weights: np.nda
     for t in range(len(matrix.tiles)):           # tile-major, then vector order: one thread's order
         for tallies in parts:
             tally.merge(tallies[t])
-    matrix.backend.rng.bit_generator.advance(skip)
+    matrix.backend.rng.bit_generator.advance(total)
     return summed, tally
