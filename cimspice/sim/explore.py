@@ -343,10 +343,9 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[i
                     results[order[k]] = _run_point(specs[order[k]], net, data, kwargs)
                     bar.update(_done(claims) - bar.n)
             except Exception as failed:  # noqa: BLE001 - raised below, once the workers have finished theirs
-                _stop(claims, n)
                 error = failed
             log.debug("design sweep: this process done after %.2f s", time.perf_counter() - t0)
-            _stop(claims, n)                    # closed: a worker task not yet started takes nothing
+            _stop(claims, n)                    # closed (an error: no more points); a task not yet started takes none
             with claims[0]:
                 took = [j for j in range(spawned) if claims[1][2 + j]]
             for j in set(range(spawned)) - set(took):
@@ -361,9 +360,9 @@ def _run_local(specs: list, net, data, kwargs: dict, workers: int, order: list[i
             done, pending = wait(waiting, timeout=0.2, return_when=FIRST_EXCEPTION)
             bar.update(claims[1][1] - bar.n)
             for task in done:
-                if task.exception() is not None:
+                if (failed := task.exception()) is not None:
                     _stop(claims, n)
-                    error = error or task.exception()
+                    error = error or failed
                     continue
                 for i, result in task.result():
                     results[i] = result
